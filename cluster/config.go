@@ -1,0 +1,65 @@
+package cluster
+
+import (
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/keyraft/keyraft/fsm"
+)
+
+// Config is one server's place in the cluster. Bind addresses are host:port;
+// Advertise* are what peers dial, and must not be unspecified (0.0.0.0).
+type Config struct {
+	NodeID  string
+	DataDir string
+
+	RaftBind, RaftAdvertise     string
+	GossipBind, GossipAdvertise string
+	ClusterAdvertise            string
+	APIAdvertise                string
+
+	// Join lists memberlist seeds (host:port), retried until one answers.
+	Join []string
+	// BootstrapExpect is how many servers must find each other before the
+	// first of them bootstrap Raft together.
+	BootstrapExpect int
+
+	FSM    *fsm.FSM
+	Logger hclog.Logger
+
+	// Sealed reports this server's seal state for gossip and hand-off.
+	Sealed func() bool
+	// Initialized reports whether the cluster holds an init record.
+	Initialized func() bool
+
+	// Raft tuning; zero values take the defaults below.
+	HeartbeatTimeout  time.Duration
+	ElectionTimeout   time.Duration
+	SnapshotThreshold uint64
+	TrailingLogs      uint64
+}
+
+func (c *Config) setDefaults() {
+	if c.HeartbeatTimeout == 0 {
+		c.HeartbeatTimeout = time.Second
+	}
+	if c.ElectionTimeout == 0 {
+		c.ElectionTimeout = time.Second
+	}
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = 8192
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = 10240
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.NewNullLogger()
+	}
+	if c.Sealed == nil {
+		c.Sealed = func() bool { return true }
+	}
+	if c.Initialized == nil {
+		c.Initialized = func() bool { return false }
+	}
+}

@@ -1,0 +1,73 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/keyraft/keyraft/transport/clusterpb"
+)
+
+// client returns a cached gRPC client for a server's cluster address.
+func (n *Node) client(addr string) (clusterpb.ClusterClient, error) {
+	n.connMu.Lock()
+	defer n.connMu.Unlock()
+	if c, ok := n.conns[addr]; ok {
+		return clusterpb.NewClusterClient(c), nil
+	}
+	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	n.conns[addr] = c
+	return clusterpb.NewClusterClient(c), nil
+}
+
+// leaderClient finds the leader's cluster address through gossip.
+func (n *Node) leaderClient() (clusterpb.ClusterClient, string, error) {
+	id := n.LeaderID()
+	if id == "" {
+		return nil, "", ErrNoLeader
+	}
+	m, ok := n.aliveMembers()[id]
+	if !ok {
+		return nil, "", fmt.Errorf("%w: leader %s is not reachable by gossip", ErrNoLeader, id)
+	}
+	c, err := n.client(m.Cluster)
+	return c, id, err
+}
+
+// Forward runs req on the leader and returns its answer unchanged.
+func (n *Node) Forward(ctx context.Context, req *clusterpb.HTTPRequest) (*clusterpb.HTTPResponse, error) {
+	c, id, err := n.leaderClient()
+	if err != nil {
+		return nil, err
+	}
+	if id == n.cfg.NodeID {
+		return nil, ErrNotLeader // we lead after all; the caller should serve locally
+	}
+	return c.Forward(ctx, req)
+}
+
+// UnsealPeers sends a share to every other live server and reports each answer.
+func (n *Node) UnsealPeers(ctx context.Context, share []byte) map[string]*clusterpb.UnsealResponse {
+	out := map[string]*clusterpb.UnsealResponse{}
+	for id, m := range n.aliveMembers() {
+		if id == n.cfg.NodeID {
+			continue
+		}
+		c, err := n.client(m.Cluster)
+		if err != nil {
+			out[id] = &clusterpb.UnsealResponse{NodeId: id, Error: err.Error(), Sealed: true}
+			continue
+		}
+		resp, err := c.Unseal(ctx, &clusterpb.UnsealRequest{Share: share})
+		if err != nil {
+			resp = &clusterpb.UnsealResponse{NodeId: id, Error: err.Error(), Sealed: true}
+		}
+		out[id] = resp
+	}
+	return out
+}

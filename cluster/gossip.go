@@ -1,0 +1,136 @@
+package cluster
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+func splitHostPort(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return "", 0, fmt.Errorf("port %q: %w", port, err)
+	}
+	return host, p, nil
+}
+
+func (n *Node) startGossip() error {
+	mc := memberlist.DefaultLANConfig()
+	mc.Name = n.cfg.NodeID
+	host, port, err := splitHostPort(n.cfg.GossipBind)
+	if err != nil {
+		return fmt.Errorf("gossip address: %w", err)
+	}
+	mc.BindAddr, mc.BindPort = host, port
+	ahost, aport, err := splitHostPort(n.cfg.GossipAdvertise)
+	if err != nil {
+		return fmt.Errorf("gossip advertise address: %w", err)
+	}
+	mc.AdvertiseAddr, mc.AdvertisePort = ahost, aport
+	mc.Delegate = &delegate{n: n}
+	mc.Events = &events{n: n}
+	mc.Logger = nil
+	mc.LogOutput = n.log.Named("gossip").StandardWriter(nil)
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		return fmt.Errorf("gossip listener: %w", err)
+	}
+	n.ml = ml
+	return nil
+}
+
+// joinLoop contacts the seeds until one answers, then stops: memberlist
+// keeps the membership from there.
+func (n *Node) joinLoop() {
+	defer n.wg.Done()
+	if len(n.cfg.Join) == 0 {
+		return
+	}
+	backoff := 200 * time.Millisecond
+	for {
+		joined, err := n.ml.Join(n.cfg.Join)
+		if joined > 0 {
+			n.log.Info("joined gossip", "contacted", joined)
+			return
+		}
+		n.log.Debug("gossip seeds not answering yet", "seeds", n.cfg.Join, "error", err)
+		select {
+		case <-n.stopCh:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// updateMeta changes this server's gossiped metadata and pushes it out.
+func (n *Node) updateMeta(change func(*Meta)) {
+	n.metaMu.Lock()
+	before := n.meta
+	change(&n.meta)
+	changed := before != n.meta
+	n.metaMu.Unlock()
+	if changed && n.ml != nil {
+		if err := n.ml.UpdateNode(2 * time.Second); err != nil {
+			n.log.Warn("gossip metadata update", "error", err)
+		}
+	}
+}
+
+// aliveMembers maps node id to the metadata of every live server, this one included.
+func (n *Node) aliveMembers() map[string]Meta {
+	out := map[string]Meta{}
+	if n.ml == nil {
+		return out
+	}
+	for _, m := range n.ml.Members() {
+		if m.State != memberlist.StateAlive {
+			continue
+		}
+		if meta, ok := decodeMeta(m.Meta); ok {
+			out[meta.ID] = meta
+		}
+	}
+	return out
+}
+
+// Members lists the metadata of every live server.
+func (n *Node) Members() []Meta {
+	var out []Meta
+	for _, m := range n.aliveMembers() {
+		out = append(out, m)
+	}
+	return out
+}
+
+type delegate struct{ n *Node }
+
+func (d *delegate) NodeMeta(limit int) []byte {
+	d.n.metaMu.Lock()
+	m := d.n.meta
+	d.n.metaMu.Unlock()
+	b, err := m.encode(limit)
+	if err != nil {
+		d.n.log.Error("gossip metadata", "error", err)
+		return nil
+	}
+	return b
+}
+func (d *delegate) NotifyMsg([]byte)                           {}
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (d *delegate) LocalState(join bool) []byte                { return nil }
+func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
+
+type events struct{ n *Node }
+
+func (e *events) NotifyJoin(*memberlist.Node)   { e.n.wake() }
+func (e *events) NotifyLeave(*memberlist.Node)  { e.n.wake() }
+func (e *events) NotifyUpdate(*memberlist.Node) { e.n.wake() }
+

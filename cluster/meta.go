@@ -1,0 +1,41 @@
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Meta is what each server gossips about itself. Memberlist caps node
+// metadata at 512 bytes, so fields stay short.
+type Meta struct {
+	ID      string `json:"id"`
+	Raft    string `json:"r"`
+	Cluster string `json:"c"`
+	API     string `json:"a"`
+	// Boot changes on every process start; tombstones name it so that a
+	// removed server is re-added only once it restarts.
+	Boot string `json:"b"`
+	// HasState is true once the server holds a Raft configuration; fresh
+	// servers bootstrap only when no server they see has one.
+	HasState bool `json:"s"`
+	Sealed   bool `json:"x"`
+}
+
+func (m Meta) encode(limit int) ([]byte, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > limit {
+		return nil, fmt.Errorf("node metadata is %d bytes, limit %d", len(b), limit)
+	}
+	return b, nil
+}
+
+func decodeMeta(b []byte) (Meta, bool) {
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil || m.ID == "" || m.Raft == "" {
+		return Meta{}, false
+	}
+	return m, true
+}

@@ -1,0 +1,280 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"google.golang.org/grpc"
+
+	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+)
+
+var (
+	// ErrNotLeader: the operation needs the leader and this server is not it.
+	ErrNotLeader = errors.New("this server is not the leader")
+	// ErrNoLeader: no leader is known right now; retry.
+	ErrNoLeader = errors.New("no leader is elected")
+	// ErrUnknownPeer: remove-peer named a server that is not in the configuration.
+	ErrUnknownPeer = errors.New("no such server in the raft configuration")
+)
+
+// Node is one server's Raft member and gossip agent.
+type Node struct {
+	cfg    Config
+	log    hclog.Logger
+	raft   *raft.Raft
+	store  *raftboltdb.BoltStore
+	ml     *memberlist.Memberlist
+	boot   string
+	stopCh chan struct{}
+	wg     sync.WaitGroup
+
+	metaMu sync.Mutex // guards meta against gossip reads and local updates
+	meta   Meta
+
+	connMu sync.Mutex // guards conns
+	conns  map[string]*grpc.ClientConn
+
+	// kick wakes the reconcile loop early (membership or seal changed).
+	kick chan struct{}
+}
+
+// Start opens the stores in DataDir, starts Raft and memberlist, and begins
+// discovery; it returns once the listeners are up, not once a leader exists.
+func Start(cfg Config) (*Node, error) {
+	cfg.setDefaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	bootBytes := make([]byte, 8)
+	if _, err := rand.Read(bootBytes); err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		boot:   hex.EncodeToString(bootBytes),
+		stopCh: make(chan struct{}),
+		conns:  map[string]*grpc.ClientConn{},
+		kick:   make(chan struct{}, 1),
+	}
+	hasState, err := n.startRaft()
+	if err != nil {
+		return nil, err
+	}
+	n.meta = Meta{
+		ID: cfg.NodeID, Raft: cfg.RaftAdvertise, Cluster: cfg.ClusterAdvertise,
+		API: cfg.APIAdvertise, Boot: n.boot, HasState: hasState, Sealed: cfg.Sealed(),
+	}
+	if err := n.startGossip(); err != nil {
+		n.raft.Shutdown()
+		n.store.Close()
+		return nil, err
+	}
+	n.wg.Add(3)
+	go n.joinLoop()
+	go n.bootstrapLoop()
+	go n.leaderLoop()
+	return n, nil
+}
+
+func (n *Node) startRaft() (hasState bool, err error) {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(n.cfg.NodeID)
+	rc.Logger = n.log.Named("raft")
+	rc.HeartbeatTimeout = n.cfg.HeartbeatTimeout
+	rc.ElectionTimeout = n.cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = n.cfg.HeartbeatTimeout / 2
+	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
+	rc.TrailingLogs = n.cfg.TrailingLogs
+	rc.BatchApplyCh = true
+
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db")})
+	if err != nil {
+		return false, fmt.Errorf("open raft store: %w", err)
+	}
+	n.store = store
+	logs, err := raft.NewLogCache(512, store)
+	if err != nil {
+		store.Close()
+		return false, err
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.DataDir, 2, n.log.Named("snapshot"))
+	if err != nil {
+		store.Close()
+		return false, fmt.Errorf("open snapshot store: %w", err)
+	}
+	adv, err := net.ResolveTCPAddr("tcp", n.cfg.RaftAdvertise)
+	if err != nil {
+		store.Close()
+		return false, fmt.Errorf("raft advertise address: %w", err)
+	}
+	trans, err := raft.NewTCPTransportWithLogger(n.cfg.RaftBind, adv, 3, 10*time.Second, n.log.Named("raft-net"))
+	if err != nil {
+		store.Close()
+		return false, fmt.Errorf("raft listener: %w", err)
+	}
+	hasState, err = raft.HasExistingState(logs, store, snaps)
+	if err != nil {
+		store.Close()
+		return false, err
+	}
+	r, err := raft.NewRaft(rc, n.cfg.FSM, logs, store, snaps, trans)
+	if err != nil {
+		store.Close()
+		return false, err
+	}
+	n.raft = r
+	return hasState, nil
+}
+
+// Shutdown leaves gossip, stops Raft and closes the stores.
+func (n *Node) Shutdown() {
+	select {
+	case <-n.stopCh:
+		return
+	default:
+	}
+	close(n.stopCh)
+	n.wg.Wait()
+	if n.ml != nil {
+		_ = n.ml.Leave(time.Second)
+		_ = n.ml.Shutdown()
+	}
+	_ = n.raft.Shutdown().Error()
+	_ = n.store.Close()
+	n.connMu.Lock()
+	for _, c := range n.conns {
+		c.Close()
+	}
+	n.connMu.Unlock()
+}
+
+// ID is this server's node id.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// Raft exposes the raft handle for stats and tests.
+func (n *Node) Raft() *raft.Raft { return n.raft }
+
+// IsLeader reports whether this server believes it leads.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// LeaderID is the node id of the current leader, or "" when none is known.
+func (n *Node) LeaderID() string {
+	_, id := n.raft.LeaderWithID()
+	return string(id)
+}
+
+// Apply proposes a command and waits for it to be applied on this (leader)
+// server; the FSM's result is returned as-is.
+func (n *Node) Apply(ctx context.Context, cmd []byte) (any, error) {
+	timeout := 10 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if n.raft.State() != raft.Leader {
+		return nil, ErrNotLeader
+	}
+	f := n.raft.Apply(cmd, timeout)
+	if err := f.Error(); err != nil {
+		return nil, mapRaftErr(err)
+	}
+	return f.Response(), nil
+}
+
+// VerifyLeader confirms with a quorum that this server still leads, so a
+// deposed leader cannot answer from stale state.
+func (n *Node) VerifyLeader() error {
+	return mapRaftErr(n.raft.VerifyLeader().Error())
+}
+
+func mapRaftErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
+		errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return fmt.Errorf("%w: %v", ErrNotLeader, err)
+	default:
+		return err
+	}
+}
+
+// Peer is one server of the Raft configuration as list-peers shows it.
+type Peer struct {
+	ID      string `json:"node_id"`
+	Address string `json:"address"`
+	Voter   bool   `json:"voter"`
+	Leader  bool   `json:"leader"`
+	Sealed  *bool  `json:"sealed,omitempty"`
+	Alive   bool   `json:"alive"`
+}
+
+// Peers lists the Raft configuration with what gossip knows of each server.
+func (n *Node) Peers() ([]Peer, error) {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	leader := n.LeaderID()
+	members := n.aliveMembers()
+	var out []Peer
+	for _, s := range f.Configuration().Servers {
+		p := Peer{ID: string(s.ID), Address: string(s.Address), Voter: s.Suffrage == raft.Voter, Leader: string(s.ID) == leader}
+		if m, ok := members[p.ID]; ok {
+			sealed := m.Sealed
+			p.Sealed, p.Alive = &sealed, true
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// RemovePeer removes a server from the Raft configuration (leader only) and
+// tombstones its current process so reconciliation does not re-add it while
+// it keeps gossiping; once it restarts it is a new process and may rejoin.
+func (n *Node) RemovePeer(ctx context.Context, id string) error {
+	if !n.IsLeader() {
+		return ErrNotLeader
+	}
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return err
+	}
+	found := false
+	for _, s := range f.Configuration().Servers {
+		found = found || string(s.ID) == id
+	}
+	if !found {
+		return ErrUnknownPeer
+	}
+	boot := ""
+	if m, ok := n.aliveMembers()[id]; ok {
+		boot = m.Boot
+	}
+	cmd, err := fsm.NewCommand(fsm.CmdRemovePeer, &fsmpb.RemovePeer{NodeId: id, BootNonce: boot}, time.Now())
+	if err != nil {
+		return err
+	}
+	res, err := n.Apply(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	if err, ok := res.(error); ok {
+		return err
+	}
+	return mapRaftErr(n.raft.RemoveServer(raft.ServerID(id), 0, 0).Error())
+}

@@ -1,0 +1,166 @@
+package cluster
+
+import (
+	"slices"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+const reconcileInterval = 500 * time.Millisecond
+
+func (n *Node) wake() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// SealChanged is called when this server seals or unseals: the change is
+// gossiped, and a sealed leader hands leadership to an unsealed voter.
+func (n *Node) SealChanged() {
+	sealed := n.cfg.Sealed()
+	n.updateMeta(func(m *Meta) { m.Sealed = sealed })
+	n.wake()
+}
+
+// bootstrapLoop forms the cluster once BootstrapExpect servers have found
+// each other and none of them already holds a Raft configuration. Every such
+// server bootstraps with the same, sorted server list, which Raft accepts.
+func (n *Node) bootstrapLoop() {
+	defer n.wg.Done()
+	if n.cfg.BootstrapExpect <= 0 {
+		return
+	}
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		n.metaMu.Lock()
+		done := n.meta.HasState
+		n.metaMu.Unlock()
+		if done {
+			return
+		}
+		if n.hasConfiguration() {
+			n.updateMeta(func(m *Meta) { m.HasState = true })
+			return
+		}
+		if servers, ok := n.bootstrapSet(); ok {
+			err := n.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error()
+			if err != nil && err != raft.ErrCantBootstrap {
+				n.log.Error("bootstrap", "error", err)
+			} else {
+				n.log.Info("bootstrapped raft", "servers", len(servers))
+				n.updateMeta(func(m *Meta) { m.HasState = true })
+				return
+			}
+		}
+		select {
+		case <-n.stopCh:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (n *Node) hasConfiguration() bool {
+	f := n.raft.GetConfiguration()
+	return f.Error() == nil && len(f.Configuration().Servers) > 0
+}
+
+func (n *Node) bootstrapSet() ([]raft.Server, bool) {
+	members := n.aliveMembers()
+	if len(members) < n.cfg.BootstrapExpect {
+		return nil, false
+	}
+	var servers []raft.Server
+	for _, m := range members {
+		if m.HasState {
+			return nil, false // a cluster exists already: wait to be added
+		}
+		servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.Raft)})
+	}
+	slices.SortFunc(servers, func(a, b raft.Server) int {
+		if a.ID < b.ID {
+			return -1
+		}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+	return servers, true
+}
+
+// leaderLoop does the leader's housekeeping: add gossiping servers as
+// voters, and hand leadership away while sealed.
+func (n *Node) leaderLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(reconcileInterval)
+	defer t.Stop()
+	var lastTransfer time.Time
+	for {
+		select {
+		case <-n.stopCh:
+			return
+		case <-t.C:
+		case <-n.kick:
+		}
+		if !n.IsLeader() {
+			continue
+		}
+		n.reconcileVoters()
+		if n.cfg.Sealed() && n.cfg.Initialized() && time.Since(lastTransfer) > 2*time.Second {
+			if n.handOffLeadership() {
+				lastTransfer = time.Now()
+			}
+		}
+	}
+}
+
+// reconcileVoters adds every live server that is not a voter at its
+// gossiped address, unless it is the very process an operator removed.
+func (n *Node) reconcileVoters() {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	current := map[string]raft.Server{}
+	for _, s := range f.Configuration().Servers {
+		current[string(s.ID)] = s
+	}
+	for id, m := range n.aliveMembers() {
+		if s, ok := current[id]; ok && s.Suffrage == raft.Voter && string(s.Address) == m.Raft {
+			continue
+		}
+		if t, ok := n.cfg.FSM.RemovedPeer(id); ok && t.BootNonce == m.Boot {
+			continue
+		}
+		n.log.Info("adding voter", "node_id", id, "address", m.Raft)
+		if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(m.Raft), 0, 5*time.Second).Error(); err != nil {
+			n.log.Warn("add voter", "node_id", id, "error", err)
+		}
+	}
+}
+
+// handOffLeadership transfers leadership to a live, unsealed voter; it
+// reports whether a transfer was attempted.
+func (n *Node) handOffLeadership() bool {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return false
+	}
+	members := n.aliveMembers()
+	for _, s := range f.Configuration().Servers {
+		m, ok := members[string(s.ID)]
+		if s.Suffrage != raft.Voter || string(s.ID) == n.cfg.NodeID || !ok || m.Sealed {
+			continue
+		}
+		n.log.Info("sealed leader handing off leadership", "to", s.ID)
+		if err := n.raft.LeadershipTransferToServer(s.ID, s.Address).Error(); err != nil {
+			n.log.Warn("leadership transfer", "to", s.ID, "error", err)
+		}
+		return true
+	}
+	return false
+}

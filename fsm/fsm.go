@@ -1,0 +1,157 @@
+package fsm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+)
+
+// Errors a valid command may be rejected with; Apply returns them, identically
+// on every replica.
+var (
+	ErrAlreadyInitialized = errors.New("cluster is already initialized")
+	ErrNotInitialized     = errors.New("cluster is not initialized")
+	ErrKeyExists          = errors.New("key already exists")
+	ErrInvalidCommand     = errors.New("invalid command")
+)
+
+var _ raft.FSM = (*FSM)(nil)
+
+// FSM is keyraft's replicated state machine.
+type FSM struct {
+	mu    sync.RWMutex // guards st and index against Apply/Restore vs readers
+	st    *state
+	index uint64 // last applied log index
+}
+
+// New returns an empty state machine.
+func New() *FSM {
+	return &FSM{st: newState()}
+}
+
+// Apply runs one committed log entry. Entries that are not keyraft commands
+// panic: a replica must stop rather than diverge. A valid command that is
+// refused returns the refusal as its result, the same on every replica.
+func (f *FSM) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand {
+		return nil
+	}
+	cmd, err := DecodeCommand(l.Data)
+	if err != nil {
+		panic(fmt.Sprintf("fsm: index %d: %v", l.Index, err))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.index = l.Index
+	return f.dispatch(cmd, l.Index)
+}
+
+func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {
+	t := CommandType(cmd.Type)
+	switch t {
+	case CmdInit:
+		return f.applyInit(cmd)
+	case CmdCreateKey:
+		return f.applyCreateKey(cmd)
+	case CmdRemovePeer:
+		return f.applyRemovePeer(cmd)
+	}
+	if cmd.Flags&FlagIgnoreUnknown != 0 {
+		return nil
+	}
+	panic(fmt.Sprintf("fsm: index %d: unknown command %s", index, t))
+}
+
+// decodePayload unmarshals a command payload; a payload that does not decode
+// is a corrupt log, which must stop the replica.
+func decodePayload(cmd *fsmpb.Command, m proto.Message) {
+	if cmd.Version != commandVersion {
+		panic(fmt.Sprintf("fsm: %s: unsupported payload version %d", CommandType(cmd.Type), cmd.Version))
+	}
+	if err := proto.Unmarshal(cmd.Payload, m); err != nil {
+		panic(fmt.Sprintf("fsm: %s: %v", CommandType(cmd.Type), err))
+	}
+}
+
+// AppliedIndex is the index of the last entry this FSM applied.
+func (f *FSM) AppliedIndex() uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.index
+}
+
+// Init returns the initialisation record, or nil before init.
+func (f *FSM) Init() *fsmpb.Init {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.st.init == nil {
+		return nil
+	}
+	return clone(f.st.init)
+}
+
+// Key returns a copy of a key's record.
+func (f *FSM) Key(id string) (*fsmpb.Key, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	k, ok := f.st.keys[id]
+	if !ok {
+		return nil, false
+	}
+	return clone(k), true
+}
+
+// KeyIDs returns every key id in sorted order.
+func (f *FSM) KeyIDs() []string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.st.sortedKeyIDs()
+}
+
+// AccessKey returns an access key's record.
+func (f *FSM) AccessKey(id string) (*fsmpb.AccessKey, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	ak, ok := f.st.accessKeys[id]
+	if !ok {
+		return nil, false
+	}
+	return clone(ak), true
+}
+
+// RemovedPeer returns the tombstone of a removed server.
+func (f *FSM) RemovedPeer(nodeID string) (*fsmpb.RemovePeer, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	r, ok := f.st.removed[nodeID]
+	if !ok {
+		return nil, false
+	}
+	return clone(r), true
+}
+
+// Snapshot captures the state; Persist does the I/O.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return captureSnapshot(f.st, f.index), nil
+}
+
+// Restore replaces the whole state with the snapshot's.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	st, index, err := readSnapshot(rc)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.st, f.index = st, index
+	f.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,188 @@
+package fsm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+)
+
+func encode(t *testing.T, ct CommandType, payload any, ts int64) []byte {
+	t.Helper()
+	var b []byte
+	var err error
+	switch p := payload.(type) {
+	case proto.Message:
+		b, err = NewCommand(ct, p, time.Unix(0, ts))
+	default:
+		t.Fatalf("unexpected payload %T", payload)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// commandLog is a realistic sequence, including commands the FSM must refuse.
+func commandLog(t *testing.T) [][]byte {
+	t.Helper()
+	var log [][]byte
+	ts := int64(1_700_000_000_000_000_000)
+	// CreateKey before Init is refused deterministically.
+	log = append(log, encode(t, CmdCreateKey, &fsmpb.CreateKey{Key: testKey("early", ts)}, ts))
+	log = append(log, encode(t, CmdInit, &fsmpb.Init{
+		Shares: 5, Threshold: 3, SealedKeyring: []byte("sealed-keyring"),
+		RootAccessKey: &fsmpb.AccessKey{AccessKeyId: "AKIAROOT", SealedSecret: []byte("sealed-secret")},
+	}, ts))
+	log = append(log, encode(t, CmdInit, &fsmpb.Init{Shares: 1, Threshold: 1, SealedKeyring: []byte("other"),
+		RootAccessKey: &fsmpb.AccessKey{AccessKeyId: "AKIAOTHER"}}, ts))
+	for i := range 40 {
+		ts += int64(time.Second)
+		id := fmt.Sprintf("key-%03d", (i*7)%40) // out of order ids
+		log = append(log, encode(t, CmdCreateKey, &fsmpb.CreateKey{Key: testKey(id, ts)}, ts))
+	}
+	// Duplicate key id.
+	log = append(log, encode(t, CmdCreateKey, &fsmpb.CreateKey{Key: testKey("key-001", ts)}, ts))
+	log = append(log, encode(t, CmdRemovePeer, &fsmpb.RemovePeer{NodeId: "n3", BootNonce: "b1"}, ts))
+	log = append(log, encode(t, CmdRemovePeer, &fsmpb.RemovePeer{NodeId: "n2", BootNonce: "b2"}, ts))
+	return log
+}
+
+func testKey(id string, ts int64) *fsmpb.Key {
+	return &fsmpb.Key{
+		KeyId: id, CreationDate: ts, Description: "d-" + id, KeyUsage: "ENCRYPT_DECRYPT",
+		KeySpec: "SYMMETRIC_DEFAULT", KeyState: "Enabled", Origin: "AWS_KMS",
+		Material: []*fsmpb.KeyMaterial{{Version: 1, Sealed: []byte("m-" + id), CreateDate: ts}},
+		Tags:     []*fsmpb.Tag{{Key: "b", Value: "2"}, {Key: "a", Value: "1"}},
+	}
+}
+
+func applyAll(f *FSM, log [][]byte, from uint64) []any {
+	var results []any
+	for i, data := range log {
+		results = append(results, f.Apply(&raft.Log{Index: from + uint64(i), Type: raft.LogCommand, Data: data}))
+	}
+	return results
+}
+
+func snapshotBytes(t *testing.T, f *FSM) []byte {
+	t.Helper()
+	s, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := s.(*fsmSnapshot).write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestDeterminism applies one log to two FSMs and to a third restored from a
+// snapshot taken midway: all three must produce the same snapshot bytes.
+func TestDeterminism(t *testing.T) {
+	log := commandLog(t)
+	a, b := New(), New()
+	ra := applyAll(a, log, 1)
+	rb := applyAll(b, log, 1)
+	for i := range ra {
+		if fmt.Sprint(ra[i]) != fmt.Sprint(rb[i]) {
+			t.Fatalf("entry %d: results differ: %v vs %v", i, ra[i], rb[i])
+		}
+	}
+
+	mid := len(log) / 2
+	half := New()
+	applyAll(half, log[:mid], 1)
+	restored := New()
+	if err := restored.Restore(io.NopCloser(bytes.NewReader(snapshotBytes(t, half)))); err != nil {
+		t.Fatal(err)
+	}
+	applyAll(restored, log[mid:], uint64(mid)+1)
+
+	sa, sb, sr := snapshotBytes(t, a), snapshotBytes(t, b), snapshotBytes(t, restored)
+	if !bytes.Equal(sa, sb) {
+		t.Fatal("two FSMs fed the same log produced different snapshots")
+	}
+	if !bytes.Equal(sa, sr) {
+		t.Fatal("FSM restored from a midway snapshot diverged")
+	}
+	if got := len(a.KeyIDs()); got != 40 {
+		t.Fatalf("keys = %d, want 40", got)
+	}
+	if !errors.Is(ra[0].(error), ErrNotInitialized) {
+		t.Fatalf("CreateKey before init: %v", ra[0])
+	}
+	if !errors.Is(ra[2].(error), ErrAlreadyInitialized) {
+		t.Fatalf("second init: %v", ra[2])
+	}
+	if a.Init().GetRootAccessKey().GetAccessKeyId() != "AKIAROOT" {
+		t.Fatal("second init replaced the first")
+	}
+}
+
+func TestSnapshotRoundTripKeepsReads(t *testing.T) {
+	f := New()
+	applyAll(f, commandLog(t), 1)
+	r := New()
+	if err := r.Restore(io.NopCloser(bytes.NewReader(snapshotBytes(t, f)))); err != nil {
+		t.Fatal(err)
+	}
+	if r.AppliedIndex() != f.AppliedIndex() {
+		t.Fatalf("index %d != %d", r.AppliedIndex(), f.AppliedIndex())
+	}
+	if _, ok := r.AccessKey("AKIAROOT"); !ok {
+		t.Fatal("access key lost in restore")
+	}
+	if _, ok := r.RemovedPeer("n3"); !ok {
+		t.Fatal("tombstone lost in restore")
+	}
+	k, ok := r.Key("key-007")
+	if !ok || string(k.Material[0].Sealed) != "m-key-007" {
+		t.Fatalf("key lost in restore: %v", k)
+	}
+}
+
+func TestRestoreRejectsGarbage(t *testing.T) {
+	f := New()
+	applyAll(f, commandLog(t), 1)
+	good := snapshotBytes(t, f)
+	for _, bad := range [][]byte{nil, []byte("KRSNAP"), good[:len(good)-3], append([]byte("XXSNAP"), good[6:]...)} {
+		if err := New().Restore(io.NopCloser(bytes.NewReader(bad))); err == nil {
+			t.Fatalf("restore of %d corrupt bytes succeeded", len(bad))
+		}
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	f := New()
+	skip, _ := NewCommand(CommandType(200), &fsmpb.RemovePeer{NodeId: "x"}, time.Unix(0, 0))
+	env, _ := DecodeCommand(skip)
+	env.Flags = FlagIgnoreUnknown
+	withFlag := mustMarshal(t, env)
+	if res := f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: withFlag}); res != nil {
+		t.Fatalf("ignorable unknown command returned %v", res)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("unknown command without the ignore flag did not stop the replica")
+		}
+	}()
+	f.Apply(&raft.Log{Index: 2, Type: raft.LogCommand, Data: skip})
+}
+
+func mustMarshal(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,153 @@
+package fsm
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+)
+
+// Snapshot stream: the magic, then uvarint-length-prefixed protobuf messages:
+// one SnapshotHeader, then SnapshotRecords in a fixed order (init, keys by id,
+// tombstones by node id). The same state always yields the same bytes.
+const (
+	snapshotMagic         = "KRSNAP"
+	snapshotFormatVersion = 1
+	// maxRecordSize bounds one record so a corrupt length cannot allocate wildly.
+	maxRecordSize = 64 << 20
+)
+
+var ErrBadSnapshot = errors.New("bad snapshot")
+
+// fsmSnapshot holds an immutable copy of the records, taken under the FSM's
+// read lock so Apply can continue while Persist writes.
+type fsmSnapshot struct {
+	header  *fsmpb.SnapshotHeader
+	records []*fsmpb.SnapshotRecord
+}
+
+func captureSnapshot(st *state, index uint64) *fsmSnapshot {
+	s := &fsmSnapshot{header: &fsmpb.SnapshotHeader{FormatVersion: snapshotFormatVersion, LastIndex: index}}
+	if st.init != nil {
+		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_Init{Init: clone(st.init)}})
+	}
+	for _, id := range st.sortedKeyIDs() {
+		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_Key{Key: clone(st.keys[id])}})
+	}
+	nodes := make([]string, 0, len(st.removed))
+	for id := range st.removed {
+		nodes = append(nodes, id)
+	}
+	slices.Sort(nodes)
+	for _, id := range nodes {
+		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_RemovedPeer{RemovedPeer: clone(st.removed[id])}})
+	}
+	return s
+}
+
+// Persist writes the snapshot and cancels the sink on any error.
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if err := s.write(sink); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() {}
+
+// write streams the snapshot encoding to w.
+func (s *fsmSnapshot) write(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	if _, err := bw.WriteString(snapshotMagic); err != nil {
+		return err
+	}
+	if err := writeRecord(bw, s.header); err != nil {
+		return err
+	}
+	for _, r := range s.records {
+		if err := writeRecord(bw, r); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+func writeRecord(w *bufio.Writer, m proto.Message) error {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return err
+	}
+	var lenBuf [binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(lenBuf[:], uint64(len(b)))
+	if _, err := w.Write(lenBuf[:n]); err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+func readSnapshot(r io.Reader) (*state, uint64, error) {
+	br := bufio.NewReader(r)
+	magic := make([]byte, len(snapshotMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != snapshotMagic {
+		return nil, 0, fmt.Errorf("%w: missing magic", ErrBadSnapshot)
+	}
+	var hdr fsmpb.SnapshotHeader
+	if err := readRecord(br, &hdr); err != nil {
+		return nil, 0, err
+	}
+	if hdr.FormatVersion != snapshotFormatVersion {
+		return nil, 0, fmt.Errorf("%w: format version %d", ErrBadSnapshot, hdr.FormatVersion)
+	}
+	st := newState()
+	for {
+		var rec fsmpb.SnapshotRecord
+		err := readRecord(br, &rec)
+		if errors.Is(err, io.EOF) {
+			return st, hdr.LastIndex, nil
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		switch v := rec.Record.(type) {
+		case *fsmpb.SnapshotRecord_Init:
+			st.setInit(v.Init)
+		case *fsmpb.SnapshotRecord_Key:
+			st.keys[v.Key.GetKeyId()] = v.Key
+		case *fsmpb.SnapshotRecord_RemovedPeer:
+			st.removed[v.RemovedPeer.GetNodeId()] = v.RemovedPeer
+		default:
+			return nil, 0, fmt.Errorf("%w: unknown record", ErrBadSnapshot)
+		}
+	}
+}
+
+// readRecord returns io.EOF only at a clean record boundary.
+func readRecord(br *bufio.Reader, m proto.Message) error {
+	n, err := binary.ReadUvarint(br)
+	if errors.Is(err, io.EOF) {
+		return io.EOF
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+	}
+	if n > maxRecordSize {
+		return fmt.Errorf("%w: record of %d bytes", ErrBadSnapshot, n)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(br, b); err != nil {
+		return fmt.Errorf("%w: truncated record", ErrBadSnapshot)
+	}
+	if err := proto.Unmarshal(b, m); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package fsm
+
+import (
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+)
+
+// state is what the commands build. It is only touched under FSM.mu.
+type state struct {
+	init    *fsmpb.Init
+	keys    map[string]*fsmpb.Key
+	removed map[string]*fsmpb.RemovePeer
+	// accessKeys indexes every access key by id; today only the root key from Init.
+	accessKeys map[string]*fsmpb.AccessKey
+}
+
+func newState() *state {
+	return &state{
+		keys:       map[string]*fsmpb.Key{},
+		removed:    map[string]*fsmpb.RemovePeer{},
+		accessKeys: map[string]*fsmpb.AccessKey{},
+	}
+}
+
+func (s *state) setInit(in *fsmpb.Init) {
+	s.init = in
+	if ak := in.GetRootAccessKey(); ak != nil {
+		s.accessKeys[ak.AccessKeyId] = ak
+	}
+}
+
+// sortedKeyIDs is the stable order used by ListKeys and snapshots.
+func (s *state) sortedKeyIDs() []string {
+	ids := make([]string, 0, len(s.keys))
+	for id := range s.keys {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// clone returns a deep copy so that readers never share memory with Apply.
+func clone[T proto.Message](m T) T {
+	return proto.Clone(m).(T)
+}

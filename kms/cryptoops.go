@@ -1,0 +1,252 @@
+package kms
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/keyraft/keyraft/crypto"
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+)
+
+const algSymmetric = "SYMMETRIC_DEFAULT"
+
+// materialFor returns the unsealed material of one version of a key,
+// opening it under the keyring on first use.
+func (s *Service) materialFor(k *fsmpb.Key, version uint32) ([]byte, *Error) {
+	path := materialPath(k.KeyId, version)
+	s.cacheMu.Lock()
+	m, ok := s.material[path]
+	s.cacheMu.Unlock()
+	if ok {
+		return m, nil
+	}
+	var sealed []byte
+	for _, km := range k.Material {
+		if km.Version == version {
+			sealed = km.Sealed
+		}
+	}
+	if sealed == nil {
+		return nil, invalidCiphertext()
+	}
+	kr, e := s.keyring()
+	if e != nil {
+		return nil, e
+	}
+	m, err := kr.Open(path, sealed)
+	if err != nil {
+		return nil, Internal("key material could not be opened")
+	}
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	// Re-check the seal under the lock: DropSecrets may have run meanwhile.
+	if _, err := s.Keyring(); err != nil {
+		clear(m)
+		return nil, Unavailable("The keyraft node is sealed; unseal it with `keyraft operator unseal`.")
+	}
+	if s.material == nil {
+		s.material = map[string][]byte{}
+	}
+	s.material[path] = m
+	return m, nil
+}
+
+// currentVersion is the newest material version of a key.
+func currentVersion(k *fsmpb.Key) uint32 {
+	var v uint32
+	for _, km := range k.Material {
+		v = max(v, km.Version)
+	}
+	return v
+}
+
+func checkContext(ctx map[string]string) *Error {
+	for k, v := range ctx {
+		if k == "" {
+			return validation("encryptionContext", "Member must have keys of length greater than or equal to 1")
+		}
+		_ = v
+	}
+	return nil
+}
+
+func checkAlgorithm(alg *string) *Error {
+	if alg == nil {
+		return nil
+	}
+	if e := checkEnum("encryptionAlgorithm", *alg, "SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"); e != nil {
+		return e
+	}
+	if *alg != algSymmetric {
+		return newErr("InvalidKeyUsageException", http.StatusBadRequest, "The encryption algorithm %s is not supported by a symmetric key.", *alg)
+	}
+	return nil
+}
+
+// encryptUnder seals plaintext under the key's current material.
+func (s *Service) encryptUnder(k *fsmpb.Key, plaintext []byte, encCtx map[string]string) ([]byte, *Error) {
+	v := currentVersion(k)
+	m, e := s.materialFor(k, v)
+	if e != nil {
+		return nil, e
+	}
+	blob, err := crypto.EncryptBlob(m, crypto.Header{KeyID: k.KeyId, KeyVersion: v}, plaintext, encCtx, s.rand())
+	if err != nil {
+		return nil, Internal("encryption failed")
+	}
+	return blob, nil
+}
+
+type encryptRequest struct {
+	KeyId               string
+	Plaintext           []byte
+	EncryptionContext   map[string]string
+	GrantTokens         []string
+	EncryptionAlgorithm *string
+	DryRun              bool
+}
+
+func (s *Service) encrypt(ctx context.Context, body []byte) (any, *Error) {
+	var req encryptRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	if e := firstErr(checkBlobLen("plaintext", req.Plaintext, 1, 4096), checkContext(req.EncryptionContext),
+		checkGrantTokens(req.GrantTokens), checkAlgorithm(req.EncryptionAlgorithm)); e != nil {
+		return nil, e
+	}
+	k, e := s.resolveKey("keyId", req.KeyId)
+	if e != nil {
+		return nil, e
+	}
+	if e := s.usable(k); e != nil {
+		return nil, e
+	}
+	blob, e := s.encryptUnder(k, req.Plaintext, req.EncryptionContext)
+	if e != nil {
+		return nil, e
+	}
+	if e := s.verifyLeader(); e != nil {
+		return nil, e
+	}
+	return map[string]any{"CiphertextBlob": blob, "KeyId": s.arn(k.KeyId), "EncryptionAlgorithm": algSymmetric}, nil
+}
+
+type decryptRequest struct {
+	CiphertextBlob      []byte
+	EncryptionContext   map[string]string
+	GrantTokens         []string
+	KeyId               *string
+	EncryptionAlgorithm *string
+	DryRun              bool
+}
+
+func (s *Service) decrypt(ctx context.Context, body []byte) (any, *Error) {
+	var req decryptRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	if e := firstErr(checkBlobLen("ciphertextBlob", req.CiphertextBlob, 1, 6144), checkContext(req.EncryptionContext),
+		checkGrantTokens(req.GrantTokens), checkAlgorithm(req.EncryptionAlgorithm)); e != nil {
+		return nil, e
+	}
+	hdr, err := crypto.ParseHeader(req.CiphertextBlob)
+	if err != nil {
+		return nil, invalidCiphertext()
+	}
+	k, ok := s.FSM.Key(hdr.KeyID)
+	if req.KeyId != nil {
+		named, e := s.resolveKey("keyId", *req.KeyId)
+		if e != nil {
+			return nil, e
+		}
+		if !ok || named.KeyId != hdr.KeyID {
+			return nil, newErr("IncorrectKeyException", http.StatusBadRequest,
+				"The key ID in the request does not identify a CMK that can perform this operation.")
+		}
+	}
+	if !ok {
+		return nil, invalidCiphertext()
+	}
+	if e := s.usable(k); e != nil {
+		return nil, e
+	}
+	m, e := s.materialFor(k, hdr.KeyVersion)
+	if e != nil {
+		return nil, e
+	}
+	_, plaintext, err := crypto.DecryptBlob(m, req.CiphertextBlob, req.EncryptionContext)
+	if err != nil {
+		if errors.Is(err, crypto.ErrInvalidCiphertext) {
+			return nil, invalidCiphertext()
+		}
+		return nil, Internal("decryption failed")
+	}
+	if e := s.verifyLeader(); e != nil {
+		return nil, e
+	}
+	return map[string]any{"KeyId": s.arn(k.KeyId), "Plaintext": plaintext, "EncryptionAlgorithm": algSymmetric}, nil
+}
+
+type generateDataKeyRequest struct {
+	KeyId             string
+	EncryptionContext map[string]string
+	NumberOfBytes     *int32
+	KeySpec           *string
+	GrantTokens       []string
+	DryRun            bool
+}
+
+func (s *Service) generateDataKey(ctx context.Context, body []byte) (any, *Error) {
+	var req generateDataKeyRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	if e := firstErr(checkContext(req.EncryptionContext), checkGrantTokens(req.GrantTokens),
+		checkRange("numberOfBytes", req.NumberOfBytes, 1, 1024)); e != nil {
+		return nil, e
+	}
+	var n int
+	switch {
+	case req.KeySpec != nil && req.NumberOfBytes != nil:
+		return nil, validation("keySpec", "Specify either KeySpec or NumberOfBytes, not both")
+	case req.KeySpec != nil:
+		if e := checkEnum("keySpec", *req.KeySpec, "AES_256", "AES_128"); e != nil {
+			return nil, e
+		}
+		n = map[string]int{"AES_256": 32, "AES_128": 16}[*req.KeySpec]
+	case req.NumberOfBytes != nil:
+		n = int(*req.NumberOfBytes)
+	default:
+		return nil, validation("keySpec", "Either KeySpec or NumberOfBytes is required")
+	}
+	k, e := s.resolveKey("keyId", req.KeyId)
+	if e != nil {
+		return nil, e
+	}
+	if e := s.usable(k); e != nil {
+		return nil, e
+	}
+	plaintext := make([]byte, n)
+	if _, err := s.rand().Read(plaintext); err != nil {
+		return nil, Internal("could not generate a data key")
+	}
+	blob, e := s.encryptUnder(k, plaintext, req.EncryptionContext)
+	if e != nil {
+		return nil, e
+	}
+	if e := s.verifyLeader(); e != nil {
+		return nil, e
+	}
+	return map[string]any{"CiphertextBlob": blob, "Plaintext": plaintext, "KeyId": s.arn(k.KeyId)}, nil
+}
+
+func firstErr(errs ...*Error) *Error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package kms
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/seal"
+)
+
+// Service runs KMS operations on the leader. Reads of key state are made
+// safe against a deposed leader by VerifyLeader before answering; writes
+// are safe because they commit through Raft.
+type Service struct {
+	Region  string
+	Account string
+	FSM     *fsm.FSM
+	// Propose commits a command through Raft (leader only) and returns the FSM's result.
+	Propose func(ctx context.Context, cmd []byte) (any, error)
+	// VerifyLeader confirms leadership with a quorum.
+	VerifyLeader func() error
+	// Keyring is the open barrier keyring, or seal.ErrSealed.
+	Keyring func() (*seal.Keyring, error)
+	Rand    io.Reader
+	Now     func() time.Time
+
+	// cacheMu guards material: unsealed key material by "id/version",
+	// filled lazily on the leader and zeroed by DropSecrets on seal.
+	cacheMu  sync.Mutex
+	material map[string][]byte
+}
+
+type handler func(s *Service, ctx context.Context, body []byte) (any, *Error)
+
+var operations = map[string]handler{
+	"CreateKey":       (*Service).createKey,
+	"DescribeKey":     (*Service).describeKey,
+	"ListKeys":        (*Service).listKeys,
+	"Encrypt":         (*Service).encrypt,
+	"Decrypt":         (*Service).decrypt,
+	"GenerateDataKey": (*Service).generateDataKey,
+}
+
+// Known reports whether op is an operation this server implements.
+func Known(op string) bool {
+	_, ok := operations[op]
+	return ok
+}
+
+// Handle runs one operation; the result is marshalled as the JSON response.
+func (s *Service) Handle(ctx context.Context, op string, body []byte) (any, *Error) {
+	h, ok := operations[op]
+	if !ok {
+		return nil, newErr("UnknownOperationException", http.StatusBadRequest, "")
+	}
+	return h(s, ctx, body)
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) rand() io.Reader {
+	if s.Rand != nil {
+		return s.Rand
+	}
+	return rand.Reader
+}
+
+// DropSecrets zeroes every cached secret; called when the node seals.
+func (s *Service) DropSecrets() {
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	for k, m := range s.material {
+		clear(m)
+		delete(s.material, k)
+	}
+}
+
+// keyring returns the open keyring or the retryable sealed error.
+func (s *Service) keyring() (*seal.Keyring, *Error) {
+	kr, err := s.Keyring()
+	if err != nil {
+		return nil, Unavailable("The keyraft node is sealed; unseal it with `keyraft operator unseal`.")
+	}
+	return kr, nil
+}
+
+// verifyLeader guards every answer computed from local state.
+func (s *Service) verifyLeader() *Error {
+	if err := s.VerifyLeader(); err != nil {
+		return Unavailable("Leadership changed while serving the request; retry.")
+	}
+	return nil
+}
+
+// propose commits a command and maps cluster failures to retryable errors.
+func (s *Service) propose(ctx context.Context, cmd []byte) (any, *Error) {
+	res, err := s.Propose(ctx, cmd)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return nil, newErr("DependencyTimeoutException", http.StatusServiceUnavailable, "The request timed out while committing; retry.")
+		}
+		return nil, Unavailable("The cluster could not commit the request: " + err.Error())
+	}
+	return res, nil
+}

@@ -1,0 +1,74 @@
+package awsjson
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// ContentType is what AWS JSON 1.1 services send and expect.
+const ContentType = "application/x-amz-json-1.1"
+
+// targetPrefix is the AWS KMS service prefix of X-Amz-Target.
+const targetPrefix = "TrentService."
+
+// MaxBody bounds a request body: the largest KMS request (a 6144-byte
+// ciphertext plus a 32 KiB policy, base64-encoded) is far below it.
+const MaxBody = 1 << 20
+
+// ErrTooLarge is returned by ReadBody for bodies over MaxBody.
+var ErrTooLarge = errors.New("request body too large")
+
+// Operation returns the KMS operation named by X-Amz-Target, or "" when the
+// header is missing or names another service.
+func Operation(r *http.Request) string {
+	t := r.Header.Get("X-Amz-Target")
+	if !strings.HasPrefix(t, targetPrefix) {
+		return ""
+	}
+	return strings.TrimPrefix(t, targetPrefix)
+}
+
+// ReadBody reads at most MaxBody bytes of the request body.
+func ReadBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxBody {
+		return nil, ErrTooLarge
+	}
+	return b, nil
+}
+
+// WriteError writes an AWS JSON 1.1 error. SDKs read the type from
+// `__type` and from X-Amzn-Errortype.
+func WriteError(w http.ResponseWriter, typ, message string, status int) {
+	h := w.Header()
+	h.Set("Content-Type", ContentType)
+	h.Set("X-Amzn-Errortype", typ)
+	w.WriteHeader(status)
+	b, _ := json.Marshal(struct {
+		Type    string `json:"__type"`
+		Message string `json:"message,omitempty"`
+	}{typ, message})
+	_, _ = w.Write(b)
+}
+
+// WriteResult writes a 200 answer; a nil result is an empty body.
+func WriteResult(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", ContentType)
+	if v == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		WriteError(w, "KMSInternalException", "could not encode the response", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
