@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 )
 
@@ -37,7 +38,7 @@ func (n *Node) startGossip() error {
 	mc.Delegate = &delegate{n: n}
 	mc.Events = &events{n: n}
 	mc.Logger = nil
-	mc.LogOutput = n.log.Named("gossip").StandardWriter(nil)
+	mc.LogOutput = n.log.Named("gossip").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		return fmt.Errorf("gossip listener: %w", err)
@@ -133,4 +134,3 @@ type events struct{ n *Node }
 func (e *events) NotifyJoin(*memberlist.Node)   { e.n.wake() }
 func (e *events) NotifyLeave(*memberlist.Node)  { e.n.wake() }
 func (e *events) NotifyUpdate(*memberlist.Node) { e.n.wake() }
-

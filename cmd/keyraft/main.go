@@ -1,0 +1,42 @@
+// Command keyraft is the keyraft server and its operator tool.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `Usage: keyraft <command> [flags]
+
+Commands:
+  server                       run a keyraft node (-dev for a one-node, unsealed playground)
+  operator init                initialise the cluster and print the unseal shares
+  operator unseal [-all] SHARE give a node (or every node) one unseal share
+  operator seal                seal a node: drop every unsealed secret from its memory
+  operator status              seal and raft status of a node
+  operator raft list-peers     the raft configuration
+  operator raft remove-peer ID remove a server from the raft configuration
+`
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "server":
+		return runServer(args[1:])
+	case "operator":
+		return runOperator(args[1:])
+	case "-h", "-help", "--help", "help":
+		fmt.Print(usage)
+		return 0
+	default:
+		fmt.Fprintf(os.Stderr, "keyraft: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}

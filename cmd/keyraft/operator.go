@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// operatorFlags are the flags every operator command takes.
+type operatorFlags struct {
+	address string
+	format  string
+}
+
+func newOperatorFlags(name string) (*flag.FlagSet, *operatorFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	of := &operatorFlags{}
+	def := os.Getenv("KEYRAFT_ADDR")
+	if def == "" {
+		def = "http://127.0.0.1:8200"
+	}
+	fs.StringVar(&of.address, "address", def, "node API URL (default $KEYRAFT_ADDR, then http://127.0.0.1:8200)")
+	fs.StringVar(&of.format, "format", "table", "output format: json or table")
+	return fs, of
+}
+
+func runOperator(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "init":
+		return opInit(args[1:])
+	case "unseal":
+		return opUnseal(args[1:])
+	case "seal":
+		return opSimple("seal", http.MethodPost, "/v1/sys/seal", args[1:])
+	case "status":
+		return opSimple("status", http.MethodGet, "/v1/sys/seal-status", args[1:])
+	case "raft":
+		if len(args) > 1 && args[1] == "list-peers" {
+			return opListPeers(args[2:])
+		}
+		if len(args) > 1 && args[1] == "remove-peer" {
+			return opRemovePeer(args[2:])
+		}
+	}
+	fmt.Fprintf(os.Stderr, "keyraft operator: unknown command %q\n\n%s", strings.Join(args, " "), usage)
+	return 2
+}
+
+// parseInterspersed lets flags follow positional arguments (`unseal SHARE -address X`).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// call sends one operator API request and decodes the JSON answer into out.
+func call(of *operatorFlags, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, strings.TrimRight(of.address, "/")+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Errors []string `json:"errors"`
+		}
+		if json.Unmarshal(raw, &e) == nil && len(e.Errors) > 0 {
+			return fmt.Errorf("%s (HTTP %d)", strings.Join(e.Errors, "; "), resp.StatusCode)
+		}
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(raw)))
+	}
+	return json.Unmarshal(raw, out)
+}
+
+func fail(cmd string, err error) int {
+	fmt.Fprintf(os.Stderr, "keyraft operator %s: %v\n", cmd, err)
+	return 1
+}
+
+func printJSON(v any) {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// printTable prints a flat JSON object as aligned key/value lines.
+func printTable(v map[string]any, order []string) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	for _, k := range order {
+		if val, ok := v[k]; ok {
+			fmt.Fprintf(tw, "%s\t%v\n", k, val)
+		}
+	}
+	tw.Flush()
+}
+
+var statusOrder = []string{"node_id", "initialized", "sealed", "progress", "threshold", "shares", "leader_id", "raft_state", "raft_index", "term"}
+
+func opSimple(name, method, path string, args []string) int {
+	fs, of := newOperatorFlags(name)
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return 2
+	}
+	var out map[string]any
+	if err := call(of, method, path, nil, &out); err != nil {
+		return fail(name, err)
+	}
+	if of.format == "json" {
+		printJSON(out)
+	} else {
+		printTable(out, statusOrder)
+	}
+	return 0
+}
+
+func opInit(args []string) int {
+	fs, of := newOperatorFlags("init")
+	shares := fs.Int("key-shares", 5, "number of unseal shares to make")
+	threshold := fs.Int("key-threshold", 3, "shares needed to unseal")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return 2
+	}
+	if *threshold < 1 || *threshold > *shares || *shares > 255 || (*shares >= 2 && *threshold < 2) {
+		return fail("init", fmt.Errorf("need 1 <= -key-threshold <= -key-shares <= 255, and -key-threshold >= 2 when -key-shares >= 2"))
+	}
+	var out struct {
+		Keys            []string `json:"unseal_keys_b64"`
+		Shares          int      `json:"unseal_shares"`
+		Threshold       int      `json:"unseal_threshold"`
+		AccessKeyID     string   `json:"access_key_id"`
+		SecretAccessKey string   `json:"secret_access_key"`
+	}
+	if err := call(of, http.MethodPost, "/v1/sys/init", map[string]int{"secret_shares": *shares, "secret_threshold": *threshold}, &out); err != nil {
+		return fail("init", err)
+	}
+	if of.format == "json" {
+		printJSON(out)
+		return 0
+	}
+	for i, k := range out.Keys {
+		fmt.Printf("Unseal Key %d: %s\n", i+1, k)
+	}
+	fmt.Printf("\nAccess Key ID:     %s\nSecret Access Key: %s\n\n", out.AccessKeyID, out.SecretAccessKey)
+	fmt.Printf("keyraft is initialized with %d key shares and a threshold of %d. Every node\n"+
+		"starts sealed: give each node %d shares with `keyraft operator unseal` (or\n"+
+		"`keyraft operator unseal -all SHARE` once per share holder). The shares are\n"+
+		"shown only now; keep them apart.\n", out.Shares, out.Threshold, out.Threshold)
+	return 0
+}
+
+func opUnseal(args []string) int {
+	fs, of := newOperatorFlags("unseal")
+	all := fs.Bool("all", false, "submit the share to every node the cluster knows")
+	reset := fs.Bool("reset", false, "discard this node's unseal progress")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return 2
+	}
+	req := map[string]any{"reset": *reset, "all": *all}
+	if !*reset {
+		if len(pos) != 1 {
+			return fail("unseal", fmt.Errorf("give exactly one share (base64), or -reset"))
+		}
+		req["key"] = pos[0]
+	}
+	var out map[string]any
+	if err := call(of, http.MethodPost, "/v1/sys/unseal", req, &out); err != nil {
+		return fail("unseal", err)
+	}
+	if of.format == "json" {
+		printJSON(out)
+		return 0
+	}
+	nodes, _ := out["nodes"].([]any)
+	if nodes == nil {
+		nodes = []any{out}
+	}
+	failed := false
+	for _, n := range nodes {
+		m, _ := n.(map[string]any)
+		line := fmt.Sprintf("%v: sealed=%v progress=%v/%v", m["node_id"], m["sealed"], m["progress"], m["threshold"])
+		if e, ok := m["error"]; ok {
+			line += " error: " + fmt.Sprint(e)
+			failed = true
+		}
+		fmt.Println(line)
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+func opListPeers(args []string) int {
+	fs, of := newOperatorFlags("raft list-peers")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return 2
+	}
+	var out struct {
+		Peers []map[string]any `json:"peers"`
+	}
+	if err := call(of, http.MethodGet, "/v1/sys/raft/peers", nil, &out); err != nil {
+		return fail("raft list-peers", err)
+	}
+	if of.format == "json" {
+		printJSON(out)
+		return 0
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "Node\tAddress\tState\tVoter\tSealed\tAlive")
+	for _, p := range out.Peers {
+		state := "follower"
+		if p["leader"] == true {
+			state = "leader"
+		}
+		sealed := "unknown"
+		if v, ok := p["sealed"]; ok {
+			sealed = fmt.Sprint(v)
+		}
+		fmt.Fprintf(tw, "%v\t%v\t%s\t%v\t%s\t%v\n", p["node_id"], p["address"], state, p["voter"], sealed, p["alive"])
+	}
+	tw.Flush()
+	return 0
+}
+
+func opRemovePeer(args []string) int {
+	fs, of := newOperatorFlags("raft remove-peer")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		return fail("raft remove-peer", fmt.Errorf("give exactly one node id"))
+	}
+	var out map[string]any
+	if err := call(of, http.MethodPost, "/v1/sys/raft/remove-peer", map[string]string{"node_id": pos[0]}, &out); err != nil {
+		return fail("raft remove-peer", err)
+	}
+	if of.format == "json" {
+		printJSON(out)
+	} else {
+		fmt.Printf("Removed %s from the raft configuration.\n", pos[0])
+	}
+	return 0
+}

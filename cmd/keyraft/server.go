@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/keyraft/keyraft/server"
+)
+
+func runServer(args []string) int {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	var (
+		cfg      server.Config
+		join     string
+		config   string
+		dev      bool
+		logLevel string
+	)
+	fs.StringVar(&config, "config", "", "JSON file of flag values (flag names as keys); flags given on the command line win")
+	fs.BoolVar(&dev, "dev", false, "one node in a temporary data dir, initialised with one share and unsealed")
+	fs.StringVar(&cfg.NodeID, "node-id", "", "this server's unique id")
+	fs.StringVar(&cfg.DataDir, "data-dir", "", "directory for the raft store and snapshots")
+	fs.StringVar(&cfg.APIAddr, "api-addr", "0.0.0.0:8200", "AWS KMS and operator API listener")
+	fs.StringVar(&cfg.ClusterAddr, "cluster-addr", "0.0.0.0:8201", "gRPC listener for node-to-node calls")
+	fs.StringVar(&cfg.RaftAddr, "raft-addr", "0.0.0.0:8202", "raft transport listener")
+	fs.StringVar(&cfg.GossipAddr, "gossip-addr", "0.0.0.0:8203", "memberlist gossip listener (TCP and UDP)")
+	fs.StringVar(&cfg.Advertise, "advertise", "", "host or IP peers use to reach this server when a listener binds 0.0.0.0")
+	fs.StringVar(&join, "join", "", "comma-separated gossip seeds host:port, retried until one answers")
+	fs.IntVar(&cfg.BootstrapExpect, "bootstrap-expect", 0, "form the cluster once this many servers have found each other")
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "AWS region in ARNs and the SigV4 credential scope")
+	fs.StringVar(&cfg.Account, "account-id", "111122223333", "AWS account id in ARNs")
+	fs.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if config != "" {
+		if err := applyConfigFile(fs, config); err != nil {
+			fmt.Fprintf(os.Stderr, "keyraft server: %v\n", err)
+			return 2
+		}
+	}
+	for _, j := range strings.Split(join, ",") {
+		if j = strings.TrimSpace(j); j != "" {
+			cfg.Join = append(cfg.Join, j)
+		}
+	}
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "keyraft", Level: hclog.LevelFromString(logLevel), Output: os.Stderr})
+	if dev {
+		return runDev(fs, cfg)
+	}
+	if cfg.NodeID == "" || cfg.DataDir == "" {
+		fmt.Fprintln(os.Stderr, "keyraft server: -node-id and -data-dir are required (or use -dev)")
+		return 2
+	}
+	s, err := server.Start(cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "keyraft server: %v\n", err)
+		return 1
+	}
+	waitForSignal()
+	s.Shutdown()
+	return 0
+}
+
+// applyConfigFile sets every flag named in the file that the command line
+// did not set.
+func applyConfigFile(fs *flag.FlagSet, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var values map[string]any
+	if err := json.Unmarshal(b, &values); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, v := range values {
+		if fs.Lookup(name) == nil {
+			return fmt.Errorf("config %s: unknown setting %q", path, name)
+		}
+		if given[name] {
+			continue
+		}
+		if err := fs.Set(name, fmt.Sprint(v)); err != nil {
+			return fmt.Errorf("config %s: %s: %w", path, name, err)
+		}
+	}
+	return nil
+}
+
+func waitForSignal() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	<-ch
+}
+
+// runDev runs one node on loopback in a temporary directory, initialised
+// with a single share and unsealed, and prints how to point the AWS CLI at it.
+func runDev(fs *flag.FlagSet, cfg server.Config) int {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	defaults := map[string]*string{"api-addr": &cfg.APIAddr, "cluster-addr": &cfg.ClusterAddr, "raft-addr": &cfg.RaftAddr, "gossip-addr": &cfg.GossipAddr}
+	for name, p := range defaults {
+		if !given[name] {
+			*p = strings.Replace(*p, "0.0.0.0", "127.0.0.1", 1)
+		}
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = "dev"
+	}
+	if cfg.DataDir == "" {
+		dir, err := os.MkdirTemp("", "keyraft-dev-")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "keyraft server -dev: %v\n", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		cfg.DataDir = dir
+	}
+	cfg.BootstrapExpect, cfg.Join = 1, nil
+	s, err := server.Start(cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "keyraft server -dev: %v\n", err)
+		return 1
+	}
+	defer s.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := devInit(ctx, s)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "keyraft server -dev: %v\n", err)
+		return 1
+	}
+	endpoint := "http://" + s.APIAddr()
+	fmt.Printf(`
+keyraft is running in -dev mode: one node, in-memory seal state, data in %s (removed on exit).
+Unseal share (already applied): %s
+
+Paste these lines into another shell, then try: aws kms create-key
+
+export AWS_ENDPOINT_URL=%s
+export AWS_ACCESS_KEY_ID=%s
+export AWS_SECRET_ACCESS_KEY=%s
+export AWS_DEFAULT_REGION=%s
+
+`, cfg.DataDir, base64.StdEncoding.EncodeToString(res.Shares[0]), endpoint, res.AccessKeyID, res.SecretAccessKey, cfg.Region)
+	waitForSignal()
+	return 0
+}
+
+func devInit(ctx context.Context, s *server.Server) (*server.InitResult, error) {
+	for !s.Node().IsLeader() {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no leader elected: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	res, err := s.Initialize(ctx, 1, 1)
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	if _, err := s.Unseal(res.Shares[0], false); err != nil {
+		return nil, fmt.Errorf("unseal: %w", err)
+	}
+	return res, nil
+}

@@ -1,0 +1,196 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/keyraft/keyraft/cluster"
+	"github.com/keyraft/keyraft/seal"
+)
+
+// The operator API, under /v1/sys/. Answers are JSON; failures are
+// {"errors": ["..."]} with a 4xx/5xx status, as Vault's API does.
+func (s *Server) serveOperator(w http.ResponseWriter, r *http.Request) {
+	switch r.Method + " " + r.URL.Path {
+	case "GET /v1/sys/seal-status":
+		writeJSON(w, http.StatusOK, s.Status())
+	case "POST /v1/sys/init":
+		s.onLeader(w, r, s.handleInit)
+	case "POST /v1/sys/unseal":
+		s.handleUnseal(w, r)
+	case "POST /v1/sys/seal":
+		s.Seal()
+		writeJSON(w, http.StatusOK, s.Status())
+	case "GET /v1/sys/raft/peers":
+		peers, err := s.node.Peers()
+		if err != nil {
+			writeErr(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"peers": peers})
+	case "POST /v1/sys/raft/remove-peer":
+		s.onLeader(w, r, s.handleRemovePeer)
+	default:
+		writeErr(w, http.StatusNotFound, "no such operator endpoint: "+r.Method+" "+r.URL.Path)
+	}
+}
+
+// onLeader runs h here when this node leads, and otherwise forwards the
+// request to the leader.
+func (s *Server) onLeader(w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request, []byte)) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "could not read the request body")
+		return
+	}
+	if !s.node.IsLeader() {
+		if isForwarded(r.Context()) {
+			writeErr(w, http.StatusServiceUnavailable, "leadership moved while forwarding; retry")
+			return
+		}
+		resp, err := s.node.Forward(r.Context(), toProto(r, body))
+		switch {
+		case errors.Is(err, cluster.ErrNotLeader):
+		case err != nil:
+			writeErr(w, http.StatusServiceUnavailable, "no leader is available yet; retry: "+err.Error())
+			return
+		default:
+			for _, hd := range resp.Headers {
+				for _, v := range hd.Values {
+					w.Header().Add(hd.Name, v)
+				}
+			}
+			w.WriteHeader(int(resp.Status))
+			_, _ = w.Write(resp.Body)
+			return
+		}
+	}
+	h(w, r, body)
+}
+
+type initRequest struct {
+	SecretShares    int `json:"secret_shares"`
+	SecretThreshold int `json:"secret_threshold"`
+}
+
+type initResponse struct {
+	Keys            []string `json:"unseal_keys_b64"`
+	Shares          int      `json:"unseal_shares"`
+	Threshold       int      `json:"unseal_threshold"`
+	AccessKeyID     string   `json:"access_key_id"`
+	SecretAccessKey string   `json:"secret_access_key"`
+}
+
+func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req initRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeErr(w, http.StatusBadRequest, "init: the body must be {\"secret_shares\": N, \"secret_threshold\": T}")
+		return
+	}
+	res, err := s.Initialize(r.Context(), req.SecretShares, req.SecretThreshold)
+	switch {
+	case errors.Is(err, ErrAlreadyInitialized):
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
+	case errors.Is(err, seal.ErrBadParameters):
+		writeErr(w, http.StatusBadRequest, "init: key shares and threshold must satisfy 1 <= threshold <= shares <= 255, and threshold >= 2 when shares >= 2")
+		return
+	case err != nil:
+		writeErr(w, http.StatusServiceUnavailable, "init failed; retry once a leader is elected: "+err.Error())
+		return
+	}
+	out := initResponse{Shares: len(res.Shares), Threshold: res.Threshold, AccessKeyID: res.AccessKeyID, SecretAccessKey: res.SecretAccessKey}
+	for _, p := range res.Shares {
+		out.Keys = append(out.Keys, base64.StdEncoding.EncodeToString(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type unsealRequest struct {
+	Key   string `json:"key"`
+	Reset bool   `json:"reset"`
+	All   bool   `json:"all"`
+}
+
+// UnsealAnswer is one node's answer to an unseal call.
+type UnsealAnswer struct {
+	NodeID    string `json:"node_id"`
+	Sealed    bool   `json:"sealed"`
+	Progress  int    `json:"progress"`
+	Threshold int    `json:"threshold"`
+	Error     string `json:"error,omitempty"`
+}
+
+func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
+	var req unsealRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+		writeErr(w, http.StatusBadRequest, "unseal: the body must be {\"key\": \"<base64 share>\"} or {\"reset\": true}")
+		return
+	}
+	var share []byte
+	if !req.Reset {
+		var err error
+		if share, err = base64.StdEncoding.DecodeString(req.Key); err != nil || len(share) == 0 {
+			writeErr(w, http.StatusBadRequest, "unseal: the share is not valid base64")
+			return
+		}
+	}
+	st, err := s.Unseal(share, req.Reset)
+	local := UnsealAnswer{NodeID: s.cfg.NodeID, Sealed: st.Sealed, Progress: st.Progress, Threshold: st.Threshold}
+	if err != nil {
+		local.Error = describeUnsealErr(err)
+	}
+	if !req.All {
+		if err != nil {
+			status := http.StatusBadRequest
+			if errors.Is(err, ErrNotInitialized) {
+				status = http.StatusServiceUnavailable
+			}
+			writeJSON(w, status, map[string]any{"errors": []string{local.Error}, "node_id": local.NodeID,
+				"sealed": local.Sealed, "progress": local.Progress, "threshold": local.Threshold})
+			return
+		}
+		writeJSON(w, http.StatusOK, local)
+		return
+	}
+	answers := []UnsealAnswer{local}
+	for id, a := range s.node.UnsealPeers(r.Context(), share) {
+		answers = append(answers, UnsealAnswer{NodeID: id, Sealed: a.Sealed, Progress: int(a.Progress), Threshold: int(a.Threshold), Error: a.Error})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"nodes": answers})
+}
+
+type removePeerRequest struct {
+	NodeID string `json:"node_id"`
+}
+
+func (s *Server) handleRemovePeer(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req removePeerRequest
+	if err := json.Unmarshal(body, &req); err != nil || req.NodeID == "" {
+		writeErr(w, http.StatusBadRequest, "remove-peer: the body must be {\"node_id\": \"ID\"}")
+		return
+	}
+	err := s.node.RemovePeer(r.Context(), req.NodeID)
+	switch {
+	case errors.Is(err, cluster.ErrUnknownPeer):
+		writeErr(w, http.StatusNotFound, "remove-peer: "+req.NodeID+" is not in the raft configuration")
+	case err != nil:
+		writeErr(w, http.StatusServiceUnavailable, "remove-peer failed; retry: "+err.Error())
+	default:
+		s.log.Info("removed peer", "node_id", req.NodeID)
+		writeJSON(w, http.StatusOK, map[string]any{"removed": req.NodeID})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"errors": []string{msg}})
+}

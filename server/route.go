@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/keyraft/keyraft/cluster"
+	"github.com/keyraft/keyraft/transport/awsjson"
+	"github.com/keyraft/keyraft/transport/clusterpb"
+	"github.com/keyraft/keyraft/transport/sigv4"
+)
+
+type ctxKey int
+
+// forwardedKey marks a request that a follower forwarded: it must be served
+// here or refused, never forwarded again.
+const forwardedKey ctxKey = 1
+
+func isForwarded(ctx context.Context) bool { return ctx.Value(forwardedKey) != nil }
+
+// ServeHTTP routes the API listener: KMS at POST /, operator API below /v1/sys/.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/":
+		s.serveKMS(w, r)
+	case strings.HasPrefix(r.URL.Path, "/v1/sys/"):
+		s.serveOperator(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// errNoLeaderMsg is the retryable answer while no leader can be reached.
+const errNoLeaderMsg = "No keyraft leader is available right now; retry."
+
+func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		awsjson.WriteError(w, "UnknownOperationException", "KMS requests are POST /", http.StatusBadRequest)
+		return
+	}
+	body, err := awsjson.ReadBody(r)
+	if err != nil {
+		awsjson.WriteError(w, "SerializationException", "The request body could not be read or is too large.", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if !s.node.IsLeader() {
+		if s.forward(w, r, body) {
+			return
+		}
+	}
+	s.serveKMSLocal(w, r, body)
+}
+
+// forward sends the request to the leader and copies its answer; it returns
+// false when this node turned out to be the leader and must serve itself.
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	if isForwarded(r.Context()) {
+		awsjson.WriteError(w, "ServiceUnavailableException", "Leadership moved while forwarding; retry.", http.StatusServiceUnavailable)
+		return true
+	}
+	resp, err := s.node.Forward(r.Context(), toProto(r, body))
+	if errors.Is(err, cluster.ErrNotLeader) {
+		return false
+	}
+	if err != nil {
+		s.log.Debug("forward to leader failed", "error", err)
+		awsjson.WriteError(w, "ServiceUnavailableException", errNoLeaderMsg, http.StatusServiceUnavailable)
+		return true
+	}
+	for _, h := range resp.Headers {
+		for _, v := range h.Values {
+			w.Header().Add(h.Name, v)
+		}
+	}
+	w.WriteHeader(int(resp.Status))
+	_, _ = w.Write(resp.Body)
+	return true
+}
+
+func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []byte) {
+	if !s.node.IsLeader() {
+		awsjson.WriteError(w, "ServiceUnavailableException", errNoLeaderMsg, http.StatusServiceUnavailable)
+		return
+	}
+	if _, err := s.barrier.Keyring(); err != nil {
+		awsjson.WriteError(w, "ServiceUnavailableException",
+			"The keyraft leader is sealed; unseal it with `keyraft operator unseal`, then retry.", http.StatusServiceUnavailable)
+		return
+	}
+	if _, err := s.verifier.Verify(r, body); err != nil {
+		var ae *sigv4.AuthError
+		if errors.As(err, &ae) {
+			awsjson.WriteError(w, ae.Type, ae.Message, ae.Status)
+			return
+		}
+		awsjson.WriteError(w, "InvalidSignatureException", "The request signature could not be verified.", http.StatusBadRequest)
+		return
+	}
+	op := awsjson.Operation(r)
+	res, kerr := s.kms.Handle(r.Context(), op, body)
+	if kerr != nil {
+		awsjson.WriteError(w, kerr.Type, kerr.Message, kerr.Status)
+		return
+	}
+	awsjson.WriteResult(w, res)
+}
+
+func toProto(r *http.Request, body []byte) *clusterpb.HTTPRequest {
+	req := &clusterpb.HTTPRequest{
+		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host,
+		Body: body, RemoteAddr: r.RemoteAddr,
+	}
+	for name, values := range r.Header {
+		req.Headers = append(req.Headers, &clusterpb.Header{Name: name, Values: values})
+	}
+	return req
+}

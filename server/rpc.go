@@ -1,0 +1,70 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/keyraft/keyraft/transport/clusterpb"
+)
+
+// rpcService serves the cluster listener.
+type rpcService struct {
+	clusterpb.UnimplementedClusterServer
+	s *Server
+}
+
+// Forward runs a follower's request here, as if it had arrived on our API
+// listener, and returns the answer byte for byte.
+func (rs *rpcService) Forward(ctx context.Context, in *clusterpb.HTTPRequest) (*clusterpb.HTTPResponse, error) {
+	u := &url.URL{Path: in.Path, RawQuery: in.RawQuery}
+	r, err := http.NewRequestWithContext(context.WithValue(ctx, forwardedKey, true), in.Method, u.String(), bytes.NewReader(in.Body))
+	if err != nil {
+		return nil, err
+	}
+	r.Host, r.RemoteAddr, r.RequestURI = in.Host, in.RemoteAddr, u.RequestURI()
+	for _, h := range in.Headers {
+		for _, v := range h.Values {
+			r.Header.Add(h.Name, v)
+		}
+	}
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	rs.s.ServeHTTP(rec, r)
+	out := &clusterpb.HTTPResponse{Status: int32(rec.status), Body: rec.body.Bytes()}
+	for name, values := range rec.header {
+		out.Headers = append(out.Headers, &clusterpb.Header{Name: name, Values: values})
+	}
+	return out, nil
+}
+
+// Unseal applies one share to this node only.
+func (rs *rpcService) Unseal(ctx context.Context, in *clusterpb.UnsealRequest) (*clusterpb.UnsealResponse, error) {
+	st, err := rs.s.Unseal(in.Share, in.Reset_)
+	out := &clusterpb.UnsealResponse{
+		Sealed: st.Sealed, Progress: uint32(st.Progress), Threshold: uint32(st.Threshold), NodeId: rs.s.cfg.NodeID,
+	}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	return out, nil
+}
+
+// recorder is the http.ResponseWriter a forwarded request is served into.
+type recorder struct {
+	header      http.Header
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
+}

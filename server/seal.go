@@ -1,0 +1,168 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keyraft/keyraft/cluster"
+	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/seal"
+)
+
+// Errors of the operator seal and init calls.
+var (
+	ErrAlreadyInitialized = errors.New("keyraft is already initialized")
+	ErrNotInitialized     = errors.New("keyraft is not initialized yet (or this node has not caught up)")
+)
+
+// InitResult is what init shows exactly once.
+type InitResult struct {
+	Shares          [][]byte
+	Threshold       int
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// Initialize creates the root key, the keyring and the first access key,
+// commits the sealed keyring and sealed secret, and returns the shares. It
+// must run on the leader. The root key never leaves this function.
+func (s *Server) Initialize(ctx context.Context, shares, threshold int) (*InitResult, error) {
+	if s.fsm.Init() != nil {
+		return nil, ErrAlreadyInitialized
+	}
+	if !s.node.IsLeader() {
+		return nil, cluster.ErrNotLeader
+	}
+	root, err := seal.GenerateRootKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(root)
+	parts, err := seal.Split(root, shares, threshold)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := seal.NewKeyring(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	defer kr.Zero()
+	sealedKR, err := seal.SealKeyring(root, kr, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	akid, secret, err := newAccessKey()
+	if err != nil {
+		return nil, err
+	}
+	sealedSecret, err := kr.Seal(accessKeyPath(akid), []byte(secret), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	cmd, err := fsm.NewCommand(fsm.CmdInit, &fsmpb.Init{
+		Shares: uint32(shares), Threshold: uint32(threshold), SealedKeyring: sealedKR,
+		RootAccessKey: &fsmpb.AccessKey{
+			AccessKeyId: akid, SealedSecret: sealedSecret, CreateDate: now.UnixNano(),
+			PrincipalArn: "arn:aws:iam::" + s.cfg.Account + ":root",
+		},
+	}, now)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.node.Apply(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err, ok := res.(error); ok {
+		if errors.Is(err, fsm.ErrAlreadyInitialized) {
+			return nil, ErrAlreadyInitialized
+		}
+		return nil, err
+	}
+	s.log.Info("cluster initialized", "shares", shares, "threshold", threshold, "access_key_id", akid)
+	return &InitResult{Shares: parts, Threshold: threshold, AccessKeyID: akid, SecretAccessKey: secret}, nil
+}
+
+// newAccessKey makes an AWS-shaped access key id (AKIA + 16 base32 chars)
+// and a 40-character secret.
+func newAccessKey() (id, secret string, err error) {
+	b := make([]byte, 40)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", err
+	}
+	id = "AKIA" + base32.StdEncoding.EncodeToString(b[:10])[:16]
+	secret = base64.RawStdEncoding.EncodeToString(b[10:])[:40]
+	return id, secret, nil
+}
+
+// Unseal gives this node one share (or resets its progress).
+func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {
+	in := s.fsm.Init()
+	threshold := int(in.GetThreshold())
+	if reset {
+		return s.barrier.ResetProgress(), nil
+	}
+	if in == nil {
+		return s.barrier.Status(0), ErrNotInitialized
+	}
+	st, err := s.barrier.Unseal(share, in.SealedKeyring, threshold)
+	if err == nil && !st.Sealed {
+		s.log.Info("node unsealed")
+	}
+	if errors.Is(err, seal.ErrWrongShares) {
+		s.log.Warn("unseal attempt failed: wrong shares; progress reset")
+	}
+	return st, err
+}
+
+// Seal drops every unsealed secret from memory on this node.
+func (s *Server) Seal() {
+	s.barrier.Seal()
+	s.kms.DropSecrets()
+	s.log.Info("node sealed")
+}
+
+// Status is the answer of `operator status`.
+type Status struct {
+	Initialized bool   `json:"initialized"`
+	Sealed      bool   `json:"sealed"`
+	Progress    int    `json:"progress"`
+	Threshold   int    `json:"threshold"`
+	Shares      int    `json:"shares"`
+	Nonce       string `json:"nonce"`
+	NodeID      string `json:"node_id"`
+	LeaderID    string `json:"leader_id"`
+	RaftState   string `json:"raft_state"`
+	RaftIndex   uint64 `json:"raft_index"`
+	Term        uint64 `json:"term"`
+}
+
+// Status reports this node's seal and Raft state.
+func (s *Server) Status() Status {
+	in := s.fsm.Init()
+	st := s.barrier.Status(int(in.GetThreshold()))
+	r := s.node.Raft()
+	return Status{
+		Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()),
+		Shares: int(in.GetShares()), Nonce: st.Nonce, NodeID: s.cfg.NodeID, LeaderID: s.node.LeaderID(),
+		RaftState: r.State().String(), RaftIndex: r.AppliedIndex(), Term: r.CurrentTerm(),
+	}
+}
+
+func describeUnsealErr(err error) string {
+	switch {
+	case errors.Is(err, seal.ErrWrongShares):
+		return "unseal failed: the shares given do not reconstruct the root key; unseal progress was reset"
+	case errors.Is(err, seal.ErrInvalidShare):
+		return "invalid unseal share: it is not a share of this cluster's root key (wrong length or encoding); progress kept"
+	default:
+		return fmt.Sprint(err)
+	}
+}

@@ -1,0 +1,161 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc"
+
+	"github.com/keyraft/keyraft/cluster"
+	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/kms"
+	"github.com/keyraft/keyraft/seal"
+	"github.com/keyraft/keyraft/transport/clusterpb"
+	"github.com/keyraft/keyraft/transport/sigv4"
+)
+
+// Server is one running keyraft node.
+type Server struct {
+	cfg      Config
+	log      hclog.Logger
+	fsm      *fsm.FSM
+	barrier  *seal.Barrier
+	node     *cluster.Node
+	kms      *kms.Service
+	verifier *sigv4.Verifier
+
+	apiLn     net.Listener
+	clusterLn net.Listener
+	http      *http.Server
+	grpc      *grpc.Server
+	stop      chan struct{}
+}
+
+// Start brings the node up sealed. It returns once every listener is bound;
+// the cluster forms in the background.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "keyraft", Level: hclog.Info})
+	}
+	if cfg.NodeID == "" || cfg.DataDir == "" {
+		return nil, errors.New("node id and data dir are required")
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.Account == "" {
+		cfg.Account = "111122223333"
+	}
+	adv := map[string]string{}
+	for name, bind := range map[string]string{"api": cfg.APIAddr, "cluster": cfg.ClusterAddr, "raft": cfg.RaftAddr, "gossip": cfg.GossipAddr} {
+		a, err := advertised(bind, cfg.Advertise)
+		if err != nil {
+			return nil, fmt.Errorf("%s address: %w", name, err)
+		}
+		adv[name] = a
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, fsm: fsm.New(), barrier: seal.NewBarrier(), stop: make(chan struct{})}
+	s.kms = &kms.Service{Region: cfg.Region, Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring}
+	s.verifier = &sigv4.Verifier{Region: cfg.Region, Service: "kms", Secret: s.secretFor}
+
+	var err error
+	if s.apiLn, err = net.Listen("tcp", cfg.APIAddr); err != nil {
+		return nil, fmt.Errorf("api listener: %w", err)
+	}
+	if s.clusterLn, err = net.Listen("tcp", cfg.ClusterAddr); err != nil {
+		s.apiLn.Close()
+		return nil, fmt.Errorf("cluster listener: %w", err)
+	}
+	s.node, err = cluster.Start(cluster.Config{
+		NodeID: cfg.NodeID, DataDir: cfg.DataDir,
+		RaftBind: cfg.RaftAddr, RaftAdvertise: adv["raft"],
+		GossipBind: cfg.GossipAddr, GossipAdvertise: adv["gossip"],
+		ClusterAdvertise: adv["cluster"], APIAdvertise: adv["api"],
+		Join: cfg.Join, BootstrapExpect: cfg.BootstrapExpect,
+		FSM: s.fsm, Logger: cfg.Logger.Named("cluster"),
+		Sealed:           func() bool { return s.barrier.Status(0).Sealed },
+		Initialized:      func() bool { return s.fsm.Init() != nil },
+		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
+	})
+	if err != nil {
+		s.apiLn.Close()
+		s.clusterLn.Close()
+		return nil, err
+	}
+	s.kms.Propose = s.node.Apply
+	s.kms.VerifyLeader = s.node.VerifyLeader
+
+	s.grpc = grpc.NewServer()
+	clusterpb.RegisterClusterServer(s.grpc, &rpcService{s: s})
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.grpc.Serve(s.clusterLn) }()
+	go func() { _ = s.http.Serve(s.apiLn) }()
+	go s.watchSeal()
+	s.log.Info("keyraft node started", "node_id", cfg.NodeID, "api", s.apiLn.Addr().String(),
+		"cluster", adv["cluster"], "raft", adv["raft"], "gossip", adv["gossip"])
+	return s, nil
+}
+
+// watchSeal drops cached secrets the moment the barrier seals and tells the
+// cluster layer, which gossips the state and hands leadership away.
+func (s *Server) watchSeal() {
+	ch := s.barrier.Subscribe()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case sealed := <-ch:
+			if sealed {
+				s.kms.DropSecrets()
+			}
+			s.node.SealChanged()
+		}
+	}
+}
+
+// secretFor returns an access key's secret, opened under the keyring.
+func (s *Server) secretFor(accessKeyID string) (string, bool) {
+	ak, ok := s.fsm.AccessKey(accessKeyID)
+	if !ok {
+		return "", false
+	}
+	kr, err := s.barrier.Keyring()
+	if err != nil {
+		return "", false
+	}
+	secret, err := kr.Open(accessKeyPath(accessKeyID), ak.SealedSecret)
+	if err != nil {
+		return "", false
+	}
+	return string(secret), true
+}
+
+func accessKeyPath(id string) string { return "accesskey/" + id }
+
+// APIAddr is the address the API listener is bound to.
+func (s *Server) APIAddr() string { return s.apiLn.Addr().String() }
+
+// Node exposes the cluster node (status, tests).
+func (s *Server) Node() *cluster.Node { return s.node }
+
+// Shutdown stops the listeners, seals, and stops Raft.
+func (s *Server) Shutdown() {
+	select {
+	case <-s.stop:
+		return
+	default:
+	}
+	close(s.stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = s.http.Shutdown(ctx)
+	s.grpc.Stop()
+	s.barrier.Seal()
+	s.kms.DropSecrets()
+	s.node.Shutdown()
+}
