@@ -18,14 +18,25 @@ proto:
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
+# `docker compose` (plugin) when the engine has it, else docker-compose (v1);
+# the cluster's compose project is always "keyraft" (not the checkout's name).
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+COMPOSE_PROJECT ?= keyraft
+
+# keyraft:dev is FROM scratch: the static linux binary and nothing else (no
+# registry here, nothing to pull). The build context is bin/image/, which holds
+# only the binary and two empty directories, so it is sent in a moment.
 image:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/keyraft-linux ./cmd/keyraft
-	docker build -t $(IMAGE) -f Dockerfile bin
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o bin/keyraft-linux ./cmd/keyraft
+	rm -rf bin/image && mkdir -p bin/image/data bin/image/tmp
+	cp bin/keyraft-linux bin/image/keyraft-linux
+	docker build -t $(IMAGE) -f Dockerfile bin/image
 
-cluster-up: image
-	./scripts/cluster-up.sh
+cluster-up: image build
+	COMPOSE="$(COMPOSE)" COMPOSE_PROJECT_NAME=$(COMPOSE_PROJECT) KEYRAFT_BIN=$(BIN) ./scripts/cluster-up.sh
 
 cluster-down:
-	docker compose down -v --remove-orphans 2>/dev/null || docker-compose down -v --remove-orphans
+	$(COMPOSE) -p $(COMPOSE_PROJECT) down -v --remove-orphans
+	rm -f bin/cluster-credentials.json

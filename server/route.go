@@ -35,6 +35,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // errNoLeaderMsg is the retryable answer while no leader can be reached.
 const errNoLeaderMsg = "No keyraft leader is available right now; retry."
 
+// errSealedMsg is the retryable answer of a sealed node.
+const errSealedMsg = "This keyraft node is sealed: unseal it with `keyraft operator unseal`, then retry."
+
 func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		awsjson.WriteError(w, "UnknownOperationException", "KMS requests are POST /", http.StatusBadRequest)
@@ -43,6 +46,12 @@ func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 	body, err := awsjson.ReadBody(r)
 	if err != nil {
 		awsjson.WriteError(w, "SerializationException", "The request body could not be read or is too large.", http.StatusRequestEntityTooLarge)
+		return
+	}
+	// A sealed node is out of service even as a follower, as a sealed Vault
+	// standby is: operators unseal each node before it takes traffic.
+	if _, err := s.barrier.Keyring(); err != nil {
+		awsjson.WriteError(w, "ServiceUnavailableException", errSealedMsg, http.StatusServiceUnavailable)
 		return
 	}
 	if !s.node.IsLeader() {
@@ -85,8 +94,7 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		return
 	}
 	if _, err := s.barrier.Keyring(); err != nil {
-		awsjson.WriteError(w, "ServiceUnavailableException",
-			"The keyraft leader is sealed; unseal it with `keyraft operator unseal`, then retry.", http.StatusServiceUnavailable)
+		awsjson.WriteError(w, "ServiceUnavailableException", errSealedMsg, http.StatusServiceUnavailable)
 		return
 	}
 	if _, err := s.verifier.Verify(r, body); err != nil {

@@ -104,11 +104,11 @@ func newAccessKey() (id, secret string, err error) {
 
 // Unseal gives this node one share (or resets its progress).
 func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {
-	in := s.fsm.Init()
-	threshold := int(in.GetThreshold())
 	if reset {
 		return s.barrier.ResetProgress(), nil
 	}
+	in := s.awaitInit(5 * time.Second)
+	threshold := int(in.GetThreshold())
 	if in == nil {
 		return s.barrier.Status(0), ErrNotInitialized
 	}
@@ -120,6 +120,20 @@ func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {
 		s.log.Warn("unseal attempt failed: wrong shares; progress reset")
 	}
 	return st, err
+}
+
+// awaitInit returns the init record, waiting a little for it when a leader
+// exists: right after init a follower may not have applied it yet, and an
+// unseal arriving then should not fail for that.
+func (s *Server) awaitInit(wait time.Duration) *fsmpb.Init {
+	deadline := time.Now().Add(wait)
+	for {
+		in := s.fsm.Init()
+		if in != nil || s.node.LeaderID() == "" || time.Now().After(deadline) {
+			return in
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Seal drops every unsealed secret from memory on this node.

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
+)
+
+// cluster is three keyraft processes on loopback that found each other by gossip.
+type cluster struct {
+	t     *testing.T
+	nodes []*proc
+	creds initOutput
+}
+
+func startCluster(t *testing.T) *cluster {
+	c := &cluster{t: t}
+	var seeds []string
+	for i := 1; i <= 3; i++ {
+		p := newProc(t, fmt.Sprintf("n%d", i), 3)
+		c.nodes = append(c.nodes, p)
+		seeds = append(seeds, p.gossip)
+	}
+	for _, p := range c.nodes {
+		p.start(seeds)
+	}
+	c.waitLeader(15*time.Second, "")
+	return c
+}
+
+func (c *cluster) byID(id string) *proc {
+	for _, p := range c.nodes {
+		if p.id == id {
+			return p
+		}
+	}
+	c.t.Fatalf("no node %q", id)
+	return nil
+}
+
+// waitLeader waits until every live node (all but skip) names the same
+// leader, other than skip, and returns it.
+func (c *cluster) waitLeader(timeout time.Duration, skip string) *proc {
+	c.t.Helper()
+	var leader string
+	waitFor(c.t, timeout, "a leader all live nodes agree on", func() (bool, error) {
+		leader = ""
+		for _, p := range c.nodes {
+			if p.id == skip {
+				continue
+			}
+			st, err := status(c.t, p.api)
+			if err != nil {
+				return false, err
+			}
+			if st.LeaderID == "" || st.LeaderID == skip || (leader != "" && st.LeaderID != leader) {
+				return false, fmt.Errorf("%s sees leader %q", p.id, st.LeaderID)
+			}
+			leader = st.LeaderID
+		}
+		return true, nil
+	})
+	return c.byID(leader)
+}
+
+func (c *cluster) follower(leader *proc) *proc {
+	for _, p := range c.nodes {
+		if p != leader {
+			return p
+		}
+	}
+	return nil
+}
+
+// unseal gives node p the threshold of shares, one operator call each.
+func (c *cluster) unseal(p *proc) {
+	c.t.Helper()
+	for _, k := range c.creds.Keys[:c.creds.Threshold] {
+		if err := operator(c.t, p.api, nil, "unseal", k); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	st, err := status(c.t, p.api)
+	if err != nil || st.Sealed {
+		c.t.Fatalf("%s still sealed after %d shares: %+v %v", p.id, c.creds.Threshold, st, err)
+	}
+}
+
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// TestClusterSurvivesLeaderLoss is the spine: init, unseal all, create and
+// encrypt through a follower, kill the leader, decrypt through a survivor,
+// restart the killed node from its data dir and see it catch up.
+func TestClusterSurvivesLeaderLoss(t *testing.T) {
+	c := startCluster(t)
+	leader := c.waitLeader(15*time.Second, "")
+
+	// Init through a follower: it is forwarded to the leader.
+	if err := operator(t, c.follower(leader).api, &c.creds, "init", "-key-shares", "5", "-key-threshold", "3"); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.creds.Keys) != 5 || c.creds.Threshold != 3 || c.creds.Shares != 5 || c.creds.AccessKeyID == "" || c.creds.SecretAccessKey == "" {
+		t.Fatalf("init output incomplete: %+v", c.creds)
+	}
+	if err := operator(t, leader.api, nil, "init", "-key-shares", "1", "-key-threshold", "1"); err == nil {
+		t.Fatal("second init succeeded")
+	}
+
+	// Every node starts sealed and answers KMS with the retryable error.
+	_, err := kmsClient(leader.api, c.creds, 1).ListKeys(ctxTimeout(t, 10*time.Second), &kms.ListKeysInput{})
+	if apiCode(err) != "ServiceUnavailableException" {
+		t.Fatalf("sealed cluster answered ListKeys with %v", err)
+	}
+
+	// One command per share holder unseals every node.
+	for _, k := range c.creds.Keys[:3] {
+		var out struct {
+			Nodes []struct {
+				NodeID string `json:"node_id"`
+				Sealed bool   `json:"sealed"`
+				Error  string `json:"error"`
+			} `json:"nodes"`
+		}
+		if err := operator(t, c.nodes[0].api, &out, "unseal", "-all", k); err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Nodes) != 3 {
+			t.Fatalf("unseal -all reached %d nodes: %+v", len(out.Nodes), out)
+		}
+		for _, n := range out.Nodes {
+			if n.Error != "" {
+				t.Fatalf("unseal -all: %s: %s", n.NodeID, n.Error)
+			}
+		}
+	}
+	for _, p := range c.nodes {
+		st, err := status(t, p.api)
+		if err != nil || st.Sealed || !st.Initialized {
+			t.Fatalf("%s after unseal -all: %+v %v", p.id, st, err)
+		}
+	}
+
+	follower := c.follower(leader)
+	fc := kmsClient(follower.api, c.creds, 3)
+	key, err := fc.CreateKey(ctxTimeout(t, 10*time.Second), &kms.CreateKeyInput{Description: aws.String("spine")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plaintext := []byte("the spine holds")
+	encCtx := map[string]string{"purpose": "test"}
+	enc, err := fc.Encrypt(ctxTimeout(t, 10*time.Second), &kms.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: plaintext, EncryptionContext: encCtx})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	leader.kill()
+	t0 := time.Now()
+	newLeader := c.waitLeader(10*time.Second, leader.id)
+	t.Logf("killed leader %s; %s leads after %s", leader.id, newLeader.id, time.Since(t0).Round(time.Millisecond))
+
+	for _, p := range c.nodes {
+		if p == leader {
+			continue
+		}
+		dec, err := kmsClient(p.api, c.creds, 5).Decrypt(ctxTimeout(t, 20*time.Second), &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: encCtx})
+		if err != nil {
+			t.Fatalf("decrypt through %s after failover: %v", p.id, err)
+		}
+		if !bytes.Equal(dec.Plaintext, plaintext) {
+			t.Fatalf("decrypt through %s gave %q", p.id, dec.Plaintext)
+		}
+	}
+
+	// Restart the killed node from its data dir: it rejoins sealed, catches
+	// up to the leader's index, and serves once unsealed.
+	leader.start([]string{newLeader.gossip})
+	waitFor(t, 20*time.Second, "the restarted node to catch up", func() (bool, error) {
+		a, err := status(t, leader.api)
+		if err != nil {
+			return false, err
+		}
+		b, err := status(t, newLeader.api)
+		if err != nil {
+			return false, err
+		}
+		return a.RaftIndex == b.RaftIndex && a.LeaderID == newLeader.id, fmt.Errorf("restarted at %d, leader at %d", a.RaftIndex, b.RaftIndex)
+	})
+	c.unseal(leader)
+	dec, err := kmsClient(leader.api, c.creds, 5).Decrypt(ctxTimeout(t, 20*time.Second), &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: encCtx})
+	if err != nil || !bytes.Equal(dec.Plaintext, plaintext) {
+		t.Fatalf("decrypt through the restarted node: %v", err)
+	}
+
+	t.Run("SealedLeaderHandsOff", func(t *testing.T) { testSealedLeaderHandsOff(t, c, enc.CiphertextBlob, encCtx) })
+	t.Run("WrongSharesChangeNothing", func(t *testing.T) { testWrongShares(t, c) })
+	t.Run("JoinAndRemovePeer", func(t *testing.T) { testJoinAndRemove(t, c) })
+}
+
+func testSealedLeaderHandsOff(t *testing.T, c *cluster, blob []byte, encCtx map[string]string) {
+	leader := c.waitLeader(10*time.Second, "")
+	if err := operator(t, leader.api, nil, "seal"); err != nil {
+		t.Fatal(err)
+	}
+	newLeader := c.waitLeader(10*time.Second, leader.id)
+	t.Logf("sealed leader %s handed off to %s", leader.id, newLeader.id)
+
+	_, err := kmsClient(leader.api, c.creds, 1).Encrypt(ctxTimeout(t, 10*time.Second), &kms.EncryptInput{KeyId: aws.String("alias/any"), Plaintext: []byte("x")})
+	if apiCode(err) != "ServiceUnavailableException" {
+		t.Fatalf("sealed node answered Encrypt with %v", err)
+	}
+	var re interface{ HTTPStatusCode() int }
+	if !errors.As(err, &re) || re.HTTPStatusCode() != 503 {
+		t.Fatalf("sealed node's error is not HTTP 503: %v", err)
+	}
+	dec, err := kmsClient(newLeader.api, c.creds, 3).Decrypt(ctxTimeout(t, 10*time.Second), &kms.DecryptInput{CiphertextBlob: blob, EncryptionContext: encCtx})
+	if err != nil || dec.Plaintext == nil {
+		t.Fatalf("unsealed leader could not decrypt: %v", err)
+	}
+	c.unseal(leader)
+}
+
+func testWrongShares(t *testing.T, c *cluster) {
+	p := c.nodes[2]
+	if err := operator(t, p.api, nil, "seal"); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := status(t, c.waitLeader(10*time.Second, "").api)
+
+	if err := operator(t, p.api, nil, "unseal", "not base64!"); err == nil {
+		t.Fatal("a malformed share was accepted")
+	}
+	// A tampered share: same length, one byte flipped.
+	raw, _ := base64.StdEncoding.DecodeString(c.creds.Keys[0])
+	raw[3] ^= 0x5a
+	bad := base64.StdEncoding.EncodeToString(raw)
+	for _, k := range []string{c.creds.Keys[1], c.creds.Keys[2]} {
+		if err := operator(t, p.api, nil, "unseal", k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := operator(t, p.api, nil, "unseal", bad)
+	if err == nil {
+		t.Fatal("a tampered share set unsealed the node")
+	}
+	t.Logf("wrong share set: %v", err)
+	st, err := status(t, p.api)
+	if err != nil || !st.Sealed || st.Progress != 0 {
+		t.Fatalf("after a wrong share set: %+v %v (want sealed, progress reset)", st, err)
+	}
+	after, _ := status(t, c.waitLeader(10*time.Second, "").api)
+	if after.RaftIndex != before.RaftIndex {
+		t.Fatalf("a failed unseal wrote to raft: index %d -> %d", before.RaftIndex, after.RaftIndex)
+	}
+	c.unseal(p)
+}
+
+func testJoinAndRemove(t *testing.T, c *cluster) {
+	n4 := newProc(t, "n4", 3)
+	n4.start([]string{c.nodes[0].gossip})
+	var peers struct {
+		Peers []struct {
+			ID    string `json:"node_id"`
+			Voter bool   `json:"voter"`
+		} `json:"peers"`
+	}
+	hasVoter := func(id string) (bool, error) {
+		if err := operator(t, c.nodes[0].api, &peers, "raft", "list-peers"); err != nil {
+			return false, err
+		}
+		for _, p := range peers.Peers {
+			if p.ID == id && p.Voter {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("peers: %+v", peers.Peers)
+	}
+	waitFor(t, 20*time.Second, "n4 to join as a voter", func() (bool, error) { return hasVoter("n4") })
+	if err := operator(t, c.nodes[1].api, nil, "raft", "remove-peer", "n4"); err != nil {
+		t.Fatal(err)
+	}
+	// It stays removed although it keeps gossiping.
+	time.Sleep(2 * time.Second)
+	if in, _ := hasVoter("n4"); in {
+		t.Fatalf("n4 is back in the configuration: %+v", peers.Peers)
+	}
+	if len(peers.Peers) != 3 {
+		t.Fatalf("after remove-peer: %+v", peers.Peers)
+	}
+	if err := operator(t, c.nodes[1].api, nil, "raft", "remove-peer", "nope"); err == nil {
+		t.Fatal("removing an unknown peer succeeded")
+	}
+}

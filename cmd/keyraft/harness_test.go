@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+)
+
+// binary is the keyraft executable built once for every test in this package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "keyraft-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "keyraft")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build keyraft: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var portMu sync.Mutex
+var portsTaken = map[int]bool{}
+
+// freePort returns a loopback port that was free a moment ago and that no
+// other test of this process has been given.
+func freePort(t *testing.T) int {
+	t.Helper()
+	portMu.Lock()
+	defer portMu.Unlock()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		// memberlist needs the UDP port too.
+		u, uerr := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+		l.Close()
+		if uerr != nil || portsTaken[p] {
+			continue
+		}
+		u.Close()
+		portsTaken[p] = true
+		return p
+	}
+}
+
+// proc is one keyraft server process.
+type proc struct {
+	t       *testing.T
+	id      string
+	dataDir string
+	args    []string
+	api     string // http://127.0.0.1:port
+	gossip  string
+	cmd     *exec.Cmd
+	logPath string
+}
+
+func newProc(t *testing.T, id string, expect int) *proc {
+	p := &proc{t: t, id: id, dataDir: filepath.Join(t.TempDir(), id)}
+	api, cl, rf, gs := freePort(t), freePort(t), freePort(t), freePort(t)
+	p.api = fmt.Sprintf("http://127.0.0.1:%d", api)
+	p.gossip = fmt.Sprintf("127.0.0.1:%d", gs)
+	p.args = []string{"server", "-node-id", id, "-data-dir", p.dataDir,
+		"-api-addr", fmt.Sprintf("127.0.0.1:%d", api), "-cluster-addr", fmt.Sprintf("127.0.0.1:%d", cl),
+		"-raft-addr", fmt.Sprintf("127.0.0.1:%d", rf), "-gossip-addr", p.gossip,
+		"-bootstrap-expect", fmt.Sprint(expect), "-log-level", "debug"}
+	p.logPath = filepath.Join(t.TempDir(), id+".log")
+	return p
+}
+
+func (p *proc) start(join []string) {
+	p.t.Helper()
+	args := append(append([]string{}, p.args...), "-join", strings.Join(join, ","))
+	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.cmd = exec.Command(binary, args...)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	cmd := p.cmd
+	p.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		if p.t.Failed() {
+			b, _ := os.ReadFile(p.logPath)
+			p.t.Logf("---- log of %s (last 4 KiB) ----\n%s", p.id, tail(b, 4096))
+		}
+	})
+}
+
+// kill ends the process with SIGKILL: no graceful leave, no flush.
+func (p *proc) kill() {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		p.t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// operator runs `keyraft operator ARGS -address API -format json` and decodes stdout.
+func operator(t *testing.T, api string, out any, args ...string) error {
+	t.Helper()
+	args = append([]string{"operator"}, args...)
+	args = append(args, "-address", api, "-format", "json")
+	cmd := exec.Command(binary, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("keyraft %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	if out != nil {
+		if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+			return fmt.Errorf("keyraft %s: bad JSON %q: %v", strings.Join(args, " "), stdout.String(), err)
+		}
+	}
+	return nil
+}
+
+type nodeStatus struct {
+	Initialized bool   `json:"initialized"`
+	Sealed      bool   `json:"sealed"`
+	Progress    int    `json:"progress"`
+	Threshold   int    `json:"threshold"`
+	NodeID      string `json:"node_id"`
+	LeaderID    string `json:"leader_id"`
+	RaftIndex   uint64 `json:"raft_index"`
+}
+
+func status(t *testing.T, api string) (nodeStatus, error) {
+	var st nodeStatus
+	err := operator(t, api, &st, "status")
+	return st, err
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		ok, err := cond()
+		if ok {
+			return
+		}
+		lastErr = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
+}
+
+type initOutput struct {
+	Keys            []string `json:"unseal_keys_b64"`
+	Shares          int      `json:"unseal_shares"`
+	Threshold       int      `json:"unseal_threshold"`
+	AccessKeyID     string   `json:"access_key_id"`
+	SecretAccessKey string   `json:"secret_access_key"`
+}
+
+// kmsClient is the real aws-sdk-go-v2 KMS client pointed at one node.
+func kmsClient(api string, creds initOutput, attempts int) *kms.Client {
+	return kms.New(kms.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(api),
+		Credentials:      credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
+		RetryMaxAttempts: attempts,
+	})
+}
+
+func ctxTimeout(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
