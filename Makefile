@@ -1,6 +1,8 @@
 GO ?= go
 BIN := bin/keyraft
 IMAGE ?= keyraft:dev
+# protoc finds protoc-gen-go and protoc-gen-go-grpc in GOPATH/bin.
+export PATH := $(PATH):$(shell $(GO) env GOPATH)/bin
 
 .PHONY: build test proto lint image cluster-up cluster-down fuzz
 
@@ -10,7 +12,8 @@ build:
 test:
 	$(GO) test -count=1 -timeout 20m ./...
 
-proto:
+proto: # needs protoc (apt-get install protobuf-compiler) and
+	# go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.11 google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
 	protoc --proto_path=. --go_out=. --go_opt=paths=source_relative fsm/fsmpb/fsm.proto
 	protoc --proto_path=. --go_out=. --go_opt=paths=source_relative \
 		--go-grpc_out=. --go-grpc_opt=paths=source_relative transport/clusterpb/cluster.proto

@@ -11,16 +11,19 @@ import (
 
 const algSymmetric = "SYMMETRIC_DEFAULT"
 
-// materialFor returns the unsealed material of one version of a key,
-// opening it under the keyring on first use.
-func (s *Service) materialFor(k *fsmpb.Key, version uint32) ([]byte, *Error) {
+// withMaterial runs fn with the unsealed material of one version of a key,
+// opening it under the keyring on first use. fn runs under the cache's read
+// lock, so DropSecrets cannot zero the material while fn is using it: a seal
+// racing a request can fail it, never make it encrypt under a zeroed key.
+func (s *Service) withMaterial(k *fsmpb.Key, version uint32, fn func(m []byte) *Error) *Error {
 	path := materialPath(k.KeyId, version)
-	s.cacheMu.Lock()
-	m, ok := s.material[path]
-	s.cacheMu.Unlock()
-	if ok {
-		return m, nil
+	s.cacheMu.RLock()
+	if m, ok := s.material[path]; ok {
+		defer s.cacheMu.RUnlock()
+		return fn(m)
 	}
+	s.cacheMu.RUnlock()
+
 	var sealed []byte
 	for _, km := range k.Material {
 		if km.Version == version {
@@ -28,28 +31,35 @@ func (s *Service) materialFor(k *fsmpb.Key, version uint32) ([]byte, *Error) {
 		}
 	}
 	if sealed == nil {
-		return nil, invalidCiphertext()
+		return invalidCiphertext()
 	}
 	kr, e := s.keyring()
 	if e != nil {
-		return nil, e
+		return e
 	}
 	m, err := kr.Open(path, sealed)
 	if err != nil {
-		return nil, Internal("key material could not be opened")
+		return Internal("key material could not be opened")
 	}
 	s.cacheMu.Lock()
-	defer s.cacheMu.Unlock()
-	// Re-check the seal under the lock: DropSecrets may have run meanwhile.
+	// Re-check the seal under the lock: DropSecrets may have run meanwhile,
+	// and nothing may be cached after it.
 	if _, err := s.Keyring(); err != nil {
+		s.cacheMu.Unlock()
 		clear(m)
-		return nil, Unavailable("The keyraft node is sealed; unseal it with `keyraft operator unseal`.")
+		return Sealed()
 	}
 	if s.material == nil {
 		s.material = map[string][]byte{}
 	}
-	s.material[path] = m
-	return m, nil
+	if cached, ok := s.material[path]; ok {
+		clear(m)
+		m = cached
+	} else {
+		s.material[path] = m
+	}
+	s.cacheMu.Unlock()
+	return s.withMaterial(k, version, fn)
 }
 
 // currentVersion is the newest material version of a key.
@@ -62,11 +72,10 @@ func currentVersion(k *fsmpb.Key) uint32 {
 }
 
 func checkContext(ctx map[string]string) *Error {
-	for k, v := range ctx {
+	for k := range ctx {
 		if k == "" {
 			return validation("encryptionContext", "Member must have keys of length greater than or equal to 1")
 		}
-		_ = v
 	}
 	return nil
 }
@@ -87,15 +96,16 @@ func checkAlgorithm(alg *string) *Error {
 // encryptUnder seals plaintext under the key's current material.
 func (s *Service) encryptUnder(k *fsmpb.Key, plaintext []byte, encCtx map[string]string) ([]byte, *Error) {
 	v := currentVersion(k)
-	m, e := s.materialFor(k, v)
-	if e != nil {
-		return nil, e
-	}
-	blob, err := crypto.EncryptBlob(m, crypto.Header{KeyID: k.KeyId, KeyVersion: v}, plaintext, encCtx, s.rand())
-	if err != nil {
-		return nil, Internal("encryption failed")
-	}
-	return blob, nil
+	var blob []byte
+	e := s.withMaterial(k, v, func(m []byte) *Error {
+		var err error
+		blob, err = crypto.EncryptBlob(m, crypto.Header{KeyID: k.KeyId, KeyVersion: v}, plaintext, encCtx, s.rand())
+		if err != nil {
+			return Internal("encryption failed")
+		}
+		return nil
+	})
+	return blob, e
 }
 
 type encryptRequest struct {
@@ -172,16 +182,20 @@ func (s *Service) decrypt(ctx context.Context, body []byte) (any, *Error) {
 	if e := s.usable(k); e != nil {
 		return nil, e
 	}
-	m, e := s.materialFor(k, hdr.KeyVersion)
+	var plaintext []byte
+	e := s.withMaterial(k, hdr.KeyVersion, func(m []byte) *Error {
+		var err error
+		_, plaintext, err = crypto.DecryptBlob(m, req.CiphertextBlob, req.EncryptionContext)
+		switch {
+		case errors.Is(err, crypto.ErrInvalidCiphertext):
+			return invalidCiphertext()
+		case err != nil:
+			return Internal("decryption failed")
+		}
+		return nil
+	})
 	if e != nil {
 		return nil, e
-	}
-	_, plaintext, err := crypto.DecryptBlob(m, req.CiphertextBlob, req.EncryptionContext)
-	if err != nil {
-		if errors.Is(err, crypto.ErrInvalidCiphertext) {
-			return nil, invalidCiphertext()
-		}
-		return nil, Internal("decryption failed")
 	}
 	if e := s.verifyLeader(); e != nil {
 		return nil, e

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,8 +22,9 @@ import (
 // in log order, as Raft would feed it on the leader, and a real keyring.
 type testService struct {
 	*Service
-	mu    sync.Mutex
-	index uint64
+	mu     sync.Mutex
+	index  uint64
+	sealed atomic.Bool
 }
 
 func newTestService(tb testing.TB) *testService {
@@ -36,7 +38,12 @@ func newTestService(tb testing.TB) *testService {
 		Region: "us-east-1", Account: "111122223333", FSM: fsm.New(),
 		Propose:      ts.apply,
 		VerifyLeader: func() error { return nil },
-		Keyring:      func() (*seal.Keyring, error) { return kr, nil },
+		Keyring: func() (*seal.Keyring, error) {
+			if ts.sealed.Load() {
+				return nil, seal.ErrSealed
+			}
+			return kr, nil
+		},
 	}
 	root, _ := seal.GenerateRootKey(rand.Reader)
 	sealedKR, err := seal.SealKeyring(root, kr, rand.Reader)

@@ -31,7 +31,7 @@ type Service struct {
 
 	// cacheMu guards material: unsealed key material by "id/version",
 	// filled lazily on the leader and zeroed by DropSecrets on seal.
-	cacheMu  sync.Mutex
+	cacheMu  sync.RWMutex
 	material map[string][]byte
 }
 
@@ -85,11 +85,16 @@ func (s *Service) DropSecrets() {
 	}
 }
 
+const sealedMsg = "This keyraft node is sealed: unseal it with `keyraft operator unseal`, then retry."
+
+// Sealed is the retryable answer of a sealed node.
+func Sealed() *Error { return Unavailable(sealedMsg) }
+
 // keyring returns the open keyring or the retryable sealed error.
 func (s *Service) keyring() (*seal.Keyring, *Error) {
 	kr, err := s.Keyring()
 	if err != nil {
-		return nil, Unavailable("The keyraft node is sealed; unseal it with `keyraft operator unseal`.")
+		return nil, Sealed()
 	}
 	return kr, nil
 }

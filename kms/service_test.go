@@ -2,7 +2,10 @@ package kms
 
 import (
 	"encoding/base64"
+	"runtime"
+	"sync"
 	"testing"
+	"time"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -155,4 +158,64 @@ func TestListKeysPaging(t *testing.T) {
 	if pages != 3 || len(got) != len(want) {
 		t.Fatalf("%d pages, %d keys, want 3 pages and %d keys", pages, len(got), len(want))
 	}
+}
+
+// TestSealRacingEncrypt seals and unseals while clients encrypt: a request
+// may fail with the sealed error, but every ciphertext handed out must
+// decrypt afterwards (none may be made under zeroed material).
+func TestSealRacingEncrypt(t *testing.T) {
+	ts := newTestService(t)
+	ck, _ := ts.call(t, "CreateKey", map[string]any{})
+	id := ck["KeyMetadata"].(map[string]any)["KeyId"].(string)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var blobs []any
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				out, e := ts.call(t, "Encrypt", map[string]any{"KeyId": id, "Plaintext": b64("racing")})
+				if e != nil {
+					if e.Type != "ServiceUnavailableException" {
+						t.Errorf("encrypt during seal: %v", e)
+					}
+					continue
+				}
+				mu.Lock()
+				blobs = append(blobs, out["CiphertextBlob"])
+				mu.Unlock()
+			}
+		}()
+	}
+	seals := 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); seals++ {
+		ts.sealed.Store(true)
+		ts.DropSecrets()
+		ts.sealed.Store(false)
+		runtime.Gosched()
+		mu.Lock()
+		n := len(blobs)
+		mu.Unlock()
+		if n >= 2000 && seals >= 300 {
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if len(blobs) == 0 {
+		t.Fatal("no encrypt succeeded")
+	}
+	for _, b := range blobs {
+		if _, e := ts.call(t, "Decrypt", map[string]any{"CiphertextBlob": b}); e != nil {
+			t.Fatalf("a ciphertext made while sealing does not decrypt: %v", e)
+		}
+	}
+	t.Logf("%d ciphertexts made across %d seals all decrypt", len(blobs), seals)
 }

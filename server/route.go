@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/keyraft/keyraft/cluster"
+	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/transport/awsjson"
 	"github.com/keyraft/keyraft/transport/clusterpb"
 	"github.com/keyraft/keyraft/transport/sigv4"
@@ -35,8 +36,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // errNoLeaderMsg is the retryable answer while no leader can be reached.
 const errNoLeaderMsg = "No keyraft leader is available right now; retry."
 
-// errSealedMsg is the retryable answer of a sealed node.
-const errSealedMsg = "This keyraft node is sealed: unseal it with `keyraft operator unseal`, then retry."
 
 func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -51,7 +50,7 @@ func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 	// A sealed node is out of service even as a follower, as a sealed Vault
 	// standby is: operators unseal each node before it takes traffic.
 	if _, err := s.barrier.Keyring(); err != nil {
-		awsjson.WriteError(w, "ServiceUnavailableException", errSealedMsg, http.StatusServiceUnavailable)
+		writeKMSError(w, kms.Sealed())
 		return
 	}
 	if !s.node.IsLeader() {
@@ -94,7 +93,7 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		return
 	}
 	if _, err := s.barrier.Keyring(); err != nil {
-		awsjson.WriteError(w, "ServiceUnavailableException", errSealedMsg, http.StatusServiceUnavailable)
+		writeKMSError(w, kms.Sealed())
 		return
 	}
 	if _, err := s.verifier.Verify(r, body); err != nil {
@@ -109,7 +108,7 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 	op := awsjson.Operation(r)
 	res, kerr := s.kms.Handle(r.Context(), op, body)
 	if kerr != nil {
-		awsjson.WriteError(w, kerr.Type, kerr.Message, kerr.Status)
+		writeKMSError(w, kerr)
 		return
 	}
 	awsjson.WriteResult(w, res)
@@ -124,4 +123,8 @@ func toProto(r *http.Request, body []byte) *clusterpb.HTTPRequest {
 		req.Headers = append(req.Headers, &clusterpb.Header{Name: name, Values: values})
 	}
 	return req
+}
+
+func writeKMSError(w http.ResponseWriter, e *kms.Error) {
+	awsjson.WriteError(w, e.Type, e.Message, e.Status)
 }
