@@ -3,12 +3,16 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/keyraft/keyraft/transport/clusterpb"
 )
+
+// ForwardTimeout bounds one forwarded request, commit included.
+const ForwardTimeout = 15 * time.Second
 
 // client returns a cached gRPC client for a server's cluster address.
 func (n *Node) client(addr string) (clusterpb.ClusterClient, error) {
@@ -48,6 +52,10 @@ func (n *Node) Forward(ctx context.Context, req *clusterpb.HTTPRequest) (*cluste
 	if id == n.cfg.NodeID {
 		return nil, ErrNotLeader // we lead after all; the caller should serve locally
 	}
+	// A paused or partitioned leader must not hang the client: give up and
+	// let it retry once the cluster elects a leader it can reach.
+	ctx, cancel := context.WithTimeout(ctx, ForwardTimeout)
+	defer cancel()
 	return c.Forward(ctx, req)
 }
 

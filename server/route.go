@@ -36,7 +36,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // errNoLeaderMsg is the retryable answer while no leader can be reached.
 const errNoLeaderMsg = "No keyraft leader is available right now; retry."
 
-
 func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		awsjson.WriteError(w, "UnknownOperationException", "KMS requests are POST /", http.StatusBadRequest)
