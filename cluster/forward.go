@@ -71,7 +71,9 @@ func (n *Node) UnsealPeers(ctx context.Context, share []byte) map[string]*cluste
 			out[id] = &clusterpb.UnsealResponse{NodeId: id, Error: err.Error(), Sealed: true}
 			continue
 		}
-		resp, err := c.Unseal(ctx, &clusterpb.UnsealRequest{Share: share})
+		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		resp, err := c.Unseal(callCtx, &clusterpb.UnsealRequest{Share: share})
+		cancel()
 		if err != nil {
 			resp = &clusterpb.UnsealResponse{NodeId: id, Error: err.Error(), Sealed: true}
 		}
