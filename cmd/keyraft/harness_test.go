@@ -142,11 +142,11 @@ func operator(t *testing.T, api string, out any, args ...string) error {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("keyraft %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+		return fmt.Errorf("keyraft operator %s: %v: %s", args[1], err, stderr.String())
 	}
 	if out != nil {
 		if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
-			return fmt.Errorf("keyraft %s: bad JSON %q: %v", strings.Join(args, " "), stdout.String(), err)
+			return fmt.Errorf("keyraft operator %s: bad JSON %q: %v", args[1], stdout.String(), err)
 		}
 	}
 	return nil
