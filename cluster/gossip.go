@@ -35,6 +35,10 @@ func (n *Node) startGossip() error {
 		return fmt.Errorf("gossip advertise address: %w", err)
 	}
 	mc.AdvertiseAddr, mc.AdvertisePort = ahost, aport
+	// A server that restarts on a new IP (docker does this) may reclaim its
+	// name from its own dead entry after a few seconds, instead of waiting
+	// for memberlist to forget the dead node (~30 s) before it can rejoin.
+	mc.DeadNodeReclaimTime = 5 * time.Second
 	mc.Delegate = &delegate{n: n}
 	mc.Events = &events{n: n}
 	mc.Logger = nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -142,7 +143,7 @@ func runDev(fs *flag.FlagSet, cfg server.Config) int {
 		fmt.Fprintf(os.Stderr, "keyraft server -dev: %v\n", err)
 		return 1
 	}
-	endpoint := "http://" + s.APIAddr()
+	endpoint := "http://" + dialable(s.APIAddr())
 	fmt.Printf(`
 keyraft is running in -dev mode: one node, in-memory seal state, data in %s (removed on exit).
 Unseal share (already applied): %s
@@ -175,4 +176,16 @@ func devInit(ctx context.Context, s *server.Server) (*server.InitResult, error) 
 		return nil, fmt.Errorf("unseal: %w", err)
 	}
 	return res, nil
+}
+
+// dialable turns a wildcard listen address into one a local client can dial.
+func dialable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -1,0 +1,26 @@
+# keyraft:dev — the static keyraft binary on an empty base image.
+#
+# Build it with `make image`, which compiles bin/keyraft-linux (CGO_ENABLED=0,
+# -trimpath) and stages a tiny build context in bin/image/ holding only:
+#   keyraft-linux   the binary
+#   data/           an empty directory, becomes /data (owned by 65534)
+#   tmp/            an empty directory, becomes /tmp (owned by 65534)
+# Nothing is pulled: the machine this is built on has no registry.
+FROM scratch
+
+COPY keyraft-linux /keyraft
+# A scratch image has no directories at all. /data is where -data-dir points:
+# a named volume in docker-compose.yml, which docker seeds with this directory's
+# owner, so the unprivileged user below can write to it. There is no VOLUME
+# line, so a plain `docker run` leaves no anonymous volume behind. /tmp is for
+# os.TempDir() (`server -dev` keeps its data there). COPY does not carry a
+# directory's own mode over, so both belong to the one user the image runs as.
+COPY --chown=65534:65534 data /data
+COPY --chown=65534:65534 tmp /tmp
+
+# nobody:nogroup by number: there is no /etc/passwd in the image.
+USER 65534:65534
+# API (AWS KMS + /v1/sys), cluster gRPC, raft, gossip (tcp+udp).
+EXPOSE 8200 8201 8202 8203 8203/udp
+ENTRYPOINT ["/keyraft"]
+CMD ["server", "-dev", "-api-addr", "0.0.0.0:8200"]
