@@ -19,19 +19,35 @@ const (
 	CmdInit       CommandType = 1
 	CmdCreateKey  CommandType = 2
 	CmdRemovePeer CommandType = 3
+
+	CmdUpdateKeyDescription CommandType = 4
+	CmdSetKeyEnabled        CommandType = 5
+	CmdScheduleKeyDeletion  CommandType = 6
+	CmdCancelKeyDeletion    CommandType = 7
+	CmdDeleteKey            CommandType = 8
+	CmdCreateAlias          CommandType = 9
+	CmdUpdateAlias          CommandType = 10
+	CmdDeleteAlias          CommandType = 11
+	CmdTagResource          CommandType = 12
+	CmdUntagResource        CommandType = 13
+	CmdSetKeyRotation       CommandType = 14
+	CmdRotateKey            CommandType = 15
 )
 
+var commandNames = map[CommandType]string{
+	CmdInit: "Init", CmdCreateKey: "CreateKey", CmdRemovePeer: "RemovePeer",
+	CmdUpdateKeyDescription: "UpdateKeyDescription", CmdSetKeyEnabled: "SetKeyEnabled",
+	CmdScheduleKeyDeletion: "ScheduleKeyDeletion", CmdCancelKeyDeletion: "CancelKeyDeletion",
+	CmdDeleteKey: "DeleteKey", CmdCreateAlias: "CreateAlias", CmdUpdateAlias: "UpdateAlias",
+	CmdDeleteAlias: "DeleteAlias", CmdTagResource: "TagResource", CmdUntagResource: "UntagResource",
+	CmdSetKeyRotation: "SetKeyRotation", CmdRotateKey: "RotateKey",
+}
+
 func (t CommandType) String() string {
-	switch t {
-	case CmdInit:
-		return "Init"
-	case CmdCreateKey:
-		return "CreateKey"
-	case CmdRemovePeer:
-		return "RemovePeer"
-	default:
-		return fmt.Sprintf("CommandType(%d)", uint8(t))
+	if n, ok := commandNames[t]; ok {
+		return n
 	}
+	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
 
 // FlagIgnoreUnknown marks a command that a replica which does not know its

@@ -19,7 +19,21 @@ var (
 	ErrNotInitialized     = errors.New("cluster is not initialized")
 	ErrKeyExists          = errors.New("key already exists")
 	ErrInvalidCommand     = errors.New("invalid command")
+	ErrKeyNotFound        = errors.New("key not found")
+	ErrAliasExists        = errors.New("alias already exists")
+	ErrAliasNotFound      = errors.New("alias not found")
+	ErrTagLimit           = errors.New("too many tags")
+	ErrRotationLimit      = errors.New("too many on-demand rotations")
+	ErrNotDue             = errors.New("not due")
 )
+
+// KeyStateError refuses an operation the key's state does not allow.
+type KeyStateError struct {
+	KeyID string
+	State string
+}
+
+func (e *KeyStateError) Error() string { return "key " + e.KeyID + " is " + e.State }
 
 var _ raft.FSM = (*FSM)(nil)
 
@@ -61,6 +75,30 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {
 		return f.applyCreateKey(cmd)
 	case CmdRemovePeer:
 		return f.applyRemovePeer(cmd)
+	case CmdUpdateKeyDescription:
+		return f.applyUpdateKeyDescription(cmd)
+	case CmdSetKeyEnabled:
+		return f.applySetKeyEnabled(cmd)
+	case CmdScheduleKeyDeletion:
+		return f.applyScheduleKeyDeletion(cmd)
+	case CmdCancelKeyDeletion:
+		return f.applyCancelKeyDeletion(cmd)
+	case CmdDeleteKey:
+		return f.applyDeleteKey(cmd)
+	case CmdCreateAlias:
+		return f.applyCreateAlias(cmd)
+	case CmdUpdateAlias:
+		return f.applyUpdateAlias(cmd)
+	case CmdDeleteAlias:
+		return f.applyDeleteAlias(cmd)
+	case CmdTagResource:
+		return f.applyTagResource(cmd)
+	case CmdUntagResource:
+		return f.applyUntagResource(cmd)
+	case CmdSetKeyRotation:
+		return f.applySetKeyRotation(cmd)
+	case CmdRotateKey:
+		return f.applyRotateKey(cmd)
 	}
 	if cmd.Flags&FlagIgnoreUnknown != 0 {
 		return nil
@@ -123,6 +161,39 @@ func (f *FSM) AccessKey(id string) (*fsmpb.AccessKey, bool) {
 		return nil, false
 	}
 	return clone(ak), true
+}
+
+// Alias returns an alias's record.
+func (f *FSM) Alias(name string) (*fsmpb.Alias, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	a, ok := f.st.aliases[name]
+	if !ok {
+		return nil, false
+	}
+	return clone(a), true
+}
+
+// Aliases returns every alias, sorted by name.
+func (f *FSM) Aliases() []*fsmpb.Alias {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]*fsmpb.Alias, 0, len(f.st.aliases))
+	for _, name := range sortedKeys(f.st.aliases) {
+		out = append(out, clone(f.st.aliases[name]))
+	}
+	return out
+}
+
+// Keys returns a copy of every key record, sorted by id.
+func (f *FSM) Keys() []*fsmpb.Key {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]*fsmpb.Key, 0, len(f.st.keys))
+	for _, id := range f.st.sortedKeyIDs() {
+		out = append(out, clone(f.st.keys[id]))
+	}
+	return out
 }
 
 // RemovedPeer returns the tombstone of a removed server.

@@ -50,6 +50,35 @@ func commandLog(t *testing.T) [][]byte {
 	}
 	// Duplicate key id.
 	log = append(log, encode(t, CmdCreateKey, &fsmpb.CreateKey{Key: testKey("key-001", ts)}, ts))
+	// Lifecycle, aliases, tags and rotation, including refusals.
+	later := ts + int64(30*24*time.Hour)
+	log = append(log,
+		encode(t, CmdUpdateKeyDescription, &fsmpb.UpdateKeyDescription{KeyId: "key-002", Description: "new"}, ts),
+		encode(t, CmdSetKeyEnabled, &fsmpb.SetKeyEnabled{KeyId: "key-003", Enabled: false}, ts),
+		encode(t, CmdScheduleKeyDeletion, &fsmpb.ScheduleKeyDeletion{KeyId: "key-004", DeletionDate: later, PendingWindowDays: 30}, ts),
+		encode(t, CmdScheduleKeyDeletion, &fsmpb.ScheduleKeyDeletion{KeyId: "key-004", DeletionDate: later, PendingWindowDays: 30}, ts),
+		encode(t, CmdDeleteKey, &fsmpb.KeyRef{KeyId: "key-004"}, ts), // not due
+		encode(t, CmdScheduleKeyDeletion, &fsmpb.ScheduleKeyDeletion{KeyId: "key-005", DeletionDate: ts, PendingWindowDays: 7}, ts),
+		encode(t, CmdCreateAlias, &fsmpb.AliasChange{AliasName: "alias/a", TargetKeyId: "key-006"}, ts),
+		encode(t, CmdCreateAlias, &fsmpb.AliasChange{AliasName: "alias/a", TargetKeyId: "key-007"}, ts),
+		encode(t, CmdCreateAlias, &fsmpb.AliasChange{AliasName: "alias/gone", TargetKeyId: "key-005"}, ts),
+		encode(t, CmdCreateAlias, &fsmpb.AliasChange{AliasName: "alias/b", TargetKeyId: "key-008"}, ts),
+		encode(t, CmdUpdateAlias, &fsmpb.AliasChange{AliasName: "alias/b", TargetKeyId: "key-009"}, ts),
+		encode(t, CmdDeleteAlias, &fsmpb.AliasChange{AliasName: "alias/none"}, ts),
+		encode(t, CmdTagResource, &fsmpb.TagResource{KeyId: "key-010", Tags: []*fsmpb.Tag{{Key: "a", Value: "9"}, {Key: "z", Value: "1"}}}, ts),
+		encode(t, CmdUntagResource, &fsmpb.UntagResource{KeyId: "key-010", TagKeys: []string{"b"}}, ts),
+		encode(t, CmdSetKeyRotation, &fsmpb.SetKeyRotation{KeyId: "key-011", Enabled: true, RotationPeriodDays: 90, NextRotationDate: ts}, ts),
+		encode(t, CmdRotateKey, &fsmpb.RotateKey{KeyId: "key-011", NextRotationDate: later,
+			Material: &fsmpb.KeyMaterial{Version: 2, Sealed: []byte("m2"), CreateDate: ts, RotationType: RotationTypeAutomatic}}, ts),
+		encode(t, CmdRotateKey, &fsmpb.RotateKey{KeyId: "key-011",
+			Material: &fsmpb.KeyMaterial{Version: 3, Sealed: []byte("m3"), CreateDate: ts, RotationType: RotationTypeOnDemand}}, ts),
+		encode(t, CmdRotateKey, &fsmpb.RotateKey{KeyId: "key-011",
+			Material: &fsmpb.KeyMaterial{Version: 3, Sealed: []byte("stale"), CreateDate: ts, RotationType: RotationTypeOnDemand}}, ts),
+		encode(t, CmdRotateKey, &fsmpb.RotateKey{KeyId: "key-003",
+			Material: &fsmpb.KeyMaterial{Version: 2, Sealed: []byte("m"), CreateDate: ts, RotationType: RotationTypeOnDemand}}, ts),
+	)
+	ts += int64(time.Second)
+	log = append(log, encode(t, CmdDeleteKey, &fsmpb.KeyRef{KeyId: "key-005"}, ts))
 	log = append(log, encode(t, CmdRemovePeer, &fsmpb.RemovePeer{NodeId: "n3", BootNonce: "b1"}, ts))
 	log = append(log, encode(t, CmdRemovePeer, &fsmpb.RemovePeer{NodeId: "n2", BootNonce: "b2"}, ts))
 	return log
@@ -114,8 +143,20 @@ func TestDeterminism(t *testing.T) {
 	if !bytes.Equal(sa, sr) {
 		t.Fatal("FSM restored from a midway snapshot diverged")
 	}
-	if got := len(a.KeyIDs()); got != 40 {
-		t.Fatalf("keys = %d, want 40", got)
+	if got := len(a.KeyIDs()); got != 39 {
+		t.Fatalf("keys = %d, want 39 (40 created, one deleted)", got)
+	}
+	if _, ok := a.Alias("alias/gone"); ok {
+		t.Fatal("deleting a key left its alias behind")
+	}
+	if al, _ := a.Alias("alias/b"); al.GetTargetKeyId() != "key-009" {
+		t.Fatalf("alias/b -> %v", al)
+	}
+	if k, _ := a.Key("key-011"); len(k.Material) != 3 {
+		t.Fatalf("key-011 has %d material versions, want 3", len(k.Material))
+	}
+	if k, _ := a.Key("key-003"); k.KeyState != StateDisabled || len(k.Material) != 1 {
+		t.Fatalf("disabled key rotated or not disabled: %v", k)
 	}
 	if !errors.Is(ra[0].(error), ErrNotInitialized) {
 		t.Fatalf("CreateKey before init: %v", ra[0])

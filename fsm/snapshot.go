@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -16,7 +15,7 @@ import (
 
 // Snapshot stream: the magic, then uvarint-length-prefixed protobuf messages:
 // one SnapshotHeader, then SnapshotRecords in a fixed order (init, keys by id,
-// tombstones by node id). The same state always yields the same bytes.
+// tombstones by node id, aliases by name). The same state always yields the same bytes.
 const (
 	snapshotMagic         = "KRSNAP"
 	snapshotFormatVersion = 1
@@ -41,13 +40,11 @@ func captureSnapshot(st *state, index uint64) *fsmSnapshot {
 	for _, id := range st.sortedKeyIDs() {
 		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_Key{Key: clone(st.keys[id])}})
 	}
-	nodes := make([]string, 0, len(st.removed))
-	for id := range st.removed {
-		nodes = append(nodes, id)
-	}
-	slices.Sort(nodes)
-	for _, id := range nodes {
+	for _, id := range sortedKeys(st.removed) {
 		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_RemovedPeer{RemovedPeer: clone(st.removed[id])}})
+	}
+	for _, name := range sortedKeys(st.aliases) {
+		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_Alias{Alias: clone(st.aliases[name])}})
 	}
 	return s
 }
@@ -124,6 +121,8 @@ func readSnapshot(r io.Reader) (*state, uint64, error) {
 			st.keys[v.Key.GetKeyId()] = v.Key
 		case *fsmpb.SnapshotRecord_RemovedPeer:
 			st.removed[v.RemovedPeer.GetNodeId()] = v.RemovedPeer
+		case *fsmpb.SnapshotRecord_Alias:
+			st.aliases[v.Alias.GetAliasName()] = v.Alias
 		default:
 			return nil, 0, fmt.Errorf("%w: unknown record", ErrBadSnapshot)
 		}

@@ -13,6 +13,7 @@ type state struct {
 	init    *fsmpb.Init
 	keys    map[string]*fsmpb.Key
 	removed map[string]*fsmpb.RemovePeer
+	aliases map[string]*fsmpb.Alias
 	// accessKeys indexes every access key by id; today only the root key from Init.
 	accessKeys map[string]*fsmpb.AccessKey
 }
@@ -21,6 +22,7 @@ func newState() *state {
 	return &state{
 		keys:       map[string]*fsmpb.Key{},
 		removed:    map[string]*fsmpb.RemovePeer{},
+		aliases:    map[string]*fsmpb.Alias{},
 		accessKeys: map[string]*fsmpb.AccessKey{},
 	}
 }
@@ -33,9 +35,11 @@ func (s *state) setInit(in *fsmpb.Init) {
 }
 
 // sortedKeyIDs is the stable order used by ListKeys and snapshots.
-func (s *state) sortedKeyIDs() []string {
-	ids := make([]string, 0, len(s.keys))
-	for id := range s.keys {
+func (s *state) sortedKeyIDs() []string { return sortedKeys(s.keys) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)

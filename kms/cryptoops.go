@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/keyraft/keyraft/crypto"
+	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
@@ -62,15 +63,6 @@ func (s *Service) withMaterial(k *fsmpb.Key, version uint32, fn func(m []byte) *
 	return s.withMaterial(k, version, fn)
 }
 
-// currentVersion is the newest material version of a key.
-func currentVersion(k *fsmpb.Key) uint32 {
-	var v uint32
-	for _, km := range k.Material {
-		v = max(v, km.Version)
-	}
-	return v
-}
-
 func checkContext(ctx map[string]string) *Error {
 	for k := range ctx {
 		if k == "" {
@@ -95,7 +87,7 @@ func checkAlgorithm(alg *string) *Error {
 
 // encryptUnder seals plaintext under the key's current material.
 func (s *Service) encryptUnder(k *fsmpb.Key, plaintext []byte, encCtx map[string]string) ([]byte, *Error) {
-	v := currentVersion(k)
+	v := fsm.CurrentVersion(k)
 	var blob []byte
 	e := s.withMaterial(k, v, func(m []byte) *Error {
 		var err error
@@ -157,43 +149,10 @@ func (s *Service) decrypt(ctx context.Context, body []byte) (any, *Error) {
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	if e := firstErr(checkBlobLen("ciphertextBlob", req.CiphertextBlob, 1, 6144), checkContext(req.EncryptionContext),
-		checkGrantTokens(req.GrantTokens), checkAlgorithm(req.EncryptionAlgorithm)); e != nil {
+	if e := firstErr(checkGrantTokens(req.GrantTokens), checkAlgorithm(req.EncryptionAlgorithm)); e != nil {
 		return nil, e
 	}
-	hdr, err := crypto.ParseHeader(req.CiphertextBlob)
-	if err != nil {
-		return nil, invalidCiphertext()
-	}
-	k, ok := s.FSM.Key(hdr.KeyID)
-	if req.KeyId != nil {
-		named, e := s.resolveKey("keyId", *req.KeyId)
-		if e != nil {
-			return nil, e
-		}
-		if !ok || named.KeyId != hdr.KeyID {
-			return nil, newErr("IncorrectKeyException", http.StatusBadRequest,
-				"The key ID in the request does not identify a CMK that can perform this operation.")
-		}
-	}
-	if !ok {
-		return nil, invalidCiphertext()
-	}
-	if e := s.usable(k); e != nil {
-		return nil, e
-	}
-	var plaintext []byte
-	e := s.withMaterial(k, hdr.KeyVersion, func(m []byte) *Error {
-		var err error
-		_, plaintext, err = crypto.DecryptBlob(m, req.CiphertextBlob, req.EncryptionContext)
-		switch {
-		case errors.Is(err, crypto.ErrInvalidCiphertext):
-			return invalidCiphertext()
-		case err != nil:
-			return Internal("decryption failed")
-		}
-		return nil
-	})
+	k, plaintext, e := s.open(req.CiphertextBlob, req.EncryptionContext, req.KeyId, "ciphertextBlob", "keyId")
 	if e != nil {
 		return nil, e
 	}
@@ -203,57 +162,95 @@ func (s *Service) decrypt(ctx context.Context, body []byte) (any, *Error) {
 	return map[string]any{"KeyId": s.arn(k.KeyId), "Plaintext": plaintext, "EncryptionAlgorithm": algSymmetric}, nil
 }
 
-type generateDataKeyRequest struct {
-	KeyId             string
-	EncryptionContext map[string]string
-	NumberOfBytes     *int32
-	KeySpec           *string
-	GrantTokens       []string
-	DryRun            bool
+// open decrypts a ciphertext blob: the blob names its key; a key named by
+// the caller must be that key (IncorrectKeyException otherwise).
+func (s *Service) open(blob []byte, encCtx map[string]string, keyRef *string, blobField, keyField string) (*fsmpb.Key, []byte, *Error) {
+	if e := firstErr(checkBlobLen(blobField, blob, 1, 6144), checkContext(encCtx)); e != nil {
+		return nil, nil, e
+	}
+	hdr, err := crypto.ParseHeader(blob)
+	if err != nil {
+		return nil, nil, invalidCiphertext()
+	}
+	k, ok := s.FSM.Key(hdr.KeyID)
+	if keyRef != nil {
+		named, e := s.resolveKey(keyField, *keyRef)
+		if e != nil {
+			return nil, nil, e
+		}
+		if !ok || named.KeyId != hdr.KeyID {
+			return nil, nil, newErr("IncorrectKeyException", http.StatusBadRequest,
+				"The key ID in the request does not identify a CMK that can perform this operation.")
+		}
+	}
+	if !ok {
+		return nil, nil, invalidCiphertext()
+	}
+	if e := s.usable(k); e != nil {
+		return nil, nil, e
+	}
+	var plaintext []byte
+	e := s.withMaterial(k, hdr.KeyVersion, func(m []byte) *Error {
+		var err error
+		_, plaintext, err = crypto.DecryptBlob(m, blob, encCtx)
+		switch {
+		case errors.Is(err, crypto.ErrInvalidCiphertext):
+			return invalidCiphertext()
+		case err != nil:
+			return Internal("decryption failed")
+		}
+		return nil
+	})
+	if e != nil {
+		return nil, nil, e
+	}
+	return k, plaintext, nil
 }
 
-func (s *Service) generateDataKey(ctx context.Context, body []byte) (any, *Error) {
-	var req generateDataKeyRequest
+type reEncryptRequest struct {
+	CiphertextBlob                 []byte
+	SourceEncryptionContext        map[string]string
+	SourceKeyId                    *string
+	DestinationKeyId               string
+	DestinationEncryptionContext   map[string]string
+	SourceEncryptionAlgorithm      *string
+	DestinationEncryptionAlgorithm *string
+	GrantTokens                    []string
+	DryRun                         bool
+}
+
+func (s *Service) reEncrypt(ctx context.Context, body []byte) (any, *Error) {
+	var req reEncryptRequest
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	if e := firstErr(checkContext(req.EncryptionContext), checkGrantTokens(req.GrantTokens),
-		checkRange("numberOfBytes", req.NumberOfBytes, 1, 1024)); e != nil {
+	if e := firstErr(checkGrantTokens(req.GrantTokens), checkAlgorithm(req.SourceEncryptionAlgorithm),
+		checkAlgorithm(req.DestinationEncryptionAlgorithm), checkContext(req.DestinationEncryptionContext)); e != nil {
 		return nil, e
 	}
-	var n int
-	switch {
-	case req.KeySpec != nil && req.NumberOfBytes != nil:
-		return nil, validation("keySpec", "Specify either KeySpec or NumberOfBytes, not both")
-	case req.KeySpec != nil:
-		if e := checkEnum("keySpec", *req.KeySpec, "AES_256", "AES_128"); e != nil {
-			return nil, e
-		}
-		n = map[string]int{"AES_256": 32, "AES_128": 16}[*req.KeySpec]
-	case req.NumberOfBytes != nil:
-		n = int(*req.NumberOfBytes)
-	default:
-		return nil, validation("keySpec", "Either KeySpec or NumberOfBytes is required")
-	}
-	k, e := s.resolveKey("keyId", req.KeyId)
+	dst, e := s.resolveKey("destinationKeyId", req.DestinationKeyId)
 	if e != nil {
 		return nil, e
 	}
-	if e := s.usable(k); e != nil {
+	src, plaintext, e := s.open(req.CiphertextBlob, req.SourceEncryptionContext, req.SourceKeyId, "ciphertextBlob", "sourceKeyId")
+	if e != nil {
 		return nil, e
 	}
-	plaintext := make([]byte, n)
-	if _, err := s.rand().Read(plaintext); err != nil {
-		return nil, Internal("could not generate a data key")
+	defer clear(plaintext)
+	if e := s.usable(dst); e != nil {
+		return nil, e
 	}
-	blob, e := s.encryptUnder(k, plaintext, req.EncryptionContext)
+	blob, e := s.encryptUnder(dst, plaintext, req.DestinationEncryptionContext)
 	if e != nil {
 		return nil, e
 	}
 	if e := s.verifyLeader(); e != nil {
 		return nil, e
 	}
-	return map[string]any{"CiphertextBlob": blob, "Plaintext": plaintext, "KeyId": s.arn(k.KeyId)}, nil
+	return map[string]any{
+		"CiphertextBlob": blob, "SourceKeyId": s.arn(src.KeyId), "KeyId": s.arn(dst.KeyId),
+		"SourceEncryptionAlgorithm": algSymmetric, "DestinationEncryptionAlgorithm": algSymmetric,
+	}, nil
 }
 
 func firstErr(errs ...*Error) *Error {

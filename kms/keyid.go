@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
@@ -50,21 +51,14 @@ func (s *Service) aliasARN(alias string) string {
 	return "arn:aws:kms:" + s.Region + ":" + s.Account + ":" + alias
 }
 
-// Key states, as AWS names them.
-const (
-	stateEnabled         = "Enabled"
-	stateDisabled        = "Disabled"
-	statePendingDeletion = "PendingDeletion"
-)
-
 // usable is the state check of every cryptographic operation.
 func (s *Service) usable(k *fsmpb.Key) *Error {
 	switch k.KeyState {
-	case stateEnabled:
+	case fsm.StateEnabled:
 		return nil
-	case stateDisabled:
+	case fsm.StateDisabled:
 		return newErr("DisabledException", http.StatusConflict, "%s is disabled.", s.arn(k.KeyId))
-	case statePendingDeletion:
+	case fsm.StatePendingDeletion:
 		return newErr("KMSInvalidStateException", http.StatusConflict, "%s is pending deletion.", s.arn(k.KeyId))
 	default:
 		return newErr("KMSInvalidStateException", http.StatusConflict, "%s is %s.", s.arn(k.KeyId), k.KeyState)

@@ -39,7 +39,7 @@ func (s *Service) metadata(k *fsmpb.Key) KeyMetadata {
 		KeyId:                 k.KeyId,
 		Arn:                   s.arn(k.KeyId),
 		CreationDate:          epochSeconds(k.CreationDate),
-		Enabled:               k.KeyState == stateEnabled,
+		Enabled:               k.KeyState == fsm.StateEnabled,
 		Description:           k.Description,
 		KeyUsage:              k.KeyUsage,
 		KeyState:              k.KeyState,
@@ -98,7 +98,7 @@ func (s *Service) createKey(ctx context.Context, body []byte) (any, *Error) {
 	now := s.now()
 	k := &fsmpb.Key{
 		KeyId: id, CreationDate: now.UnixNano(), KeyUsage: "ENCRYPT_DECRYPT",
-		KeySpec: "SYMMETRIC_DEFAULT", KeyState: stateEnabled, Origin: "AWS_KMS",
+		KeySpec: "SYMMETRIC_DEFAULT", KeyState: fsm.StateEnabled, Origin: "AWS_KMS",
 		Material: []*fsmpb.KeyMaterial{{Version: 1, Sealed: sealed, CreateDate: now.UnixNano()}},
 	}
 	if req.Description != nil {

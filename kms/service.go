@@ -44,6 +44,10 @@ var operations = map[string]handler{
 	"Encrypt":         (*Service).encrypt,
 	"Decrypt":         (*Service).decrypt,
 	"GenerateDataKey": (*Service).generateDataKey,
+
+	"GenerateDataKeyWithoutPlaintext": (*Service).generateDataKeyWithoutPlaintext,
+	"ReEncrypt":                       (*Service).reEncrypt,
+	"GenerateRandom":                  (*Service).generateRandom,
 }
 
 // Known reports whether op is an operation this server implements.

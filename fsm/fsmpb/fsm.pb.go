@@ -249,8 +249,10 @@ type KeyMaterial struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Version uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
 	// sealed is the key material sealed under the keyring.
-	Sealed        []byte `protobuf:"bytes,2,opt,name=sealed,proto3" json:"sealed,omitempty"`
-	CreateDate    int64  `protobuf:"varint,3,opt,name=create_date,json=createDate,proto3" json:"create_date,omitempty"`
+	Sealed     []byte `protobuf:"bytes,2,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	CreateDate int64  `protobuf:"varint,3,opt,name=create_date,json=createDate,proto3" json:"create_date,omitempty"`
+	// rotation_type is "" for the first material, else AUTOMATIC or ON_DEMAND.
+	RotationType  string `protobuf:"bytes,4,opt,name=rotation_type,json=rotationType,proto3" json:"rotation_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -306,6 +308,13 @@ func (x *KeyMaterial) GetCreateDate() int64 {
 	return 0
 }
 
+func (x *KeyMaterial) GetRotationType() string {
+	if x != nil {
+		return x.RotationType
+	}
+	return ""
+}
+
 type Tag struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
@@ -359,19 +368,26 @@ func (x *Tag) GetValue() string {
 }
 
 type Key struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
-	CreationDate  int64                  `protobuf:"varint,2,opt,name=creation_date,json=creationDate,proto3" json:"creation_date,omitempty"`
-	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
-	KeyUsage      string                 `protobuf:"bytes,4,opt,name=key_usage,json=keyUsage,proto3" json:"key_usage,omitempty"`
-	KeySpec       string                 `protobuf:"bytes,5,opt,name=key_spec,json=keySpec,proto3" json:"key_spec,omitempty"`
-	KeyState      string                 `protobuf:"bytes,6,opt,name=key_state,json=keyState,proto3" json:"key_state,omitempty"`
-	Origin        string                 `protobuf:"bytes,7,opt,name=origin,proto3" json:"origin,omitempty"`
-	Material      []*KeyMaterial         `protobuf:"bytes,8,rep,name=material,proto3" json:"material,omitempty"`
-	Tags          []*Tag                 `protobuf:"bytes,9,rep,name=tags,proto3" json:"tags,omitempty"`
-	Policy        string                 `protobuf:"bytes,10,opt,name=policy,proto3" json:"policy,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	KeyId        string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	CreationDate int64                  `protobuf:"varint,2,opt,name=creation_date,json=creationDate,proto3" json:"creation_date,omitempty"`
+	Description  string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	KeyUsage     string                 `protobuf:"bytes,4,opt,name=key_usage,json=keyUsage,proto3" json:"key_usage,omitempty"`
+	KeySpec      string                 `protobuf:"bytes,5,opt,name=key_spec,json=keySpec,proto3" json:"key_spec,omitempty"`
+	KeyState     string                 `protobuf:"bytes,6,opt,name=key_state,json=keyState,proto3" json:"key_state,omitempty"`
+	Origin       string                 `protobuf:"bytes,7,opt,name=origin,proto3" json:"origin,omitempty"`
+	Material     []*KeyMaterial         `protobuf:"bytes,8,rep,name=material,proto3" json:"material,omitempty"`
+	Tags         []*Tag                 `protobuf:"bytes,9,rep,name=tags,proto3" json:"tags,omitempty"`
+	Policy       string                 `protobuf:"bytes,10,opt,name=policy,proto3" json:"policy,omitempty"`
+	// deletion_date (Unix ns) and pending_window_days are set while PendingDeletion.
+	DeletionDate       int64 `protobuf:"varint,11,opt,name=deletion_date,json=deletionDate,proto3" json:"deletion_date,omitempty"`
+	PendingWindowDays  int32 `protobuf:"varint,12,opt,name=pending_window_days,json=pendingWindowDays,proto3" json:"pending_window_days,omitempty"`
+	RotationEnabled    bool  `protobuf:"varint,13,opt,name=rotation_enabled,json=rotationEnabled,proto3" json:"rotation_enabled,omitempty"`
+	RotationPeriodDays int32 `protobuf:"varint,14,opt,name=rotation_period_days,json=rotationPeriodDays,proto3" json:"rotation_period_days,omitempty"`
+	// next_rotation_date (Unix ns) is when the leader rotates an enabled schedule.
+	NextRotationDate int64 `protobuf:"varint,15,opt,name=next_rotation_date,json=nextRotationDate,proto3" json:"next_rotation_date,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Key) Reset() {
@@ -474,6 +490,604 @@ func (x *Key) GetPolicy() string {
 	return ""
 }
 
+func (x *Key) GetDeletionDate() int64 {
+	if x != nil {
+		return x.DeletionDate
+	}
+	return 0
+}
+
+func (x *Key) GetPendingWindowDays() int32 {
+	if x != nil {
+		return x.PendingWindowDays
+	}
+	return 0
+}
+
+func (x *Key) GetRotationEnabled() bool {
+	if x != nil {
+		return x.RotationEnabled
+	}
+	return false
+}
+
+func (x *Key) GetRotationPeriodDays() int32 {
+	if x != nil {
+		return x.RotationPeriodDays
+	}
+	return 0
+}
+
+func (x *Key) GetNextRotationDate() int64 {
+	if x != nil {
+		return x.NextRotationDate
+	}
+	return 0
+}
+
+type Alias struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	AliasName       string                 `protobuf:"bytes,1,opt,name=alias_name,json=aliasName,proto3" json:"alias_name,omitempty"`
+	TargetKeyId     string                 `protobuf:"bytes,2,opt,name=target_key_id,json=targetKeyId,proto3" json:"target_key_id,omitempty"`
+	CreationDate    int64                  `protobuf:"varint,3,opt,name=creation_date,json=creationDate,proto3" json:"creation_date,omitempty"`
+	LastUpdatedDate int64                  `protobuf:"varint,4,opt,name=last_updated_date,json=lastUpdatedDate,proto3" json:"last_updated_date,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Alias) Reset() {
+	*x = Alias{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Alias) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Alias) ProtoMessage() {}
+
+func (x *Alias) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Alias.ProtoReflect.Descriptor instead.
+func (*Alias) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Alias) GetAliasName() string {
+	if x != nil {
+		return x.AliasName
+	}
+	return ""
+}
+
+func (x *Alias) GetTargetKeyId() string {
+	if x != nil {
+		return x.TargetKeyId
+	}
+	return ""
+}
+
+func (x *Alias) GetCreationDate() int64 {
+	if x != nil {
+		return x.CreationDate
+	}
+	return 0
+}
+
+func (x *Alias) GetLastUpdatedDate() int64 {
+	if x != nil {
+		return x.LastUpdatedDate
+	}
+	return 0
+}
+
+type KeyRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyRef) Reset() {
+	*x = KeyRef{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyRef) ProtoMessage() {}
+
+func (x *KeyRef) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyRef.ProtoReflect.Descriptor instead.
+func (*KeyRef) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *KeyRef) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+type UpdateKeyDescription struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Description   string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateKeyDescription) Reset() {
+	*x = UpdateKeyDescription{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateKeyDescription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateKeyDescription) ProtoMessage() {}
+
+func (x *UpdateKeyDescription) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateKeyDescription.ProtoReflect.Descriptor instead.
+func (*UpdateKeyDescription) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UpdateKeyDescription) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *UpdateKeyDescription) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+type SetKeyEnabled struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Enabled       bool                   `protobuf:"varint,2,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetKeyEnabled) Reset() {
+	*x = SetKeyEnabled{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetKeyEnabled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetKeyEnabled) ProtoMessage() {}
+
+func (x *SetKeyEnabled) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetKeyEnabled.ProtoReflect.Descriptor instead.
+func (*SetKeyEnabled) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SetKeyEnabled) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *SetKeyEnabled) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+type ScheduleKeyDeletion struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	KeyId             string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	DeletionDate      int64                  `protobuf:"varint,2,opt,name=deletion_date,json=deletionDate,proto3" json:"deletion_date,omitempty"`
+	PendingWindowDays int32                  `protobuf:"varint,3,opt,name=pending_window_days,json=pendingWindowDays,proto3" json:"pending_window_days,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ScheduleKeyDeletion) Reset() {
+	*x = ScheduleKeyDeletion{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleKeyDeletion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleKeyDeletion) ProtoMessage() {}
+
+func (x *ScheduleKeyDeletion) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleKeyDeletion.ProtoReflect.Descriptor instead.
+func (*ScheduleKeyDeletion) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ScheduleKeyDeletion) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ScheduleKeyDeletion) GetDeletionDate() int64 {
+	if x != nil {
+		return x.DeletionDate
+	}
+	return 0
+}
+
+func (x *ScheduleKeyDeletion) GetPendingWindowDays() int32 {
+	if x != nil {
+		return x.PendingWindowDays
+	}
+	return 0
+}
+
+// AliasChange carries CreateAlias, UpdateAlias and DeleteAlias.
+type AliasChange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AliasName     string                 `protobuf:"bytes,1,opt,name=alias_name,json=aliasName,proto3" json:"alias_name,omitempty"`
+	TargetKeyId   string                 `protobuf:"bytes,2,opt,name=target_key_id,json=targetKeyId,proto3" json:"target_key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AliasChange) Reset() {
+	*x = AliasChange{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AliasChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AliasChange) ProtoMessage() {}
+
+func (x *AliasChange) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AliasChange.ProtoReflect.Descriptor instead.
+func (*AliasChange) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AliasChange) GetAliasName() string {
+	if x != nil {
+		return x.AliasName
+	}
+	return ""
+}
+
+func (x *AliasChange) GetTargetKeyId() string {
+	if x != nil {
+		return x.TargetKeyId
+	}
+	return ""
+}
+
+type TagResource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Tags          []*Tag                 `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagResource) Reset() {
+	*x = TagResource{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagResource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagResource) ProtoMessage() {}
+
+func (x *TagResource) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagResource.ProtoReflect.Descriptor instead.
+func (*TagResource) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TagResource) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *TagResource) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+type UntagResource struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	TagKeys       []string               `protobuf:"bytes,2,rep,name=tag_keys,json=tagKeys,proto3" json:"tag_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UntagResource) Reset() {
+	*x = UntagResource{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UntagResource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UntagResource) ProtoMessage() {}
+
+func (x *UntagResource) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UntagResource.ProtoReflect.Descriptor instead.
+func (*UntagResource) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UntagResource) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *UntagResource) GetTagKeys() []string {
+	if x != nil {
+		return x.TagKeys
+	}
+	return nil
+}
+
+type SetKeyRotation struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	KeyId              string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Enabled            bool                   `protobuf:"varint,2,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	RotationPeriodDays int32                  `protobuf:"varint,3,opt,name=rotation_period_days,json=rotationPeriodDays,proto3" json:"rotation_period_days,omitempty"`
+	NextRotationDate   int64                  `protobuf:"varint,4,opt,name=next_rotation_date,json=nextRotationDate,proto3" json:"next_rotation_date,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *SetKeyRotation) Reset() {
+	*x = SetKeyRotation{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetKeyRotation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetKeyRotation) ProtoMessage() {}
+
+func (x *SetKeyRotation) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetKeyRotation.ProtoReflect.Descriptor instead.
+func (*SetKeyRotation) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SetKeyRotation) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *SetKeyRotation) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *SetKeyRotation) GetRotationPeriodDays() int32 {
+	if x != nil {
+		return x.RotationPeriodDays
+	}
+	return 0
+}
+
+func (x *SetKeyRotation) GetNextRotationDate() int64 {
+	if x != nil {
+		return x.NextRotationDate
+	}
+	return 0
+}
+
+type RotateKey struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	KeyId    string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Material *KeyMaterial           `protobuf:"bytes,2,opt,name=material,proto3" json:"material,omitempty"`
+	// next_rotation_date replaces the schedule's next date when non-zero
+	// (automatic rotations); on-demand rotations leave the schedule alone.
+	NextRotationDate int64 `protobuf:"varint,3,opt,name=next_rotation_date,json=nextRotationDate,proto3" json:"next_rotation_date,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *RotateKey) Reset() {
+	*x = RotateKey{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateKey) ProtoMessage() {}
+
+func (x *RotateKey) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateKey.ProtoReflect.Descriptor instead.
+func (*RotateKey) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RotateKey) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *RotateKey) GetMaterial() *KeyMaterial {
+	if x != nil {
+		return x.Material
+	}
+	return nil
+}
+
+func (x *RotateKey) GetNextRotationDate() int64 {
+	if x != nil {
+		return x.NextRotationDate
+	}
+	return 0
+}
+
 type CreateKey struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           *Key                   `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
@@ -483,7 +1097,7 @@ type CreateKey struct {
 
 func (x *CreateKey) Reset() {
 	*x = CreateKey{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +1109,7 @@ func (x *CreateKey) String() string {
 func (*CreateKey) ProtoMessage() {}
 
 func (x *CreateKey) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +1122,7 @@ func (x *CreateKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKey.ProtoReflect.Descriptor instead.
 func (*CreateKey) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateKey) GetKey() *Key {
@@ -530,7 +1144,7 @@ type RemovePeer struct {
 
 func (x *RemovePeer) Reset() {
 	*x = RemovePeer{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -542,7 +1156,7 @@ func (x *RemovePeer) String() string {
 func (*RemovePeer) ProtoMessage() {}
 
 func (x *RemovePeer) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -555,7 +1169,7 @@ func (x *RemovePeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemovePeer.ProtoReflect.Descriptor instead.
 func (*RemovePeer) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RemovePeer) GetNodeId() string {
@@ -582,7 +1196,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +1208,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +1221,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SnapshotHeader) GetFormatVersion() uint32 {
@@ -632,6 +1246,7 @@ type SnapshotRecord struct {
 	//	*SnapshotRecord_Init
 	//	*SnapshotRecord_Key
 	//	*SnapshotRecord_RemovedPeer
+	//	*SnapshotRecord_Alias
 	Record        isSnapshotRecord_Record `protobuf_oneof:"record"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -639,7 +1254,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -651,7 +1266,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -664,7 +1279,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SnapshotRecord) GetRecord() isSnapshotRecord_Record {
@@ -701,6 +1316,15 @@ func (x *SnapshotRecord) GetRemovedPeer() *RemovePeer {
 	return nil
 }
 
+func (x *SnapshotRecord) GetAlias() *Alias {
+	if x != nil {
+		if x, ok := x.Record.(*SnapshotRecord_Alias); ok {
+			return x.Alias
+		}
+	}
+	return nil
+}
+
 type isSnapshotRecord_Record interface {
 	isSnapshotRecord_Record()
 }
@@ -717,11 +1341,17 @@ type SnapshotRecord_RemovedPeer struct {
 	RemovedPeer *RemovePeer `protobuf:"bytes,3,opt,name=removed_peer,json=removedPeer,proto3,oneof"`
 }
 
+type SnapshotRecord_Alias struct {
+	Alias *Alias `protobuf:"bytes,4,opt,name=alias,proto3,oneof"`
+}
+
 func (*SnapshotRecord_Init) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_Key) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_RemovedPeer) isSnapshotRecord_Record() {}
+
+func (*SnapshotRecord_Alias) isSnapshotRecord_Record() {}
 
 var File_fsm_fsmpb_fsm_proto protoreflect.FileDescriptor
 
@@ -744,15 +1374,16 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\rsealed_secret\x18\x02 \x01(\fR\fsealedSecret\x12#\n" +
 	"\rprincipal_arn\x18\x03 \x01(\tR\fprincipalArn\x12\x1f\n" +
 	"\vcreate_date\x18\x04 \x01(\x03R\n" +
-	"createDate\"`\n" +
+	"createDate\"\x85\x01\n" +
 	"\vKeyMaterial\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x16\n" +
 	"\x06sealed\x18\x02 \x01(\fR\x06sealed\x12\x1f\n" +
 	"\vcreate_date\x18\x03 \x01(\x03R\n" +
-	"createDate\"-\n" +
+	"createDate\x12#\n" +
+	"\rrotation_type\x18\x04 \x01(\tR\frotationType\"-\n" +
 	"\x03Tag\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xca\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xaa\x04\n" +
 	"\x03Key\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12#\n" +
 	"\rcreation_date\x18\x02 \x01(\x03R\fcreationDate\x12 \n" +
@@ -764,7 +1395,49 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\bmaterial\x18\b \x03(\v2\x1b.keyraft.fsm.v1.KeyMaterialR\bmaterial\x12'\n" +
 	"\x04tags\x18\t \x03(\v2\x13.keyraft.fsm.v1.TagR\x04tags\x12\x16\n" +
 	"\x06policy\x18\n" +
-	" \x01(\tR\x06policy\"2\n" +
+	" \x01(\tR\x06policy\x12#\n" +
+	"\rdeletion_date\x18\v \x01(\x03R\fdeletionDate\x12.\n" +
+	"\x13pending_window_days\x18\f \x01(\x05R\x11pendingWindowDays\x12)\n" +
+	"\x10rotation_enabled\x18\r \x01(\bR\x0frotationEnabled\x120\n" +
+	"\x14rotation_period_days\x18\x0e \x01(\x05R\x12rotationPeriodDays\x12,\n" +
+	"\x12next_rotation_date\x18\x0f \x01(\x03R\x10nextRotationDate\"\x9b\x01\n" +
+	"\x05Alias\x12\x1d\n" +
+	"\n" +
+	"alias_name\x18\x01 \x01(\tR\taliasName\x12\"\n" +
+	"\rtarget_key_id\x18\x02 \x01(\tR\vtargetKeyId\x12#\n" +
+	"\rcreation_date\x18\x03 \x01(\x03R\fcreationDate\x12*\n" +
+	"\x11last_updated_date\x18\x04 \x01(\x03R\x0flastUpdatedDate\"\x1f\n" +
+	"\x06KeyRef\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"O\n" +
+	"\x14UpdateKeyDescription\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\"@\n" +
+	"\rSetKeyEnabled\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x18\n" +
+	"\aenabled\x18\x02 \x01(\bR\aenabled\"\x81\x01\n" +
+	"\x13ScheduleKeyDeletion\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12#\n" +
+	"\rdeletion_date\x18\x02 \x01(\x03R\fdeletionDate\x12.\n" +
+	"\x13pending_window_days\x18\x03 \x01(\x05R\x11pendingWindowDays\"P\n" +
+	"\vAliasChange\x12\x1d\n" +
+	"\n" +
+	"alias_name\x18\x01 \x01(\tR\taliasName\x12\"\n" +
+	"\rtarget_key_id\x18\x02 \x01(\tR\vtargetKeyId\"M\n" +
+	"\vTagResource\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12'\n" +
+	"\x04tags\x18\x02 \x03(\v2\x13.keyraft.fsm.v1.TagR\x04tags\"A\n" +
+	"\rUntagResource\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x19\n" +
+	"\btag_keys\x18\x02 \x03(\tR\atagKeys\"\xa1\x01\n" +
+	"\x0eSetKeyRotation\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x18\n" +
+	"\aenabled\x18\x02 \x01(\bR\aenabled\x120\n" +
+	"\x14rotation_period_days\x18\x03 \x01(\x05R\x12rotationPeriodDays\x12,\n" +
+	"\x12next_rotation_date\x18\x04 \x01(\x03R\x10nextRotationDate\"\x89\x01\n" +
+	"\tRotateKey\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x127\n" +
+	"\bmaterial\x18\x02 \x01(\v2\x1b.keyraft.fsm.v1.KeyMaterialR\bmaterial\x12,\n" +
+	"\x12next_rotation_date\x18\x03 \x01(\x03R\x10nextRotationDate\"2\n" +
 	"\tCreateKey\x12%\n" +
 	"\x03key\x18\x01 \x01(\v2\x13.keyraft.fsm.v1.KeyR\x03key\"D\n" +
 	"\n" +
@@ -775,11 +1448,12 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x0eSnapshotHeader\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x1d\n" +
 	"\n" +
-	"last_index\x18\x02 \x01(\x04R\tlastIndex\"\xb0\x01\n" +
+	"last_index\x18\x02 \x01(\x04R\tlastIndex\"\xdf\x01\n" +
 	"\x0eSnapshotRecord\x12*\n" +
 	"\x04init\x18\x01 \x01(\v2\x14.keyraft.fsm.v1.InitH\x00R\x04init\x12'\n" +
 	"\x03key\x18\x02 \x01(\v2\x13.keyraft.fsm.v1.KeyH\x00R\x03key\x12?\n" +
-	"\fremoved_peer\x18\x03 \x01(\v2\x1a.keyraft.fsm.v1.RemovePeerH\x00R\vremovedPeerB\b\n" +
+	"\fremoved_peer\x18\x03 \x01(\v2\x1a.keyraft.fsm.v1.RemovePeerH\x00R\vremovedPeer\x12-\n" +
+	"\x05alias\x18\x04 \x01(\v2\x15.keyraft.fsm.v1.AliasH\x00R\x05aliasB\b\n" +
 	"\x06recordB&Z$github.com/keyraft/keyraft/fsm/fsmpbb\x06proto3"
 
 var (
@@ -794,32 +1468,45 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 	return file_fsm_fsmpb_fsm_proto_rawDescData
 }
 
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
-	(*Command)(nil),        // 0: keyraft.fsm.v1.Command
-	(*Init)(nil),           // 1: keyraft.fsm.v1.Init
-	(*AccessKey)(nil),      // 2: keyraft.fsm.v1.AccessKey
-	(*KeyMaterial)(nil),    // 3: keyraft.fsm.v1.KeyMaterial
-	(*Tag)(nil),            // 4: keyraft.fsm.v1.Tag
-	(*Key)(nil),            // 5: keyraft.fsm.v1.Key
-	(*CreateKey)(nil),      // 6: keyraft.fsm.v1.CreateKey
-	(*RemovePeer)(nil),     // 7: keyraft.fsm.v1.RemovePeer
-	(*SnapshotHeader)(nil), // 8: keyraft.fsm.v1.SnapshotHeader
-	(*SnapshotRecord)(nil), // 9: keyraft.fsm.v1.SnapshotRecord
+	(*Command)(nil),              // 0: keyraft.fsm.v1.Command
+	(*Init)(nil),                 // 1: keyraft.fsm.v1.Init
+	(*AccessKey)(nil),            // 2: keyraft.fsm.v1.AccessKey
+	(*KeyMaterial)(nil),          // 3: keyraft.fsm.v1.KeyMaterial
+	(*Tag)(nil),                  // 4: keyraft.fsm.v1.Tag
+	(*Key)(nil),                  // 5: keyraft.fsm.v1.Key
+	(*Alias)(nil),                // 6: keyraft.fsm.v1.Alias
+	(*KeyRef)(nil),               // 7: keyraft.fsm.v1.KeyRef
+	(*UpdateKeyDescription)(nil), // 8: keyraft.fsm.v1.UpdateKeyDescription
+	(*SetKeyEnabled)(nil),        // 9: keyraft.fsm.v1.SetKeyEnabled
+	(*ScheduleKeyDeletion)(nil),  // 10: keyraft.fsm.v1.ScheduleKeyDeletion
+	(*AliasChange)(nil),          // 11: keyraft.fsm.v1.AliasChange
+	(*TagResource)(nil),          // 12: keyraft.fsm.v1.TagResource
+	(*UntagResource)(nil),        // 13: keyraft.fsm.v1.UntagResource
+	(*SetKeyRotation)(nil),       // 14: keyraft.fsm.v1.SetKeyRotation
+	(*RotateKey)(nil),            // 15: keyraft.fsm.v1.RotateKey
+	(*CreateKey)(nil),            // 16: keyraft.fsm.v1.CreateKey
+	(*RemovePeer)(nil),           // 17: keyraft.fsm.v1.RemovePeer
+	(*SnapshotHeader)(nil),       // 18: keyraft.fsm.v1.SnapshotHeader
+	(*SnapshotRecord)(nil),       // 19: keyraft.fsm.v1.SnapshotRecord
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
-	2, // 0: keyraft.fsm.v1.Init.root_access_key:type_name -> keyraft.fsm.v1.AccessKey
-	3, // 1: keyraft.fsm.v1.Key.material:type_name -> keyraft.fsm.v1.KeyMaterial
-	4, // 2: keyraft.fsm.v1.Key.tags:type_name -> keyraft.fsm.v1.Tag
-	5, // 3: keyraft.fsm.v1.CreateKey.key:type_name -> keyraft.fsm.v1.Key
-	1, // 4: keyraft.fsm.v1.SnapshotRecord.init:type_name -> keyraft.fsm.v1.Init
-	5, // 5: keyraft.fsm.v1.SnapshotRecord.key:type_name -> keyraft.fsm.v1.Key
-	7, // 6: keyraft.fsm.v1.SnapshotRecord.removed_peer:type_name -> keyraft.fsm.v1.RemovePeer
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	2,  // 0: keyraft.fsm.v1.Init.root_access_key:type_name -> keyraft.fsm.v1.AccessKey
+	3,  // 1: keyraft.fsm.v1.Key.material:type_name -> keyraft.fsm.v1.KeyMaterial
+	4,  // 2: keyraft.fsm.v1.Key.tags:type_name -> keyraft.fsm.v1.Tag
+	4,  // 3: keyraft.fsm.v1.TagResource.tags:type_name -> keyraft.fsm.v1.Tag
+	3,  // 4: keyraft.fsm.v1.RotateKey.material:type_name -> keyraft.fsm.v1.KeyMaterial
+	5,  // 5: keyraft.fsm.v1.CreateKey.key:type_name -> keyraft.fsm.v1.Key
+	1,  // 6: keyraft.fsm.v1.SnapshotRecord.init:type_name -> keyraft.fsm.v1.Init
+	5,  // 7: keyraft.fsm.v1.SnapshotRecord.key:type_name -> keyraft.fsm.v1.Key
+	17, // 8: keyraft.fsm.v1.SnapshotRecord.removed_peer:type_name -> keyraft.fsm.v1.RemovePeer
+	6,  // 9: keyraft.fsm.v1.SnapshotRecord.alias:type_name -> keyraft.fsm.v1.Alias
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
@@ -827,10 +1514,11 @@ func file_fsm_fsmpb_fsm_proto_init() {
 	if File_fsm_fsmpb_fsm_proto != nil {
 		return
 	}
-	file_fsm_fsmpb_fsm_proto_msgTypes[9].OneofWrappers = []any{
+	file_fsm_fsmpb_fsm_proto_msgTypes[19].OneofWrappers = []any{
 		(*SnapshotRecord_Init)(nil),
 		(*SnapshotRecord_Key)(nil),
 		(*SnapshotRecord_RemovedPeer)(nil),
+		(*SnapshotRecord_Alias)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -838,7 +1526,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,207 @@
+package fsm
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+)
+
+// Key states, as AWS names them.
+const (
+	StateEnabled         = "Enabled"
+	StateDisabled        = "Disabled"
+	StatePendingDeletion = "PendingDeletion"
+)
+
+// Limits enforced where they depend on state.
+const (
+	MaxTagsPerKey           = 50
+	MaxOnDemandRotations    = 25
+	RotationTypeAutomatic   = "AUTOMATIC"
+	RotationTypeOnDemand    = "ON_DEMAND"
+	nanosPerDay             = int64(24 * 60 * 60 * 1e9)
+	defaultRotationPeriodDy = 365
+)
+
+// key finds a key for a command and checks its state is one of allowed.
+func (f *FSM) key(id string, allowed ...string) (*fsmpb.Key, error) {
+	k, ok := f.st.keys[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, id)
+	}
+	if len(allowed) > 0 && !slices.Contains(allowed, k.KeyState) {
+		return nil, &KeyStateError{KeyID: id, State: k.KeyState}
+	}
+	return k, nil
+}
+
+func (f *FSM) applyUpdateKeyDescription(cmd *fsmpb.Command) any {
+	var c fsmpb.UpdateKeyDescription
+	decodePayload(cmd, &c)
+	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
+	if err != nil {
+		return err
+	}
+	k.Description = c.Description
+	return nil
+}
+
+func (f *FSM) applySetKeyEnabled(cmd *fsmpb.Command) any {
+	var c fsmpb.SetKeyEnabled
+	decodePayload(cmd, &c)
+	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
+	if err != nil {
+		return err
+	}
+	if c.Enabled {
+		k.KeyState = StateEnabled
+	} else {
+		k.KeyState = StateDisabled
+	}
+	return nil
+}
+
+func (f *FSM) applyScheduleKeyDeletion(cmd *fsmpb.Command) any {
+	var c fsmpb.ScheduleKeyDeletion
+	decodePayload(cmd, &c)
+	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
+	if err != nil {
+		return err
+	}
+	k.KeyState, k.DeletionDate, k.PendingWindowDays = StatePendingDeletion, c.DeletionDate, c.PendingWindowDays
+	return nil
+}
+
+func (f *FSM) applyCancelKeyDeletion(cmd *fsmpb.Command) any {
+	var c fsmpb.KeyRef
+	decodePayload(cmd, &c)
+	k, err := f.key(c.KeyId, StatePendingDeletion)
+	if err != nil {
+		return err
+	}
+	k.KeyState, k.DeletionDate, k.PendingWindowDays = StateDisabled, 0, 0
+	return nil
+}
+
+// applyDeleteKey removes a key whose deletion window has ended by the
+// leader's timestamp, and every alias that points at it.
+func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) any {
+	var c fsmpb.KeyRef
+	decodePayload(cmd, &c)
+	k, err := f.key(c.KeyId, StatePendingDeletion)
+	if err != nil {
+		return err
+	}
+	if k.DeletionDate > cmd.Timestamp {
+		return ErrNotDue
+	}
+	delete(f.st.keys, c.KeyId)
+	for name, a := range f.st.aliases {
+		if a.TargetKeyId == c.KeyId {
+			delete(f.st.aliases, name)
+		}
+	}
+	return nil
+}
+
+func (f *FSM) applyTagResource(cmd *fsmpb.Command) any {
+	var c fsmpb.TagResource
+	decodePayload(cmd, &c)
+	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
+	if err != nil {
+		return err
+	}
+	tags := slices.Clone(k.Tags)
+	for _, t := range c.Tags {
+		i := slices.IndexFunc(tags, func(x *fsmpb.Tag) bool { return x.Key == t.Key })
+		if i >= 0 {
+			tags[i] = &fsmpb.Tag{Key: t.Key, Value: t.Value}
+		} else {
+			tags = append(tags, &fsmpb.Tag{Key: t.Key, Value: t.Value})
+		}
+	}
+	if len(tags) > MaxTagsPerKey {
+		return ErrTagLimit
+	}
+	k.Tags = tags
+	return nil
+}
+
+func (f *FSM) applyUntagResource(cmd *fsmpb.Command) any {
+	var c fsmpb.UntagResource
+	decodePayload(cmd, &c)
+	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
+	if err != nil {
+		return err
+	}
+	k.Tags = slices.DeleteFunc(k.Tags, func(t *fsmpb.Tag) bool { return slices.Contains(c.TagKeys, t.Key) })
+	return nil
+}
+
+func (f *FSM) applySetKeyRotation(cmd *fsmpb.Command) any {
+	var c fsmpb.SetKeyRotation
+	decodePayload(cmd, &c)
+	k, err := f.key(c.KeyId, StateEnabled)
+	if err != nil {
+		return err
+	}
+	k.RotationEnabled = c.Enabled
+	if c.Enabled {
+		k.RotationPeriodDays, k.NextRotationDate = c.RotationPeriodDays, c.NextRotationDate
+	} else {
+		k.NextRotationDate = 0
+	}
+	return nil
+}
+
+// applyRotateKey adds new material. Automatic rotations carry the next date
+// of the schedule; on-demand ones are counted against their limit.
+func (f *FSM) applyRotateKey(cmd *fsmpb.Command) any {
+	var c fsmpb.RotateKey
+	decodePayload(cmd, &c)
+	k, err := f.key(c.KeyId, StateEnabled)
+	if err != nil {
+		return err
+	}
+	m := c.GetMaterial()
+	if m == nil || len(m.Sealed) == 0 {
+		return fmt.Errorf("%w: rotation without material", ErrInvalidCommand)
+	}
+	var current uint32
+	onDemand := 0
+	for _, km := range k.Material {
+		current = max(current, km.Version)
+		if km.RotationType == RotationTypeOnDemand {
+			onDemand++
+		}
+	}
+	if m.Version != current+1 {
+		// The leader read an older state; the proposal is stale.
+		return fmt.Errorf("%w: material version %d after %d", ErrInvalidCommand, m.Version, current)
+	}
+	switch m.RotationType {
+	case RotationTypeOnDemand:
+		if onDemand >= MaxOnDemandRotations {
+			return ErrRotationLimit
+		}
+	case RotationTypeAutomatic:
+		if !k.RotationEnabled || k.NextRotationDate > cmd.Timestamp {
+			return ErrNotDue
+		}
+		k.NextRotationDate = c.NextRotationDate
+	default:
+		return fmt.Errorf("%w: rotation type %q", ErrInvalidCommand, m.RotationType)
+	}
+	k.Material = append(k.Material, m)
+	return nil
+}
+
+// CurrentVersion is the newest material version of a key.
+func CurrentVersion(k *fsmpb.Key) uint32 {
+	var v uint32
+	for _, km := range k.Material {
+		v = max(v, km.Version)
+	}
+	return v
+}

@@ -1,0 +1,110 @@
+package kms
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+)
+
+type generateDataKeyRequest struct {
+	KeyId             string
+	EncryptionContext map[string]string
+	NumberOfBytes     *int32
+	KeySpec           *string
+	GrantTokens       []string
+	DryRun            bool
+}
+
+func (s *Service) generateDataKey(ctx context.Context, body []byte) (any, *Error) {
+	k, plaintext, blob, e := s.newDataKey(body)
+	if e != nil {
+		return nil, e
+	}
+	return map[string]any{"CiphertextBlob": blob, "Plaintext": plaintext, "KeyId": s.arn(k.KeyId)}, nil
+}
+
+func (s *Service) generateDataKeyWithoutPlaintext(ctx context.Context, body []byte) (any, *Error) {
+	k, plaintext, blob, e := s.newDataKey(body)
+	if e != nil {
+		return nil, e
+	}
+	clear(plaintext)
+	return map[string]any{"CiphertextBlob": blob, "KeyId": s.arn(k.KeyId)}, nil
+}
+
+// newDataKey makes a random data key and its ciphertext under the key the
+// request names.
+func (s *Service) newDataKey(body []byte) (*fsmpb.Key, []byte, []byte, *Error) {
+	var req generateDataKeyRequest
+	if e := decode(body, &req); e != nil {
+		return nil, nil, nil, e
+	}
+	if e := firstErr(checkContext(req.EncryptionContext), checkGrantTokens(req.GrantTokens),
+		checkRange("numberOfBytes", req.NumberOfBytes, 1, 1024)); e != nil {
+		return nil, nil, nil, e
+	}
+	var n int
+	switch {
+	case req.KeySpec != nil && req.NumberOfBytes != nil:
+		return nil, nil, nil, validation("keySpec", "Specify either KeySpec or NumberOfBytes, not both")
+	case req.KeySpec != nil:
+		if e := checkEnum("keySpec", *req.KeySpec, "AES_256", "AES_128"); e != nil {
+			return nil, nil, nil, e
+		}
+		n = map[string]int{"AES_256": 32, "AES_128": 16}[*req.KeySpec]
+	case req.NumberOfBytes != nil:
+		n = int(*req.NumberOfBytes)
+	default:
+		return nil, nil, nil, validation("keySpec", "Either KeySpec or NumberOfBytes is required")
+	}
+	k, e := s.resolveKey("keyId", req.KeyId)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	if e := s.usable(k); e != nil {
+		return nil, nil, nil, e
+	}
+	plaintext := make([]byte, n)
+	if _, err := s.rand().Read(plaintext); err != nil {
+		return nil, nil, nil, Internal("could not generate a data key")
+	}
+	blob, e := s.encryptUnder(k, plaintext, req.EncryptionContext)
+	if e != nil {
+		return nil, nil, nil, e
+	}
+	if e := s.verifyLeader(); e != nil {
+		return nil, nil, nil, e
+	}
+	return k, plaintext, blob, nil
+}
+
+type generateRandomRequest struct {
+	NumberOfBytes    *int32
+	CustomKeyStoreId *string
+	Recipient        any
+}
+
+func (s *Service) generateRandom(ctx context.Context, body []byte) (any, *Error) {
+	var req generateRandomRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	if req.NumberOfBytes == nil {
+		return nil, validation("numberOfBytes", "Member must not be null")
+	}
+	if e := checkRange("numberOfBytes", req.NumberOfBytes, 1, 1024); e != nil {
+		return nil, e
+	}
+	if req.CustomKeyStoreId != nil {
+		return nil, newErr("CustomKeyStoreNotFoundException", http.StatusBadRequest, "Custom key stores are not supported by this server.")
+	}
+	if req.Recipient != nil {
+		return nil, newErr("UnsupportedOperationException", http.StatusBadRequest, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
+	}
+	out := make([]byte, *req.NumberOfBytes)
+	if _, err := s.rand().Read(out); err != nil {
+		return nil, Internal("could not generate random bytes")
+	}
+	return map[string]any{"Plaintext": out}, nil
+}
