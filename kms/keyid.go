@@ -2,6 +2,7 @@ package kms
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/keyraft/keyraft/fsm"
@@ -13,32 +14,75 @@ func (s *Service) arn(keyID string) string {
 	return "arn:aws:kms:" + s.Region + ":" + s.Account + ":key/" + keyID
 }
 
-// resolveKey accepts a key id, key ARN, alias name or alias ARN. Aliases do
-// not exist yet in this server, so alias forms are always NotFound.
-func (s *Service) resolveKey(field, ref string) (*fsmpb.Key, *Error) {
+func (s *Service) aliasARN(alias string) string {
+	return "arn:aws:kms:" + s.Region + ":" + s.Account + ":" + alias
+}
+
+// keyIDPattern is the shape of a key id AWS accepts (a UUID, or a
+// multi-Region "mrk-" id); anything else is "Invalid keyId", not "does not exist".
+var keyIDPattern = regexp.MustCompile(`^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$`)
+
+// keyRef is a parsed key identifier: exactly one of id and alias is set.
+type keyRef struct {
+	id    string
+	alias string // "alias/…", from an alias name or an alias ARN
+}
+
+// parseKeyRef reads any of the four forms AWS has for naming a key, without
+// looking at state.
+func (s *Service) parseKeyRef(field, ref string) (keyRef, *Error) {
 	if e := checkLen(field, ref, 1, 2048); e != nil {
-		return nil, e
+		return keyRef{}, e
 	}
 	id := ref
 	switch {
 	case strings.HasPrefix(ref, "arn:"):
 		parts := strings.SplitN(ref, ":", 6)
 		if len(parts) != 6 || parts[1] != "aws" || parts[2] != "kms" {
-			return nil, newErr("InvalidArnException", http.StatusBadRequest, "ARN '%s' is not a valid KMS ARN", ref)
+			return keyRef{}, newErr("InvalidArnException", http.StatusBadRequest, "ARN '%s' is not a valid KMS ARN", ref)
 		}
 		if parts[3] != s.Region || parts[4] != s.Account {
-			return nil, notFound("Invalid arn %s", parts[3])
+			return keyRef{}, notFound("Invalid arn %s", parts[3])
 		}
 		res := parts[5]
 		if strings.HasPrefix(res, "alias/") {
-			return nil, notFound("Alias %s is not found.", ref)
+			return keyRef{alias: res}, nil
 		}
 		if !strings.HasPrefix(res, "key/") {
-			return nil, newErr("InvalidArnException", http.StatusBadRequest, "ARN '%s' is not a valid key ARN", ref)
+			return keyRef{}, newErr("InvalidArnException", http.StatusBadRequest, "ARN '%s' is not a valid key ARN", ref)
 		}
 		id = strings.TrimPrefix(res, "key/")
 	case strings.HasPrefix(ref, "alias/"):
-		return nil, notFound("Alias %s is not found.", s.aliasARN(ref))
+		return keyRef{alias: ref}, nil
+	}
+	if !keyIDPattern.MatchString(id) {
+		return keyRef{}, invalidKeyID(id)
+	}
+	return keyRef{id: id}, nil
+}
+
+func invalidKeyID(ref string) *Error { return notFound("Invalid keyId '%s'", ref) }
+
+// isAliasRef reports whether ref names an alias rather than a key.
+func isAliasRef(ref string) bool {
+	return strings.HasPrefix(ref, "alias/") || (strings.HasPrefix(ref, "arn:") && strings.Contains(ref, ":alias/"))
+}
+
+// resolveKey finds the key named by a key id, key ARN, alias name or alias
+// ARN: the operations whose KeyId AWS documents as accepting aliases
+// (cryptographic operations and DescribeKey) use it.
+func (s *Service) resolveKey(field, ref string) (*fsmpb.Key, *Error) {
+	r, e := s.parseKeyRef(field, ref)
+	if e != nil {
+		return nil, e
+	}
+	id := r.id
+	if r.alias != "" {
+		a, ok := s.FSM.Alias(r.alias)
+		if !ok {
+			return nil, notFound("Alias %s is not found.", s.aliasARN(r.alias))
+		}
+		id = a.TargetKeyId
 	}
 	k, ok := s.FSM.Key(id)
 	if !ok {
@@ -47,20 +91,38 @@ func (s *Service) resolveKey(field, ref string) (*fsmpb.Key, *Error) {
 	return k, nil
 }
 
-func (s *Service) aliasARN(alias string) string {
-	return "arn:aws:kms:" + s.Region + ":" + s.Account + ":" + alias
+// keyIDOf accepts only a key id or key ARN, as AWS requires for key
+// management operations (EnableKey, ScheduleKeyDeletion, TagResource,
+// rotation, …). It reads no state: whether the key exists, and in which
+// state, is the FSM's verdict when the command applies.
+func (s *Service) keyIDOf(field, ref string) (string, *Error) {
+	r, e := s.parseKeyRef(field, ref)
+	if e != nil {
+		return "", e
+	}
+	if r.alias != "" {
+		return "", invalidKeyID(ref)
+	}
+	return r.id, nil
+}
+
+// readKey reads one key's record from local state for an answer, so it
+// confirms leadership before answering, NotFound included.
+func (s *Service) readKey(id string) (*fsmpb.Key, *Error) {
+	k, ok := s.FSM.Key(id)
+	if e := s.verifyLeader(); e != nil {
+		return nil, e
+	}
+	if !ok {
+		return nil, notFound("Key '%s' does not exist", s.arn(id))
+	}
+	return k, nil
 }
 
 // usable is the state check of every cryptographic operation.
 func (s *Service) usable(k *fsmpb.Key) *Error {
-	switch k.KeyState {
-	case fsm.StateEnabled:
+	if k.KeyState == fsm.StateEnabled {
 		return nil
-	case fsm.StateDisabled:
-		return newErr("DisabledException", http.StatusConflict, "%s is disabled.", s.arn(k.KeyId))
-	case fsm.StatePendingDeletion:
-		return newErr("KMSInvalidStateException", http.StatusConflict, "%s is pending deletion.", s.arn(k.KeyId))
-	default:
-		return newErr("KMSInvalidStateException", http.StatusConflict, "%s is %s.", s.arn(k.KeyId), k.KeyState)
 	}
+	return s.stateError(fsm.CmdUnknown, &fsm.KeyStateError{KeyID: k.KeyId, State: k.KeyState})
 }

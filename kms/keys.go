@@ -2,9 +2,7 @@ package kms
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -12,6 +10,7 @@ import (
 	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/seal"
 )
 
 // KeyMetadata is AWS's KeyMetadata shape. Fields that AWS always sends are
@@ -31,10 +30,13 @@ type KeyMetadata struct {
 	KeySpec               string
 	EncryptionAlgorithms  []string
 	MultiRegion           bool
+	// Only while the key is pending deletion, as AWS sends them.
+	DeletionDate                *float64 `json:",omitempty"`
+	PendingDeletionWindowInDays *int32   `json:",omitempty"`
 }
 
 func (s *Service) metadata(k *fsmpb.Key) KeyMetadata {
-	return KeyMetadata{
+	md := KeyMetadata{
 		AWSAccountId:          s.Account,
 		KeyId:                 k.KeyId,
 		Arn:                   s.arn(k.KeyId),
@@ -49,16 +51,16 @@ func (s *Service) metadata(k *fsmpb.Key) KeyMetadata {
 		KeySpec:               k.KeySpec,
 		EncryptionAlgorithms:  []string{"SYMMETRIC_DEFAULT"},
 	}
+	if k.KeyState == fsm.StatePendingDeletion {
+		date, window := epochSeconds(k.DeletionDate), k.PendingWindowDays
+		md.DeletionDate, md.PendingDeletionWindowInDays = &date, &window
+	}
+	return md
 }
 
 // epochSeconds renders a Unix-nanosecond time as AWS's fractional epoch seconds.
 func epochSeconds(nanos int64) float64 {
 	return float64(nanos/1e6) / 1e3
-}
-
-type tag struct {
-	TagKey   string
-	TagValue string
 }
 
 type createKeyRequest struct {
@@ -86,16 +88,11 @@ func (s *Service) createKey(ctx context.Context, body []byte) (any, *Error) {
 		return nil, kerr
 	}
 	id := uuid.New().String()
-	material, err := crypto.NewKey(s.rand())
-	if err != nil {
-		return nil, Internal("could not generate key material")
-	}
-	sealed, err := kr.Seal(materialPath(id, 1), material, s.rand())
-	clear(material)
-	if err != nil {
-		return nil, Internal("could not seal key material")
-	}
 	now := s.now()
+	sealed, e := s.newMaterial(kr, id, 1)
+	if e != nil {
+		return nil, e
+	}
 	k := &fsmpb.Key{
 		KeyId: id, CreationDate: now.UnixNano(), KeyUsage: "ENCRYPT_DECRYPT",
 		KeySpec: "SYMMETRIC_DEFAULT", KeyState: fsm.StateEnabled, Origin: "AWS_KMS",
@@ -107,22 +104,9 @@ func (s *Service) createKey(ctx context.Context, body []byte) (any, *Error) {
 	if req.Policy != nil {
 		k.Policy = *req.Policy
 	}
-	for _, t := range req.Tags {
-		k.Tags = append(k.Tags, &fsmpb.Tag{Key: t.TagKey, Value: t.TagValue})
-	}
-	cmd, err := fsm.NewCommand(fsm.CmdCreateKey, &fsmpb.CreateKey{Key: k}, now)
-	if err != nil {
-		return nil, Internal("could not encode the command")
-	}
-	res, perr := s.propose(ctx, cmd)
-	if perr != nil {
-		return nil, perr
-	}
-	if err, ok := res.(error); ok {
-		if errors.Is(err, fsm.ErrNotInitialized) {
-			return nil, Unavailable("The cluster is not initialized.")
-		}
-		return nil, Internal("the key could not be created")
+	k.Tags = tagsToPB(req.Tags)
+	if e := s.commit(ctx, fsm.CmdCreateKey, &fsmpb.CreateKey{Key: k}, now); e != nil {
+		return nil, e
 	}
 	return map[string]any{"KeyMetadata": s.metadata(k)}, nil
 }
@@ -166,22 +150,26 @@ func (r *createKeyRequest) validate() *Error {
 			return e
 		}
 	}
-	if len(r.Tags) > 50 {
-		return newErr("TagException", http.StatusBadRequest, "Too many tags: at most 50 are allowed")
-	}
-	for _, t := range r.Tags {
-		if e := checkLen("tags.member.tagKey", t.TagKey, 1, 128); e != nil {
-			return e
-		}
-		if e := checkLen("tags.member.tagValue", t.TagValue, 0, 256); e != nil {
-			return e
-		}
-	}
-	return nil
+	return checkTags(r.Tags)
 }
 
 func materialPath(keyID string, version uint32) string {
 	return "key/" + keyID + "/" + strconv.FormatUint(uint64(version), 10)
+}
+
+// newMaterial generates one version of a key's material and returns it
+// sealed under the keyring; the plaintext never leaves this function.
+func (s *Service) newMaterial(kr *seal.Keyring, keyID string, version uint32) ([]byte, *Error) {
+	material, err := crypto.NewKey(s.rand())
+	if err != nil {
+		return nil, Internal("could not generate key material")
+	}
+	sealed, err := kr.Seal(materialPath(keyID, version), material, s.rand())
+	clear(material)
+	if err != nil {
+		return nil, Internal("could not seal key material")
+	}
+	return sealed, nil
 }
 
 type describeKeyRequest struct {
@@ -222,30 +210,18 @@ func (s *Service) listKeys(ctx context.Context, body []byte) (any, *Error) {
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	if e := checkRange("limit", req.Limit, 1, 1000); e != nil {
+	limit, e := pageLimit(req.Limit, 100, 1000)
+	if e != nil {
 		return nil, e
 	}
-	limit := 100
-	if req.Limit != nil {
-		limit = int(*req.Limit)
+	if e := checkMarker(req.Marker); e != nil {
+		return nil, e
 	}
 	ids := s.FSM.KeyIDs()
-	start := 0
-	if req.Marker != nil {
-		if e := checkLen("marker", *req.Marker, 1, 1024); e != nil {
-			return nil, e
-		}
-		// The marker is the last key id of the previous page; keys are listed
-		// in id order, so paging stays correct while keys are added.
-		start, _ = slices.BinarySearch(ids, *req.Marker)
-		if start < len(ids) && ids[start] == *req.Marker {
-			start++
-		}
-	}
+	start, end := page(ids, req.Marker, limit)
 	if e := s.verifyLeader(); e != nil {
 		return nil, e
 	}
-	end := min(start+limit, len(ids))
 	entries := make([]keyListEntry, 0, end-start)
 	for _, id := range ids[start:end] {
 		entries = append(entries, keyListEntry{KeyId: id, KeyArn: s.arn(id)})

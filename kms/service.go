@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/seal"
 )
@@ -28,6 +30,9 @@ type Service struct {
 	Keyring func() (*seal.Keyring, error)
 	Rand    io.Reader
 	Now     func() time.Time
+	// DayLength is how long one of the API's "days" lasts (deletion windows,
+	// rotation periods); zero means 24h. Tests shorten it; clients never see it.
+	DayLength time.Duration
 
 	// cacheMu guards material: unsealed key material by "id/version",
 	// filled lazily on the leader and zeroed by DropSecrets on seal.
@@ -48,6 +53,27 @@ var operations = map[string]handler{
 	"GenerateDataKeyWithoutPlaintext": (*Service).generateDataKeyWithoutPlaintext,
 	"ReEncrypt":                       (*Service).reEncrypt,
 	"GenerateRandom":                  (*Service).generateRandom,
+
+	"UpdateKeyDescription": (*Service).updateKeyDescription,
+	"EnableKey":            (*Service).enableKey,
+	"DisableKey":           (*Service).disableKey,
+	"ScheduleKeyDeletion":  (*Service).scheduleKeyDeletion,
+	"CancelKeyDeletion":    (*Service).cancelKeyDeletion,
+
+	"CreateAlias": (*Service).createAlias,
+	"UpdateAlias": (*Service).updateAlias,
+	"DeleteAlias": (*Service).deleteAlias,
+	"ListAliases": (*Service).listAliases,
+
+	"TagResource":      (*Service).tagResource,
+	"UntagResource":    (*Service).untagResource,
+	"ListResourceTags": (*Service).listResourceTags,
+
+	"EnableKeyRotation":    (*Service).enableKeyRotation,
+	"DisableKeyRotation":   (*Service).disableKeyRotation,
+	"GetKeyRotationStatus": (*Service).getKeyRotationStatus,
+	"RotateKeyOnDemand":    (*Service).rotateKeyOnDemand,
+	"ListKeyRotations":     (*Service).listKeyRotations,
 }
 
 // Known reports whether op is an operation this server implements.
@@ -70,6 +96,15 @@ func (s *Service) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
+}
+
+// days is the duration of n API days.
+func (s *Service) days(n int32) time.Duration {
+	day := s.DayLength
+	if day <= 0 {
+		day = 24 * time.Hour
+	}
+	return time.Duration(n) * day
 }
 
 func (s *Service) rand() io.Reader {
@@ -121,4 +156,18 @@ func (s *Service) propose(ctx context.Context, cmd []byte) (any, *Error) {
 		return nil, Unavailable("The cluster could not commit the request: " + err.Error())
 	}
 	return res, nil
+}
+
+// commit proposes one command stamped with now and returns nil once it has
+// applied, or the FSM's refusal as the AWS error for it.
+func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.Message, now time.Time) *Error {
+	cmd, err := fsm.NewCommand(t, payload, now)
+	if err != nil {
+		return Internal("could not encode the command")
+	}
+	res, e := s.propose(ctx, cmd)
+	if e != nil {
+		return e
+	}
+	return s.refusal(t, payload, res)
 }

@@ -1,0 +1,91 @@
+package kms
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+)
+
+// Housekeeping makes the time-based transitions that Apply, which reads no
+// clock, cannot make by itself: it deletes every key whose deletion window
+// has ended (the FSM removes its aliases with it) and rotates every enabled
+// key whose automatic rotation is due. The server calls it periodically on
+// the leader.
+//
+// The FSM re-checks each transition against the command's timestamp, so a
+// refusal (the key changed state, another pass or an on-demand rotation got
+// there first) only means there is nothing left to do and is not an error.
+// The first failure to commit, or to make key material, ends the pass and
+// is returned; the next pass picks up what this one left.
+func (s *Service) Housekeeping(ctx context.Context) error {
+	now := s.now()
+	for _, k := range s.FSM.Keys() {
+		var err error
+		switch {
+		case k.KeyState == fsm.StatePendingDeletion && k.DeletionDate <= now.UnixNano():
+			err = s.proposeRaw(ctx, fsm.CmdDeleteKey, &fsmpb.KeyRef{KeyId: k.KeyId}, now)
+		case k.KeyState == fsm.StateEnabled && k.RotationEnabled && k.NextRotationDate <= now.UnixNano():
+			err = s.rotateDue(ctx, k, now)
+		}
+		if err != nil {
+			return fmt.Errorf("housekeeping of key %s: %w", k.KeyId, err)
+		}
+	}
+	s.dropDeletedMaterial()
+	return nil
+}
+
+// rotateDue proposes the automatic rotation of k and moves its schedule one
+// period past now (not past the missed date: a leader that was down for
+// several periods rotates once, not once per missed period).
+func (s *Service) rotateDue(ctx context.Context, k *fsmpb.Key, now time.Time) error {
+	kr, err := s.Keyring()
+	if err != nil {
+		return err
+	}
+	period := k.RotationPeriodDays
+	if period <= 0 {
+		period = defaultRotationPeriodDays
+	}
+	version := fsm.CurrentVersion(k) + 1
+	sealed, e := s.newMaterial(kr, k.KeyId, version)
+	if e != nil {
+		return e
+	}
+	return s.proposeRaw(ctx, fsm.CmdRotateKey, &fsmpb.RotateKey{
+		KeyId:            k.KeyId,
+		Material:         &fsmpb.KeyMaterial{Version: version, Sealed: sealed, CreateDate: now.UnixNano(), RotationType: fsm.RotationTypeAutomatic},
+		NextRotationDate: now.Add(s.days(period)).UnixNano(),
+	}, now)
+}
+
+// proposeRaw commits a command and returns only a failure to commit, as the
+// cluster gave it: the FSM's refusal of a housekeeping command is not one.
+func (s *Service) proposeRaw(ctx context.Context, t fsm.CommandType, payload proto.Message, now time.Time) error {
+	cmd, err := fsm.NewCommand(t, payload, now)
+	if err != nil {
+		return err
+	}
+	_, err = s.Propose(ctx, cmd)
+	return err
+}
+
+// dropDeletedMaterial zeroes the cached material of keys that no longer
+// exist, so a deleted key's material does not outlive it in this process.
+func (s *Service) dropDeletedMaterial() {
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	for path, m := range s.material {
+		id, _, _ := strings.Cut(strings.TrimPrefix(path, "key/"), "/")
+		if _, ok := s.FSM.Key(id); !ok {
+			clear(m)
+			delete(s.material, path)
+		}
+	}
+}

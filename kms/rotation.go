@@ -1,0 +1,213 @@
+package kms
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+
+	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/seal"
+)
+
+// Rotation adds material versions to a key; every older version stays, so
+// every ciphertext (which names its version) keeps decrypting.
+
+const defaultRotationPeriodDays = 365
+
+type enableKeyRotationRequest struct {
+	KeyId                string
+	RotationPeriodInDays *int32
+}
+
+func (s *Service) enableKeyRotation(ctx context.Context, body []byte) (any, *Error) {
+	var req enableKeyRotationRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	id, e := s.keyIDOf("keyId", req.KeyId)
+	if e != nil {
+		return nil, e
+	}
+	if e := checkRange("rotationPeriodInDays", req.RotationPeriodInDays, 90, 2560); e != nil {
+		return nil, e
+	}
+	period := int32(defaultRotationPeriodDays)
+	if req.RotationPeriodInDays != nil {
+		period = *req.RotationPeriodInDays
+	}
+	now := s.now()
+	return nil, s.commit(ctx, fsm.CmdSetKeyRotation, &fsmpb.SetKeyRotation{
+		KeyId: id, Enabled: true, RotationPeriodDays: period, NextRotationDate: now.Add(s.days(period)).UnixNano(),
+	}, now)
+}
+
+func (s *Service) disableKeyRotation(ctx context.Context, body []byte) (any, *Error) {
+	var req keyIDRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	id, e := s.keyIDOf("keyId", req.KeyId)
+	if e != nil {
+		return nil, e
+	}
+	return nil, s.commit(ctx, fsm.CmdSetKeyRotation, &fsmpb.SetKeyRotation{KeyId: id}, s.now())
+}
+
+// getKeyRotationStatus answers in every key state, as AWS does. The period
+// and next date appear only while rotation is enabled; on-demand rotations
+// complete when they commit, so OnDemandRotationStartDate never appears.
+func (s *Service) getKeyRotationStatus(ctx context.Context, body []byte) (any, *Error) {
+	var req keyIDRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	id, e := s.keyIDOf("keyId", req.KeyId)
+	if e != nil {
+		return nil, e
+	}
+	k, e := s.readKey(id)
+	if e != nil {
+		return nil, e
+	}
+	out := map[string]any{"KeyId": s.arn(id), "KeyRotationEnabled": k.RotationEnabled}
+	if k.RotationEnabled {
+		out["RotationPeriodInDays"] = k.RotationPeriodDays
+		out["NextRotationDate"] = epochSeconds(k.NextRotationDate)
+	}
+	return out, nil
+}
+
+// rotationAttempts bounds the retries of an on-demand rotation that lost a
+// race with another rotation of the same key.
+const rotationAttempts = 3
+
+func (s *Service) rotateKeyOnDemand(ctx context.Context, body []byte) (any, *Error) {
+	var req keyIDRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	id, e := s.keyIDOf("keyId", req.KeyId)
+	if e != nil {
+		return nil, e
+	}
+	kr, e := s.keyring()
+	if e != nil {
+		return nil, e
+	}
+	for attempt := 1; ; attempt++ {
+		k, e := s.readKey(id)
+		if e != nil {
+			return nil, e
+		}
+		e = s.rotate(ctx, kr, k, fsm.RotationTypeOnDemand, 0)
+		if e == nil {
+			return map[string]any{"KeyId": s.arn(id)}, nil
+		}
+		if e.Type != "ConflictException" || attempt == rotationAttempts {
+			return nil, e
+		}
+	}
+}
+
+// rotate proposes the next material version of k. nextRotation replaces the
+// schedule's next date for automatic rotations and is 0 for on-demand ones.
+func (s *Service) rotate(ctx context.Context, kr *seal.Keyring, k *fsmpb.Key, rotationType string, nextRotation int64) *Error {
+	version := fsm.CurrentVersion(k) + 1
+	sealed, e := s.newMaterial(kr, k.KeyId, version)
+	if e != nil {
+		return e
+	}
+	now := s.now()
+	return s.commit(ctx, fsm.CmdRotateKey, &fsmpb.RotateKey{
+		KeyId:            k.KeyId,
+		Material:         &fsmpb.KeyMaterial{Version: version, Sealed: sealed, CreateDate: now.UnixNano(), RotationType: rotationType},
+		NextRotationDate: nextRotation,
+	}, now)
+}
+
+type listKeyRotationsRequest struct {
+	KeyId              string
+	IncludeKeyMaterial *string
+	Limit              *int32
+	Marker             *string
+}
+
+type rotationEntry struct {
+	KeyId            string
+	RotationDate     *float64 `json:",omitempty"`
+	RotationType     string   `json:",omitempty"`
+	KeyMaterialState string
+}
+
+// listKeyRotations lists material versions oldest first. The first
+// material is not a rotation: AWS lists it only for ALL_KEY_MATERIAL, and
+// without a rotation date or type. A marker is the last version listed.
+func (s *Service) listKeyRotations(ctx context.Context, body []byte) (any, *Error) {
+	var req listKeyRotationsRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	id, e := s.keyIDOf("keyId", req.KeyId)
+	if e != nil {
+		return nil, e
+	}
+	all := false
+	if req.IncludeKeyMaterial != nil {
+		if e := checkEnum("includeKeyMaterial", *req.IncludeKeyMaterial, "ALL_KEY_MATERIAL", "ROTATIONS_ONLY"); e != nil {
+			return nil, e
+		}
+		all = *req.IncludeKeyMaterial == "ALL_KEY_MATERIAL"
+	}
+	limit, e := pageLimit(req.Limit, 100, 1000)
+	if e != nil {
+		return nil, e
+	}
+	if e := checkMarker(req.Marker); e != nil {
+		return nil, e
+	}
+	var after *uint32
+	if req.Marker != nil {
+		v, err := strconv.ParseUint(*req.Marker, 10, 32)
+		if err != nil {
+			return nil, invalidMarker()
+		}
+		after = new(uint32(v))
+	}
+	k, e := s.readKey(id)
+	if e != nil {
+		return nil, e
+	}
+	materials := slices.SortedFunc(slices.Values(k.Material), func(a, b *fsmpb.KeyMaterial) int {
+		return cmp.Compare(a.Version, b.Version)
+	})
+	current := fsm.CurrentVersion(k)
+	var versions []uint32
+	byVersion := map[uint32]*fsmpb.KeyMaterial{}
+	for _, m := range materials {
+		if m.RotationType == "" && !all {
+			continue
+		}
+		versions = append(versions, m.Version)
+		byVersion[m.Version] = m
+	}
+	start, end := page(versions, after, limit)
+	entries := make([]rotationEntry, 0, end-start)
+	for _, v := range versions[start:end] {
+		m := byVersion[v]
+		entry := rotationEntry{KeyId: id, RotationType: m.RotationType, KeyMaterialState: "NON_CURRENT"}
+		if m.RotationType != "" {
+			entry.RotationDate = new(epochSeconds(m.CreateDate))
+		}
+		if v == current {
+			entry.KeyMaterialState = "CURRENT"
+		}
+		entries = append(entries, entry)
+	}
+	out := map[string]any{"Rotations": entries, "Truncated": end < len(versions)}
+	if end < len(versions) {
+		out["NextMarker"] = strconv.FormatUint(uint64(versions[end-1]), 10)
+	}
+	return out, nil
+}
