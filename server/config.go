@@ -28,6 +28,10 @@ type Config struct {
 
 	Logger hclog.Logger
 
+	// DayLength stands for one day in deletion windows and rotation
+	// periods; zero is 24h. Tests shorten it; it is never an API parameter.
+	DayLength time.Duration
+
 	// Raft timing; zero takes the cluster defaults (1 s heartbeat/election).
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration

@@ -107,7 +107,7 @@ func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {
 	if reset {
 		return s.barrier.ResetProgress(), nil
 	}
-	in := s.awaitInit(5 * time.Second)
+	in := s.awaitInit(15 * time.Second)
 	threshold := int(in.GetThreshold())
 	if in == nil {
 		return s.barrier.Status(0), ErrNotInitialized
@@ -122,9 +122,10 @@ func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {
 	return st, err
 }
 
-// awaitInit returns the init record, waiting a little for it when a leader
-// exists: right after init a follower may not have applied it yet, and an
-// unseal arriving then should not fail for that.
+// awaitInit returns the init record, waiting for it when a leader exists:
+// right after init, or right after a restart (Raft backs off replication to
+// a peer that was down for up to ~10 s), a follower may not have applied it
+// yet, and an unseal arriving then should not fail for that.
 func (s *Server) awaitInit(wait time.Duration) *fsmpb.Init {
 	deadline := time.Now().Add(wait)
 	for {

@@ -60,7 +60,7 @@ func Start(cfg Config) (*Server, error) {
 		adv[name] = a
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, fsm: fsm.New(), barrier: seal.NewBarrier(), stop: make(chan struct{})}
-	s.kms = &kms.Service{Region: cfg.Region, Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring}
+	s.kms = &kms.Service{Region: cfg.Region, Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring, DayLength: cfg.DayLength}
 	s.verifier = &sigv4.Verifier{Region: cfg.Region, Service: "kms", Secret: s.secretFor}
 
 	var err error
@@ -96,6 +96,7 @@ func Start(cfg Config) (*Server, error) {
 	go func() { _ = s.grpc.Serve(s.clusterLn) }()
 	go func() { _ = s.http.Serve(s.apiLn) }()
 	go s.watchSeal()
+	go s.housekeeping()
 	s.log.Info("keyraft node started", "node_id", cfg.NodeID, "api", s.apiLn.Addr().String(),
 		"cluster", adv["cluster"], "raft", adv["raft"], "gossip", adv["gossip"])
 	return s, nil
@@ -115,6 +116,36 @@ func (s *Server) watchSeal() {
 			}
 			s.node.SealChanged()
 		}
+	}
+}
+
+// housekeeping lets the leader propose the time-based transitions (key
+// deletion when its window ends, scheduled rotation), which Apply cannot
+// make itself without a clock.
+func (s *Server) housekeeping() {
+	every := 10 * time.Second
+	if s.cfg.DayLength > 0 && s.cfg.DayLength < 24*time.Hour {
+		every = max(s.cfg.DayLength/4, 100*time.Millisecond)
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		if !s.node.IsLeader() {
+			continue
+		}
+		if _, err := s.barrier.Keyring(); err != nil {
+			continue // rotation needs the keyring; a sealed leader hands off soon
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		if err := s.kms.Housekeeping(ctx); err != nil {
+			s.log.Warn("housekeeping", "error", err)
+		}
+		cancel()
 	}
 }
 

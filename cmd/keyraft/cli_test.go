@@ -164,3 +164,19 @@ func TestAWSCLIAgainstDevNode(t *testing.T) {
 		t.Fatalf("a wrong secret was accepted: %v %s", err, stderr)
 	}
 }
+
+// TestAWSCLIScript runs scripts/test-aws-cli.sh: the key lifecycle through
+// the real `aws` CLI with --endpoint-url.
+func TestAWSCLIScript(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Fatal("the AWS CLI is not on PATH: .ci/run installs it (apt-get install awscli) when missing")
+	}
+	cmd := exec.Command("bash", "../../scripts/test-aws-cli.sh", binary)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("scripts/test-aws-cli.sh: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "PASS: aws CLI key lifecycle") {
+		t.Fatalf("script did not report PASS:\n%s", out)
+	}
+}

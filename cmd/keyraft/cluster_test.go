@@ -20,11 +20,12 @@ type cluster struct {
 	creds initOutput
 }
 
-func startCluster(t *testing.T) *cluster {
+func startCluster(t *testing.T, extra ...string) *cluster {
 	c := &cluster{t: t}
 	var seeds []string
 	for i := 1; i <= 3; i++ {
 		p := newProc(t, fmt.Sprintf("n%d", i), 3)
+		p.args = append(p.args, extra...)
 		c.nodes = append(c.nodes, p)
 		seeds = append(seeds, p.gossip)
 	}
@@ -82,6 +83,10 @@ func (c *cluster) follower(leader *proc) *proc {
 // unseal gives node p the threshold of shares, one operator call each.
 func (c *cluster) unseal(p *proc) {
 	c.t.Helper()
+	waitFor(c.t, 30*time.Second, p.id+" to hold the init record", func() (bool, error) {
+		st, err := status(c.t, p.api)
+		return err == nil && st.Initialized, err
+	})
 	for _, k := range c.creds.Keys[:c.creds.Threshold] {
 		if err := operator(c.t, p.api, nil, "unseal", k); err != nil {
 			c.t.Fatal(err)

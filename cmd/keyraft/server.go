@@ -41,6 +41,7 @@ func runServer(args []string) int {
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "AWS region in ARNs and the SigV4 credential scope")
 	fs.StringVar(&cfg.Account, "account-id", "111122223333", "AWS account id in ARNs")
 	fs.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	fs.DurationVar(&cfg.DayLength, "test-day-length", 0, "TESTING ONLY: the length of a 'day' in deletion windows and rotation periods (default 24h)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

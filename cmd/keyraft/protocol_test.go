@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+type rawAnswer struct {
+	status  int
+	errType string
+	message string
+	header  http.Header
+}
+
+// rawCall sends one AWS JSON 1.1 request, signed at `at` with secret (or
+// unsigned when akid is ""), the way the SDKs do.
+func rawCall(t *testing.T, api, target, body, akid, secret string, at time.Time) rawAnswer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, api+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	if target != "" {
+		req.Header.Set("X-Amz-Target", target)
+	}
+	if akid != "" {
+		sum := sha256.Sum256([]byte(body))
+		err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret},
+			req, hex.EncodeToString(sum[:]), "kms", "us-east-1", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var e struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(raw, &e)
+	return rawAnswer{status: resp.StatusCode, errType: e.Type, message: e.Message, header: resp.Header}
+}
+
+func testProtocolErrors(t *testing.T, c *cluster) {
+	api := c.nodes[0].api
+	ak, sk := c.creds.AccessKeyID, c.creds.SecretAccessKey
+	now := time.Now()
+	cases := []struct {
+		name, target, body, akid, secret string
+		at                               time.Time
+		status                           int
+		errType, msgPart                 string
+	}{
+		{"unknown operation", "TrentService.NoSuchThing", "{}", ak, sk, now, 400, "UnknownOperationException", ""},
+		{"malformed JSON", "TrentService.ListKeys", "{nope", ak, sk, now, 400, "SerializationException", ""},
+		{"missing auth", "TrentService.ListKeys", "{}", "", "", now, 400, "MissingAuthenticationTokenException", "Missing Authentication Token"},
+		{"unknown access key", "TrentService.ListKeys", "{}", "AKIAUNKNOWNUNKNOWN00", sk, now, 400, "UnrecognizedClientException", "security token included in the request is invalid"},
+		{"wrong secret", "TrentService.ListKeys", "{}", ak, sk + "x", now, 400, "InvalidSignatureException", "does not match"},
+		{"expired", "TrentService.ListKeys", "{}", ak, sk, now.Add(-6 * time.Minute), 400, "InvalidSignatureException", "Signature expired"},
+		{"not yet current", "TrentService.ListKeys", "{}", ak, sk, now.Add(6 * time.Minute), 400, "InvalidSignatureException", "Signature not yet current"},
+	}
+	for _, tc := range cases {
+		got := rawCall(t, api, tc.target, tc.body, tc.akid, tc.secret, tc.at)
+		if got.status != tc.status || got.errType != tc.errType || !strings.Contains(got.message, tc.msgPart) {
+			t.Errorf("%s: got %d %s %q, want %d %s containing %q", tc.name, got.status, got.errType, got.message, tc.status, tc.errType, tc.msgPart)
+		}
+		if got.header.Get("X-Amzn-Errortype") != tc.errType || got.header.Get("Content-Type") != "application/x-amz-json-1.1" {
+			t.Errorf("%s: headers %v", tc.name, got.header)
+		}
+	}
+	// A valid call through each node answers 200 with the JSON 1.1 content type.
+	for _, p := range c.nodes {
+		got := rawCall(t, p.api, "TrentService.ListKeys", "", ak, sk, now)
+		if got.status != 200 || got.header.Get("Content-Type") != "application/x-amz-json-1.1" {
+			t.Fatalf("ListKeys with an empty body via %s: %d %s %s", p.id, got.status, got.errType, got.message)
+		}
+	}
+}
