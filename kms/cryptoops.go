@@ -53,13 +53,13 @@ func (s *Service) withMaterial(k *fsmpb.Key, version uint32, fn func(m []byte) *
 	if s.material == nil {
 		s.material = map[string][]byte{}
 	}
-	if cached, ok := s.material[path]; ok {
-		clear(m)
-		m = cached
+	if _, ok := s.material[path]; ok {
+		clear(m) // another request cached it first
 	} else {
 		s.material[path] = m
 	}
 	s.cacheMu.Unlock()
+	// Use the cached copy under the read lock, like every later request.
 	return s.withMaterial(k, version, fn)
 }
 
