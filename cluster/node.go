@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -50,6 +51,11 @@ type Node struct {
 
 	// kick wakes the reconcile loop early (membership or seal changed).
 	kick chan struct{}
+
+	// readyTerm is the term in which this server, as leader, has applied
+	// every entry committed before its term began (a raft Barrier). Until
+	// then its FSM may lag the log, and answers from it could be stale.
+	readyTerm atomic.Uint64
 }
 
 // Start opens the stores in DataDir, starts Raft and memberlist, and begins
@@ -84,7 +90,8 @@ func Start(cfg Config) (*Node, error) {
 		n.store.Close()
 		return nil, err
 	}
-	n.wg.Add(3)
+	n.wg.Add(4)
+	go n.watchLeadership()
 	go n.joinLoop()
 	go n.bootstrapLoop()
 	go n.leaderLoop()
@@ -176,6 +183,50 @@ func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 func (n *Node) LeaderID() string {
 	_, id := n.raft.LeaderWithID()
 	return string(id)
+}
+
+// watchLeadership runs a Barrier each time this server becomes leader, and
+// marks it ready to answer from its FSM once the Barrier has applied.
+func (n *Node) watchLeadership() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.stopCh:
+			return
+		case leader := <-n.raft.LeaderCh():
+			if !leader {
+				continue
+			}
+			term := n.raft.CurrentTerm()
+			if err := n.raft.Barrier(30 * time.Second).Error(); err != nil {
+				n.log.Warn("leader barrier failed", "term", term, "error", err)
+				continue
+			}
+			if n.raft.CurrentTerm() == term && n.IsLeader() {
+				n.readyTerm.Store(term)
+				n.log.Info("leader ready: all earlier entries applied", "term", term)
+			}
+		}
+	}
+}
+
+// WaitReady waits until this server leads and its FSM has applied every
+// entry committed before its term; it returns ErrNotLeader when it loses
+// leadership or ctx ends first.
+func (n *Node) WaitReady(ctx context.Context) error {
+	for {
+		if !n.IsLeader() {
+			return ErrNotLeader
+		}
+		if n.readyTerm.Load() == n.raft.CurrentTerm() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: leader not ready: %v", ErrNotLeader, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // Apply proposes a command and waits for it to be applied on this (leader)

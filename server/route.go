@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/kms"
@@ -87,7 +88,10 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) bo
 }
 
 func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []byte) {
-	if !s.node.IsLeader() {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	err := s.node.WaitReady(ctx)
+	cancel()
+	if err != nil {
 		awsjson.WriteError(w, "ServiceUnavailableException", errNoLeaderMsg, http.StatusServiceUnavailable)
 		return
 	}

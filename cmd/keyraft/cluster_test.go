@@ -231,9 +231,16 @@ func testLeaderless(t *testing.T, c *cluster, keyID *string) {
 		}
 		return apiCode(err) == "ServiceUnavailableException", err
 	})
-	st, err := status(t, survivor.api)
-	if err != nil || st.LeaderID != "" {
-		t.Fatalf("survivor status: %+v %v", st, err)
+	// Once its election timeout passes, it knows there is no leader, and
+	// still answers promptly.
+	waitFor(t, 20*time.Second, "the survivor to report no leader", func() (bool, error) {
+		st, err := status(t, survivor.api)
+		return err == nil && st.LeaderID == "", err
+	})
+	start := time.Now()
+	_, err := client.Encrypt(ctxTimeout(t, 30*time.Second), &kms.EncryptInput{KeyId: keyID, Plaintext: []byte("x")})
+	if apiCode(err) != "ServiceUnavailableException" || time.Since(start) > 20*time.Second {
+		t.Fatalf("leaderless Encrypt: %v after %s", err, time.Since(start))
 	}
 }
 
