@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -80,4 +81,23 @@ func (n *Node) UnsealPeers(ctx context.Context, share []byte) map[string]*cluste
 		out[id] = resp
 	}
 	return out
+}
+
+// ForwardAudit has the leader commit one audit event.
+func (n *Node) ForwardAudit(ctx context.Context, event []byte) error {
+	c, id, err := n.leaderClient()
+	if err != nil {
+		return err
+	}
+	if id == n.cfg.NodeID {
+		return ErrNotLeader
+	}
+	resp, err := c.Audit(ctx, &clusterpb.AuditRequest{Event: event})
+	if err != nil {
+		return err
+	}
+	if resp.Error != "" {
+		return errors.New(resp.Error)
+	}
+	return nil
 }

@@ -32,6 +32,7 @@ const (
 	CmdUntagResource        CommandType = 13
 	CmdSetKeyRotation       CommandType = 14
 	CmdRotateKey            CommandType = 15
+	CmdAuditBatch           CommandType = 16
 )
 
 var commandNames = map[CommandType]string{
@@ -40,7 +41,7 @@ var commandNames = map[CommandType]string{
 	CmdScheduleKeyDeletion: "ScheduleKeyDeletion", CmdCancelKeyDeletion: "CancelKeyDeletion",
 	CmdDeleteKey: "DeleteKey", CmdCreateAlias: "CreateAlias", CmdUpdateAlias: "UpdateAlias",
 	CmdDeleteAlias: "DeleteAlias", CmdTagResource: "TagResource", CmdUntagResource: "UntagResource",
-	CmdSetKeyRotation: "SetKeyRotation", CmdRotateKey: "RotateKey",
+	CmdSetKeyRotation: "SetKeyRotation", CmdRotateKey: "RotateKey", CmdAuditBatch: "AuditBatch",
 }
 
 func (t CommandType) String() string {

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
@@ -42,11 +43,15 @@ type FSM struct {
 	mu    sync.RWMutex // guards st and index against Apply/Restore vs readers
 	st    *state
 	index uint64 // last applied log index
+
+	// audit is the on-disk audit log, the FSM's own store; nil when the
+	// caller needs no audit (unit tests of other commands).
+	audit *audit.Store
 }
 
-// New returns an empty state machine.
-func New() *FSM {
-	return &FSM{st: newState()}
+// New returns an empty state machine appending audit events to store.
+func New(store *audit.Store) *FSM {
+	return &FSM{st: newState(), audit: store}
 }
 
 // Apply runs one committed log entry. Entries that are not keyraft commands
@@ -99,6 +104,8 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {
 		return f.applySetKeyRotation(cmd)
 	case CmdRotateKey:
 		return f.applyRotateKey(cmd)
+	case CmdAuditBatch:
+		return f.applyAuditBatch(cmd)
 	}
 	if cmd.Flags&FlagIgnoreUnknown != 0 {
 		return nil
@@ -116,6 +123,9 @@ func decodePayload(cmd *fsmpb.Command, m proto.Message) {
 		panic(fmt.Sprintf("fsm: %s: %v", CommandType(cmd.Type), err))
 	}
 }
+
+// Audit is the audit store (nil when the FSM runs without one).
+func (f *FSM) Audit() *audit.Store { return f.audit }
 
 // AppliedIndex is the index of the last entry this FSM applied.
 func (f *FSM) AppliedIndex() uint64 {
@@ -207,17 +217,26 @@ func (f *FSM) RemovedPeer(nodeID string) (*fsmpb.RemovePeer, bool) {
 	return clone(r), true
 }
 
-// Snapshot captures the state; Persist does the I/O.
+// Snapshot captures the state; Persist does the I/O. The audit log is read
+// through a store transaction opened here, so Apply may go on meanwhile.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return captureSnapshot(f.st, f.index), nil
+	s := captureSnapshot(f.st, f.index)
+	if f.audit != nil {
+		v, err := f.audit.View()
+		if err != nil {
+			return nil, err
+		}
+		s.audit = v
+	}
+	return s, nil
 }
 
 // Restore replaces the whole state with the snapshot's.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	st, index, err := readSnapshot(rc)
+	st, index, err := readSnapshot(rc, f.audit)
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
@@ -77,6 +79,10 @@ func commandLog(t *testing.T) [][]byte {
 		encode(t, CmdRotateKey, &fsmpb.RotateKey{KeyId: "key-003",
 			Material: &fsmpb.KeyMaterial{Version: 2, Sealed: []byte("m"), CreateDate: ts, RotationType: RotationTypeOnDemand}}, ts),
 	)
+	for i := range 5 {
+		log = append(log, encode(t, CmdAuditBatch, &fsmpb.AuditBatch{Events: [][]byte{
+			[]byte(fmt.Sprintf(`{"eventName":"Encrypt","n":%d}`, i)), []byte(`{"eventName":"Decrypt"}`)}}, ts))
+	}
 	ts += int64(time.Second)
 	log = append(log, encode(t, CmdDeleteKey, &fsmpb.KeyRef{KeyId: "key-005"}, ts))
 	log = append(log, encode(t, CmdRemovePeer, &fsmpb.RemovePeer{NodeId: "n3", BootNonce: "b1"}, ts))
@@ -93,6 +99,17 @@ func testKey(id string, ts int64) *fsmpb.Key {
 	}
 }
 
+// newFSM returns an FSM with its own audit store in a temporary directory.
+func newFSM(t *testing.T) *FSM {
+	t.Helper()
+	store, err := audit.Open(filepath.Join(t.TempDir(), "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return New(store)
+}
+
 func applyAll(f *FSM, log [][]byte, from uint64) []any {
 	var results []any
 	for i, data := range log {
@@ -107,6 +124,7 @@ func snapshotBytes(t *testing.T, f *FSM) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Release()
 	var buf bytes.Buffer
 	if err := s.(*fsmSnapshot).write(&buf); err != nil {
 		t.Fatal(err)
@@ -118,7 +136,7 @@ func snapshotBytes(t *testing.T, f *FSM) []byte {
 // snapshot taken midway: all three must produce the same snapshot bytes.
 func TestDeterminism(t *testing.T) {
 	log := commandLog(t)
-	a, b := New(), New()
+	a, b := newFSM(t), newFSM(t)
 	ra := applyAll(a, log, 1)
 	rb := applyAll(b, log, 1)
 	for i := range ra {
@@ -128,9 +146,9 @@ func TestDeterminism(t *testing.T) {
 	}
 
 	mid := len(log) / 2
-	half := New()
+	half := newFSM(t)
 	applyAll(half, log[:mid], 1)
-	restored := New()
+	restored := newFSM(t)
 	if err := restored.Restore(io.NopCloser(bytes.NewReader(snapshotBytes(t, half)))); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +160,14 @@ func TestDeterminism(t *testing.T) {
 	}
 	if !bytes.Equal(sa, sr) {
 		t.Fatal("FSM restored from a midway snapshot diverged")
+	}
+	if seq, _ := a.Audit().Head(); seq != 10 {
+		t.Fatalf("audit head %d, want 10", seq)
+	}
+	for _, f := range []*FSM{a, b, restored} {
+		if n, viol, err := f.Audit().Verify(); err != nil || viol != nil || n != 10 {
+			t.Fatalf("audit verify: %d events, %v %v", n, viol, err)
+		}
 	}
 	if got := len(a.KeyIDs()); got != 39 {
 		t.Fatalf("keys = %d, want 39 (40 created, one deleted)", got)
@@ -170,9 +196,9 @@ func TestDeterminism(t *testing.T) {
 }
 
 func TestSnapshotRoundTripKeepsReads(t *testing.T) {
-	f := New()
+	f := newFSM(t)
 	applyAll(f, commandLog(t), 1)
-	r := New()
+	r := newFSM(t)
 	if err := r.Restore(io.NopCloser(bytes.NewReader(snapshotBytes(t, f)))); err != nil {
 		t.Fatal(err)
 	}
@@ -192,18 +218,18 @@ func TestSnapshotRoundTripKeepsReads(t *testing.T) {
 }
 
 func TestRestoreRejectsGarbage(t *testing.T) {
-	f := New()
+	f := newFSM(t)
 	applyAll(f, commandLog(t), 1)
 	good := snapshotBytes(t, f)
 	for _, bad := range [][]byte{nil, []byte("KRSNAP"), good[:len(good)-3], append([]byte("XXSNAP"), good[6:]...)} {
-		if err := New().Restore(io.NopCloser(bytes.NewReader(bad))); err == nil {
+		if err := newFSM(t).Restore(io.NopCloser(bytes.NewReader(bad))); err == nil {
 			t.Fatalf("restore of %d corrupt bytes succeeded", len(bad))
 		}
 	}
 }
 
 func TestUnknownCommand(t *testing.T) {
-	f := New()
+	f := newFSM(t)
 	skip, _ := NewCommand(CommandType(200), &fsmpb.RemovePeer{NodeId: "x"}, time.Unix(0, 0))
 	env, _ := DecodeCommand(skip)
 	env.Flags = FlagIgnoreUnknown

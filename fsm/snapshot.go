@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
@@ -30,6 +31,7 @@ var ErrBadSnapshot = errors.New("bad snapshot")
 type fsmSnapshot struct {
 	header  *fsmpb.SnapshotHeader
 	records []*fsmpb.SnapshotRecord
+	audit   *audit.View // nil without an audit store
 }
 
 func captureSnapshot(st *state, index uint64) *fsmSnapshot {
@@ -58,7 +60,11 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 	return sink.Close()
 }
 
-func (s *fsmSnapshot) Release() {}
+func (s *fsmSnapshot) Release() {
+	if s.audit != nil {
+		s.audit.Close()
+	}
+}
 
 // write streams the snapshot encoding to w.
 func (s *fsmSnapshot) write(w io.Writer) error {
@@ -71,6 +77,19 @@ func (s *fsmSnapshot) write(w io.Writer) error {
 	}
 	for _, r := range s.records {
 		if err := writeRecord(bw, r); err != nil {
+			return err
+		}
+	}
+	if s.audit != nil {
+		if a, ok := s.audit.Anchor(); ok {
+			if err := writeRecord(bw, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_AuditAnchor{AuditAnchor: auditToProto(a)}}); err != nil {
+				return err
+			}
+		}
+		err := s.audit.Each(0, func(r audit.Record) (bool, error) {
+			return true, writeRecord(bw, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_AuditEvent{AuditEvent: auditToProto(r)}})
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -91,7 +110,26 @@ func writeRecord(w *bufio.Writer, m proto.Message) error {
 	return err
 }
 
-func readSnapshot(r io.Reader) (*state, uint64, error) {
+// auditLoadBatch is how many audit records a restore writes per transaction.
+const auditLoadBatch = 4096
+
+func auditToProto(r audit.Record) *fsmpb.AuditRecord {
+	return &fsmpb.AuditRecord{Seq: r.Seq, PrevHash: r.Prev[:], Hash: r.Hash[:], Event: r.Event}
+}
+
+func auditFromProto(p *fsmpb.AuditRecord) (audit.Record, error) {
+	r := audit.Record{Seq: p.Seq, Event: p.Event}
+	if len(p.PrevHash) != 32 || len(p.Hash) != 32 {
+		return r, fmt.Errorf("%w: audit record %d", ErrBadSnapshot, p.Seq)
+	}
+	copy(r.Prev[:], p.PrevHash)
+	copy(r.Hash[:], p.Hash)
+	return r, nil
+}
+
+// readSnapshot rebuilds the state, and the audit store when one is given
+// (emptied first), from a snapshot stream.
+func readSnapshot(r io.Reader, store *audit.Store) (*state, uint64, error) {
 	br := bufio.NewReader(r)
 	magic := make([]byte, len(snapshotMagic))
 	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != snapshotMagic {
@@ -105,16 +143,55 @@ func readSnapshot(r io.Reader) (*state, uint64, error) {
 		return nil, 0, fmt.Errorf("%w: format version %d", ErrBadSnapshot, hdr.FormatVersion)
 	}
 	st := newState()
+	if store != nil {
+		if err := store.Reset(); err != nil {
+			return nil, 0, err
+		}
+	}
+	var pending []audit.Record
+	var anchor *audit.Record
+	flush := func() error {
+		if store == nil || (len(pending) == 0 && anchor == nil) {
+			return nil
+		}
+		err := store.Load(pending, anchor)
+		pending, anchor = pending[:0], nil
+		return err
+	}
 	for {
 		var rec fsmpb.SnapshotRecord
 		err := readRecord(br, &rec)
 		if errors.Is(err, io.EOF) {
+			if err := flush(); err != nil {
+				return nil, 0, err
+			}
 			return st, hdr.LastIndex, nil
 		}
 		if err != nil {
 			return nil, 0, err
 		}
 		switch v := rec.Record.(type) {
+		case *fsmpb.SnapshotRecord_AuditEvent, *fsmpb.SnapshotRecord_AuditAnchor:
+			var p *fsmpb.AuditRecord
+			if e, ok := v.(*fsmpb.SnapshotRecord_AuditEvent); ok {
+				p = e.AuditEvent
+			} else {
+				p = v.(*fsmpb.SnapshotRecord_AuditAnchor).AuditAnchor
+			}
+			ar, err := auditFromProto(p)
+			if err != nil {
+				return nil, 0, err
+			}
+			if _, isAnchor := v.(*fsmpb.SnapshotRecord_AuditAnchor); isAnchor {
+				anchor = &ar
+			} else {
+				pending = append(pending, ar)
+			}
+			if len(pending) >= auditLoadBatch {
+				if err := flush(); err != nil {
+					return nil, 0, err
+				}
+			}
 		case *fsmpb.SnapshotRecord_Init:
 			st.setInit(v.Init)
 		case *fsmpb.SnapshotRecord_Key:

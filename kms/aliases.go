@@ -145,9 +145,6 @@ func (s *Service) listAliases(ctx context.Context, body []byte) (any, *Error) {
 	if keyID != "" {
 		_, keyExists = s.FSM.Key(keyID)
 	}
-	if e := s.verifyLeader(); e != nil {
-		return nil, e
-	}
 	if !keyExists {
 		return nil, notFound("Key '%s' does not exist", s.arn(keyID))
 	}

@@ -129,9 +129,6 @@ func (s *Service) encrypt(ctx context.Context, body []byte) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	if e := s.verifyLeader(); e != nil {
-		return nil, e
-	}
 	return map[string]any{"CiphertextBlob": blob, "KeyId": s.arn(k.KeyId), "EncryptionAlgorithm": algSymmetric}, nil
 }
 
@@ -154,9 +151,6 @@ func (s *Service) decrypt(ctx context.Context, body []byte) (any, *Error) {
 	}
 	k, plaintext, e := s.open(req.CiphertextBlob, req.EncryptionContext, req.KeyId, "ciphertextBlob", "keyId")
 	if e != nil {
-		return nil, e
-	}
-	if e := s.verifyLeader(); e != nil {
 		return nil, e
 	}
 	return map[string]any{"KeyId": s.arn(k.KeyId), "Plaintext": plaintext, "EncryptionAlgorithm": algSymmetric}, nil
@@ -242,9 +236,6 @@ func (s *Service) reEncrypt(ctx context.Context, body []byte) (any, *Error) {
 	}
 	blob, e := s.encryptUnder(dst, plaintext, req.DestinationEncryptionContext)
 	if e != nil {
-		return nil, e
-	}
-	if e := s.verifyLeader(); e != nil {
 		return nil, e
 	}
 	return map[string]any{

@@ -73,9 +73,6 @@ func (s *Service) newDataKey(body []byte) (*fsmpb.Key, []byte, []byte, *Error) {
 	if e != nil {
 		return nil, nil, nil, e
 	}
-	if e := s.verifyLeader(); e != nil {
-		return nil, nil, nil, e
-	}
 	return k, plaintext, blob, nil
 }
 

@@ -39,10 +39,9 @@ func newTestService(tb testing.TB) *testService {
 	}
 	ts := &testService{}
 	ts.Service = &Service{
-		Region: "us-east-1", Account: "111122223333", FSM: fsm.New(),
-		Propose:      ts.apply,
-		VerifyLeader: func() error { return nil },
-		Now:          ts.now,
+		Region: "us-east-1", Account: "111122223333", FSM: fsm.New(nil),
+		Propose: ts.apply,
+		Now:     ts.now,
 		Keyring: func() (*seal.Keyring, error) {
 			if ts.sealed.Load() {
 				return nil, seal.ErrSealed
@@ -121,6 +120,7 @@ func (ts *testService) snapshot(tb testing.TB) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	defer s.Release()
 	sink := &memSink{}
 	if err := s.Persist(sink); err != nil {
 		tb.Fatal(err)

@@ -110,9 +110,6 @@ func (s *Service) keyIDOf(field, ref string) (string, *Error) {
 // confirms leadership before answering, NotFound included.
 func (s *Service) readKey(id string) (*fsmpb.Key, *Error) {
 	k, ok := s.FSM.Key(id)
-	if e := s.verifyLeader(); e != nil {
-		return nil, e
-	}
 	if !ok {
 		return nil, notFound("Key '%s' does not exist", s.arn(id))
 	}

@@ -189,9 +189,6 @@ func (s *Service) describeKey(ctx context.Context, body []byte) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	if e := s.verifyLeader(); e != nil {
-		return nil, e
-	}
 	return map[string]any{"KeyMetadata": s.metadata(k)}, nil
 }
 
@@ -219,9 +216,6 @@ func (s *Service) listKeys(ctx context.Context, body []byte) (any, *Error) {
 	}
 	ids := s.FSM.KeyIDs()
 	start, end := page(ids, req.Marker, limit)
-	if e := s.verifyLeader(); e != nil {
-		return nil, e
-	}
 	entries := make([]keyListEntry, 0, end-start)
 	for _, id := range ids[start:end] {
 		entries = append(entries, keyListEntry{KeyId: id, KeyArn: s.arn(id)})

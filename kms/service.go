@@ -15,17 +15,17 @@ import (
 	"github.com/keyraft/keyraft/seal"
 )
 
-// Service runs KMS operations on the leader. Reads of key state are made
-// safe against a deposed leader by VerifyLeader before answering; writes
-// are safe because they commit through Raft.
+// Service runs KMS operations on the leader. Writes commit through Raft.
+// Reads answer from the local FSM, so the caller must not release any
+// answer before committing the request's audit event through Raft: that
+// commit is what proves this node still led when it answered (a deposed
+// leader cannot commit), and the server does it for every request.
 type Service struct {
 	Region  string
 	Account string
 	FSM     *fsm.FSM
 	// Propose commits a command through Raft (leader only) and returns the FSM's result.
 	Propose func(ctx context.Context, cmd []byte) (any, error)
-	// VerifyLeader confirms leadership with a quorum.
-	VerifyLeader func() error
 	// Keyring is the open barrier keyring, or seal.ErrSealed.
 	Keyring func() (*seal.Keyring, error)
 	Rand    io.Reader
@@ -136,14 +136,6 @@ func (s *Service) keyring() (*seal.Keyring, *Error) {
 		return nil, Sealed()
 	}
 	return kr, nil
-}
-
-// verifyLeader guards every answer computed from local state.
-func (s *Service) verifyLeader() *Error {
-	if err := s.VerifyLeader(); err != nil {
-		return Unavailable("Leadership changed while serving the request; retry.")
-	}
-	return nil
 }
 
 // propose commits a command and maps cluster failures to retryable errors.

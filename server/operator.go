@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ func (s *Server) serveOperator(w http.ResponseWriter, r *http.Request) {
 		s.handleUnseal(w, r)
 	case "POST /v1/sys/seal":
 		s.Seal()
+		s.auditAsync(r, "OperatorSeal", nil, nil)
 		writeJSON(w, http.StatusOK, s.Status())
 	case "GET /v1/sys/raft/peers":
 		peers, err := s.node.Peers()
@@ -31,6 +33,10 @@ func (s *Server) serveOperator(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"peers": peers})
+	case "GET /v1/sys/audit/events":
+		s.serveAuditEvents(w, r)
+	case "GET /v1/sys/audit/verify":
+		s.serveAuditVerify(w, r)
 	case "POST /v1/sys/raft/remove-peer":
 		s.onLeader(w, r, s.handleRemovePeer)
 	default:
@@ -91,6 +97,12 @@ func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, body []byte)
 		return
 	}
 	res, err := s.Initialize(r.Context(), req.SecretShares, req.SecretThreshold)
+	if !errors.Is(err, ErrAlreadyInitialized) || s.fsm.Init() != nil {
+		// A refused init of an initialised cluster is recorded too; an init
+		// before any leader exists cannot be.
+		_ = s.recordOperatorEvent(r.Context(), r, "OperatorInit",
+			map[string]any{"secretShares": req.SecretShares, "secretThreshold": req.SecretThreshold}, err)
+	}
 	switch {
 	case errors.Is(err, ErrAlreadyInitialized):
 		writeErr(w, http.StatusBadRequest, err.Error())
@@ -139,6 +151,7 @@ func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st, err := s.Unseal(share, req.Reset)
+	s.auditAsync(r, "OperatorUnseal", map[string]any{"reset": req.Reset, "all": req.All, "progress": st.Progress, "sealed": st.Sealed}, err)
 	local := UnsealAnswer{NodeID: s.cfg.NodeID, Sealed: st.Sealed, Progress: st.Progress, Threshold: st.Threshold}
 	if err != nil {
 		local.Error = describeUnsealErr(err)
@@ -174,6 +187,7 @@ func (s *Server) handleRemovePeer(w http.ResponseWriter, r *http.Request, body [
 		return
 	}
 	err := s.node.RemovePeer(r.Context(), req.NodeID)
+	_ = s.recordOperatorEvent(r.Context(), r, "OperatorRemovePeer", map[string]any{"removedNodeId": req.NodeID}, err)
 	switch {
 	case errors.Is(err, cluster.ErrUnknownPeer):
 		writeErr(w, http.StatusNotFound, "remove-peer: "+req.NodeID+" is not in the raft configuration")
@@ -193,4 +207,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeErr(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"errors": []string{msg}})
+}
+
+// auditAsync records an operator action that must not wait for (or depend
+// on) a leader: unseal and seal.
+func (s *Server) auditAsync(r *http.Request, name string, params map[string]any, opErr error) {
+	var rc *http.Request
+	if r != nil {
+		rc = r.Clone(context.Background())
+	}
+	go func() { _ = s.recordOperatorEvent(context.Background(), rc, name, params, opErr) }()
 }

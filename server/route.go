@@ -87,6 +87,10 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) bo
 	return true
 }
 
+// serveKMSLocal answers a KMS request on the leader. Whatever the outcome,
+// the request's audit event is committed through Raft before the answer
+// leaves: if it cannot be, the client gets a retryable error instead. That
+// commit is also what proves this node still leads (fail closed).
 func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []byte) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	err := s.node.WaitReady(ctx)
@@ -95,26 +99,51 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		awsjson.WriteError(w, "ServiceUnavailableException", errNoLeaderMsg, http.StatusServiceUnavailable)
 		return
 	}
-	if _, err := s.barrier.Keyring(); err != nil {
-		writeKMSError(w, kms.Sealed())
-		return
-	}
-	if _, err := s.verifier.Verify(r, body); err != nil {
-		var ae *sigv4.AuthError
-		if errors.As(err, &ae) {
-			awsjson.WriteError(w, ae.Type, ae.Message, ae.Status)
-			return
-		}
-		awsjson.WriteError(w, "InvalidSignatureException", "The request signature could not be verified.", http.StatusBadRequest)
-		return
-	}
 	op := awsjson.Operation(r)
-	res, kerr := s.kms.Handle(r.Context(), op, body)
+	var (
+		res  any
+		kerr *kms.Error
+	)
+	akid, err := s.verifier.Verify(r, body)
+	if err != nil {
+		kerr = authError(err)
+		if a, perr := sigv4.ParseAuthorization(r.Header.Get("Authorization")); perr == nil {
+			akid = a.AccessKeyID // who claimed to call, for the record
+		}
+	} else {
+		res, kerr = s.kms.Handle(r.Context(), op, body)
+	}
+	ev := s.kmsEvent(r, eventName(op), akid, body, res, kerr)
+	if err := s.commitEvent(r.Context(), ev); err != nil {
+		s.log.Warn("request not answered: its audit event was not committed", "op", op, "error", err)
+		writeKMSError(w, kms.Unavailable("The request could not be recorded in the audit log (leadership may have changed); retry."))
+		return
+	}
+	w.Header().Set("X-Amzn-Requestid", ev.RequestID)
 	if kerr != nil {
 		writeKMSError(w, kerr)
 		return
 	}
 	awsjson.WriteResult(w, res)
+}
+
+// eventName bounds what an unknown operation can write into the log.
+func eventName(op string) string {
+	if op == "" {
+		return "Unknown"
+	}
+	if len(op) > 64 {
+		return op[:64]
+	}
+	return op
+}
+
+func authError(err error) *kms.Error {
+	var ae *sigv4.AuthError
+	if errors.As(err, &ae) {
+		return &kms.Error{Type: ae.Type, Message: ae.Message, Status: ae.Status}
+	}
+	return &kms.Error{Type: "InvalidSignatureException", Message: "The request signature could not be verified.", Status: http.StatusBadRequest}
 }
 
 func toProto(r *http.Request, body []byte) *clusterpb.HTTPRequest {

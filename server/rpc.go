@@ -3,9 +3,11 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 
+	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/transport/clusterpb"
 )
 
@@ -41,6 +43,7 @@ func (rs *rpcService) Forward(ctx context.Context, in *clusterpb.HTTPRequest) (*
 // Unseal applies one share to this node only.
 func (rs *rpcService) Unseal(ctx context.Context, in *clusterpb.UnsealRequest) (*clusterpb.UnsealResponse, error) {
 	st, err := rs.s.Unseal(in.Share, in.Reset_)
+	rs.s.auditAsync(nil, "OperatorUnseal", map[string]any{"reset": in.Reset_, "progress": st.Progress, "sealed": st.Sealed, "viaPeer": true}, err)
 	out := &clusterpb.UnsealResponse{
 		Sealed: st.Sealed, Progress: uint32(st.Progress), Threshold: uint32(st.Threshold), NodeId: rs.s.cfg.NodeID,
 	}
@@ -67,4 +70,20 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
 	return r.body.Write(b)
+}
+
+// Audit commits a follower's operator event, if this node leads.
+func (rs *rpcService) Audit(ctx context.Context, in *clusterpb.AuditRequest) (*clusterpb.AuditResponse, error) {
+	if !rs.s.node.IsLeader() {
+		return &clusterpb.AuditResponse{Error: cluster.ErrNotLeader.Error()}, nil
+	}
+	if !json.Valid(in.Event) {
+		return &clusterpb.AuditResponse{Error: "audit event is not JSON"}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, auditCommitTimeout)
+	defer cancel()
+	if err := rs.s.batcher.Commit(ctx, in.Event); err != nil {
+		return &clusterpb.AuditResponse{Error: err.Error()}, nil
+	}
+	return &clusterpb.AuditResponse{}, nil
 }

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
 
+	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/kms"
@@ -28,6 +31,9 @@ type Server struct {
 	node     *cluster.Node
 	kms      *kms.Service
 	verifier *sigv4.Verifier
+
+	auditStore *audit.Store
+	batcher    *audit.Batcher
 
 	apiLn     net.Listener
 	clusterLn net.Listener
@@ -59,16 +65,25 @@ func Start(cfg Config) (*Server, error) {
 		}
 		adv[name] = a
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, fsm: fsm.New(), barrier: seal.NewBarrier(), stop: make(chan struct{})}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	store, err := audit.Open(filepath.Join(cfg.DataDir, "audit.db"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, fsm: fsm.New(store), auditStore: store, barrier: seal.NewBarrier(), stop: make(chan struct{})}
+	s.batcher = &audit.Batcher{Propose: s.proposeAudit}
 	s.kms = &kms.Service{Region: cfg.Region, Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring, DayLength: cfg.DayLength}
 	s.verifier = &sigv4.Verifier{Region: cfg.Region, Service: "kms", Secret: s.secretFor}
 
-	var err error
 	if s.apiLn, err = net.Listen("tcp", cfg.APIAddr); err != nil {
+		store.Close()
 		return nil, fmt.Errorf("api listener: %w", err)
 	}
 	if s.clusterLn, err = net.Listen("tcp", cfg.ClusterAddr); err != nil {
 		s.apiLn.Close()
+		store.Close()
 		return nil, fmt.Errorf("cluster listener: %w", err)
 	}
 	s.node, err = cluster.Start(cluster.Config{
@@ -85,10 +100,10 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		s.apiLn.Close()
 		s.clusterLn.Close()
+		store.Close()
 		return nil, err
 	}
 	s.kms.Propose = s.node.Apply
-	s.kms.VerifyLeader = s.node.VerifyLeader
 
 	s.grpc = grpc.NewServer()
 	clusterpb.RegisterClusterServer(s.grpc, &rpcService{s: s})
@@ -189,4 +204,5 @@ func (s *Server) Shutdown() {
 	s.barrier.Seal()
 	s.kms.DropSecrets()
 	s.node.Shutdown()
+	_ = s.auditStore.Close()
 }

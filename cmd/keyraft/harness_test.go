@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -206,4 +207,24 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// auditEvents reads a node's committed audit log over the operator API.
+func auditEvents(t *testing.T, api, query string) []map[string]any {
+	t.Helper()
+	resp, err := http.Get(api + "/v1/sys/audit/events?" + query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []map[string]any
+	dec := json.NewDecoder(resp.Body)
+	for dec.More() {
+		var ev map[string]any
+		if err := dec.Decode(&ev); err != nil {
+			t.Fatalf("audit events of %s: %v", api, err)
+		}
+		out = append(out, ev)
+	}
+	return out
 }

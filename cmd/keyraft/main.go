@@ -16,6 +16,10 @@ Commands:
   operator status              seal and raft status of a node
   operator raft list-peers     the raft configuration
   operator raft remove-peer ID remove a server from the raft configuration
+  bench [-op OP -c N -d DUR]   load-test a KMS endpoint through the AWS SDK; reports ops/s, latency, CPU/op
+  audit tail [-f] [-n N]       the newest audit events, as JSON lines
+  audit export [-since T] [-until T] [-key-id K] [-event-name OP] [-format jsonl]
+  audit verify [-data-dir DIR] check the audit hash chain (of a stopped node's data dir)
 `
 
 func main() {
@@ -32,6 +36,10 @@ func run(args []string) int {
 		return runServer(args[1:])
 	case "operator":
 		return runOperator(args[1:])
+	case "bench":
+		return runBench(args[1:])
+	case "audit":
+		return runAudit(args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return 0

@@ -1186,6 +1186,121 @@ func (x *RemovePeer) GetBootNonce() string {
 	return ""
 }
 
+// AuditBatch carries the events of concurrent requests, group-committed by
+// the leader; Apply chains them into the audit store.
+type AuditBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        [][]byte               `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditBatch) Reset() {
+	*x = AuditBatch{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditBatch) ProtoMessage() {}
+
+func (x *AuditBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
+func (*AuditBatch) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AuditBatch) GetEvents() [][]byte {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// AuditRecord is one stored audit event with its chain position.
+type AuditRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	PrevHash      []byte                 `protobuf:"bytes,2,opt,name=prev_hash,json=prevHash,proto3" json:"prev_hash,omitempty"`
+	Hash          []byte                 `protobuf:"bytes,3,opt,name=hash,proto3" json:"hash,omitempty"`
+	Event         []byte                 `protobuf:"bytes,4,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditRecord) Reset() {
+	*x = AuditRecord{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditRecord) ProtoMessage() {}
+
+func (x *AuditRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
+func (*AuditRecord) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AuditRecord) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *AuditRecord) GetPrevHash() []byte {
+	if x != nil {
+		return x.PrevHash
+	}
+	return nil
+}
+
+func (x *AuditRecord) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *AuditRecord) GetEvent() []byte {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
 type SnapshotHeader struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	FormatVersion uint32                 `protobuf:"varint,1,opt,name=format_version,json=formatVersion,proto3" json:"format_version,omitempty"`
@@ -1196,7 +1311,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1323,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1336,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SnapshotHeader) GetFormatVersion() uint32 {
@@ -1247,6 +1362,8 @@ type SnapshotRecord struct {
 	//	*SnapshotRecord_Key
 	//	*SnapshotRecord_RemovedPeer
 	//	*SnapshotRecord_Alias
+	//	*SnapshotRecord_AuditEvent
+	//	*SnapshotRecord_AuditAnchor
 	Record        isSnapshotRecord_Record `protobuf_oneof:"record"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1254,7 +1371,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1383,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1396,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SnapshotRecord) GetRecord() isSnapshotRecord_Record {
@@ -1325,6 +1442,24 @@ func (x *SnapshotRecord) GetAlias() *Alias {
 	return nil
 }
 
+func (x *SnapshotRecord) GetAuditEvent() *AuditRecord {
+	if x != nil {
+		if x, ok := x.Record.(*SnapshotRecord_AuditEvent); ok {
+			return x.AuditEvent
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetAuditAnchor() *AuditRecord {
+	if x != nil {
+		if x, ok := x.Record.(*SnapshotRecord_AuditAnchor); ok {
+			return x.AuditAnchor
+		}
+	}
+	return nil
+}
+
 type isSnapshotRecord_Record interface {
 	isSnapshotRecord_Record()
 }
@@ -1345,6 +1480,15 @@ type SnapshotRecord_Alias struct {
 	Alias *Alias `protobuf:"bytes,4,opt,name=alias,proto3,oneof"`
 }
 
+type SnapshotRecord_AuditEvent struct {
+	AuditEvent *AuditRecord `protobuf:"bytes,5,opt,name=audit_event,json=auditEvent,proto3,oneof"`
+}
+
+type SnapshotRecord_AuditAnchor struct {
+	// audit_anchor is the newest trimmed event: where the retained chain starts.
+	AuditAnchor *AuditRecord `protobuf:"bytes,6,opt,name=audit_anchor,json=auditAnchor,proto3,oneof"`
+}
+
 func (*SnapshotRecord_Init) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_Key) isSnapshotRecord_Record() {}
@@ -1352,6 +1496,10 @@ func (*SnapshotRecord_Key) isSnapshotRecord_Record() {}
 func (*SnapshotRecord_RemovedPeer) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_Alias) isSnapshotRecord_Record() {}
+
+func (*SnapshotRecord_AuditEvent) isSnapshotRecord_Record() {}
+
+func (*SnapshotRecord_AuditAnchor) isSnapshotRecord_Record() {}
 
 var File_fsm_fsmpb_fsm_proto protoreflect.FileDescriptor
 
@@ -1444,16 +1592,27 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"RemovePeer\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1d\n" +
 	"\n" +
-	"boot_nonce\x18\x02 \x01(\tR\tbootNonce\"V\n" +
+	"boot_nonce\x18\x02 \x01(\tR\tbootNonce\"$\n" +
+	"\n" +
+	"AuditBatch\x12\x16\n" +
+	"\x06events\x18\x01 \x03(\fR\x06events\"f\n" +
+	"\vAuditRecord\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1b\n" +
+	"\tprev_hash\x18\x02 \x01(\fR\bprevHash\x12\x12\n" +
+	"\x04hash\x18\x03 \x01(\fR\x04hash\x12\x14\n" +
+	"\x05event\x18\x04 \x01(\fR\x05event\"V\n" +
 	"\x0eSnapshotHeader\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x1d\n" +
 	"\n" +
-	"last_index\x18\x02 \x01(\x04R\tlastIndex\"\xdf\x01\n" +
+	"last_index\x18\x02 \x01(\x04R\tlastIndex\"\xe1\x02\n" +
 	"\x0eSnapshotRecord\x12*\n" +
 	"\x04init\x18\x01 \x01(\v2\x14.keyraft.fsm.v1.InitH\x00R\x04init\x12'\n" +
 	"\x03key\x18\x02 \x01(\v2\x13.keyraft.fsm.v1.KeyH\x00R\x03key\x12?\n" +
 	"\fremoved_peer\x18\x03 \x01(\v2\x1a.keyraft.fsm.v1.RemovePeerH\x00R\vremovedPeer\x12-\n" +
-	"\x05alias\x18\x04 \x01(\v2\x15.keyraft.fsm.v1.AliasH\x00R\x05aliasB\b\n" +
+	"\x05alias\x18\x04 \x01(\v2\x15.keyraft.fsm.v1.AliasH\x00R\x05alias\x12>\n" +
+	"\vaudit_event\x18\x05 \x01(\v2\x1b.keyraft.fsm.v1.AuditRecordH\x00R\n" +
+	"auditEvent\x12@\n" +
+	"\faudit_anchor\x18\x06 \x01(\v2\x1b.keyraft.fsm.v1.AuditRecordH\x00R\vauditAnchorB\b\n" +
 	"\x06recordB&Z$github.com/keyraft/keyraft/fsm/fsmpbb\x06proto3"
 
 var (
@@ -1468,7 +1627,7 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 	return file_fsm_fsmpb_fsm_proto_rawDescData
 }
 
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*Command)(nil),              // 0: keyraft.fsm.v1.Command
 	(*Init)(nil),                 // 1: keyraft.fsm.v1.Init
@@ -1488,8 +1647,10 @@ var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*RotateKey)(nil),            // 15: keyraft.fsm.v1.RotateKey
 	(*CreateKey)(nil),            // 16: keyraft.fsm.v1.CreateKey
 	(*RemovePeer)(nil),           // 17: keyraft.fsm.v1.RemovePeer
-	(*SnapshotHeader)(nil),       // 18: keyraft.fsm.v1.SnapshotHeader
-	(*SnapshotRecord)(nil),       // 19: keyraft.fsm.v1.SnapshotRecord
+	(*AuditBatch)(nil),           // 18: keyraft.fsm.v1.AuditBatch
+	(*AuditRecord)(nil),          // 19: keyraft.fsm.v1.AuditRecord
+	(*SnapshotHeader)(nil),       // 20: keyraft.fsm.v1.SnapshotHeader
+	(*SnapshotRecord)(nil),       // 21: keyraft.fsm.v1.SnapshotRecord
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	2,  // 0: keyraft.fsm.v1.Init.root_access_key:type_name -> keyraft.fsm.v1.AccessKey
@@ -1502,11 +1663,13 @@ var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	5,  // 7: keyraft.fsm.v1.SnapshotRecord.key:type_name -> keyraft.fsm.v1.Key
 	17, // 8: keyraft.fsm.v1.SnapshotRecord.removed_peer:type_name -> keyraft.fsm.v1.RemovePeer
 	6,  // 9: keyraft.fsm.v1.SnapshotRecord.alias:type_name -> keyraft.fsm.v1.Alias
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	19, // 10: keyraft.fsm.v1.SnapshotRecord.audit_event:type_name -> keyraft.fsm.v1.AuditRecord
+	19, // 11: keyraft.fsm.v1.SnapshotRecord.audit_anchor:type_name -> keyraft.fsm.v1.AuditRecord
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
@@ -1514,11 +1677,13 @@ func file_fsm_fsmpb_fsm_proto_init() {
 	if File_fsm_fsmpb_fsm_proto != nil {
 		return
 	}
-	file_fsm_fsmpb_fsm_proto_msgTypes[19].OneofWrappers = []any{
+	file_fsm_fsmpb_fsm_proto_msgTypes[21].OneofWrappers = []any{
 		(*SnapshotRecord_Init)(nil),
 		(*SnapshotRecord_Key)(nil),
 		(*SnapshotRecord_RemovedPeer)(nil),
 		(*SnapshotRecord_Alias)(nil),
+		(*SnapshotRecord_AuditEvent)(nil),
+		(*SnapshotRecord_AuditAnchor)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1526,7 +1691,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

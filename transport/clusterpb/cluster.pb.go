@@ -23,6 +23,94 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type AuditRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         []byte                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditRequest) Reset() {
+	*x = AuditRequest{}
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditRequest) ProtoMessage() {}
+
+func (x *AuditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
+func (*AuditRequest) Descriptor() ([]byte, []int) {
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AuditRequest) GetEvent() []byte {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+type AuditResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         string                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditResponse) Reset() {
+	*x = AuditResponse{}
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditResponse) ProtoMessage() {}
+
+func (x *AuditResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
+func (*AuditResponse) Descriptor() ([]byte, []int) {
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AuditResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 type Header struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -33,7 +121,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[0]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +133,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[0]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +146,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{0}
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Header) GetName() string {
@@ -90,7 +178,7 @@ type HTTPRequest struct {
 
 func (x *HTTPRequest) Reset() {
 	*x = HTTPRequest{}
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[1]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -102,7 +190,7 @@ func (x *HTTPRequest) String() string {
 func (*HTTPRequest) ProtoMessage() {}
 
 func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[1]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -115,7 +203,7 @@ func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPRequest.ProtoReflect.Descriptor instead.
 func (*HTTPRequest) Descriptor() ([]byte, []int) {
-	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{1}
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *HTTPRequest) GetMethod() string {
@@ -178,7 +266,7 @@ type HTTPResponse struct {
 
 func (x *HTTPResponse) Reset() {
 	*x = HTTPResponse{}
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[2]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -190,7 +278,7 @@ func (x *HTTPResponse) String() string {
 func (*HTTPResponse) ProtoMessage() {}
 
 func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[2]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -203,7 +291,7 @@ func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPResponse.ProtoReflect.Descriptor instead.
 func (*HTTPResponse) Descriptor() ([]byte, []int) {
-	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{2}
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *HTTPResponse) GetStatus() int32 {
@@ -237,7 +325,7 @@ type UnsealRequest struct {
 
 func (x *UnsealRequest) Reset() {
 	*x = UnsealRequest{}
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[3]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -249,7 +337,7 @@ func (x *UnsealRequest) String() string {
 func (*UnsealRequest) ProtoMessage() {}
 
 func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[3]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -262,7 +350,7 @@ func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsealRequest.ProtoReflect.Descriptor instead.
 func (*UnsealRequest) Descriptor() ([]byte, []int) {
-	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{3}
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UnsealRequest) GetShare() []byte {
@@ -292,7 +380,7 @@ type UnsealResponse struct {
 
 func (x *UnsealResponse) Reset() {
 	*x = UnsealResponse{}
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[4]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +392,7 @@ func (x *UnsealResponse) String() string {
 func (*UnsealResponse) ProtoMessage() {}
 
 func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[4]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +405,7 @@ func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsealResponse.ProtoReflect.Descriptor instead.
 func (*UnsealResponse) Descriptor() ([]byte, []int) {
-	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{4}
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UnsealResponse) GetSealed() bool {
@@ -359,7 +447,11 @@ var File_transport_clusterpb_cluster_proto protoreflect.FileDescriptor
 
 const file_transport_clusterpb_cluster_proto_rawDesc = "" +
 	"\n" +
-	"!transport/clusterpb/cluster.proto\x12\x12keyraft.cluster.v1\"4\n" +
+	"!transport/clusterpb/cluster.proto\x12\x12keyraft.cluster.v1\"$\n" +
+	"\fAuditRequest\x12\x14\n" +
+	"\x05event\x18\x01 \x01(\fR\x05event\"%\n" +
+	"\rAuditResponse\x12\x14\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"4\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\tR\x06values\"\xd5\x01\n" +
@@ -384,10 +476,11 @@ const file_transport_clusterpb_cluster_proto_rawDesc = "" +
 	"\bprogress\x18\x02 \x01(\rR\bprogress\x12\x1c\n" +
 	"\tthreshold\x18\x03 \x01(\rR\tthreshold\x12\x17\n" +
 	"\anode_id\x18\x04 \x01(\tR\x06nodeId\x12\x14\n" +
-	"\x05error\x18\x05 \x01(\tR\x05error2\xa8\x01\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error2\xf6\x01\n" +
 	"\aCluster\x12L\n" +
 	"\aForward\x12\x1f.keyraft.cluster.v1.HTTPRequest\x1a .keyraft.cluster.v1.HTTPResponse\x12O\n" +
-	"\x06Unseal\x12!.keyraft.cluster.v1.UnsealRequest\x1a\".keyraft.cluster.v1.UnsealResponseB0Z.github.com/keyraft/keyraft/transport/clusterpbb\x06proto3"
+	"\x06Unseal\x12!.keyraft.cluster.v1.UnsealRequest\x1a\".keyraft.cluster.v1.UnsealResponse\x12L\n" +
+	"\x05Audit\x12 .keyraft.cluster.v1.AuditRequest\x1a!.keyraft.cluster.v1.AuditResponseB0Z.github.com/keyraft/keyraft/transport/clusterpbb\x06proto3"
 
 var (
 	file_transport_clusterpb_cluster_proto_rawDescOnce sync.Once
@@ -401,23 +494,27 @@ func file_transport_clusterpb_cluster_proto_rawDescGZIP() []byte {
 	return file_transport_clusterpb_cluster_proto_rawDescData
 }
 
-var file_transport_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_transport_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_transport_clusterpb_cluster_proto_goTypes = []any{
-	(*Header)(nil),         // 0: keyraft.cluster.v1.Header
-	(*HTTPRequest)(nil),    // 1: keyraft.cluster.v1.HTTPRequest
-	(*HTTPResponse)(nil),   // 2: keyraft.cluster.v1.HTTPResponse
-	(*UnsealRequest)(nil),  // 3: keyraft.cluster.v1.UnsealRequest
-	(*UnsealResponse)(nil), // 4: keyraft.cluster.v1.UnsealResponse
+	(*AuditRequest)(nil),   // 0: keyraft.cluster.v1.AuditRequest
+	(*AuditResponse)(nil),  // 1: keyraft.cluster.v1.AuditResponse
+	(*Header)(nil),         // 2: keyraft.cluster.v1.Header
+	(*HTTPRequest)(nil),    // 3: keyraft.cluster.v1.HTTPRequest
+	(*HTTPResponse)(nil),   // 4: keyraft.cluster.v1.HTTPResponse
+	(*UnsealRequest)(nil),  // 5: keyraft.cluster.v1.UnsealRequest
+	(*UnsealResponse)(nil), // 6: keyraft.cluster.v1.UnsealResponse
 }
 var file_transport_clusterpb_cluster_proto_depIdxs = []int32{
-	0, // 0: keyraft.cluster.v1.HTTPRequest.headers:type_name -> keyraft.cluster.v1.Header
-	0, // 1: keyraft.cluster.v1.HTTPResponse.headers:type_name -> keyraft.cluster.v1.Header
-	1, // 2: keyraft.cluster.v1.Cluster.Forward:input_type -> keyraft.cluster.v1.HTTPRequest
-	3, // 3: keyraft.cluster.v1.Cluster.Unseal:input_type -> keyraft.cluster.v1.UnsealRequest
-	2, // 4: keyraft.cluster.v1.Cluster.Forward:output_type -> keyraft.cluster.v1.HTTPResponse
-	4, // 5: keyraft.cluster.v1.Cluster.Unseal:output_type -> keyraft.cluster.v1.UnsealResponse
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
+	2, // 0: keyraft.cluster.v1.HTTPRequest.headers:type_name -> keyraft.cluster.v1.Header
+	2, // 1: keyraft.cluster.v1.HTTPResponse.headers:type_name -> keyraft.cluster.v1.Header
+	3, // 2: keyraft.cluster.v1.Cluster.Forward:input_type -> keyraft.cluster.v1.HTTPRequest
+	5, // 3: keyraft.cluster.v1.Cluster.Unseal:input_type -> keyraft.cluster.v1.UnsealRequest
+	0, // 4: keyraft.cluster.v1.Cluster.Audit:input_type -> keyraft.cluster.v1.AuditRequest
+	4, // 5: keyraft.cluster.v1.Cluster.Forward:output_type -> keyraft.cluster.v1.HTTPResponse
+	6, // 6: keyraft.cluster.v1.Cluster.Unseal:output_type -> keyraft.cluster.v1.UnsealResponse
+	1, // 7: keyraft.cluster.v1.Cluster.Audit:output_type -> keyraft.cluster.v1.AuditResponse
+	5, // [5:8] is the sub-list for method output_type
+	2, // [2:5] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
 	2, // [2:2] is the sub-list for extension extendee
 	0, // [0:2] is the sub-list for field type_name
@@ -434,7 +531,7 @@ func file_transport_clusterpb_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_clusterpb_cluster_proto_rawDesc), len(file_transport_clusterpb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	Cluster_Forward_FullMethodName = "/keyraft.cluster.v1.Cluster/Forward"
 	Cluster_Unseal_FullMethodName  = "/keyraft.cluster.v1.Cluster/Unseal"
+	Cluster_Audit_FullMethodName   = "/keyraft.cluster.v1.Cluster/Audit"
 )
 
 // ClusterClient is the client API for Cluster service.
@@ -34,6 +35,8 @@ type ClusterClient interface {
 	Forward(ctx context.Context, in *HTTPRequest, opts ...grpc.CallOption) (*HTTPResponse, error)
 	// Unseal submits one unseal share to the receiving node only.
 	Unseal(ctx context.Context, in *UnsealRequest, opts ...grpc.CallOption) (*UnsealResponse, error)
+	// Audit commits one event (a follower's operator action) on the leader.
+	Audit(ctx context.Context, in *AuditRequest, opts ...grpc.CallOption) (*AuditResponse, error)
 }
 
 type clusterClient struct {
@@ -64,6 +67,16 @@ func (c *clusterClient) Unseal(ctx context.Context, in *UnsealRequest, opts ...g
 	return out, nil
 }
 
+func (c *clusterClient) Audit(ctx context.Context, in *AuditRequest, opts ...grpc.CallOption) (*AuditResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AuditResponse)
+	err := c.cc.Invoke(ctx, Cluster_Audit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServer is the server API for Cluster service.
 // All implementations must embed UnimplementedClusterServer
 // for forward compatibility.
@@ -73,6 +86,8 @@ type ClusterServer interface {
 	Forward(context.Context, *HTTPRequest) (*HTTPResponse, error)
 	// Unseal submits one unseal share to the receiving node only.
 	Unseal(context.Context, *UnsealRequest) (*UnsealResponse, error)
+	// Audit commits one event (a follower's operator action) on the leader.
+	Audit(context.Context, *AuditRequest) (*AuditResponse, error)
 	mustEmbedUnimplementedClusterServer()
 }
 
@@ -88,6 +103,9 @@ func (UnimplementedClusterServer) Forward(context.Context, *HTTPRequest) (*HTTPR
 }
 func (UnimplementedClusterServer) Unseal(context.Context, *UnsealRequest) (*UnsealResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Unseal not implemented")
+}
+func (UnimplementedClusterServer) Audit(context.Context, *AuditRequest) (*AuditResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Audit not implemented")
 }
 func (UnimplementedClusterServer) mustEmbedUnimplementedClusterServer() {}
 func (UnimplementedClusterServer) testEmbeddedByValue()                 {}
@@ -146,6 +164,24 @@ func _Cluster_Unseal_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Cluster_Audit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AuditRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).Audit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_Audit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).Audit(ctx, req.(*AuditRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Cluster_ServiceDesc is the grpc.ServiceDesc for Cluster service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -160,6 +196,10 @@ var Cluster_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Unseal",
 			Handler:    _Cluster_Unseal_Handler,
+		},
+		{
+			MethodName: "Audit",
+			Handler:    _Cluster_Audit_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

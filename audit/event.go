@@ -1,0 +1,135 @@
+package audit
+
+import (
+	"encoding/json"
+	"strings"
+	"unicode"
+)
+
+// Event is one CloudTrail-shaped record of a KMS request or an operator
+// action. It never holds plaintext, data keys, ciphertext, secrets or shares.
+type Event struct {
+	EventVersion       string         `json:"eventVersion"`
+	EventTime          string         `json:"eventTime"`
+	EventSource        string         `json:"eventSource"`
+	EventName          string         `json:"eventName"`
+	EventType          string         `json:"eventType"`
+	AWSRegion          string         `json:"awsRegion"`
+	SourceIPAddress    string         `json:"sourceIPAddress,omitempty"`
+	UserAgent          string         `json:"userAgent,omitempty"`
+	UserIdentity       *UserIdentity  `json:"userIdentity,omitempty"`
+	RequestParameters  map[string]any `json:"requestParameters"`
+	ResponseElements   map[string]any `json:"responseElements"`
+	ErrorCode          string         `json:"errorCode,omitempty"`
+	ErrorMessage       string         `json:"errorMessage,omitempty"`
+	RequestID          string         `json:"requestID"`
+	EventID            string         `json:"eventID"`
+	ReadOnly           bool           `json:"readOnly"`
+	Resources          []Resource     `json:"resources,omitempty"`
+	RecipientAccountID string         `json:"recipientAccountId,omitempty"`
+	// NodeID is the keyraft server that answered (the leader).
+	NodeID string `json:"keyraftNodeId,omitempty"`
+}
+
+// UserIdentity names who made the request.
+type UserIdentity struct {
+	Type        string `json:"type"`
+	PrincipalID string `json:"principalId,omitempty"`
+	ARN         string `json:"arn,omitempty"`
+	AccountID   string `json:"accountId,omitempty"`
+	AccessKeyID string `json:"accessKeyId,omitempty"`
+}
+
+// Resource is a key an event touched.
+type Resource struct {
+	ARN       string `json:"ARN"`
+	AccountID string `json:"accountId"`
+	Type      string `json:"type"`
+}
+
+const (
+	EventVersion = "1.08"
+	EventSource  = "kms.amazonaws.com"
+)
+
+// sensitive are request and response members that carry secret or
+// ciphertext bytes; CloudTrail omits them too.
+var sensitive = map[string]bool{
+	"Plaintext": true, "CiphertextBlob": true, "CiphertextForRecipient": true, "Message": true,
+	"Signature": true, "Mac": true, "PublicKey": true, "PrivateKeyPlaintext": true,
+	"PrivateKeyCiphertextBlob": true, "ImportToken": true, "EncryptedKeyMaterial": true,
+	"Recipient": true, "SharedSecret": true, "SecretAccessKey": true,
+}
+
+// RequestParameters extracts the loggable members of an AWS JSON request
+// body, named in CloudTrail's lower camel case. An undecodable body yields
+// an empty map: the event still records the call and its error.
+func RequestParameters(body []byte) map[string]any {
+	var in map[string]any
+	if json.Unmarshal(body, &in) != nil {
+		return map[string]any{}
+	}
+	return loggable(in)
+}
+
+// ResponseElements extracts the loggable members of an answer.
+func ResponseElements(result any) map[string]any {
+	if result == nil {
+		return nil
+	}
+	b, err := json.Marshal(result)
+	if err != nil {
+		return nil
+	}
+	var out map[string]any
+	if json.Unmarshal(b, &out) != nil {
+		return nil
+	}
+	return loggable(out)
+}
+
+func loggable(in map[string]any) map[string]any {
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		if sensitive[k] {
+			continue
+		}
+		if m, ok := v.(map[string]any); ok && k != "EncryptionContext" && k != "SourceEncryptionContext" && k != "DestinationEncryptionContext" {
+			v = loggable(m)
+		}
+		out[lowerFirst(k)] = v
+	}
+	return out
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	// CloudTrail writes "keyId", "aWSAccountId" is not a thing: keep
+	// acronyms at the start lower as a whole ("AWSAccountId" → "awsAccountId").
+	i := 0
+	for i < len(s) && unicode.IsUpper(rune(s[i])) {
+		i++
+	}
+	switch {
+	case i <= 1:
+		return strings.ToLower(s[:1]) + s[1:]
+	case i == len(s):
+		return strings.ToLower(s)
+	default:
+		return strings.ToLower(s[:i-1]) + s[i-1:]
+	}
+}
+
+// readOnly lists the operations that change nothing.
+var readOnly = map[string]bool{
+	"DescribeKey": true, "ListKeys": true, "ListAliases": true, "ListResourceTags": true,
+	"GetKeyRotationStatus": true, "ListKeyRotations": true, "Encrypt": true, "Decrypt": true,
+	"GenerateDataKey": true, "GenerateDataKeyWithoutPlaintext": true, "GenerateRandom": true,
+	"ReEncrypt": true, "GetKeyPolicy": true, "ListKeyPolicies": true, "ListGrants": true,
+	"ListRetirableGrants": true, "GetPublicKey": true,
+}
+
+// ReadOnly reports whether CloudTrail marks the operation readOnly.
+func ReadOnly(op string) bool { return readOnly[op] }

@@ -1,0 +1,220 @@
+package audit
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	bucketEvents = []byte("events")
+	bucketMeta   = []byte("meta")
+	keyHead      = []byte("head")   // seq(8) | hash(32) of the newest event
+	keyAnchor    = []byte("anchor") // seq(8) | hash(32) of the newest trimmed event
+)
+
+// Store is a node's on-disk audit log, a bbolt file in the data dir. The
+// state machine appends to it in log order; everyone else only reads.
+type Store struct {
+	db *bolt.DB
+
+	mu   sync.Mutex // guards head against Append/Reset vs Head
+	head Record     // Seq and Hash of the newest event (zero when empty)
+}
+
+// Open opens (or creates) the store at path.
+func Open(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true})
+	if err != nil {
+		return nil, fmt.Errorf("open audit store: %w", err)
+	}
+	s := &Store{db: db}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bucketEvents); err != nil {
+			return err
+		}
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		s.head = decodeMark(meta.Get(keyHead))
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenReadOnly opens a stopped node's store for offline verification.
+func OpenReadOnly(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("open audit store %s (is the node still running?): %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+func encodeMark(seq uint64, hash [32]byte) []byte {
+	b := make([]byte, 40)
+	binary.BigEndian.PutUint64(b, seq)
+	copy(b[8:], hash[:])
+	return b
+}
+
+func decodeMark(b []byte) Record {
+	var r Record
+	if len(b) == 40 {
+		r.Seq = binary.BigEndian.Uint64(b)
+		copy(r.Hash[:], b[8:])
+	}
+	return r
+}
+
+func seqKey(seq uint64) []byte {
+	k := make([]byte, 8)
+	binary.BigEndian.PutUint64(k, seq)
+	return k
+}
+
+// Head is the sequence number and hash of the newest event.
+func (s *Store) Head() (uint64, [32]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.head.Seq, s.head.Hash
+}
+
+// Append chains events after the newest one, in one transaction, and
+// returns the sequence number of the first.
+func (s *Store) Append(events [][]byte) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	head := s.head
+	first := head.Seq + 1
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEvents)
+		for _, ev := range events {
+			r := Record{Seq: head.Seq + 1, Prev: head.Hash, Event: ev}
+			r.Hash = chainHash(r.Prev, r.Seq, ev)
+			if err := b.Put(seqKey(r.Seq), r.encode()); err != nil {
+				return err
+			}
+			head = r
+		}
+		return tx.Bucket(bucketMeta).Put(keyHead, encodeMark(head.Seq, head.Hash))
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.head = Record{Seq: head.Seq, Hash: head.Hash}
+	return first, nil
+}
+
+// Reset empties the store (before a snapshot restore).
+func (s *Store) Reset() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketEvents, bucketMeta} {
+			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+				return err
+			}
+			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s.head = Record{}
+	return err
+}
+
+// Load writes records exactly as given (from a snapshot), in one
+// transaction; they must continue the chain from the current head.
+func (s *Store) Load(recs []Record, anchor *Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	head := s.head
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if anchor != nil {
+			if err := meta.Put(keyAnchor, encodeMark(anchor.Seq, anchor.Hash)); err != nil {
+				return err
+			}
+			head = Record{Seq: anchor.Seq, Hash: anchor.Hash}
+		}
+		b := tx.Bucket(bucketEvents)
+		for _, r := range recs {
+			if err := b.Put(seqKey(r.Seq), r.encode()); err != nil {
+				return err
+			}
+			head = r
+		}
+		return meta.Put(keyHead, encodeMark(head.Seq, head.Hash))
+	})
+	if err == nil {
+		s.head = Record{Seq: head.Seq, Hash: head.Hash}
+	}
+	return err
+}
+
+// View is a consistent read of the store, open until Close.
+type View struct {
+	tx *bolt.Tx
+}
+
+// View opens a read transaction; snapshots stream from it while Apply goes on.
+func (s *Store) View() (*View, error) {
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		return nil, err
+	}
+	return &View{tx: tx}, nil
+}
+
+// Close ends the read.
+func (v *View) Close() { _ = v.tx.Rollback() }
+
+// Anchor is the last trimmed event (the chain's starting point), if any.
+func (v *View) Anchor() (Record, bool) {
+	b := v.tx.Bucket(bucketMeta).Get(keyAnchor)
+	if b == nil {
+		return Record{}, false
+	}
+	return decodeMark(b), true
+}
+
+// Each calls fn for every record with Seq > after, in order, until fn
+// returns false or an error.
+func (v *View) Each(after uint64, fn func(Record) (bool, error)) error {
+	c := v.tx.Bucket(bucketEvents).Cursor()
+	for k, val := c.Seek(seqKey(after + 1)); k != nil; k, val = c.Next() {
+		r, err := decodeRecord(val)
+		if err != nil {
+			return fmt.Errorf("%w at key %x", err, k)
+		}
+		more, err := fn(r)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// Read runs fn over a fresh View.
+func (s *Store) Read(fn func(*View) error) error {
+	v, err := s.View()
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	return fn(v)
+}

@@ -1,0 +1,43 @@
+package audit
+
+import (
+	"encoding/hex"
+	"fmt"
+)
+
+// Violation is the first break in the chain Verify found.
+type Violation struct {
+	Seq    uint64
+	Reason string
+}
+
+func (v *Violation) Error() string {
+	return fmt.Sprintf("audit chain broken at event %d: %s", v.Seq, v.Reason)
+}
+
+// Verify walks the whole log and reports the first removed, changed,
+// reordered or inserted event; it returns how many events it checked.
+func (s *Store) Verify() (uint64, *Violation, error) {
+	var checked uint64
+	var viol *Violation
+	err := s.Read(func(v *View) error {
+		var prev Record
+		if a, ok := v.Anchor(); ok {
+			prev = a
+		}
+		return v.Each(0, func(r Record) (bool, error) {
+			checked++
+			switch {
+			case r.Seq != prev.Seq+1:
+				viol = &Violation{Seq: prev.Seq + 1, Reason: fmt.Sprintf("expected event %d, found event %d (removed or inserted events)", prev.Seq+1, r.Seq)}
+			case r.Prev != prev.Hash:
+				viol = &Violation{Seq: r.Seq, Reason: "its previous-hash does not match the event before it (reordered, removed or inserted events)"}
+			case chainHash(r.Prev, r.Seq, r.Event) != r.Hash:
+				viol = &Violation{Seq: r.Seq, Reason: "its contents do not match its hash " + hex.EncodeToString(r.Hash[:8]) + "… (changed)"}
+			}
+			prev = r
+			return viol == nil, nil
+		})
+	})
+	return checked, viol, err
+}

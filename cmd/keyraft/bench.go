@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/keyraft/keyraft/bench"
+)
+
+// runBench is `keyraft bench`: flag parsing and output around bench.Run.
+func runBench(args []string) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	defaultEndpoint := os.Getenv("AWS_ENDPOINT_URL")
+	if defaultEndpoint == "" {
+		defaultEndpoint = "http://127.0.0.1:8200"
+	}
+	var (
+		cfg                 bench.Config
+		endpoints, op, pids string
+		format              string
+	)
+	fs.StringVar(&endpoints, "endpoint", defaultEndpoint, "comma-separated KMS endpoint URLs; clients are spread round-robin over them (default $AWS_ENDPOINT_URL)")
+	fs.StringVar(&op, "op", string(bench.OpEncrypt), "encrypt, decrypt, generate-data-key or mixed (a third of each)")
+	fs.IntVar(&cfg.Size, "size", 4096, fmt.Sprintf("plaintext bytes for encrypt and decrypt, 1..%d", bench.MaxSize))
+	fs.IntVar(&cfg.Clients, "c", 16, "concurrent closed-loop clients")
+	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "length of the timed phase")
+	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "warm-up before the timed phase, not counted")
+	fs.IntVar(&cfg.Keys, "keys", 1, "number of keys to create and spread the load over")
+	fs.StringVar(&pids, "server-pids", "", "comma-separated pids of local server processes whose CPU time per op to report")
+	fs.StringVar(&format, "format", "table", "table or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "keyraft bench: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if format != "table" && format != "json" {
+		fmt.Fprintf(os.Stderr, "keyraft bench: -format %q: want table or json\n", format)
+		return 2
+	}
+	if cfg.Duration <= 0 {
+		fmt.Fprintln(os.Stderr, "keyraft bench: -d must be positive")
+		return 2
+	}
+	if cfg.Warmup == 0 {
+		cfg.Warmup = -1 // -warmup 0 means none, not the default
+	}
+	cfg.Op = bench.Op(op)
+	cfg.Endpoints = splitList(endpoints)
+	for _, p := range splitList(pids) {
+		pid, err := strconv.Atoi(p)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "keyraft bench: -server-pids: %q is not a pid\n", p)
+			return 2
+		}
+		cfg.ServerPIDs = append(cfg.ServerPIDs, pid)
+	}
+	cfg.AccessKeyID, cfg.SecretAccessKey = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	cfg.SessionToken = os.Getenv("AWS_SESSION_TOKEN")
+	if cfg.Region = os.Getenv("AWS_REGION"); cfg.Region == "" {
+		cfg.Region = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	if cfg.AccessKeyID == "" || cfg.SecretAccessKey == "" {
+		fmt.Fprintln(os.Stderr, "keyraft bench: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (keyraft server -dev prints them)")
+		return 2
+	}
+	cfg.Progress = os.Stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := bench.Run(ctx, cfg)
+	if errors.Is(err, bench.ErrConfig) {
+		fmt.Fprintf(os.Stderr, "keyraft bench: %v\n", err)
+		return 2
+	}
+	if err != nil && res.Duration == 0 {
+		fmt.Fprintf(os.Stderr, "keyraft bench: %v\n", err)
+		return 1
+	}
+	for _, s := range res.ErrorSamples {
+		fmt.Fprintf(os.Stderr, "keyraft bench: error (%d times): %s\n", s.Count, s.Message)
+	}
+	if format == "json" {
+		printBenchJSON(os.Stdout, res)
+	} else {
+		printBenchTable(os.Stdout, res)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "keyraft bench: %v\n", err)
+		return 1
+	}
+	if res.Errors > 0 {
+		return 1
+	}
+	return 0
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// benchJSON is the -format json object; fields are never renamed.
+type benchJSON struct {
+	Op               string   `json:"op"`
+	Clients          int      `json:"clients"`
+	Size             int      `json:"size"`
+	Keys             int      `json:"keys"`
+	Endpoints        []string `json:"endpoints"`
+	DurationS        float64  `json:"duration_s"`
+	Ops              uint64   `json:"ops"`
+	Errors           uint64   `json:"errors"`
+	OpsPerSec        float64  `json:"ops_per_sec"`
+	P50ms            float64  `json:"p50_ms"`
+	P99ms            float64  `json:"p99_ms"`
+	P999ms           float64  `json:"p999_ms"`
+	MaxMs            float64  `json:"max_ms"`
+	ServerCPUusPerOp *float64 `json:"server_cpu_us_per_op"`
+	ClientCPUusPerOp *float64 `json:"client_cpu_us_per_op"`
+}
+
+func ms(d time.Duration) float64 { return round3(float64(d) / float64(time.Millisecond)) }
+func us(d time.Duration) float64 { return round3(float64(d) / float64(time.Microsecond)) }
+
+func round3(f float64) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'f', 3, 64), 64)
+	return v
+}
+
+func printBenchJSON(w io.Writer, r bench.Result) {
+	out := benchJSON{
+		Op: string(r.Op), Clients: r.Clients, Size: r.Size, Keys: r.Keys, Endpoints: r.Endpoints,
+		DurationS: round3(r.Duration.Seconds()), Ops: r.Ops, Errors: r.Errors, OpsPerSec: round3(r.OpsPerSec),
+		P50ms: ms(r.P50), P99ms: ms(r.P99), P999ms: ms(r.P999), MaxMs: ms(r.Max),
+	}
+	if r.ServerCPUMeasured {
+		v := us(r.ServerCPUPerOp)
+		out.ServerCPUusPerOp = &v
+	}
+	if r.ClientCPUMeasured {
+		v := us(r.ClientCPUPerOp)
+		out.ClientCPUusPerOp = &v
+	}
+	b, _ := json.Marshal(out)
+	fmt.Fprintf(w, "%s\n", b)
+}
+
+func printBenchTable(w io.Writer, r bench.Result) {
+	fmt.Fprintf(w, "op=%s size=%d clients=%d keys=%d endpoints=%s duration=%.2fs\n",
+		r.Op, r.Size, r.Clients, r.Keys, strings.Join(r.Endpoints, ","), r.Duration.Seconds())
+	cpu := func(ok bool, d time.Duration) string {
+		if !ok {
+			return "-"
+		}
+		return strconv.FormatFloat(us(d), 'f', 1, 64)
+	}
+	fmt.Fprintf(w, "%10s %10s %8s %8s %9s %8s %7s %15s %15s\n",
+		"ops", "ops/s", "p50_ms", "p99_ms", "p99.9_ms", "max_ms", "errors", "server_us/op", "client_us/op")
+	fmt.Fprintf(w, "%10d %10.1f %8.3f %8.3f %9.3f %8.3f %7d %15s %15s\n",
+		r.Ops, r.OpsPerSec, ms(r.P50), ms(r.P99), ms(r.P999), ms(r.Max), r.Errors,
+		cpu(r.ServerCPUMeasured, r.ServerCPUPerOp), cpu(r.ClientCPUMeasured, r.ClientCPUPerOp))
+}

@@ -1,0 +1,159 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/keyraft/keyraft/audit"
+	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/kms"
+)
+
+// auditCommitTimeout bounds how long a request waits for its event: past
+// it the client gets a retryable error and no answer.
+const auditCommitTimeout = 10 * time.Second
+
+// proposeAudit is the batcher's way into Raft.
+func (s *Server) proposeAudit(ctx context.Context, events [][]byte) error {
+	cmd, err := fsm.NewCommand(fsm.CmdAuditBatch, &fsmpb.AuditBatch{Events: events}, time.Now())
+	if err != nil {
+		return err
+	}
+	res, err := s.node.Apply(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	if err, ok := res.(error); ok {
+		return err
+	}
+	return nil
+}
+
+// kmsEvent describes one KMS request for the audit log. It takes only
+// loggable members of the request and answer: no plaintext, data keys,
+// ciphertext or secrets.
+func (s *Server) kmsEvent(r *http.Request, op, accessKeyID string, body []byte, result any, kerr *kms.Error) *audit.Event {
+	ev := s.baseEvent(r, op, "AwsApiCall")
+	ev.RequestParameters = audit.RequestParameters(body)
+	ev.ReadOnly = audit.ReadOnly(op)
+	if accessKeyID != "" {
+		ev.UserIdentity = s.identity(accessKeyID)
+	}
+	if kerr != nil {
+		ev.ErrorCode, ev.ErrorMessage = kerr.Type, kerr.Message
+	} else {
+		ev.ResponseElements = audit.ResponseElements(result)
+	}
+	if arn := s.keyARN(ev); arn != "" {
+		ev.Resources = []audit.Resource{{ARN: arn, AccountID: s.cfg.Account, Type: "AWS::KMS::Key"}}
+	}
+	return ev
+}
+
+func (s *Server) baseEvent(r *http.Request, name, typ string) *audit.Event {
+	ev := &audit.Event{
+		EventVersion: audit.EventVersion, EventTime: time.Now().UTC().Format(time.RFC3339Nano),
+		EventSource: audit.EventSource, EventName: name, EventType: typ, AWSRegion: s.cfg.Region,
+		RequestID: uuid.NewString(), EventID: uuid.NewString(), RecipientAccountID: s.cfg.Account,
+		NodeID: s.cfg.NodeID,
+	}
+	if r != nil {
+		ev.UserAgent = r.UserAgent()
+		ev.SourceIPAddress = r.RemoteAddr
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			ev.SourceIPAddress = host
+		}
+	}
+	return ev
+}
+
+// identity is the CloudTrail userIdentity of an access key.
+func (s *Server) identity(accessKeyID string) *audit.UserIdentity {
+	id := &audit.UserIdentity{Type: "IAMUser", AccessKeyID: accessKeyID, AccountID: s.cfg.Account}
+	if ak, ok := s.fsm.AccessKey(accessKeyID); ok {
+		id.ARN = ak.PrincipalArn
+		if strings.HasSuffix(ak.PrincipalArn, ":root") {
+			id.Type, id.PrincipalID = "Root", s.cfg.Account
+		}
+	} else {
+		id.Type = "Unknown"
+	}
+	return id
+}
+
+// keyARN finds the key an event is about, from the answer or the request.
+func (s *Server) keyARN(ev *audit.Event) string {
+	prefix := "arn:aws:kms:" + s.cfg.Region + ":" + s.cfg.Account + ":key/"
+	if v, ok := ev.ResponseElements["keyId"].(string); ok && strings.HasPrefix(v, prefix) {
+		return v
+	}
+	if md, ok := ev.ResponseElements["keyMetadata"].(map[string]any); ok {
+		if v, ok := md["arn"].(string); ok {
+			return v
+		}
+	}
+	if v, ok := ev.RequestParameters["keyId"].(string); ok {
+		if strings.HasPrefix(v, prefix) {
+			return v
+		}
+		if _, err := uuid.Parse(v); err == nil {
+			return prefix + v
+		}
+	}
+	return ""
+}
+
+// commitEvent commits one event through the leader's group commit and
+// waits for it. Only a leader can; others get cluster.ErrNotLeader.
+func (s *Server) commitEvent(ctx context.Context, ev *audit.Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, auditCommitTimeout)
+	defer cancel()
+	return s.batcher.Commit(ctx, b)
+}
+
+// recordOperatorEvent audits an operator action. Actions that must work
+// without a leader (unseal, seal) are recorded when possible: a follower
+// sends the event to the leader; failure is logged, not fatal.
+func (s *Server) recordOperatorEvent(ctx context.Context, r *http.Request, name string, params map[string]any, opErr error) error {
+	ev := s.baseEvent(r, name, "KeyraftOperatorCall")
+	ev.EventSource = "keyraft.operator"
+	ev.RequestParameters = params
+	if params == nil {
+		ev.RequestParameters = map[string]any{}
+	}
+	ev.ResponseElements = map[string]any{"nodeId": s.cfg.NodeID}
+	if opErr != nil {
+		ev.ErrorCode, ev.ErrorMessage = "OperatorError", opErr.Error()
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, auditCommitTimeout)
+	defer cancel()
+	if s.node.IsLeader() {
+		err = s.batcher.Commit(ctx, b)
+	} else {
+		err = s.node.ForwardAudit(ctx, b)
+	}
+	if err != nil {
+		s.log.Warn("operator action could not be audited", "action", name, "error", err)
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+var errAuditUnavailable = errors.New("the request's audit event could not be committed")
