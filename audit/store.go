@@ -15,6 +15,7 @@ var (
 	bucketMeta   = []byte("meta")
 	keyHead      = []byte("head")   // seq(8) | hash(32) of the newest event
 	keyAnchor    = []byte("anchor") // seq(8) | hash(32) of the newest trimmed event
+	keyIndex     = []byte("index")  // the Raft index of the newest batch appended
 )
 
 // Store is a node's on-disk audit log, a bbolt file in the data dir. The
@@ -22,8 +23,9 @@ var (
 type Store struct {
 	db *bolt.DB
 
-	mu   sync.Mutex // guards head against Append/Reset vs Head
-	head Record     // Seq and Hash of the newest event (zero when empty)
+	mu    sync.Mutex // guards head and index against Append/Reset vs Head
+	head  Record     // Seq and Hash of the newest event (zero when empty)
+	index uint64     // Raft index of the newest batch appended
 }
 
 // Open opens (or creates) the store at path.
@@ -42,6 +44,9 @@ func Open(path string) (*Store, error) {
 			return err
 		}
 		s.head = decodeMark(meta.Get(keyHead))
+		if b := meta.Get(keyIndex); len(b) == 8 {
+			s.index = binary.BigEndian.Uint64(b)
+		}
 		return nil
 	})
 	if err != nil {
@@ -92,11 +97,19 @@ func (s *Store) Head() (uint64, [32]byte) {
 	return s.head.Seq, s.head.Hash
 }
 
-// Append chains events after the newest one, in one transaction, and
-// returns the sequence number of the first.
-func (s *Store) Append(events [][]byte) (uint64, error) {
+// Append chains the events of the batch at Raft index after the newest
+// event, in one transaction, and returns the sequence number of the first.
+//
+// The store outlives the process but the FSM does not: after a restart
+// Raft replays its log into the FSM, and batches the store already holds
+// come again. They are recognised by index and skipped (first = 0), so each
+// event is stored once.
+func (s *Store) Append(index uint64, events [][]byte) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if index != 0 && index <= s.index {
+		return 0, nil
+	}
 	head := s.head
 	first := head.Seq + 1
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -109,13 +122,32 @@ func (s *Store) Append(events [][]byte) (uint64, error) {
 			}
 			head = r
 		}
-		return tx.Bucket(bucketMeta).Put(keyHead, encodeMark(head.Seq, head.Hash))
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Put(keyIndex, binary.BigEndian.AppendUint64(nil, max(index, s.index))); err != nil {
+			return err
+		}
+		return meta.Put(keyHead, encodeMark(head.Seq, head.Hash))
 	})
 	if err != nil {
 		return 0, err
 	}
 	s.head = Record{Seq: head.Seq, Hash: head.Hash}
+	s.index = max(index, s.index)
 	return first, nil
+}
+
+// SetIndex records the Raft index the store's content reflects (after a
+// snapshot restore).
+func (s *Store) SetIndex(index uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyIndex, binary.BigEndian.AppendUint64(nil, index))
+	})
+	if err == nil {
+		s.index = index
+	}
+	return err
 }
 
 // Reset empties the store (before a snapshot restore).
@@ -133,7 +165,7 @@ func (s *Store) Reset() error {
 		}
 		return nil
 	})
-	s.head = Record{}
+	s.head, s.index = Record{}, 0
 	return err
 }
 

@@ -9,13 +9,13 @@ import (
 // applyAuditBatch chains a batch of events into the audit store and returns
 // the sequence number of the first. A store that cannot be written stops
 // the replica: continuing would let its log diverge from the others'.
-func (f *FSM) applyAuditBatch(cmd *fsmpb.Command) any {
+func (f *FSM) applyAuditBatch(cmd *fsmpb.Command, index uint64) any {
 	var c fsmpb.AuditBatch
 	decodePayload(cmd, &c)
 	if f.audit == nil {
 		panic("fsm: audit batch applied to an FSM without an audit store")
 	}
-	first, err := f.audit.Append(c.Events)
+	first, err := f.audit.Append(index, c.Events)
 	if err != nil {
 		panic(fmt.Sprintf("fsm: audit store: %v", err))
 	}

@@ -105,7 +105,7 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {
 	case CmdRotateKey:
 		return f.applyRotateKey(cmd)
 	case CmdAuditBatch:
-		return f.applyAuditBatch(cmd)
+		return f.applyAuditBatch(cmd, index)
 	}
 	if cmd.Flags&FlagIgnoreUnknown != 0 {
 		return nil

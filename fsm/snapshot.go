@@ -165,6 +165,11 @@ func readSnapshot(r io.Reader, store *audit.Store) (*state, uint64, error) {
 			if err := flush(); err != nil {
 				return nil, 0, err
 			}
+			if store != nil {
+				if err := store.SetIndex(hdr.LastIndex); err != nil {
+					return nil, 0, err
+				}
+			}
 			return st, hdr.LastIndex, nil
 		}
 		if err != nil {

@@ -1,0 +1,241 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func openStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, path
+}
+
+func fill(t *testing.T, s *Store, n int) {
+	t.Helper()
+	for i := 0; i < n; i += 3 {
+		var batch [][]byte
+		for j := i; j < min(i+3, n); j++ {
+			batch = append(batch, []byte(fmt.Sprintf(`{"eventName":"Encrypt","eventID":"e%d"}`, j+1)))
+		}
+		if _, err := s.Append(0, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestChainVerifies(t *testing.T) {
+	s, path := openStore(t)
+	fill(t, s, 10)
+	if n, viol, err := s.Verify(); err != nil || viol != nil || n != 10 {
+		t.Fatalf("verify: %d %v %v", n, viol, err)
+	}
+	seq, _ := s.Head()
+	s.Close()
+	// The head survives a reopen and appends continue the chain.
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if h, _ := s.Head(); h != seq {
+		t.Fatalf("head %d after reopen, want %d", h, seq)
+	}
+	fill(t, s, 2)
+	if n, viol, _ := s.Verify(); viol != nil || n != 12 {
+		t.Fatalf("after reopen: %d %v", n, viol)
+	}
+}
+
+// tamper edits a stopped store's raw records.
+func tamper(t *testing.T, path string, edit func(b *bolt.Bucket)) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bolt.Tx) error { edit(tx.Bucket(bucketEvents)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVerifyFindsTampering(t *testing.T) {
+	cases := []struct {
+		name    string
+		edit    func(b *bolt.Bucket)
+		wantSeq uint64
+		reason  string
+	}{
+		{"changed", func(b *bolt.Bucket) {
+			r, _ := decodeRecord(b.Get(seqKey(5)))
+			r.Event = []byte(strings.Replace(string(r.Event), "Encrypt", "Decrypt", 1))
+			_ = b.Put(seqKey(5), r.encode())
+		}, 5, "changed"},
+		{"removed", func(b *bolt.Bucket) { _ = b.Delete(seqKey(4)) }, 4, "removed"},
+		{"reordered", func(b *bolt.Bucket) {
+			a, c := b.Get(seqKey(6)), b.Get(seqKey(7))
+			ra, _ := decodeRecord(a)
+			rc, _ := decodeRecord(c)
+			ra.Seq, rc.Seq = 7, 6
+			_ = b.Put(seqKey(6), rc.encode())
+			_ = b.Put(seqKey(7), ra.encode())
+		}, 6, "previous-hash"},
+		{"inserted", func(b *bolt.Bucket) {
+			// Shift 8.. up by one and insert a forged event, rehashed on its own.
+			for seq := uint64(10); seq >= 8; seq-- {
+				r, _ := decodeRecord(b.Get(seqKey(seq)))
+				r.Seq++
+				_ = b.Put(seqKey(seq+1), r.encode())
+			}
+			prev, _ := decodeRecord(b.Get(seqKey(7)))
+			forged := Record{Seq: 8, Prev: prev.Hash, Event: []byte(`{"eventName":"Forged"}`)}
+			forged.Hash = chainHash(forged.Prev, forged.Seq, forged.Event)
+			_ = b.Put(seqKey(8), forged.encode())
+		}, 9, ""},
+		{"truncated tail is not a break", func(b *bolt.Bucket) {}, 0, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, path := openStore(t)
+			fill(t, s, 10)
+			s.Close()
+			tamper(t, path, tc.edit)
+			ro, err := OpenReadOnly(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ro.Close()
+			_, viol, err := ro.Verify()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantSeq == 0 {
+				if viol != nil {
+					t.Fatalf("untouched log reported %v", viol)
+				}
+				return
+			}
+			if viol == nil || viol.Seq != tc.wantSeq || !strings.Contains(viol.Reason, tc.reason) {
+				t.Fatalf("got %v, want a break at %d (%s)", viol, tc.wantSeq, tc.reason)
+			}
+		})
+	}
+}
+
+func TestRecordJSON(t *testing.T) {
+	s, _ := openStore(t)
+	defer s.Close()
+	fill(t, s, 1)
+	var got map[string]any
+	err := s.Export(Filter{}, 0, func(r Record) error { return json.Unmarshal(r.JSON(), &got) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["keyraftSequence"] != 1.0 || got["eventName"] != "Encrypt" || len(got["keyraftHash"].(string)) != 64 {
+		t.Fatalf("record JSON: %v", got)
+	}
+}
+
+func TestRequestParametersDropSecrets(t *testing.T) {
+	p := RequestParameters([]byte(`{"KeyId":"k","Plaintext":"c2VjcmV0","EncryptionContext":{"Plaintext":"ctx is logged"},"CiphertextBlob":"eA==","NumberOfBytes":32}`))
+	if _, ok := p["plaintext"]; ok {
+		t.Fatal("plaintext logged")
+	}
+	if _, ok := p["ciphertextBlob"]; ok {
+		t.Fatal("ciphertext logged")
+	}
+	if p["keyId"] != "k" || p["numberOfBytes"] != 32.0 || p["encryptionContext"].(map[string]any)["Plaintext"] != "ctx is logged" {
+		t.Fatalf("parameters: %v", p)
+	}
+	r := ResponseElements(map[string]any{"KeyId": "arn", "Plaintext": []byte("dk"), "KeyMetadata": map[string]any{"AWSAccountId": "1"}})
+	if _, ok := r["plaintext"]; ok || r["keyId"] != "arn" || r["keyMetadata"].(map[string]any)["awsAccountId"] != "1" {
+		t.Fatalf("response elements: %v", r)
+	}
+}
+
+// TestBatcherGroupsConcurrentEvents: concurrent commits share entries, and
+// every committed event is in the store exactly once, in a verifying chain.
+func TestBatcherGroupsConcurrentEvents(t *testing.T) {
+	s, _ := openStore(t)
+	defer s.Close()
+	var mu sync.Mutex
+	entries := 0
+	b := &Batcher{Propose: func(ctx context.Context, events [][]byte) error {
+		mu.Lock()
+		entries++
+		mu.Unlock()
+		_, err := s.Append(0, events)
+		return err
+	}}
+	const clients, each = 32, 50
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if err := b.Commit(t.Context(), []byte(fmt.Sprintf(`{"eventID":"%d-%d"}`, c, i))); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	n, viol, err := s.Verify()
+	if err != nil || viol != nil || n != clients*each {
+		t.Fatalf("verify: %d events, %v %v", n, viol, err)
+	}
+	seen := map[string]bool{}
+	_ = s.Export(Filter{}, 0, func(r Record) error {
+		if seen[string(r.Event)] {
+			t.Fatalf("event %s twice", r.Event)
+		}
+		seen[string(r.Event)] = true
+		return nil
+	})
+	t.Logf("%d events in %d entries", n, entries)
+	if entries >= clients*each {
+		t.Fatalf("no grouping: %d entries for %d events", entries, n)
+	}
+}
+
+// TestReplayedBatchesSkipped: after a restart Raft replays its log; batches
+// the store already holds are recognised by index and stored once.
+func TestReplayedBatchesSkipped(t *testing.T) {
+	s, path := openStore(t)
+	for i := uint64(1); i <= 4; i++ {
+		if _, err := s.Append(i*10, [][]byte{[]byte(fmt.Sprintf(`{"n":%d}`, i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := uint64(1); i <= 5; i++ { // the replay, then one new batch
+		first, err := s.Append(i*10, [][]byte{[]byte(fmt.Sprintf(`{"n":%d}`, i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (i <= 4) != (first == 0) {
+			t.Fatalf("batch at index %d: first = %d", i*10, first)
+		}
+	}
+	if n, viol, _ := s.Verify(); viol != nil || n != 5 {
+		t.Fatalf("after replay: %d events, %v", n, viol)
+	}
+}
