@@ -1,0 +1,117 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Op is the KMS operation a worker issues.
+type Op string
+
+// The operations Run can drive. OpMixed issues the other three in turn, one
+// third each.
+const (
+	OpEncrypt         Op = "encrypt"
+	OpDecrypt         Op = "decrypt"
+	OpGenerateDataKey Op = "generate-data-key"
+	OpMixed           Op = "mixed"
+)
+
+// MaxSize is the largest plaintext KMS Encrypt accepts.
+const MaxSize = 4096
+
+// Config describes one benchmark run. Zero values take the defaults noted.
+type Config struct {
+	// Endpoints are the base URLs; workers are spread round-robin over them.
+	Endpoints []string
+	// Region signs requests (SigV4 credential scope). Default us-east-1.
+	Region string
+	// AccessKeyID, SecretAccessKey and SessionToken are static credentials.
+	AccessKeyID, SecretAccessKey, SessionToken string
+
+	// Op is the operation to drive. Default OpEncrypt.
+	Op Op
+	// Size is the plaintext size in bytes for encrypt and decrypt,
+	// 1..MaxSize. Default 4096.
+	Size int
+	// Clients is the number of concurrent closed-loop workers. Default 16.
+	Clients int
+	// Duration is the timed phase. Default 10s.
+	Duration time.Duration
+	// Warmup runs before the timed phase and is not counted. Default 1s;
+	// a negative value means no warm-up.
+	Warmup time.Duration
+	// Keys is the number of KMS keys created and spread over. Default 1.
+	Keys int
+	// ServerPIDs are local server processes whose CPU time is measured.
+	ServerPIDs []int
+
+	// Progress, if not nil, receives one line per second while running.
+	Progress io.Writer
+	// RequestTimeout bounds one request. Default 30s.
+	RequestTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.Op == "" {
+		c.Op = OpEncrypt
+	}
+	if c.Size == 0 {
+		c.Size = MaxSize
+	}
+	if c.Clients == 0 {
+		c.Clients = 16
+	}
+	if c.Duration == 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Warmup == 0 {
+		c.Warmup = time.Second
+	} else if c.Warmup < 0 {
+		c.Warmup = 0
+	}
+	if c.Keys == 0 {
+		c.Keys = 1
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 30 * time.Second
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch c.Op {
+	case OpEncrypt, OpDecrypt, OpGenerateDataKey, OpMixed:
+	default:
+		return fmt.Errorf("%w: op %q: want encrypt, decrypt, generate-data-key or mixed", ErrConfig, c.Op)
+	}
+	switch {
+	case len(c.Endpoints) == 0:
+		return fmt.Errorf("%w: no endpoint", ErrConfig)
+	case c.AccessKeyID == "" || c.SecretAccessKey == "":
+		return fmt.Errorf("%w: access key id and secret access key are required", ErrConfig)
+	case c.Size < 1 || c.Size > MaxSize:
+		return fmt.Errorf("%w: size %d: want 1..%d", ErrConfig, c.Size, MaxSize)
+	case c.Clients < 1:
+		return fmt.Errorf("%w: clients %d: want at least 1", ErrConfig, c.Clients)
+	case c.Duration < 0:
+		return fmt.Errorf("%w: duration %s: want a positive duration", ErrConfig, c.Duration)
+	case c.Keys < 1:
+		return fmt.Errorf("%w: keys %d: want at least 1", ErrConfig, c.Keys)
+	}
+	for _, e := range c.Endpoints {
+		if e == "" {
+			return fmt.Errorf("%w: empty endpoint", ErrConfig)
+		}
+	}
+	for _, p := range c.ServerPIDs {
+		if p <= 0 {
+			return fmt.Errorf("%w: server pid %d", ErrConfig, p)
+		}
+	}
+	return nil
+}

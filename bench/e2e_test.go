@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// devServer is a `keyraft server -dev` process and the credentials it printed.
+type devServer struct {
+	pid                      int
+	endpoint, access, secret string
+}
+
+// freePorts returns n distinct loopback ports free for TCP and UDP (gossip
+// uses both) a moment ago.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	seen := map[int]bool{}
+	var ports []int
+	for len(ports) < n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		u, uerr := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+		l.Close()
+		if uerr != nil {
+			continue
+		}
+		u.Close()
+		if !seen[p] {
+			seen[p] = true
+			ports = append(ports, p)
+		}
+	}
+	return ports
+}
+
+// startDevServer builds keyraft, starts a -dev server and waits for the
+// export lines it prints once it is initialised and unsealed.
+func startDevServer(t *testing.T) devServer {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "keyraft")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/keyraft").CombinedOutput(); err != nil {
+		t.Fatalf("build keyraft: %v\n%s", err, out)
+	}
+	p := freePorts(t, 4)
+	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", p[i]) }
+	cmd := exec.Command(bin, "server", "-dev", "-log-level", "warn",
+		"-api-addr", addr(0), "-cluster-addr", addr(1), "-raft-addr", addr(2), "-gossip-addr", addr(3))
+	logPath := filepath.Join(dir, "server.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logf
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	t.Cleanup(func() {
+		// SIGTERM lets -dev remove its data dir; SIGKILL if it will not go.
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			<-exited
+		}
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("---- server log ----\n%s", b)
+		}
+	})
+
+	env := make(chan map[string]string, 1)
+	go func() {
+		vals := map[string]string{}
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if line, ok := strings.CutPrefix(sc.Text(), "export "); ok {
+				if k, v, ok := strings.Cut(line, "="); ok {
+					vals[k] = v
+				}
+			}
+			if vals["AWS_ACCESS_KEY_ID"] != "" && vals["AWS_SECRET_ACCESS_KEY"] != "" && vals["AWS_ENDPOINT_URL"] != "" {
+				env <- vals
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout) // keep draining until the server exits
+	}()
+	select {
+	case vals := <-env:
+		return devServer{pid: pid, endpoint: vals["AWS_ENDPOINT_URL"], access: vals["AWS_ACCESS_KEY_ID"], secret: vals["AWS_SECRET_ACCESS_KEY"]}
+	case <-time.After(60 * time.Second):
+		t.Fatal("keyraft server -dev printed no credentials within 60 s")
+	}
+	return devServer{}
+}
+
+func TestRunAgainstDevServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a keyraft server")
+	}
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc:", err)
+	}
+	srv := startDevServer(t)
+	for _, op := range []Op{OpEncrypt, OpDecrypt, OpGenerateDataKey, OpMixed} {
+		t.Run(string(op), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			res, err := Run(ctx, Config{
+				Endpoints:   []string{srv.endpoint},
+				AccessKeyID: srv.access, SecretAccessKey: srv.secret,
+				Op: op, Size: 1024, Clients: 4, Keys: 2,
+				Duration: 2 * time.Second, Warmup: 200 * time.Millisecond,
+				ServerPIDs: []int{srv.pid},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d ops, %.0f ops/s, p50 %s p99 %s p99.9 %s, server %s/op, client %s/op",
+				op, res.Ops, res.OpsPerSec, res.P50, res.P99, res.P999, res.ServerCPUPerOp, res.ClientCPUPerOp)
+			if res.Ops == 0 {
+				t.Error("no operation succeeded")
+			}
+			if res.Errors != 0 {
+				t.Errorf("%d errors: %v", res.Errors, res.ErrorSamples)
+			}
+			if !(res.P50 > 0 && res.P50 <= res.P99 && res.P99 <= res.P999 && res.P999 <= res.Max) {
+				t.Errorf("percentiles out of order: p50 %s p99 %s p99.9 %s max %s", res.P50, res.P99, res.P999, res.Max)
+			}
+			if !res.ServerCPUMeasured || res.ServerCPUPerOp <= 0 {
+				t.Errorf("server CPU per op %s (measured %v), want > 0", res.ServerCPUPerOp, res.ServerCPUMeasured)
+			}
+			if !res.ClientCPUMeasured || res.ClientCPUPerOp <= 0 {
+				t.Errorf("client CPU per op %s (measured %v), want > 0", res.ClientCPUPerOp, res.ClientCPUMeasured)
+			}
+			if res.Duration < 2*time.Second {
+				t.Errorf("timed phase %s, want at least 2s", res.Duration)
+			}
+		})
+	}
+}
