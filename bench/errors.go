@@ -6,10 +6,10 @@ import "errors"
 // detected by the bench itself (not by the server) wrap ErrBadResponse.
 var (
 	// ErrConfig reports an invalid Config field.
-	ErrConfig = errors.New("bench: invalid config")
+	ErrConfig = errors.New("invalid config")
 	// ErrBadResponse reports a response that parsed but is wrong, such as a
 	// decrypted plaintext that differs from what was encrypted.
-	ErrBadResponse = errors.New("bench: bad response")
+	ErrBadResponse = errors.New("bad response")
 	// ErrProcStat reports a /proc/PID/stat that could not be read or parsed.
-	ErrProcStat = errors.New("bench: cannot read process CPU time")
+	ErrProcStat = errors.New("cannot read process CPU time")
 )

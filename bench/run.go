@@ -15,10 +15,10 @@ import (
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
-		return Result{}, err
+		return Result{}, fmt.Errorf("bench: %w", err)
 	}
 	if _, err := cpuSum(cfg.ServerPIDs); err != nil {
-		return Result{}, fmt.Errorf("server pids: %w", err)
+		return Result{}, fmt.Errorf("bench: server pids: %w", err)
 	}
 	clients, tr := newClients(cfg)
 	defer tr.CloseIdleConnections()

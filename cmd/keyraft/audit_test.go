@@ -136,6 +136,19 @@ func TestAuditEvents(t *testing.T) {
 			OK     bool   `json:"ok"`
 			Events uint64 `json:"events"`
 		}
+		// The CLI's filtered export agrees with the raw log.
+		exp, err := exec.Command(binary, "audit", "export", "-address", p.api, "-event-name", "Encrypt", "-key-id", want[1].keyID).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// That key saw two Encrypts: one allowed, one refused once disabled.
+		if lines := strings.Split(strings.TrimSpace(string(exp)), "\n"); len(lines) != 2 || !strings.Contains(lines[0], want[1].id) {
+			t.Fatalf("audit export -event-name Encrypt -key-id: %q", exp)
+		}
+		future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		if exp, _ := exec.Command(binary, "audit", "export", "-address", p.api, "-since", future).Output(); len(exp) != 0 {
+			t.Fatalf("audit export -since the future: %q", exp)
+		}
 		out, err := exec.Command(binary, "audit", "verify", "-address", p.api, "-format", "json").CombinedOutput()
 		if err != nil || json.Unmarshal(out, &v) != nil || !v.OK || v.Events < uint64(len(want)) {
 			t.Fatalf("audit verify on %s: %v %s", p.id, err, out)

@@ -81,11 +81,11 @@ func runBench(args []string) int {
 	defer stop()
 	res, err := bench.Run(ctx, cfg)
 	if errors.Is(err, bench.ErrConfig) {
-		fmt.Fprintf(os.Stderr, "keyraft bench: %v\n", err)
+		fmt.Fprintf(os.Stderr, "keyraft %v\n", err)
 		return 2
 	}
 	if err != nil && res.Duration == 0 {
-		fmt.Fprintf(os.Stderr, "keyraft bench: %v\n", err)
+		fmt.Fprintf(os.Stderr, "keyraft %v\n", err)
 		return 1
 	}
 	for _, s := range res.ErrorSamples {
@@ -97,7 +97,7 @@ func runBench(args []string) int {
 		printBenchTable(os.Stdout, res)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "keyraft bench: %v\n", err)
+		fmt.Fprintf(os.Stderr, "keyraft %v\n", err)
 		return 1
 	}
 	if res.Errors > 0 {
