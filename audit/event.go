@@ -65,17 +65,46 @@ var sensitive = map[string]bool{
 // body, named in CloudTrail's lower camel case. An undecodable body yields
 // an empty map: the event still records the call and its error.
 func RequestParameters(body []byte) map[string]any {
-	var in map[string]any
-	if json.Unmarshal(body, &in) != nil {
+	// Decode members one by one so sensitive ones (a 4 KiB base64
+	// plaintext, say) are skipped without being decoded.
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(body, &raw) != nil {
 		return map[string]any{}
+	}
+	in := make(map[string]any, len(raw))
+	for k, v := range raw {
+		if sensitive[k] {
+			continue
+		}
+		var val any
+		if json.Unmarshal(v, &val) == nil {
+			in[k] = val
+		}
 	}
 	return loggable(in)
 }
 
-// ResponseElements extracts the loggable members of an answer.
+// ResponseElements extracts the loggable members of an answer. Answers
+// that are maps (most are) are filtered directly: re-encoding a 4 KiB
+// ciphertext only to drop it would cost more than the crypto did.
 func ResponseElements(result any) map[string]any {
 	if result == nil {
 		return nil
+	}
+	if m, ok := result.(map[string]any); ok {
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			if sensitive[k] {
+				continue
+			}
+			switch v.(type) {
+			case string, bool, float64, int, int32, int64, nil:
+			default:
+				v = ResponseElements(v) // a nested shape such as KeyMetadata
+			}
+			out[lowerFirst(k)] = v
+		}
+		return out
 	}
 	b, err := json.Marshal(result)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -29,8 +30,21 @@ type Store struct {
 }
 
 // Open opens (or creates) the store at path.
+//
+// Commits are not fsynced: the Raft log, which is, already holds every
+// batch durably, and the store records the Raft index of its newest batch
+// in the same transaction. After a crash the store is simply behind, and
+// Raft's replay of its log (or its snapshot restore) brings it back; a
+// store that no longer opens is set aside and rebuilt the same way.
 func Open(path string) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true})
+	opts := &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, NoSync: true}
+	db, err := bolt.Open(path, 0o600, opts)
+	if err != nil && !errors.Is(err, bolt.ErrTimeout) {
+		aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().Unix())
+		if rerr := os.Rename(path, aside); rerr == nil {
+			db, err = bolt.Open(path, 0o600, opts)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open audit store: %w", err)
 	}
@@ -97,43 +111,64 @@ func (s *Store) Head() (uint64, [32]byte) {
 	return s.head.Seq, s.head.Hash
 }
 
+// Batch is the events of one Raft entry.
+type Batch struct {
+	Index  uint64 // the entry's Raft index; 0 in tests that do not replay
+	Events [][]byte
+}
+
 // Append chains the events of the batch at Raft index after the newest
-// event, in one transaction, and returns the sequence number of the first.
+// event and returns the sequence number of the first.
+func (s *Store) Append(index uint64, events [][]byte) (uint64, error) {
+	firsts, err := s.AppendBatches([]Batch{{Index: index, Events: events}})
+	if err != nil {
+		return 0, err
+	}
+	return firsts[0], nil
+}
+
+// AppendBatches chains several entries' events in one transaction (the
+// FSM applies Raft's committed entries in runs) and returns each batch's
+// first sequence number.
 //
 // The store outlives the process but the FSM does not: after a restart
 // Raft replays its log into the FSM, and batches the store already holds
 // come again. They are recognised by index and skipped (first = 0), so each
 // event is stored once.
-func (s *Store) Append(index uint64, events [][]byte) (uint64, error) {
+func (s *Store) AppendBatches(batches []Batch) ([]uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if index != 0 && index <= s.index {
-		return 0, nil
-	}
-	head := s.head
-	first := head.Seq + 1
+	firsts := make([]uint64, len(batches))
+	head, index := s.head, s.index
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEvents)
-		for _, ev := range events {
-			r := Record{Seq: head.Seq + 1, Prev: head.Hash, Event: ev}
-			r.Hash = chainHash(r.Prev, r.Seq, ev)
-			if err := b.Put(seqKey(r.Seq), r.encode()); err != nil {
-				return err
+		b.FillPercent = 1.0 // keys only ever grow: pack pages full
+		for i, batch := range batches {
+			if batch.Index != 0 && batch.Index <= index {
+				continue
 			}
-			head = r
+			firsts[i] = head.Seq + 1
+			for _, ev := range batch.Events {
+				r := Record{Seq: head.Seq + 1, Prev: head.Hash, Event: ev}
+				r.Hash = chainHash(r.Prev, r.Seq, ev)
+				if err := b.Put(seqKey(r.Seq), r.encode()); err != nil {
+					return err
+				}
+				head = Record{Seq: r.Seq, Hash: r.Hash}
+			}
+			index = max(index, batch.Index)
 		}
 		meta := tx.Bucket(bucketMeta)
-		if err := meta.Put(keyIndex, binary.BigEndian.AppendUint64(nil, max(index, s.index))); err != nil {
+		if err := meta.Put(keyIndex, binary.BigEndian.AppendUint64(nil, index)); err != nil {
 			return err
 		}
 		return meta.Put(keyHead, encodeMark(head.Seq, head.Hash))
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	s.head = Record{Seq: head.Seq, Hash: head.Hash}
-	s.index = max(index, s.index)
-	return first, nil
+	s.head, s.index = head, index
+	return firsts, nil
 }
 
 // SetIndex records the Raft index the store's content reflects (after a

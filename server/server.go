@@ -73,7 +73,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, fsm: fsm.New(store), auditStore: store, barrier: seal.NewBarrier(), stop: make(chan struct{})}
-	s.batcher = &audit.Batcher{Propose: s.proposeAudit}
+	s.batcher = &audit.Batcher{Propose: s.proposeAudit, MaxInFlight: 16}
 	s.kms = &kms.Service{Region: cfg.Region, Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring, DayLength: cfg.DayLength}
 	s.verifier = &sigv4.Verifier{Region: cfg.Region, Service: "kms", Secret: s.secretFor}
 

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -21,11 +23,12 @@ import (
 func runServer(args []string) int {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	var (
-		cfg      server.Config
-		join     string
-		config   string
-		dev      bool
-		logLevel string
+		cfg       server.Config
+		join      string
+		config    string
+		dev       bool
+		logLevel  string
+		pprofAddr string
 	)
 	fs.StringVar(&config, "config", "", "JSON file of flag values (flag names as keys); flags given on the command line win")
 	fs.BoolVar(&dev, "dev", false, "one node in a temporary data dir, initialised with one share and unsealed")
@@ -41,6 +44,7 @@ func runServer(args []string) int {
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "AWS region in ARNs and the SigV4 credential scope")
 	fs.StringVar(&cfg.Account, "account-id", "111122223333", "AWS account id in ARNs")
 	fs.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	fs.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof on this address (loopback only, for profiling)")
 	fs.DurationVar(&cfg.DayLength, "test-day-length", 0, "TESTING ONLY: the length of a 'day' in deletion windows and rotation periods (default 24h)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -55,6 +59,9 @@ func runServer(args []string) int {
 		if j = strings.TrimSpace(j); j != "" {
 			cfg.Join = append(cfg.Join, j)
 		}
+	}
+	if pprofAddr != "" {
+		go func() { _ = http.ListenAndServe(pprofAddr, nil) }() // DefaultServeMux holds net/http/pprof
 	}
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "keyraft", Level: hclog.LevelFromString(logLevel), Output: os.Stderr})
 	if dev {
