@@ -250,8 +250,12 @@ func TestAuditSurvivesLeaderKill(t *testing.T) {
 
 	for _, p := range c.nodes {
 		waitFor(t, 30*time.Second, "every acknowledged request's event on "+p.id, func() (bool, error) {
+			evs, err := tryAuditEvents(p.api, "event_name=Encrypt")
+			if err != nil {
+				return false, err
+			}
 			count := map[string]int{}
-			for _, ev := range auditEvents(t, p.api, "event_name=Encrypt") {
+			for _, ev := range evs {
 				count[fmt.Sprint(ev["requestID"])]++
 			}
 			for id := range acked {

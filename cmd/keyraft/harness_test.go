@@ -212,9 +212,18 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 // auditEvents reads a node's committed audit log over the operator API.
 func auditEvents(t *testing.T, api, query string) []map[string]any {
 	t.Helper()
-	resp, err := http.Get(api + "/v1/sys/audit/events?" + query)
+	evs, err := tryAuditEvents(api, query)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return evs
+}
+
+// tryAuditEvents is auditEvents for nodes that may not be up yet.
+func tryAuditEvents(api, query string) ([]map[string]any, error) {
+	resp, err := http.Get(api + "/v1/sys/audit/events?" + query)
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	var out []map[string]any
@@ -222,9 +231,9 @@ func auditEvents(t *testing.T, api, query string) []map[string]any {
 	for dec.More() {
 		var ev map[string]any
 		if err := dec.Decode(&ev); err != nil {
-			t.Fatalf("audit events of %s: %v", api, err)
+			return nil, fmt.Errorf("audit events of %s: %v", api, err)
 		}
 		out = append(out, ev)
 	}
-	return out
+	return out, nil
 }
