@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 var (
@@ -39,7 +40,7 @@ type Store struct {
 func Open(path string) (*Store, error) {
 	opts := &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, NoSync: true}
 	db, err := bolt.Open(path, 0o600, opts)
-	if err != nil && !errors.Is(err, bolt.ErrTimeout) {
+	if err != nil && !errors.Is(err, berrors.ErrTimeout) {
 		aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().Unix())
 		if rerr := os.Rename(path, aside); rerr == nil {
 			db, err = bolt.Open(path, 0o600, opts)
@@ -171,6 +172,70 @@ func (s *Store) AppendBatches(batches []Batch) ([]uint64, error) {
 	return firsts, nil
 }
 
+// Trim drops every event before seq `before` (the retention window's start)
+// and appends the trim's own event after the newest, in one transaction. The
+// newest dropped event becomes the chain's anchor, so the retained log still
+// verifies from its first event. Replayed trims are skipped like batches.
+func (s *Store) Trim(index, before uint64, event []byte) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if index != 0 && index <= s.index {
+		return 0, nil
+	}
+	head := s.head
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, meta := tx.Bucket(bucketEvents), tx.Bucket(bucketMeta)
+		var drop [][]byte
+		var last Record
+		c := b.Cursor()
+		for k, v := c.First(); k != nil && binary.BigEndian.Uint64(k) < before; k, v = c.Next() {
+			r, err := decodeRecord(v)
+			if err != nil {
+				return err
+			}
+			last = r
+			drop = append(drop, k)
+		}
+		for _, k := range drop {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		if last.Seq > 0 {
+			if err := meta.Put(keyAnchor, encodeMark(last.Seq, last.Hash)); err != nil {
+				return err
+			}
+		}
+		r := Record{Seq: head.Seq + 1, Prev: head.Hash, Event: event}
+		r.Hash = chainHash(r.Prev, r.Seq, event)
+		if err := b.Put(seqKey(r.Seq), r.encode()); err != nil {
+			return err
+		}
+		head = Record{Seq: r.Seq, Hash: r.Hash}
+		if err := meta.Put(keyIndex, binary.BigEndian.AppendUint64(nil, max(index, s.index))); err != nil {
+			return err
+		}
+		return meta.Put(keyHead, encodeMark(head.Seq, head.Hash))
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.head, s.index = head, max(index, s.index)
+	return head.Seq, nil
+}
+
+// First is the sequence number of the oldest retained event (0 when empty).
+func (s *Store) First() uint64 {
+	var first uint64
+	_ = s.Read(func(v *View) error {
+		if k, _ := v.tx.Bucket(bucketEvents).Cursor().First(); k != nil {
+			first = binary.BigEndian.Uint64(k)
+		}
+		return nil
+	})
+	return first
+}
+
 // SetIndex records the Raft index the store's content reflects (after a
 // snapshot restore).
 func (s *Store) SetIndex(index uint64) error {
@@ -191,7 +256,7 @@ func (s *Store) Reset() error {
 	defer s.mu.Unlock()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketEvents, bucketMeta} {
-			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 				return err
 			}
 			if _, err := tx.CreateBucket(name); err != nil {

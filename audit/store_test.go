@@ -239,3 +239,31 @@ func TestReplayedBatchesSkipped(t *testing.T) {
 		t.Fatalf("after replay: %d events, %v", n, viol)
 	}
 }
+
+// TestTrimKeepsAVerifyingChain: retention drops the oldest events, anchors
+// the chain at the newest dropped one, and records itself as an event.
+func TestTrimKeepsAVerifyingChain(t *testing.T) {
+	s, path := openStore(t)
+	fill(t, s, 10)
+	seq, err := s.Trim(0, 6, []byte(`{"eventName":"AuditTrim"}`))
+	if err != nil || seq != 11 {
+		t.Fatalf("trim: %d %v", seq, err)
+	}
+	if s.First() != 6 {
+		t.Fatalf("first retained event %d, want 6", s.First())
+	}
+	if n, viol, err := s.Verify(); err != nil || viol != nil || n != 6 {
+		t.Fatalf("after trim: %d events, %v %v", n, viol, err)
+	}
+	s.Close()
+	// Removing the first retained event is still caught.
+	tamper(t, path, func(b *bolt.Bucket) { _ = b.Delete(seqKey(6)) })
+	ro, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, viol, _ := ro.Verify(); viol == nil || viol.Seq != 6 {
+		t.Fatalf("removing the first retained event: %v", viol)
+	}
+}

@@ -21,3 +21,17 @@ func (f *FSM) applyAuditBatch(cmd *fsmpb.Command, index uint64) any {
 	}
 	return first
 }
+
+// applyAuditTrim enforces retention, identically on every replica.
+func (f *FSM) applyAuditTrim(cmd *fsmpb.Command, index uint64) any {
+	var c fsmpb.AuditTrim
+	decodePayload(cmd, &c)
+	if f.audit == nil {
+		panic("fsm: audit trim applied to an FSM without an audit store")
+	}
+	seq, err := f.audit.Trim(index, c.BeforeSeq, c.Event)
+	if err != nil {
+		panic(fmt.Sprintf("fsm: audit store: %v", err))
+	}
+	return seq
+}

@@ -33,6 +33,7 @@ const (
 	CmdSetKeyRotation       CommandType = 14
 	CmdRotateKey            CommandType = 15
 	CmdAuditBatch           CommandType = 16
+	CmdAuditTrim            CommandType = 17
 )
 
 var commandNames = map[CommandType]string{
@@ -42,6 +43,7 @@ var commandNames = map[CommandType]string{
 	CmdDeleteKey: "DeleteKey", CmdCreateAlias: "CreateAlias", CmdUpdateAlias: "UpdateAlias",
 	CmdDeleteAlias: "DeleteAlias", CmdTagResource: "TagResource", CmdUntagResource: "UntagResource",
 	CmdSetKeyRotation: "SetKeyRotation", CmdRotateKey: "RotateKey", CmdAuditBatch: "AuditBatch",
+	CmdAuditTrim: "AuditTrim",
 }
 
 func (t CommandType) String() string {

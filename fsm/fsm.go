@@ -154,6 +154,8 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {
 		return f.applyRotateKey(cmd)
 	case CmdAuditBatch:
 		return f.applyAuditBatch(cmd, index)
+	case CmdAuditTrim:
+		return f.applyAuditTrim(cmd, index)
 	}
 	if cmd.Flags&FlagIgnoreUnknown != 0 {
 		return nil

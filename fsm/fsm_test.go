@@ -83,6 +83,7 @@ func commandLog(t *testing.T) [][]byte {
 		log = append(log, encode(t, CmdAuditBatch, &fsmpb.AuditBatch{Events: [][]byte{
 			[]byte(fmt.Sprintf(`{"eventName":"Encrypt","n":%d}`, i)), []byte(`{"eventName":"Decrypt"}`)}}, ts))
 	}
+	log = append(log, encode(t, CmdAuditTrim, &fsmpb.AuditTrim{BeforeSeq: 4, Event: []byte(`{"eventName":"AuditTrim"}`)}, ts))
 	ts += int64(time.Second)
 	log = append(log, encode(t, CmdDeleteKey, &fsmpb.KeyRef{KeyId: "key-005"}, ts))
 	log = append(log, encode(t, CmdRemovePeer, &fsmpb.RemovePeer{NodeId: "n3", BootNonce: "b1"}, ts))
@@ -179,11 +180,11 @@ func TestDeterminism(t *testing.T) {
 	if !bytes.Equal(sa, sr) {
 		t.Fatal("FSM restored from a midway snapshot diverged")
 	}
-	if seq, _ := a.Audit().Head(); seq != 10 {
-		t.Fatalf("audit head %d, want 10", seq)
+	if seq, _ := a.Audit().Head(); seq != 11 || a.Audit().First() != 4 {
+		t.Fatalf("audit head %d first %d, want 11 and 4 (10 events, 3 trimmed, the trim's own)", seq, a.Audit().First())
 	}
 	for _, f := range []*FSM{a, b, restored} {
-		if n, viol, err := f.Audit().Verify(); err != nil || viol != nil || n != 10 {
+		if n, viol, err := f.Audit().Verify(); err != nil || viol != nil || n != 8 {
 			t.Fatalf("audit verify: %d events, %v %v", n, viol, err)
 		}
 	}
@@ -222,6 +223,10 @@ func TestSnapshotRoundTripKeepsReads(t *testing.T) {
 	}
 	if r.AppliedIndex() != f.AppliedIndex() {
 		t.Fatalf("index %d != %d", r.AppliedIndex(), f.AppliedIndex())
+	}
+	// The trimmed audit log travels with its anchor and still verifies.
+	if n, viol, err := r.Audit().Verify(); err != nil || viol != nil || n != 8 || r.Audit().First() != 4 {
+		t.Fatalf("restored audit log: %d events from %d, %v %v", n, r.Audit().First(), viol, err)
 	}
 	if _, ok := r.AccessKey("AKIAROOT"); !ok {
 		t.Fatal("access key lost in restore")

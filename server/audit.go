@@ -156,4 +156,54 @@ func (s *Server) recordOperatorEvent(ctx context.Context, r *http.Request, name 
 	return nil
 }
 
-var errAuditUnavailable = errors.New("the request's audit event could not be committed")
+// trimAudit proposes a retention trim when the log holds more events, or
+// older ones, than the settings allow. The trim is itself an event.
+func (s *Server) trimAudit(ctx context.Context) error {
+	retain, age := s.cfg.AuditRetainEvents, s.cfg.AuditRetainAge
+	if retain <= 0 && age <= 0 {
+		return nil
+	}
+	head, _ := s.auditStore.Head()
+	first := s.auditStore.First()
+	var before uint64
+	if retain > 0 && first > 0 && head-first+1 > uint64(retain) {
+		before = head - uint64(retain) + 1
+	}
+	if age > 0 {
+		cutoff := time.Now().Add(-age)
+		err := s.auditStore.Export(audit.Filter{}, 0, func(r audit.Record) error {
+			var ev struct {
+				EventTime string `json:"eventTime"`
+			}
+			if json.Unmarshal(r.Event, &ev) == nil {
+				if t, err := time.Parse(time.RFC3339Nano, ev.EventTime); err == nil && t.After(cutoff) {
+					return errStopScan
+				}
+			}
+			before = max(before, r.Seq+1)
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopScan) {
+			return err
+		}
+		before = min(before, head) // the newest event always stays
+	}
+	if before <= first {
+		return nil
+	}
+	ev := s.baseEvent(nil, "AuditTrim", "KeyraftServiceEvent")
+	ev.EventSource = "keyraft.audit"
+	ev.RequestParameters = map[string]any{"trimmedBefore": before, "retainEvents": retain, "retainAge": age.String()}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	cmd, err := fsm.NewCommand(fsm.CmdAuditTrim, &fsmpb.AuditTrim{BeforeSeq: before, Event: b}, time.Now())
+	if err != nil {
+		return err
+	}
+	_, err = s.node.Apply(ctx, cmd)
+	return err
+}
+
+var errStopScan = errors.New("stop scan")

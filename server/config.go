@@ -28,6 +28,11 @@ type Config struct {
 
 	Logger hclog.Logger
 
+	// AuditRetainEvents and AuditRetainAge bound the audit log: the leader
+	// trims the oldest events beyond either (zero keeps everything).
+	AuditRetainEvents int
+	AuditRetainAge    time.Duration
+
 	// DayLength stands for one day in deletion windows and rotation
 	// periods; zero is 24h. Tests shorten it; it is never an API parameter.
 	DayLength time.Duration

@@ -153,10 +153,14 @@ func (s *Server) housekeeping() {
 		if !s.node.IsLeader() {
 			continue
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		if err := s.trimAudit(ctx); err != nil {
+			s.log.Warn("audit retention", "error", err)
+		}
 		if _, err := s.barrier.Keyring(); err != nil {
+			cancel()
 			continue // rotation needs the keyring; a sealed leader hands off soon
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), every)
 		if err := s.kms.Housekeeping(ctx); err != nil {
 			s.log.Warn("housekeeping", "error", err)
 		}
