@@ -252,12 +252,6 @@ func (n *Node) Apply(ctx context.Context, cmd []byte) (any, error) {
 	return f.Response(), nil
 }
 
-// VerifyLeader confirms with a quorum that this server still leads, so a
-// deposed leader cannot answer from stale state.
-func (n *Node) VerifyLeader() error {
-	return mapRaftErr(n.raft.VerifyLeader().Error())
-}
-
 func mapRaftErr(err error) error {
 	switch {
 	case err == nil:

@@ -64,13 +64,7 @@ func (s *Server) onLeader(w http.ResponseWriter, r *http.Request, h func(http.Re
 			writeErr(w, http.StatusServiceUnavailable, "no leader is available yet; retry: "+err.Error())
 			return
 		default:
-			for _, hd := range resp.Headers {
-				for _, v := range hd.Values {
-					w.Header().Add(hd.Name, v)
-				}
-			}
-			w.WriteHeader(int(resp.Status))
-			_, _ = w.Write(resp.Body)
+			writeForwarded(w, resp)
 			return
 		}
 	}

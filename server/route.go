@@ -77,6 +77,12 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) bo
 		awsjson.WriteError(w, "ServiceUnavailableException", errNoLeaderMsg, http.StatusServiceUnavailable)
 		return true
 	}
+	writeForwarded(w, resp)
+	return true
+}
+
+// writeForwarded copies the leader's answer to the client unchanged.
+func writeForwarded(w http.ResponseWriter, resp *clusterpb.HTTPResponse) {
 	for _, h := range resp.Headers {
 		for _, v := range h.Values {
 			w.Header().Add(h.Name, v)
@@ -84,7 +90,6 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) bo
 	}
 	w.WriteHeader(int(resp.Status))
 	_, _ = w.Write(resp.Body)
-	return true
 }
 
 // serveKMSLocal answers a KMS request on the leader. Whatever the outcome,
