@@ -20,16 +20,13 @@ func decode(body []byte, v any) *Error {
 	if body[0] != '{' {
 		return newErr("SerializationException", http.StatusBadRequest, "Start of structure or map found where not expected.")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
+	// One pass: Unmarshal also refuses content after the object.
+	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
 			return newErr("SerializationException", http.StatusBadRequest, "Invalid value for member '%s'", te.Field)
 		}
 		return newErr("SerializationException", http.StatusBadRequest, "The request body is not valid JSON.")
-	}
-	if dec.More() {
-		return newErr("SerializationException", http.StatusBadRequest, "Unexpected content after the request body.")
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -69,6 +70,8 @@ func WriteResult(w http.ResponseWriter, v any) {
 		WriteError(w, "KMSInternalException", "could not encode the response", http.StatusInternalServerError)
 		return
 	}
+	// A known length saves the chunked encoding on every answer.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 }
