@@ -89,21 +89,33 @@ func (n *Node) updateMeta(change func(*Meta)) {
 	}
 }
 
-// aliveMembers maps node id to the metadata of every live server, this one included.
+// aliveMembers maps node id to the metadata of every live server, this one
+// included. It reads the copy the event callbacks keep: memberlist's own
+// Members() hands out pointers into state it keeps changing.
 func (n *Node) aliveMembers() map[string]Meta {
-	out := map[string]Meta{}
-	if n.ml == nil {
-		return out
+	n.membersMu.Lock()
+	defer n.membersMu.Unlock()
+	out := make(map[string]Meta, len(n.members)+1)
+	for name, m := range n.members {
+		out[name] = m
 	}
-	for _, m := range n.ml.Members() {
-		if m.State != memberlist.StateAlive {
-			continue
-		}
-		if meta, ok := decodeMeta(m.Meta); ok {
-			out[meta.ID] = meta
-		}
-	}
+	n.metaMu.Lock()
+	out[n.cfg.NodeID] = n.meta
+	n.metaMu.Unlock()
 	return out
+}
+
+// observe records a member's metadata; memberlist calls the event delegate
+// with its node lock held, so the node is read safely here.
+func (n *Node) observe(node *memberlist.Node, alive bool) {
+	meta, ok := decodeMeta(node.Meta)
+	n.membersMu.Lock()
+	defer n.membersMu.Unlock()
+	if !alive {
+		delete(n.members, node.Name)
+	} else if ok && meta.ID != n.cfg.NodeID {
+		n.members[node.Name] = meta
+	}
 }
 
 // Members lists the metadata of every live server.
@@ -135,6 +147,6 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
 
 type events struct{ n *Node }
 
-func (e *events) NotifyJoin(*memberlist.Node)   { e.n.wake() }
-func (e *events) NotifyLeave(*memberlist.Node)  { e.n.wake() }
-func (e *events) NotifyUpdate(*memberlist.Node) { e.n.wake() }
+func (e *events) NotifyJoin(m *memberlist.Node)   { e.n.observe(m, true); e.n.wake() }
+func (e *events) NotifyLeave(m *memberlist.Node)  { e.n.observe(m, false); e.n.wake() }
+func (e *events) NotifyUpdate(m *memberlist.Node) { e.n.observe(m, true); e.n.wake() }

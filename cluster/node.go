@@ -47,6 +47,9 @@ type Node struct {
 	metaMu sync.Mutex // guards meta against gossip reads and local updates
 	meta   Meta
 
+	membersMu sync.Mutex      // guards members against event callbacks vs readers
+	members   map[string]Meta // live peers by node name, from memberlist events
+
 	connMu sync.Mutex // guards conns
 	conns  map[string]*grpc.ClientConn
 
@@ -71,12 +74,13 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		boot:   hex.EncodeToString(bootBytes),
-		stopCh: make(chan struct{}),
-		conns:  map[string]*grpc.ClientConn{},
-		kick:   make(chan struct{}, 1),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		boot:    hex.EncodeToString(bootBytes),
+		stopCh:  make(chan struct{}),
+		conns:   map[string]*grpc.ClientConn{},
+		kick:    make(chan struct{}, 1),
+		members: map[string]Meta{},
 	}
 	hasState, err := n.startRaft()
 	if err != nil {

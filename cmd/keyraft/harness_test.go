@@ -31,7 +31,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "keyraft")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	args := []string{"build", "-o", binary}
+	if os.Getenv("KEYRAFT_TEST_RACE") != "" { // race-check the servers the tests start
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build keyraft: %v\n%s", err, out)
 		os.Exit(1)
@@ -111,8 +115,11 @@ func (p *proc) start(join []string) {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 		}
+		b, _ := os.ReadFile(p.logPath)
+		if i := bytes.Index(b, []byte("WARNING: DATA RACE")); i >= 0 {
+			p.t.Errorf("%s reported a data race:\n%s", p.id, b[i:min(len(b), i+6000)])
+		}
 		if p.t.Failed() {
-			b, _ := os.ReadFile(p.logPath)
 			p.t.Logf("---- log of %s (last 4 KiB) ----\n%s", p.id, tail(b, 4096))
 		}
 	})
