@@ -101,12 +101,14 @@ func (s *Server) keyARN(ev *audit.Event) string {
 			return v
 		}
 	}
-	if v, ok := ev.RequestParameters["keyId"].(string); ok {
-		if strings.HasPrefix(v, prefix) {
-			return v
-		}
-		if _, err := uuid.Parse(v); err == nil {
-			return prefix + v
+	for _, member := range []string{"keyId", "targetKeyId"} {
+		if v, ok := ev.RequestParameters[member].(string); ok {
+			if strings.HasPrefix(v, prefix) {
+				return v
+			}
+			if _, err := uuid.Parse(v); err == nil {
+				return prefix + v
+			}
 		}
 	}
 	return ""
