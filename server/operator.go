@@ -91,12 +91,10 @@ func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, body []byte)
 		return
 	}
 	res, err := s.Initialize(r.Context(), req.SecretShares, req.SecretThreshold)
-	if !errors.Is(err, ErrAlreadyInitialized) || s.fsm.Init() != nil {
-		// A refused init of an initialised cluster is recorded too; an init
-		// before any leader exists cannot be.
-		_ = s.recordOperatorEvent(r.Context(), r, "OperatorInit",
-			map[string]any{"secretShares": req.SecretShares, "secretThreshold": req.SecretThreshold}, err)
-	}
+	// Refused inits are recorded too (an init before any leader exists
+	// cannot be, and only logs a warning).
+	_ = s.recordOperatorEvent(r.Context(), r, "OperatorInit",
+		map[string]any{"secretShares": req.SecretShares, "secretThreshold": req.SecretThreshold}, err)
 	switch {
 	case errors.Is(err, ErrAlreadyInitialized):
 		writeErr(w, http.StatusBadRequest, err.Error())
