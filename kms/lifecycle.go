@@ -15,6 +15,15 @@ type keyIDRequest struct {
 	KeyId string
 }
 
+// keyIDBody decodes a request whose only member is KeyId and resolves it.
+func (s *Service) keyIDBody(body []byte) (string, *Error) {
+	var req keyIDRequest
+	if e := decode(body, &req); e != nil {
+		return "", e
+	}
+	return s.keyIDOf("keyId", req.KeyId)
+}
+
 type updateKeyDescriptionRequest struct {
 	KeyId       string
 	Description *string
@@ -48,11 +57,7 @@ func (s *Service) disableKey(ctx context.Context, body []byte) (any, *Error) {
 }
 
 func (s *Service) setKeyEnabled(ctx context.Context, body []byte, enabled bool) *Error {
-	var req keyIDRequest
-	if e := decode(body, &req); e != nil {
-		return e
-	}
-	id, e := s.keyIDOf("keyId", req.KeyId)
+	id, e := s.keyIDBody(body)
 	if e != nil {
 		return e
 	}
@@ -94,11 +99,7 @@ func (s *Service) scheduleKeyDeletion(ctx context.Context, body []byte) (any, *E
 }
 
 func (s *Service) cancelKeyDeletion(ctx context.Context, body []byte) (any, *Error) {
-	var req keyIDRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
-	id, e := s.keyIDOf("keyId", req.KeyId)
+	id, e := s.keyIDBody(body)
 	if e != nil {
 		return nil, e
 	}

@@ -44,11 +44,7 @@ func (s *Service) enableKeyRotation(ctx context.Context, body []byte) (any, *Err
 }
 
 func (s *Service) disableKeyRotation(ctx context.Context, body []byte) (any, *Error) {
-	var req keyIDRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
-	id, e := s.keyIDOf("keyId", req.KeyId)
+	id, e := s.keyIDBody(body)
 	if e != nil {
 		return nil, e
 	}
@@ -59,11 +55,7 @@ func (s *Service) disableKeyRotation(ctx context.Context, body []byte) (any, *Er
 // and next date appear only while rotation is enabled; on-demand rotations
 // complete when they commit, so OnDemandRotationStartDate never appears.
 func (s *Service) getKeyRotationStatus(ctx context.Context, body []byte) (any, *Error) {
-	var req keyIDRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
-	id, e := s.keyIDOf("keyId", req.KeyId)
+	id, e := s.keyIDBody(body)
 	if e != nil {
 		return nil, e
 	}
@@ -84,11 +76,7 @@ func (s *Service) getKeyRotationStatus(ctx context.Context, body []byte) (any, *
 const rotationAttempts = 3
 
 func (s *Service) rotateKeyOnDemand(ctx context.Context, body []byte) (any, *Error) {
-	var req keyIDRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
-	id, e := s.keyIDOf("keyId", req.KeyId)
+	id, e := s.keyIDBody(body)
 	if e != nil {
 		return nil, e
 	}
