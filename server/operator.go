@@ -53,18 +53,15 @@ func (s *Server) onLeader(w http.ResponseWriter, r *http.Request, h func(http.Re
 		return
 	}
 	if !s.node.IsLeader() {
-		if isForwarded(r.Context()) {
+		served, err := s.forward(w, r, body)
+		switch {
+		case errors.Is(err, errLeadershipMoved):
 			writeErr(w, http.StatusServiceUnavailable, "leadership moved while forwarding; retry")
 			return
-		}
-		resp, err := s.node.Forward(r.Context(), toProto(r, body))
-		switch {
-		case errors.Is(err, cluster.ErrNotLeader):
 		case err != nil:
 			writeErr(w, http.StatusServiceUnavailable, "no leader is available yet; retry: "+err.Error())
 			return
-		default:
-			writeForwarded(w, resp)
+		case served:
 			return
 		}
 	}

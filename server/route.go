@@ -54,31 +54,43 @@ func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.node.IsLeader() {
-		if s.forward(w, r, body) {
+		served, err := s.forward(w, r, body)
+		switch {
+		case errors.Is(err, errLeadershipMoved):
+			writeKMSError(w, kms.Unavailable("Leadership moved while forwarding; retry."))
+			return
+		case err != nil:
+			s.log.Debug("forward to leader failed", "error", err)
+			writeKMSError(w, kms.Unavailable(errNoLeaderMsg))
+			return
+		case served:
 			return
 		}
 	}
 	s.serveKMSLocal(w, r, body)
 }
 
-// forward sends the request to the leader and copies its answer; it returns
-// false when this node turned out to be the leader and must serve itself.
-func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) bool {
+// errLeadershipMoved: a forwarded request reached a node that no longer
+// leads; it is refused rather than forwarded again.
+var errLeadershipMoved = errors.New("leadership moved while forwarding")
+
+// forward sends the request to the leader and copies its answer. It returns
+// served=false when this node turned out to be the leader and must serve the
+// request itself, and an error, for the caller to answer in its own format,
+// when no leader could answer.
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) (served bool, err error) {
 	if isForwarded(r.Context()) {
-		awsjson.WriteError(w, "ServiceUnavailableException", "Leadership moved while forwarding; retry.", http.StatusServiceUnavailable)
-		return true
+		return false, errLeadershipMoved
 	}
 	resp, err := s.node.Forward(r.Context(), toProto(r, body))
 	if errors.Is(err, cluster.ErrNotLeader) {
-		return false
+		return false, nil
 	}
 	if err != nil {
-		s.log.Debug("forward to leader failed", "error", err)
-		awsjson.WriteError(w, "ServiceUnavailableException", errNoLeaderMsg, http.StatusServiceUnavailable)
-		return true
+		return false, err
 	}
 	writeForwarded(w, resp)
-	return true
+	return true, nil
 }
 
 // writeForwarded copies the leader's answer to the client unchanged.
@@ -101,7 +113,7 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 	err := s.node.WaitReady(ctx)
 	cancel()
 	if err != nil {
-		awsjson.WriteError(w, "ServiceUnavailableException", errNoLeaderMsg, http.StatusServiceUnavailable)
+		writeKMSError(w, kms.Unavailable(errNoLeaderMsg))
 		return
 	}
 	op := awsjson.Operation(r)
