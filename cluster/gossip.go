@@ -118,15 +118,6 @@ func (n *Node) observe(node *memberlist.Node, alive bool) {
 	}
 }
 
-// Members lists the metadata of every live server.
-func (n *Node) Members() []Meta {
-	var out []Meta
-	for _, m := range n.aliveMembers() {
-		out = append(out, m)
-	}
-	return out
-}
-
 type delegate struct{ n *Node }
 
 func (d *delegate) NodeMeta(limit int) []byte {

@@ -76,12 +76,6 @@ var operations = map[string]handler{
 	"ListKeyRotations":     (*Service).listKeyRotations,
 }
 
-// Known reports whether op is an operation this server implements.
-func Known(op string) bool {
-	_, ok := operations[op]
-	return ok
-}
-
 // Handle runs one operation; the result is marshalled as the JSON response.
 func (s *Service) Handle(ctx context.Context, op string, body []byte) (any, *Error) {
 	h, ok := operations[op]

@@ -121,18 +121,16 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// watchSeal drops cached secrets the moment the barrier seals and tells the
-// cluster layer, which gossips the state and hands leadership away.
+// watchSeal tells the cluster layer of every seal and unseal; it gossips the
+// state and hands leadership away. (Seal drops the cached secrets itself,
+// before it returns.)
 func (s *Server) watchSeal() {
 	ch := s.barrier.Subscribe()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case sealed := <-ch:
-			if sealed {
-				s.kms.DropSecrets()
-			}
+		case <-ch:
 			s.node.SealChanged()
 		}
 	}
@@ -209,8 +207,7 @@ func (s *Server) Shutdown() {
 	defer cancel()
 	_ = s.http.Shutdown(ctx)
 	s.grpc.Stop()
-	s.barrier.Seal()
-	s.kms.DropSecrets()
+	s.Seal()
 	s.node.Shutdown()
 	_ = s.auditStore.Close()
 }
