@@ -150,26 +150,39 @@ func (s *Store) AppendBatches(batches []Batch) ([]uint64, error) {
 			}
 			firsts[i] = head.Seq + 1
 			for _, ev := range batch.Events {
-				r := Record{Seq: head.Seq + 1, Prev: head.Hash, Event: ev}
-				r.Hash = chainHash(r.Prev, r.Seq, ev)
-				if err := b.Put(seqKey(r.Seq), r.encode()); err != nil {
+				var err error
+				if head, err = putChained(b, head, ev); err != nil {
 					return err
 				}
-				head = Record{Seq: r.Seq, Hash: r.Hash}
 			}
 			index = max(index, batch.Index)
 		}
-		meta := tx.Bucket(bucketMeta)
-		if err := meta.Put(keyIndex, binary.BigEndian.AppendUint64(nil, index)); err != nil {
-			return err
-		}
-		return meta.Put(keyHead, encodeMark(head.Seq, head.Hash))
+		return putMarks(tx.Bucket(bucketMeta), index, head)
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.head, s.index = head, index
 	return firsts, nil
+}
+
+// putChained stores event after head and returns the new head.
+func putChained(b *bolt.Bucket, head Record, event []byte) (Record, error) {
+	r := Record{Seq: head.Seq + 1, Prev: head.Hash, Event: event}
+	r.Hash = chainHash(r.Prev, r.Seq, event)
+	if err := b.Put(seqKey(r.Seq), r.encode()); err != nil {
+		return head, err
+	}
+	return Record{Seq: r.Seq, Hash: r.Hash}, nil
+}
+
+// putMarks records the Raft index and head the store now reflects, in the
+// same transaction as the events.
+func putMarks(meta *bolt.Bucket, index uint64, head Record) error {
+	if err := meta.Put(keyIndex, binary.BigEndian.AppendUint64(nil, index)); err != nil {
+		return err
+	}
+	return meta.Put(keyHead, encodeMark(head.Seq, head.Hash))
 }
 
 // Trim drops every event before seq `before` (the retention window's start)
@@ -206,16 +219,11 @@ func (s *Store) Trim(index, before uint64, event []byte) (uint64, error) {
 				return err
 			}
 		}
-		r := Record{Seq: head.Seq + 1, Prev: head.Hash, Event: event}
-		r.Hash = chainHash(r.Prev, r.Seq, event)
-		if err := b.Put(seqKey(r.Seq), r.encode()); err != nil {
+		var err error
+		if head, err = putChained(b, head, event); err != nil {
 			return err
 		}
-		head = Record{Seq: r.Seq, Hash: r.Hash}
-		if err := meta.Put(keyIndex, binary.BigEndian.AppendUint64(nil, max(index, s.index))); err != nil {
-			return err
-		}
-		return meta.Put(keyHead, encodeMark(head.Seq, head.Hash))
+		return putMarks(meta, max(index, s.index), head)
 	})
 	if err != nil {
 		return 0, err
