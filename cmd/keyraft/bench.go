@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,7 +28,7 @@ func runBench(args []string) int {
 	var (
 		cfg                 bench.Config
 		endpoints, op, pids string
-		format              string
+		format, cpuProfile  string
 	)
 	fs.StringVar(&endpoints, "endpoint", defaultEndpoint, "comma-separated KMS endpoint URLs; clients are spread round-robin over them (default $AWS_ENDPOINT_URL)")
 	fs.StringVar(&op, "op", string(bench.OpEncrypt), "encrypt, decrypt, generate-data-key or mixed (a third of each)")
@@ -38,6 +39,7 @@ func runBench(args []string) int {
 	fs.IntVar(&cfg.Keys, "keys", 1, "number of keys to create and spread the load over")
 	fs.StringVar(&pids, "server-pids", "", "comma-separated pids of local server processes whose CPU time per op to report")
 	fs.StringVar(&format, "format", "table", "table or json")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -76,6 +78,20 @@ func runBench(args []string) int {
 		return 2
 	}
 	cfg.Progress = os.Stderr
+
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "keyraft bench: -cpuprofile: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "keyraft bench: -cpuprofile: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -34,6 +34,15 @@ func Operation(r *http.Request) string {
 
 // ReadBody reads at most MaxBody bytes of the request body.
 func ReadBody(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= MaxBody {
+		// A declared length sizes the buffer once instead of growing it
+		// through ReadAll's doublings.
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
 		return nil, err
