@@ -1,0 +1,161 @@
+package checker
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/keyraft/keyraft/jepsen/history"
+)
+
+// LinearOptions configures the linearizability checker.
+type LinearOptions struct {
+	// Timeout bounds porcupine per key group; a group that runs out is
+	// Unknown, which is not a pass.
+	Timeout time.Duration
+	// AllowDeletion: servers ran with a short test day, so a pending key may
+	// be deleted during the run.
+	AllowDeletion bool
+	// Dir, when set, receives linearizability-GROUP.html (porcupine's
+	// visualisation) for every group that is not linearizable.
+	Dir string
+}
+
+// writes are the ops that may change a group's state.
+var writes = map[string]bool{
+	history.EnableKey: true, history.DisableKey: true, history.ScheduleDeletion: true,
+	history.CancelDeletion: true, history.RotateKeyOnDemand: true,
+	history.CreateAlias: true, history.UpdateAlias: true,
+}
+
+// linearOps turns the history into porcupine operations. Indeterminate
+// writes never return (Return = +inf), so porcupine may linearize them
+// anywhere after their call, including after everything (not applied).
+// Indeterminate reads and creates constrain nothing and are left out: a
+// CreateKey with no answer made, at most, a key no one ever names.
+func linearOps(ops []history.Op) []porcupine.Operation {
+	var out []porcupine.Operation
+	for i := range ops {
+		op := &ops[i]
+		if op.Group == "" {
+			continue
+		}
+		if op.Status == history.Info && !writes[op.Type] {
+			continue
+		}
+		if op.Type == history.CreateKey && op.Status != history.OK {
+			continue
+		}
+		ret := op.CompleteNS
+		if op.Status == history.Info {
+			ret = math.MaxInt64
+		}
+		out = append(out, porcupine.Operation{ClientId: op.Process, Input: op, Call: op.InvokeNS, Output: op, Return: ret})
+	}
+	return out
+}
+
+// Linearizable checks that every key group's metadata (state, alias target,
+// rotation count, and crypto ops as reads of them) is linearizable.
+func Linearizable(ops []history.Op, opt LinearOptions) Result {
+	const name = "linearizable"
+	if opt.Timeout == 0 {
+		opt.Timeout = time.Minute
+	}
+	m := keyModel{allowDeletion: opt.AllowDeletion}
+	pm := m.porcupineModel()
+	groups := pm.Partition(linearOps(ops))
+	sort.Slice(groups, func(i, j int) bool {
+		return groups[i][0].Input.(*history.Op).Group < groups[j][0].Input.(*history.Op).Group
+	})
+	stats := map[string]any{"groups": len(groups)}
+	var illegal, unknown []string
+	var counter strings.Builder
+	total := 0
+	for _, g := range groups {
+		total += len(g)
+		group := g[0].Input.(*history.Op).Group
+		single := pm
+		single.Partition = nil // already one partition
+		switch porcupine.CheckOperationsTimeout(single, g, opt.Timeout) {
+		case porcupine.Ok:
+			continue
+		case porcupine.Unknown:
+			unknown = append(unknown, group)
+			continue
+		}
+		illegal = append(illegal, group)
+		res, info := porcupine.CheckOperationsVerbose(single, g, opt.Timeout)
+		if len(illegal) == 1 {
+			counter.WriteString(explain(m, group, g, info))
+		}
+		if opt.Dir != "" && res == porcupine.Illegal {
+			path := filepath.Join(opt.Dir, "linearizability-"+group+".html")
+			if err := porcupine.VisualizePath(single, info, path); err == nil {
+				fmt.Fprintf(&counter, "\nvisualisation: %s", path)
+			}
+		}
+	}
+	stats["ops"] = total
+	summary := fmt.Sprintf("%d ops in %d key groups", total, len(groups))
+	switch {
+	case len(illegal) > 0:
+		stats["illegal_groups"] = illegal
+		return fail(name, summary+fmt.Sprintf("; not linearizable: %s", strings.Join(illegal, ", ")), counter.String(), stats)
+	case len(unknown) > 0:
+		stats["unknown_groups"] = unknown
+		return Result{Name: name, Verdict: Unknown, Summary: summary + fmt.Sprintf("; porcupine timed out (%s) on %s", opt.Timeout, strings.Join(unknown, ", ")), Stats: stats}
+	}
+	return pass(name, summary+": linearizable", stats)
+}
+
+// explain renders the longest linearizable prefix porcupine found and the
+// ops that could not come after it.
+func explain(m keyModel, group string, ops []porcupine.Operation, info porcupine.LinearizationInfo) string {
+	var longest []porcupine.Operation
+	for _, p := range info.PartialLinearizationsOperations() {
+		for _, lin := range p {
+			if len(lin) > len(longest) {
+				longest = lin
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "group %s: the longest linearizable prefix has %d of %d ops; it ends:\n", group, len(longest), len(ops))
+	state := groupState{}
+	done := map[int64]bool{}
+	for i, o := range longest {
+		op := o.Input.(*history.Op)
+		_, state = m.step(state, op)
+		done[op.ID] = true
+		if i >= len(longest)-5 {
+			fmt.Fprintf(&b, "  %s   => %s\n", describe(op), state)
+		}
+	}
+	// The ops that must come next (called before any remaining op returned)
+	// and that no order of could follow from that state.
+	var rest []*history.Op
+	minRet := int64(math.MaxInt64)
+	for _, o := range ops {
+		if op := o.Input.(*history.Op); !done[op.ID] {
+			rest = append(rest, op)
+			minRet = min(minRet, o.Return)
+		}
+	}
+	sort.Slice(rest, func(i, j int) bool { return rest[i].InvokeNS < rest[j].InvokeNS })
+	fmt.Fprintf(&b, "none of these can come next from state %s:\n", state)
+	n := 0
+	for _, op := range rest {
+		if op.InvokeNS > minRet || n == 6 {
+			break
+		}
+		n++
+		fmt.Fprintf(&b, "  %s   [%.3fs, %.3fs] on %s req=%s\n", describe(op), float64(op.InvokeNS)/1e9, float64(op.CompleteNS)/1e9, op.Node, op.RequestID)
+	}
+	return b.String()
+}
