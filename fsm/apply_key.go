@@ -102,6 +102,11 @@ func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) any {
 			delete(f.st.aliases, name)
 		}
 	}
+	for id, g := range f.st.grants {
+		if g.KeyId == c.KeyId {
+			delete(f.st.grants, id)
+		}
+	}
 	return nil
 }
 

@@ -34,6 +34,14 @@ const (
 	CmdRotateKey            CommandType = 15
 	CmdAuditBatch           CommandType = 16
 	CmdAuditTrim            CommandType = 17
+
+	CmdCreateUser      CommandType = 18
+	CmdCreateAccessKey CommandType = 19
+	CmdDeleteAccessKey CommandType = 20
+	CmdPutUserPolicy   CommandType = 21
+	CmdPutKeyPolicy    CommandType = 22
+	CmdCreateGrant     CommandType = 23
+	CmdRemoveGrant     CommandType = 24
 )
 
 var commandNames = map[CommandType]string{
@@ -43,7 +51,9 @@ var commandNames = map[CommandType]string{
 	CmdDeleteKey: "DeleteKey", CmdCreateAlias: "CreateAlias", CmdUpdateAlias: "UpdateAlias",
 	CmdDeleteAlias: "DeleteAlias", CmdTagResource: "TagResource", CmdUntagResource: "UntagResource",
 	CmdSetKeyRotation: "SetKeyRotation", CmdRotateKey: "RotateKey", CmdAuditBatch: "AuditBatch",
-	CmdAuditTrim: "AuditTrim",
+	CmdAuditTrim: "AuditTrim", CmdCreateUser: "CreateUser", CmdCreateAccessKey: "CreateAccessKey",
+	CmdDeleteAccessKey: "DeleteAccessKey", CmdPutUserPolicy: "PutUserPolicy", CmdPutKeyPolicy: "PutKeyPolicy",
+	CmdCreateGrant: "CreateGrant", CmdRemoveGrant: "RemoveGrant",
 }
 
 func (t CommandType) String() string {

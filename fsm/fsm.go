@@ -26,6 +26,11 @@ var (
 	ErrTagLimit           = errors.New("too many tags")
 	ErrRotationLimit      = errors.New("too many on-demand rotations")
 	ErrNotDue             = errors.New("not due")
+	ErrUserExists         = errors.New("user already exists")
+	ErrUserNotFound       = errors.New("user not found")
+	ErrAccessKeyNotFound  = errors.New("access key not found")
+	ErrAccessKeyLimit     = errors.New("too many access keys")
+	ErrGrantNotFound      = errors.New("grant not found")
 )
 
 // KeyStateError refuses an operation the key's state does not allow.
@@ -156,6 +161,20 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {
 		return f.applyAuditBatch(cmd, index)
 	case CmdAuditTrim:
 		return f.applyAuditTrim(cmd, index)
+	case CmdCreateUser:
+		return f.applyCreateUser(cmd)
+	case CmdCreateAccessKey:
+		return f.applyCreateAccessKey(cmd)
+	case CmdDeleteAccessKey:
+		return f.applyDeleteAccessKey(cmd)
+	case CmdPutUserPolicy:
+		return f.applyPutUserPolicy(cmd)
+	case CmdPutKeyPolicy:
+		return f.applyPutKeyPolicy(cmd)
+	case CmdCreateGrant:
+		return f.applyCreateGrant(cmd)
+	case CmdRemoveGrant:
+		return f.applyRemoveGrant(cmd)
 	}
 	if cmd.Flags&FlagIgnoreUnknown != 0 {
 		return nil

@@ -16,7 +16,8 @@ import (
 
 // Snapshot stream: the magic, then uvarint-length-prefixed protobuf messages:
 // one SnapshotHeader, then SnapshotRecords in a fixed order (init, keys by id,
-// tombstones by node id, aliases by name). The same state always yields the same bytes.
+// tombstones by node id, aliases by name, users by name, users' access keys by id,
+// grants by id). The same state always yields the same bytes.
 const (
 	snapshotMagic         = "KRSNAP"
 	snapshotFormatVersion = 1
@@ -47,6 +48,17 @@ func captureSnapshot(st *state, index uint64) *fsmSnapshot {
 	}
 	for _, name := range sortedKeys(st.aliases) {
 		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_Alias{Alias: clone(st.aliases[name])}})
+	}
+	for _, name := range sortedKeys(st.users) {
+		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_User{User: clone(st.users[name])}})
+	}
+	for _, id := range sortedKeys(st.accessKeys) {
+		if ak := st.accessKeys[id]; ak.UserName != "" {
+			s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_AccessKey{AccessKey: clone(ak)}})
+		}
+	}
+	for _, id := range sortedKeys(st.grants) {
+		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_Grant{Grant: clone(st.grants[id])}})
 	}
 	return s
 }
@@ -205,6 +217,12 @@ func readSnapshot(r io.Reader, store *audit.Store) (*state, uint64, error) {
 			st.removed[v.RemovedPeer.GetNodeId()] = v.RemovedPeer
 		case *fsmpb.SnapshotRecord_Alias:
 			st.aliases[v.Alias.GetAliasName()] = v.Alias
+		case *fsmpb.SnapshotRecord_User:
+			st.users[v.User.GetName()] = v.User
+		case *fsmpb.SnapshotRecord_AccessKey:
+			st.accessKeys[v.AccessKey.GetAccessKeyId()] = v.AccessKey
+		case *fsmpb.SnapshotRecord_Grant:
+			st.grants[v.Grant.GetGrantId()] = v.Grant
 		default:
 			return nil, 0, fmt.Errorf("%w: unknown record", ErrBadSnapshot)
 		}

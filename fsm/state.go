@@ -14,8 +14,10 @@ type state struct {
 	keys    map[string]*fsmpb.Key
 	removed map[string]*fsmpb.RemovePeer
 	aliases map[string]*fsmpb.Alias
-	// accessKeys indexes every access key by id; today only the root key from Init.
+	// accessKeys indexes every access key by id: the root's from Init and the users'.
 	accessKeys map[string]*fsmpb.AccessKey
+	users      map[string]*fsmpb.User
+	grants     map[string]*fsmpb.Grant
 }
 
 func newState() *state {
@@ -24,6 +26,8 @@ func newState() *state {
 		removed:    map[string]*fsmpb.RemovePeer{},
 		aliases:    map[string]*fsmpb.Alias{},
 		accessKeys: map[string]*fsmpb.AccessKey{},
+		users:      map[string]*fsmpb.User{},
+		grants:     map[string]*fsmpb.Grant{},
 	}
 }
 

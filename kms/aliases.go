@@ -75,6 +75,9 @@ func (s *Service) createAlias(ctx context.Context, body []byte) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
+	if e := s.authorizeKeyID(ctx, id); e != nil {
+		return nil, e
+	}
 	return nil, s.commit(ctx, fsm.CmdCreateAlias, &fsmpb.AliasChange{AliasName: req.AliasName, TargetKeyId: id}, s.now())
 }
 
@@ -92,6 +95,15 @@ func (s *Service) updateAlias(ctx context.Context, body []byte) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
+	// AWS checks kms:UpdateAlias on both the alias's current key and the new one.
+	if a, ok := s.FSM.Alias(req.AliasName); ok {
+		if e := s.authorizeKeyID(ctx, a.TargetKeyId); e != nil {
+			return nil, e
+		}
+	}
+	if e := s.authorizeKeyID(ctx, id); e != nil {
+		return nil, e
+	}
 	return nil, s.commit(ctx, fsm.CmdUpdateAlias, &fsmpb.AliasChange{AliasName: req.AliasName, TargetKeyId: id}, s.now())
 }
 
@@ -102,6 +114,11 @@ func (s *Service) deleteAlias(ctx context.Context, body []byte) (any, *Error) {
 	}
 	if e := checkAliasRef(req.AliasName); e != nil {
 		return nil, e
+	}
+	if a, ok := s.FSM.Alias(req.AliasName); ok {
+		if e := s.authorizeKeyID(ctx, a.TargetKeyId); e != nil {
+			return nil, e
+		}
 	}
 	return nil, s.commit(ctx, fsm.CmdDeleteAlias, &fsmpb.AliasChange{AliasName: req.AliasName}, s.now())
 }
@@ -132,6 +149,9 @@ func (s *Service) listAliases(ctx context.Context, body []byte) (any, *Error) {
 		return nil, e
 	}
 	if e := checkMarker(req.Marker); e != nil {
+		return nil, e
+	}
+	if e := s.authorizeAccount(ctx); e != nil {
 		return nil, e
 	}
 	var keyID string

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
 // refusal names, in AWS's terms, the FSM's verdict on a command of type t.
@@ -39,6 +40,8 @@ func (s *Service) refusal(t fsm.CommandType, payload any, res any) *Error {
 		// The leader built the new material version from a state that another
 		// rotation has since moved past.
 		return newErr("ConflictException", http.StatusConflict, "%s was rotated concurrently; retry.", s.arn(keyIDIn(payload)))
+	case errors.Is(err, fsm.ErrGrantNotFound):
+		return notFound("Grant ID not found")
 	case errors.Is(err, fsm.ErrNotDue):
 		return newErr("KMSInvalidStateException", http.StatusConflict, "%s is not due for this operation.", s.arn(keyIDIn(payload)))
 	default:
@@ -66,6 +69,8 @@ func (s *Service) stateError(t fsm.CommandType, e *fsm.KeyStateError) *Error {
 
 func keyIDIn(payload any) string {
 	switch p := payload.(type) {
+	case *fsmpb.CreateGrant:
+		return p.GetGrant().GetKeyId()
 	case interface{ GetTargetKeyId() string }:
 		return p.GetTargetKeyId()
 	case interface{ GetKeyId() string }:

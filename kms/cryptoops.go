@@ -122,6 +122,9 @@ func (s *Service) encrypt(ctx context.Context, body []byte) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
+	if e := s.authorize(ctx, k, req.EncryptionContext, req.GrantTokens); e != nil {
+		return nil, e
+	}
 	if e := s.usable(k); e != nil {
 		return nil, e
 	}
@@ -149,7 +152,7 @@ func (s *Service) decrypt(ctx context.Context, body []byte) (any, *Error) {
 	if e := firstErr(checkGrantTokens(req.GrantTokens), checkAlgorithm(req.EncryptionAlgorithm)); e != nil {
 		return nil, e
 	}
-	k, plaintext, e := s.open(req.CiphertextBlob, req.EncryptionContext, req.KeyId, "ciphertextBlob", "keyId")
+	k, plaintext, e := s.open(ctx, "Decrypt", req.GrantTokens, req.CiphertextBlob, req.EncryptionContext, req.KeyId, "ciphertextBlob", "keyId")
 	if e != nil {
 		return nil, e
 	}
@@ -157,8 +160,9 @@ func (s *Service) decrypt(ctx context.Context, body []byte) (any, *Error) {
 }
 
 // open decrypts a ciphertext blob: the blob names its key; a key named by
-// the caller must be that key (IncorrectKeyException otherwise).
-func (s *Service) open(blob []byte, encCtx map[string]string, keyRef *string, blobField, keyField string) (*fsmpb.Key, []byte, *Error) {
+// the caller must be that key (IncorrectKeyException otherwise). grantOp is
+// the permission checked on that key (Decrypt or ReEncryptFrom).
+func (s *Service) open(ctx context.Context, grantOp string, grantTokens []string, blob []byte, encCtx map[string]string, keyRef *string, blobField, keyField string) (*fsmpb.Key, []byte, *Error) {
 	if e := firstErr(checkBlobLen(blobField, blob, 1, 6144), checkContext(encCtx)); e != nil {
 		return nil, nil, e
 	}
@@ -179,6 +183,9 @@ func (s *Service) open(blob []byte, encCtx map[string]string, keyRef *string, bl
 	}
 	if !ok {
 		return nil, nil, invalidCiphertext()
+	}
+	if e := s.authorizeAction(ctx, "kms:"+grantOp, grantOp, k, encCtx, grantTokens); e != nil {
+		return nil, nil, e
 	}
 	if e := s.usable(k); e != nil {
 		return nil, nil, e
@@ -226,7 +233,10 @@ func (s *Service) reEncrypt(ctx context.Context, body []byte) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	src, plaintext, e := s.open(req.CiphertextBlob, req.SourceEncryptionContext, req.SourceKeyId, "ciphertextBlob", "sourceKeyId")
+	if e := s.authorizeAction(ctx, "kms:ReEncryptTo", "ReEncryptTo", dst, req.DestinationEncryptionContext, req.GrantTokens); e != nil {
+		return nil, e
+	}
+	src, plaintext, e := s.open(ctx, "ReEncryptFrom", req.GrantTokens, req.CiphertextBlob, req.SourceEncryptionContext, req.SourceKeyId, "ciphertextBlob", "sourceKeyId")
 	if e != nil {
 		return nil, e
 	}

@@ -17,7 +17,7 @@ type generateDataKeyRequest struct {
 }
 
 func (s *Service) generateDataKey(ctx context.Context, body []byte) (any, *Error) {
-	k, plaintext, blob, e := s.newDataKey(body)
+	k, plaintext, blob, e := s.newDataKey(ctx, body)
 	if e != nil {
 		return nil, e
 	}
@@ -25,7 +25,7 @@ func (s *Service) generateDataKey(ctx context.Context, body []byte) (any, *Error
 }
 
 func (s *Service) generateDataKeyWithoutPlaintext(ctx context.Context, body []byte) (any, *Error) {
-	k, plaintext, blob, e := s.newDataKey(body)
+	k, plaintext, blob, e := s.newDataKey(ctx, body)
 	if e != nil {
 		return nil, e
 	}
@@ -35,7 +35,7 @@ func (s *Service) generateDataKeyWithoutPlaintext(ctx context.Context, body []by
 
 // newDataKey makes a random data key and its ciphertext under the key the
 // request names.
-func (s *Service) newDataKey(body []byte) (*fsmpb.Key, []byte, []byte, *Error) {
+func (s *Service) newDataKey(ctx context.Context, body []byte) (*fsmpb.Key, []byte, []byte, *Error) {
 	var req generateDataKeyRequest
 	if e := decode(body, &req); e != nil {
 		return nil, nil, nil, e
@@ -60,6 +60,9 @@ func (s *Service) newDataKey(body []byte) (*fsmpb.Key, []byte, []byte, *Error) {
 	}
 	k, e := s.resolveKey("keyId", req.KeyId)
 	if e != nil {
+		return nil, nil, nil, e
+	}
+	if e := s.authorize(ctx, k, req.EncryptionContext, req.GrantTokens); e != nil {
 		return nil, nil, nil, e
 	}
 	if e := s.usable(k); e != nil {
@@ -98,6 +101,9 @@ func (s *Service) generateRandom(ctx context.Context, body []byte) (any, *Error)
 	}
 	if req.Recipient != nil {
 		return nil, newErr("UnsupportedOperationException", http.StatusBadRequest, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
+	}
+	if e := s.authorizeAccount(ctx); e != nil {
+		return nil, e
 	}
 	out := make([]byte, *req.NumberOfBytes)
 	if _, err := s.rand().Read(out); err != nil {

@@ -75,15 +75,3 @@ func checkEnum(field, v string, allowed ...string) *Error {
 	b, _ := json.Marshal(allowed)
 	return validation(field, "Member must satisfy enum value set: "+string(b))
 }
-
-func checkGrantTokens(tokens []string) *Error {
-	if len(tokens) > 10 {
-		return validation("grantTokens", "Member must have length less than or equal to 10")
-	}
-	for _, t := range tokens {
-		if e := checkLen("grantTokens", t, 1, 8192); e != nil {
-			return e
-		}
-	}
-	return nil
-}

@@ -54,7 +54,7 @@ func FuzzRequestDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
 		name := ops[int(op)%len(ops)]
 		before := ts.snapshot(t)
-		res, e := ts.Handle(t.Context(), name, body)
+		res, e := ts.Handle(t.Context(), testRoot, name, body)
 		if e != nil {
 			if e.Type == "" || e.Status < 400 {
 				t.Fatalf("%s: malformed error %+v", name, e)

@@ -96,7 +96,7 @@ func (ts *testService) call(tb testing.TB, op string, in any) (map[string]any, *
 	if err != nil {
 		tb.Fatal(err)
 	}
-	res, e := ts.Handle(context.Background(), op, body)
+	res, e := ts.Handle(context.Background(), testRoot, op, body)
 	if e != nil {
 		return nil, e
 	}
@@ -202,3 +202,6 @@ func (ts *testService) createKeyWithID(tb testing.TB, id string) {
 		tb.Fatal(e)
 	}
 }
+
+// testRoot is the account's root principal, whom the default key policy allows everything.
+var testRoot = Caller{AccessKeyID: "AKIATEST", PrincipalARN: "arn:aws:iam::111122223333:root"}

@@ -10,6 +10,7 @@ import (
 	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/policy"
 	"github.com/keyraft/keyraft/seal"
 )
 
@@ -83,6 +84,17 @@ func (s *Service) createKey(ctx context.Context, body []byte) (any, *Error) {
 	if e := req.validate(); e != nil {
 		return nil, e
 	}
+	if e := s.authorizeAccount(ctx); e != nil {
+		return nil, e
+	}
+	// A key always carries its policy: AWS's default one when none is given.
+	doc := string(policy.DefaultKeyPolicy(s.Account))
+	if req.Policy != nil {
+		if e := s.checkKeyPolicy(ctx, *req.Policy, req.BypassPolicyLockoutSafetyCheck); e != nil {
+			return nil, e
+		}
+		doc = *req.Policy
+	}
 	kr, kerr := s.keyring()
 	if kerr != nil {
 		return nil, kerr
@@ -101,9 +113,7 @@ func (s *Service) createKey(ctx context.Context, body []byte) (any, *Error) {
 	if req.Description != nil {
 		k.Description = *req.Description
 	}
-	if req.Policy != nil {
-		k.Policy = *req.Policy
-	}
+	k.Policy = doc
 	k.Tags = tagsToPB(req.Tags)
 	if e := s.commit(ctx, fsm.CmdCreateKey, &fsmpb.CreateKey{Key: k}, now); e != nil {
 		return nil, e
@@ -145,11 +155,6 @@ func (r *createKeyRequest) validate() *Error {
 	if r.MultiRegion {
 		return newErr("UnsupportedOperationException", http.StatusBadRequest, "Multi-Region keys are not supported by this server.")
 	}
-	if r.Policy != nil {
-		if e := checkLen("policy", *r.Policy, 1, 32768); e != nil {
-			return e
-		}
-	}
 	return checkTags(r.Tags)
 }
 
@@ -189,6 +194,9 @@ func (s *Service) describeKey(ctx context.Context, body []byte) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
+	if e := s.authorize(ctx, k, nil, req.GrantTokens); e != nil {
+		return nil, e
+	}
 	return map[string]any{"KeyMetadata": s.metadata(k)}, nil
 }
 
@@ -212,6 +220,9 @@ func (s *Service) listKeys(ctx context.Context, body []byte) (any, *Error) {
 		return nil, e
 	}
 	if e := checkMarker(req.Marker); e != nil {
+		return nil, e
+	}
+	if e := s.authorizeAccount(ctx); e != nil {
 		return nil, e
 	}
 	ids := s.FSM.KeyIDs()

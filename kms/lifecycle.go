@@ -15,13 +15,24 @@ type keyIDRequest struct {
 	KeyId string
 }
 
-// keyIDBody decodes a request whose only member is KeyId and resolves it.
-func (s *Service) keyIDBody(body []byte) (string, *Error) {
+// keyIDBody decodes a request whose only member is KeyId, resolves it and
+// authorizes the caller on that key.
+func (s *Service) keyIDBody(ctx context.Context, body []byte) (string, *Error) {
 	var req keyIDRequest
 	if e := decode(body, &req); e != nil {
 		return "", e
 	}
-	return s.keyIDOf("keyId", req.KeyId)
+	return s.authorizedKeyID(ctx, "keyId", req.KeyId)
+}
+
+// authorizedKeyID is keyIDOf followed by the caller's authorization on the
+// key (a key that does not exist is left to the FSM's NotFound).
+func (s *Service) authorizedKeyID(ctx context.Context, field, ref string) (string, *Error) {
+	id, e := s.keyIDOf(field, ref)
+	if e != nil {
+		return "", e
+	}
+	return id, s.authorizeKeyID(ctx, id)
 }
 
 type updateKeyDescriptionRequest struct {
@@ -34,7 +45,7 @@ func (s *Service) updateKeyDescription(ctx context.Context, body []byte) (any, *
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	id, e := s.keyIDOf("keyId", req.KeyId)
+	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}
@@ -57,7 +68,7 @@ func (s *Service) disableKey(ctx context.Context, body []byte) (any, *Error) {
 }
 
 func (s *Service) setKeyEnabled(ctx context.Context, body []byte, enabled bool) *Error {
-	id, e := s.keyIDBody(body)
+	id, e := s.keyIDBody(ctx, body)
 	if e != nil {
 		return e
 	}
@@ -74,7 +85,7 @@ func (s *Service) scheduleKeyDeletion(ctx context.Context, body []byte) (any, *E
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	id, e := s.keyIDOf("keyId", req.KeyId)
+	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}
@@ -99,7 +110,7 @@ func (s *Service) scheduleKeyDeletion(ctx context.Context, body []byte) (any, *E
 }
 
 func (s *Service) cancelKeyDeletion(ctx context.Context, body []byte) (any, *Error) {
-	id, e := s.keyIDBody(body)
+	id, e := s.keyIDBody(ctx, body)
 	if e != nil {
 		return nil, e
 	}

@@ -26,7 +26,7 @@ func (s *Service) enableKeyRotation(ctx context.Context, body []byte) (any, *Err
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	id, e := s.keyIDOf("keyId", req.KeyId)
+	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}
@@ -44,7 +44,7 @@ func (s *Service) enableKeyRotation(ctx context.Context, body []byte) (any, *Err
 }
 
 func (s *Service) disableKeyRotation(ctx context.Context, body []byte) (any, *Error) {
-	id, e := s.keyIDBody(body)
+	id, e := s.keyIDBody(ctx, body)
 	if e != nil {
 		return nil, e
 	}
@@ -55,7 +55,7 @@ func (s *Service) disableKeyRotation(ctx context.Context, body []byte) (any, *Er
 // and next date appear only while rotation is enabled; on-demand rotations
 // complete when they commit, so OnDemandRotationStartDate never appears.
 func (s *Service) getKeyRotationStatus(ctx context.Context, body []byte) (any, *Error) {
-	id, e := s.keyIDBody(body)
+	id, e := s.keyIDBody(ctx, body)
 	if e != nil {
 		return nil, e
 	}
@@ -76,7 +76,7 @@ func (s *Service) getKeyRotationStatus(ctx context.Context, body []byte) (any, *
 const rotationAttempts = 3
 
 func (s *Service) rotateKeyOnDemand(ctx context.Context, body []byte) (any, *Error) {
-	id, e := s.keyIDBody(body)
+	id, e := s.keyIDBody(ctx, body)
 	if e != nil {
 		return nil, e
 	}
@@ -137,7 +137,7 @@ func (s *Service) listKeyRotations(ctx context.Context, body []byte) (any, *Erro
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	id, e := s.keyIDOf("keyId", req.KeyId)
+	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}

@@ -38,6 +38,8 @@ type Service struct {
 	// filled lazily on the leader and zeroed by DropSecrets on seal.
 	cacheMu  sync.RWMutex
 	material map[string][]byte
+
+	policies policyCache
 }
 
 type handler func(s *Service, ctx context.Context, body []byte) (any, *Error)
@@ -74,15 +76,28 @@ var operations = map[string]handler{
 	"GetKeyRotationStatus": (*Service).getKeyRotationStatus,
 	"RotateKeyOnDemand":    (*Service).rotateKeyOnDemand,
 	"ListKeyRotations":     (*Service).listKeyRotations,
+
+	"PutKeyPolicy":    (*Service).putKeyPolicy,
+	"GetKeyPolicy":    (*Service).getKeyPolicy,
+	"ListKeyPolicies": (*Service).listKeyPolicies,
+
+	"CreateGrant":         (*Service).createGrant,
+	"ListGrants":          (*Service).listGrants,
+	"ListRetirableGrants": (*Service).listRetirableGrants,
+	"RetireGrant":         (*Service).retireGrant,
+	"RevokeGrant":         (*Service).revokeGrant,
 }
 
-// Handle runs one operation; the result is marshalled as the JSON response.
-func (s *Service) Handle(ctx context.Context, op string, body []byte) (any, *Error) {
+// Handle runs one operation for an authenticated caller; the result is
+// marshalled as the JSON response. Every operation authorizes the caller
+// (key policy, identity policies, grants) before it does any cryptography
+// or proposes anything, so a denial changes nothing.
+func (s *Service) Handle(ctx context.Context, caller Caller, op string, body []byte) (any, *Error) {
 	h, ok := operations[op]
 	if !ok {
 		return nil, newErr("UnknownOperationException", http.StatusBadRequest, "")
 	}
-	return h(s, ctx, body)
+	return h(s, context.WithValue(ctx, callKey{}, &call{caller: caller, op: op}), body)
 }
 
 func (s *Service) now() time.Time {

@@ -114,7 +114,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	}
 	before := ts.snapshot(t)
 	for _, tc := range cases {
-		_, e := ts.Handle(t.Context(), tc.op, []byte(tc.body))
+		_, e := ts.Handle(t.Context(), testRoot, tc.op, []byte(tc.body))
 		if e == nil || e.Type != tc.want {
 			t.Errorf("%s %s: got %v, want %s", tc.op, tc.body, e, tc.want)
 		}

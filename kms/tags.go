@@ -70,7 +70,7 @@ func (s *Service) tagResource(ctx context.Context, body []byte) (any, *Error) {
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	id, e := s.keyIDOf("keyId", req.KeyId)
+	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}
@@ -93,7 +93,7 @@ func (s *Service) untagResource(ctx context.Context, body []byte) (any, *Error) 
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	id, e := s.keyIDOf("keyId", req.KeyId)
+	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}
@@ -124,7 +124,7 @@ func (s *Service) listResourceTags(ctx context.Context, body []byte) (any, *Erro
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	id, e := s.keyIDOf("keyId", req.KeyId)
+	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}

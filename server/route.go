@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyraft/keyraft/cluster"
+	"github.com/keyraft/keyraft/iam"
 	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/transport/awsjson"
 	"github.com/keyraft/keyraft/transport/clusterpb"
@@ -117,20 +118,36 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		return
 	}
 	op := awsjson.Operation(r)
+	iamOp, isIAM := strings.CutPrefix(r.Header.Get("X-Amz-Target"), iam.TargetPrefix)
+	verifier := s.verifier
+	if isIAM {
+		op, verifier = iamOp, s.iamVerifier
+	}
 	var (
 		res  any
 		kerr *kms.Error
 	)
-	akid, err := s.verifier.Verify(r, body)
+	akid, err := verifier.Verify(r, body)
 	if err != nil {
 		kerr = authError(err)
 		if a, perr := sigv4.ParseAuthorization(r.Header.Get("Authorization")); perr == nil {
 			akid = a.AccessKeyID // who claimed to call, for the record
 		}
+	} else if caller, ok := s.caller(akid); !ok {
+		kerr = &kms.Error{Type: "UnrecognizedClientException", Message: "The security token included in the request is invalid.", Status: http.StatusBadRequest}
+	} else if isIAM {
+		var ierr *iam.Error
+		res, ierr = s.iam.Handle(r.Context(), iam.Caller{PrincipalARN: caller.PrincipalARN, UserName: caller.UserName}, op, body)
+		if ierr != nil {
+			kerr = &kms.Error{Type: ierr.Type, Message: ierr.Message, Status: ierr.Status}
+		}
 	} else {
-		res, kerr = s.kms.Handle(r.Context(), op, body)
+		res, kerr = s.kms.Handle(r.Context(), caller, op, body)
 	}
 	ev := s.kmsEvent(r, eventName(op), akid, body, res, kerr)
+	if isIAM {
+		ev.EventSource, ev.ReadOnly = "iam.amazonaws.com", iam.ReadOnly(op)
+	}
 	if err := s.commitEvent(r.Context(), ev); err != nil {
 		s.log.Warn("request not answered: its audit event was not committed", "op", op, "error", err)
 		writeKMSError(w, kms.Unavailable("The request could not be recorded in the audit log (leadership may have changed); retry."))
@@ -153,6 +170,15 @@ func eventName(op string) string {
 		return op[:64]
 	}
 	return op
+}
+
+// caller is the principal an access key belongs to.
+func (s *Server) caller(accessKeyID string) (kms.Caller, bool) {
+	ak, ok := s.fsm.AccessKey(accessKeyID)
+	if !ok {
+		return kms.Caller{}, false
+	}
+	return kms.Caller{AccessKeyID: accessKeyID, PrincipalARN: ak.PrincipalArn, UserName: ak.UserName}, true
 }
 
 func authError(err error) *kms.Error {

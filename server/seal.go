@@ -3,14 +3,13 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base32"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/iam"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/seal"
 )
@@ -57,11 +56,11 @@ func (s *Server) Initialize(ctx context.Context, shares, threshold int) (*InitRe
 	if err != nil {
 		return nil, err
 	}
-	akid, secret, err := newAccessKey()
+	akid, secret, err := iam.NewAccessKey()
 	if err != nil {
 		return nil, err
 	}
-	sealedSecret, err := kr.Seal(accessKeyPath(akid), []byte(secret), rand.Reader)
+	sealedSecret, err := kr.Seal(iam.SecretPath(akid), []byte(secret), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
@@ -90,17 +89,6 @@ func (s *Server) Initialize(ctx context.Context, shares, threshold int) (*InitRe
 	return &InitResult{Shares: parts, Threshold: threshold, AccessKeyID: akid, SecretAccessKey: secret}, nil
 }
 
-// newAccessKey makes an AWS-shaped access key id (AKIA + 16 base32 chars)
-// and a 40-character secret.
-func newAccessKey() (id, secret string, err error) {
-	b := make([]byte, 40)
-	if _, err := rand.Read(b); err != nil {
-		return "", "", err
-	}
-	id = "AKIA" + base32.StdEncoding.EncodeToString(b[:10])[:16]
-	secret = base64.RawStdEncoding.EncodeToString(b[10:])[:40]
-	return id, secret, nil
-}
 
 // Unseal gives this node one share (or resets its progress).
 func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {

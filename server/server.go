@@ -16,6 +16,7 @@ import (
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/iam"
 	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/seal"
 	"github.com/keyraft/keyraft/transport/clusterpb"
@@ -31,6 +32,9 @@ type Server struct {
 	node     *cluster.Node
 	kms      *kms.Service
 	verifier *sigv4.Verifier
+	// IAM operations are signed for the "iam" service, on the same endpoint.
+	iamVerifier *sigv4.Verifier
+	iam         *iam.Service
 
 	auditStore *audit.Store
 	batcher    *audit.Batcher
@@ -80,6 +84,8 @@ func Start(cfg Config) (*Server, error) {
 	s.batcher = &audit.Batcher{Propose: s.proposeAudit, MaxInFlight: 1}
 	s.kms = &kms.Service{Region: cfg.Region, Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring, DayLength: cfg.DayLength}
 	s.verifier = &sigv4.Verifier{Region: cfg.Region, Service: "kms", Secret: s.secretFor}
+	s.iamVerifier = &sigv4.Verifier{Region: cfg.Region, Service: "iam", Secret: s.secretFor}
+	s.iam = &iam.Service{Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring}
 
 	if s.apiLn, err = net.Listen("tcp", cfg.APIAddr); err != nil {
 		store.Close()
@@ -108,6 +114,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.kms.Propose = s.node.Apply
+	s.iam.Propose = s.node.Apply
 
 	s.grpc = grpc.NewServer()
 	clusterpb.RegisterClusterServer(s.grpc, &rpcService{s: s})
@@ -180,14 +187,12 @@ func (s *Server) secretFor(accessKeyID string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	secret, err := kr.Open(accessKeyPath(accessKeyID), ak.SealedSecret)
+	secret, err := kr.Open(iam.SecretPath(accessKeyID), ak.SealedSecret)
 	if err != nil {
 		return "", false
 	}
 	return string(secret), true
 }
-
-func accessKeyPath(id string) string { return "accesskey/" + id }
 
 // APIAddr is the address the API listener is bound to.
 func (s *Server) APIAddr() string { return s.apiLn.Addr().String() }

@@ -20,6 +20,8 @@ Commands:
   audit tail [-f] [-n N]       the newest audit events, as JSON lines
   audit export [-since T] [-until T] [-key-id K] [-event-name OP] [-format jsonl]
   audit verify [-data-dir DIR] check the audit hash chain (of a stopped node's data dir)
+  iam create-user|list-users|create-access-key|list-access-keys|delete-access-key|put-user-policy|get-user-policy
+                               principals, access keys and identity policies (signed with $AWS_ACCESS_KEY_ID)
 `
 
 func main() {
@@ -40,6 +42,8 @@ func run(args []string) int {
 		return runBench(args[1:])
 	case "audit":
 		return runAudit(args[1:])
+	case "iam":
+		return runIAM(args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return 0

@@ -180,9 +180,11 @@ type AccessKey struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	AccessKeyId string                 `protobuf:"bytes,1,opt,name=access_key_id,json=accessKeyId,proto3" json:"access_key_id,omitempty"`
 	// sealed_secret is the secret access key sealed under the keyring.
-	SealedSecret  []byte `protobuf:"bytes,2,opt,name=sealed_secret,json=sealedSecret,proto3" json:"sealed_secret,omitempty"`
-	PrincipalArn  string `protobuf:"bytes,3,opt,name=principal_arn,json=principalArn,proto3" json:"principal_arn,omitempty"`
-	CreateDate    int64  `protobuf:"varint,4,opt,name=create_date,json=createDate,proto3" json:"create_date,omitempty"`
+	SealedSecret []byte `protobuf:"bytes,2,opt,name=sealed_secret,json=sealedSecret,proto3" json:"sealed_secret,omitempty"`
+	PrincipalArn string `protobuf:"bytes,3,opt,name=principal_arn,json=principalArn,proto3" json:"principal_arn,omitempty"`
+	CreateDate   int64  `protobuf:"varint,4,opt,name=create_date,json=createDate,proto3" json:"create_date,omitempty"`
+	// user_name is the IAM user the key belongs to; empty for the account root.
+	UserName      string `protobuf:"bytes,5,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -243,6 +245,13 @@ func (x *AccessKey) GetCreateDate() int64 {
 		return x.CreateDate
 	}
 	return 0
+}
+
+func (x *AccessKey) GetUserName() string {
+	if x != nil {
+		return x.UserName
+	}
+	return ""
 }
 
 type KeyMaterial struct {
@@ -1355,6 +1364,560 @@ func (x *AuditRecord) GetEvent() []byte {
 	return nil
 }
 
+// User is an IAM user of the account (the root principal is implicit).
+type User struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Name       string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Arn        string                 `protobuf:"bytes,2,opt,name=arn,proto3" json:"arn,omitempty"`
+	UserId     string                 `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	CreateDate int64                  `protobuf:"varint,4,opt,name=create_date,json=createDate,proto3" json:"create_date,omitempty"`
+	// policies are the user's inline identity policies, sorted by name.
+	Policies      []*UserPolicy `protobuf:"bytes,5,rep,name=policies,proto3" json:"policies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *User) Reset() {
+	*x = User{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *User) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*User) ProtoMessage() {}
+
+func (x *User) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use User.ProtoReflect.Descriptor instead.
+func (*User) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *User) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *User) GetArn() string {
+	if x != nil {
+		return x.Arn
+	}
+	return ""
+}
+
+func (x *User) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *User) GetCreateDate() int64 {
+	if x != nil {
+		return x.CreateDate
+	}
+	return 0
+}
+
+func (x *User) GetPolicies() []*UserPolicy {
+	if x != nil {
+		return x.Policies
+	}
+	return nil
+}
+
+type UserPolicy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Document      string                 `protobuf:"bytes,2,opt,name=document,proto3" json:"document,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserPolicy) Reset() {
+	*x = UserPolicy{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserPolicy) ProtoMessage() {}
+
+func (x *UserPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserPolicy.ProtoReflect.Descriptor instead.
+func (*UserPolicy) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UserPolicy) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UserPolicy) GetDocument() string {
+	if x != nil {
+		return x.Document
+	}
+	return ""
+}
+
+type CreateUser struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateUser) Reset() {
+	*x = CreateUser{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateUser) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateUser) ProtoMessage() {}
+
+func (x *CreateUser) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateUser.ProtoReflect.Descriptor instead.
+func (*CreateUser) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CreateUser) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+type DeleteAccessKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AccessKeyId   string                 `protobuf:"bytes,1,opt,name=access_key_id,json=accessKeyId,proto3" json:"access_key_id,omitempty"`
+	UserName      string                 `protobuf:"bytes,2,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccessKey) Reset() {
+	*x = DeleteAccessKey{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccessKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccessKey) ProtoMessage() {}
+
+func (x *DeleteAccessKey) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccessKey.ProtoReflect.Descriptor instead.
+func (*DeleteAccessKey) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DeleteAccessKey) GetAccessKeyId() string {
+	if x != nil {
+		return x.AccessKeyId
+	}
+	return ""
+}
+
+func (x *DeleteAccessKey) GetUserName() string {
+	if x != nil {
+		return x.UserName
+	}
+	return ""
+}
+
+type PutUserPolicy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserName      string                 `protobuf:"bytes,1,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
+	Policy        *UserPolicy            `protobuf:"bytes,2,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutUserPolicy) Reset() {
+	*x = PutUserPolicy{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutUserPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutUserPolicy) ProtoMessage() {}
+
+func (x *PutUserPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutUserPolicy.ProtoReflect.Descriptor instead.
+func (*PutUserPolicy) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *PutUserPolicy) GetUserName() string {
+	if x != nil {
+		return x.UserName
+	}
+	return ""
+}
+
+func (x *PutUserPolicy) GetPolicy() *UserPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+type PutKeyPolicy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Policy        string                 `protobuf:"bytes,2,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutKeyPolicy) Reset() {
+	*x = PutKeyPolicy{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutKeyPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutKeyPolicy) ProtoMessage() {}
+
+func (x *PutKeyPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutKeyPolicy.ProtoReflect.Descriptor instead.
+func (*PutKeyPolicy) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *PutKeyPolicy) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *PutKeyPolicy) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
+}
+
+// Grant adds permissions on one key for one grantee, until retired or revoked.
+type Grant struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	GrantId           string                 `protobuf:"bytes,1,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
+	KeyId             string                 `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	Name              string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	CreationDate      int64                  `protobuf:"varint,4,opt,name=creation_date,json=creationDate,proto3" json:"creation_date,omitempty"`
+	GranteePrincipal  string                 `protobuf:"bytes,5,opt,name=grantee_principal,json=granteePrincipal,proto3" json:"grantee_principal,omitempty"`
+	RetiringPrincipal string                 `protobuf:"bytes,6,opt,name=retiring_principal,json=retiringPrincipal,proto3" json:"retiring_principal,omitempty"`
+	IssuingAccount    string                 `protobuf:"bytes,7,opt,name=issuing_account,json=issuingAccount,proto3" json:"issuing_account,omitempty"`
+	Operations        []string               `protobuf:"bytes,8,rep,name=operations,proto3" json:"operations,omitempty"`
+	// Constraints: at most one of the two maps is set.
+	ContextEquals map[string]string `protobuf:"bytes,9,rep,name=context_equals,json=contextEquals,proto3" json:"context_equals,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	ContextSubset map[string]string `protobuf:"bytes,10,rep,name=context_subset,json=contextSubset,proto3" json:"context_subset,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// token is the grant token CreateGrant returned.
+	Token         string `protobuf:"bytes,11,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Grant) Reset() {
+	*x = Grant{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Grant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Grant) ProtoMessage() {}
+
+func (x *Grant) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Grant.ProtoReflect.Descriptor instead.
+func (*Grant) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *Grant) GetGrantId() string {
+	if x != nil {
+		return x.GrantId
+	}
+	return ""
+}
+
+func (x *Grant) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *Grant) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Grant) GetCreationDate() int64 {
+	if x != nil {
+		return x.CreationDate
+	}
+	return 0
+}
+
+func (x *Grant) GetGranteePrincipal() string {
+	if x != nil {
+		return x.GranteePrincipal
+	}
+	return ""
+}
+
+func (x *Grant) GetRetiringPrincipal() string {
+	if x != nil {
+		return x.RetiringPrincipal
+	}
+	return ""
+}
+
+func (x *Grant) GetIssuingAccount() string {
+	if x != nil {
+		return x.IssuingAccount
+	}
+	return ""
+}
+
+func (x *Grant) GetOperations() []string {
+	if x != nil {
+		return x.Operations
+	}
+	return nil
+}
+
+func (x *Grant) GetContextEquals() map[string]string {
+	if x != nil {
+		return x.ContextEquals
+	}
+	return nil
+}
+
+func (x *Grant) GetContextSubset() map[string]string {
+	if x != nil {
+		return x.ContextSubset
+	}
+	return nil
+}
+
+func (x *Grant) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+type CreateGrant struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Grant         *Grant                 `protobuf:"bytes,1,opt,name=grant,proto3" json:"grant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateGrant) Reset() {
+	*x = CreateGrant{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateGrant) ProtoMessage() {}
+
+func (x *CreateGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateGrant.ProtoReflect.Descriptor instead.
+func (*CreateGrant) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CreateGrant) GetGrant() *Grant {
+	if x != nil {
+		return x.Grant
+	}
+	return nil
+}
+
+// RemoveGrant carries RetireGrant and RevokeGrant.
+type RemoveGrant struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	GrantId       string                 `protobuf:"bytes,2,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveGrant) Reset() {
+	*x = RemoveGrant{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveGrant) ProtoMessage() {}
+
+func (x *RemoveGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveGrant.ProtoReflect.Descriptor instead.
+func (*RemoveGrant) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RemoveGrant) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *RemoveGrant) GetGrantId() string {
+	if x != nil {
+		return x.GrantId
+	}
+	return ""
+}
+
 type SnapshotHeader struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	FormatVersion uint32                 `protobuf:"varint,1,opt,name=format_version,json=formatVersion,proto3" json:"format_version,omitempty"`
@@ -1365,7 +1928,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1377,7 +1940,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1390,7 +1953,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SnapshotHeader) GetFormatVersion() uint32 {
@@ -1418,6 +1981,9 @@ type SnapshotRecord struct {
 	//	*SnapshotRecord_Alias
 	//	*SnapshotRecord_AuditEvent
 	//	*SnapshotRecord_AuditAnchor
+	//	*SnapshotRecord_User
+	//	*SnapshotRecord_AccessKey
+	//	*SnapshotRecord_Grant
 	Record        isSnapshotRecord_Record `protobuf_oneof:"record"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1425,7 +1991,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +2003,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +2016,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SnapshotRecord) GetRecord() isSnapshotRecord_Record {
@@ -1514,6 +2080,33 @@ func (x *SnapshotRecord) GetAuditAnchor() *AuditRecord {
 	return nil
 }
 
+func (x *SnapshotRecord) GetUser() *User {
+	if x != nil {
+		if x, ok := x.Record.(*SnapshotRecord_User); ok {
+			return x.User
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetAccessKey() *AccessKey {
+	if x != nil {
+		if x, ok := x.Record.(*SnapshotRecord_AccessKey); ok {
+			return x.AccessKey
+		}
+	}
+	return nil
+}
+
+func (x *SnapshotRecord) GetGrant() *Grant {
+	if x != nil {
+		if x, ok := x.Record.(*SnapshotRecord_Grant); ok {
+			return x.Grant
+		}
+	}
+	return nil
+}
+
 type isSnapshotRecord_Record interface {
 	isSnapshotRecord_Record()
 }
@@ -1543,6 +2136,19 @@ type SnapshotRecord_AuditAnchor struct {
 	AuditAnchor *AuditRecord `protobuf:"bytes,6,opt,name=audit_anchor,json=auditAnchor,proto3,oneof"`
 }
 
+type SnapshotRecord_User struct {
+	User *User `protobuf:"bytes,7,opt,name=user,proto3,oneof"`
+}
+
+type SnapshotRecord_AccessKey struct {
+	// access_key is a user's access key (the root's travels in init).
+	AccessKey *AccessKey `protobuf:"bytes,8,opt,name=access_key,json=accessKey,proto3,oneof"`
+}
+
+type SnapshotRecord_Grant struct {
+	Grant *Grant `protobuf:"bytes,9,opt,name=grant,proto3,oneof"`
+}
+
 func (*SnapshotRecord_Init) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_Key) isSnapshotRecord_Record() {}
@@ -1554,6 +2160,12 @@ func (*SnapshotRecord_Alias) isSnapshotRecord_Record() {}
 func (*SnapshotRecord_AuditEvent) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_AuditAnchor) isSnapshotRecord_Record() {}
+
+func (*SnapshotRecord_User) isSnapshotRecord_Record() {}
+
+func (*SnapshotRecord_AccessKey) isSnapshotRecord_Record() {}
+
+func (*SnapshotRecord_Grant) isSnapshotRecord_Record() {}
 
 var File_fsm_fsmpb_fsm_proto protoreflect.FileDescriptor
 
@@ -1570,13 +2182,14 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x06shares\x18\x01 \x01(\rR\x06shares\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x01(\rR\tthreshold\x12%\n" +
 	"\x0esealed_keyring\x18\x03 \x01(\fR\rsealedKeyring\x12A\n" +
-	"\x0froot_access_key\x18\x04 \x01(\v2\x19.keyraft.fsm.v1.AccessKeyR\rrootAccessKey\"\x9a\x01\n" +
+	"\x0froot_access_key\x18\x04 \x01(\v2\x19.keyraft.fsm.v1.AccessKeyR\rrootAccessKey\"\xb7\x01\n" +
 	"\tAccessKey\x12\"\n" +
 	"\raccess_key_id\x18\x01 \x01(\tR\vaccessKeyId\x12#\n" +
 	"\rsealed_secret\x18\x02 \x01(\fR\fsealedSecret\x12#\n" +
 	"\rprincipal_arn\x18\x03 \x01(\tR\fprincipalArn\x12\x1f\n" +
 	"\vcreate_date\x18\x04 \x01(\x03R\n" +
-	"createDate\"\x85\x01\n" +
+	"createDate\x12\x1b\n" +
+	"\tuser_name\x18\x05 \x01(\tR\buserName\"\x85\x01\n" +
 	"\vKeyMaterial\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x16\n" +
 	"\x06sealed\x18\x02 \x01(\fR\x06sealed\x12\x1f\n" +
@@ -1658,11 +2271,60 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1b\n" +
 	"\tprev_hash\x18\x02 \x01(\fR\bprevHash\x12\x12\n" +
 	"\x04hash\x18\x03 \x01(\fR\x04hash\x12\x14\n" +
-	"\x05event\x18\x04 \x01(\fR\x05event\"V\n" +
+	"\x05event\x18\x04 \x01(\fR\x05event\"\x9e\x01\n" +
+	"\x04User\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03arn\x18\x02 \x01(\tR\x03arn\x12\x17\n" +
+	"\auser_id\x18\x03 \x01(\tR\x06userId\x12\x1f\n" +
+	"\vcreate_date\x18\x04 \x01(\x03R\n" +
+	"createDate\x126\n" +
+	"\bpolicies\x18\x05 \x03(\v2\x1a.keyraft.fsm.v1.UserPolicyR\bpolicies\"<\n" +
+	"\n" +
+	"UserPolicy\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bdocument\x18\x02 \x01(\tR\bdocument\"6\n" +
+	"\n" +
+	"CreateUser\x12(\n" +
+	"\x04user\x18\x01 \x01(\v2\x14.keyraft.fsm.v1.UserR\x04user\"R\n" +
+	"\x0fDeleteAccessKey\x12\"\n" +
+	"\raccess_key_id\x18\x01 \x01(\tR\vaccessKeyId\x12\x1b\n" +
+	"\tuser_name\x18\x02 \x01(\tR\buserName\"`\n" +
+	"\rPutUserPolicy\x12\x1b\n" +
+	"\tuser_name\x18\x01 \x01(\tR\buserName\x122\n" +
+	"\x06policy\x18\x02 \x01(\v2\x1a.keyraft.fsm.v1.UserPolicyR\x06policy\"=\n" +
+	"\fPutKeyPolicy\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x16\n" +
+	"\x06policy\x18\x02 \x01(\tR\x06policy\"\xd3\x04\n" +
+	"\x05Grant\x12\x19\n" +
+	"\bgrant_id\x18\x01 \x01(\tR\agrantId\x12\x15\n" +
+	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12#\n" +
+	"\rcreation_date\x18\x04 \x01(\x03R\fcreationDate\x12+\n" +
+	"\x11grantee_principal\x18\x05 \x01(\tR\x10granteePrincipal\x12-\n" +
+	"\x12retiring_principal\x18\x06 \x01(\tR\x11retiringPrincipal\x12'\n" +
+	"\x0fissuing_account\x18\a \x01(\tR\x0eissuingAccount\x12\x1e\n" +
+	"\n" +
+	"operations\x18\b \x03(\tR\n" +
+	"operations\x12O\n" +
+	"\x0econtext_equals\x18\t \x03(\v2(.keyraft.fsm.v1.Grant.ContextEqualsEntryR\rcontextEquals\x12O\n" +
+	"\x0econtext_subset\x18\n" +
+	" \x03(\v2(.keyraft.fsm.v1.Grant.ContextSubsetEntryR\rcontextSubset\x12\x14\n" +
+	"\x05token\x18\v \x01(\tR\x05token\x1a@\n" +
+	"\x12ContextEqualsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a@\n" +
+	"\x12ContextSubsetEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\":\n" +
+	"\vCreateGrant\x12+\n" +
+	"\x05grant\x18\x01 \x01(\v2\x15.keyraft.fsm.v1.GrantR\x05grant\"?\n" +
+	"\vRemoveGrant\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x19\n" +
+	"\bgrant_id\x18\x02 \x01(\tR\agrantId\"V\n" +
 	"\x0eSnapshotHeader\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x1d\n" +
 	"\n" +
-	"last_index\x18\x02 \x01(\x04R\tlastIndex\"\xe1\x02\n" +
+	"last_index\x18\x02 \x01(\x04R\tlastIndex\"\xf8\x03\n" +
 	"\x0eSnapshotRecord\x12*\n" +
 	"\x04init\x18\x01 \x01(\v2\x14.keyraft.fsm.v1.InitH\x00R\x04init\x12'\n" +
 	"\x03key\x18\x02 \x01(\v2\x13.keyraft.fsm.v1.KeyH\x00R\x03key\x12?\n" +
@@ -1670,7 +2332,11 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x05alias\x18\x04 \x01(\v2\x15.keyraft.fsm.v1.AliasH\x00R\x05alias\x12>\n" +
 	"\vaudit_event\x18\x05 \x01(\v2\x1b.keyraft.fsm.v1.AuditRecordH\x00R\n" +
 	"auditEvent\x12@\n" +
-	"\faudit_anchor\x18\x06 \x01(\v2\x1b.keyraft.fsm.v1.AuditRecordH\x00R\vauditAnchorB\b\n" +
+	"\faudit_anchor\x18\x06 \x01(\v2\x1b.keyraft.fsm.v1.AuditRecordH\x00R\vauditAnchor\x12*\n" +
+	"\x04user\x18\a \x01(\v2\x14.keyraft.fsm.v1.UserH\x00R\x04user\x12:\n" +
+	"\n" +
+	"access_key\x18\b \x01(\v2\x19.keyraft.fsm.v1.AccessKeyH\x00R\taccessKey\x12-\n" +
+	"\x05grant\x18\t \x01(\v2\x15.keyraft.fsm.v1.GrantH\x00R\x05grantB\b\n" +
 	"\x06recordB&Z$github.com/keyraft/keyraft/fsm/fsmpbb\x06proto3"
 
 var (
@@ -1685,7 +2351,7 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 	return file_fsm_fsmpb_fsm_proto_rawDescData
 }
 
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*Command)(nil),              // 0: keyraft.fsm.v1.Command
 	(*Init)(nil),                 // 1: keyraft.fsm.v1.Init
@@ -1708,8 +2374,19 @@ var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*AuditBatch)(nil),           // 18: keyraft.fsm.v1.AuditBatch
 	(*AuditTrim)(nil),            // 19: keyraft.fsm.v1.AuditTrim
 	(*AuditRecord)(nil),          // 20: keyraft.fsm.v1.AuditRecord
-	(*SnapshotHeader)(nil),       // 21: keyraft.fsm.v1.SnapshotHeader
-	(*SnapshotRecord)(nil),       // 22: keyraft.fsm.v1.SnapshotRecord
+	(*User)(nil),                 // 21: keyraft.fsm.v1.User
+	(*UserPolicy)(nil),           // 22: keyraft.fsm.v1.UserPolicy
+	(*CreateUser)(nil),           // 23: keyraft.fsm.v1.CreateUser
+	(*DeleteAccessKey)(nil),      // 24: keyraft.fsm.v1.DeleteAccessKey
+	(*PutUserPolicy)(nil),        // 25: keyraft.fsm.v1.PutUserPolicy
+	(*PutKeyPolicy)(nil),         // 26: keyraft.fsm.v1.PutKeyPolicy
+	(*Grant)(nil),                // 27: keyraft.fsm.v1.Grant
+	(*CreateGrant)(nil),          // 28: keyraft.fsm.v1.CreateGrant
+	(*RemoveGrant)(nil),          // 29: keyraft.fsm.v1.RemoveGrant
+	(*SnapshotHeader)(nil),       // 30: keyraft.fsm.v1.SnapshotHeader
+	(*SnapshotRecord)(nil),       // 31: keyraft.fsm.v1.SnapshotRecord
+	nil,                          // 32: keyraft.fsm.v1.Grant.ContextEqualsEntry
+	nil,                          // 33: keyraft.fsm.v1.Grant.ContextSubsetEntry
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	2,  // 0: keyraft.fsm.v1.Init.root_access_key:type_name -> keyraft.fsm.v1.AccessKey
@@ -1718,17 +2395,26 @@ var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	4,  // 3: keyraft.fsm.v1.TagResource.tags:type_name -> keyraft.fsm.v1.Tag
 	3,  // 4: keyraft.fsm.v1.RotateKey.material:type_name -> keyraft.fsm.v1.KeyMaterial
 	5,  // 5: keyraft.fsm.v1.CreateKey.key:type_name -> keyraft.fsm.v1.Key
-	1,  // 6: keyraft.fsm.v1.SnapshotRecord.init:type_name -> keyraft.fsm.v1.Init
-	5,  // 7: keyraft.fsm.v1.SnapshotRecord.key:type_name -> keyraft.fsm.v1.Key
-	17, // 8: keyraft.fsm.v1.SnapshotRecord.removed_peer:type_name -> keyraft.fsm.v1.RemovePeer
-	6,  // 9: keyraft.fsm.v1.SnapshotRecord.alias:type_name -> keyraft.fsm.v1.Alias
-	20, // 10: keyraft.fsm.v1.SnapshotRecord.audit_event:type_name -> keyraft.fsm.v1.AuditRecord
-	20, // 11: keyraft.fsm.v1.SnapshotRecord.audit_anchor:type_name -> keyraft.fsm.v1.AuditRecord
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	22, // 6: keyraft.fsm.v1.User.policies:type_name -> keyraft.fsm.v1.UserPolicy
+	21, // 7: keyraft.fsm.v1.CreateUser.user:type_name -> keyraft.fsm.v1.User
+	22, // 8: keyraft.fsm.v1.PutUserPolicy.policy:type_name -> keyraft.fsm.v1.UserPolicy
+	32, // 9: keyraft.fsm.v1.Grant.context_equals:type_name -> keyraft.fsm.v1.Grant.ContextEqualsEntry
+	33, // 10: keyraft.fsm.v1.Grant.context_subset:type_name -> keyraft.fsm.v1.Grant.ContextSubsetEntry
+	27, // 11: keyraft.fsm.v1.CreateGrant.grant:type_name -> keyraft.fsm.v1.Grant
+	1,  // 12: keyraft.fsm.v1.SnapshotRecord.init:type_name -> keyraft.fsm.v1.Init
+	5,  // 13: keyraft.fsm.v1.SnapshotRecord.key:type_name -> keyraft.fsm.v1.Key
+	17, // 14: keyraft.fsm.v1.SnapshotRecord.removed_peer:type_name -> keyraft.fsm.v1.RemovePeer
+	6,  // 15: keyraft.fsm.v1.SnapshotRecord.alias:type_name -> keyraft.fsm.v1.Alias
+	20, // 16: keyraft.fsm.v1.SnapshotRecord.audit_event:type_name -> keyraft.fsm.v1.AuditRecord
+	20, // 17: keyraft.fsm.v1.SnapshotRecord.audit_anchor:type_name -> keyraft.fsm.v1.AuditRecord
+	21, // 18: keyraft.fsm.v1.SnapshotRecord.user:type_name -> keyraft.fsm.v1.User
+	2,  // 19: keyraft.fsm.v1.SnapshotRecord.access_key:type_name -> keyraft.fsm.v1.AccessKey
+	27, // 20: keyraft.fsm.v1.SnapshotRecord.grant:type_name -> keyraft.fsm.v1.Grant
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
@@ -1736,13 +2422,16 @@ func file_fsm_fsmpb_fsm_proto_init() {
 	if File_fsm_fsmpb_fsm_proto != nil {
 		return
 	}
-	file_fsm_fsmpb_fsm_proto_msgTypes[22].OneofWrappers = []any{
+	file_fsm_fsmpb_fsm_proto_msgTypes[31].OneofWrappers = []any{
 		(*SnapshotRecord_Init)(nil),
 		(*SnapshotRecord_Key)(nil),
 		(*SnapshotRecord_RemovedPeer)(nil),
 		(*SnapshotRecord_Alias)(nil),
 		(*SnapshotRecord_AuditEvent)(nil),
 		(*SnapshotRecord_AuditAnchor)(nil),
+		(*SnapshotRecord_User)(nil),
+		(*SnapshotRecord_AccessKey)(nil),
+		(*SnapshotRecord_Grant)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1750,7 +2439,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,126 @@
+package fsm
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+)
+
+// MaxAccessKeysPerUser is IAM's limit of access keys per user.
+const MaxAccessKeysPerUser = 2
+
+func (f *FSM) applyCreateUser(cmd *fsmpb.Command) any {
+	var c fsmpb.CreateUser
+	decodePayload(cmd, &c)
+	if f.st.init == nil {
+		return ErrNotInitialized
+	}
+	u := c.GetUser()
+	if u.GetName() == "" || u.GetArn() == "" {
+		return fmt.Errorf("%w: user record incomplete", ErrInvalidCommand)
+	}
+	// IAM user names are unique regardless of case.
+	for name := range f.st.users {
+		if strings.EqualFold(name, u.Name) {
+			return ErrUserExists
+		}
+	}
+	f.st.users[u.Name] = u
+	return nil
+}
+
+func (f *FSM) applyCreateAccessKey(cmd *fsmpb.Command) any {
+	var ak fsmpb.AccessKey
+	decodePayload(cmd, &ak)
+	if ak.AccessKeyId == "" || len(ak.SealedSecret) == 0 || ak.UserName == "" {
+		return fmt.Errorf("%w: access key record incomplete", ErrInvalidCommand)
+	}
+	if _, ok := f.st.users[ak.UserName]; !ok {
+		return ErrUserNotFound
+	}
+	if _, ok := f.st.accessKeys[ak.AccessKeyId]; ok {
+		return fmt.Errorf("%w: access key id in use", ErrInvalidCommand)
+	}
+	n := 0
+	for _, k := range f.st.accessKeys {
+		if k.UserName == ak.UserName {
+			n++
+		}
+	}
+	if n >= MaxAccessKeysPerUser {
+		return ErrAccessKeyLimit
+	}
+	f.st.accessKeys[ak.AccessKeyId] = &ak
+	return nil
+}
+
+// applyDeleteAccessKey deletes a user's key. The root's key is not a user's
+// and cannot be deleted this way: it is the way back in.
+func (f *FSM) applyDeleteAccessKey(cmd *fsmpb.Command) any {
+	var c fsmpb.DeleteAccessKey
+	decodePayload(cmd, &c)
+	ak, ok := f.st.accessKeys[c.AccessKeyId]
+	if !ok || ak.UserName == "" || (c.UserName != "" && ak.UserName != c.UserName) {
+		return ErrAccessKeyNotFound
+	}
+	delete(f.st.accessKeys, c.AccessKeyId)
+	return nil
+}
+
+func (f *FSM) applyPutUserPolicy(cmd *fsmpb.Command) any {
+	var c fsmpb.PutUserPolicy
+	decodePayload(cmd, &c)
+	u, ok := f.st.users[c.UserName]
+	if !ok {
+		return ErrUserNotFound
+	}
+	p := c.GetPolicy()
+	if p.GetName() == "" {
+		return fmt.Errorf("%w: policy name is empty", ErrInvalidCommand)
+	}
+	i := slices.IndexFunc(u.Policies, func(q *fsmpb.UserPolicy) bool { return q.Name == p.Name })
+	if i >= 0 {
+		u.Policies[i] = p
+		return nil
+	}
+	u.Policies = append(u.Policies, p)
+	slices.SortFunc(u.Policies, func(a, b *fsmpb.UserPolicy) int { return strings.Compare(a.Name, b.Name) })
+	return nil
+}
+
+// User returns a copy of a user's record.
+func (f *FSM) User(name string) (*fsmpb.User, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	u, ok := f.st.users[name]
+	if !ok {
+		return nil, false
+	}
+	return clone(u), true
+}
+
+// Users returns every user, sorted by name.
+func (f *FSM) Users() []*fsmpb.User {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]*fsmpb.User, 0, len(f.st.users))
+	for _, name := range sortedKeys(f.st.users) {
+		out = append(out, clone(f.st.users[name]))
+	}
+	return out
+}
+
+// UserAccessKeys returns a user's access keys, sorted by id.
+func (f *FSM) UserAccessKeys(user string) []*fsmpb.AccessKey {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	var out []*fsmpb.AccessKey
+	for _, id := range sortedKeys(f.st.accessKeys) {
+		if ak := f.st.accessKeys[id]; ak.UserName == user {
+			out = append(out, clone(ak))
+		}
+	}
+	return out
+}

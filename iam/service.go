@@ -1,0 +1,188 @@
+package iam
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/policy"
+	"github.com/keyraft/keyraft/seal"
+)
+
+// TargetPrefix is the X-Amz-Target prefix of the IAM operations, which
+// keyraft serves as AWS JSON 1.1 on the KMS endpoint.
+const TargetPrefix = "KeyraftIAM."
+
+// Error is an IAM error: Type is AWS IAM's error code.
+type Error struct {
+	Type    string
+	Message string
+	Status  int
+}
+
+func (e *Error) Error() string { return e.Type + ": " + e.Message }
+
+func newErr(typ string, status int, format string, args ...any) *Error {
+	return &Error{Type: typ, Status: status, Message: fmt.Sprintf(format, args...)}
+}
+
+// Caller is the authenticated principal of a request.
+type Caller struct {
+	PrincipalARN string
+	UserName     string // "" for the account's root
+}
+
+// Service runs the IAM operations on the leader.
+type Service struct {
+	Account string
+	FSM     *fsm.FSM
+	Propose func(ctx context.Context, cmd []byte) (any, error)
+	Keyring func() (*seal.Keyring, error)
+	Now     func() time.Time
+}
+
+type handler func(s *Service, ctx context.Context, body []byte) (any, *Error)
+
+var operations = map[string]handler{
+	"CreateUser":      (*Service).createUser,
+	"ListUsers":       (*Service).listUsers,
+	"CreateAccessKey": (*Service).createAccessKey,
+	"DeleteAccessKey": (*Service).deleteAccessKey,
+	"ListAccessKeys":  (*Service).listAccessKeys,
+	"PutUserPolicy":   (*Service).putUserPolicy,
+	"GetUserPolicy":   (*Service).getUserPolicy,
+}
+
+// ReadOnly reports whether an IAM operation changes nothing.
+func ReadOnly(op string) bool {
+	return op == "ListUsers" || op == "ListAccessKeys" || op == "GetUserPolicy"
+}
+
+// Handle authorizes the caller (the account's root, or an identity policy
+// allowing iam:OP) and runs the operation.
+func (s *Service) Handle(ctx context.Context, c Caller, op string, body []byte) (any, *Error) {
+	h, ok := operations[op]
+	if !ok {
+		return nil, newErr("UnknownOperationException", http.StatusBadRequest, "Unknown IAM operation %q", op)
+	}
+	if e := s.authorize(c, "iam:"+op); e != nil {
+		return nil, e
+	}
+	return h(s, ctx, body)
+}
+
+func (s *Service) authorize(c Caller, action string) *Error {
+	var ids []*policy.Policy
+	if c.UserName != "" {
+		if u, ok := s.FSM.User(c.UserName); ok {
+			for _, up := range u.Policies {
+				p, err := policy.ParseIdentity([]byte(up.Document))
+				if err != nil {
+					return newErr("ServiceFailure", http.StatusInternalServerError, "a stored identity policy could not be parsed")
+				}
+				ids = append(ids, p)
+			}
+		}
+	}
+	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*"})
+	if !d.Allowed {
+		return newErr("AccessDenied", http.StatusForbidden, "User: %s is not authorized to perform: %s on resource: * because no identity-based policy allows the %s action", c.PrincipalARN, action, action)
+	}
+	return nil
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func decode(body []byte, v any) *Error {
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return newErr("ValidationError", http.StatusBadRequest, "The request body is not a valid JSON object of this operation's members.")
+	}
+	return nil
+}
+
+var userNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+func checkUserName(name string) *Error {
+	if !userNamePattern.MatchString(name) {
+		return newErr("ValidationError", http.StatusBadRequest, "1 validation error detected: Value '%s' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+ and have length 1–64", name)
+	}
+	return nil
+}
+
+// commit proposes a command and maps the FSM's refusal to IAM's error.
+func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.Message) *Error {
+	cmd, err := fsm.NewCommand(t, payload, s.now())
+	if err != nil {
+		return newErr("ServiceFailure", http.StatusInternalServerError, "could not encode the command")
+	}
+	res, err := s.Propose(ctx, cmd)
+	if err != nil {
+		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request; retry.")
+	}
+	err, _ = res.(error)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fsm.ErrUserExists):
+		return newErr("EntityAlreadyExists", http.StatusConflict, "User with name %s already exists.", userIn(payload))
+	case errors.Is(err, fsm.ErrUserNotFound):
+		return newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", userIn(payload))
+	case errors.Is(err, fsm.ErrAccessKeyNotFound):
+		return newErr("NoSuchEntity", http.StatusNotFound, "The Access Key with id %s cannot be found.", payload.(*fsmpb.DeleteAccessKey).GetAccessKeyId())
+	case errors.Is(err, fsm.ErrAccessKeyLimit):
+		return newErr("LimitExceeded", http.StatusConflict, "Cannot exceed quota for AccessKeysPerUser: %d", fsm.MaxAccessKeysPerUser)
+	case errors.Is(err, fsm.ErrNotInitialized):
+		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster is not initialized.")
+	}
+	return newErr("ServiceFailure", http.StatusInternalServerError, "the request could not be applied")
+}
+
+func userIn(payload any) string {
+	switch p := payload.(type) {
+	case *fsmpb.CreateUser:
+		return p.GetUser().GetName()
+	case *fsmpb.AccessKey:
+		return p.GetUserName()
+	case *fsmpb.PutUserPolicy:
+		return p.GetUserName()
+	case *fsmpb.DeleteAccessKey:
+		return p.GetUserName()
+	}
+	return ""
+}
+
+// SecretPath is where an access key's secret is sealed in the keyring.
+func SecretPath(accessKeyID string) string { return "accesskey/" + accessKeyID }
+
+// NewAccessKey makes an AWS-shaped access key id (AKIA + 16 base32
+// characters) and a 40-character secret.
+func NewAccessKey() (id, secret string, err error) {
+	b := make([]byte, 40)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", err
+	}
+	id = "AKIA" + base32.StdEncoding.EncodeToString(b[:10])[:16]
+	secret = base64.StdEncoding.EncodeToString(b[10:])[:40]
+	return id, secret, nil
+}
+
+func epochSeconds(nanos int64) float64 { return float64(nanos/1e6) / 1e3 }

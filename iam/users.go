@@ -1,0 +1,161 @@
+package iam
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strings"
+
+	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/policy"
+)
+
+type userRequest struct {
+	UserName string
+}
+
+func (s *Service) userMap(u *fsmpb.User) map[string]any {
+	return map[string]any{"UserName": u.Name, "Arn": u.Arn, "UserId": u.UserId, "Path": "/", "CreateDate": epochSeconds(u.CreateDate)}
+}
+
+func (s *Service) createUser(ctx context.Context, body []byte) (any, *Error) {
+	var req userRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	if e := checkUserName(req.UserName); e != nil {
+		return nil, e
+	}
+	var id [10]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "could not generate a user id")
+	}
+	u := &fsmpb.User{
+		Name: req.UserName, Arn: "arn:aws:iam::" + s.Account + ":user/" + req.UserName,
+		UserId: "AIDA" + strings.ToUpper(hex.EncodeToString(id[:]))[:17], CreateDate: s.now().UnixNano(),
+	}
+	if e := s.commit(ctx, fsm.CmdCreateUser, &fsmpb.CreateUser{User: u}); e != nil {
+		return nil, e
+	}
+	return map[string]any{"User": s.userMap(u)}, nil
+}
+
+func (s *Service) listUsers(ctx context.Context, body []byte) (any, *Error) {
+	users := s.FSM.Users()
+	out := make([]map[string]any, 0, len(users))
+	for _, u := range users {
+		out = append(out, s.userMap(u))
+	}
+	return map[string]any{"Users": out, "IsTruncated": false}, nil
+}
+
+func (s *Service) createAccessKey(ctx context.Context, body []byte) (any, *Error) {
+	var req userRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	if e := checkUserName(req.UserName); e != nil {
+		return nil, e
+	}
+	u, ok := s.FSM.User(req.UserName)
+	if !ok {
+		return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
+	}
+	kr, err := s.Keyring()
+	if err != nil {
+		return nil, newErr("ServiceUnavailable", http.StatusServiceUnavailable, "This keyraft node is sealed; retry once it is unsealed.")
+	}
+	id, secret, err := NewAccessKey()
+	if err != nil {
+		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "could not generate an access key")
+	}
+	sealed, err := kr.Seal(SecretPath(id), []byte(secret), rand.Reader)
+	if err != nil {
+		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "could not seal the secret")
+	}
+	now := s.now().UnixNano()
+	ak := &fsmpb.AccessKey{AccessKeyId: id, SealedSecret: sealed, PrincipalArn: u.Arn, CreateDate: now, UserName: u.Name}
+	if e := s.commit(ctx, fsm.CmdCreateAccessKey, ak); e != nil {
+		return nil, e
+	}
+	// The only time the secret leaves the cluster; the audit log drops it.
+	return map[string]any{"AccessKey": map[string]any{
+		"UserName": u.Name, "AccessKeyId": id, "SecretAccessKey": secret, "Status": "Active", "CreateDate": epochSeconds(now),
+	}}, nil
+}
+
+type deleteAccessKeyRequest struct {
+	UserName    string
+	AccessKeyId string
+}
+
+func (s *Service) deleteAccessKey(ctx context.Context, body []byte) (any, *Error) {
+	var req deleteAccessKeyRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	if req.AccessKeyId == "" {
+		return nil, newErr("ValidationError", http.StatusBadRequest, "AccessKeyId is required")
+	}
+	return map[string]any{}, s.commit(ctx, fsm.CmdDeleteAccessKey, &fsmpb.DeleteAccessKey{AccessKeyId: req.AccessKeyId, UserName: req.UserName})
+}
+
+func (s *Service) listAccessKeys(ctx context.Context, body []byte) (any, *Error) {
+	var req userRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	if _, ok := s.FSM.User(req.UserName); !ok {
+		return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
+	}
+	keys := s.FSM.UserAccessKeys(req.UserName)
+	out := make([]map[string]any, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, map[string]any{"UserName": k.UserName, "AccessKeyId": k.AccessKeyId, "Status": "Active", "CreateDate": epochSeconds(k.CreateDate)})
+	}
+	return map[string]any{"AccessKeyMetadata": out, "IsTruncated": false}, nil
+}
+
+type userPolicyRequest struct {
+	UserName       string
+	PolicyName     string
+	PolicyDocument string
+}
+
+
+func (s *Service) putUserPolicy(ctx context.Context, body []byte) (any, *Error) {
+	var req userPolicyRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	if e := checkUserName(req.UserName); e != nil {
+		return nil, e
+	}
+	if !userNamePattern.MatchString(req.PolicyName) || len(req.PolicyName) > 128 {
+		return nil, newErr("ValidationError", http.StatusBadRequest, "PolicyName must be 1–128 characters of [\\w+=,.@-]")
+	}
+	if _, err := policy.ParseIdentity([]byte(req.PolicyDocument)); err != nil {
+		return nil, newErr("MalformedPolicyDocument", http.StatusBadRequest, "%s", err.Error())
+	}
+	p := &fsmpb.UserPolicy{Name: req.PolicyName, Document: req.PolicyDocument}
+	return map[string]any{}, s.commit(ctx, fsm.CmdPutUserPolicy, &fsmpb.PutUserPolicy{UserName: req.UserName, Policy: p})
+}
+
+func (s *Service) getUserPolicy(ctx context.Context, body []byte) (any, *Error) {
+	var req userPolicyRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	u, ok := s.FSM.User(req.UserName)
+	if !ok {
+		return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
+	}
+	for _, p := range u.Policies {
+		if p.Name == req.PolicyName {
+			return map[string]any{"UserName": u.Name, "PolicyName": p.Name, "PolicyDocument": p.Document}, nil
+		}
+	}
+	return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user policy with name %s cannot be found.", req.PolicyName)
+}

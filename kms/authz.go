@@ -1,0 +1,212 @@
+package kms
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/policy"
+)
+
+// Caller is the principal that signed a request, as SigV4 identified it.
+type Caller struct {
+	AccessKeyID  string
+	PrincipalARN string // arn:aws:iam::ACCOUNT:root or arn:aws:iam::ACCOUNT:user/NAME
+	UserName     string // "" for the account's root principal
+}
+
+// call is what Handle puts in the context for the authorization checks.
+type call struct {
+	caller Caller
+	op     string
+}
+
+type callKey struct{}
+
+func callOf(ctx context.Context) (call, bool) {
+	c, ok := ctx.Value(callKey{}).(*call)
+	if !ok {
+		return call{}, false
+	}
+	return *c, true
+}
+
+// accessDenied words a refusal as AWS does.
+func accessDenied(c call, action, resource string, d policy.Decision) *Error {
+	why := "because no resource-based policy allows the " + action + " action"
+	if d.Basis == policy.ExplicitDeny {
+		why = "with an explicit deny in a resource-based or identity-based policy"
+	}
+	if resource == "" || resource == "*" {
+		why = "because no identity-based policy allows the " + action + " action"
+		if d.Basis == policy.ExplicitDeny {
+			why = "with an explicit deny in an identity-based policy"
+		}
+		return newErr("AccessDeniedException", http.StatusBadRequest,
+			"User: %s is not authorized to perform: %s %s", c.caller.PrincipalARN, action, why)
+	}
+	return newErr("AccessDeniedException", http.StatusBadRequest,
+		"User: %s is not authorized to perform: %s on resource: %s %s", c.caller.PrincipalARN, action, resource, why)
+}
+
+// policies caches parsed documents by their text: a key's policy is parsed
+// once, not on every request that uses the key.
+type policyCache struct {
+	mu sync.Mutex
+	m  map[string]*policy.Policy
+}
+
+const policyCacheMax = 4096
+
+func (pc *policyCache) get(doc string, identity bool) (*policy.Policy, error) {
+	k := doc
+	if identity {
+		k = "I" + doc
+	}
+	pc.mu.Lock()
+	p, ok := pc.m[k]
+	pc.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	var err error
+	if identity {
+		p, err = policy.ParseIdentity([]byte(doc))
+	} else {
+		p, err = policy.Parse([]byte(doc))
+	}
+	if err != nil {
+		return nil, err
+	}
+	pc.mu.Lock()
+	if pc.m == nil || len(pc.m) >= policyCacheMax {
+		pc.m = map[string]*policy.Policy{}
+	}
+	pc.m[k] = p
+	pc.mu.Unlock()
+	return p, nil
+}
+
+// identityPolicies returns the caller's IAM policies (none for the root).
+func (s *Service) identityPolicies(c Caller) ([]*policy.Policy, *Error) {
+	if c.UserName == "" {
+		return nil, nil
+	}
+	u, ok := s.FSM.User(c.UserName)
+	if !ok {
+		return nil, nil
+	}
+	out := make([]*policy.Policy, 0, len(u.Policies))
+	for _, up := range u.Policies {
+		p, err := s.policies.get(up.Document, true)
+		if err != nil {
+			return nil, Internal("a stored identity policy could not be parsed")
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// keyPolicy returns a key's policy, AWS's default when it has none.
+func (s *Service) keyPolicy(k *fsmpb.Key) (*policy.Policy, *Error) {
+	doc := k.Policy
+	if doc == "" {
+		doc = string(policy.DefaultKeyPolicy(s.Account))
+	}
+	p, err := s.policies.get(doc, false)
+	if err != nil {
+		return nil, Internal("a stored key policy could not be parsed")
+	}
+	return p, nil
+}
+
+// authorize decides whether the caller may perform the request's operation
+// on key k: key policy, the caller's identity policies, then grants. It runs
+// before any cryptography and before anything is proposed.
+func (s *Service) authorize(ctx context.Context, k *fsmpb.Key, encCtx map[string]string, grantTokens []string) *Error {
+	c, _ := callOf(ctx)
+	return s.authorizeAction(ctx, "kms:"+c.op, grantOp(c.op), k, encCtx, grantTokens)
+}
+
+// authorizeAction is authorize for an action other than the operation's
+// own name (ReEncrypt checks kms:ReEncryptFrom and kms:ReEncryptTo).
+func (s *Service) authorizeAction(ctx context.Context, action, grantOperation string, k *fsmpb.Key, encCtx map[string]string, grantTokens []string) *Error {
+	c, ok := callOf(ctx)
+	if !ok {
+		return Internal("request has no authenticated caller")
+	}
+	if e := checkGrantTokens(grantTokens); e != nil {
+		return e
+	}
+	kp, e := s.keyPolicy(k)
+	if e != nil {
+		return e
+	}
+	ids, e := s.identityPolicies(c.caller)
+	if e != nil {
+		return e
+	}
+	resource := s.arn(k.KeyId)
+	req := policy.Request{
+		PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action,
+		Resource: resource, EncryptionContext: encCtx,
+	}
+	d := policy.Decide(kp, ids, req)
+	if !d.Allowed && d.Basis != policy.ExplicitDeny && grantOperation != "" && s.grantAllows(c.caller, k.KeyId, grantOperation, encCtx) {
+		d = d.WithGrant()
+	}
+	if !d.Allowed {
+		return accessDenied(c, action, resource, d)
+	}
+	return nil
+}
+
+// authorizeAccount decides an account-level operation (CreateKey, ListKeys,
+// ListAliases, GenerateRandom, ListRetirableGrants): IAM alone decides it,
+// and the account's root principal may do all of them.
+func (s *Service) authorizeAccount(ctx context.Context) *Error {
+	c, ok := callOf(ctx)
+	if !ok {
+		return Internal("request has no authenticated caller")
+	}
+	ids, e := s.identityPolicies(c.caller)
+	if e != nil {
+		return e
+	}
+	action := "kms:" + c.op
+	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*"})
+	if !d.Allowed {
+		return accessDenied(c, action, "*", d)
+	}
+	return nil
+}
+
+// authorizeKeyID is authorize for operations that name a key only by id: a
+// key that does not exist is left to the operation's own NotFound.
+func (s *Service) authorizeKeyID(ctx context.Context, id string) *Error {
+	k, ok := s.FSM.Key(id)
+	if !ok {
+		return nil
+	}
+	return s.authorize(ctx, k, nil, nil)
+}
+
+// grantOp is the grant operation that can allow an API operation; "" for
+// operations no grant can allow.
+func grantOp(op string) string {
+	switch op {
+	case "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+		"CreateGrant", "RetireGrant", "DescribeKey", "GenerateDataKeyPair",
+		"GenerateDataKeyPairWithoutPlaintext", "Sign", "Verify", "GetPublicKey",
+		"GenerateMac", "VerifyMac", "DeriveSharedSecret":
+		return op
+	}
+	return ""
+}
+
+// isRoot reports whether the caller is the account's root principal.
+func (s *Service) isRoot(c Caller) bool {
+	return c.UserName == "" && c.PrincipalARN == policy.RootARN(s.Account)
+}
+

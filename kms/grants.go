@@ -1,0 +1,413 @@
+package kms
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"maps"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/policy"
+)
+
+// Grants add permissions on one key for one grantee until they are retired
+// or revoked. They are committed through Raft and read on the leader, so a
+// grant is usable as soon as CreateGrant answers; grant tokens are still
+// accepted (and checked for form) for clients written against AWS's
+// eventual consistency.
+
+var grantOperations = []string{
+	"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom", "ReEncryptTo",
+	"Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey", "GenerateDataKeyPair",
+	"GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
+}
+
+// contextOperations are the grant operations that take an encryption
+// context; AWS refuses context constraints on a grant with any other.
+var contextOperations = map[string]bool{
+	"Decrypt": true, "Encrypt": true, "GenerateDataKey": true, "GenerateDataKeyWithoutPlaintext": true,
+	"ReEncryptFrom": true, "ReEncryptTo": true, "GenerateDataKeyPair": true,
+	"GenerateDataKeyPairWithoutPlaintext": true, "RetireGrant": true, "CreateGrant": true,
+}
+
+var grantNamePattern = regexp.MustCompile(`^[a-zA-Z0-9:/_-]+$`)
+
+type grantConstraints struct {
+	EncryptionContextEquals map[string]string `json:",omitempty"`
+	EncryptionContextSubset map[string]string `json:",omitempty"`
+}
+
+type createGrantRequest struct {
+	KeyId             string
+	GranteePrincipal  *string
+	RetiringPrincipal *string
+	Operations        []string
+	Constraints       *grantConstraints
+	GrantTokens       []string
+	Name              *string
+	DryRun            bool
+}
+
+// checkGrantTokens applies AWS's limits: at most 10 tokens of 1–8192
+// characters; a token this cluster did not issue is refused.
+func checkGrantTokens(tokens []string) *Error {
+	if len(tokens) > 10 {
+		return validation("grantTokens", "Member must have length less than or equal to 10")
+	}
+	for _, t := range tokens {
+		if e := checkLen("grantTokens", t, 1, 8192); e != nil {
+			return e
+		}
+		if _, ok := grantIDOfToken(t); !ok {
+			return newErr("InvalidGrantTokenException", http.StatusBadRequest, "The grant token is not valid.")
+		}
+	}
+	return nil
+}
+
+// A grant token is base64url("kr1." + grant id + "." + 16 random bytes hex).
+func newGrantToken(grantID string) (string, error) {
+	var nonce [16]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte("kr1." + grantID + "." + hex.EncodeToString(nonce[:]))), nil
+}
+
+func grantIDOfToken(t string) (string, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(t)
+	if err != nil {
+		return "", false
+	}
+	parts := strings.Split(string(raw), ".")
+	if len(parts) != 3 || parts[0] != "kr1" || len(parts[1]) != 64 {
+		return "", false
+	}
+	return parts[1], true
+}
+
+// grantAllows reports whether a grant lets the caller perform operation on
+// the key with this encryption context.
+func (s *Service) grantAllows(c Caller, keyID, operation string, encCtx map[string]string) bool {
+	found := s.FSM.Grants(func(g *fsmpb.Grant) bool {
+		return g.KeyId == keyID && g.GranteePrincipal == c.PrincipalARN &&
+			slices.Contains(g.Operations, operation) && constraintsHold(g, encCtx)
+	})
+	return len(found) > 0
+}
+
+func constraintsHold(g *fsmpb.Grant, encCtx map[string]string) bool {
+	if len(g.ContextEquals) > 0 && !maps.Equal(g.ContextEquals, encCtx) {
+		return false
+	}
+	for k, v := range g.ContextSubset {
+		if got, ok := encCtx[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) createGrant(ctx context.Context, body []byte) (any, *Error) {
+	var req createGrantRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	id, e := s.keyIDOf("keyId", req.KeyId)
+	if e != nil {
+		return nil, e
+	}
+	if e := req.validate(); e != nil {
+		return nil, e
+	}
+	k, ok := s.FSM.Key(id)
+	if !ok {
+		return nil, notFound("Key '%s' does not exist", s.arn(id))
+	}
+	var encCtx map[string]string
+	if req.Constraints != nil {
+		encCtx = req.Constraints.EncryptionContextEquals
+		if encCtx == nil {
+			encCtx = req.Constraints.EncryptionContextSubset
+		}
+	}
+	if e := s.authorize(ctx, k, encCtx, req.GrantTokens); e != nil {
+		return nil, e
+	}
+	if req.DryRun {
+		return nil, dryRunSucceeded()
+	}
+	g := &fsmpb.Grant{
+		KeyId: id, GranteePrincipal: *req.GranteePrincipal, Operations: slices.Sorted(slices.Values(req.Operations)),
+		IssuingAccount: policy.RootARN(s.Account), CreationDate: s.now().UnixNano(),
+	}
+	g.Operations = slices.Compact(g.Operations)
+	if req.RetiringPrincipal != nil {
+		g.RetiringPrincipal = *req.RetiringPrincipal
+	}
+	if req.Name != nil {
+		g.Name = *req.Name
+		// AWS: the same parameters under the same name return the existing grant.
+		if same := s.FSM.Grants(func(o *fsmpb.Grant) bool { return sameGrant(o, g, req.Constraints) }); len(same) > 0 {
+			return map[string]any{"GrantId": same[0].GrantId, "GrantToken": same[0].Token}, nil
+		}
+	}
+	if req.Constraints != nil {
+		g.ContextEquals, g.ContextSubset = req.Constraints.EncryptionContextEquals, req.Constraints.EncryptionContextSubset
+	}
+	var idBytes [32]byte
+	if _, err := rand.Read(idBytes[:]); err != nil {
+		return nil, Internal("could not generate a grant id")
+	}
+	g.GrantId = hex.EncodeToString(idBytes[:])
+	tok, err := newGrantToken(g.GrantId)
+	if err != nil {
+		return nil, Internal("could not generate a grant token")
+	}
+	g.Token = tok
+	if e := s.commit(ctx, fsm.CmdCreateGrant, &fsmpb.CreateGrant{Grant: g}, s.now()); e != nil {
+		return nil, e
+	}
+	return map[string]any{"GrantId": g.GrantId, "GrantToken": g.Token}, nil
+}
+
+func sameGrant(o, g *fsmpb.Grant, c *grantConstraints) bool {
+	var eq, sub map[string]string
+	if c != nil {
+		eq, sub = c.EncryptionContextEquals, c.EncryptionContextSubset
+	}
+	return o.KeyId == g.KeyId && o.Name == g.Name && o.GranteePrincipal == g.GranteePrincipal &&
+		o.RetiringPrincipal == g.RetiringPrincipal && slices.Equal(o.Operations, g.Operations) &&
+		maps.Equal(o.ContextEquals, eq) && maps.Equal(o.ContextSubset, sub)
+}
+
+func (r *createGrantRequest) validate() *Error {
+	if r.GranteePrincipal == nil {
+		return validation("granteePrincipal", "Member must not be null")
+	}
+	if e := checkLen("granteePrincipal", *r.GranteePrincipal, 1, 256); e != nil {
+		return e
+	}
+	if r.RetiringPrincipal != nil {
+		if e := checkLen("retiringPrincipal", *r.RetiringPrincipal, 1, 256); e != nil {
+			return e
+		}
+	}
+	if len(r.Operations) == 0 {
+		return validation("operations", "Member must not be null")
+	}
+	for _, op := range r.Operations {
+		if !slices.Contains(grantOperations, op) {
+			return validation("operations", "Member must satisfy constraint: [Member must satisfy enum value set: ["+strings.Join(grantOperations, ", ")+"]]")
+		}
+	}
+	if r.Name != nil {
+		if e := checkLen("name", *r.Name, 1, 256); e != nil {
+			return e
+		}
+		if !grantNamePattern.MatchString(*r.Name) {
+			return validation("name", "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$")
+		}
+	}
+	if c := r.Constraints; c != nil {
+		if c.EncryptionContextEquals != nil && c.EncryptionContextSubset != nil {
+			return validation("constraints", "EncryptionContextEquals and EncryptionContextSubset cannot both be specified")
+		}
+		if len(c.EncryptionContextEquals)+len(c.EncryptionContextSubset) > 0 {
+			for _, op := range r.Operations {
+				if !contextOperations[op] {
+					return validation("constraints", "Grant constraints are not allowed with the operation "+op)
+				}
+			}
+		}
+		if e := checkContext(c.EncryptionContextEquals); e != nil {
+			return e
+		}
+		if e := checkContext(c.EncryptionContextSubset); e != nil {
+			return e
+		}
+	}
+	return checkGrantTokens(r.GrantTokens)
+}
+
+type listGrantsRequest struct {
+	KeyId            string
+	Limit            *int32
+	Marker           *string
+	GrantId          *string
+	GranteePrincipal *string
+}
+
+func (s *Service) listGrants(ctx context.Context, body []byte) (any, *Error) {
+	var req listGrantsRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	id, e := s.keyIDOf("keyId", req.KeyId)
+	if e != nil {
+		return nil, e
+	}
+	k, e := s.readKey(id)
+	if e != nil {
+		return nil, e
+	}
+	if e := s.authorize(ctx, k, nil, nil); e != nil {
+		return nil, e
+	}
+	return s.grantPage(req.Limit, req.Marker, func(g *fsmpb.Grant) bool {
+		return g.KeyId == id && (req.GrantId == nil || g.GrantId == *req.GrantId) &&
+			(req.GranteePrincipal == nil || g.GranteePrincipal == *req.GranteePrincipal)
+	})
+}
+
+type listRetirableGrantsRequest struct {
+	RetiringPrincipal *string
+	Limit             *int32
+	Marker            *string
+}
+
+func (s *Service) listRetirableGrants(ctx context.Context, body []byte) (any, *Error) {
+	var req listRetirableGrantsRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	if req.RetiringPrincipal == nil {
+		return nil, validation("retiringPrincipal", "Member must not be null")
+	}
+	if e := s.authorizeAccount(ctx); e != nil {
+		return nil, e
+	}
+	return s.grantPage(req.Limit, req.Marker, func(g *fsmpb.Grant) bool {
+		return g.RetiringPrincipal == *req.RetiringPrincipal
+	})
+}
+
+func (s *Service) grantPage(limit *int32, marker *string, match func(*fsmpb.Grant) bool) (any, *Error) {
+	n, e := pageLimit(limit, 50, 100)
+	if e != nil {
+		return nil, e
+	}
+	if e := checkMarker(marker); e != nil {
+		return nil, e
+	}
+	grants := s.FSM.Grants(match)
+	ids := make([]string, len(grants))
+	for i, g := range grants {
+		ids[i] = g.GrantId
+	}
+	start, end := page(ids, marker, n)
+	out := make([]map[string]any, 0, end-start)
+	for _, g := range grants[start:end] {
+		out = append(out, s.grantEntry(g))
+	}
+	res := map[string]any{"Grants": out, "Truncated": end < len(ids)}
+	if end < len(ids) {
+		res["NextMarker"] = ids[end-1]
+	}
+	return res, nil
+}
+
+func (s *Service) grantEntry(g *fsmpb.Grant) map[string]any {
+	m := map[string]any{
+		"KeyId": s.arn(g.KeyId), "GrantId": g.GrantId, "CreationDate": epochSeconds(g.CreationDate),
+		"GranteePrincipal": g.GranteePrincipal, "IssuingAccount": g.IssuingAccount, "Operations": g.Operations,
+	}
+	if g.Name != "" {
+		m["Name"] = g.Name
+	}
+	if g.RetiringPrincipal != "" {
+		m["RetiringPrincipal"] = g.RetiringPrincipal
+	}
+	if len(g.ContextEquals)+len(g.ContextSubset) > 0 {
+		m["Constraints"] = grantConstraints{EncryptionContextEquals: g.ContextEquals, EncryptionContextSubset: g.ContextSubset}
+	}
+	return m
+}
+
+type retireGrantRequest struct {
+	GrantToken *string
+	KeyId      *string
+	GrantId    *string
+	DryRun     bool
+}
+
+// retireGrant: the grant's retiring principal, its grantee when the grant
+// includes RetireGrant, or the account's root may retire it.
+func (s *Service) retireGrant(ctx context.Context, body []byte) (any, *Error) {
+	var req retireGrantRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	var gid string
+	switch {
+	case req.GrantToken != nil:
+		if e := checkGrantTokens([]string{*req.GrantToken}); e != nil {
+			return nil, e
+		}
+		gid, _ = grantIDOfToken(*req.GrantToken)
+	case req.KeyId != nil && req.GrantId != nil:
+		gid = *req.GrantId
+	default:
+		return nil, validation("grantToken", "Either GrantToken, or both KeyId and GrantId, must be specified")
+	}
+	g, ok := s.FSM.Grant(gid)
+	if !ok || (req.GrantToken != nil && g.Token != *req.GrantToken) {
+		return nil, notFound("Grant ID not found")
+	}
+	if req.KeyId != nil {
+		id, e := s.keyIDOf("keyId", *req.KeyId)
+		if e != nil {
+			return nil, e
+		}
+		if id != g.KeyId {
+			return nil, notFound("Grant ID not found")
+		}
+	}
+	c, _ := callOf(ctx)
+	allowed := s.isRoot(c.caller) || (g.RetiringPrincipal != "" && g.RetiringPrincipal == c.caller.PrincipalARN) ||
+		(g.GranteePrincipal == c.caller.PrincipalARN && slices.Contains(g.Operations, "RetireGrant"))
+	if !allowed {
+		return nil, accessDenied(c, "kms:RetireGrant", s.arn(g.KeyId), policy.Decision{})
+	}
+	if req.DryRun {
+		return nil, dryRunSucceeded()
+	}
+	return nil, s.commit(ctx, fsm.CmdRemoveGrant, &fsmpb.RemoveGrant{KeyId: g.KeyId, GrantId: g.GrantId}, s.now())
+}
+
+type revokeGrantRequest struct {
+	KeyId   string
+	GrantId *string
+	DryRun  bool
+}
+
+func (s *Service) revokeGrant(ctx context.Context, body []byte) (any, *Error) {
+	var req revokeGrantRequest
+	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	id, e := s.keyIDOf("keyId", req.KeyId)
+	if e != nil {
+		return nil, e
+	}
+	if req.GrantId == nil {
+		return nil, validation("grantId", "Member must not be null")
+	}
+	if e := s.authorizeKeyID(ctx, id); e != nil {
+		return nil, e
+	}
+	if req.DryRun {
+		return nil, dryRunSucceeded()
+	}
+	return nil, s.commit(ctx, fsm.CmdRemoveGrant, &fsmpb.RemoveGrant{KeyId: id, GrantId: *req.GrantId}, s.now())
+}
+
+func dryRunSucceeded() *Error {
+	return newErr("DryRunOperationException", http.StatusPreconditionFailed, "The request would have succeeded, but the DryRun option is set.")
+}
