@@ -124,7 +124,6 @@ type userPolicyRequest struct {
 	PolicyDocument string
 }
 
-
 func (s *Service) putUserPolicy(ctx context.Context, body []byte) (any, *Error) {
 	var req userPolicyRequest
 	if e := decode(body, &req); e != nil {

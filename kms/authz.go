@@ -209,4 +209,3 @@ func grantOp(op string) string {
 func (s *Service) isRoot(c Caller) bool {
 	return c.UserName == "" && c.PrincipalARN == policy.RootARN(s.Account)
 }
-

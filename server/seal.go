@@ -9,8 +9,8 @@ import (
 
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/fsm"
-	"github.com/keyraft/keyraft/iam"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/iam"
 	"github.com/keyraft/keyraft/seal"
 )
 
@@ -88,7 +88,6 @@ func (s *Server) Initialize(ctx context.Context, shares, threshold int) (*InitRe
 	s.log.Info("cluster initialized", "shares", shares, "threshold", threshold, "access_key_id", akid)
 	return &InitResult{Shares: parts, Threshold: threshold, AccessKeyID: akid, SecretAccessKey: secret}, nil
 }
-
 
 // Unseal gives this node one share (or resets its progress).
 func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {

@@ -180,4 +180,3 @@ func callIAM(address, region, op string, in, out any) error {
 	}
 	return json.Unmarshal(raw, out)
 }
-
