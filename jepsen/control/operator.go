@@ -1,0 +1,176 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Status is a node's GET /v1/sys/seal-status answer.
+type Status struct {
+	Initialized bool   `json:"initialized"`
+	Sealed      bool   `json:"sealed"`
+	Progress    int    `json:"progress"`
+	Threshold   int    `json:"threshold"`
+	NodeID      string `json:"node_id"`
+	LeaderID    string `json:"leader_id"`
+	RaftState   string `json:"raft_state"`
+	RaftIndex   uint64 `json:"raft_index"`
+	Term        uint64 `json:"term"`
+}
+
+// Credentials are what `keyraft operator init` printed.
+type Credentials struct {
+	Keys            []string `json:"unseal_keys_b64"`
+	Threshold       int      `json:"unseal_threshold"`
+	AccessKeyID     string   `json:"access_key_id"`
+	SecretAccessKey string   `json:"secret_access_key"`
+}
+
+var statusClient = &http.Client{Timeout: 2 * time.Second}
+
+// NodeStatus asks one node for its status.
+func NodeStatus(ctx context.Context, endpoint string) (Status, error) {
+	var st Status
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/v1/sys/seal-status", nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := statusClient.Do(req)
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("seal-status: HTTP %d", resp.StatusCode)
+	}
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// Leader is the node that says it leads in the highest term, or "" when
+// none does. A paused or cut-off old leader may still say it leads; the
+// higher term of the new one wins.
+func Leader(ctx context.Context, c Cluster) string {
+	var leader string
+	var term uint64
+	for _, n := range c.Nodes() {
+		st, err := NodeStatus(ctx, c.Endpoint(n))
+		if err == nil && st.RaftState == "Leader" && st.Term >= term {
+			leader, term = n, st.Term
+		}
+	}
+	return leader
+}
+
+// cli runs the keyraft operator CLI and returns its stdout.
+func cli(ctx context.Context, bin string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 40*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("keyraft %s: %w: %s%s", strings.Join(args[:min(2, len(args))], " "), err, strings.TrimSpace(stderr.String()), strings.TrimSpace(string(out)))
+	}
+	return out, nil
+}
+
+// waitFor polls cond every 200 ms until it holds or ctx ends.
+func waitFor(ctx context.Context, what string, cond func() bool) error {
+	for {
+		if cond() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Initialize waits for a leader, runs `keyraft operator init` (5 shares,
+// threshold 3) and unseals every node, as scripts/cluster-up.sh does.
+func Initialize(ctx context.Context, c Cluster) (*Credentials, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if err := waitFor(ctx, "a leader", func() bool { return Leader(ctx, c) != "" }); err != nil {
+		return nil, err
+	}
+	var creds Credentials
+	var initErr error
+	err := waitFor(ctx, "init", func() bool {
+		out, err := cli(ctx, c.Binary(), "operator", "init", "-key-shares", "5", "-key-threshold", "3",
+			"-format", "json", "-address", c.Endpoint(c.Nodes()[0]))
+		if err != nil && strings.Contains(err.Error(), "already initialized") {
+			initErr = err // an earlier attempt's answer was lost: no shares
+			return true
+		}
+		return err == nil && json.Unmarshal(out, &creds) == nil && len(creds.Keys) > 0
+	})
+	if err == nil {
+		err = initErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range c.Nodes() {
+		if err := Unseal(ctx, c, &creds, n); err != nil {
+			return nil, err
+		}
+	}
+	return &creds, nil
+}
+
+// Unseal gives a node shares with `keyraft operator unseal` until it is
+// unsealed. A node that has just restarted must first replay the init.
+func Unseal(ctx context.Context, c Cluster, creds *Credentials, node string) error {
+	ep := c.Endpoint(node)
+	err := waitFor(ctx, node+" to see the cluster initialised", func() bool {
+		st, err := NodeStatus(ctx, ep)
+		return err == nil && st.Initialized
+	})
+	if err != nil {
+		return err
+	}
+	for _, share := range creds.Keys {
+		st, err := NodeStatus(ctx, ep)
+		if err == nil && !st.Sealed {
+			return nil
+		}
+		if _, err := cli(ctx, c.Binary(), "operator", "unseal", "-format", "json", "-address", ep, share); err != nil {
+			return fmt.Errorf("unseal %s: %w", node, err)
+		}
+	}
+	if st, err := NodeStatus(ctx, ep); err != nil || st.Sealed {
+		return fmt.Errorf("%s is still sealed after every share (%v)", node, err)
+	}
+	return nil
+}
+
+// Seal seals one node with `keyraft operator seal`.
+func Seal(ctx context.Context, c Cluster, node string) error {
+	_, err := cli(ctx, c.Binary(), "operator", "seal", "-format", "json", "-address", c.Endpoint(node))
+	return err
+}
+
+// WaitHealthy waits until every node answers unsealed and agrees on one leader.
+func WaitHealthy(ctx context.Context, c Cluster) error {
+	return waitFor(ctx, "every node unsealed with one leader", func() bool {
+		leaders := map[string]bool{}
+		for _, n := range c.Nodes() {
+			st, err := NodeStatus(ctx, c.Endpoint(n))
+			if err != nil || st.Sealed || st.LeaderID == "" {
+				return false
+			}
+			leaders[st.LeaderID] = true
+		}
+		return len(leaders) == 1
+	})
+}
