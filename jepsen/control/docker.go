@@ -166,10 +166,12 @@ func run(ctx context.Context, name string, args ...string) ([]byte, error) {
 
 func (d *Docker) container(node string) string { return d.project + "-" + node }
 
-func (d *Docker) Name() string                { return "docker" }
-func (d *Docker) Nodes() []string             { return d.names }
-func (d *Docker) Binary() string              { return d.bin }
-func (d *Docker) Endpoint(node string) string { return "http://127.0.0.1:" + strconv.Itoa(d.ports[node]) }
+func (d *Docker) Name() string    { return "docker" }
+func (d *Docker) Nodes() []string { return d.names }
+func (d *Docker) Binary() string  { return d.bin }
+func (d *Docker) Endpoint(node string) string {
+	return "http://127.0.0.1:" + strconv.Itoa(d.ports[node])
+}
 
 func (d *Docker) Kill(ctx context.Context, node string) error {
 	_, err := run(ctx, "docker", "kill", "-s", "KILL", d.container(node))

@@ -192,10 +192,12 @@ func (l *Local) signal(name string, sig syscall.Signal) (*localNode, error) {
 	return n, n.cmd.Process.Signal(sig)
 }
 
-func (l *Local) Name() string                { return "local" }
-func (l *Local) Nodes() []string             { return l.names }
-func (l *Local) Binary() string              { return l.bin }
-func (l *Local) Endpoint(node string) string { return "http://127.0.0.1:" + strconv.Itoa(l.nodes[node].api) }
+func (l *Local) Name() string    { return "local" }
+func (l *Local) Nodes() []string { return l.names }
+func (l *Local) Binary() string  { return l.bin }
+func (l *Local) Endpoint(node string) string {
+	return "http://127.0.0.1:" + strconv.Itoa(l.nodes[node].api)
+}
 
 // Kill sends SIGKILL and waits for the process to be gone.
 func (l *Local) Kill(ctx context.Context, name string) error {
