@@ -1,0 +1,346 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+)
+
+const account = "111122223333"
+
+// iamCmd runs `keyraft iam ARGS -address API -format json` as the principal
+// whose access key creds holds, and decodes stdout.
+func iamCmd(t *testing.T, api string, creds initOutput, out any, args ...string) error {
+	t.Helper()
+	args = append(append([]string{"iam"}, args...), "-address", api, "-format", "json")
+	if ca, ok := apiCAs.Load(api); ok {
+		args = append(args, "-ca-file", ca.(string))
+	}
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("keyraft iam %s: %v: %s", args[1], err, stderr.String())
+	}
+	if out != nil {
+		return json.Unmarshal(stdout.Bytes(), out)
+	}
+	return nil
+}
+
+// newUser creates an IAM user with an access key and, when policy is not
+// empty, that inline identity policy; it returns a KMS client signing as it.
+func newUser(t *testing.T, c *cluster, root initOutput, name, policy string) *kms.Client {
+	t.Helper()
+	api := c.nodes[0].api
+	if err := iamCmd(t, api, root, nil, "create-user", name); err != nil {
+		t.Fatal(err)
+	}
+	var ak struct {
+		ID     string `json:"access_key_id"`
+		Secret string `json:"secret_access_key"`
+	}
+	if err := iamCmd(t, api, root, &ak, "create-access-key", name); err != nil {
+		t.Fatal(err)
+	}
+	if policy != "" {
+		f := filepath.Join(t.TempDir(), name+".json")
+		if err := os.WriteFile(f, []byte(policy), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := iamCmd(t, api, root, nil, "put-user-policy", name, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Users call through a follower or the leader alike: node 1 here.
+	return kmsClient(c.nodes[1].api, initOutput{AccessKeyID: ak.ID, SecretAccessKey: ak.Secret}, 3)
+}
+
+func userARN(name string) string { return "arn:aws:iam::" + account + ":user/" + name }
+
+// stmt renders one policy statement; principal "" means none (identity policies).
+func stmt(effect, principal, action, cond string) string {
+	s := `{"Effect":"` + effect + `",`
+	if principal != "" {
+		s += `"Principal":` + principal + `,`
+	}
+	s += action + `,"Resource":"*"`
+	if cond != "" {
+		s += `,"Condition":` + cond
+	}
+	return s + "}"
+}
+
+func doc(stmts ...string) string {
+	return `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`
+}
+
+func aws1(name string) string { return `{"AWS":"` + userARN(name) + `"}` }
+
+// rootStmt is the default policy's statement that lets IAM policies decide.
+var rootStmt = stmt("Allow", `{"AWS":"arn:aws:iam::`+account+`:root"}`, `"Action":"kms:*"`, "")
+
+// TestAccessControl runs a table of key policies, identity policies and
+// grants through the real SDK against a cluster: each case is allowed or
+// AccessDeniedException, and a denial changes nothing.
+func TestAccessControl(t *testing.T) {
+	c := startUnsealedCluster(t)
+	root := kmsClient(c.nodes[0].api, c.creds, 3)
+
+	users := map[string]*kms.Client{
+		"none":      newUser(t, c, c.creds, "none", ""),
+		"enc":       newUser(t, c, c.creds, "enc", doc(stmt("Allow", "", `"Action":"kms:Encrypt"`, ""))),
+		"all":       newUser(t, c, c.creds, "all", doc(stmt("Allow", "", `"Action":"kms:*"`, ""))),
+		"alldeny":   newUser(t, c, c.creds, "alldeny", doc(stmt("Allow", "", `"Action":"kms:*"`, ""), stmt("Deny", "", `"Action":"kms:Decrypt"`, ""))),
+		"wild":      newUser(t, c, c.creds, "wild", doc(stmt("Allow", "", `"Action":["kms:Encrypt*","kms:Generate*"]`, ""))),
+		"notaction": newUser(t, c, c.creds, "notaction", doc(stmt("Allow", "", `"NotAction":"kms:Decrypt"`, ""))),
+		"ctx":       newUser(t, c, c.creds, "ctx", doc(stmt("Allow", "", `"Action":["kms:Encrypt","kms:Decrypt"]`, `{"StringEquals":{"kms:EncryptionContext:team":"ops"}}`))),
+		"k1":        newUser(t, c, c.creds, "k1", ""),
+	}
+
+	ops := map[string]string{"team": "ops"}
+	dev := map[string]string{"team": "dev"}
+	opsApp := map[string]string{"team": "ops", "app": "web"}
+	appOnly := map[string]string{"app": "web"}
+
+	type tc struct {
+		name      string
+		keyPolicy string // "" = the default policy
+		user      string
+		op        string // encrypt, decrypt, gdk, describe
+		ctx       map[string]string
+		allowed   bool
+	}
+	k1 := func(effect, action, cond string) string { return stmt(effect, aws1("k1"), action, cond) }
+	cases := []tc{
+		// The default policy delegates to IAM: identity policies decide.
+		{"default/no identity policy/encrypt", "", "none", "encrypt", nil, false},
+		{"default/no identity policy/describe", "", "none", "describe", nil, false},
+		{"default/encrypt-only/encrypt", "", "enc", "encrypt", nil, true},
+		{"default/encrypt-only/decrypt", "", "enc", "decrypt", nil, false},
+		{"default/encrypt-only/gdk", "", "enc", "gdk", nil, false},
+		{"default/kms:*/decrypt", "", "all", "decrypt", nil, true},
+		{"default/kms:*/describe", "", "all", "describe", nil, true},
+		{"default/identity deny wins/decrypt", "", "alldeny", "decrypt", nil, false},
+		{"default/identity deny/encrypt still allowed", "", "alldeny", "encrypt", nil, true},
+		{"default/wildcard Encrypt*/encrypt", "", "wild", "encrypt", nil, true},
+		{"default/wildcard Generate*/gdk", "", "wild", "gdk", nil, true},
+		{"default/wildcard/decrypt", "", "wild", "decrypt", nil, false},
+		{"default/NotAction Decrypt/encrypt", "", "notaction", "encrypt", nil, true},
+		{"default/NotAction Decrypt/decrypt", "", "notaction", "decrypt", nil, false},
+		{"default/identity context condition/match", "", "ctx", "decrypt", ops, true},
+		{"default/identity context condition/mismatch", "", "ctx", "decrypt", dev, false},
+		{"default/identity context condition/absent", "", "ctx", "encrypt", nil, false},
+		// Without the root statement, identity policies count for nothing.
+		{"no root stmt/kms:* identity/encrypt", doc(k1("Allow", `"Action":"kms:Encrypt"`, "")), "all", "encrypt", nil, false},
+		{"key policy names user/encrypt", doc(k1("Allow", `"Action":"kms:Encrypt"`, "")), "k1", "encrypt", nil, true},
+		{"key policy names user/decrypt", doc(k1("Allow", `"Action":"kms:Encrypt"`, "")), "k1", "decrypt", nil, false},
+		{"key policy kms:*/decrypt", doc(k1("Allow", `"Action":"kms:*"`, "")), "k1", "decrypt", nil, true},
+		{"key policy deny wins", doc(k1("Allow", `"Action":"kms:*"`, ""), k1("Deny", `"Action":"kms:Decrypt"`, "")), "k1", "decrypt", nil, false},
+		{"key policy deny/other op", doc(k1("Allow", `"Action":"kms:*"`, ""), k1("Deny", `"Action":"kms:Decrypt"`, "")), "k1", "encrypt", nil, true},
+		{"key policy NotAction/encrypt", doc(k1("Allow", `"NotAction":"kms:Decrypt"`, "")), "k1", "encrypt", nil, true},
+		{"key policy NotAction/decrypt", doc(k1("Allow", `"NotAction":"kms:Decrypt"`, "")), "k1", "decrypt", nil, false},
+		{"key policy wildcard kms:Gen*/gdk", doc(k1("Allow", `"Action":"kms:Gen*"`, "")), "k1", "gdk", nil, true},
+		{"key policy wildcard kms:Gen*/encrypt", doc(k1("Allow", `"Action":"kms:Gen*"`, "")), "k1", "encrypt", nil, false},
+		{"key policy Describe*/describe", doc(k1("Allow", `"Action":"kms:Describe*"`, "")), "k1", "describe", nil, true},
+		{"principal */encrypt", doc(stmt("Allow", `"*"`, `"Action":"kms:Encrypt"`, "")), "none", "encrypt", nil, true},
+		{"principal */decrypt", doc(stmt("Allow", `"*"`, `"Action":"kms:Encrypt"`, "")), "none", "decrypt", nil, false},
+		{"StringEquals context/match", doc(k1("Allow", `"Action":"kms:Decrypt"`, `{"StringEquals":{"kms:EncryptionContext:team":"ops"}}`)), "k1", "decrypt", ops, true},
+		{"StringEquals context/mismatch", doc(k1("Allow", `"Action":"kms:Decrypt"`, `{"StringEquals":{"kms:EncryptionContext:team":"ops"}}`)), "k1", "decrypt", dev, false},
+		{"StringLike context/match", doc(k1("Allow", `"Action":"kms:Encrypt"`, `{"StringLike":{"kms:EncryptionContext:team":"o*"}}`)), "k1", "encrypt", ops, true},
+		{"StringLike context/mismatch", doc(k1("Allow", `"Action":"kms:Encrypt"`, `{"StringLike":{"kms:EncryptionContext:team":"o*"}}`)), "k1", "encrypt", dev, false},
+		{"StringNotEquals context/other", doc(k1("Allow", `"Action":"kms:Encrypt"`, `{"StringNotEquals":{"kms:EncryptionContext:team":"dev"}}`)), "k1", "encrypt", ops, true},
+		{"StringNotEquals context/excluded", doc(k1("Allow", `"Action":"kms:Encrypt"`, `{"StringNotEquals":{"kms:EncryptionContext:team":"dev"}}`)), "k1", "encrypt", dev, false},
+		{"ForAllValues keys/subset", doc(k1("Allow", `"Action":"kms:Encrypt"`, `{"ForAllValues:StringEquals":{"kms:EncryptionContextKeys":["team","app"]}}`)), "k1", "encrypt", opsApp, true},
+		{"ForAllValues keys/empty context", doc(k1("Allow", `"Action":"kms:Encrypt"`, `{"ForAllValues:StringEquals":{"kms:EncryptionContextKeys":["team"]}}`)), "k1", "encrypt", nil, true},
+		{"ForAllValues keys/extra key", doc(k1("Allow", `"Action":"kms:Encrypt"`, `{"ForAllValues:StringEquals":{"kms:EncryptionContextKeys":["team"]}}`)), "k1", "encrypt", opsApp, false},
+		{"ForAnyValue keys/present", doc(k1("Allow", `"Action":"kms:Encrypt"`, `{"ForAnyValue:StringEquals":{"kms:EncryptionContextKeys":["team"]}}`)), "k1", "encrypt", opsApp, true},
+		{"ForAnyValue keys/absent", doc(k1("Allow", `"Action":"kms:Encrypt"`, `{"ForAnyValue:StringEquals":{"kms:EncryptionContextKeys":["team"]}}`)), "k1", "encrypt", appOnly, false},
+		{"ForAnyValue keys/empty context", doc(k1("Allow", `"Action":"kms:Encrypt"`, `{"ForAnyValue:StringEquals":{"kms:EncryptionContextKeys":["team"]}}`)), "k1", "encrypt", nil, false},
+		{"kms:CallerAccount/ours", doc(stmt("Allow", `"*"`, `"Action":"kms:Encrypt"`, `{"StringEquals":{"kms:CallerAccount":"`+account+`"}}`)), "none", "encrypt", nil, true},
+		{"kms:CallerAccount/other", doc(stmt("Allow", `"*"`, `"Action":"kms:Encrypt"`, `{"StringEquals":{"kms:CallerAccount":"999999999999"}}`)), "none", "encrypt", nil, false},
+		{"aws:PrincipalArn/like", doc(stmt("Allow", `"*"`, `"Action":"kms:Encrypt"`, `{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::`+account+`:user/k*"}}`)), "k1", "encrypt", nil, true},
+		{"aws:PrincipalArn/unlike", doc(stmt("Allow", `"*"`, `"Action":"kms:Encrypt"`, `{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::`+account+`:user/k*"}}`)), "none", "encrypt", nil, false},
+		{"root stmt + named deny", doc(rootStmt, k1("Deny", `"Action":"kms:Encrypt"`, "")), "k1", "encrypt", nil, false},
+		{"root stmt + identity allow", doc(rootStmt), "enc", "encrypt", nil, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			key, err := root.CreateKey(ctx10(t), &kms.CreateKeyInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := key.KeyMetadata.KeyId
+			ct, err := root.Encrypt(ctx10(t), &kms.EncryptInput{KeyId: id, Plaintext: []byte("secret"), EncryptionContext: tc.ctx})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.keyPolicy != "" {
+				if _, err := root.PutKeyPolicy(ctx10(t), &kms.PutKeyPolicyInput{KeyId: id, Policy: aws.String(tc.keyPolicy), BypassPolicyLockoutSafetyCheck: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			u := users[tc.user]
+			switch tc.op {
+			case "encrypt":
+				_, err = u.Encrypt(ctx10(t), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x"), EncryptionContext: tc.ctx})
+			case "decrypt":
+				var out *kms.DecryptOutput
+				out, err = u.Decrypt(ctx10(t), &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, EncryptionContext: tc.ctx})
+				if err == nil && string(out.Plaintext) != "secret" {
+					t.Fatalf("decrypt returned %q", out.Plaintext)
+				}
+			case "gdk":
+				_, err = u.GenerateDataKey(ctx10(t), &kms.GenerateDataKeyInput{KeyId: id, NumberOfBytes: aws.Int32(32), EncryptionContext: tc.ctx})
+			case "describe":
+				_, err = u.DescribeKey(ctx10(t), &kms.DescribeKeyInput{KeyId: id})
+			}
+			checkAllowed(t, tc.op, err, tc.allowed)
+		})
+	}
+
+	t.Run("grant with EncryptionContextEquals until retired", func(t *testing.T) { testGrant(t, root, users) })
+	t.Run("policy validation and lockout", func(t *testing.T) { testPolicyValidation(t, root, users) })
+	t.Run("iam needs permission", func(t *testing.T) {
+		u := initOutput{}
+		if err := iamCmd(t, c.nodes[0].api, c.creds, nil, "create-user", "newcomer"); err != nil {
+			t.Fatal(err)
+		}
+		var ak struct {
+			ID     string `json:"access_key_id"`
+			Secret string `json:"secret_access_key"`
+		}
+		if err := iamCmd(t, c.nodes[0].api, c.creds, &ak, "create-access-key", "newcomer"); err != nil {
+			t.Fatal(err)
+		}
+		u.AccessKeyID, u.SecretAccessKey = ak.ID, ak.Secret
+		err := iamCmd(t, c.nodes[2].api, u, nil, "create-user", "mallory")
+		if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+			t.Fatalf("a user without an IAM policy created a user: %v", err)
+		}
+	})
+	t.Run("encrypt-only principal is audited", func(t *testing.T) {
+		evs := auditEvents(t, c.nodes[2].api, "")
+		var allowed, denied int
+		for _, ev := range evs {
+			id, _ := ev["userIdentity"].(map[string]any)
+			if id == nil || id["arn"] != userARN("enc") {
+				continue
+			}
+			switch {
+			case ev["eventName"] == "Encrypt" && ev["errorCode"] == nil:
+				allowed++
+			case ev["eventName"] == "Decrypt" && ev["errorCode"] == "AccessDeniedException":
+				denied++
+			}
+		}
+		if allowed == 0 || denied == 0 {
+			t.Fatalf("audit log has %d allowed Encrypt and %d denied Decrypt events of the encrypt-only user", allowed, denied)
+		}
+	})
+}
+
+func checkAllowed(t *testing.T, what string, err error, allowed bool) {
+	t.Helper()
+	switch {
+	case allowed && err != nil:
+		t.Fatalf("%s: want allowed, got %v", what, err)
+	case !allowed && apiCode(err) != "AccessDeniedException":
+		t.Fatalf("%s: want AccessDeniedException, got %v", what, err)
+	}
+}
+
+func testGrant(t *testing.T, root *kms.Client, users map[string]*kms.Client) {
+	key, err := root.CreateKey(ctx10(t), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := key.KeyMetadata.KeyId
+	ops := map[string]string{"team": "ops"}
+	ct, err := root.Encrypt(ctx10(t), &kms.EncryptInput{KeyId: id, Plaintext: []byte("payload"), EncryptionContext: ops})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devCT, err := root.Encrypt(ctx10(t), &kms.EncryptInput{KeyId: id, Plaintext: []byte("payload"), EncryptionContext: map[string]string{"team": "dev"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := users["none"]
+	decrypt := func(blob []byte, ctx map[string]string) error {
+		_, err := u.Decrypt(ctx10(t), &kms.DecryptInput{CiphertextBlob: blob, EncryptionContext: ctx})
+		return err
+	}
+	checkAllowed(t, "decrypt before the grant", decrypt(ct.CiphertextBlob, ops), false)
+	g, err := root.CreateGrant(ctx10(t), &kms.CreateGrantInput{
+		KeyId: id, GranteePrincipal: aws.String(userARN("none")), RetiringPrincipal: aws.String(userARN("k1")),
+		Operations:  []types.GrantOperation{"Decrypt"},
+		Constraints: &types.GrantConstraints{EncryptionContextEquals: ops},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAllowed(t, "granted decrypt with the context", decrypt(ct.CiphertextBlob, ops), true)
+	checkAllowed(t, "granted decrypt with another context", decrypt(devCT.CiphertextBlob, map[string]string{"team": "dev"}), false)
+	_, err = u.Encrypt(ctx10(t), &kms.EncryptInput{KeyId: id, Plaintext: []byte("x"), EncryptionContext: ops})
+	checkAllowed(t, "encrypt, not in the grant", err, false)
+	// An explicit deny beats a grant.
+	if _, err := root.CreateGrant(ctx10(t), &kms.CreateGrantInput{KeyId: id, GranteePrincipal: aws.String(userARN("alldeny")), Operations: []types.GrantOperation{"Decrypt"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = users["alldeny"].Decrypt(ctx10(t), &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob, EncryptionContext: ops})
+	checkAllowed(t, "decrypt granted but denied by identity policy", err, false)
+
+	list, err := root.ListGrants(ctx10(t), &kms.ListGrantsInput{KeyId: id})
+	if err != nil || len(list.Grants) != 2 {
+		t.Fatalf("ListGrants: %v, %d grants", err, len(list.Grants))
+	}
+	ret, err := users["k1"].ListRetirableGrants(ctx10(t), &kms.ListRetirableGrantsInput{RetiringPrincipal: aws.String(userARN("k1"))})
+	checkAllowed(t, "ListRetirableGrants without IAM permission", err, false)
+	_ = ret
+	// The retiring principal retires it with the token; then it stops working.
+	if _, err := users["k1"].RetireGrant(ctx10(t), &kms.RetireGrantInput{GrantToken: g.GrantToken}); err != nil {
+		t.Fatalf("RetireGrant by the retiring principal: %v", err)
+	}
+	checkAllowed(t, "decrypt after the grant was retired", decrypt(ct.CiphertextBlob, ops), false)
+	if _, err := root.RevokeGrant(ctx10(t), &kms.RevokeGrantInput{KeyId: id, GrantId: g.GrantId}); apiCode(err) != "NotFoundException" {
+		t.Fatalf("revoking a retired grant: %v", err)
+	}
+}
+
+func testPolicyValidation(t *testing.T, root *kms.Client, users map[string]*kms.Client) {
+	_, err := root.CreateKey(ctx10(t), &kms.CreateKeyInput{Policy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*"`)})
+	wantCode(t, "CreateKey with broken JSON", err, "MalformedPolicyDocumentException")
+	_, err = root.CreateKey(ctx10(t), &kms.CreateKeyInput{Policy: aws.String(doc(stmt("Allow", `{"AWS":"`+userARN("k1")+`"}`, `"Action":"kms:Encrypt"`, "")))})
+	wantCode(t, "CreateKey locking the caller out", err, "MalformedPolicyDocumentException")
+	key, err := root.CreateKey(ctx10(t), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := key.KeyMetadata.KeyId
+	pol, err := root.GetKeyPolicy(ctx10(t), &kms.GetKeyPolicyInput{KeyId: id, PolicyName: aws.String("default")})
+	if err != nil || !strings.Contains(*pol.Policy, "Enable IAM User Permissions") {
+		t.Fatalf("GetKeyPolicy of a new key: %v %v", err, pol)
+	}
+	names, err := root.ListKeyPolicies(ctx10(t), &kms.ListKeyPoliciesInput{KeyId: id})
+	if err != nil || len(names.PolicyNames) != 1 || names.PolicyNames[0] != "default" {
+		t.Fatalf("ListKeyPolicies: %v %v", err, names)
+	}
+	_, err = root.PutKeyPolicy(ctx10(t), &kms.PutKeyPolicyInput{KeyId: id, Policy: aws.String(doc(`{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","NotPrincipal":{"AWS":"*"}}`))})
+	wantCode(t, "PutKeyPolicy with NotPrincipal", err, "MalformedPolicyDocumentException")
+	after, err := root.GetKeyPolicy(ctx10(t), &kms.GetKeyPolicyInput{KeyId: id})
+	if err != nil || *after.Policy != *pol.Policy {
+		t.Fatalf("a refused PutKeyPolicy changed the policy: %v", err)
+	}
+	_, err = users["none"].PutKeyPolicy(ctx10(t), &kms.PutKeyPolicyInput{KeyId: id, Policy: aws.String(doc(rootStmt))})
+	checkAllowed(t, "PutKeyPolicy by a user without permission", err, false)
+}
