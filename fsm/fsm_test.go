@@ -88,6 +88,35 @@ func commandLog(t *testing.T) [][]byte {
 	log = append(log, encode(t, CmdDeleteKey, &fsmpb.KeyRef{KeyId: "key-005"}, ts))
 	log = append(log, encode(t, CmdRemovePeer, &fsmpb.RemovePeer{NodeId: "n3", BootNonce: "b1"}, ts))
 	log = append(log, encode(t, CmdRemovePeer, &fsmpb.RemovePeer{NodeId: "n2", BootNonce: "b2"}, ts))
+	// Principals, policies and grants, refusals included.
+	user := func(n string) *fsmpb.User {
+		return &fsmpb.User{Name: n, Arn: "arn:aws:iam::1:user/" + n, CreateDate: ts}
+	}
+	ak := func(id, u string) *fsmpb.AccessKey {
+		return &fsmpb.AccessKey{AccessKeyId: id, SealedSecret: []byte("s"), UserName: u, PrincipalArn: "arn:aws:iam::1:user/" + u}
+	}
+	grant := func(id, key string) *fsmpb.Grant {
+		return &fsmpb.Grant{GrantId: id, KeyId: key, GranteePrincipal: "arn:aws:iam::1:user/alice", Operations: []string{"Decrypt"},
+			ContextEquals: map[string]string{"b": "2", "a": "1"}, Token: "t-" + id}
+	}
+	log = append(log,
+		encode(t, CmdCreateUser, &fsmpb.CreateUser{User: user("alice")}, ts),
+		encode(t, CmdCreateUser, &fsmpb.CreateUser{User: user("ALICE")}, ts), // exists, whatever the case
+		encode(t, CmdCreateUser, &fsmpb.CreateUser{User: user("bob")}, ts),
+		encode(t, CmdCreateAccessKey, ak("AKIA1", "alice"), ts),
+		encode(t, CmdCreateAccessKey, ak("AKIA2", "alice"), ts),
+		encode(t, CmdCreateAccessKey, ak("AKIA3", "alice"), ts), // over the limit
+		encode(t, CmdCreateAccessKey, ak("AKIA4", "nobody"), ts),
+		encode(t, CmdDeleteAccessKey, &fsmpb.DeleteAccessKey{AccessKeyId: "AKIA2"}, ts),
+		encode(t, CmdPutUserPolicy, &fsmpb.PutUserPolicy{UserName: "bob", Policy: &fsmpb.UserPolicy{Name: "z", Document: "{}"}}, ts),
+		encode(t, CmdPutUserPolicy, &fsmpb.PutUserPolicy{UserName: "bob", Policy: &fsmpb.UserPolicy{Name: "a", Document: "{}"}}, ts),
+		encode(t, CmdPutKeyPolicy, &fsmpb.PutKeyPolicy{KeyId: "key-012", Policy: `{"Statement":[]}`}, ts),
+		encode(t, CmdCreateGrant, &fsmpb.CreateGrant{Grant: grant("g1", "key-012")}, ts),
+		encode(t, CmdCreateGrant, &fsmpb.CreateGrant{Grant: grant("g2", "key-013")}, ts),
+		encode(t, CmdCreateGrant, &fsmpb.CreateGrant{Grant: grant("g3", "no-such-key")}, ts),
+		encode(t, CmdRemoveGrant, &fsmpb.RemoveGrant{KeyId: "key-013", GrantId: "g2"}, ts),
+		encode(t, CmdRemoveGrant, &fsmpb.RemoveGrant{KeyId: "key-013", GrantId: "g2"}, ts),
+	)
 	return log
 }
 
@@ -275,4 +304,46 @@ func mustMarshal(t *testing.T, m proto.Message) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestAccessRecords checks what the principal, policy and grant commands of
+// commandLog leave behind, including their refusals.
+func TestAccessRecords(t *testing.T) {
+	log := commandLog(t)
+	f := newFSM(t)
+	res := applyAll(f, log, 1)
+	var refusals []error
+	for _, r := range res {
+		if err, ok := r.(error); ok {
+			refusals = append(refusals, err)
+		}
+	}
+	for _, want := range []error{ErrUserExists, ErrAccessKeyLimit, ErrUserNotFound, ErrKeyNotFound, ErrGrantNotFound} {
+		found := false
+		for _, err := range refusals {
+			found = found || errors.Is(err, want)
+		}
+		if !found {
+			t.Errorf("no command was refused with %v", want)
+		}
+	}
+	if users := f.Users(); len(users) != 2 || users[0].Name != "alice" || users[1].Name != "bob" {
+		t.Fatalf("users: %v", users)
+	}
+	if keys := f.UserAccessKeys("alice"); len(keys) != 1 || keys[0].AccessKeyId != "AKIA1" {
+		t.Fatalf("alice's access keys: %v", keys)
+	}
+	if _, ok := f.AccessKey("AKIA2"); ok {
+		t.Fatal("a deleted access key still authenticates")
+	}
+	if bob, _ := f.User("bob"); len(bob.Policies) != 2 || bob.Policies[0].Name != "a" {
+		t.Fatalf("bob's policies are not sorted by name: %v", bob.Policies)
+	}
+	if k, _ := f.Key("key-012"); k.Policy != `{"Statement":[]}` {
+		t.Fatalf("key policy: %q", k.Policy)
+	}
+	grants := f.Grants(func(*fsmpb.Grant) bool { return true })
+	if len(grants) != 1 || grants[0].GrantId != "g1" {
+		t.Fatalf("grants: %v", grants)
+	}
 }
