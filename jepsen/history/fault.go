@@ -27,7 +27,11 @@ type Fault struct {
 
 	StartWall time.Time `json:"start_wall"`
 	StartNS   int64     `json:"start_ns"`
-	EndNS     int64     `json:"end_ns"`
+	// EndNS is when the heal was applied (the node restarted and unsealed,
+	// resumed, the links restored); RecoveredNS when every node answered
+	// unsealed under one leader again.
+	EndNS       int64 `json:"end_ns"`
+	RecoveredNS int64 `json:"recovered_ns,omitempty"`
 }
 
 // HitLeader reports whether the fault took the leader out of service.
