@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/transport/tlsconfig"
 )
 
 // Config is one server's place in the cluster. Bind addresses are host:port;
@@ -27,6 +28,15 @@ type Config struct {
 
 	FSM    *fsm.FSM
 	Logger hclog.Logger
+
+	// TLS, when set, puts the raft and cluster (gRPC) connections under
+	// mutual TLS with this node's certificate, and admits to the raft
+	// configuration only servers whose certificate chains to the same CA
+	// and names their node id. Nil runs both in plaintext.
+	TLS *tlsconfig.Cluster
+	// GossipKey, when set, encrypts and authenticates gossip (AES-GCM,
+	// 16, 24 or 32 bytes); members without it cannot join.
+	GossipKey []byte
 
 	// Sealed reports this server's seal state for gossip and hand-off.
 	Sealed func() bool

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/keyraft/keyraft/transport/clusterpb"
@@ -15,18 +16,26 @@ import (
 // ForwardTimeout bounds one forwarded request, commit included.
 const ForwardTimeout = 15 * time.Second
 
-// client returns a cached gRPC client for a server's cluster address.
-func (n *Node) client(addr string) (clusterpb.ClusterClient, error) {
+// client returns a cached gRPC client for server id at its cluster
+// address. With cluster TLS, the server must present a certificate of the
+// cluster CA that names id, so neither a forwarded request (with its SigV4
+// headers) nor an unseal share goes to a server that only claims the id.
+func (n *Node) client(id, addr string) (clusterpb.ClusterClient, error) {
+	key := id + "@" + addr
 	n.connMu.Lock()
 	defer n.connMu.Unlock()
-	if c, ok := n.conns[addr]; ok {
+	if c, ok := n.conns[key]; ok {
 		return clusterpb.NewClusterClient(c), nil
 	}
-	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if n.cfg.TLS != nil {
+		creds = credentials.NewTLS(n.cfg.TLS.ClientConfig(id))
+	}
+	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, err
 	}
-	n.conns[addr] = c
+	n.conns[key] = c
 	return clusterpb.NewClusterClient(c), nil
 }
 
@@ -40,7 +49,7 @@ func (n *Node) leaderClient() (clusterpb.ClusterClient, string, error) {
 	if !ok {
 		return nil, "", fmt.Errorf("%w: leader %s is not reachable by gossip", ErrNoLeader, id)
 	}
-	c, err := n.client(m.Cluster)
+	c, err := n.client(id, m.Cluster)
 	return c, id, err
 }
 
@@ -67,7 +76,7 @@ func (n *Node) UnsealPeers(ctx context.Context, share []byte) map[string]*cluste
 		if id == n.cfg.NodeID {
 			continue
 		}
-		c, err := n.client(m.Cluster)
+		c, err := n.client(id, m.Cluster)
 		if err != nil {
 			out[id] = &clusterpb.UnsealResponse{NodeId: id, Error: err.Error(), Sealed: true}
 			continue

@@ -39,6 +39,10 @@ func (n *Node) startGossip() error {
 	// name from its own dead entry after a few seconds, instead of waiting
 	// for memberlist to forget the dead node (~30 s) before it can rejoin.
 	mc.DeadNodeReclaimTime = 5 * time.Second
+	// With a key, memberlist encrypts every gossip packet and stream and
+	// drops what is not encrypted under it (GossipVerifyIncoming/Outgoing
+	// default to true).
+	mc.SecretKey = n.cfg.GossipKey
 	mc.Delegate = &delegate{n: n}
 	mc.Events = &events{n: n}
 	mc.Logger = nil

@@ -22,6 +22,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/transport/raftstream"
 )
 
 var (
@@ -53,6 +54,10 @@ type Node struct {
 	connMu sync.Mutex // guards conns
 	conns  map[string]*grpc.ClientConn
 
+	admitMu  sync.Mutex           // guards admitted and refused, from the bootstrap and leader loops
+	admitted map[string]bool      // servers whose certificate passed, by id|boot|raft address
+	refused  map[string]time.Time // when a server's certificate last failed, same keys
+
 	// kick wakes the reconcile loop early (membership or seal changed).
 	kick chan struct{}
 
@@ -74,13 +79,15 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		boot:    hex.EncodeToString(bootBytes),
-		stopCh:  make(chan struct{}),
-		conns:   map[string]*grpc.ClientConn{},
-		kick:    make(chan struct{}, 1),
-		members: map[string]Meta{},
+		cfg:      cfg,
+		log:      cfg.Logger,
+		boot:     hex.EncodeToString(bootBytes),
+		stopCh:   make(chan struct{}),
+		conns:    map[string]*grpc.ClientConn{},
+		kick:     make(chan struct{}, 1),
+		members:  map[string]Meta{},
+		admitted: map[string]bool{},
+		refused:  map[string]time.Time{},
 	}
 	hasState, err := n.startRaft()
 	if err != nil {
@@ -139,7 +146,7 @@ func (n *Node) startRaft() (hasState bool, err error) {
 		store.Close()
 		return false, fmt.Errorf("raft advertise address: %w", err)
 	}
-	trans, err := raft.NewTCPTransportWithLogger(n.cfg.RaftBind, adv, 3, 10*time.Second, n.log.Named("raft-net"))
+	trans, err := n.raftTransport(adv)
 	if err != nil {
 		store.Close()
 		return false, fmt.Errorf("raft listener: %w", err)
@@ -156,6 +163,22 @@ func (n *Node) startRaft() (hasState bool, err error) {
 	}
 	n.raft = r
 	return hasState, nil
+}
+
+// raftTransport is raft's TCP transport, over mutual TLS when configured.
+func (n *Node) raftTransport(adv net.Addr) (*raft.NetworkTransport, error) {
+	const maxPool, timeout = 3, 10 * time.Second
+	logger := n.log.Named("raft-net")
+	if n.cfg.TLS == nil {
+		return raft.NewTCPTransportWithLogger(n.cfg.RaftBind, adv, maxPool, timeout, logger)
+	}
+	layer, err := raftstream.Listen(n.cfg.RaftBind, adv, n.cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
+	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: layer, MaxPool: maxPool, Timeout: timeout, Logger: logger,
+	}), nil
 }
 
 // Shutdown leaves gossip, stops Raft and closes the stores.

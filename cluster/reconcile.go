@@ -73,12 +73,19 @@ func (n *Node) bootstrapSet() ([]raft.Server, bool) {
 	if len(members) < n.cfg.BootstrapExpect {
 		return nil, false
 	}
-	var servers []raft.Server
 	for _, m := range members {
 		if m.HasState {
 			return nil, false // a cluster exists already: wait to be added
 		}
-		servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.Raft)})
+	}
+	var servers []raft.Server
+	for _, m := range members {
+		if n.admit(m) {
+			servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(m.ID), Address: raft.ServerAddress(m.Raft)})
+		}
+	}
+	if len(servers) < n.cfg.BootstrapExpect {
+		return nil, false
 	}
 	slices.SortFunc(servers, func(a, b raft.Server) int {
 		if a.ID < b.ID {
@@ -119,7 +126,8 @@ func (n *Node) leaderLoop() {
 }
 
 // reconcileVoters adds every live server that is not a voter at its
-// gossiped address, unless it is the very process an operator removed.
+// gossiped address, unless it is the very process an operator removed or
+// (with cluster TLS) its certificate is not admitted.
 func (n *Node) reconcileVoters() {
 	f := n.raft.GetConfiguration()
 	if f.Error() != nil {
@@ -134,6 +142,9 @@ func (n *Node) reconcileVoters() {
 			continue
 		}
 		if t, ok := n.cfg.FSM.RemovedPeer(id); ok && t.BootNonce == m.Boot {
+			continue
+		}
+		if !n.admit(m) {
 			continue
 		}
 		n.log.Info("adding voter", "node_id", id, "address", m.Raft)
