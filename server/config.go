@@ -1,11 +1,15 @@
 package server
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/keyraft/keyraft/transport/tlsconfig"
 )
 
 // Config is one node's configuration. Addresses are host:port to bind;
@@ -22,6 +26,18 @@ type Config struct {
 
 	Join            []string
 	BootstrapExpect int
+
+	// TLSCertFile and TLSKeyFile, when set, serve the API over HTTPS.
+	TLSCertFile, TLSKeyFile string
+	// ClusterCAFile, ClusterCertFile and ClusterKeyFile, when set, put the
+	// cluster (gRPC) and raft listeners under mutual TLS: every node
+	// presents its certificate, which must chain to the CA and name its
+	// node id (`keyraft operator tls-gen` makes such files). All three or
+	// none; with none, both listeners are plaintext.
+	ClusterCAFile, ClusterCertFile, ClusterKeyFile string
+	// GossipKey, when set, encrypts gossip (16, 24 or 32 bytes, the same on
+	// every node).
+	GossipKey []byte
 
 	Region  string
 	Account string
@@ -86,4 +102,37 @@ func defaultAdvertiseIP() string {
 		}
 	}
 	return "127.0.0.1"
+}
+
+// loadTLS reads the API and cluster certificates named in the config; a nil
+// result means that listener stays plaintext.
+func (c *Config) loadTLS() (api *tls.Config, clusterTLS *tlsconfig.Cluster, err error) {
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return nil, nil, errors.New("api TLS needs both a certificate and a key file")
+	}
+	if c.TLSCertFile != "" {
+		if api, err = tlsconfig.LoadServer(c.TLSCertFile, c.TLSKeyFile); err != nil {
+			return nil, nil, err
+		}
+	}
+	given := 0
+	for _, f := range []string{c.ClusterCAFile, c.ClusterCertFile, c.ClusterKeyFile} {
+		if f != "" {
+			given++
+		}
+	}
+	switch given {
+	case 0:
+		return api, nil, nil
+	case 3:
+	default:
+		return nil, nil, errors.New("cluster TLS needs all three of the CA, certificate and key files")
+	}
+	if clusterTLS, err = tlsconfig.LoadCluster(c.ClusterCAFile, c.ClusterCertFile, c.ClusterKeyFile); err != nil {
+		return nil, nil, err
+	}
+	if err := clusterTLS.CheckNodeID(c.NodeID); err != nil {
+		return nil, nil, err
+	}
+	return api, clusterTLS, nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/cluster"
@@ -69,6 +71,10 @@ func Start(cfg Config) (*Server, error) {
 		}
 		adv[name] = a
 	}
+	apiTLS, clusterTLS, err := cfg.loadTLS()
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -91,6 +97,9 @@ func Start(cfg Config) (*Server, error) {
 		store.Close()
 		return nil, fmt.Errorf("api listener: %w", err)
 	}
+	if apiTLS != nil {
+		s.apiLn = tls.NewListener(s.apiLn, apiTLS)
+	}
 	if s.clusterLn, err = net.Listen("tcp", cfg.ClusterAddr); err != nil {
 		s.apiLn.Close()
 		store.Close()
@@ -102,6 +111,7 @@ func Start(cfg Config) (*Server, error) {
 		GossipBind: cfg.GossipAddr, GossipAdvertise: adv["gossip"],
 		ClusterAdvertise: adv["cluster"], APIAdvertise: adv["api"],
 		Join: cfg.Join, BootstrapExpect: cfg.BootstrapExpect,
+		TLS: clusterTLS, GossipKey: cfg.GossipKey,
 		FSM: s.fsm, Logger: cfg.Logger.Named("cluster"),
 		Sealed:           func() bool { return s.barrier.Status(0).Sealed },
 		Initialized:      func() bool { return s.fsm.Init() != nil },
@@ -116,7 +126,11 @@ func Start(cfg Config) (*Server, error) {
 	s.kms.Propose = s.node.Apply
 	s.iam.Propose = s.node.Apply
 
-	s.grpc = grpc.NewServer()
+	var grpcOpts []grpc.ServerOption
+	if clusterTLS != nil {
+		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(clusterTLS.ServerConfig())))
+	}
+	s.grpc = grpc.NewServer(grpcOpts...)
 	clusterpb.RegisterClusterServer(s.grpc, &rpcService{s: s})
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.grpc.Serve(s.clusterLn) }()
@@ -124,7 +138,8 @@ func Start(cfg Config) (*Server, error) {
 	go s.watchSeal()
 	go s.housekeeping()
 	s.log.Info("keyraft node started", "node_id", cfg.NodeID, "api", s.apiLn.Addr().String(),
-		"cluster", adv["cluster"], "raft", adv["raft"], "gossip", adv["gossip"])
+		"cluster", adv["cluster"], "raft", adv["raft"], "gossip", adv["gossip"],
+		"api_tls", apiTLS != nil, "cluster_tls", clusterTLS != nil, "gossip_encrypted", len(cfg.GossipKey) > 0)
 	return s, nil
 }
 

@@ -35,7 +35,11 @@ func runAudit(args []string) int {
 // streamEvents copies the JSON lines of one events query to w and returns
 // the sequence number of the last one.
 func streamEvents(of *operatorFlags, q url.Values, w io.Writer) (uint64, error) {
-	resp, err := (&http.Client{Timeout: 10 * time.Minute}).Get(strings.TrimRight(of.address, "/") + "/v1/sys/audit/events?" + q.Encode())
+	client, err := of.httpClient(10 * time.Minute)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Get(strings.TrimRight(of.address, "/") + "/v1/sys/audit/events?" + q.Encode())
 	if err != nil {
 		return 0, err
 	}

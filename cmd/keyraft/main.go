@@ -16,6 +16,10 @@ Commands:
   operator status              seal and raft status of a node
   operator raft list-peers     the raft configuration
   operator raft remove-peer ID remove a server from the raft configuration
+  operator tls-gen -out DIR -nodes n1,n2,n3 [-hosts h1,h2]
+                               a cluster CA and node certificates for mutual TLS (docs/tls.md)
+  operator gossip-keygen [-out FILE]
+                               a new -gossip-key
   bench [-op OP -c N -d DUR]   load-test a KMS endpoint through the AWS SDK; reports ops/s, latency, CPU/op
   audit tail [-f] [-n N]       the newest audit events, as JSON lines
   audit export [-since T] [-until T] [-key-id K] [-event-name OP] [-format jsonl]

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 type operatorFlags struct {
 	address string
 	format  string
+	caFile  string
 }
 
 func newOperatorFlags(name string) (*flag.FlagSet, *operatorFlags) {
@@ -28,7 +31,27 @@ func newOperatorFlags(name string) (*flag.FlagSet, *operatorFlags) {
 	}
 	fs.StringVar(&of.address, "address", def, "node API URL (default $KEYRAFT_ADDR, then http://127.0.0.1:8200)")
 	fs.StringVar(&of.format, "format", "table", "output format: json or table")
+	fs.StringVar(&of.caFile, "ca-file", os.Getenv("KEYRAFT_CACERT"), "PEM CA certificate(s) that sign an https:// node's API certificate (default $KEYRAFT_CACERT; else the system roots)")
 	return fs, of
+}
+
+// httpClient is the client for the node's API: it trusts -ca-file when
+// given, else the system roots.
+func (of *operatorFlags) httpClient(timeout time.Duration) (*http.Client, error) {
+	if of.caFile == "" {
+		return &http.Client{Timeout: timeout}, nil
+	}
+	pem, err := os.ReadFile(of.caFile)
+	if err != nil {
+		return nil, fmt.Errorf("-ca-file: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("-ca-file %s: no PEM certificate", of.caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &http.Client{Timeout: timeout, Transport: tr}, nil
 }
 
 func runOperator(args []string) int {
@@ -45,6 +68,10 @@ func runOperator(args []string) int {
 		return opSimple("seal", http.MethodPost, "/v1/sys/seal", args[1:])
 	case "status":
 		return opSimple("status", http.MethodGet, "/v1/sys/seal-status", args[1:])
+	case "tls-gen":
+		return opTLSGen(args[1:])
+	case "gossip-keygen":
+		return opGossipKeygen(args[1:])
 	case "raft":
 		if len(args) > 1 && args[1] == "list-peers" {
 			return opListPeers(args[2:])
@@ -87,7 +114,11 @@ func call(of *operatorFlags, method, path string, in, out any) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	client, err := of.httpClient(30 * time.Second)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/memberlist"
 
 	"github.com/keyraft/keyraft/server"
 )
@@ -23,12 +25,14 @@ import (
 func runServer(args []string) int {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	var (
-		cfg       server.Config
-		join      string
-		config    string
-		dev       bool
-		logLevel  string
-		pprofAddr string
+		cfg           server.Config
+		join          string
+		config        string
+		dev           bool
+		logLevel      string
+		pprofAddr     string
+		gossipKey     string
+		gossipKeyFile string
 	)
 	fs.StringVar(&config, "config", "", "JSON file of flag values (flag names as keys); flags given on the command line win")
 	fs.BoolVar(&dev, "dev", false, "one node in a temporary data dir, initialised with one share and unsealed")
@@ -41,6 +45,13 @@ func runServer(args []string) int {
 	fs.StringVar(&cfg.Advertise, "advertise", "", "host or IP peers use to reach this server when a listener binds 0.0.0.0")
 	fs.StringVar(&join, "join", "", "comma-separated gossip seeds host:port, retried until one answers")
 	fs.IntVar(&cfg.BootstrapExpect, "bootstrap-expect", 0, "form the cluster once this many servers have found each other")
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "serve the API over HTTPS with this certificate (PEM; with -tls-key-file)")
+	fs.StringVar(&cfg.TLSKeyFile, "tls-key-file", "", "the API certificate's private key (PEM)")
+	fs.StringVar(&cfg.ClusterCAFile, "cluster-ca-file", "", "mutual TLS on the cluster and raft listeners: the CA every node's certificate must chain to (with -cluster-cert-file, -cluster-key-file)")
+	fs.StringVar(&cfg.ClusterCertFile, "cluster-cert-file", "", "this node's cluster certificate (PEM); it must name -node-id")
+	fs.StringVar(&cfg.ClusterKeyFile, "cluster-key-file", "", "this node's cluster key (PEM)")
+	fs.StringVar(&gossipKey, "gossip-key", "", "encrypt gossip with this key: base64 of 16, 24 or 32 bytes, the same on every node (`keyraft operator gossip-keygen`)")
+	fs.StringVar(&gossipKeyFile, "gossip-key-file", "", "read -gossip-key from this file, keeping it out of the process list")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "AWS region in ARNs and the SigV4 credential scope")
 	fs.StringVar(&cfg.Account, "account-id", "111122223333", "AWS account id in ARNs")
 	fs.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
@@ -57,6 +68,12 @@ func runServer(args []string) int {
 			return 2
 		}
 	}
+	key, err := readGossipKey(fs, gossipKey, gossipKeyFile)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "keyraft server: %v\n", err)
+		return 2
+	}
+	cfg.GossipKey = key
 	for _, j := range strings.Split(join, ",") {
 		if j = strings.TrimSpace(j); j != "" {
 			cfg.Join = append(cfg.Join, j)
@@ -110,6 +127,34 @@ func applyConfigFile(fs *flag.FlagSet, path string) error {
 	return nil
 }
 
+// readGossipKey decodes the gossip key from -gossip-key or the file
+// -gossip-key-file names; nil when neither is given. A flag given empty is
+// an error rather than plaintext gossip.
+func readGossipKey(fs *flag.FlagSet, key, file string) ([]byte, error) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	switch {
+	case given["gossip-key"] && given["gossip-key-file"]:
+		return nil, errors.New("give -gossip-key or -gossip-key-file, not both")
+	case given["gossip-key-file"]:
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("gossip key: %w", err)
+		}
+		key = string(b)
+	case !given["gossip-key"]:
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(key))
+	if err != nil {
+		return nil, fmt.Errorf("gossip key: not base64: %w", err)
+	}
+	if err := memberlist.ValidateKey(b); err != nil {
+		return nil, fmt.Errorf("gossip key: %d bytes: %w", len(b), err)
+	}
+	return b, nil
+}
+
 func waitForSignal() {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
@@ -153,7 +198,11 @@ func runDev(fs *flag.FlagSet, cfg server.Config) int {
 		fmt.Fprintf(os.Stderr, "keyraft server -dev: %v\n", err)
 		return 1
 	}
-	endpoint := "http://" + dialable(s.APIAddr())
+	scheme := "http://"
+	if cfg.TLSCertFile != "" {
+		scheme = "https://"
+	}
+	endpoint := scheme + dialable(s.APIAddr())
 	fmt.Printf(`
 keyraft is running in -dev mode: one node, in-memory seal state, data in %s (removed on exit).
 Unseal share (already applied): %s

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/keyraft/keyraft/transport/tlsconfig"
+)
+
+// opTLSGen makes a cluster CA and node certificates in a directory, or what
+// of them is missing.
+func opTLSGen(args []string) int {
+	fs := flag.NewFlagSet("tls-gen", flag.ContinueOnError)
+	out := fs.String("out", "", "directory to write to (created mode 0700); what it already holds is kept")
+	nodes := fs.String("nodes", "", "comma-separated node ids, one certificate each (e.g. n1,n2,n3)")
+	hosts := fs.String("hosts", "", "comma-separated extra DNS names or IPs for every node certificate (besides the node id, localhost and 127.0.0.1)")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return 2
+	}
+	if *out == "" || *nodes == "" {
+		fmt.Fprintln(os.Stderr, "keyraft operator tls-gen: -out DIR and -nodes n1,n2,… are required")
+		return 2
+	}
+	g, err := tlsconfig.GenerateDir(*out, splitList(*nodes), splitList(*hosts))
+	if err != nil {
+		return fail("tls-gen", err)
+	}
+	for _, f := range g.Written {
+		fmt.Printf("wrote %s\n", filepath.Join(*out, f))
+	}
+	for _, f := range g.Kept {
+		fmt.Printf("kept  %s\n", filepath.Join(*out, f))
+	}
+	fmt.Printf("\nStart each node with\n  -cluster-ca-file %s -cluster-cert-file %s -cluster-key-file %s\n"+
+		"(NODE is its -node-id). %s signs new node certificates: keep it off the nodes.\n",
+		filepath.Join(*out, tlsconfig.CAFile), filepath.Join(*out, "NODE.pem"), filepath.Join(*out, "NODE-key.pem"),
+		filepath.Join(*out, tlsconfig.CAKeyFile))
+	return 0
+}
+
+// opGossipKeygen prints a new gossip key, or writes it to a file that does
+// not exist yet.
+func opGossipKeygen(args []string) int {
+	fs := flag.NewFlagSet("gossip-keygen", flag.ContinueOnError)
+	out := fs.String("out", "", "write the key to this file (mode 0600) instead of stdout; an existing file is kept")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return 2
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return fail("gossip-keygen", err)
+	}
+	key := base64.StdEncoding.EncodeToString(b) + "\n"
+	if *out == "" {
+		fmt.Print(key)
+		return 0
+	}
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		fmt.Printf("kept  %s\n", *out)
+		return 0
+	}
+	if err != nil {
+		return fail("gossip-keygen", err)
+	}
+	if _, err := f.WriteString(key); err != nil {
+		f.Close()
+		return fail("gossip-keygen", err)
+	}
+	if err := f.Close(); err != nil {
+		return fail("gossip-keygen", err)
+	}
+	fmt.Printf("wrote %s\n", *out)
+	return 0
+}
