@@ -21,11 +21,20 @@ type cluster struct {
 }
 
 func startCluster(t *testing.T, extra ...string) *cluster {
+	return startClusterWith(t, nil, extra...)
+}
+
+// startClusterWith is startCluster with setup (when not nil) applied to
+// each node before it starts.
+func startClusterWith(t *testing.T, setup func(*proc), extra ...string) *cluster {
 	c := &cluster{t: t}
 	var seeds []string
 	for i := 1; i <= 3; i++ {
 		p := newProc(t, fmt.Sprintf("n%d", i), 3)
 		p.args = append(p.args, extra...)
+		if setup != nil {
+			setup(p)
+		}
 		c.nodes = append(c.nodes, p)
 		seeds = append(seeds, p.gossip)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -78,7 +80,9 @@ type proc struct {
 	id      string
 	dataDir string
 	args    []string
-	api     string // http://127.0.0.1:port
+	api     string // http://127.0.0.1:port (https:// once secure)
+	cluster string // 127.0.0.1:port of the gRPC listener
+	raft    string // 127.0.0.1:port of the raft listener
 	gossip  string
 	cmd     *exec.Cmd
 	logPath string
@@ -89,9 +93,10 @@ func newProc(t *testing.T, id string, expect int) *proc {
 	api, cl, rf, gs := freePort(t), freePort(t), freePort(t), freePort(t)
 	p.api = fmt.Sprintf("http://127.0.0.1:%d", api)
 	p.gossip = fmt.Sprintf("127.0.0.1:%d", gs)
+	p.cluster, p.raft = fmt.Sprintf("127.0.0.1:%d", cl), fmt.Sprintf("127.0.0.1:%d", rf)
 	p.args = []string{"server", "-node-id", id, "-data-dir", p.dataDir,
-		"-api-addr", fmt.Sprintf("127.0.0.1:%d", api), "-cluster-addr", fmt.Sprintf("127.0.0.1:%d", cl),
-		"-raft-addr", fmt.Sprintf("127.0.0.1:%d", rf), "-gossip-addr", p.gossip,
+		"-api-addr", fmt.Sprintf("127.0.0.1:%d", api), "-cluster-addr", p.cluster,
+		"-raft-addr", p.raft, "-gossip-addr", p.gossip,
 		"-bootstrap-expect", fmt.Sprint(expect), "-log-level", "debug"}
 	p.logPath = filepath.Join(t.TempDir(), id+".log")
 	return p
@@ -125,6 +130,69 @@ func (p *proc) start(join []string) {
 	})
 }
 
+// pki is one `keyraft operator tls-gen` directory: a cluster CA and the
+// certificates of some nodes.
+type pki struct{ dir string }
+
+func tlsGen(t *testing.T, nodes ...string) *pki {
+	t.Helper()
+	k := &pki{dir: filepath.Join(t.TempDir(), "tls")}
+	if out, err := exec.Command(binary, "operator", "tls-gen", "-out", k.dir, "-nodes", strings.Join(nodes, ",")).CombinedOutput(); err != nil {
+		t.Fatalf("tls-gen: %v\n%s", err, out)
+	}
+	return k
+}
+
+func (k *pki) caFile() string { return filepath.Join(k.dir, "ca.pem") }
+
+// node is the certificate and key files of one node.
+func (k *pki) node(id string) (cert, key string) {
+	return filepath.Join(k.dir, id+".pem"), filepath.Join(k.dir, id+"-key.pem")
+}
+
+// gossipKeygen is a fresh key from `keyraft operator gossip-keygen`.
+func gossipKeygen(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command(binary, "operator", "gossip-keygen").Output()
+	if err != nil {
+		t.Fatalf("gossip-keygen: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// apiCAs maps an https API URL to the CA file its clients must trust.
+var apiCAs sync.Map
+
+// secure serves p's API over HTTPS and runs its cluster and raft listeners
+// under mutual TLS, all with p's certificate from k, and encrypts its gossip
+// with gossipKey. The operator and kmsClient helpers then trust k's CA for p.
+func (p *proc) secure(k *pki, gossipKey string) {
+	cert, key := k.node(p.id)
+	p.args = append(p.args, "-tls-cert-file", cert, "-tls-key-file", key,
+		"-cluster-ca-file", k.caFile(), "-cluster-cert-file", cert, "-cluster-key-file", key,
+		"-gossip-key", gossipKey)
+	p.api = strings.Replace(p.api, "http://", "https://", 1)
+	apiCAs.Store(p.api, k.caFile())
+}
+
+// apiHTTPClient is an HTTP client that trusts the CA registered for api,
+// or nil for a plain-HTTP node.
+func apiHTTPClient(api string) *http.Client {
+	ca, ok := apiCAs.Load(api)
+	if !ok {
+		return nil
+	}
+	pem, err := os.ReadFile(ca.(string))
+	if err != nil {
+		panic(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}
+}
+
 // kill ends the process with SIGKILL: no graceful leave, no flush.
 func (p *proc) kill() {
 	p.t.Helper()
@@ -146,6 +214,9 @@ func operator(t *testing.T, api string, out any, args ...string) error {
 	t.Helper()
 	args = append([]string{"operator"}, args...)
 	args = append(args, "-address", api, "-format", "json")
+	if ca, ok := apiCAs.Load(api); ok {
+		args = append(args, "-ca-file", ca.(string))
+	}
 	cmd := exec.Command(binary, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -168,6 +239,7 @@ type nodeStatus struct {
 	NodeID      string `json:"node_id"`
 	LeaderID    string `json:"leader_id"`
 	RaftIndex   uint64 `json:"raft_index"`
+	Term        uint64 `json:"term"`
 }
 
 func status(t *testing.T, api string) (nodeStatus, error) {
@@ -202,12 +274,16 @@ type initOutput struct {
 
 // kmsClient is the real aws-sdk-go-v2 KMS client pointed at one node.
 func kmsClient(api string, creds initOutput, attempts int) *kms.Client {
-	return kms.New(kms.Options{
+	opts := kms.Options{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(api),
 		Credentials:      credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
 		RetryMaxAttempts: attempts,
-	})
+	}
+	if hc := apiHTTPClient(api); hc != nil {
+		opts.HTTPClient = hc
+	}
+	return kms.New(opts)
 }
 
 func ctxTimeout(t *testing.T, d time.Duration) context.Context {
@@ -228,7 +304,11 @@ func auditEvents(t *testing.T, api, query string) []map[string]any {
 
 // tryAuditEvents is auditEvents for nodes that may not be up yet.
 func tryAuditEvents(api, query string) ([]map[string]any, error) {
-	resp, err := http.Get(api + "/v1/sys/audit/events?" + query)
+	hc := apiHTTPClient(api)
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Get(api + "/v1/sys/audit/events?" + query)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/keyraft/keyraft/transport/clusterpb"
+	"github.com/keyraft/keyraft/transport/tlsconfig"
+)
+
+// TestClusterMutualTLS runs three nodes with HTTPS on the API, mutual TLS
+// on the cluster and raft listeners and encrypted gossip (all from
+// `operator tls-gen` and `operator gossip-keygen`): they form, init and
+// unseal through a follower, and serve Encrypt through a follower to the
+// AWS SDK over HTTPS. Then a fourth node with the gossip key but a
+// certificate of another CA is refused: it never enters the raft
+// configuration nor receives the log, no unseal share goes to it, and
+// forwards and raft RPCs with its certificate, with none, or in plaintext
+// fail; a fifth node with a valid certificate but another gossip key never
+// even joins gossip.
+func TestClusterMutualTLS(t *testing.T) {
+	ca := tlsGen(t, "n1", "n2", "n3", "n5")
+	other := tlsGen(t, "n4") // a second tls-gen: another CA
+	gossipKey := gossipKeygen(t)
+	c := startClusterWith(t, func(p *proc) { p.secure(ca, gossipKey) })
+	leader := c.waitLeader(15*time.Second, "")
+	follower := c.follower(leader)
+
+	if err := operator(t, follower.api, &c.creds, "init", "-key-shares", "3", "-key-threshold", "2"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "every node to hold the init record", func() (bool, error) {
+		for _, p := range c.nodes {
+			if st, err := status(t, p.api); err != nil || !st.Initialized {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+	for _, k := range c.creds.Keys[:c.creds.Threshold] {
+		out := unsealAll(t, follower.api, k)
+		if len(out) != 3 {
+			t.Fatalf("unseal -all reached %d nodes: %+v", len(out), out)
+		}
+		for id, errText := range out {
+			if errText != "" {
+				t.Fatalf("unseal -all: %s: %s", id, errText)
+			}
+		}
+	}
+	for _, p := range c.nodes {
+		if st, err := status(t, p.api); err != nil || st.Sealed {
+			t.Fatalf("%s after unseal -all: %+v %v", p.id, st, err)
+		}
+	}
+
+	// KMS through a follower, over HTTPS, forwarded to the leader over mTLS.
+	fc := kmsClient(follower.api, c.creds, 3)
+	key, err := fc.CreateKey(ctx10(t), &kms.CreateKeyInput{Description: aws.String("mtls")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plaintext := []byte("over mutual TLS")
+	enc, err := fc.Encrypt(ctx10(t), &kms.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: plaintext})
+	if err != nil {
+		t.Fatalf("Encrypt through follower %s: %v", follower.id, err)
+	}
+	dec, err := kmsClient(leader.api, c.creds, 3).Decrypt(ctx10(t), &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob})
+	if err != nil || !bytes.Equal(dec.Plaintext, plaintext) {
+		t.Fatalf("Decrypt through the leader: %v", err)
+	}
+	// The API speaks only TLS.
+	if resp, err := http.Get("http://" + strings.TrimPrefix(follower.api, "https://") + "/v1/sys/seal-status"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("plain HTTP to the HTTPS API: HTTP %d", resp.StatusCode)
+		}
+	}
+
+	rogue := newProc(t, "n4", 3)
+	rogue.secure(other, gossipKey)
+	rogue.start([]string{c.nodes[0].gossip})
+	stranger := newProc(t, "n5", 3)
+	stranger.secure(ca, gossipKeygen(t))
+	stranger.start([]string{c.nodes[0].gossip})
+
+	// The rogue is in gossip, and the leader has checked its certificate
+	// and refused it.
+	leader = c.waitLeader(10*time.Second, "")
+	waitFor(t, 20*time.Second, "the leader to refuse n4's certificate", func() (bool, error) {
+		b, err := os.ReadFile(leader.logPath)
+		return bytes.Contains(b, []byte("refusing server")) && bytes.Contains(b, []byte("node_id=n4")), err
+	})
+	// An unseal -all reaches n4 through gossip but sends it no share: the
+	// cluster client does not accept its certificate.
+	out := unsealAll(t, leader.api, c.creds.Keys[0])
+	if errText, ok := out["n4"]; !ok || !strings.Contains(errText, "certificate") {
+		t.Fatalf("unseal -all and n4: %+v (want n4 listed with a certificate error)", out)
+	}
+	if _, ok := out["n5"]; ok {
+		t.Fatalf("n5, with another gossip key, is in gossip: %+v", out)
+	}
+
+	// Over several reconcile rounds (500 ms each) neither joins raft, and
+	// the rogue receives no log.
+	deadline := time.Now().Add(4 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, id := range []string{"n4", "n5"} {
+			if in, _ := inRaftConfiguration(t, leader.api, id); in {
+				t.Fatalf("%s is in the raft configuration", id)
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	for _, p := range []*proc{rogue, stranger} {
+		st, err := status(t, p.api)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Initialized || st.RaftIndex != 0 || st.LeaderID != "" || st.Progress != 0 {
+			t.Fatalf("%s received cluster state: %+v", p.id, st)
+		}
+	}
+
+	// Forwards on the cluster listener: only a cluster certificate gets in.
+	leaderStatus, err := status(t, leader.api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n3cert, n3key := ca.node("n3")
+	member := loadCluster(t, ca.caFile(), n3cert, n3key).ClientConfig("")
+	n4cert, n4key := other.node("n4")
+	rogueCfg := loadCluster(t, other.caFile(), n4cert, n4key).ClientConfig("")
+	rogueCfg.VerifyConnection = nil // accept the leader, so only the leader's check stands
+	noCert := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}
+	for _, tc := range []struct {
+		name  string
+		creds credentials.TransportCredentials
+		ok    bool
+	}{
+		{"certificate of the cluster CA", credentials.NewTLS(member), true},
+		{"certificate of another CA", credentials.NewTLS(rogueCfg), false},
+		{"no certificate", credentials.NewTLS(noCert), false},
+		{"plaintext", insecure.NewCredentials(), false},
+	} {
+		resp, err := forwardStatus(leader.cluster, tc.creds)
+		if tc.ok && (err != nil || resp.Status != http.StatusOK) {
+			t.Errorf("forward with %s: %v %v", tc.name, resp, err)
+		}
+		if !tc.ok && err == nil {
+			t.Errorf("forward with %s was served: HTTP %d", tc.name, resp.Status)
+		}
+		t.Logf("forward with %s: %v", tc.name, err)
+	}
+
+	// Raft: the rogue's certificate is refused by the leader's raft
+	// listener, and a plaintext vote request with a far higher term gets no
+	// answer and moves no term.
+	if err := tlsRoundTrip(leader.raft, rogueCfg); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("the leader's raft listener and a certificate of another CA: %v (want a certificate error)", err)
+	} else {
+		t.Logf("raft with a certificate of another CA: %v", err)
+	}
+	plain, err := raft.NewTCPTransportWithLogger("127.0.0.1:0", nil, 1, 2*time.Second, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	var vote raft.RequestVoteResponse
+	err = plain.RequestVote("n4", raft.ServerAddress(leader.raft),
+		&raft.RequestVoteRequest{RPCHeader: raft.RPCHeader{ID: []byte("n4"), Addr: []byte(rogue.raft)}, Term: leaderStatus.Term + 100, LastLogIndex: 1 << 40, LastLogTerm: leaderStatus.Term + 100}, &vote)
+	if err == nil {
+		t.Errorf("a plaintext RequestVote was answered: %+v", vote)
+	}
+	if st, err := status(t, leader.api); err != nil || st.Term != leaderStatus.Term || st.LeaderID != leader.id {
+		t.Errorf("after the rogue's vote request: %+v %v (term was %d)", st, err, leaderStatus.Term)
+	}
+}
+
+// unsealAll runs `operator unseal -all SHARE` and maps node id to error text.
+func unsealAll(t *testing.T, api, share string) map[string]string {
+	t.Helper()
+	var out struct {
+		Nodes []struct {
+			NodeID string `json:"node_id"`
+			Error  string `json:"error"`
+		} `json:"nodes"`
+	}
+	if err := operator(t, api, &out, "unseal", "-all", share); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, n := range out.Nodes {
+		m[n.NodeID] = n.Error
+	}
+	return m
+}
+
+func inRaftConfiguration(t *testing.T, api, id string) (bool, error) {
+	var peers struct {
+		Peers []struct {
+			ID string `json:"node_id"`
+		} `json:"peers"`
+	}
+	if err := operator(t, api, &peers, "raft", "list-peers"); err != nil {
+		return false, err
+	}
+	for _, p := range peers.Peers {
+		if p.ID == id {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func loadCluster(t *testing.T, ca, cert, key string) *tlsconfig.Cluster {
+	t.Helper()
+	c, err := tlsconfig.LoadCluster(ca, cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// forwardStatus asks the node at addr, over its cluster listener, to serve
+// GET /v1/sys/seal-status as a forwarded request.
+func forwardStatus(addr string, creds credentials.TransportCredentials) (*clusterpb.HTTPResponse, error) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return clusterpb.NewClusterClient(conn).Forward(ctx, &clusterpb.HTTPRequest{Method: http.MethodGet, Path: "/v1/sys/seal-status", Host: addr})
+}
+
+// tlsRoundTrip completes a handshake with addr and one byte each way; with
+// TLS 1.3 a refused client certificate shows on the first read.
+func tlsRoundTrip(addr string, cfg *tls.Config) error {
+	conn, err := tls.Dial("tcp", addr, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write([]byte{0}); err != nil {
+		return err
+	}
+	_, err = conn.Read(make([]byte, 1))
+	if err == nil {
+		return fmt.Errorf("no error")
+	}
+	return err
+}
