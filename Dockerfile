@@ -17,6 +17,11 @@ COPY keyraft-linux /keyraft
 # directory's own mode over, so both belong to the one user the image runs as.
 COPY --chown=65534:65534 data /data
 COPY --chown=65534:65534 tmp /tmp
+# /tls holds the cluster's certificates and gossip key in docker-compose.yml
+# (a named volume, seeded with this directory's owner so that the one-shot
+# `operator tls-gen` can write it). It is made from the same empty directory
+# as /data, so the build context stays as it is.
+COPY --chown=65534:65534 data /tls
 
 # nobody:nogroup by number: there is no /etc/passwd in the image.
 USER 65534:65534

@@ -42,4 +42,4 @@ cluster-up: image build
 
 cluster-down:
 	$(COMPOSE) -p $(COMPOSE_PROJECT) down -v --remove-orphans
-	rm -f bin/cluster-credentials.json bin/cluster-env.sh
+	rm -f bin/cluster-credentials.json bin/cluster-env.sh bin/cluster-ca.pem

@@ -3,6 +3,11 @@
 # leader, initialise it once (5 shares, threshold 3), unseal every node and
 # print the AWS CLI environment for it.
 #
+# First, a one-shot step makes the cluster's CA, node certificates and gossip
+# key in the compose volume "tls" (keeping what it already holds), and copies
+# the CA certificate to bin/cluster-ca.pem: the API is HTTPS, and the host CLI
+# and the AWS CLI verify it with that file.
+#
 # Run through `make cluster-up`, which builds the image keyraft:dev and the host
 # binary bin/keyraft first. Environment:
 #   COMPOSE               compose command (default: `docker compose` if present, else docker-compose)
@@ -12,7 +17,8 @@
 #
 # The unseal shares and the first access key are printed once and written to
 # bin/cluster-credentials.json (mode 600; bin/ is gitignored); the export lines
-# also go to bin/cluster-env.sh, so a later shell can `. bin/cluster-env.sh`.
+# also go to bin/cluster-env.sh, so a later shell can `. bin/cluster-env.sh`
+# (with AWS_CA_BUNDLE and KEYRAFT_CACERT pointing at bin/cluster-ca.pem).
 # On a cluster that is already initialised, init is skipped; nodes that are
 # sealed (a restarted container) are unsealed with the shares from that file
 # when it is there.
@@ -36,10 +42,13 @@ KEYRAFT_BIN="${KEYRAFT_BIN:-bin/keyraft}"
 WAIT_SECONDS="${WAIT_SECONDS:-120}"
 CREDS=bin/cluster-credentials.json
 ENVFILE=bin/cluster-env.sh
-ENDPOINT=http://127.0.0.1:8200
+CA_PEM=bin/cluster-ca.pem
+ENDPOINT=https://127.0.0.1:8200
 REGION=us-east-1
 NODES=(n1 n2 n3)
-declare -A ADDR=([n1]=http://127.0.0.1:8200 [n2]=http://127.0.0.1:8210 [n3]=http://127.0.0.1:8220)
+declare -A ADDR=([n1]=https://127.0.0.1:8200 [n2]=https://127.0.0.1:8210 [n3]=https://127.0.0.1:8220)
+# Every operator command below verifies the nodes' API certificates with it.
+export KEYRAFT_CACERT="$PWD/$CA_PEM"
 
 log() { printf 'cluster-up %(%T)T: %s\n' -1 "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -107,20 +116,35 @@ unseal_node() {
 	log "$node unsealed"
 }
 
-# print_env: the export lines for the AWS CLI, from $CREDS.
+# print_env: the export lines for the AWS CLI and keyraft's CLI, from $CREDS.
 print_env() {
-	python3 - "$CREDS" <<'EOF'
+	python3 - "$CREDS" "$KEYRAFT_CACERT" <<'EOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
 print("export AWS_ENDPOINT_URL=%s" % c["endpoint"])
 print("export AWS_ACCESS_KEY_ID=%s" % c["access_key_id"])
 print("export AWS_SECRET_ACCESS_KEY=%s" % c["secret_access_key"])
 print("export AWS_DEFAULT_REGION=%s" % c["region"])
+print("export AWS_CA_BUNDLE=%s" % sys.argv[2])
+print("export KEYRAFT_ADDR=%s" % c["endpoint"])
+print("export KEYRAFT_CACERT=%s" % sys.argv[2])
 EOF
 }
 
+# The one-shot step: certificates and gossip key in the volume "tls" (both
+# commands keep what is already there, so a second cluster-up reuses them).
+log "making the cluster CA, node certificates and gossip key (volume tls)"
+"${compose[@]}" run --rm tls-gen >&2
+"${compose[@]}" run --rm tls-gen operator gossip-keygen -out /tls/gossip.key >&2
+
 log "starting n1 n2 n3 with \`$COMPOSE\` (project $COMPOSE_PROJECT_NAME)"
 "${compose[@]}" up -d
+
+# The CA certificate (only it) to the host, from n1's read-only mount.
+n1_container="$("${compose[@]}" ps -q n1)"
+[[ -n "$n1_container" ]] || die "no container for n1"
+docker cp "$n1_container:/tls/ca.pem" "$CA_PEM" >/dev/null || die "could not copy the CA certificate out of $n1_container"
+log "CA certificate: $CA_PEM"
 
 wait_for "a leader (status of n1 at ${ADDR[n1]})" has_leader
 log "leader: $(field n1 leader_id)"
@@ -190,7 +214,7 @@ if $fresh; then
 	echo "# Unseal shares (threshold $threshold of ${#shares[@]}). They are shown only now; they are"
 	echo "# also in $CREDS, which you should delete once they are stored somewhere safe."
 	echo "# Every restarted node starts sealed and needs $threshold of them again:"
-	echo "#   $KEYRAFT_BIN operator unseal -address http://127.0.0.1:PORT SHARE"
+	echo "#   $KEYRAFT_BIN operator unseal -address https://127.0.0.1:PORT -ca-file $CA_PEM SHARE"
 	for i in "${!shares[@]}"; do
 		echo "#   share $((i + 1)): ${shares[$i]}"
 	done
