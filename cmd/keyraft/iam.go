@@ -79,7 +79,7 @@ func runIAM(args []string) int {
 		op, in["UserName"], in["PolicyName"] = "GetUserPolicy", pos[0], *policyName
 	}
 	var out map[string]any
-	if err := callIAM(of.address, *region, op, in, &out); err != nil {
+	if err := callIAM(of, *region, op, in, &out); err != nil {
 		fmt.Fprintf(os.Stderr, "keyraft iam %s: %v\n", args[0], err)
 		return 1
 	}
@@ -136,7 +136,7 @@ func readFileOrStdin(path string) ([]byte, error) {
 }
 
 // callIAM sends one SigV4-signed IAM operation to a node's API.
-func callIAM(address, region, op string, in, out any) error {
+func callIAM(of *operatorFlags, region, op string, in, out any) error {
 	akid, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 	if akid == "" || secret == "" {
 		return fmt.Errorf("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to an access key of the cluster")
@@ -145,7 +145,7 @@ func callIAM(address, region, op string, in, out any) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequest(http.MethodPost, strings.TrimRight(address, "/")+"/", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, strings.TrimRight(of.address, "/")+"/", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,11 @@ func callIAM(address, region, op string, in, out any) error {
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "iam", region, time.Now()); err != nil {
 		return err
 	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	client, err := of.httpClient(30 * time.Second)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
