@@ -51,6 +51,9 @@ func linearOps(ops []history.Op) []porcupine.Operation {
 		if op.Type == history.CreateKey && op.Status != history.OK {
 			continue
 		}
+		if op.Unsent() {
+			continue // it reached no leader: it neither changed nor read state
+		}
 		ret := op.CompleteNS
 		if op.Status == history.Info {
 			ret = math.MaxInt64

@@ -96,3 +96,12 @@ func TestLinearizableRotationConflict(t *testing.T) {
 		t.Fatalf("a refused rotation counted:\n%s", r)
 	}
 }
+
+func TestLinearizableIgnoresSealedRefusals(t *testing.T) {
+	b := clean()
+	b.seq(failed(onKey(history.DisableKey, keyA), "ServiceUnavailableException"))
+	b.seq(encryptOK(keyA, 2, "still enabled"))
+	if r := Linearizable(b.ops, LinearOptions{}); !r.OK() {
+		t.Fatalf("a sealed node's refusal was read as a key state:\n%s", r)
+	}
+}

@@ -115,6 +115,13 @@ type Output struct {
 	Count int `json:"count,omitempty"`
 }
 
+// Unsent reports a definite failure that never reached a leader: the
+// connection was refused (code "dial") or a sealed node refused it before
+// forwarding. Such an op neither changed nor observed any key.
+func (o *Op) Unsent() bool {
+	return o.Status == Fail && (o.Error == "dial" || o.Error == "ServiceUnavailableException")
+}
+
 // Token is the User-Agent product the client adds to an op's request
 // ("jepsen/RUN-ID"), which the audit event records as userAgent.
 func Token(run string, id int64) string { return fmt.Sprintf("jepsen/%s-%d", run, id) }

@@ -22,8 +22,10 @@ type Nemesis struct {
 }
 
 // Run waits out the quiet start, then injects each step, holds it, heals it
-// and waits for recovery, until the schedule or ctx ends. Every fault is
-// healed even when ctx ends while it is held. It returns what happened.
+// and waits for recovery, until the schedule ends or ctx's deadline is too
+// close to hold the next step and still end with the quiet period. Every
+// fault is healed even when ctx ends while it is held. It returns what
+// happened.
 func (n *Nemesis) Run(ctx context.Context, s Schedule) []history.Fault {
 	if n.Recover == 0 {
 		n.Recover = 30 * time.Second
@@ -32,8 +34,9 @@ func (n *Nemesis) Run(ctx context.Context, s Schedule) []history.Fault {
 	if !sleep(ctx, s.Quiet) {
 		return out
 	}
+	deadline, hasDeadline := ctx.Deadline()
 	for i, st := range s.Steps {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || (hasDeadline && time.Until(deadline) < st.Hold+s.Quiet) {
 			break
 		}
 		f := n.inject(ctx, s, st)

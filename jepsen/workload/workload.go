@@ -1,0 +1,180 @@
+// Package workload holds the clients: concurrent workers that drive the
+// cluster through the real aws-sdk-go-v2 KMS client, each op sent to a
+// random node and recorded (invocation, completion, outcome) in the
+// history; and the final phase that reads every key back once faults stop.
+package workload
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/keyraft/keyraft/jepsen/history"
+)
+
+// Config is what the clients need.
+type Config struct {
+	// Endpoints maps node id to its API URL.
+	Endpoints map[string]string
+	Region    string
+	AccessKey string
+	SecretKey string
+	// Run is this run's token prefix (alphanumeric), in every op's User-Agent.
+	Run string
+	// Clients is the number of concurrent workers (processes, in Jepsen's
+	// terms): enough that ops stuck on a paused node until OpTimeout do not
+	// use them all up at Rate.
+	Clients int
+	// Rate is the target ops/s of all workers together.
+	Rate float64
+	// Groups is the number of key groups (linearizability partitions).
+	Groups int
+	// MaxKeys caps the keys CreateKey makes per group.
+	MaxKeys int
+	// OpTimeout is how long a client waits for an answer before it records
+	// the op as indeterminate.
+	OpTimeout time.Duration
+	Seed      int64
+	Recorder  *history.Recorder
+}
+
+// Workload is the shared client state: which keys each group has, and
+// recent ciphertexts to decrypt.
+type Workload struct {
+	cfg     Config
+	nodes   []string
+	clients map[string]*kms.Client
+	process atomic.Int64
+
+	mu     sync.Mutex // guards groups' contents against every worker
+	groups []*group
+}
+
+type group struct {
+	name  string
+	alias string
+	// keys the workload draws from: what CreateKey returned, less keys
+	// found deleted; created is every key CreateKey returned.
+	keys, created []string
+	// aliasExists: a CreateAlias succeeded or reported AlreadyExists.
+	aliasExists bool
+	// cts are recent acknowledged ciphertexts (a ring) for Decrypt.
+	cts []sealed
+}
+
+type sealed struct {
+	op      int64
+	key     string
+	blob    []byte
+	context map[string]string
+}
+
+const recentCiphertexts = 64
+
+// New makes one SDK client per node and the groups' names.
+func New(cfg Config) *Workload {
+	if cfg.Clients == 0 {
+		cfg.Clients = 48
+	}
+	if cfg.Groups == 0 {
+		cfg.Groups = 6
+	}
+	if cfg.MaxKeys == 0 {
+		cfg.MaxKeys = 5
+	}
+	if cfg.OpTimeout == 0 {
+		cfg.OpTimeout = 5 * time.Second
+	}
+	if cfg.Rate == 0 {
+		cfg.Rate = 60
+	}
+	w := &Workload{cfg: cfg, clients: map[string]*kms.Client{}}
+	for n, ep := range cfg.Endpoints {
+		w.nodes = append(w.nodes, n)
+		w.clients[n] = newClient(ep, cfg.Region, cfg.AccessKey, cfg.SecretKey)
+	}
+	slices.Sort(w.nodes)
+	for i := range cfg.Groups {
+		name := fmt.Sprintf("g%d", i+1)
+		w.groups = append(w.groups, &group{name: name, alias: fmt.Sprintf("alias/jepsen-%s-%s", cfg.Run, name)})
+	}
+	return w
+}
+
+// Setup gives every group two keys and its alias, retrying until each
+// succeeds (every attempt is recorded like any other op).
+func (w *Workload) Setup(ctx context.Context) error {
+	c := w.newClientState(rand.New(rand.NewPCG(uint64(w.cfg.Seed), 1)))
+	for _, g := range w.groups {
+		for len(g.keys) < 2 {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			c.createKey(ctx, g)
+		}
+		for !g.aliasExists {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			c.alias(ctx, g, g.keys[0])
+		}
+	}
+	return nil
+}
+
+// Run drives the cluster until ctx ends. A dispatcher hands out ops at
+// cfg.Rate to a pool of cfg.Clients workers; a tick that finds every worker
+// busy is dropped. Open loop, so that workers stuck on a paused node until
+// their timeout do not stop the rest from probing the cluster.
+func (w *Workload) Run(ctx context.Context) (dropped int) {
+	ticks := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range w.cfg.Clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := w.newClientState(rand.New(rand.NewPCG(uint64(w.cfg.Seed), uint64(i)+100)))
+			for range ticks {
+				c.step(ctx)
+			}
+		}()
+	}
+	r := rand.New(rand.NewPCG(uint64(w.cfg.Seed), 3))
+	interval := float64(time.Second) / w.cfg.Rate
+	next := time.Now()
+	for ctx.Err() == nil {
+		select {
+		case ticks <- struct{}{}:
+		default:
+			dropped++
+		}
+		// Jitter, so ops do not arrive in lockstep with anything.
+		next = next.Add(time.Duration(interval * (0.5 + r.Float64())))
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Until(next)):
+		}
+	}
+	close(ticks)
+	wg.Wait()
+	return dropped
+}
+
+// Keys lists every key the workload created, with its group.
+func (w *Workload) Keys() map[string]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]string{}
+	for _, g := range w.groups {
+		for _, k := range g.created {
+			out[k] = g.name
+		}
+	}
+	return out
+}
