@@ -85,7 +85,9 @@ func (c *clientState) finalDescribe(ctx context.Context, g *group, key string) (
 			var err error
 			out, err = k.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(key)}, o)
 			return metadata(out, err)
-		}, func() { op.Out.KeyID, op.Out.State = aws.ToString(out.KeyMetadata.KeyId), string(out.KeyMetadata.KeyState) })
+		}, func() {
+			op.Out.KeyID, op.Out.State = aws.ToString(out.KeyMetadata.KeyId), string(out.KeyMetadata.KeyState)
+		})
 		switch {
 		case o.status == history.OK:
 			return op.Out.State, nil
