@@ -12,8 +12,9 @@ build:
 test:
 	$(GO) test -count=1 -timeout 20m ./...
 
-proto: # needs protoc (apt-get install protobuf-compiler) and
-	# go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.11 google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
+proto: # needs protoc (apt-get install protobuf-compiler) and the two plugins:
+	# go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.11
+	# go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
 	protoc --proto_path=. --go_out=. --go_opt=paths=source_relative fsm/fsmpb/fsm.proto
 	protoc --proto_path=. --go_out=. --go_opt=paths=source_relative \
 		--go-grpc_out=. --go-grpc_opt=paths=source_relative transport/clusterpb/cluster.proto
