@@ -58,7 +58,7 @@ func Availability(ops []history.Op, faults []history.Fault, opt AvailOptions) Re
 	}
 	var v violations
 	var per []FaultStat
-	var worst float64
+	var worst, worstRecovery float64
 	for i, f := range faults {
 		end := opt.EndNS
 		if i+1 < len(faults) {
@@ -71,6 +71,7 @@ func Availability(ops []history.Op, faults []history.Fault, opt AvailOptions) Re
 			fs.Recovery = -1
 			if r, ok := recovery(ops, f.StartNS); ok {
 				fs.Recovery = r.Seconds()
+				worstRecovery = max(worstRecovery, fs.Recovery)
 				if r > opt.MaxRecovery {
 					v.add("%s: no op succeeded for %.1fs after it (limit %s)", fs.Fault, fs.Recovery, opt.MaxRecovery)
 				}
@@ -86,7 +87,9 @@ func Availability(ops []history.Op, faults []history.Fault, opt AvailOptions) Re
 	total := len(okDone)
 	stats := map[string]any{"ok_per_second": rate, "faults": per, "worst_gap_s": worst, "ok_ops": total,
 		"mean_ok_per_s": float64(total) / (float64(opt.EndNS) / 1e9)}
-	summary := fmt.Sprintf("%d ok ops, %.1f/s mean; worst gap after a fault %.1fs", total, stats["mean_ok_per_s"], worst)
+	stats["worst_recovery_s"] = worstRecovery
+	summary := fmt.Sprintf("%d ok ops, %.1f/s mean; worst gap after a fault %.1fs; slowest recovery after a leader fault %.1fs",
+		total, stats["mean_ok_per_s"], worst, worstRecovery)
 	if v.n > 0 {
 		return fail(name, summary, v.text(), stats)
 	}

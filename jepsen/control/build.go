@@ -17,6 +17,11 @@ func Source(ctx context.Context, cfg Config) (dir, commit string, err error) {
 		return cfg.Src, "", nil
 	}
 	out, err := exec.CommandContext(ctx, "git", "-C", cfg.Src, "rev-parse", "--verify", cfg.Rev+"^{commit}").Output()
+	if err != nil && cfg.Rev == "HEAD" {
+		// Not a git checkout (an exported tree): build what is there.
+		cfg.logf("%s is not a git checkout; building its files as they are", cfg.Src)
+		return cfg.Src, "", nil
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("git rev-parse %s: %w", cfg.Rev, err)
 	}

@@ -120,6 +120,18 @@ func (s Summary) Text() string {
 		l := s.Latency[p]
 		fmt.Fprintf(&b, "  %-12s n=%-6d p50 %7.1f  p99 %7.1f  max %7.1f\n", p, l.N, l.P50, l.P99, l.Max)
 	}
+	for _, r := range s.Results {
+		if per, ok := r.Stats["faults"].([]checker.FaultStat); ok && len(per) > 0 {
+			b.WriteString("\navailability after each fault (longest gap without a success; recovery when it hit the leader):\n")
+			for _, f := range per {
+				fmt.Fprintf(&b, "  %-44s gap %5.1fs", f.Fault, f.LongestGap)
+				if f.Recovery != 0 {
+					fmt.Fprintf(&b, "  recovery %5.1fs", f.Recovery)
+				}
+				b.WriteByte('\n')
+			}
+		}
+	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(&b, "\nwarning: %s", w)
 	}
