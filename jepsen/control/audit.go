@@ -20,12 +20,10 @@ type Verify struct {
 	Violation string `json:"violation,omitempty"`
 }
 
-var auditClient = &http.Client{Timeout: 5 * time.Minute}
-
 // AuditVerify asks a node to verify its chain.
-func AuditVerify(ctx context.Context, endpoint string) (Verify, error) {
+func AuditVerify(ctx context.Context, c Cluster, node string) (Verify, error) {
 	var v Verify
-	body, err := get(ctx, endpoint+"/v1/sys/audit/verify")
+	body, err := get(ctx, c, c.Endpoint(node)+"/v1/sys/audit/verify")
 	if err != nil {
 		return v, err
 	}
@@ -33,16 +31,20 @@ func AuditVerify(ctx context.Context, endpoint string) (Verify, error) {
 }
 
 // AuditEvents is a node's whole committed audit log as JSON lines.
-func AuditEvents(ctx context.Context, endpoint string) ([]byte, error) {
-	return get(ctx, endpoint+"/v1/sys/audit/events")
+func AuditEvents(ctx context.Context, c Cluster, node string) ([]byte, error) {
+	return get(ctx, c, c.Endpoint(node)+"/v1/sys/audit/events")
 }
 
-func get(ctx context.Context, url string) ([]byte, error) {
+func get(ctx context.Context, c Cluster, url string) ([]byte, error) {
+	hc, err := HTTPClient(c, 5*time.Minute)
+	if err != nil {
+		return nil, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := auditClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +65,7 @@ func WaitAuditConverged(ctx context.Context, c Cluster) error {
 	return waitFor(ctx, "every node's audit log to reach the same head", func() bool {
 		heads := map[uint64]bool{}
 		for _, n := range c.Nodes() {
-			v, err := AuditVerify(ctx, c.Endpoint(n))
+			v, err := AuditVerify(ctx, c, n)
 			if err != nil {
 				return false
 			}

@@ -20,6 +20,9 @@ type Cluster interface {
 	Endpoint(node string) string
 	// Binary is a host keyraft binary, for the operator CLI.
 	Binary() string
+	// CAFile is the CA certificate the API's HTTPS certificates chain to,
+	// "" when the API is plain HTTP.
+	CAFile() string
 
 	// Kill stops the node at once (SIGKILL): no shutdown, no flush.
 	Kill(ctx context.Context, node string) error
@@ -61,6 +64,9 @@ type Config struct {
 	DayLength string
 	// LogLevel of the servers (default info).
 	LogLevel string
+	// TLS runs the nodes as the project's docker-compose.yml does: HTTPS
+	// API, mutual TLS between nodes, encrypted gossip.
+	TLS bool
 	// Logf reports progress.
 	Logf func(format string, args ...any)
 }

@@ -33,6 +33,8 @@ type localNode struct {
 	// uid is the user the node runs as: its own when partitions work (the
 	// firewall matches packets by it), else the harness's.
 	uid int
+	// tlsArgs are the server's certificate and gossip key flags.
+	tlsArgs []string
 
 	mu     sync.Mutex // guards cmd and exited against the nemesis and Teardown
 	cmd    *exec.Cmd
@@ -55,6 +57,11 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	if err := os.Chmod(bin, 0o755); err != nil {
 		return nil, err
 	}
+	if cfg.TLS {
+		if err := makeTLS(ctx, &cfg, bin, l.names); err != nil {
+			return nil, err
+		}
+	}
 	l.fw, l.fwErr = newFirewall(ctx)
 	if l.fwErr != nil {
 		cfg.logf("local partitions disabled: %v", l.fwErr)
@@ -74,6 +81,16 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		}
 		if n.uid != 0 {
 			if err := os.Chown(filepath.Join(n.dir, "data"), n.uid, n.uid); err != nil {
+				return nil, err
+			}
+		}
+		if cfg.TLS {
+			owner := -1
+			if n.uid != 0 {
+				owner = n.uid
+			}
+			dir := filepath.Join(n.dir, "tls")
+			if n.tlsArgs, err = nodeTLS(&cfg, name, dir, owner, dir); err != nil {
 				return nil, err
 			}
 		}
@@ -142,6 +159,7 @@ func (l *Local) start(n *localNode) error {
 	if l.cfg.LogLevel != "" {
 		args = append(args, "-log-level", l.cfg.LogLevel)
 	}
+	args = append(args, n.tlsArgs...)
 	logf, err := os.OpenFile(filepath.Join(n.dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -195,8 +213,9 @@ func (l *Local) signal(name string, sig syscall.Signal) (*localNode, error) {
 func (l *Local) Name() string    { return "local" }
 func (l *Local) Nodes() []string { return l.names }
 func (l *Local) Binary() string  { return l.bin }
+func (l *Local) CAFile() string  { return caFile(&l.cfg) }
 func (l *Local) Endpoint(node string) string {
-	return "http://127.0.0.1:" + strconv.Itoa(l.nodes[node].api)
+	return scheme(&l.cfg) + "://127.0.0.1:" + strconv.Itoa(l.nodes[node].api)
 }
 
 // Kill sends SIGKILL and waits for the process to be gone.

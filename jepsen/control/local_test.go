@@ -24,7 +24,7 @@ func TestLocalCluster(t *testing.T) {
 		}
 	}
 	src := source(ctx, t, dir)
-	c, err := NewLocal(ctx, Config{Src: src, Dir: dir, Nodes: 3, Logf: t.Logf})
+	c, err := NewLocal(ctx, Config{Src: src, Dir: dir, Nodes: 3, TLS: true, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestDockerCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	c, err := NewDocker(ctx, Config{Src: source(ctx, t, dir), Dir: dir, Nodes: 3, Logf: t.Logf})
+	c, err := NewDocker(ctx, Config{Src: source(ctx, t, dir), Dir: dir, Nodes: 3, TLS: true, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func exercise(ctx context.Context, t *testing.T, c Cluster) {
 				if n == leader {
 					continue
 				}
-				st, err := NodeStatus(ctx, c.Endpoint(n))
+				st, err := NodeStatus(ctx, c, n)
 				if err == nil && st.RaftState == "Leader" {
 					return true
 				}

@@ -32,16 +32,18 @@ type Credentials struct {
 	SecretAccessKey string   `json:"secret_access_key"`
 }
 
-var statusClient = &http.Client{Timeout: 2 * time.Second}
-
 // NodeStatus asks one node for its status.
-func NodeStatus(ctx context.Context, endpoint string) (Status, error) {
+func NodeStatus(ctx context.Context, c Cluster, node string) (Status, error) {
 	var st Status
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/v1/sys/seal-status", nil)
+	hc, err := HTTPClient(c, 2*time.Second)
 	if err != nil {
 		return st, err
 	}
-	resp, err := statusClient.Do(req)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Endpoint(node)+"/v1/sys/seal-status", nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return st, err
 	}
@@ -59,7 +61,7 @@ func Leader(ctx context.Context, c Cluster) string {
 	var leader string
 	var term uint64
 	for _, n := range c.Nodes() {
-		st, err := NodeStatus(ctx, c.Endpoint(n))
+		st, err := NodeStatus(ctx, c, n)
 		if err == nil && st.RaftState == "Leader" && st.Term >= term {
 			leader, term = n, st.Term
 		}
@@ -67,7 +69,17 @@ func Leader(ctx context.Context, c Cluster) string {
 	return leader
 }
 
-// cli runs the keyraft operator CLI and returns its stdout.
+// operator runs `keyraft operator ARGS -address NODE` (trusting the
+// cluster's CA) and returns its stdout.
+func operator(ctx context.Context, c Cluster, node string, args ...string) ([]byte, error) {
+	args = append(append([]string{"operator"}, args...), "-address", c.Endpoint(node))
+	if ca := c.CAFile(); ca != "" {
+		args = append(args, "-ca-file", ca)
+	}
+	return cli(ctx, c.Binary(), args...)
+}
+
+// cli runs the keyraft CLI and returns its stdout.
 func cli(ctx context.Context, bin string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 40*time.Second)
 	defer cancel()
@@ -106,8 +118,7 @@ func Initialize(ctx context.Context, c Cluster) (*Credentials, error) {
 	var creds Credentials
 	var initErr error
 	err := waitFor(ctx, "init", func() bool {
-		out, err := cli(ctx, c.Binary(), "operator", "init", "-key-shares", "5", "-key-threshold", "3",
-			"-format", "json", "-address", c.Endpoint(c.Nodes()[0]))
+		out, err := operator(ctx, c, c.Nodes()[0], "init", "-key-shares", "5", "-key-threshold", "3", "-format", "json")
 		if err != nil && strings.Contains(err.Error(), "already initialized") {
 			initErr = err // an earlier attempt's answer was lost: no shares
 			return true
@@ -131,24 +142,23 @@ func Initialize(ctx context.Context, c Cluster) (*Credentials, error) {
 // Unseal gives a node shares with `keyraft operator unseal` until it is
 // unsealed. A node that has just restarted must first replay the init.
 func Unseal(ctx context.Context, c Cluster, creds *Credentials, node string) error {
-	ep := c.Endpoint(node)
 	err := waitFor(ctx, node+" to see the cluster initialised", func() bool {
-		st, err := NodeStatus(ctx, ep)
+		st, err := NodeStatus(ctx, c, node)
 		return err == nil && st.Initialized
 	})
 	if err != nil {
 		return err
 	}
 	for _, share := range creds.Keys {
-		st, err := NodeStatus(ctx, ep)
+		st, err := NodeStatus(ctx, c, node)
 		if err == nil && !st.Sealed {
 			return nil
 		}
-		if _, err := cli(ctx, c.Binary(), "operator", "unseal", "-format", "json", "-address", ep, share); err != nil {
+		if _, err := operator(ctx, c, node, "unseal", "-format", "json", share); err != nil {
 			return fmt.Errorf("unseal %s: %w", node, err)
 		}
 	}
-	if st, err := NodeStatus(ctx, ep); err != nil || st.Sealed {
+	if st, err := NodeStatus(ctx, c, node); err != nil || st.Sealed {
 		return fmt.Errorf("%s is still sealed after every share (%v)", node, err)
 	}
 	return nil
@@ -156,7 +166,7 @@ func Unseal(ctx context.Context, c Cluster, creds *Credentials, node string) err
 
 // Seal seals one node with `keyraft operator seal`.
 func Seal(ctx context.Context, c Cluster, node string) error {
-	_, err := cli(ctx, c.Binary(), "operator", "seal", "-format", "json", "-address", c.Endpoint(node))
+	_, err := operator(ctx, c, node, "seal", "-format", "json")
 	return err
 }
 
@@ -165,7 +175,7 @@ func WaitHealthy(ctx context.Context, c Cluster) error {
 	return waitFor(ctx, "every node unsealed with one leader", func() bool {
 		leaders := map[string]bool{}
 		for _, n := range c.Nodes() {
-			st, err := NodeStatus(ctx, c.Endpoint(n))
+			st, err := NodeStatus(ctx, c, n)
 			if err != nil || st.Sealed || st.LeaderID == "" {
 				return false
 			}

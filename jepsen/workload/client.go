@@ -2,6 +2,8 @@ package workload
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"net"
@@ -24,10 +26,13 @@ import (
 // are off: one op is one HTTP request, so the history and the audit log
 // can be matched request for request, and a retry of an indeterminate
 // write can never hide in it.
-func newClient(endpoint, region, akid, secret string) *kms.Client {
+func newClient(endpoint, region, akid, secret string, roots *x509.CertPool) *kms.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 32
 	tr.DialContext = (&net.Dialer{Timeout: 2 * time.Second}).DialContext
+	if roots != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
 	return kms.New(kms.Options{
 		Region:       region,
 		BaseEndpoint: aws.String(endpoint),

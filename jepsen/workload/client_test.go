@@ -27,7 +27,7 @@ func fakeKMS(t *testing.T, status int, body string, delay time.Duration, ua *str
 		_, _ = w.Write([]byte(body))
 	}))
 	t.Cleanup(srv.Close)
-	return newClient(srv.URL, "us-east-1", "AKID", "secret")
+	return newClient(srv.URL, "us-east-1", "AKID", "secret", nil)
 }
 
 func TestClassify(t *testing.T) {

@@ -6,6 +6,7 @@ package workload
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -22,6 +23,8 @@ import (
 type Config struct {
 	// Endpoints maps node id to its API URL.
 	Endpoints map[string]string
+	// Roots verify the API's HTTPS certificates (nil: system roots).
+	Roots     *x509.CertPool
 	Region    string
 	AccessKey string
 	SecretKey string
@@ -97,7 +100,7 @@ func New(cfg Config) *Workload {
 	w := &Workload{cfg: cfg, clients: map[string]*kms.Client{}}
 	for n, ep := range cfg.Endpoints {
 		w.nodes = append(w.nodes, n)
-		w.clients[n] = newClient(ep, cfg.Region, cfg.AccessKey, cfg.SecretKey)
+		w.clients[n] = newClient(ep, cfg.Region, cfg.AccessKey, cfg.SecretKey, cfg.Roots)
 	}
 	slices.Sort(w.nodes)
 	for i := range cfg.Groups {

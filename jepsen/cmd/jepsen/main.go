@@ -42,6 +42,7 @@ type options struct {
 	linTimeout time.Duration
 	logLevel   string
 	check      string
+	tls        bool
 }
 
 func main() {
@@ -61,6 +62,7 @@ func main() {
 	flag.DurationVar(&o.opTimeout, "op-timeout", 3*time.Second, "client timeout; an op without an answer by then is indeterminate")
 	flag.DurationVar(&o.linTimeout, "porcupine-timeout", 2*time.Minute, "linearizability check budget per key group")
 	flag.StringVar(&o.logLevel, "log-level", "info", "server log level")
+	flag.BoolVar(&o.tls, "tls", true, "run nodes as the project's docker-compose.yml does: HTTPS API, mutual TLS between nodes, encrypted gossip")
 	flag.StringVar(&o.check, "check", "", "re-run the offline checkers on this run directory instead of making a run")
 	flag.Parse()
 	if o.check != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,7 +30,7 @@ func run(ctx context.Context, o options) (bool, error) {
 		return false, err
 	}
 	logf("run directory %s", dir)
-	cfg := control.Config{Src: o.src, Rev: o.rev, Dir: dir, Nodes: o.nodes, DayLength: o.dayLength, LogLevel: o.logLevel, Logf: logf}
+	cfg := control.Config{Src: o.src, Rev: o.rev, Dir: dir, Nodes: o.nodes, DayLength: o.dayLength, LogLevel: o.logLevel, TLS: o.tls, Logf: logf}
 	if cfg.Src, err = filepath.Abs(o.src); err != nil {
 		return false, err
 	}
@@ -87,7 +88,12 @@ func run(ctx context.Context, o options) (bool, error) {
 	for _, n := range c.Nodes() {
 		endpoints[n] = c.Endpoint(n)
 	}
-	w := workload.New(workload.Config{Endpoints: endpoints, Region: "us-east-1", AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey,
+	roots, err := caPool(c.CAFile())
+	if err != nil {
+		rec.Close()
+		return false, err
+	}
+	w := workload.New(workload.Config{Endpoints: endpoints, Roots: roots, Region: "us-east-1", AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey,
 		Run: runID, Clients: o.clients, Rate: o.rate, Groups: o.groups, OpTimeout: o.opTimeout, Seed: o.seed, Recorder: rec})
 	setupCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	err = w.Setup(setupCtx)
@@ -170,8 +176,8 @@ func check(ctx context.Context, c control.Cluster, o options, dir, runID string,
 	var nodes []checker.NodeAudit
 	for _, n := range c.Nodes() {
 		na := checker.NodeAudit{Node: n}
-		v, err := control.AuditVerify(actx, c.Endpoint(n))
-		body, err2 := control.AuditEvents(actx, c.Endpoint(n))
+		v, err := control.AuditVerify(actx, c, n)
+		body, err2 := control.AuditEvents(actx, c, n)
 		if err = errors.Join(err, err2); err == nil {
 			na.Verified, na.Violation = v.OK, v.Violation
 			if na.Events, err = checker.ParseAuditEvents(bytes.NewReader(body)); err == nil {
@@ -193,6 +199,22 @@ func check(ctx context.Context, c control.Cluster, o options, dir, runID string,
 	results = append(results, checker.NoStaleCrypto(ops))
 	results = append(results, checker.Availability(ops, faults, checker.AvailOptions{EndNS: endNS}))
 	return results
+}
+
+// caPool reads the cluster's CA certificate; nil for a plain HTTP API.
+func caPool(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no certificate", path)
+	}
+	return pool, nil
 }
 
 // guards are Jepsen's validity checks of the run itself: a run that never
