@@ -26,7 +26,12 @@ type Fault struct {
 	Error string `json:"error,omitempty"`
 
 	StartWall time.Time `json:"start_wall"`
-	StartNS   int64     `json:"start_ns"`
+	// StartNS is when the nemesis began the fault; AppliedNS when the
+	// action returned (the node is sealed, paused, gone); HealNS when the
+	// heal began.
+	StartNS   int64 `json:"start_ns"`
+	AppliedNS int64 `json:"applied_ns,omitempty"`
+	HealNS    int64 `json:"heal_ns,omitempty"`
 	// EndNS is when the heal was applied (the node restarted and unsealed,
 	// resumed, the links restored); RecoveredNS when every node answered
 	// unsealed under one leader again.

@@ -99,6 +99,7 @@ func (n *Nemesis) inject(ctx context.Context, s Schedule, st Step) history.Fault
 	if err != nil {
 		f.Error = err.Error()
 	}
+	f.AppliedNS = n.Since()
 	return f
 }
 
@@ -134,6 +135,7 @@ func (n *Nemesis) heal(ctx context.Context, f *history.Fault) {
 	c := n.Cluster
 	ctx, cancel := context.WithTimeout(ctx, n.Recover+time.Minute)
 	defer cancel()
+	f.HealNS = n.Since()
 	var err error
 	switch f.Kind {
 	case Kill:

@@ -64,6 +64,7 @@ func recheck(dir string, o options) (bool, error) {
 		checker.AuditComplete(ops, checker.AuditOptions{Run: runID, Nodes: nodes}),
 		checker.Linearizable(ops, checker.LinearOptions{Timeout: o.linTimeout, AllowDeletion: o.dayLength != "", Dir: dir}),
 		checker.NoStaleCrypto(ops),
+		checker.SealedSilent(ops, faults),
 		checker.Availability(ops, faults, checker.AvailOptions{}),
 	}
 	valid := true

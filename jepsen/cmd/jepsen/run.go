@@ -197,6 +197,7 @@ func check(ctx context.Context, c control.Cluster, o options, dir, runID string,
 	logf("checking linearizability (porcupine)")
 	results = append(results, checker.Linearizable(ops, checker.LinearOptions{Timeout: o.linTimeout, AllowDeletion: o.dayLength != "", Dir: dir}))
 	results = append(results, checker.NoStaleCrypto(ops))
+	results = append(results, checker.SealedSilent(ops, faults))
 	results = append(results, checker.Availability(ops, faults, checker.AvailOptions{EndNS: endNS}))
 	return results
 }
