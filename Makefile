@@ -44,3 +44,13 @@ cluster-up: image build
 cluster-down:
 	$(COMPOSE) -p $(COMPOSE_PROJECT) down -v --remove-orphans
 	rm -f bin/cluster-credentials.json bin/cluster-env.sh bin/cluster-ca.pem
+
+# Fault-injection runs (jepsen/, its own module): docker-compose when
+# `docker info` works, else local processes. JEPSEN_FLAGS adds flags, e.g.
+# JEPSEN_FLAGS='-nodes 5 -seed 42'; see jepsen/README.md.
+JEPSEN_BACKEND ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo local)
+.PHONY: jepsen jepsen-short
+jepsen:
+	cd jepsen && $(GO) run ./cmd/jepsen -backend $(JEPSEN_BACKEND) -duration 5m $(JEPSEN_FLAGS)
+jepsen-short:
+	cd jepsen && $(GO) run ./cmd/jepsen -backend $(JEPSEN_BACKEND) -duration 60s $(JEPSEN_FLAGS)
