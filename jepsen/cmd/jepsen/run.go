@@ -55,6 +55,9 @@ func run(ctx context.Context, o options) (bool, error) {
 	defer func() {
 		logf("tearing down the %s cluster", c.Name())
 		_ = c.Teardown(context.WithoutCancel(ctx))
+		// The binaries are ~30 MB a run; the commit names what was built.
+		_ = os.RemoveAll(filepath.Join(dir, "bin"))
+		_ = os.RemoveAll(filepath.Join(dir, "image"))
 	}()
 	if commit != "" {
 		_ = os.RemoveAll(src) // built; the commit names it
