@@ -62,6 +62,13 @@ func (n *Node) Forward(ctx context.Context, req *clusterpb.HTTPRequest) (*cluste
 	if id == n.cfg.NodeID {
 		return nil, ErrNotLeader // we lead after all; the caller should serve locally
 	}
+	// A follower that has not heard from its leader for a heartbeat timeout
+	// is most likely cut off from it (and about to stand for election):
+	// answering 503 now lets the client go elsewhere instead of waiting out
+	// ForwardTimeout on a leader it cannot reach.
+	if lc := n.raft.LastContact(); !lc.IsZero() && time.Since(lc) > n.cfg.HeartbeatTimeout {
+		return nil, fmt.Errorf("%w: no contact with leader %s for %s", ErrNoLeader, id, time.Since(lc).Round(time.Millisecond))
+	}
 	// A paused or partitioned leader must not hang the client: give up and
 	// let it retry once the cluster elects a leader it can reach.
 	ctx, cancel := context.WithTimeout(ctx, ForwardTimeout)
