@@ -38,6 +38,9 @@ type segment struct {
 
 	size    int64 // bytes of published records: readers read up to here; guarded by Store.mu
 	written int64 // bytes on disk, ahead of size during an append; the writer's own (Store.wmu)
+	// kicked and dropped are the writer's progress through writeback.go:
+	// bytes whose writeback it started, bytes it dropped from the cache.
+	kicked, dropped int64
 
 	mu      sync.Mutex // guards marks and indexed, between the writer and readers seeking
 	marks   []mark     // ascending; one per markEvery bytes

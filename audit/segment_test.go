@@ -385,3 +385,29 @@ func TestOpenSetsAsideCorruptStore(t *testing.T) {
 		}
 	}
 }
+
+// TestWritebackKeepsData: the page-cache hints (writeback.go) that run
+// every writebackEvery bytes lose nothing, in the active segment and in
+// sealed ones.
+func TestWritebackKeepsData(t *testing.T) {
+	s, dir := openStore(t)
+	s.segmentSize = 3 * writebackEvery
+	ev := []byte(fmt.Sprintf(`{"pad":"%01000d"}`, 0))
+	batch := make([][]byte, 64)
+	for i := range batch {
+		batch[i] = ev
+	}
+	n := 0
+	for i := uint64(1); n*len(ev) < 4*writebackEvery; i++ {
+		if _, err := s.Append(i, batch); err != nil {
+			t.Fatal(err)
+		}
+		n += len(batch)
+	}
+	if len(segmentPaths(t, dir)) < 2 {
+		t.Fatal("no sealed segment")
+	}
+	mustVerify(t, s, uint64(n))
+	s.Close()
+	mustVerify(t, reopen(t, dir), uint64(n))
+}

@@ -25,6 +25,7 @@ func (s *Store) room(seq uint64, n int) error {
 		if err := g.f.Sync(); err != nil {
 			return err
 		}
+		dropCached(g)
 	}
 	g, err := createSegment(s.dir, seq)
 	if err != nil {
@@ -62,6 +63,9 @@ func (s *Store) flush() error {
 	}
 	g.written += int64(len(s.buf))
 	s.buf = s.buf[:0]
+	if g.written-g.kicked >= writebackEvery {
+		writeBack(g)
+	}
 	return nil
 }
 
