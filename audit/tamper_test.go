@@ -50,7 +50,7 @@ func readFrames(t *testing.T, path string) []storedFrame {
 			t.Fatal(err)
 		}
 		f.rec.Event = bytes.Clone(f.rec.Event)
-		out = append(out, storedFrame{f.flags, f.index, f.rec})
+		out = append(out, storedFrame(f))
 	}
 }
 
