@@ -6,10 +6,6 @@ import (
 	"sync"
 )
 
-// ErrNotCommitted: the event could not be committed; the request it
-// records must not be answered as a success.
-var ErrNotCommitted = errors.New("audit event not committed")
-
 // Batcher is the leader's group commit: it gathers the events of concurrent
 // requests into one Raft entry, so auditing costs Raft round trips, not
 // requests. While proposals are in flight, new events queue and leave

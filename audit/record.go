@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
+	"hash"
 	"strconv"
 )
 
@@ -17,15 +17,18 @@ type Record struct {
 	Event []byte // the event's JSON, exactly as the leader wrote it
 }
 
-// ErrBadRecord is returned for stored bytes that are not a record.
-var ErrBadRecord = errors.New("malformed audit record")
-
 const recordHeader = 8 + 32 + 32
 
 // chainHash links an event to its predecessor: any change to the event, its
 // sequence number or the previous hash changes it.
 func chainHash(prev [32]byte, seq uint64, event []byte) [32]byte {
-	h := sha256.New()
+	return chainHashWith(sha256.New(), prev, seq, event)
+}
+
+// chainHashWith is chainHash computed with h, reset first, so that the
+// writer hashes every event without allocating a digest.
+func chainHashWith(h hash.Hash, prev [32]byte, seq uint64, event []byte) [32]byte {
+	h.Reset()
 	h.Write([]byte("keyraft-audit-v1"))
 	h.Write(prev[:])
 	var s [8]byte
@@ -50,7 +53,19 @@ func decodeRecord(b []byte) (Record, error) {
 	if len(b) < recordHeader+2 {
 		return Record{}, ErrBadRecord
 	}
-	r := Record{Seq: binary.BigEndian.Uint64(b), Event: bytes.Clone(b[recordHeader:])}
+	r, err := parseRecord(b)
+	r.Event = bytes.Clone(r.Event)
+	return r, err
+}
+
+// parseRecord is decodeRecord without the copy (the event aliases b) and
+// without a lower bound on the event: the store keeps whatever event a
+// batch held, so that no replica refuses to read back what it wrote.
+func parseRecord(b []byte) (Record, error) {
+	if len(b) < recordHeader {
+		return Record{}, ErrBadRecord
+	}
+	r := Record{Seq: binary.BigEndian.Uint64(b), Event: b[recordHeader:]}
 	copy(r.Prev[:], b[8:40])
 	copy(r.Hash[:], b[40:72])
 	return r, nil

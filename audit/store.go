@@ -1,108 +1,207 @@
 package audit
 
 import (
-	"encoding/binary"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
-var (
-	bucketEvents = []byte("events")
-	bucketMeta   = []byte("meta")
-	keyHead      = []byte("head")   // seq(8) | hash(32) of the newest event
-	keyAnchor    = []byte("anchor") // seq(8) | hash(32) of the newest trimmed event
-	keyIndex     = []byte("index")  // the Raft index of the newest batch appended
-)
-
-// Store is a node's on-disk audit log, a bbolt file in the data dir. The
-// state machine appends to it in log order; everyone else only reads.
+// Store is a node's on-disk audit log: a directory of append-only segment
+// files (segment.go, frame.go) and a small meta file (meta.go). The state
+// machine appends to it in log order; everyone else only reads, through
+// Views that stay consistent while appends go on.
+//
+// Nothing but the head, the meta and a few seek marks per segment is kept
+// in memory, and nothing is mapped: readers use buffered preads, so a
+// node's memory does not grow with its log.
 type Store struct {
-	db *bolt.DB
+	dir         string
+	readOnly    bool
+	lock        *os.File // the directory, flock'ed (lock_unix.go)
+	segmentSize int64    // where the writer starts a new segment; tests shrink it
 
-	mu    sync.Mutex // guards head and index against Append/Reset vs Head
-	head  Record     // Seq and Hash of the newest event (zero when empty)
-	index uint64     // Raft index of the newest batch appended
+	// wmu serialises the writers (Append*, Trim, Load, SetIndex, Reset,
+	// Close) and guards the fields below it. Writers read head, index,
+	// meta and segs without mu: only they change them.
+	wmu     sync.Mutex
+	active  *segment   // where appends go; nil before the first record
+	created []*segment // segments created by the write in progress, published at its end
+	buf     []byte     // the frames of the write in progress
+	hasher  hash.Hash
+	err     error // a failed write: the store refuses further writes until reopened
+
+	// mu guards what readers see, against the writer publishing: segs,
+	// head, index, meta, closed, and each segment's size and refs.
+	mu     sync.Mutex
+	segs   []*segment
+	head   Record // Seq and Hash of the newest event (zero when empty)
+	index  uint64 // Raft index of the newest batch appended
+	meta   meta
+	closed bool
 }
 
-// Open opens (or creates) the store at path.
+// Open opens (or creates) the store in directory dir.
 //
-// Commits are not fsynced: the Raft log, which is, already holds every
-// batch durably, and the store records the Raft index of its newest batch
-// in the same transaction. After a crash the store is simply behind, and
-// Raft's replay of its log (or its snapshot restore) brings it back; a
-// store that no longer opens is set aside and rebuilt the same way.
-func Open(path string) (*Store, error) {
-	opts := &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, NoSync: true}
-	db, err := bolt.Open(path, 0o600, opts)
-	if err != nil && !errors.Is(err, berrors.ErrTimeout) {
-		aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().Unix())
-		if rerr := os.Rename(path, aside); rerr == nil {
-			db, err = bolt.Open(path, 0o600, opts)
+// Appends are not fsynced: the Raft log, which is, already holds every
+// batch durably, and each frame records its batch's Raft index. After a
+// crash the store is behind, or ends in a torn record: Open cuts the log
+// back to its last complete batch and recovers the index from there, so
+// Raft's replay of its log (or its snapshot restore) brings it back and
+// never finds a batch claimed that is not all there. A store whose files
+// are not what this version writes is set aside and rebuilt the same way.
+func Open(dir string) (*Store, error) {
+	s, err := open(dir, false)
+	if errors.Is(err, errCorruptStore) {
+		aside := fmt.Sprintf("%s.corrupt-%d", dir, time.Now().Unix())
+		if rerr := os.Rename(dir, aside); rerr == nil {
+			s, err = open(dir, false)
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open audit store: %w", err)
 	}
-	s := &Store{db: db}
-	err = db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketEvents); err != nil {
-			return err
-		}
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
-			return err
-		}
-		s.head = decodeMark(meta.Get(keyHead))
-		if b := meta.Get(keyIndex); len(b) == 8 {
-			s.index = binary.BigEndian.Uint64(b)
-		}
-		return nil
-	})
+	return s, nil
+}
+
+// OpenReadOnly opens a stopped node's store for offline verification. It
+// changes nothing on disk: a torn tail is read up to where it tears.
+func OpenReadOnly(dir string) (*Store, error) {
+	s, err := open(dir, true)
 	if err != nil {
-		db.Close()
+		return nil, fmt.Errorf("open audit store %s (is the node still running?): %w", dir, err)
+	}
+	return s, nil
+}
+
+func open(dir string, readOnly bool) (*Store, error) {
+	if !readOnly {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	lock, err := lockDir(dir, !readOnly)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{dir: dir, readOnly: readOnly, lock: lock, segmentSize: defaultSegmentSize, hasher: sha256.New()}
+	if err := s.load(); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// OpenReadOnly opens a stopped node's store for offline verification.
-func OpenReadOnly(path string) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: true})
+// load reads the meta, opens the segments and recovers the head.
+func (s *Store) load() error {
+	m, err := readMeta(s.dir)
 	if err != nil {
-		return nil, fmt.Errorf("open audit store %s (is the node still running?): %w", path, err)
+		return err
 	}
-	return &Store{db: db}, nil
-}
-
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
-
-func encodeMark(seq uint64, hash [32]byte) []byte {
-	b := make([]byte, 40)
-	binary.BigEndian.PutUint64(b, seq)
-	copy(b[8:], hash[:])
-	return b
-}
-
-func decodeMark(b []byte) Record {
-	var r Record
-	if len(b) == 40 {
-		r.Seq = binary.BigEndian.Uint64(b)
-		copy(r.Hash[:], b[8:])
+	s.meta = m
+	firsts, err := listSegments(s.dir)
+	if err != nil {
+		return err
 	}
-	return r
+	if !s.readOnly {
+		_ = os.Remove(filepath.Join(s.dir, metaName+".tmp"))
+	}
+	// Segments wholly below the retained window are what a trim left when
+	// the node stopped between writing the meta and removing them.
+	for len(firsts) > 1 && firsts[1] <= m.first {
+		if !s.readOnly {
+			if err := os.Remove(filepath.Join(s.dir, segmentName(firsts[0]))); err != nil {
+				return err
+			}
+		}
+		firsts = firsts[1:]
+	}
+	for i, first := range firsts {
+		g, err := openSegment(s.dir, first, !s.readOnly)
+		if errors.Is(err, errTornFrame) && i == len(firsts)-1 {
+			// Created, header not (all) written: the node stopped right then.
+			g.f.Close()
+			if !s.readOnly {
+				if err := os.Remove(g.path); err != nil {
+					return err
+				}
+			}
+			break
+		}
+		if err != nil {
+			if g != nil {
+				g.f.Close()
+			}
+			if errors.Is(err, errTornFrame) { // not the newest: it was synced when sealed
+				return fmt.Errorf("%w: %v", errCorruptStore, err)
+			}
+			return err
+		}
+		g.refs = 1
+		s.segs = append(s.segs, g)
+	}
+	return s.recoverTail()
 }
 
-func seqKey(seq uint64) []byte {
-	k := make([]byte, 8)
-	binary.BigEndian.PutUint64(k, seq)
-	return k
+// recoverTail finds the head and the index in the newest segment with a
+// complete batch. A writable store cuts off what follows that batch (a
+// torn record, the first records of a batch the crash interrupted) and
+// removes newer segments with no complete batch; Raft replays those
+// batches whole. A read-only store keeps them in view, to verify as they
+// are.
+func (s *Store) recoverTail() error {
+	s.head, s.index = s.meta.anchor, 0
+	for i := len(s.segs) - 1; i >= 0; i-- {
+		g := s.segs[i]
+		sc, _ := scanSegment(g.f, g.path, g.size) // the scan stops at the first bad frame: the tail
+		if sc.records {
+			s.head, s.index = sc.head, sc.index
+			if !s.readOnly && sc.end < g.size {
+				if err := g.f.Truncate(sc.end); err != nil {
+					return err
+				}
+				g.size, g.written = sc.end, sc.end
+			}
+			g.marks, g.indexed = sc.marks, true
+			break
+		}
+		if !s.readOnly {
+			g.f.Close()
+			if err := os.Remove(g.path); err != nil {
+				return err
+			}
+			s.segs = s.segs[:i]
+		}
+	}
+	if !s.readOnly && len(s.segs) > 0 {
+		s.active = s.segs[len(s.segs)-1]
+	}
+	if s.meta.index > s.index && s.meta.indexHead <= s.head.Seq {
+		s.index = s.meta.index
+	}
+	return nil
+}
+
+// Close closes the files; views still open keep theirs until they close.
+func (s *Store) Close() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	for _, g := range append(s.segs, s.created...) {
+		g.release()
+	}
+	s.segs, s.created, s.active = nil, nil, nil
+	return s.lock.Close()
 }
 
 // Head is the sequence number and hash of the newest event.
@@ -110,6 +209,23 @@ func (s *Store) Head() (uint64, [32]byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.head.Seq, s.head.Hash
+}
+
+// First is the sequence number of the oldest retained event (0 when empty).
+func (s *Store) First() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.firstLocked()
+}
+
+func (s *Store) firstLocked() uint64 {
+	if len(s.segs) == 0 {
+		return 0
+	}
+	if f := max(s.meta.first, s.segs[0].first); f <= s.head.Seq {
+		return f
+	}
+	return 0
 }
 
 // Batch is the events of one Raft entry.
@@ -128,233 +244,168 @@ func (s *Store) Append(index uint64, events [][]byte) (uint64, error) {
 	return firsts[0], nil
 }
 
-// AppendBatches chains several entries' events in one transaction (the
-// FSM applies Raft's committed entries in runs) and returns each batch's
-// first sequence number.
+// AppendBatches chains several entries' events in one write (the FSM
+// applies Raft's committed entries in runs) and returns each batch's first
+// sequence number.
 //
 // The store outlives the process but the FSM does not: after a restart
 // Raft replays its log into the FSM, and batches the store already holds
 // come again. They are recognised by index and skipped (first = 0), so each
 // event is stored once.
 func (s *Store) AppendBatches(batches []Batch) ([]uint64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	firsts := make([]uint64, len(batches))
-	head, index := s.head, s.index
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketEvents)
-		b.FillPercent = 1.0 // keys only ever grow: pack pages full
-		for i, batch := range batches {
-			if batch.Index != 0 && batch.Index <= index {
-				continue
-			}
-			firsts[i] = head.Seq + 1
-			for _, ev := range batch.Events {
-				var err error
-				if head, err = putChained(b, head, ev); err != nil {
-					return err
-				}
-			}
-			index = max(index, batch.Index)
-		}
-		return putMarks(tx.Bucket(bucketMeta), index, head)
-	})
-	if err != nil {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.writable(); err != nil {
 		return nil, err
 	}
-	s.head, s.index = head, index
+	firsts := make([]uint64, len(batches))
+	head, index := s.head, s.index
+	for _, batch := range batches {
+		for _, ev := range batch.Events {
+			if err := checkEvent(ev); err != nil {
+				return nil, err // before anything is written: the store stays usable
+			}
+		}
+	}
+	for i, batch := range batches {
+		if batch.Index != 0 && batch.Index <= index {
+			continue
+		}
+		firsts[i] = head.Seq + 1
+		if len(batch.Events) > 0 {
+			if err := s.room(head.Seq+1, eventsSize(batch.Events)); err != nil {
+				return nil, s.fail(err)
+			}
+		}
+		for j, ev := range batch.Events {
+			var flags byte
+			if j == len(batch.Events)-1 {
+				flags = flagBatchEnd
+			}
+			head = s.chain(head, ev, flags, batch.Index)
+		}
+		index = max(index, batch.Index)
+	}
+	if err := s.flush(); err != nil {
+		return nil, s.fail(err)
+	}
+	s.publish(head, index, s.meta, nil)
 	return firsts, nil
 }
 
-// putChained stores event after head and returns the new head.
-func putChained(b *bolt.Bucket, head Record, event []byte) (Record, error) {
-	r := Record{Seq: head.Seq + 1, Prev: head.Hash, Event: event}
-	r.Hash = chainHash(r.Prev, r.Seq, event)
-	if err := b.Put(seqKey(r.Seq), r.encode()); err != nil {
-		return head, err
-	}
-	return Record{Seq: r.Seq, Hash: r.Hash}, nil
-}
-
-// putMarks records the Raft index and head the store now reflects, in the
-// same transaction as the events.
-func putMarks(meta *bolt.Bucket, index uint64, head Record) error {
-	if err := meta.Put(keyIndex, binary.BigEndian.AppendUint64(nil, index)); err != nil {
+// SetIndex records the Raft index the store's content reflects (after a
+// snapshot restore). The segments are synced first, so that the claim
+// survives a power loss only together with what it claims.
+func (s *Store) SetIndex(index uint64) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.writable(); err != nil {
 		return err
 	}
-	return meta.Put(keyHead, encodeMark(head.Seq, head.Hash))
-}
-
-// Trim drops every event before seq `before` (the retention window's start)
-// and appends the trim's own event after the newest, in one transaction. The
-// newest dropped event becomes the chain's anchor, so the retained log still
-// verifies from its first event. Replayed trims are skipped like batches.
-func (s *Store) Trim(index, before uint64, event []byte) (uint64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if index != 0 && index <= s.index {
-		return 0, nil
+	m := s.meta
+	m.index, m.indexHead = index, s.head.Seq
+	if err := s.syncActive(); err != nil {
+		return s.fail(err)
 	}
-	head := s.head
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, meta := tx.Bucket(bucketEvents), tx.Bucket(bucketMeta)
-		var drop [][]byte
-		var last Record
-		c := b.Cursor()
-		for k, v := c.First(); k != nil && binary.BigEndian.Uint64(k) < before; k, v = c.Next() {
-			r, err := decodeRecord(v)
-			if err != nil {
-				return err
-			}
-			last = r
-			drop = append(drop, k)
-		}
-		for _, k := range drop {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		if last.Seq > 0 {
-			if err := meta.Put(keyAnchor, encodeMark(last.Seq, last.Hash)); err != nil {
-				return err
-			}
-		}
-		var err error
-		if head, err = putChained(b, head, event); err != nil {
-			return err
-		}
-		return putMarks(meta, max(index, s.index), head)
-	})
-	if err != nil {
-		return 0, err
+	if err := writeMeta(s.dir, m); err != nil {
+		return s.fail(err)
 	}
-	s.head, s.index = head, max(index, s.index)
-	return head.Seq, nil
+	s.publish(s.head, index, m, nil)
+	return nil
 }
 
-// First is the sequence number of the oldest retained event (0 when empty).
-func (s *Store) First() uint64 {
-	var first uint64
-	_ = s.Read(func(v *View) error {
-		if k, _ := v.tx.Bucket(bucketEvents).Cursor().First(); k != nil {
-			first = binary.BigEndian.Uint64(k)
-		}
-		return nil
-	})
-	return first
-}
-
-// SetIndex records the Raft index the store's content reflects (after a
-// snapshot restore).
-func (s *Store) SetIndex(index uint64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keyIndex, binary.BigEndian.AppendUint64(nil, index))
-	})
-	if err == nil {
-		s.index = index
-	}
-	return err
-}
-
-// Reset empties the store (before a snapshot restore).
+// Reset empties the store (before a snapshot restore). Views still open
+// keep reading what they saw. Segments are removed newest first and the
+// meta last, so a crash midway leaves an older, shorter log, never one
+// with a hole.
 func (s *Store) Reset() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketEvents, bucketMeta} {
-			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
-				return err
-			}
-			if _, err := tx.CreateBucket(name); err != nil {
-				return err
-			}
+	old := s.segs
+	s.segs, s.head, s.index, s.meta = nil, Record{}, 0, meta{}
+	s.mu.Unlock()
+	s.active = nil
+	var err error
+	for i := len(old) - 1; i >= 0; i-- {
+		if rerr := os.Remove(old[i].path); rerr != nil && err == nil {
+			err = rerr
 		}
-		return nil
-	})
-	s.head, s.index = Record{}, 0
-	return err
-}
-
-// Load writes records exactly as given (from a snapshot), in one
-// transaction; they must continue the chain from the current head.
-func (s *Store) Load(recs []Record, anchor *Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	head := s.head
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		if anchor != nil {
-			if err := meta.Put(keyAnchor, encodeMark(anchor.Seq, anchor.Hash)); err != nil {
-				return err
-			}
-			head = Record{Seq: anchor.Seq, Hash: anchor.Hash}
-		}
-		b := tx.Bucket(bucketEvents)
-		for _, r := range recs {
-			if err := b.Put(seqKey(r.Seq), r.encode()); err != nil {
-				return err
-			}
-			head = r
-		}
-		return meta.Put(keyHead, encodeMark(head.Seq, head.Hash))
-	})
+	}
+	s.releaseAll(old)
+	if rerr := os.Remove(filepath.Join(s.dir, metaName)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && err == nil {
+		err = rerr
+	}
 	if err == nil {
-		s.head = Record{Seq: head.Seq, Hash: head.Hash}
+		err = syncDir(s.dir)
 	}
-	return err
-}
-
-// View is a consistent read of the store, open until Close.
-type View struct {
-	tx *bolt.Tx
-}
-
-// View opens a read transaction; snapshots stream from it while Apply goes on.
-func (s *Store) View() (*View, error) {
-	tx, err := s.db.Begin(false)
 	if err != nil {
-		return nil, err
-	}
-	return &View{tx: tx}, nil
-}
-
-// Close ends the read.
-func (v *View) Close() { _ = v.tx.Rollback() }
-
-// Anchor is the last trimmed event (the chain's starting point), if any.
-func (v *View) Anchor() (Record, bool) {
-	b := v.tx.Bucket(bucketMeta).Get(keyAnchor)
-	if b == nil {
-		return Record{}, false
-	}
-	return decodeMark(b), true
-}
-
-// Each calls fn for every record with Seq > after, in order, until fn
-// returns false or an error.
-func (v *View) Each(after uint64, fn func(Record) (bool, error)) error {
-	c := v.tx.Bucket(bucketEvents).Cursor()
-	for k, val := c.Seek(seqKey(after + 1)); k != nil; k, val = c.Next() {
-		r, err := decodeRecord(val)
-		if err != nil {
-			return fmt.Errorf("%w at key %x", err, k)
-		}
-		more, err := fn(r)
-		if err != nil || !more {
-			return err
-		}
+		return s.fail(fmt.Errorf("reset audit store: %w", err))
 	}
 	return nil
 }
 
-// Read runs fn over a fresh View.
-func (s *Store) Read(fn func(*View) error) error {
-	v, err := s.View()
-	if err != nil {
+// Load writes records exactly as given (from a snapshot); they must
+// continue the chain from the current head, or from anchor when given.
+func (s *Store) Load(recs []Record, anchor *Record) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.writable(); err != nil {
 		return err
 	}
-	defer v.Close()
-	return fn(v)
+	head, m := s.head, s.meta
+	if anchor != nil && anchor.Seq < head.Seq {
+		return fmt.Errorf("%w: anchor %d below the head %d", ErrBadRecord, anchor.Seq, head.Seq)
+	}
+	if anchor != nil {
+		m.anchor = Record{Seq: anchor.Seq, Hash: anchor.Hash}
+		m.first = max(m.first, anchor.Seq+1)
+		head = m.anchor
+	}
+	for i := range recs {
+		r := &recs[i]
+		if r.Seq <= head.Seq {
+			return fmt.Errorf("%w: record %d loaded after record %d", ErrBadRecord, r.Seq, head.Seq)
+		}
+		if err := checkEvent(r.Event); err != nil {
+			return err
+		}
+		if err := s.room(r.Seq, frameHeaderLen+frameMetaLen+recordHeader+len(r.Event)); err != nil {
+			return s.fail(err)
+		}
+		s.frame(flagBatchEnd, 0, r)
+		head = Record{Seq: r.Seq, Hash: r.Hash}
+	}
+	if err := s.flush(); err != nil {
+		return s.fail(err)
+	}
+	if !m.equal(s.meta) {
+		if err := writeMeta(s.dir, m); err != nil {
+			return s.fail(err)
+		}
+	}
+	s.publish(head, s.index, m, nil)
+	return nil
+}
+
+func (s *Store) writable() error {
+	switch {
+	case s.readOnly:
+		return ErrReadOnly
+	case s.closed:
+		return ErrClosed
+	case s.err != nil:
+		return fmt.Errorf("audit store failed earlier (reopen to recover): %w", s.err)
+	}
+	return nil
+}
+
+// fail stops the store from writing after a failed write: what is on disk
+// past the published state is unknown until Open recovers it.
+func (s *Store) fail(err error) error {
+	s.err = err
+	return err
 }

@@ -5,16 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 func openStore(t *testing.T) (*Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "audit.db")
+	path := filepath.Join(t.TempDir(), "audit")
 	s, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -55,82 +52,6 @@ func TestChainVerifies(t *testing.T) {
 	fill(t, s, 2)
 	if n, viol, _ := s.Verify(); viol != nil || n != 12 {
 		t.Fatalf("after reopen: %d %v", n, viol)
-	}
-}
-
-// tamper edits a stopped store's raw records.
-func tamper(t *testing.T, path string, edit func(b *bolt.Bucket)) {
-	t.Helper()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Update(func(tx *bolt.Tx) error { edit(tx.Bucket(bucketEvents)); return nil }); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestVerifyFindsTampering(t *testing.T) {
-	cases := []struct {
-		name    string
-		edit    func(b *bolt.Bucket)
-		wantSeq uint64
-		reason  string
-	}{
-		{"changed", func(b *bolt.Bucket) {
-			r, _ := decodeRecord(b.Get(seqKey(5)))
-			r.Event = []byte(strings.Replace(string(r.Event), "Encrypt", "Decrypt", 1))
-			_ = b.Put(seqKey(5), r.encode())
-		}, 5, "changed"},
-		{"removed", func(b *bolt.Bucket) { _ = b.Delete(seqKey(4)) }, 4, "removed"},
-		{"reordered", func(b *bolt.Bucket) {
-			a, c := b.Get(seqKey(6)), b.Get(seqKey(7))
-			ra, _ := decodeRecord(a)
-			rc, _ := decodeRecord(c)
-			ra.Seq, rc.Seq = 7, 6
-			_ = b.Put(seqKey(6), rc.encode())
-			_ = b.Put(seqKey(7), ra.encode())
-		}, 6, "previous-hash"},
-		{"inserted", func(b *bolt.Bucket) {
-			// Shift 8.. up by one and insert a forged event, rehashed on its own.
-			for seq := uint64(10); seq >= 8; seq-- {
-				r, _ := decodeRecord(b.Get(seqKey(seq)))
-				r.Seq++
-				_ = b.Put(seqKey(seq+1), r.encode())
-			}
-			prev, _ := decodeRecord(b.Get(seqKey(7)))
-			forged := Record{Seq: 8, Prev: prev.Hash, Event: []byte(`{"eventName":"Forged"}`)}
-			forged.Hash = chainHash(forged.Prev, forged.Seq, forged.Event)
-			_ = b.Put(seqKey(8), forged.encode())
-		}, 9, ""},
-		{"truncated tail is not a break", func(b *bolt.Bucket) {}, 0, ""},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			s, path := openStore(t)
-			fill(t, s, 10)
-			s.Close()
-			tamper(t, path, tc.edit)
-			ro, err := OpenReadOnly(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ro.Close()
-			_, viol, err := ro.Verify()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.wantSeq == 0 {
-				if viol != nil {
-					t.Fatalf("untouched log reported %v", viol)
-				}
-				return
-			}
-			if viol == nil || viol.Seq != tc.wantSeq || !strings.Contains(viol.Reason, tc.reason) {
-				t.Fatalf("got %v, want a break at %d (%s)", viol, tc.wantSeq, tc.reason)
-			}
-		})
 	}
 }
 
@@ -257,7 +178,7 @@ func TestTrimKeepsAVerifyingChain(t *testing.T) {
 	}
 	s.Close()
 	// Removing the first retained event is still caught.
-	tamper(t, path, func(b *bolt.Bucket) { _ = b.Delete(seqKey(6)) })
+	tamper(t, path, func(fs []storedFrame) []storedFrame { return deleteSeq(fs, 6) })
 	ro, err := OpenReadOnly(path)
 	if err != nil {
 		t.Fatal(err)

@@ -105,6 +105,14 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if l.Type != raft.LogCommand {
 			continue
 		}
+		if f.audit != nil {
+			if events, ok := auditBatchEvents(l.Data); ok {
+				f.index = l.Index
+				run = append(run, audit.Batch{Index: l.Index, Events: events})
+				runAt = append(runAt, i)
+				continue
+			}
+		}
 		cmd, err := DecodeCommand(l.Data)
 		if err != nil {
 			panic(fmt.Sprintf("fsm: index %d: %v", l.Index, err))

@@ -132,7 +132,7 @@ func testKey(id string, ts int64) *fsmpb.Key {
 // newFSM returns an FSM with its own audit store in a temporary directory.
 func newFSM(t *testing.T) *FSM {
 	t.Helper()
-	store, err := audit.Open(filepath.Join(t.TempDir(), "audit.db"))
+	store, err := audit.Open(filepath.Join(t.TempDir(), "audit"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 //
 //	go test ./fsm -run NONE -bench AuditMemory -benchtime 10000000x
 func BenchmarkAuditMemory(b *testing.B) {
-	store, err := audit.Open(filepath.Join(b.TempDir(), "audit.db"))
+	store, err := audit.Open(filepath.Join(b.TempDir(), "audit"))
 	if err != nil {
 		b.Fatal(err)
 	}

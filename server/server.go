@@ -78,7 +78,7 @@ func Start(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	store, err := audit.Open(filepath.Join(cfg.DataDir, "audit.db"))
+	store, err := audit.Open(filepath.Join(cfg.DataDir, "audit"))
 	if err != nil {
 		return nil, err
 	}

@@ -131,7 +131,7 @@ func auditVerify(args []string) int {
 		Violation string `json:"violation,omitempty"`
 	}
 	if *dataDir != "" {
-		store, err := audit.OpenReadOnly(filepath.Join(*dataDir, "audit.db"))
+		store, err := audit.OpenReadOnly(filepath.Join(*dataDir, "audit"))
 		if err != nil {
 			return fail("audit verify", err)
 		}

@@ -1,0 +1,80 @@
+package audit
+
+// Trim drops every event before seq `before` (the retention window's start)
+// and appends the trim's own event after the newest. The newest dropped
+// event becomes the chain's anchor, so the retained log still verifies
+// from its first event. Replayed trims are skipped like batches.
+//
+// Whole segments below the window are deleted; the dropped records at the
+// start of the oldest kept segment stay on disk, invisible, until a later
+// trim deletes their segment. The order on disk makes every crash safe:
+// the trim's event, an fsync, the meta (new first and anchor, fsynced),
+// then the unlinks, which Open finishes if the node stopped before them.
+func (s *Store) Trim(index, before uint64, event []byte) (uint64, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.writable(); err != nil {
+		return 0, err
+	}
+	if index != 0 && index <= s.index {
+		return 0, nil
+	}
+	if err := checkEvent(event); err != nil {
+		return 0, err
+	}
+	head, m := s.head, s.meta
+	if first := s.First(); first != 0 {
+		if newFirst := min(before, head.Seq+1); newFirst > first {
+			anchor, err := s.recordBefore(newFirst)
+			if err != nil {
+				return 0, err
+			}
+			m.anchor, m.first = anchor, newFirst
+		}
+	}
+	if err := s.room(head.Seq+1, eventsSize([][]byte{event})); err != nil {
+		return 0, s.fail(err)
+	}
+	head = s.chain(head, event, flagBatchEnd, index)
+	if err := s.flush(); err != nil {
+		return 0, s.fail(err)
+	}
+	var drop []*segment
+	if !m.equal(s.meta) {
+		if err := s.syncActive(); err != nil {
+			return 0, s.fail(err)
+		}
+		if err := writeMeta(s.dir, m); err != nil {
+			return 0, s.fail(err)
+		}
+		for i := 0; i+1 < len(s.segs) && s.segs[i+1].first <= m.first; i++ {
+			drop = s.segs[:i+1]
+		}
+	}
+	s.publish(head, max(index, s.index), m, drop)
+	if err := s.removeSegments(drop); err != nil {
+		// The meta already hides them, and Open removes them.
+		return 0, s.fail(err)
+	}
+	return head.Seq, nil
+}
+
+// recordBefore returns the Seq and Hash of the record just before seq
+// first: the anchor of a log that starts at first.
+func (s *Store) recordBefore(first uint64) (Record, error) {
+	if first-1 == s.head.Seq {
+		return s.head, nil
+	}
+	// Zero hash if the record is missing: the log was broken there
+	// already, and verify will say so at the first retained event.
+	anchor := Record{Seq: first - 1}
+	err := s.Read(func(v *View) error {
+		return v.Each(first-2, func(r Record) (bool, error) {
+			if r.Seq == first-1 {
+				anchor.Hash = r.Hash
+			}
+			return false, nil
+		})
+	})
+	return anchor, err
+}
