@@ -1,10 +1,14 @@
 package checker
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyraft/keyraft/jepsen/history"
 )
@@ -103,5 +107,68 @@ func TestLinearizableIgnoresSealedRefusals(t *testing.T) {
 	b.seq(encryptOK(keyA, 2, "still enabled"))
 	if r := Linearizable(b.ops, LinearOptions{}); !r.OK() {
 		t.Fatalf("a sealed node's refusal was read as a key state:\n%s", r)
+	}
+}
+
+// A run's worth of short-lived groups (as the workload makes them: each
+// takes ops for a while, with a few indeterminate writes at most, and is
+// read once more at the end) checks in seconds. Long-lived groups that
+// pile up indeterminate writes do not (see TestLinearizableTimeoutIsUnknown).
+func TestLinearizableManyShortGroupsQuick(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var ops []history.Op
+	var id int64
+	const groups = 200
+	for g := range groups {
+		// Six groups at a time, each 20 s long, as in a 5-minute run at
+		// 60 ops/s: 200 ops each, 8 of their writes indeterminate (the
+		// workload's default budget).
+		start := int64(g/6) * 20_000 * ms
+		ops = append(ops, synthGroup(r, fmt.Sprintf("g%d", g+1), start,
+			synthOptions{Ops: 200, Procs: 8, RatePerSec: 10, Indeterminate: 8, SlowFrac: 0.1}, &id)...)
+	}
+	begin := time.Now()
+	res := Linearizable(ops, LinearOptions{Timeout: time.Minute, AllowDeletion: true})
+	took := time.Since(begin)
+	if !res.OK() {
+		t.Fatalf("synthetic linearizable history rejected:\n%s", res)
+	}
+	if n := res.Stats["groups"]; n != groups {
+		t.Fatalf("checked %v groups, want %d", n, groups)
+	}
+	t.Logf("%s in %s", res.Summary, took)
+	if took > 30*time.Second {
+		t.Fatalf("%d ops in %d groups took %s to check", len(ops), groups, took)
+	}
+
+	// The same history with one stale read in one group fails, naming it.
+	bad := slices.Clone(ops)
+	for i := range bad {
+		if bad[i].Group == "g77" && bad[i].Type == history.DescribeKey && bad[i].Status == history.OK && bad[i].Out.State == "Enabled" {
+			bad[i].Out.State = "Disabled"
+			break
+		}
+	}
+	res = Linearizable(bad, LinearOptions{Timeout: time.Minute, AllowDeletion: true})
+	if res.Verdict != Fail || !strings.Contains(res.Summary, "not linearizable: g77") {
+		t.Fatalf("a stale read in g77 was not reported:\n%s", res)
+	}
+}
+
+// Indeterminate writes multiply porcupine's search: 30 of them on one group,
+// ahead of an op no state explains, cannot be decided in time, and the
+// verdict is Unknown, which is not a pass.
+func TestLinearizableTimeoutIsUnknown(t *testing.T) {
+	b := &builder{}
+	b.seq(create(keyA))
+	b.seq(create(keyB))
+	for i := range int64(30) {
+		typ := []string{history.DisableKey, history.EnableKey, history.RotateKeyOnDemand}[i%3]
+		b.at(100+i, 110+i, info(onKey(typ, []string{keyA, keyB}[i%2])))
+	}
+	b.at(500, 510, encryptOK(keyA, 99, "no such version"))
+	res := Linearizable(b.ops, LinearOptions{Timeout: 300 * time.Millisecond})
+	if res.Verdict != Unknown || res.OK() {
+		t.Fatalf("want unknown (porcupine out of time), got:\n%s", res)
 	}
 }

@@ -56,12 +56,9 @@ func (w *Workload) Final(ctx context.Context) (map[string]bool, error) {
 }
 
 func (w *Workload) group(name string) *group {
-	for _, g := range w.groups {
-		if g.name == name {
-			return g
-		}
-	}
-	return nil
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.byName[name]
 }
 
 // retry repeats an op that got no answer (each attempt is its own op).

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -38,62 +39,150 @@ var mix = []struct {
 	{history.RotateKeyOnDemand, 2}, {history.UpdateAlias, 6}, {history.CreateKey, 2},
 }
 
-// step runs one randomly chosen op on a random group.
-func (c *clientState) step(ctx context.Context) {
-	w := c.w
-	w.mu.Lock()
-	g := w.groups[c.r.IntN(len(w.groups))]
-	keys := append([]string(nil), g.keys...)
-	aliasExists := g.aliasExists
-	var ct *sealed
-	if len(g.cts) > 0 {
-		x := g.cts[c.r.IntN(len(g.cts))]
-		ct = &x
+// isWrite: the op may change a group's state (the linearizability checker
+// gives an indeterminate one Return = +inf).
+func isWrite(typ string) bool {
+	switch typ {
+	case history.EnableKey, history.DisableKey, history.ScheduleDeletion, history.CancelDeletion,
+		history.RotateKeyOnDemand, history.CreateAlias, history.UpdateAlias:
+		return true
 	}
-	w.mu.Unlock()
-	if len(keys) < 2 {
-		c.createKey(ctx, g)
-		return
-	}
-	key := keys[c.r.IntN(len(keys))]
+	return false
+}
+
+// draw picks an op type from the mix.
+func (c *clientState) draw() string {
 	total := 0
 	for _, m := range mix {
 		total += m.weight
 	}
 	pick := c.r.IntN(total)
-	var op string
 	for _, m := range mix {
 		if pick -= m.weight; pick < 0 {
-			op = m.op
-			break
+			return m.op
 		}
 	}
+	return history.DescribeKey
+}
+
+// turn is what a worker will do, decided under w.mu: the group, a copy of
+// what the worker needs of it, and the op.
+type turn struct {
+	g           *group
+	op          string // "" when no group can take an op now
+	keys        []string
+	aliasExists bool
+	ct          *sealed
+	// write: a write was reserved in g.writing; step releases it.
+	write bool
+}
+
+// plan picks a group for an op of type typ and reserves what the op uses.
+// It retires expired groups and puts fresh ones in their slots. A group
+// without two keys gets a CreateKey (at most two in flight), one without
+// its alias a CreateAlias (one at a time); a write that the group's
+// indeterminate budget cannot take becomes a DescribeKey.
+func (w *Workload) plan(r *rand.Rand, typ string, now time.Time) turn {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	start := r.IntN(len(w.active))
+	for i := range w.active {
+		slot := (start + i) % len(w.active)
+		g := w.active[slot]
+		if w.expired(g, now) {
+			g.retired = true
+			g = w.newGroup(now)
+			w.active[slot] = g
+		}
+		t := turn{g: g, op: typ, keys: slices.Clone(g.keys), aliasExists: g.aliasExists}
+		switch {
+		case len(g.keys)+g.creating < 2:
+			g.creating++
+			t.op = history.CreateKey
+		case len(g.keys) == 0:
+			continue // its first keys are being made: try another group
+		case len(g.keys) >= 2 && !g.aliasExists && !g.aliasing:
+			g.aliasing = true
+			t.op = history.CreateAlias
+		case typ == history.CreateKey && len(g.keys) < w.cfg.MaxKeys:
+			g.creating++
+		case typ == history.CreateKey:
+			t.op = history.DescribeKey
+		}
+		if isWrite(t.op) {
+			if g.writing+g.indeterminate >= w.cfg.Indeterminate {
+				if t.op == history.CreateAlias {
+					g.aliasing = false
+				}
+				t.op = history.DescribeKey
+			} else {
+				g.writing++
+				t.write = true
+			}
+		}
+		if len(g.cts) > 0 {
+			x := g.cts[r.IntN(len(g.cts))]
+			t.ct = &x
+		}
+		g.ops++
+		return t
+	}
+	return turn{}
+}
+
+// done releases what plan reserved for t.
+func (w *Workload) done(t turn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case t.op == history.CreateKey:
+		t.g.creating--
+	case t.op == history.CreateAlias:
+		t.g.aliasing = false
+	}
+	if t.write {
+		t.g.writing--
+	}
+}
+
+// step runs one randomly chosen op on a random group.
+func (c *clientState) step(ctx context.Context) {
+	w := c.w
+	t := w.plan(c.r, c.draw(), time.Now())
+	if t.op == "" {
+		return
+	}
+	defer w.done(t)
+	g := t.g
+	if t.op == history.CreateKey {
+		c.createKey(ctx, g)
+		return
+	}
+	if t.op == history.CreateAlias {
+		c.alias(ctx, g, t.keys[0])
+		return
+	}
+	key := t.keys[c.r.IntN(len(t.keys))]
 	// Reads name the alias a quarter of the time, so alias moves are read.
 	ref := key
-	if aliasExists && c.r.IntN(4) == 0 {
+	if t.aliasExists && c.r.IntN(4) == 0 {
 		ref = g.alias
 	}
-	switch op {
+	switch t.op {
 	case history.Encrypt, history.GenerateDataKey:
-		c.encrypt(ctx, g, op, ref)
+		c.encrypt(ctx, g, t.op, ref)
 	case history.Decrypt:
-		if ct == nil {
+		if t.ct == nil {
 			c.encrypt(ctx, g, history.Encrypt, ref)
 			return
 		}
-		c.decrypt(ctx, g, *ct)
+		c.decrypt(ctx, g, *t.ct)
 	case history.DescribeKey:
 		c.describe(ctx, g, ref)
 	case history.UpdateAlias:
 		c.alias(ctx, g, key)
-	case history.CreateKey:
-		if len(keys) >= w.cfg.MaxKeys {
-			c.describe(ctx, g, ref)
-			return
-		}
-		c.createKey(ctx, g)
 	default:
-		c.lifecycle(ctx, g, op, key)
+		c.lifecycle(ctx, g, t.op, key)
 	}
 }
 
@@ -117,6 +206,13 @@ func (c *clientState) call(ctx context.Context, op *history.Op, send func(contex
 	w.cfg.Recorder.Complete(op, o.status)
 	if o.status == history.Info {
 		c.process = int(w.process.Add(1))
+		if isWrite(op.Type) {
+			w.mu.Lock()
+			if g := w.byName[op.Group]; g != nil {
+				g.indeterminate++
+			}
+			w.mu.Unlock()
+		}
 	}
 	// A key its window deleted stays gone: stop drawing it (the model
 	// still knows it).
@@ -131,11 +227,9 @@ func (c *clientState) call(ctx context.Context, op *history.Op, send func(contex
 func (w *Workload) forget(group, key string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, g := range w.groups {
-		if g.name == group {
-			g.keys = slices.DeleteFunc(g.keys, func(k string) bool { return k == key })
-			g.cts = slices.DeleteFunc(g.cts, func(s sealed) bool { return s.key == key })
-		}
+	if g := w.byName[group]; g != nil {
+		g.keys = slices.DeleteFunc(g.keys, func(k string) bool { return k == key })
+		g.cts = slices.DeleteFunc(g.cts, func(s sealed) bool { return s.key == key })
 	}
 }
 

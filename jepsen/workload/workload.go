@@ -36,8 +36,20 @@ type Config struct {
 	Clients int
 	// Rate is the target ops/s of all workers together.
 	Rate float64
-	// Groups is the number of key groups (linearizability partitions).
+	// Groups is the number of key groups (linearizability partitions) in
+	// use at any time. A group is short-lived: it retires after GroupLife,
+	// or once Indeterminate of its writes ended without an answer, and a
+	// fresh group (new keys, new alias) takes its slot, so that each of
+	// porcupine's partitions stays small (see DESIGN.md).
 	Groups int
+	// GroupLife is how long a group takes new ops.
+	GroupLife time.Duration
+	// Indeterminate caps the writes of one group that end without an
+	// answer: a write starts only while the group's indeterminate writes
+	// plus its writes in flight are fewer (otherwise the worker reads
+	// instead). Porcupine may linearize such a write anywhere after its
+	// call, or never, and its search grows exponentially with their number.
+	Indeterminate int
 	// MaxKeys caps the keys CreateKey makes per group.
 	MaxKeys int
 	// OpTimeout is how long a client waits for an answer before it records
@@ -55,20 +67,32 @@ type Workload struct {
 	clients map[string]*kms.Client
 	process atomic.Int64
 
-	mu     sync.Mutex // guards groups' contents against every worker
+	mu sync.Mutex // guards the groups and their contents against every worker
+	// groups is every group made so far, in order; active are the ones new
+	// ops go to (cfg.Groups of them), byName finds any.
 	groups []*group
+	active []*group
+	byName map[string]*group
 }
 
 type group struct {
 	name  string
 	alias string
+	born  time.Time
 	// keys the workload draws from: what CreateKey returned, less keys
 	// found deleted; created is every key CreateKey returned.
 	keys, created []string
-	// aliasExists: a CreateAlias succeeded or reported AlreadyExists.
-	aliasExists bool
+	// aliasExists: a CreateAlias succeeded or reported AlreadyExists;
+	// aliasing: a worker is creating it.
+	aliasExists, aliasing bool
 	// cts are recent acknowledged ciphertexts (a ring) for Decrypt.
 	cts []sealed
+
+	// ops counts the ops started in the group; creating its CreateKey
+	// calls in flight; writing its writes in flight (started by step);
+	// indeterminate its writes that ended without an answer.
+	ops, creating, writing, indeterminate int
+	retired                               bool
 }
 
 type sealed struct {
@@ -97,24 +121,53 @@ func New(cfg Config) *Workload {
 	if cfg.Rate == 0 {
 		cfg.Rate = 60
 	}
-	w := &Workload{cfg: cfg, clients: map[string]*kms.Client{}}
+	if cfg.GroupLife == 0 {
+		cfg.GroupLife = 20 * time.Second
+	}
+	if cfg.Indeterminate == 0 {
+		cfg.Indeterminate = 8
+	}
+	w := &Workload{cfg: cfg, clients: map[string]*kms.Client{}, byName: map[string]*group{}}
 	for n, ep := range cfg.Endpoints {
 		w.nodes = append(w.nodes, n)
 		w.clients[n] = newClient(ep, cfg.Region, cfg.AccessKey, cfg.SecretKey, cfg.Roots)
 	}
 	slices.Sort(w.nodes)
-	for i := range cfg.Groups {
-		name := fmt.Sprintf("g%d", i+1)
-		w.groups = append(w.groups, &group{name: name, alias: fmt.Sprintf("alias/jepsen-%s-%s", cfg.Run, name)})
+	now := time.Now()
+	for range cfg.Groups {
+		w.active = append(w.active, w.newGroup(now))
 	}
 	return w
 }
 
-// Setup gives every group two keys and its alias, retrying until each
-// succeeds (every attempt is recorded like any other op).
+// newGroup makes the next group, with its own alias name. w.mu is held (or
+// the workload is not running yet).
+func (w *Workload) newGroup(now time.Time) *group {
+	name := fmt.Sprintf("g%d", len(w.groups)+1)
+	g := &group{name: name, alias: fmt.Sprintf("alias/jepsen-%s-%s", w.cfg.Run, name), born: now}
+	w.groups = append(w.groups, g)
+	w.byName[name] = g
+	return g
+}
+
+// expired reports whether g should take no new ops: it has lived its
+// GroupLife, or its budget of indeterminate writes is spent.
+func (w *Workload) expired(g *group, now time.Time) bool {
+	return now.Sub(g.born) >= w.cfg.GroupLife || g.indeterminate >= w.cfg.Indeterminate
+}
+
+// Groups is the number of groups made so far.
+func (w *Workload) Groups() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.groups)
+}
+
+// Setup gives every active group two keys and its alias, retrying until
+// each succeeds (every attempt is recorded like any other op).
 func (w *Workload) Setup(ctx context.Context) error {
 	c := w.newClientState(rand.New(rand.NewPCG(uint64(w.cfg.Seed), 1)))
-	for _, g := range w.groups {
+	for _, g := range w.active {
 		for len(g.keys) < 2 {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -128,6 +181,13 @@ func (w *Workload) Setup(ctx context.Context) error {
 			c.alias(ctx, g, g.keys[0])
 		}
 	}
+	// Their lives start with the workload.
+	now := time.Now()
+	w.mu.Lock()
+	for _, g := range w.active {
+		g.born = now
+	}
+	w.mu.Unlock()
 	return nil
 }
 

@@ -36,6 +36,8 @@ type options struct {
 	clients    int
 	rate       float64
 	groups     int
+	groupLife  time.Duration
+	groupInfo  int
 	faults     string
 	dayLength  string
 	opTimeout  time.Duration
@@ -56,7 +58,9 @@ func main() {
 	flag.StringVar(&o.rev, "rev", "HEAD", "git revision of -src to build (extracted with git archive); empty builds the working tree")
 	flag.IntVar(&o.clients, "clients", 48, "client workers (ops go to idle workers at -rate; a worker waits up to -op-timeout)")
 	flag.Float64Var(&o.rate, "rate", 60, "target ops/s of all clients together")
-	flag.IntVar(&o.groups, "groups", 6, "key groups (each: a few keys and one alias)")
+	flag.IntVar(&o.groups, "groups", 6, "key groups in use at once (each: a few keys and one alias)")
+	flag.DurationVar(&o.groupLife, "group-life", 20*time.Second, "how long a key group takes new ops before a fresh one replaces it")
+	flag.IntVar(&o.groupInfo, "group-indeterminate", 8, "most writes without an answer per key group (writes in flight count); a group that reaches it retires")
 	flag.StringVar(&o.faults, "faults", strings.Join(nemesis.AllKinds, ","), "fault kinds to draw from; empty for none")
 	flag.StringVar(&o.dayLength, "day-length", "2s", "the servers' -test-day-length, so 7-day deletion windows end in-run; empty for real days")
 	flag.DurationVar(&o.opTimeout, "op-timeout", 3*time.Second, "client timeout; an op without an answer by then is indeterminate")

@@ -97,7 +97,8 @@ func run(ctx context.Context, o options) (bool, error) {
 		return false, err
 	}
 	w := workload.New(workload.Config{Endpoints: endpoints, Roots: roots, Region: "us-east-1", AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey,
-		Run: runID, Clients: o.clients, Rate: o.rate, Groups: o.groups, OpTimeout: o.opTimeout, Seed: o.seed, Recorder: rec})
+		Run: runID, Clients: o.clients, Rate: o.rate, Groups: o.groups, GroupLife: o.groupLife, Indeterminate: o.groupInfo,
+		OpTimeout: o.opTimeout, Seed: o.seed, Recorder: rec})
 	setupCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	err = w.Setup(setupCtx)
 	cancel()
@@ -147,7 +148,7 @@ func run(ctx context.Context, o options) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	logf("%d ops recorded; %d faults; %d keys deleted by their windows; checking", len(ops), len(faults), len(deleted))
+	logf("%d ops recorded in %d key groups; %d faults; %d keys deleted by their windows; checking", len(ops), w.Groups(), len(faults), len(deleted))
 
 	results := check(ctx, c, o, dir, runID, ops, faults, deleted, w, endNS)
 	sum := report.Summary{Seed: o.seed, Backend: c.Name(), Nodes: o.nodes, Duration: o.duration.String(), Commit: commit,
