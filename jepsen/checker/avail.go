@@ -26,8 +26,9 @@ type FaultStat struct {
 	// LongestGap is the longest time without a successful op completing,
 	// from the fault's start until the next fault (or the end).
 	LongestGap float64 `json:"longest_gap_s"`
-	// Recovery, for faults that hit the leader, is from the fault's start to
-	// the first success of an op invoked after it (-1: none).
+	// Recovery, for faults that hit the leader, is from when the fault took
+	// effect (the node killed, paused, cut off or sealed) to the first
+	// success of an op invoked after that (-1: none).
 	Recovery float64 `json:"recovery_s,omitempty"`
 }
 
@@ -68,8 +69,15 @@ func Availability(ops []history.Op, faults []history.Fault, opt AvailOptions) Re
 		fs.LongestGap = longestGap(okDone, f.StartNS, end).Seconds()
 		worst = max(worst, fs.LongestGap)
 		if f.HitLeader() {
+			// From when the fault took effect: until then the leader still
+			// serves (a docker kill or an iptables cut takes 0.1–0.6 s), and
+			// its answers are no recovery.
+			from := f.AppliedNS
+			if from == 0 {
+				from = f.StartNS
+			}
 			fs.Recovery = -1
-			if r, ok := recovery(ops, f.StartNS); ok {
+			if r, ok := recovery(ops, from); ok {
 				fs.Recovery = r.Seconds()
 				worstRecovery = max(worstRecovery, fs.Recovery)
 				if r > opt.MaxRecovery {

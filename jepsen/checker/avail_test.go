@@ -43,3 +43,18 @@ func TestAvailabilityNoRecoveryAtEnd(t *testing.T) {
 		t.Fatalf("a cluster that never recovered passed:\n%s", r)
 	}
 }
+
+// Recovery counts from when the fault took effect, not from when the
+// nemesis began it: the old leader's answers in between are no recovery.
+func TestAvailabilityRecoveryFromApplied(t *testing.T) {
+	b := &builder{}
+	steady(b, 0, 5300) // the leader serves until the kill lands at 5.3 s
+	steady(b, 7300, 12000)
+	kill := history.Fault{Kind: "kill", Target: "leader", Nodes: []string{"n1"}, Leader: "n1",
+		StartNS: 5000 * ms, AppliedNS: 5300 * ms, EndNS: 6000 * ms}
+	r := Availability(b.ops, []history.Fault{kill}, AvailOptions{})
+	fs := r.Stats["faults"].([]FaultStat)
+	if fs[0].Recovery < 1.9 || fs[0].Recovery > 2.1 {
+		t.Fatalf("recovery measured as %.2fs, want 2.0s from the kill taking effect", fs[0].Recovery)
+	}
+}
