@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -32,7 +33,7 @@ type Config struct {
 	Run string
 	// Clients is the number of concurrent workers (processes, in Jepsen's
 	// terms): enough that ops stuck on a paused node until OpTimeout do not
-	// use them all up at Rate.
+	// use them all up at Rate. 0: Rate × OpTimeout × 1.25.
 	Clients int
 	// Rate is the target ops/s of all workers together.
 	Rate float64
@@ -106,9 +107,6 @@ const recentCiphertexts = 64
 
 // New makes one SDK client per node and the groups' names.
 func New(cfg Config) *Workload {
-	if cfg.Clients == 0 {
-		cfg.Clients = 48
-	}
 	if cfg.Groups == 0 {
 		cfg.Groups = 6
 	}
@@ -120,6 +118,13 @@ func New(cfg Config) *Workload {
 	}
 	if cfg.Rate == 0 {
 		cfg.Rate = 60
+	}
+	if cfg.Clients == 0 {
+		// While the leader is paused or cut off every op waits out
+		// OpTimeout; fewer workers than Rate × OpTimeout would all be
+		// waiting, no op would be sent, and the run could not see the
+		// cluster recover until the first timeouts.
+		cfg.Clients = max(16, int(math.Ceil(cfg.Rate*cfg.OpTimeout.Seconds()*1.25)))
 	}
 	if cfg.GroupLife == 0 {
 		cfg.GroupLife = 20 * time.Second
@@ -155,6 +160,9 @@ func (w *Workload) newGroup(now time.Time) *group {
 func (w *Workload) expired(g *group, now time.Time) bool {
 	return now.Sub(g.born) >= w.cfg.GroupLife || g.indeterminate >= w.cfg.Indeterminate
 }
+
+// Clients is the number of workers.
+func (w *Workload) Clients() int { return w.cfg.Clients }
 
 // Groups is the number of groups made so far.
 func (w *Workload) Groups() int {

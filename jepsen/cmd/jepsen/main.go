@@ -56,7 +56,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "out", "directory under which each run gets its own directory")
 	flag.StringVar(&o.src, "src", "..", "the keyraft checkout to build")
 	flag.StringVar(&o.rev, "rev", "HEAD", "git revision of -src to build (extracted with git archive); empty builds the working tree")
-	flag.IntVar(&o.clients, "clients", 48, "client workers (ops go to idle workers at -rate; a worker waits up to -op-timeout)")
+	flag.IntVar(&o.clients, "clients", 0, "client workers (ops go to idle workers at -rate; a worker waits up to -op-timeout); 0: rate × op-timeout × 1.25")
 	flag.Float64Var(&o.rate, "rate", 60, "target ops/s of all clients together")
 	flag.IntVar(&o.groups, "groups", 6, "key groups in use at once (each: a few keys and one alias)")
 	flag.DurationVar(&o.groupLife, "group-life", 20*time.Second, "how long a key group takes new ops before a fresh one replaces it")

@@ -107,7 +107,7 @@ func run(ctx context.Context, o options) (bool, error) {
 		return false, fmt.Errorf("workload setup: %w", err)
 	}
 
-	logf("workload: %d clients at %.0f ops/s for %s; nemesis: %d faults", o.clients, o.rate, o.duration, len(sched.Steps))
+	logf("workload: %d clients at %.0f ops/s for %s; nemesis: %d faults", w.Clients(), o.rate, o.duration, len(sched.Steps))
 	runCtx, cancelRun := context.WithTimeout(ctx, o.duration)
 	var faults []history.Fault
 	var wg sync.WaitGroup
@@ -119,8 +119,13 @@ func run(ctx context.Context, o options) (bool, error) {
 	}()
 	dropped := w.Run(runCtx)
 	endNS := rec.Since()
+	var warnings []string
 	if dropped > 0 {
-		logf("%d ops were not sent: every client was waiting", dropped)
+		// Then the history has holes exactly where faults are: gaps and
+		// recoveries measure the harness, not the cluster.
+		msg := fmt.Sprintf("%d ops were not sent: every client was waiting (raise -clients)", dropped)
+		logf("%s", msg)
+		warnings = append(warnings, msg)
 	}
 	wg.Wait() // the nemesis heals whatever it holds
 	cancelRun()
@@ -129,7 +134,6 @@ func run(ctx context.Context, o options) (bool, error) {
 	}
 
 	logf("workload stopped; waiting for a healthy cluster, then the final reads")
-	var warnings []string
 	hctx, cancel := context.WithTimeout(ctx, time.Minute)
 	if err := control.WaitHealthy(hctx, c); err != nil {
 		warnings = append(warnings, "the cluster was not healthy a minute after the last heal: "+err.Error())
