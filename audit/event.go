@@ -58,7 +58,7 @@ var sensitive = map[string]bool{
 	"Plaintext": true, "CiphertextBlob": true, "CiphertextForRecipient": true, "Message": true,
 	"Signature": true, "Mac": true, "PublicKey": true, "PrivateKeyPlaintext": true,
 	"PrivateKeyCiphertextBlob": true, "ImportToken": true, "EncryptedKeyMaterial": true,
-	"Recipient": true, "SharedSecret": true, "SecretAccessKey": true,
+	"Recipient": true, "SharedSecret": true, "SecretAccessKey": true, "GrantToken": true, "GrantTokens": true,
 }
 
 // RequestParameters extracts the loggable members of an AWS JSON request

@@ -89,6 +89,25 @@ func NewCommand(t CommandType, payload proto.Message, now time.Time) ([]byte, er
 	})
 }
 
+// NewAuditedCommand is NewCommand carrying the audit event of the request
+// that proposes it (see FSM.apply); a nil event is NewCommand.
+func NewAuditedCommand(t CommandType, payload proto.Message, now time.Time, event []byte) ([]byte, error) {
+	if len(event) == 0 {
+		return NewCommand(t, payload, now)
+	}
+	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", t, err)
+	}
+	return proto.MarshalOptions{Deterministic: true}.Marshal(&fsmpb.Command{
+		Type:       uint32(t),
+		Version:    commandVersion,
+		Timestamp:  now.UnixNano(),
+		Payload:    body,
+		AuditEvent: event,
+	})
+}
+
 // DecodeCommand parses an envelope without interpreting its payload.
 func DecodeCommand(data []byte) (*fsmpb.Command, error) {
 	var c fsmpb.Command

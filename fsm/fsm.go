@@ -76,7 +76,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.index = l.Index
-	return f.dispatch(cmd, l.Index)
+	return f.apply(cmd, l.Index)
 }
 
 // ApplyBatch applies a run of committed entries. Consecutive audit batches
@@ -126,10 +126,28 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			continue
 		}
 		flush()
-		out[i] = f.dispatch(cmd, l.Index)
+		out[i] = f.apply(cmd, l.Index)
 	}
 	flush()
 	return out
+}
+
+// apply runs one command and, when it carries its request's audit event
+// and changed state, records the event at the same index: the change and
+// its event are one entry, so neither commits without the other. A refused
+// command records nothing; its request is audited on its own.
+func (f *FSM) apply(cmd *fsmpb.Command, index uint64) any {
+	res := f.dispatch(cmd, index)
+	if len(cmd.AuditEvent) == 0 || f.audit == nil {
+		return res
+	}
+	if _, refused := res.(error); refused {
+		return res
+	}
+	if _, err := f.audit.Append(index, [][]byte{cmd.AuditEvent}); err != nil {
+		panic(fmt.Sprintf("fsm: audit store: %v", err))
+	}
+	return res
 }
 
 func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {

@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/policy"
@@ -129,18 +130,32 @@ func checkUserName(name string) *Error {
 }
 
 // commit proposes a command and maps the FSM's refusal to IAM's error.
-func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.Message) *Error {
-	cmd, err := fsm.NewCommand(t, payload, s.now())
+// answer is what the operation will answer if the command applies: with the
+// request's audit.Recorder, the command carries the request's event (and
+// that answer), so the change and its event commit as one entry.
+func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.Message, answer any) *Error {
+	rec := audit.RecorderFrom(ctx)
+	var event []byte
+	if rec != nil {
+		event = rec.Event(answer)
+	}
+	cmd, err := fsm.NewAuditedCommand(t, payload, s.now(), event)
 	if err != nil {
 		return newErr("ServiceFailure", http.StatusInternalServerError, "could not encode the command")
 	}
 	res, err := s.Propose(ctx, cmd)
 	if err != nil {
+		if rec != nil {
+			rec.Set(audit.Indeterminate)
+		}
 		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request; retry.")
 	}
 	err, _ = res.(error)
 	switch {
 	case err == nil:
+		if rec != nil {
+			rec.Set(audit.Recorded)
+		}
 		return nil
 	case errors.Is(err, fsm.ErrUserExists):
 		return newErr("EntityAlreadyExists", http.StatusConflict, "User with name %s already exists.", userIn(payload))

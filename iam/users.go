@@ -36,10 +36,11 @@ func (s *Service) createUser(ctx context.Context, body []byte) (any, *Error) {
 		Name: req.UserName, Arn: "arn:aws:iam::" + s.Account + ":user/" + req.UserName,
 		UserId: "AIDA" + strings.ToUpper(hex.EncodeToString(id[:]))[:17], CreateDate: s.now().UnixNano(),
 	}
-	if e := s.commit(ctx, fsm.CmdCreateUser, &fsmpb.CreateUser{User: u}); e != nil {
+	answer := map[string]any{"User": s.userMap(u)}
+	if e := s.commit(ctx, fsm.CmdCreateUser, &fsmpb.CreateUser{User: u}, answer); e != nil {
 		return nil, e
 	}
-	return map[string]any{"User": s.userMap(u)}, nil
+	return answer, nil
 }
 
 func (s *Service) listUsers(ctx context.Context, body []byte) (any, *Error) {
@@ -77,13 +78,14 @@ func (s *Service) createAccessKey(ctx context.Context, body []byte) (any, *Error
 	}
 	now := s.now().UnixNano()
 	ak := &fsmpb.AccessKey{AccessKeyId: id, SealedSecret: sealed, PrincipalArn: u.Arn, CreateDate: now, UserName: u.Name}
-	if e := s.commit(ctx, fsm.CmdCreateAccessKey, ak); e != nil {
+	// The only time the secret leaves the cluster; the audit event drops it.
+	answer := map[string]any{"AccessKey": map[string]any{
+		"UserName": u.Name, "AccessKeyId": id, "SecretAccessKey": secret, "Status": "Active", "CreateDate": epochSeconds(now),
+	}}
+	if e := s.commit(ctx, fsm.CmdCreateAccessKey, ak, answer); e != nil {
 		return nil, e
 	}
-	// The only time the secret leaves the cluster; the audit log drops it.
-	return map[string]any{"AccessKey": map[string]any{
-		"UserName": u.Name, "AccessKeyId": id, "SecretAccessKey": secret, "Status": "Active", "CreateDate": epochSeconds(now),
-	}}, nil
+	return answer, nil
 }
 
 type deleteAccessKeyRequest struct {
@@ -99,7 +101,7 @@ func (s *Service) deleteAccessKey(ctx context.Context, body []byte) (any, *Error
 	if req.AccessKeyId == "" {
 		return nil, newErr("ValidationError", http.StatusBadRequest, "AccessKeyId is required")
 	}
-	return map[string]any{}, s.commit(ctx, fsm.CmdDeleteAccessKey, &fsmpb.DeleteAccessKey{AccessKeyId: req.AccessKeyId, UserName: req.UserName})
+	return map[string]any{}, s.commit(ctx, fsm.CmdDeleteAccessKey, &fsmpb.DeleteAccessKey{AccessKeyId: req.AccessKeyId, UserName: req.UserName}, map[string]any{})
 }
 
 func (s *Service) listAccessKeys(ctx context.Context, body []byte) (any, *Error) {
@@ -139,7 +141,7 @@ func (s *Service) putUserPolicy(ctx context.Context, body []byte) (any, *Error) 
 		return nil, newErr("MalformedPolicyDocument", http.StatusBadRequest, "%s", err.Error())
 	}
 	p := &fsmpb.UserPolicy{Name: req.PolicyName, Document: req.PolicyDocument}
-	return map[string]any{}, s.commit(ctx, fsm.CmdPutUserPolicy, &fsmpb.PutUserPolicy{UserName: req.UserName, Policy: p})
+	return map[string]any{}, s.commit(ctx, fsm.CmdPutUserPolicy, &fsmpb.PutUserPolicy{UserName: req.UserName, Policy: p}, map[string]any{})
 }
 
 func (s *Service) getUserPolicy(ctx context.Context, body []byte) (any, *Error) {

@@ -171,10 +171,11 @@ func (s *Service) createGrant(ctx context.Context, body []byte) (any, *Error) {
 		return nil, Internal("could not generate a grant token")
 	}
 	g.Token = tok
-	if e := s.commit(ctx, fsm.CmdCreateGrant, &fsmpb.CreateGrant{Grant: g}, s.now()); e != nil {
+	answer := map[string]any{"GrantId": g.GrantId, "GrantToken": g.Token}
+	if e := s.commitAnswer(ctx, fsm.CmdCreateGrant, &fsmpb.CreateGrant{Grant: g}, s.now(), answer); e != nil {
 		return nil, e
 	}
-	return map[string]any{"GrantId": g.GrantId, "GrantToken": g.Token}, nil
+	return answer, nil
 }
 
 func sameGrant(o, g *fsmpb.Grant, c *grantConstraints) bool {

@@ -115,10 +115,11 @@ func (s *Service) createKey(ctx context.Context, body []byte) (any, *Error) {
 	}
 	k.Policy = doc
 	k.Tags = tagsToPB(req.Tags)
-	if e := s.commit(ctx, fsm.CmdCreateKey, &fsmpb.CreateKey{Key: k}, now); e != nil {
+	answer := map[string]any{"KeyMetadata": s.metadata(k)}
+	if e := s.commitAnswer(ctx, fsm.CmdCreateKey, &fsmpb.CreateKey{Key: k}, now, answer); e != nil {
 		return nil, e
 	}
-	return map[string]any{"KeyMetadata": s.metadata(k)}, nil
+	return answer, nil
 }
 
 func (r *createKeyRequest) validate() *Error {

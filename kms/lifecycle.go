@@ -99,14 +99,15 @@ func (s *Service) scheduleKeyDeletion(ctx context.Context, body []byte) (any, *E
 	}
 	now := s.now()
 	date := now.Add(s.days(window)).UnixNano()
-	if e := s.commit(ctx, fsm.CmdScheduleKeyDeletion,
-		&fsmpb.ScheduleKeyDeletion{KeyId: id, DeletionDate: date, PendingWindowDays: window}, now); e != nil {
-		return nil, e
-	}
-	return map[string]any{
+	answer := map[string]any{
 		"KeyId": s.arn(id), "DeletionDate": epochSeconds(date),
 		"KeyState": fsm.StatePendingDeletion, "PendingWindowInDays": window,
-	}, nil
+	}
+	if e := s.commitAnswer(ctx, fsm.CmdScheduleKeyDeletion,
+		&fsmpb.ScheduleKeyDeletion{KeyId: id, DeletionDate: date, PendingWindowDays: window}, now, answer); e != nil {
+		return nil, e
+	}
+	return answer, nil
 }
 
 func (s *Service) cancelKeyDeletion(ctx context.Context, body []byte) (any, *Error) {
@@ -114,8 +115,9 @@ func (s *Service) cancelKeyDeletion(ctx context.Context, body []byte) (any, *Err
 	if e != nil {
 		return nil, e
 	}
-	if e := s.commit(ctx, fsm.CmdCancelKeyDeletion, &fsmpb.KeyRef{KeyId: id}, s.now()); e != nil {
+	answer := map[string]any{"KeyId": s.arn(id)}
+	if e := s.commitAnswer(ctx, fsm.CmdCancelKeyDeletion, &fsmpb.KeyRef{KeyId: id}, s.now(), answer); e != nil {
 		return nil, e
 	}
-	return map[string]any{"KeyId": s.arn(id)}, nil
+	return answer, nil
 }

@@ -108,11 +108,11 @@ func (s *Service) rotate(ctx context.Context, kr *seal.Keyring, k *fsmpb.Key, ro
 		return e
 	}
 	now := s.now()
-	return s.commit(ctx, fsm.CmdRotateKey, &fsmpb.RotateKey{
+	return s.commitAnswer(ctx, fsm.CmdRotateKey, &fsmpb.RotateKey{
 		KeyId:            k.KeyId,
 		Material:         &fsmpb.KeyMaterial{Version: version, Sealed: sealed, CreateDate: now.UnixNano(), RotationType: rotationType},
 		NextRotationDate: nextRotation,
-	}, now)
+	}, now, map[string]any{"KeyId": s.arn(k.KeyId)})
 }
 
 type listKeyRotationsRequest struct {

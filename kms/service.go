@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/seal"
 )
@@ -160,15 +161,38 @@ func (s *Service) propose(ctx context.Context, cmd []byte) (any, *Error) {
 }
 
 // commit proposes one command stamped with now and returns nil once it has
-// applied, or the FSM's refusal as the AWS error for it.
+// applied, or the FSM's refusal as the AWS error for it. The operation
+// answers nothing when it succeeds.
 func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.Message, now time.Time) *Error {
-	cmd, err := fsm.NewCommand(t, payload, now)
+	return s.commitAnswer(ctx, t, payload, now, nil)
+}
+
+// commitAnswer is commit for an operation that will answer answer if the
+// command applies. When the request has an audit.Recorder, the command
+// carries the request's event (with that answer), so the change and its
+// event commit as one entry.
+func (s *Service) commitAnswer(ctx context.Context, t fsm.CommandType, payload proto.Message, now time.Time, answer any) *Error {
+	rec := audit.RecorderFrom(ctx)
+	var event []byte
+	if rec != nil {
+		event = rec.Event(answer)
+	}
+	cmd, err := fsm.NewAuditedCommand(t, payload, now, event)
 	if err != nil {
 		return Internal("could not encode the command")
 	}
 	res, e := s.propose(ctx, cmd)
 	if e != nil {
+		if rec != nil {
+			rec.Set(audit.Indeterminate)
+		}
 		return e
 	}
-	return s.refusal(t, payload, res)
+	if e := s.refusal(t, payload, res); e != nil {
+		return e
+	}
+	if rec != nil {
+		rec.Set(audit.Recorded)
+	}
+	return nil
 }

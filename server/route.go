@@ -2,11 +2,15 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/iam"
 	"github.com/keyraft/keyraft/kms"
@@ -108,7 +112,9 @@ func writeForwarded(w http.ResponseWriter, resp *clusterpb.HTTPResponse) {
 // serveKMSLocal answers a KMS request on the leader. Whatever the outcome,
 // the request's audit event is committed through Raft before the answer
 // leaves: if it cannot be, the client gets a retryable error instead. That
-// commit is also what proves this node still leads (fail closed).
+// commit is also what proves this node still leads (fail closed). A write
+// carries its event in the command that makes the change, so no change can
+// commit without its event.
 func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []byte) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	err := s.node.WaitReady(ctx)
@@ -127,6 +133,19 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		res  any
 		kerr *kms.Error
 	)
+	// One request, one event, whichever way it is committed: a write carries
+	// it in its own command (the Recorder), anything else commits it below.
+	requestID, eventID := uuid.NewString(), uuid.NewString()
+	eventFor := func(akid string, res any, kerr *kms.Error) *audit.Event {
+		ev := s.kmsEvent(r, eventName(op), akid, body, res, kerr)
+		ev.RequestID, ev.EventID = requestID, eventID
+		if isIAM {
+			ev.EventSource, ev.ReadOnly = "iam.amazonaws.com", iam.ReadOnly(op)
+		}
+		return ev
+	}
+	rec := &audit.Recorder{}
+	ctx = audit.WithRecorder(r.Context(), rec)
 	akid, err := verifier.Verify(r, body)
 	if err != nil {
 		kerr = authError(err)
@@ -135,25 +154,40 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		}
 	} else if caller, ok := s.caller(akid); !ok {
 		kerr = &kms.Error{Type: "UnrecognizedClientException", Message: "The security token included in the request is invalid.", Status: http.StatusBadRequest}
-	} else if isIAM {
-		var ierr *iam.Error
-		res, ierr = s.iam.Handle(r.Context(), iam.Caller{PrincipalARN: caller.PrincipalARN, UserName: caller.UserName}, op, body)
-		if ierr != nil {
-			kerr = &kms.Error{Type: ierr.Type, Message: ierr.Message, Status: ierr.Status}
-		}
 	} else {
-		res, kerr = s.kms.Handle(r.Context(), caller, op, body)
+		rec.Event = func(answer any) []byte {
+			b, err := json.Marshal(eventFor(caller.AccessKeyID, answer, nil))
+			if err != nil {
+				return nil // the command then goes without it, and Outcome says so
+			}
+			return b
+		}
+		if isIAM {
+			var ierr *iam.Error
+			res, ierr = s.iam.Handle(ctx, iam.Caller{PrincipalARN: caller.PrincipalARN, UserName: caller.UserName}, op, body)
+			if ierr != nil {
+				kerr = &kms.Error{Type: ierr.Type, Message: ierr.Message, Status: ierr.Status}
+			}
+		} else {
+			res, kerr = s.kms.Handle(ctx, caller, op, body)
+		}
 	}
-	ev := s.kmsEvent(r, eventName(op), akid, body, res, kerr)
-	if isIAM {
-		ev.EventSource, ev.ReadOnly = "iam.amazonaws.com", iam.ReadOnly(op)
+	switch rec.Outcome() {
+	case audit.Recorded:
+		// The change and its event committed as one entry.
+	case audit.Indeterminate:
+		// The command, and its event with it, may still commit: a second
+		// event would make two for one request. The client gets a
+		// retryable error, so nothing is answered without its event.
+		s.log.Warn("request not answered: its change may or may not commit (leadership may have changed)", "op", op)
+	default:
+		if err := s.commitEvent(r.Context(), eventFor(akid, res, kerr)); err != nil {
+			s.log.Warn("request not answered: its audit event was not committed", "op", op, "error", err)
+			writeKMSError(w, kms.Unavailable("The request could not be recorded in the audit log (leadership may have changed); retry."))
+			return
+		}
 	}
-	if err := s.commitEvent(r.Context(), ev); err != nil {
-		s.log.Warn("request not answered: its audit event was not committed", "op", op, "error", err)
-		writeKMSError(w, kms.Unavailable("The request could not be recorded in the audit log (leadership may have changed); retry."))
-		return
-	}
-	w.Header().Set("X-Amzn-Requestid", ev.RequestID)
+	w.Header().Set("X-Amzn-Requestid", requestID)
 	if kerr != nil {
 		writeKMSError(w, kerr)
 		return

@@ -35,8 +35,12 @@ type Command struct {
 	Flags uint32 `protobuf:"varint,3,opt,name=flags,proto3" json:"flags,omitempty"`
 	// timestamp is the leader's wall clock when it proposed, in Unix nanoseconds;
 	// Apply uses it instead of reading a clock.
-	Timestamp     int64  `protobuf:"varint,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
-	Payload       []byte `protobuf:"bytes,5,opt,name=payload,proto3" json:"payload,omitempty"`
+	Timestamp int64  `protobuf:"varint,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	Payload   []byte `protobuf:"bytes,5,opt,name=payload,proto3" json:"payload,omitempty"`
+	// audit_event, when set, is the audit event of the request that proposed
+	// this command. Apply records it at this entry's index if the command
+	// changed state, so a change and its event commit together or not at all.
+	AuditEvent    []byte `protobuf:"bytes,6,opt,name=audit_event,json=auditEvent,proto3" json:"audit_event,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -102,6 +106,13 @@ func (x *Command) GetTimestamp() int64 {
 func (x *Command) GetPayload() []byte {
 	if x != nil {
 		return x.Payload
+	}
+	return nil
+}
+
+func (x *Command) GetAuditEvent() []byte {
+	if x != nil {
+		return x.AuditEvent
 	}
 	return nil
 }
@@ -2171,13 +2182,15 @@ var File_fsm_fsmpb_fsm_proto protoreflect.FileDescriptor
 
 const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x13fsm/fsmpb/fsm.proto\x12\x0ekeyraft.fsm.v1\"\x85\x01\n" +
+	"\x13fsm/fsmpb/fsm.proto\x12\x0ekeyraft.fsm.v1\"\xa6\x01\n" +
 	"\aCommand\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\rR\x04type\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x14\n" +
 	"\x05flags\x18\x03 \x01(\rR\x05flags\x12\x1c\n" +
 	"\ttimestamp\x18\x04 \x01(\x03R\ttimestamp\x12\x18\n" +
-	"\apayload\x18\x05 \x01(\fR\apayload\"\xa6\x01\n" +
+	"\apayload\x18\x05 \x01(\fR\apayload\x12\x1f\n" +
+	"\vaudit_event\x18\x06 \x01(\fR\n" +
+	"auditEvent\"\xa6\x01\n" +
 	"\x04Init\x12\x16\n" +
 	"\x06shares\x18\x01 \x01(\rR\x06shares\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x01(\rR\tthreshold\x12%\n" +

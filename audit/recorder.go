@@ -1,0 +1,50 @@
+package audit
+
+import "context"
+
+// Outcome is what became of an event carried in a state-changing command.
+type Outcome uint8
+
+const (
+	// NotCarried: no command carried the event (the request changed no
+	// state, or failed before proposing); it must be committed on its own.
+	NotCarried Outcome = iota
+	// Recorded: the command applied and its event is in the log with it.
+	Recorded
+	// Indeterminate: the command's fate is unknown (leadership lost, time
+	// out); if it commits later, its event commits with it.
+	Indeterminate
+)
+
+// Recorder lets a write carry its request's audit event inside the command
+// that makes the change, so that no change can commit without its event (a
+// leader lost between two entries once left exactly that). The server makes
+// one per request; the operation's commit path calls Event and then Set.
+type Recorder struct {
+	// Event builds the request's event, as JSON, with the answer the
+	// operation will give if the command applies.
+	Event   func(response any) []byte
+	outcome Outcome
+}
+
+// Set records what happened to the command that carried the event. A
+// command that was refused carries nothing into the log: the operation may
+// try again (a rotation retried after a conflict), or fail and be audited
+// on its own.
+func (r *Recorder) Set(o Outcome) { r.outcome = o }
+
+// Outcome reports what happened to the event.
+func (r *Recorder) Outcome() Outcome { return r.outcome }
+
+type recorderKey struct{}
+
+// WithRecorder returns ctx carrying r.
+func WithRecorder(ctx context.Context, r *Recorder) context.Context {
+	return context.WithValue(ctx, recorderKey{}, r)
+}
+
+// RecorderFrom returns the request's Recorder, or nil.
+func RecorderFrom(ctx context.Context) *Recorder {
+	r, _ := ctx.Value(recorderKey{}).(*Recorder)
+	return r
+}
