@@ -179,7 +179,13 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		// The command, and its event with it, may still commit: a second
 		// event would make two for one request. The client gets a
 		// retryable error, so nothing is answered without its event.
+		// No request id either: the id promises a committed event.
 		s.log.Warn("request not answered: its change may or may not commit (leadership may have changed)", "op", op)
+		if kerr == nil {
+			kerr = kms.Unavailable("The request's outcome is unknown (leadership may have changed); retry.")
+		}
+		writeKMSError(w, kerr)
+		return
 	default:
 		if err := s.commitEvent(r.Context(), eventFor(akid, res, kerr)); err != nil {
 			s.log.Warn("request not answered: its audit event was not committed", "op", op, "error", err)
