@@ -27,6 +27,9 @@ type LinearOptions struct {
 	// Dir, when set, receives linearizability-GROUP.html (porcupine's
 	// visualisation) for every group that is not linearizable.
 	Dir string
+	// Unapplied are indeterminate writes known not to have applied (see
+	// Unapplied): they are left out instead of left open.
+	Unapplied map[int64]bool
 }
 
 // writes are the ops that may change a group's state.
@@ -40,8 +43,9 @@ var writes = map[string]bool{
 // writes never return (Return = +inf), so porcupine may linearize them
 // anywhere after their call, including after everything (not applied).
 // Indeterminate reads and creates constrain nothing and are left out: a
-// CreateKey with no answer made, at most, a key no one ever names.
-func linearOps(ops []history.Op) []porcupine.Operation {
+// CreateKey with no answer made, at most, a key no one ever names. So are
+// indeterminate writes in unapplied.
+func linearOps(ops []history.Op, unapplied map[int64]bool) []porcupine.Operation {
 	var out []porcupine.Operation
 	for i := range ops {
 		op := &ops[i]
@@ -56,6 +60,9 @@ func linearOps(ops []history.Op) []porcupine.Operation {
 		}
 		if op.Unsent() {
 			continue // it reached no leader: it neither changed nor read state
+		}
+		if op.Status == history.Info && unapplied[op.ID] {
+			continue // the audit log shows its command never committed
 		}
 		ret := op.CompleteNS
 		if op.Status == history.Info {
@@ -75,7 +82,7 @@ func Linearizable(ops []history.Op, opt LinearOptions) Result {
 	}
 	m := keyModel{allowDeletion: opt.AllowDeletion}
 	pm := m.porcupineModel()
-	groups := pm.Partition(linearOps(ops))
+	groups := pm.Partition(linearOps(ops, opt.Unapplied))
 	sort.Slice(groups, func(i, j int) bool {
 		return groupLess(groups[i][0].Input.(*history.Op).Group, groups[j][0].Input.(*history.Op).Group)
 	})
@@ -101,6 +108,17 @@ func Linearizable(ops []history.Op, opt LinearOptions) Result {
 	close(next)
 	wg.Wait()
 	stats := map[string]any{"groups": len(groups)}
+	open, resolved := 0, 0
+	for i := range ops {
+		if op := &ops[i]; op.Group != "" && op.Status == history.Info && writes[op.Type] {
+			if opt.Unapplied[op.ID] {
+				resolved++
+			} else {
+				open++
+			}
+		}
+	}
+	stats["indeterminate_writes_open"], stats["indeterminate_writes_unapplied"] = open, resolved
 	var illegal, unknown []string
 	var counter strings.Builder
 	total, largest := 0, 0
@@ -119,6 +137,15 @@ func Linearizable(ops []history.Op, opt LinearOptions) Result {
 		res, info := porcupine.CheckOperationsVerbose(single, g, opt.Timeout)
 		if len(illegal) == 1 {
 			counter.WriteString(explain(m, group, g, info))
+			var left []string
+			for i := range ops {
+				if op := &ops[i]; op.Group == group && op.Status == history.Info && opt.Unapplied[op.ID] {
+					left = append(left, fmt.Sprintf("#%d %s", op.ID, op.Type))
+				}
+			}
+			if len(left) > 0 {
+				fmt.Fprintf(&counter, "left out as never applied (no committed audit event, or a refusal): %s\n", strings.Join(left, ", "))
+			}
 		}
 		if opt.Dir != "" && res == porcupine.Illegal {
 			path := filepath.Join(opt.Dir, "linearizability-"+group+".html")
@@ -129,7 +156,8 @@ func Linearizable(ops []history.Op, opt LinearOptions) Result {
 	}
 	stats["largest_group"] = largest
 	stats["ops"] = total
-	summary := fmt.Sprintf("%d ops in %d key groups (largest %d)", total, len(groups), largest)
+	summary := fmt.Sprintf("%d ops in %d key groups (largest %d); indeterminate writes: %d open, %d not applied per the audit log",
+		total, len(groups), largest, open, resolved)
 	switch {
 	case len(illegal) > 0:
 		stats["illegal_groups"] = illegal

@@ -60,9 +60,11 @@ func recheck(dir string, o options) (bool, error) {
 			endNS = max(endNS, op.CompleteNS)
 		}
 	}
+	aopt := checker.AuditOptions{Run: runID, Nodes: nodes}
 	results := []checker.Result{
-		checker.AuditComplete(ops, checker.AuditOptions{Run: runID, Nodes: nodes}),
-		checker.Linearizable(ops, checker.LinearOptions{Timeout: o.linTimeout, AllowDeletion: o.dayLength != "", Dir: dir}),
+		checker.AuditComplete(ops, aopt),
+		checker.Linearizable(ops, checker.LinearOptions{Timeout: o.linTimeout, AllowDeletion: o.dayLength != "", Dir: dir,
+			Unapplied: checker.Unapplied(ops, aopt)}),
 		checker.NoStaleCrypto(ops),
 		checker.SealedSilent(ops, faults),
 		checker.Availability(ops, faults, checker.AvailOptions{}),

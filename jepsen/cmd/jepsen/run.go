@@ -200,10 +200,12 @@ func check(ctx context.Context, c control.Cluster, o options, dir, runID string,
 		}
 		nodes = append(nodes, na)
 	}
-	results = append(results, checker.AuditComplete(ops, checker.AuditOptions{Run: runID, Nodes: nodes}))
+	aopt := checker.AuditOptions{Run: runID, Nodes: nodes}
+	results = append(results, checker.AuditComplete(ops, aopt))
 
 	logf("checking linearizability (porcupine)")
-	results = append(results, checker.Linearizable(ops, checker.LinearOptions{Timeout: o.linTimeout, AllowDeletion: o.dayLength != "", Dir: dir}))
+	results = append(results, checker.Linearizable(ops, checker.LinearOptions{Timeout: o.linTimeout, AllowDeletion: o.dayLength != "", Dir: dir,
+		Unapplied: checker.Unapplied(ops, aopt)}))
 	results = append(results, checker.NoStaleCrypto(ops))
 	results = append(results, checker.SealedSilent(ops, faults))
 	results = append(results, checker.Availability(ops, faults, checker.AvailOptions{EndNS: endNS}))
