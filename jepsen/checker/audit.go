@@ -19,9 +19,7 @@ type AuditOptions struct {
 //   - every answered request (one with a request id, whatever its outcome)
 //     has exactly one event with that requestID, of the right operation and
 //     outcome; a request refused without an id has none; an indeterminate
-//     one has at most one, and so does a write answered with a retryable
-//     error (its event rides in its command, whose fate keyraft did not
-//     know when it answered);
+//     one has at most one;
 //   - no request appears twice (by the op token in its User-Agent) and no
 //     event names an op the clients never sent;
 //   - if op A returned before op B was invoked, A's event comes first;
@@ -83,11 +81,6 @@ func AuditComplete(ops []history.Op, opt AuditOptions) Result {
 		}
 		same := byReq[op.RequestID]
 		switch {
-		case len(same) == 0 && len(evs) == 0 && op.Status == history.Info && carried[op.Type]:
-			// A write whose command's fate was unknown answers a retryable
-			// error with the request id its event would have: the command,
-			// and its event with it, may never have committed.
-			continue
 		case len(same) == 0:
 			v.add("%s was answered with request id %s but no committed event has it", op.String(), op.RequestID)
 			continue
