@@ -53,6 +53,7 @@ func newUser(t *testing.T, c *cluster, root initOutput, name, policy string) *km
 	if err := iamCmd(t, api, root, &ak, "create-access-key", name); err != nil {
 		t.Fatal(err)
 	}
+	issuedSecrets = append(issuedSecrets, ak.Secret)
 	if policy != "" {
 		f := filepath.Join(t.TempDir(), name+".json")
 		if err := os.WriteFile(f, []byte(policy), 0o600); err != nil {
@@ -65,6 +66,10 @@ func newUser(t *testing.T, c *cluster, root initOutput, name, policy string) *km
 	// Users call through a follower or the leader alike: node 1 here.
 	return kmsClient(c.nodes[1].api, initOutput{AccessKeyID: ak.ID, SecretAccessKey: ak.Secret}, 3)
 }
+
+// issuedSecrets are the secret access keys newUser was shown: none may
+// appear in the audit log.
+var issuedSecrets []string
 
 func userARN(name string) string { return "arn:aws:iam::" + account + ":user/" + name }
 
@@ -246,6 +251,15 @@ func TestAccessControl(t *testing.T) {
 		}
 		if allowed == 0 || denied == 0 {
 			t.Fatalf("audit log has %d allowed Encrypt and %d denied Decrypt events of the encrypt-only user", allowed, denied)
+		}
+		raw, err := json.Marshal(evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range append(issuedSecrets, c.creds.SecretAccessKey) {
+			if bytes.Contains(raw, []byte(secret)) {
+				t.Fatal("a secret access key appears in the audit log")
+			}
 		}
 	})
 }
