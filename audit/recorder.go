@@ -27,11 +27,24 @@ type Recorder struct {
 	outcome Outcome
 }
 
-// Set records what happened to the command that carried the event. A
-// command that was refused carries nothing into the log: the operation may
-// try again (a rotation retried after a conflict), or fail and be audited
-// on its own.
-func (r *Recorder) Set(o Outcome) { r.outcome = o }
+// Carry returns the event a command should carry for a request that will
+// answer answer, or nil when the request has no Recorder (r is nil).
+func (r *Recorder) Carry(answer any) []byte {
+	if r == nil || r.Event == nil {
+		return nil
+	}
+	return r.Event(answer)
+}
+
+// Set records what happened to the command that carried the event; on a
+// nil Recorder it does nothing. A command that was refused carries nothing
+// into the log: the operation may try again (a rotation retried after a
+// conflict), or fail and be audited on its own.
+func (r *Recorder) Set(o Outcome) {
+	if r != nil {
+		r.outcome = o
+	}
+}
 
 // Outcome reports what happened to the event.
 func (r *Recorder) Outcome() Outcome { return r.outcome }

@@ -77,24 +77,13 @@ var (
 
 // NewCommand wraps payload in a versioned envelope stamped with the leader's clock.
 func NewCommand(t CommandType, payload proto.Message, now time.Time) ([]byte, error) {
-	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(payload)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", t, err)
-	}
-	return proto.MarshalOptions{Deterministic: true}.Marshal(&fsmpb.Command{
-		Type:      uint32(t),
-		Version:   commandVersion,
-		Timestamp: now.UnixNano(),
-		Payload:   body,
-	})
+	return NewAuditedCommand(t, payload, now, nil)
 }
 
 // NewAuditedCommand is NewCommand carrying the audit event of the request
-// that proposes it (see FSM.apply); a nil event is NewCommand.
+// that proposes it (see FSM.apply); with a nil event the bytes are exactly
+// NewCommand's.
 func NewAuditedCommand(t CommandType, payload proto.Message, now time.Time, event []byte) ([]byte, error) {
-	if len(event) == 0 {
-		return NewCommand(t, payload, now)
-	}
 	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(payload)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", t, err)

@@ -135,27 +135,19 @@ func checkUserName(name string) *Error {
 // that answer), so the change and its event commit as one entry.
 func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.Message, answer any) *Error {
 	rec := audit.RecorderFrom(ctx)
-	var event []byte
-	if rec != nil {
-		event = rec.Event(answer)
-	}
-	cmd, err := fsm.NewAuditedCommand(t, payload, s.now(), event)
+	cmd, err := fsm.NewAuditedCommand(t, payload, s.now(), rec.Carry(answer))
 	if err != nil {
 		return newErr("ServiceFailure", http.StatusInternalServerError, "could not encode the command")
 	}
 	res, err := s.Propose(ctx, cmd)
 	if err != nil {
-		if rec != nil {
-			rec.Set(audit.Indeterminate)
-		}
+		rec.Set(audit.Indeterminate)
 		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request; retry.")
 	}
 	err, _ = res.(error)
 	switch {
 	case err == nil:
-		if rec != nil {
-			rec.Set(audit.Recorded)
-		}
+		rec.Set(audit.Recorded)
 		return nil
 	case errors.Is(err, fsm.ErrUserExists):
 		return newErr("EntityAlreadyExists", http.StatusConflict, "User with name %s already exists.", userIn(payload))

@@ -173,26 +173,18 @@ func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.M
 // event commit as one entry.
 func (s *Service) commitAnswer(ctx context.Context, t fsm.CommandType, payload proto.Message, now time.Time, answer any) *Error {
 	rec := audit.RecorderFrom(ctx)
-	var event []byte
-	if rec != nil {
-		event = rec.Event(answer)
-	}
-	cmd, err := fsm.NewAuditedCommand(t, payload, now, event)
+	cmd, err := fsm.NewAuditedCommand(t, payload, now, rec.Carry(answer))
 	if err != nil {
 		return Internal("could not encode the command")
 	}
 	res, e := s.propose(ctx, cmd)
 	if e != nil {
-		if rec != nil {
-			rec.Set(audit.Indeterminate)
-		}
+		rec.Set(audit.Indeterminate)
 		return e
 	}
 	if e := s.refusal(t, payload, res); e != nil {
 		return e
 	}
-	if rec != nil {
-		rec.Set(audit.Recorded)
-	}
+	rec.Set(audit.Recorded)
 	return nil
 }
