@@ -156,28 +156,9 @@ func callIAM(of *operatorFlags, region, op string, in, out any) error {
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "iam", region, time.Now()); err != nil {
 		return err
 	}
-	client, err := of.httpClient(30 * time.Second)
+	raw, err := of.send(req)
 	if err != nil {
 		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Type    string `json:"__type"`
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(raw, &e) == nil && e.Type != "" {
-			return fmt.Errorf("%s: %s (HTTP %d)", e.Type, e.Message, resp.StatusCode)
-		}
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(raw)))
 	}
 	if len(raw) == 0 {
 		return nil

@@ -114,29 +114,46 @@ func call(of *operatorFlags, method, path string, in, out any) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	client, err := of.httpClient(30 * time.Second)
+	raw, err := of.send(req)
 	if err != nil {
 		return err
 	}
+	return json.Unmarshal(raw, out)
+}
+
+// send sends req to the node and returns the answer's body, or an error
+// that says what the node said: the operator API's {"errors": [...]} or an
+// AWS JSON error's __type and message.
+func (of *operatorFlags) send(req *http.Request) ([]byte, error) {
+	client, err := of.httpClient(30 * time.Second)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Errors []string `json:"errors"`
-		}
-		if json.Unmarshal(raw, &e) == nil && len(e.Errors) > 0 {
-			return fmt.Errorf("%s (HTTP %d)", strings.Join(e.Errors, "; "), resp.StatusCode)
-		}
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(raw)))
+	if resp.StatusCode/100 == 2 {
+		return raw, nil
 	}
-	return json.Unmarshal(raw, out)
+	var e struct {
+		Errors  []string `json:"errors"`
+		Type    string   `json:"__type"`
+		Message string   `json:"message"`
+	}
+	switch {
+	case json.Unmarshal(raw, &e) != nil:
+	case len(e.Errors) > 0:
+		return nil, fmt.Errorf("%s (HTTP %d)", strings.Join(e.Errors, "; "), resp.StatusCode)
+	case e.Type != "":
+		return nil, fmt.Errorf("%s: %s (HTTP %d)", e.Type, e.Message, resp.StatusCode)
+	}
+	return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(raw)))
 }
 
 func fail(cmd string, err error) int {
