@@ -112,6 +112,22 @@ func (f *FSM) Users() []*fsmpb.User {
 	return out
 }
 
+// UserPolicyDocuments returns a user's identity policy documents, sorted
+// by policy name; none for "" (the account's root) or an unknown user.
+func (f *FSM) UserPolicyDocuments(user string) []string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	u, ok := f.st.users[user]
+	if !ok {
+		return nil
+	}
+	docs := make([]string, len(u.Policies))
+	for i, p := range u.Policies {
+		docs[i] = p.Document
+	}
+	return docs
+}
+
 // UserAccessKeys returns a user's access keys, sorted by id.
 func (f *FSM) UserAccessKeys(user string) []*fsmpb.AccessKey {
 	f.mu.RLock()

@@ -51,6 +51,8 @@ type Service struct {
 	Propose func(ctx context.Context, cmd []byte) (any, error)
 	Keyring func() (*seal.Keyring, error)
 	Now     func() time.Time
+
+	policies policy.Cache
 }
 
 type handler func(s *Service, ctx context.Context, body []byte) (any, *Error)
@@ -84,17 +86,9 @@ func (s *Service) Handle(ctx context.Context, c Caller, op string, body []byte) 
 }
 
 func (s *Service) authorize(c Caller, action string) *Error {
-	var ids []*policy.Policy
-	if c.UserName != "" {
-		if u, ok := s.FSM.User(c.UserName); ok {
-			for _, up := range u.Policies {
-				p, err := policy.ParseIdentity([]byte(up.Document))
-				if err != nil {
-					return newErr("ServiceFailure", http.StatusInternalServerError, "a stored identity policy could not be parsed")
-				}
-				ids = append(ids, p)
-			}
-		}
+	ids, err := s.policies.Identities(s.FSM.UserPolicyDocuments(c.UserName))
+	if err != nil {
+		return newErr("ServiceFailure", http.StatusInternalServerError, "a stored identity policy could not be parsed")
 	}
 	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*"})
 	if !d.Allowed {

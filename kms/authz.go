@@ -3,7 +3,6 @@ package kms
 import (
 	"context"
 	"net/http"
-	"sync"
 
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/policy"
@@ -50,62 +49,13 @@ func accessDenied(c call, action, resource string, d policy.Decision) *Error {
 		"User: %s is not authorized to perform: %s on resource: %s %s", c.caller.PrincipalARN, action, resource, why)
 }
 
-// policies caches parsed documents by their text: a key's policy is parsed
-// once, not on every request that uses the key.
-type policyCache struct {
-	mu sync.Mutex
-	m  map[string]*policy.Policy
-}
-
-const policyCacheMax = 4096
-
-func (pc *policyCache) get(doc string, identity bool) (*policy.Policy, error) {
-	k := doc
-	if identity {
-		k = "I" + doc
-	}
-	pc.mu.Lock()
-	p, ok := pc.m[k]
-	pc.mu.Unlock()
-	if ok {
-		return p, nil
-	}
-	var err error
-	if identity {
-		p, err = policy.ParseIdentity([]byte(doc))
-	} else {
-		p, err = policy.Parse([]byte(doc))
-	}
-	if err != nil {
-		return nil, err
-	}
-	pc.mu.Lock()
-	if pc.m == nil || len(pc.m) >= policyCacheMax {
-		pc.m = map[string]*policy.Policy{}
-	}
-	pc.m[k] = p
-	pc.mu.Unlock()
-	return p, nil
-}
-
 // identityPolicies returns the caller's IAM policies (none for the root).
 func (s *Service) identityPolicies(c Caller) ([]*policy.Policy, *Error) {
-	if c.UserName == "" {
-		return nil, nil
+	ps, err := s.policies.Identities(s.FSM.UserPolicyDocuments(c.UserName))
+	if err != nil {
+		return nil, Internal("a stored identity policy could not be parsed")
 	}
-	u, ok := s.FSM.User(c.UserName)
-	if !ok {
-		return nil, nil
-	}
-	out := make([]*policy.Policy, 0, len(u.Policies))
-	for _, up := range u.Policies {
-		p, err := s.policies.get(up.Document, true)
-		if err != nil {
-			return nil, Internal("a stored identity policy could not be parsed")
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	return ps, nil
 }
 
 // keyPolicy returns a key's policy, AWS's default when it has none.
@@ -114,7 +64,7 @@ func (s *Service) keyPolicy(k *fsmpb.Key) (*policy.Policy, *Error) {
 	if doc == "" {
 		doc = string(policy.DefaultKeyPolicy(s.Account))
 	}
-	p, err := s.policies.get(doc, false)
+	p, err := s.policies.Key(doc)
 	if err != nil {
 		return nil, Internal("a stored key policy could not be parsed")
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/policy"
 	"github.com/keyraft/keyraft/seal"
 )
 
@@ -40,7 +41,7 @@ type Service struct {
 	cacheMu  sync.RWMutex
 	material map[string][]byte
 
-	policies policyCache
+	policies policy.Cache
 }
 
 type handler func(s *Service, ctx context.Context, body []byte) (any, *Error)
