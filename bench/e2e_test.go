@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyraft/keyraft/internal/testport"
 )
 
 // devServer is a `keyraft server -dev` process and the credentials it printed.
@@ -21,28 +22,11 @@ type devServer struct {
 	endpoint, access, secret string
 }
 
-// freePorts returns n distinct loopback ports free for TCP and UDP (gossip
-// uses both) a moment ago.
+// freePorts returns n distinct loopback ports free for TCP and UDP.
 func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	seen := map[int]bool{}
-	var ports []int
-	for len(ports) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		u, uerr := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
-		l.Close()
-		if uerr != nil {
-			continue
-		}
-		u.Close()
-		if !seen[p] {
-			seen[p] = true
-			ports = append(ports, p)
-		}
+	ports := make([]int, n)
+	for i := range ports {
+		ports[i] = testport.Take(t)
 	}
 	return ports
 }

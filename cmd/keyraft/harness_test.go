@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/keyraft/keyraft/internal/testport"
 )
 
 // binary is the keyraft executable built once for every test in this package.
@@ -47,32 +48,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var portMu sync.Mutex
-var portsTaken = map[int]bool{}
-
-// freePort returns a loopback port that was free a moment ago and that no
-// other test of this process has been given.
-func freePort(t *testing.T) int {
-	t.Helper()
-	portMu.Lock()
-	defer portMu.Unlock()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		// memberlist needs the UDP port too.
-		u, uerr := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
-		l.Close()
-		if uerr != nil || portsTaken[p] {
-			continue
-		}
-		u.Close()
-		portsTaken[p] = true
-		return p
-	}
-}
+// freePort returns a loopback port for a server this test starts.
+func freePort(t *testing.T) int { return testport.Take(t) }
 
 // proc is one keyraft server process.
 type proc struct {
