@@ -36,6 +36,19 @@ func FuzzRequestDecoder(f *testing.F) {
 	for i, s := range seeds {
 		f.Add(uint8(i), []byte(s))
 	}
+	// Policies and grants (operations 23 on).
+	access := []string{
+		`{"KeyId":` + k + `,"Policy":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"111122223333\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}"}`,
+		`{"KeyId":` + k + `,"PolicyName":"default"}`, `{"KeyId":` + k + `,"Limit":1}`,
+		`{"KeyId":` + k + `,"GranteePrincipal":"arn:aws:iam::111122223333:user/a","Operations":["Decrypt"],"Constraints":{"EncryptionContextEquals":{"a":"b"}},"Name":"n"}`,
+		`{"KeyId":` + k + `,"GranteePrincipal":"arn:aws:iam::111122223333:user/a"}`,
+		`{"RetiringPrincipal":"arn:aws:iam::111122223333:user/a","Limit":2}`,
+		`{"GrantToken":"a3IxLjAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAuMDA"}`,
+		`{"KeyId":` + k + `,"GrantId":"0000000000000000000000000000000000000000000000000000000000000000"}`,
+	}
+	for i, s := range access {
+		f.Add(uint8(23+i), []byte(s))
+	}
 	ts := newTestService(f)
 	ts.createKeyWithID(f, fixedKeyID)
 	if _, e := ts.call(f, "CreateAlias", map[string]any{"AliasName": "alias/fuzz", "TargetKeyId": fixedKeyID}); e != nil {
@@ -46,11 +59,13 @@ func FuzzRequestDecoder(f *testing.F) {
 		"UpdateKeyDescription", "EnableKey", "DisableKey", "ScheduleKeyDeletion", "CancelKeyDeletion",
 		"CreateAlias", "UpdateAlias", "DeleteAlias", "ListAliases",
 		"TagResource", "UntagResource", "ListResourceTags",
-		"EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus", "RotateKeyOnDemand", "ListKeyRotations"}
+		"EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus", "RotateKeyOnDemand", "ListKeyRotations",
+		"PutKeyPolicy", "GetKeyPolicy", "ListKeyPolicies",
+		"CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant", "RevokeGrant"}
 	// Operations AWS answers with an empty body.
 	noOutput := map[string]bool{"UpdateKeyDescription": true, "EnableKey": true, "DisableKey": true,
 		"CreateAlias": true, "UpdateAlias": true, "DeleteAlias": true, "TagResource": true, "UntagResource": true,
-		"EnableKeyRotation": true, "DisableKeyRotation": true}
+		"EnableKeyRotation": true, "DisableKeyRotation": true, "PutKeyPolicy": true, "RetireGrant": true, "RevokeGrant": true}
 	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
 		name := ops[int(op)%len(ops)]
 		before := ts.snapshot(t)
