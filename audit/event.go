@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"unicode"
+
+	"github.com/keyraft/keyraft/transport/awsjson"
 )
 
 // Event is one CloudTrail-shaped record of a KMS request or an operator
@@ -65,8 +67,27 @@ var sensitive = map[string]bool{
 // body, named in CloudTrail's lower camel case. An undecodable body yields
 // an empty map: the event still records the call and its error.
 func RequestParameters(body []byte) map[string]any {
-	// Decode members one by one so sensitive ones (a 4 KiB base64
-	// plaintext, say) are skipped without being decoded.
+	// Sensitive members (a 4 KiB base64 plaintext, say) are skipped
+	// without being decoded; the others are small.
+	in := map[string]any{}
+	ok := awsjson.Members(body, func(name, value []byte) bool {
+		if !sensitive[string(name)] {
+			var val any
+			if json.Unmarshal(value, &val) == nil {
+				in[string(name)] = val
+			}
+		}
+		return true
+	})
+	if !ok {
+		// Escaped or non-ASCII names, or invalid JSON: encoding/json
+		// decides.
+		return requestParametersSlow(body)
+	}
+	return loggable(in)
+}
+
+func requestParametersSlow(body []byte) map[string]any {
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(body, &raw) != nil {
 		return map[string]any{}

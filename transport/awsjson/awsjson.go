@@ -74,7 +74,7 @@ func WriteResult(w http.ResponseWriter, v any) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	b, err := json.Marshal(v)
+	b, err := Marshal(v)
 	if err != nil {
 		WriteError(w, "KMSInternalException", "could not encode the response", http.StatusInternalServerError)
 		return
