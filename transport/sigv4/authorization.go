@@ -61,14 +61,19 @@ func ParseAuthorization(header string) (Authorization, error) {
 		sp.terminator(p.terminator)
 		return Authorization{}, sp.err()
 	}
-	return p.Authorization, nil
+	a := p.Authorization
+	a.SignedHeaders = strings.Split(p.signedHeaders, ";")
+	return a, nil
 }
 
 // parsed is an Authorization plus the credential terminator, which the
-// exported type does not carry because only "aws4_request" is ever valid.
+// exported type does not carry because only "aws4_request" is ever valid, and
+// the SignedHeaders list as sent and checked, which Verify walks instead of
+// splitting it (Authorization.SignedHeaders is left nil).
 type parsed struct {
 	Authorization
-	terminator string
+	terminator    string
+	signedHeaders string
 }
 
 // parseAuthorization does the work of ParseAuthorization but leaves the
@@ -130,20 +135,28 @@ func parseAuthorization(header string) (p parsed, missing string, err *AuthError
 	if p, err = parseCredential(cred); err != nil {
 		return parsed{}, "", err
 	}
-	if p.SignedHeaders, err = parseSignedHeaders(signedHeaders); err != nil {
+	if err = checkSignedHeaders(signedHeaders); err != nil {
 		return parsed{}, "", err
 	}
 	if err = checkSignature(signature); err != nil {
 		return parsed{}, "", err
 	}
-	p.Signature = signature
+	p.signedHeaders, p.Signature = signedHeaders, signature
 	return p, "", nil
 }
 
 // parseCredential splits AKID/YYYYMMDD/region/service/terminator.
 func parseCredential(cred string) (parsed, *AuthError) {
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || strings.Contains(cred, "//") || parts[0] == "" || parts[4] == "" {
+	var parts [5]string
+	n := 0
+	for rest, more := cred, true; more; n++ {
+		var part string
+		part, rest, more = strings.Cut(rest, "/")
+		if n < len(parts) {
+			parts[n] = part
+		}
+	}
+	if n != len(parts) || strings.Contains(cred, "//") || parts[0] == "" || parts[4] == "" {
 		return parsed{}, errIncomplete(fmt.Sprintf(
 			"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", cred))
 	}
@@ -153,18 +166,29 @@ func parseCredential(cred string) (parsed, *AuthError) {
 	}, nil
 }
 
-// parseSignedHeaders accepts what every SigV4 signer writes: distinct,
+// checkSignedHeaders accepts what every SigV4 signer writes: distinct,
 // lowercase header names (RFC 9110 token characters) in ascending byte order,
 // joined by ";". Anything else is refused rather than guessed at.
-func parseSignedHeaders(s string) ([]string, *AuthError) {
-	names := strings.Split(s, ";")
-	for i, n := range names {
-		if !isLowerToken(n) || (i > 0 && names[i-1] >= n) {
-			return nil, errIncomplete(fmt.Sprintf(
+func checkSignedHeaders(s string) *AuthError {
+	prev := ""
+	for name, rest, more := "", s, true; more; prev = name {
+		name, rest, more = strings.Cut(rest, ";")
+		if !isLowerToken(name) || (prev != "" && prev >= name) {
+			return errIncomplete(fmt.Sprintf(
 				"SignedHeaders must list distinct lowercase header names in ascending order, separated by ';', got '%s'. ", s))
 		}
 	}
-	return names, nil
+	return nil
+}
+
+// signsHeader reports whether the checked SignedHeaders list s names name.
+func signsHeader(s, name string) bool {
+	for n, rest, more := "", s, true; more; {
+		if n, rest, more = strings.Cut(rest, ";"); n == name {
+			return true
+		}
+	}
+	return false
 }
 
 func isLowerToken(s string) bool {

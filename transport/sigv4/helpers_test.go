@@ -197,3 +197,18 @@ func checkAuthError(t testing.TB, err error, typ, msg string) {
 		t.Errorf("Error() = %q", ae.Error())
 	}
 }
+
+// canonicalString is canonicalRequest as a string, with the payload hash in hex.
+func canonicalString(r *http.Request, signed []string, payloadHash string, presigned bool) (string, bool) {
+	b, ok := canonicalRequest(nil, r, strings.Join(signed, ";"), []byte(payloadHash), presigned)
+	return string(b), ok
+}
+
+// sign returns, in hex, the signature Verify computes for a canonical request
+// signed at amzDate.
+func sign(secret, amzDate, region, service, canonical string) string {
+	s := scope{secret: secret, date: amzDate[:len(scopeLayout)], region: region, service: service}
+	key := deriveSigningKey(s)
+	mac := hmacSHA256(&key, stringToSign(nil, amzDate, s, []byte(canonical)))
+	return hex.EncodeToString(mac[:])
+}

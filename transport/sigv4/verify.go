@@ -7,20 +7,26 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 )
 
-// Verifier checks SigV4-signed AWS JSON 1.1 requests. Its fields are read,
-// never written, by Verify, so one Verifier may serve concurrent requests.
+// Verifier checks SigV4-signed AWS JSON 1.1 requests. Verify reads its
+// exported fields and never writes them; the only state it changes is its
+// signing-key cache, which is safe for concurrent use, so one Verifier may
+// serve concurrent requests. A Verifier must not be copied after first use.
 type Verifier struct {
 	Region  string           // configured region; the credential scope must name it
 	Service string           // "kms"; empty means "kms"
 	Now     func() time.Time // nil => time.Now
 	// Secret looks up the secret access key of an access key id; ok=false
 	// (or a nil Secret, or an empty secret) => UnrecognizedClientException.
+	// Verify calls it on every request, so a key deleted or rotated stops
+	// working at once; only the derivation of the signing key from the
+	// secret it returns is cached.
 	Secret func(accessKeyID string) (secret string, ok bool)
+
+	keys keyCache // signing keys by secret and credential scope
 }
 
 // Verify checks r (whose body has already been read into body) and returns
@@ -81,25 +87,15 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 		return "", errSkew(date, t)
 	}
 
-	if !slices.Contains(p.SignedHeaders, "host") {
+	if !signsHeader(p.signedHeaders, "host") {
 		return "", errInvalid(msgHostNotSigned)
 	}
 
-	var sp scopeProblems
-	if p.Region != v.Region || v.Region == "" {
-		sp.region()
-	}
-	if p.Service != v.service() {
-		sp.service(v.service())
-	}
-	if p.terminator != terminator {
-		sp.terminator(p.terminator)
-	}
-	if want := date.Format(scopeLayout); p.Date != want {
-		sp.date(p.Date, want, amzDate)
-	}
-	if err := sp.err(); err != nil {
-		return "", err
+	// parseAmzDate took amzDate digit for digit, so its first eight bytes
+	// are date.Format(scopeLayout).
+	if dateWant := amzDate[:len(scopeLayout)]; p.Region != v.Region || v.Region == "" ||
+		p.Service != v.service() || p.terminator != terminator || p.Date != dateWant {
+		return "", v.scopeError(p, dateWant, amzDate)
 	}
 
 	if v.Secret == nil {
@@ -110,21 +106,57 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 		return "", errUnrecognized()
 	}
 
-	sum := sha256.Sum256(body)
-	payloadHash := hex.EncodeToString(sum[:])
-	if sent := r.Header.Values("X-Amz-Content-Sha256"); len(sent) > 1 || len(sent) == 1 && sent[0] != payloadHash {
+	// The buffers below are sized for a KMS request (a canonical request
+	// of 300-600 bytes, a string to sign of about 140), so that a usual one
+	// is checked without allocating; a larger one spills to the heap.
+	var payloadHash [2 * sha256.Size]byte
+	bodySum := sha256.Sum256(body)
+	hex.Encode(payloadHash[:], bodySum[:])
+	if sent := r.Header.Values("X-Amz-Content-Sha256"); len(sent) > 1 || len(sent) == 1 && sent[0] != string(payloadHash[:]) {
 		return "", errMismatch()
 	}
-	canonical, ok := canonicalRequest(r, p.SignedHeaders, payloadHash, presigned)
+	var canonicalBuf [1024]byte
+	canonical, ok := canonicalRequest(canonicalBuf[:0], r, p.signedHeaders, payloadHash[:], presigned)
 	if !ok {
 		return "", errMismatch()
 	}
-	scope := p.Date + "/" + p.Region + "/" + p.Service + "/" + terminator
-	want := signature(secret, p.Date, p.Region, p.Service, stringToSign(amzDate, scope, canonical))
-	if !hmac.Equal([]byte(want), []byte(p.Signature)) {
+	s := scope{secret: secret, date: p.Date, region: p.Region, service: p.Service}
+	key := v.keys.signingKey(s)
+	var stsBuf [256]byte
+	want := hmacSHA256(&key, stringToSign(stsBuf[:0], amzDate, s, canonical))
+
+	// checkSignature let only 64 lowercase hex digits through. Decoding the
+	// sent signature, which is public, and comparing raw MACs keeps the
+	// secret-dependent side free of table lookups as well as constant time.
+	var sentHex [2 * sha256.Size]byte
+	var got [sha256.Size]byte
+	if len(p.Signature) != len(sentHex) {
+		return "", errMismatch()
+	}
+	copy(sentHex[:], p.Signature)
+	if _, err := hex.Decode(got[:], sentHex[:]); err != nil || !hmac.Equal(got[:], want[:]) {
 		return "", errMismatch()
 	}
 	return p.AccessKeyID, nil
+}
+
+// scopeError reports every wrong part of p's credential scope in one message,
+// as AWS does.
+func (v *Verifier) scopeError(p parsed, dateWant, amzDate string) error {
+	var sp scopeProblems
+	if p.Region != v.Region || v.Region == "" {
+		sp.region()
+	}
+	if p.Service != v.service() {
+		sp.service(v.service())
+	}
+	if p.terminator != terminator {
+		sp.terminator(p.terminator)
+	}
+	if p.Date != dateWant {
+		sp.date(p.Date, dateWant, amzDate)
+	}
+	return sp.err()
 }
 
 // parseAmzDate accepts exactly YYYYMMDD'T'HHMMSS'Z' with a valid calendar
@@ -166,7 +198,11 @@ func (v *Verifier) credentials(r *http.Request) (p parsed, amzDate string, presi
 	auth := r.Header.Values("Authorization")
 	// ParseQuery returns what it could parse along with any error; a query
 	// that does not parse fails the signature check later.
-	query, _ := url.ParseQuery(r.URL.RawQuery)
+	// Most requests have no query; url.ParseQuery would allocate a map anyway.
+	var query url.Values
+	if r.URL.RawQuery != "" {
+		query, _ = url.ParseQuery(r.URL.RawQuery)
+	}
 	presigned = query.Has("X-Amz-Algorithm")
 	switch {
 	case len(auth) > 0 && presigned:
@@ -229,7 +265,8 @@ func queryCredentials(q url.Values) (parsed, string, error) {
 	if err != nil {
 		return parsed{}, "", err
 	}
-	if p.SignedHeaders, err = parseSignedHeaders(q.Get("X-Amz-SignedHeaders")); err != nil {
+	p.signedHeaders = q.Get("X-Amz-SignedHeaders")
+	if err = checkSignedHeaders(p.signedHeaders); err != nil {
 		return parsed{}, "", err
 	}
 	if err = checkSignature(q.Get("X-Amz-Signature")); err != nil {

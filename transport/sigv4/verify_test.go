@@ -329,11 +329,11 @@ func TestSDKSignerChoosesItsOwnHeaders(t *testing.T) {
 	canonical := "POST\n/\n\ncontent-length:0\ncontent-type:application/x-amz-json-1.1\nhost:kms.keyraft.test:8200\n" +
 		"user-agent:aws-sdk-java/1.12\nx-amz-date:20260101T000000Z\nx-amz-target:" + testTarget + "\n\n" +
 		strings.Join(signed, ";") + "\n" + payloadHash(nil)
-	if got, ok := canonicalRequest(r, signed, payloadHash(nil), false); !ok || got != canonical {
+	if got, ok := canonicalString(r, signed, payloadHash(nil), false); !ok || got != canonical {
 		t.Fatalf("canonical request:\n%s\nwant\n%s", got, canonical)
 	}
 	scope := "20260101/us-east-1/kms/aws4_request"
-	sig := signature(testSecret, "20260101", testRegion, "kms", stringToSign("20260101T000000Z", scope, canonical))
+	sig := sign(testSecret, "20260101T000000Z", testRegion, "kms", canonical)
 	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+testAKID+"/"+scope+", SignedHeaders="+strings.Join(signed, ";")+", Signature="+sig)
 	wantAccepted(t, testVerifier(t0), r, body)
 }
@@ -348,15 +348,18 @@ func TestCanonicalRequestKnownAnswer(t *testing.T) {
 		"X-Amz-Date: 20260315T101112Z\r\nContent-Length: 22\r\n\r\n" + `{"KeyId": "alias/app"}`
 	r, body := readWire(t, []byte(wire))
 	signed := []string{"content-type", "host", "x-amz-date", "x-amz-meta-dup", "x-amz-meta-note", "x-amz-target"}
-	got, ok := canonicalRequest(r, signed, payloadHash(body), false)
+	got, ok := canonicalString(r, signed, payloadHash(body), false)
 	want := "POST\n/\n\ncontent-type:application/x-amz-json-1.1\nhost:localhost:8200\nx-amz-date:20260315T101112Z\n" +
 		"x-amz-meta-dup:first,second\nx-amz-meta-note:several inner spaces\nx-amz-target:TrentService.DescribeKey\n\n" +
 		"content-type;host;x-amz-date;x-amz-meta-dup;x-amz-meta-note;x-amz-target\n" + payloadHash(body)
 	if !ok || got != want {
 		t.Fatalf("canonical request:\n%s\nwant\n%s", got, want)
 	}
-	sig := signature(testSecret, "20260315", testRegion, "kms",
-		stringToSign("20260315T101112Z", "20260315/us-east-1/kms/aws4_request", got))
+	if sts := stringToSign(nil, "20260315T101112Z", scope{date: "20260315", region: testRegion, service: "kms"}, []byte(got)); string(sts) !=
+		"AWS4-HMAC-SHA256\n20260315T101112Z\n20260315/us-east-1/kms/aws4_request\n"+payloadHash([]byte(got)) {
+		t.Fatalf("string to sign:\n%s", sts)
+	}
+	sig := sign(testSecret, "20260315T101112Z", testRegion, "kms", got)
 	const botocore = "d511a413b4984b1dd82699782e1eacadfd1a0ee02c8303b17e111a34b4c0a22d"
 	if sig != botocore {
 		t.Fatalf("signature %s, botocore computed %s", sig, botocore)
@@ -397,7 +400,7 @@ func TestCanonicalHeadersMovedByNetHTTP(t *testing.T) {
 	}
 	r.Header["x-amz-target"] = []string{"TrentService.ListKeys"} // not canonical
 	signed := []string{"host", "transfer-encoding", "x-amz-date", "x-amz-target"}
-	got, ok := canonicalRequest(r, signed, payloadHash(body), false)
+	got, ok := canonicalString(r, signed, payloadHash(body), false)
 	want := "POST\n/\n\nhost:localhost:8200\ntransfer-encoding:chunked\nx-amz-date:20260101T000000Z\n" +
 		"x-amz-target:TrentService.ListKeys\n\n" + strings.Join(signed, ";") + "\n" + payloadHash(body)
 	if !ok || got != want {

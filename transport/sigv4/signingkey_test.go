@@ -1,0 +1,197 @@
+package sigv4
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestHMACSHA256 checks the allocation-free HMAC against crypto/hmac, for
+// messages that fit its stack buffer and ones that do not.
+func TestHMACSHA256(t *testing.T) {
+	key := sha256.Sum256([]byte("key"))
+	for _, n := range []int{0, 1, 55, 56, 63, 64, 65, 140, 255, 256, 257, 1000} {
+		msg := []byte(strings.Repeat("m", n))
+		m := hmac.New(sha256.New, key[:])
+		m.Write(msg)
+		if got := hmacSHA256(&key, msg); !hmac.Equal(got[:], m.Sum(nil)) {
+			t.Errorf("len %d: %x, crypto/hmac %x", n, got, m.Sum(nil))
+		}
+	}
+}
+
+// TestVerifyRotatedSecret: once a key's signing key is cached, a request
+// signed with its old secret is refused as soon as Secret returns a new one,
+// a request signed with the new secret is accepted, and a deleted key is
+// unrecognised.
+func TestVerifyRotatedSecret(t *testing.T) {
+	const newSecret = "rotatedSecretAccessKeyEXAMPLE0000000000"
+	var mu sync.Mutex
+	current, exists := testSecret, true
+	v := testVerifier(t0)
+	v.Secret = func(id string) (string, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		return current, id == testAKID && exists
+	}
+	oldR, oldBody := signSDK(t, defaultOpts())
+	wantAccepted(t, v, oldR, oldBody) // caches the old secret's key
+	wantAccepted(t, v, oldR, oldBody) // from the cache
+
+	mu.Lock()
+	current = newSecret
+	mu.Unlock()
+	wantAuthError(t, v, oldR, oldBody, TypeInvalidSignature, msgSignatureMismatch)
+	o := defaultOpts()
+	o.secret = newSecret
+	newR, newBody := signSDK(t, o)
+	wantAccepted(t, v, newR, newBody)
+
+	mu.Lock()
+	exists = false
+	mu.Unlock()
+	wantAuthError(t, v, newR, newBody, TypeUnrecognizedClient, msgUnrecognized)
+	wantAuthError(t, v, oldR, oldBody, TypeUnrecognizedClient, msgUnrecognized)
+}
+
+// TestKeyCacheBounded: the cache never holds more than maxSigningKeys
+// entries, and storing a new date drops the dates before the previous one.
+func TestKeyCacheBounded(t *testing.T) {
+	var c keyCache
+	for i := range maxSigningKeys + 10 {
+		s := scope{secret: fmt.Sprint("secret", i), date: "20260101", region: testRegion, service: "kms"}
+		if got, want := c.signingKey(s), deriveSigningKey(s); got != want {
+			t.Fatalf("entry %d: cached key differs from the derived one", i)
+		}
+		if len(c.keys) > maxSigningKeys {
+			t.Fatalf("%d entries", len(c.keys))
+		}
+	}
+
+	c = keyCache{}
+	for _, date := range []string{"20260101", "20260102", "20260102", "20260101", "20260103"} {
+		for _, secret := range []string{"a", "b"} {
+			c.signingKey(scope{secret: secret, date: date, region: testRegion, service: "kms"})
+		}
+	}
+	for k := range c.keys {
+		if k.date == "20260101" {
+			t.Errorf("entry of %s kept after 20260103 was stored", k.date)
+		}
+	}
+	if len(c.keys) != 4 {
+		t.Errorf("%d entries, want the 4 of 20260102 and 20260103", len(c.keys))
+	}
+}
+
+// TestKeyCacheScope: each part of the scope selects its own key.
+func TestKeyCacheScope(t *testing.T) {
+	var c keyCache
+	base := scope{secret: testSecret, date: "20260101", region: testRegion, service: "kms"}
+	seen := map[[sha256.Size]byte]scope{}
+	for _, s := range []scope{
+		base,
+		{secret: testSecret + "x", date: base.date, region: base.region, service: base.service},
+		{secret: base.secret, date: "20260102", region: base.region, service: base.service},
+		{secret: base.secret, date: base.date, region: "eu-west-1", service: base.service},
+		{secret: base.secret, date: base.date, region: base.region, service: "iam"},
+	} {
+		key := c.signingKey(s)
+		if key != deriveSigningKey(s) {
+			t.Fatalf("%v: cached key differs from the derived one", s.date)
+		}
+		if _, dup := seen[key]; dup {
+			t.Fatalf("two scopes share a key")
+		}
+		seen[key] = s
+	}
+	if key := c.signingKey(base); key != deriveSigningKey(base) {
+		t.Fatal("the first scope's key changed")
+	}
+}
+
+// TestVerifyConcurrent shares one Verifier between goroutines, for the race
+// detector: requests of several access keys, accepted and refused.
+func TestVerifyConcurrent(t *testing.T) {
+	secrets := map[string]string{testAKID: testSecret, "AKIDOTHER": "otherSecretAccessKeyEXAMPLE000000000000"}
+	v := testVerifier(t0)
+	v.Secret = func(id string) (string, bool) { s, ok := secrets[id]; return s, ok }
+	r, body := signSDK(t, defaultOpts())
+	wire := signWire(t, signOpts{url: testURL, headers: kmsHeaders(), body: []byte(testBody), secret: "wrong"})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			bad, badBody := readWire(t, wire)
+			for range 50 {
+				if _, err := v.Verify(r.Clone(r.Context()), body); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := v.Verify(bad, badBody); err == nil {
+					t.Error("a request signed with the wrong secret was accepted")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestVerifyDoesNotAllocate guards the point of the signing-key cache and the
+// stack buffers: a Go SDK KMS Encrypt request is verified without allocating.
+func TestVerifyDoesNotAllocate(t *testing.T) {
+	r, body := kmsEncryptRequest(t, 4096)
+	date, _ := parseAmzDate(r.Header.Get("X-Amz-Date"))
+	v := testVerifier(date)
+	wantAccepted(t, v, r, body)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := v.Verify(r, body); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Verify allocates %v times per request", n)
+	}
+}
+
+// TestCanonicalHeadersFastPath: the lookup of canonical keys that Verify uses
+// for requests from net/http's server builds the same canonical request as the
+// index it falls back on when some key is not canonical.
+func TestCanonicalHeadersFastPath(t *testing.T) {
+	for name, bv := range loadVectors(t) {
+		r, body := readWire(t, bv.wire(t, bv.Body))
+		checkFastPath(t, name, r, payloadHash(body))
+	}
+	for _, o := range []signOpts{
+		defaultOpts(),
+		{headers: kmsHeaders([2]string{"X-Amz-Meta-Dup", "first"}, [2]string{"X-Amz-Meta-Dup", "  second   value "}), body: []byte(testBody)},
+		{headers: kmsHeaders([2]string{"Content-Md5", "x"}, [2]string{"X_Underscore", "y"}), body: []byte(testBody)},
+	} {
+		r, body := signSDK(t, o)
+		checkFastPath(t, "sdk", r, payloadHash(body))
+	}
+}
+
+func checkFastPath(t *testing.T, name string, r *http.Request, hash string) {
+	t.Helper()
+	a, err := ParseAuthorization(r.Header.Get("Authorization"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !canonicalKeys(r.Header) {
+		t.Fatalf("%s: net/http left a key not canonical: %q", name, r.Header)
+	}
+	fast, ok := canonicalString(r, a.SignedHeaders, hash, false)
+	if !ok {
+		t.Fatalf("%s: fast path refused the request", name)
+	}
+	r.Header["x-not-signed"] = []string{"forces the index"}
+	slow, ok := canonicalString(r, a.SignedHeaders, hash, false)
+	delete(r.Header, "x-not-signed")
+	if !ok || slow != fast {
+		t.Fatalf("%s: fast path\n%s\nindex\n%s", name, fast, slow)
+	}
+}
