@@ -53,9 +53,9 @@
 //
 // Verify runs on every request the leader serves, so it does the least a
 // SigV4 check can: one SHA-256 of the body, the canonical request and string
-// to sign built in stack buffers and hashed with sha256.Sum256, one HMAC, and
-// no allocation for a usual request (TestVerifyDoesNotAllocate,
-// BenchmarkVerify). The signing key, four HMACs away from the secret, is
+// to sign built in stack buffers and hashed with sha256.Sum256, one HMAC
+// (crypto/hmac, its keyed states pooled per signing key), and one allocation
+// for a usual request (TestVerifyAllocatesOnce, BenchmarkVerify). The signing key, four HMACs away from the secret, is
 // cached per secret and credential scope (signingkey.go); the secret itself
 // is looked up on every request, so a deleted or rotated access key stops
 // working at once.

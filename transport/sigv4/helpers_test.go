@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -209,6 +210,7 @@ func canonicalString(r *http.Request, signed []string, payloadHash string, presi
 func sign(secret, amzDate, region, service, canonical string) string {
 	s := scope{secret: secret, date: amzDate[:len(scopeLayout)], region: region, service: service}
 	key := deriveSigningKey(s)
-	mac := hmacSHA256(&key, stringToSign(nil, amzDate, s, []byte(canonical)))
-	return hex.EncodeToString(mac[:])
+	m := hmac.New(sha256.New, key[:])
+	m.Write(stringToSign(nil, amzDate, s, []byte(canonical)))
+	return hex.EncodeToString(m.Sum(nil))
 }

@@ -3,6 +3,7 @@ package sigv4
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"hash"
 	"sync"
 )
 
@@ -24,27 +25,59 @@ type scope struct{ secret, date, region, service string }
 // It holds secrets and keys derived from them in memory only; nothing here is
 // ever written to an error or a log. The zero value is empty and ready.
 type keyCache struct {
-	mu     sync.RWMutex                // guards keys and newest, taken by concurrent Verify calls
-	keys   map[scope][sha256.Size]byte // at most maxSigningKeys entries
-	newest string                      // latest scope date stored (YYYYMMDD sorts by date)
+	mu     sync.RWMutex      // guards keys and newest, taken by concurrent Verify calls
+	keys   map[scope]*signer // at most maxSigningKeys entries
+	newest string            // latest scope date stored (YYYYMMDD sorts by date)
+}
+
+// signer is one signing key with a pool of crypto/hmac states keyed by it:
+// hmac.New allocates its state on every call, and Reset returns a used one
+// to the keyed state, so a request is signed without allocating.
+type signer struct {
+	key  [sha256.Size]byte
+	macs sync.Pool
+}
+
+// macState is a pooled HMAC with room for its sum, which would otherwise
+// escape to the heap through the hash.Hash interface.
+type macState struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+func newSigner(key [sha256.Size]byte) *signer {
+	s := &signer{key: key}
+	s.macs.New = func() any { return &macState{h: hmac.New(sha256.New, s.key[:])} }
+	return s
+}
+
+// mac is HMAC-SHA256(key, msg).
+func (s *signer) mac(msg []byte) [sha256.Size]byte {
+	m := s.macs.Get().(*macState)
+	m.h.Reset()
+	m.h.Write(msg)
+	m.h.Sum(m.sum[:0])
+	out := m.sum
+	s.macs.Put(m)
+	return out
 }
 
 // signingKey returns the signing key of s, from the cache or derived and
 // stored. Storing a new date drops the entries older than the previous newest
 // date, so keys of past days do not linger.
-func (c *keyCache) signingKey(s scope) [sha256.Size]byte {
+func (c *keyCache) signingKey(s scope) *signer {
 	c.mu.RLock()
-	key, ok := c.keys[s]
+	sg, ok := c.keys[s]
 	c.mu.RUnlock()
 	if ok {
-		return key
+		return sg
 	}
-	key = deriveSigningKey(s)
+	sg = newSigner(deriveSigningKey(s))
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.keys == nil || len(c.keys) >= maxSigningKeys {
-		c.keys = make(map[scope][sha256.Size]byte)
+		c.keys = make(map[scope]*signer)
 	}
 	if s.date > c.newest {
 		for k := range c.keys {
@@ -54,8 +87,8 @@ func (c *keyCache) signingKey(s scope) [sha256.Size]byte {
 		}
 		c.newest = s.date
 	}
-	c.keys[s] = key
-	return key
+	c.keys[s] = sg
+	return sg
 }
 
 // deriveSigningKey is the SigV4 HMAC chain "AWS4"+secret → date → region →
@@ -72,28 +105,4 @@ func hmacChain(key []byte, data string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(data))
 	return m.Sum(nil)
-}
-
-// hmacSHA256 is HMAC-SHA256 (RFC 2104) for a key of one SHA-256 size, written
-// over sha256.Sum256 so that signing a request allocates nothing: hmac.New
-// allocates its state on every call. A msg of up to 256 bytes (a string to
-// sign is about 140) stays on the stack.
-func hmacSHA256(key *[sha256.Size]byte, msg []byte) [sha256.Size]byte {
-	const blockSize = 64
-	var buf [blockSize + 256]byte
-	b := appendPad(buf[:0], key, 0x36)
-	inner := sha256.Sum256(append(b, msg...))
-	b = appendPad(buf[:0], key, 0x5c)
-	return sha256.Sum256(append(b, inner[:]...))
-}
-
-// appendPad appends the key, zero-padded to the 64-byte block, XORed with pad.
-func appendPad(b []byte, key *[sha256.Size]byte, pad byte) []byte {
-	for _, k := range key {
-		b = append(b, k^pad)
-	}
-	for range 64 - len(key) {
-		b = append(b, pad)
-	}
-	return b
 }

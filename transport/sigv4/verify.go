@@ -121,9 +121,8 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 		return "", errMismatch()
 	}
 	s := scope{secret: secret, date: p.Date, region: p.Region, service: p.Service}
-	key := v.keys.signingKey(s)
 	var stsBuf [256]byte
-	want := hmacSHA256(&key, stringToSign(stsBuf[:0], amzDate, s, canonical))
+	want := v.keys.signingKey(s).mac(stringToSign(stsBuf[:0], amzDate, s, canonical))
 
 	// checkSignature let only 64 lowercase hex digits through. Decoding the
 	// sent signature, which is public, and comparing raw MACs keeps the
