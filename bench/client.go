@@ -10,6 +10,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
+// readBufferSize is the transport's per-connection read buffer. With the
+// default 4 KiB, the answer to a 4 KiB Encrypt or Decrypt (about 5.9 KiB once
+// base64 and headers are added) takes two read system calls; 16 KiB takes it
+// in one. The write side needs nothing: net/http writes the headers and then
+// the SDK's body (not a reader it knows to be in memory) in two writes
+// whatever the buffer size, as it does for any application using the SDK.
+const readBufferSize = 16 << 10
+
 // newClients builds one KMS client per endpoint, all sharing one HTTP
 // transport sized so that every worker keeps its connection alive. The SDK
 // client is safe for concurrent use, so workers on an endpoint share it.
@@ -21,18 +29,29 @@ func newClients(cfg Config) ([]*kms.Client, *http.Transport) {
 		MaxIdleConnsPerHost: cfg.Clients + 1,
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   false,
+		ReadBufferSize:      readBufferSize,
 	}
 	hc := &http.Client{Transport: tr, Timeout: cfg.RequestTimeout}
-	creds := credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)
 	clients := make([]*kms.Client, len(cfg.Endpoints))
 	for i, ep := range cfg.Endpoints {
-		clients[i] = kms.New(kms.Options{
-			Region:           cfg.Region,
-			BaseEndpoint:     aws.String(ep),
-			Credentials:      creds,
-			HTTPClient:       hc,
-			RetryMaxAttempts: 1, // count every error; never hide one behind a retry
-		})
+		clients[i] = kms.New(clientOptions(cfg, ep, hc))
 	}
 	return clients, tr
+}
+
+// clientOptions are the options of the client for endpoint. The SDK's
+// middleware stack is left as it is: dropping the steps a benchmark does not
+// need (recursion detection, response timing, request logging, the retry
+// rate limiter, the interceptor hooks) saved about 2 µs of the SDK's 40 µs per
+// 4 KiB Encrypt, too little to tell from noise end to end, and dropping the
+// invocation-id or retry-metrics headers would change what the server
+// verifies.
+func clientOptions(cfg Config, endpoint string, hc kms.HTTPClient) kms.Options {
+	return kms.Options{
+		Region:           cfg.Region,
+		BaseEndpoint:     aws.String(endpoint),
+		Credentials:      credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken),
+		HTTPClient:       hc,
+		RetryMaxAttempts: 1, // count every error; never hide one behind a retry
+	}
 }
