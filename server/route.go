@@ -137,8 +137,7 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 	// it in its own command (the Recorder), anything else commits it below.
 	requestID, eventID := uuid.NewString(), uuid.NewString()
 	eventFor := func(akid string, res any, kerr *kms.Error) *audit.Event {
-		ev := s.kmsEvent(r, eventName(op), akid, body, res, kerr)
-		ev.RequestID, ev.EventID = requestID, eventID
+		ev := s.kmsEvent(r, eventName(op), requestID, eventID, akid, body, res, kerr)
 		if isIAM {
 			ev.EventSource, ev.ReadOnly = "iam.amazonaws.com", iam.ReadOnly(op)
 		}
@@ -187,7 +186,9 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		writeKMSError(w, kerr)
 		return
 	default:
-		if err := s.commitEvent(r.Context(), eventFor(akid, res, kerr)); err != nil {
+		// A client that stops waiting does not take its request's event
+		// with it: the request was served, so it is recorded.
+		if err := s.commitEvent(context.WithoutCancel(r.Context()), eventFor(akid, res, kerr)); err != nil {
 			s.log.Warn("request not answered: its audit event was not committed", "op", op, "error", err)
 			writeKMSError(w, kms.Unavailable("The request could not be recorded in the audit log (leadership may have changed); retry."))
 			return

@@ -3,6 +3,7 @@ package awsjson
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"testing"
 )
 
@@ -28,7 +29,7 @@ func TestMarshalAnswers(t *testing.T) {
 // json.Marshal encodes them.
 func FuzzMarshal(f *testing.F) {
 	f.Add("KeyId", "arn:aws:kms:us-east-1:111122223333:key/k", []byte("ciphertext"), 1.0, true)
-	f.Add("K<&>", "\"\\\x00\xff\u2028", []byte{}, -0.0, false)
+	f.Add("K<&>", "\"\\\x00\xff\u2028", []byte{}, math.Copysign(0, -1), false)
 	f.Fuzz(func(t *testing.T, k, s string, blob []byte, n float64, flag bool) {
 		v := map[string]any{k: s, k + "Blob": blob, "Nested": map[string]any{s: k, "N": n}, "Flag": flag, "Raw": json.RawMessage(`{"a":1}`)}
 		got, err := Marshal(v)
