@@ -211,10 +211,18 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {
 // decodePayload unmarshals a command payload; a payload that does not decode
 // is a corrupt log, which must stop the replica.
 func decodePayload(cmd *fsmpb.Command, m proto.Message) {
-	if cmd.Version != commandVersion {
+	payload := cmd.Payload
+	switch {
+	case cmd.Version == commandVersion:
+	case cmd.Version == auditBatchDeflated && CommandType(cmd.Type) == CmdAuditBatch:
+		var err error
+		if payload, err = inflate(payload, maxInflatedBatch); err != nil {
+			panic(fmt.Sprintf("fsm: %s: %v", CommandType(cmd.Type), err))
+		}
+	default:
 		panic(fmt.Sprintf("fsm: %s: unsupported payload version %d", CommandType(cmd.Type), cmd.Version))
 	}
-	if err := proto.Unmarshal(cmd.Payload, m); err != nil {
+	if err := proto.Unmarshal(payload, m); err != nil {
 		panic(fmt.Sprintf("fsm: %s: %v", CommandType(cmd.Type), err))
 	}
 }

@@ -30,7 +30,7 @@ const auditBatchWait = time.Millisecond
 
 // proposeAudit is the batcher's way into Raft.
 func (s *Server) proposeAudit(ctx context.Context, events [][]byte) error {
-	cmd, err := fsm.NewCommand(fsm.CmdAuditBatch, &fsmpb.AuditBatch{Events: events}, time.Now())
+	cmd, err := fsm.NewAuditBatchCommand(events, time.Now())
 	if err != nil {
 		return err
 	}
