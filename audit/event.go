@@ -71,12 +71,7 @@ func RequestParameters(body []byte) map[string]any {
 	// without being decoded; the others are small.
 	in := map[string]any{}
 	ok := awsjson.Members(body, func(name, value []byte) bool {
-		if !sensitive[string(name)] {
-			var val any
-			if json.Unmarshal(value, &val) == nil {
-				in[string(name)] = val
-			}
-		}
+		addParameter(in, string(name), value)
 		return true
 	})
 	if !ok {
@@ -94,15 +89,20 @@ func requestParametersSlow(body []byte) map[string]any {
 	}
 	in := make(map[string]any, len(raw))
 	for k, v := range raw {
-		if sensitive[k] {
-			continue
-		}
-		var val any
-		if json.Unmarshal(v, &val) == nil {
-			in[k] = val
-		}
+		addParameter(in, k, v)
 	}
 	return loggable(in)
+}
+
+// addParameter adds a request member to in unless it is sensitive.
+func addParameter(in map[string]any, name string, value []byte) {
+	if sensitive[name] {
+		return
+	}
+	var val any
+	if json.Unmarshal(value, &val) == nil {
+		in[name] = val
+	}
 }
 
 // ResponseElements extracts the loggable members of an answer. Answers

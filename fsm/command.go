@@ -67,7 +67,8 @@ func (t CommandType) String() string {
 // type may skip, so a newer leader cannot stop an older follower.
 const FlagIgnoreUnknown uint32 = 1 << 0
 
-// commandVersion is the payload encoding version every type is written with today.
+// commandVersion is the payload encoding version every type is written with
+// today, but for audit batches, which are written deflated (auditBatchDeflated).
 const commandVersion = 1
 
 var (
@@ -88,11 +89,16 @@ func NewAuditedCommand(t CommandType, payload proto.Message, now time.Time, even
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", t, err)
 	}
+	return envelope(t, commandVersion, now, body, event)
+}
+
+// envelope wraps an encoded payload of the given version.
+func envelope(t CommandType, version uint32, now time.Time, payload, event []byte) ([]byte, error) {
 	return proto.MarshalOptions{Deterministic: true}.Marshal(&fsmpb.Command{
 		Type:       uint32(t),
-		Version:    commandVersion,
+		Version:    version,
 		Timestamp:  now.UnixNano(),
-		Payload:    body,
+		Payload:    payload,
 		AuditEvent: event,
 	})
 }

@@ -55,12 +55,7 @@ func NewAuditBatchCommand(events [][]byte, now time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deflate %s: %w", CmdAuditBatch, err)
 	}
-	return proto.MarshalOptions{Deterministic: true}.Marshal(&fsmpb.Command{
-		Type:      uint32(CmdAuditBatch),
-		Version:   auditBatchDeflated,
-		Timestamp: now.UnixNano(),
-		Payload:   buf.Bytes(),
-	})
+	return envelope(CmdAuditBatch, auditBatchDeflated, now, buf.Bytes(), nil)
 }
 
 var errTooLarge = errors.New("inflates past the limit")

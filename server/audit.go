@@ -48,8 +48,7 @@ func (s *Server) proposeAudit(ctx context.Context, events [][]byte) error {
 // loggable members of the request and answer: no plaintext, data keys,
 // ciphertext or secrets.
 func (s *Server) kmsEvent(r *http.Request, op, requestID, eventID, accessKeyID string, body []byte, result any, kerr *kms.Error) *audit.Event {
-	ev := s.baseEvent(r, op, "AwsApiCall")
-	ev.RequestID, ev.EventID = requestID, eventID
+	ev := s.baseEvent(r, op, "AwsApiCall", requestID, eventID)
 	ev.RequestParameters = audit.RequestParameters(body)
 	ev.ReadOnly = audit.ReadOnly(op)
 	if accessKeyID != "" {
@@ -66,12 +65,13 @@ func (s *Server) kmsEvent(r *http.Request, op, requestID, eventID, accessKeyID s
 	return ev
 }
 
-// baseEvent fills what every event has but its ids, which the caller gives.
-func (s *Server) baseEvent(r *http.Request, name, typ string) *audit.Event {
+// baseEvent fills what every event has. A KMS request's ids are made when it
+// arrives, since a write carries its event in its own command.
+func (s *Server) baseEvent(r *http.Request, name, typ, requestID, eventID string) *audit.Event {
 	ev := &audit.Event{
 		EventVersion: audit.EventVersion, EventTime: time.Now().UTC().Format(time.RFC3339Nano),
 		EventSource: audit.EventSource, EventName: name, EventType: typ, AWSRegion: s.cfg.Region,
-		RecipientAccountID: s.cfg.Account, NodeID: s.cfg.NodeID,
+		RequestID: requestID, EventID: eventID, RecipientAccountID: s.cfg.Account, NodeID: s.cfg.NodeID,
 	}
 	if r != nil {
 		ev.UserAgent = r.UserAgent()
@@ -137,8 +137,7 @@ func (s *Server) commitEvent(ctx context.Context, ev *audit.Event) error {
 // without a leader (unseal, seal) are recorded when possible: a follower
 // sends the event to the leader; failure is logged, not fatal.
 func (s *Server) recordOperatorEvent(ctx context.Context, r *http.Request, name string, params map[string]any, opErr error) error {
-	ev := s.baseEvent(r, name, "KeyraftOperatorCall")
-	ev.RequestID, ev.EventID = uuid.NewString(), uuid.NewString()
+	ev := s.baseEvent(r, name, "KeyraftOperatorCall", uuid.NewString(), uuid.NewString())
 	ev.EventSource = "keyraft.operator"
 	ev.RequestParameters = params
 	if params == nil {
@@ -201,8 +200,7 @@ func (s *Server) trimAudit(ctx context.Context) error {
 	if before <= first {
 		return nil
 	}
-	ev := s.baseEvent(nil, "AuditTrim", "KeyraftServiceEvent")
-	ev.RequestID, ev.EventID = uuid.NewString(), uuid.NewString()
+	ev := s.baseEvent(nil, "AuditTrim", "KeyraftServiceEvent", uuid.NewString(), uuid.NewString())
 	ev.EventSource = "keyraft.audit"
 	ev.RequestParameters = map[string]any{"trimmedBefore": before, "retainEvents": retain, "retainAge": age.String()}
 	b, err := json.Marshal(ev)

@@ -2,7 +2,6 @@ package sigv4
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,29 +15,7 @@ import (
 // SDK's header set), as net/http's server would hand it to a handler.
 func kmsEncryptRequest(tb testing.TB, plaintextLen int) (*http.Request, []byte) {
 	tb.Helper()
-	var captured *http.Request
-	var body []byte
-	hc := clientFunc(func(req *http.Request) (*http.Response, error) {
-		var err error
-		if body, err = io.ReadAll(req.Body); err != nil {
-			return nil, err
-		}
-		req.Body = io.NopCloser(strings.NewReader(string(body)))
-		captured, _ = toServer(tb, req)
-		return &http.Response{
-			StatusCode: 200,
-			Header:     http.Header{"Content-Type": {"application/x-amz-json-1.1"}},
-			Body:       io.NopCloser(strings.NewReader(`{}`)),
-			Request:    req,
-		}, nil
-	})
-	client := kms.New(kms.Options{
-		Region:           testRegion,
-		BaseEndpoint:     aws.String("http://127.0.0.1:8200"),
-		Credentials:      aws.NewCredentialsCache(staticCreds{}),
-		HTTPClient:       hc,
-		RetryMaxAttempts: 1,
-	})
+	client, sent := capturingKMSClient(tb, "")
 	plaintext := []byte(strings.Repeat("k", plaintextLen))
 	if _, err := client.Encrypt(context.Background(), &kms.EncryptInput{
 		KeyId: aws.String("alias/app"), Plaintext: plaintext,
@@ -46,10 +23,7 @@ func kmsEncryptRequest(tb testing.TB, plaintextLen int) (*http.Request, []byte) 
 	}); err != nil {
 		tb.Fatal(err)
 	}
-	if captured == nil {
-		tb.Fatal("no request captured")
-	}
-	return captured, body
+	return sent()
 }
 
 // BenchmarkVerify verifies a Go SDK KMS Encrypt request with 4 KiB of

@@ -32,7 +32,7 @@ type keyCache struct {
 
 // signer is one signing key with a pool of crypto/hmac states keyed by it:
 // hmac.New allocates its state on every call, and Reset returns a used one
-// to the keyed state, so a request is signed without allocating.
+// to the keyed state, so signing a request allocates no HMAC state.
 type signer struct {
 	key  [sha256.Size]byte
 	macs sync.Pool

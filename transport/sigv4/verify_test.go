@@ -89,32 +89,8 @@ func TestVerifySDKSigned(t *testing.T) {
 // TestVerifyKMSClient captures requests made by the real KMS client of the Go
 // SDK, as a keyraft user's program or sops would make them, and verifies them.
 func TestVerifyKMSClient(t *testing.T) {
-	var captured *http.Request
-	var capturedBody []byte
-	hc := clientFunc(func(req *http.Request) (*http.Response, error) {
-		var err error
-		if req.Body != nil {
-			if capturedBody, err = io.ReadAll(req.Body); err != nil {
-				return nil, err
-			}
-		}
-		req.Body = io.NopCloser(strings.NewReader(string(capturedBody)))
-		captured, _ = toServer(t, req)
-		return &http.Response{
-			StatusCode: 200,
-			Header:     http.Header{"Content-Type": {"application/x-amz-json-1.1"}},
-			Body:       io.NopCloser(strings.NewReader(`{}`)),
-			Request:    req,
-		}, nil
-	})
 	for _, token := range []string{"", "FwoGZXIvYXdzEJr-session-token"} {
-		client := kms.New(kms.Options{
-			Region:           testRegion,
-			BaseEndpoint:     aws.String("http://127.0.0.1:8200"),
-			Credentials:      aws.NewCredentialsCache(staticCreds{token: token}),
-			HTTPClient:       hc,
-			RetryMaxAttempts: 1,
-		})
+		client, sent := capturingKMSClient(t, token)
 		for _, call := range []func() error{
 			func() error { _, err := client.ListKeys(context.Background(), &kms.ListKeysInput{}); return err },
 			func() error {
@@ -125,13 +101,10 @@ func TestVerifyKMSClient(t *testing.T) {
 				return err
 			},
 		} {
-			captured = nil
 			if err := call(); err != nil {
 				t.Fatal(err)
 			}
-			if captured == nil {
-				t.Fatal("no request captured")
-			}
+			captured, capturedBody := sent()
 			date, ok := parseAmzDate(captured.Header.Get("X-Amz-Date"))
 			if !ok {
 				t.Fatalf("X-Amz-Date %q", captured.Header.Get("X-Amz-Date"))
@@ -143,6 +116,48 @@ func TestVerifyKMSClient(t *testing.T) {
 			t.Logf("Go SDK KMS client signed %s", strings.Join(a.SignedHeaders, ";"))
 			wantAccepted(t, testVerifier(date), captured, capturedBody)
 		}
+	}
+}
+
+// capturingKMSClient is a Go SDK KMS client (session token optional) whose
+// HTTP client answers {} and keeps each request as net/http's server would
+// hand it to a handler; sent returns the latest one and its body, and fails
+// the test if none was sent since the previous call.
+func capturingKMSClient(tb testing.TB, token string) (client *kms.Client, sent func() (*http.Request, []byte)) {
+	var captured *http.Request
+	var body []byte
+	hc := clientFunc(func(req *http.Request) (*http.Response, error) {
+		body = nil
+		if req.Body != nil {
+			var err error
+			if body, err = io.ReadAll(req.Body); err != nil {
+				return nil, err
+			}
+		}
+		req.Body = io.NopCloser(strings.NewReader(string(body)))
+		captured, _ = toServer(tb, req)
+		return &http.Response{
+			StatusCode: 200,
+			Header:     http.Header{"Content-Type": {"application/x-amz-json-1.1"}},
+			Body:       io.NopCloser(strings.NewReader(`{}`)),
+			Request:    req,
+		}, nil
+	})
+	client = kms.New(kms.Options{
+		Region:           testRegion,
+		BaseEndpoint:     aws.String("http://127.0.0.1:8200"),
+		Credentials:      aws.NewCredentialsCache(staticCreds{token: token}),
+		HTTPClient:       hc,
+		RetryMaxAttempts: 1,
+	})
+	return client, func() (*http.Request, []byte) {
+		tb.Helper()
+		r := captured
+		if r == nil {
+			tb.Fatal("no request captured")
+		}
+		captured = nil
+		return r, body
 	}
 }
 
