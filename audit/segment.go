@@ -163,6 +163,10 @@ type tailScan struct {
 	index   uint64 // the largest Raft index among complete batches
 	records bool   // whether there is a complete batch at all
 	marks   []mark // seek marks up to end
+	// first is the sequence number of the first record (0 if none), and
+	// consecutive whether each record up to end follows the one before.
+	first       uint64
+	consecutive bool
 }
 
 // scanSegment reads a segment's frames up to limit. It stops at the first
@@ -170,7 +174,8 @@ type tailScan struct {
 // before it: Open truncates the segment there.
 func scanSegment(r io.ReaderAt, path string, limit int64) (tailScan, error) {
 	off := int64(len(segmentMagic))
-	sc := tailScan{end: off}
+	sc := tailScan{end: off, consecutive: true}
+	var prev uint64
 	fr := newFrameReader(io.NewSectionReader(r, off, max(0, limit-off)), path, off, limit)
 	var marks []mark
 	for {
@@ -186,6 +191,12 @@ func scanSegment(r io.ReaderAt, path string, limit int64) (tailScan, error) {
 			}
 			return sc, err
 		}
+		if prev == 0 {
+			sc.first = f.rec.Seq
+		} else if f.rec.Seq != prev+1 {
+			sc.consecutive = false
+		}
+		prev = f.rec.Seq
 		if (len(marks) == 0 && at >= markEvery) || (len(marks) > 0 && at-marks[len(marks)-1].off >= markEvery) {
 			marks = append(marks, mark{f.rec.Seq, at})
 		}

@@ -215,8 +215,30 @@ func TestTrimInterrupted(t *testing.T) {
 	mustVerify(t, s, 91-60+1)
 }
 
+// TestTrimCutBeforeItsEvent: a node stopped after the trim's meta but
+// before its event reached the disk replays the trim: the window is
+// where the meta put it, and the event is added once.
+func TestTrimCutBeforeItsEvent(t *testing.T) {
+	s, dir := openStore(t)
+	s.segmentSize = 1024
+	appendIndexed(t, s, 1, 30, 3)
+	if _, err := s.Trim(31, 60, []byte(`{"eventName":"AuditTrim"}`)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	tamper(t, dir, func(fs []storedFrame) []storedFrame { return fs[:len(fs)-1] })
+	s = reopen(t, dir)
+	if h, _ := s.Head(); h != 90 || s.First() != 60 || s.index != 30 {
+		t.Fatalf("after the cut: head %d first %d index %d", h, s.First(), s.index)
+	}
+	if seq, err := s.Trim(31, 60, []byte(`{"eventName":"AuditTrim"}`)); err != nil || seq != 91 {
+		t.Fatalf("replayed trim: event %d, %v", seq, err)
+	}
+	mustVerify(t, s, 91-60+1)
+}
+
 // TestReopenKeepsState: head, index, first and anchor survive a reopen,
-// after appends, a trim, and a restore (Reset, Load in chunks, SetIndex).
+// after appends, a trim, and a restore from the first store's extent.
 func TestReopenKeepsState(t *testing.T) {
 	src, _ := openStore(t)
 	src.segmentSize = 700
@@ -225,25 +247,14 @@ func TestReopenKeepsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	var recs []Record
-	var anchor Record
 	_ = src.Read(func(v *View) error {
-		anchor, _ = v.Anchor()
 		return v.Each(0, func(r Record) (bool, error) { recs = append(recs, r); return true, nil })
 	})
 
 	dst, dir := openStore(t)
 	dst.segmentSize = 700
 	appendIndexed(t, dst, 1, 3, 1) // what the restore replaces
-	if err := dst.Reset(); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Load(recs[:5], &anchor); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Load(recs[5:], nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.SetIndex(21); err != nil {
+	if err := restoreFrom(src, dst, 21); err != nil {
 		t.Fatal(err)
 	}
 	want := func(s *Store) {

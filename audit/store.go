@@ -211,6 +211,14 @@ func (s *Store) Head() (uint64, [32]byte) {
 	return s.head.Seq, s.head.Hash
 }
 
+// Index is the Raft index of the newest batch the store holds (or of the
+// snapshot it was restored from, if later).
+func (s *Store) Index() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.index
+}
+
 // First is the sequence number of the oldest retained event (0 when empty).
 func (s *Store) First() uint64 {
 	s.mu.Lock()
@@ -314,16 +322,19 @@ func (s *Store) SetIndex(index uint64) error {
 	return nil
 }
 
-// Reset empties the store (before a snapshot restore). Views still open
-// keep reading what they saw. Segments are removed newest first and the
-// meta last, so a crash midway leaves an older, shorter log, never one
-// with a hole.
+// Reset empties the store. Views still open keep reading what they saw.
 func (s *Store) Reset() error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if err := s.writable(); err != nil {
 		return err
 	}
+	return s.resetLocked()
+}
+
+// resetLocked removes the segments newest first and the meta last, so a
+// crash midway leaves an older, shorter log, never one with a hole.
+func (s *Store) resetLocked() error {
 	s.mu.Lock()
 	old := s.segs
 	s.segs, s.head, s.index, s.meta = nil, Record{}, 0, meta{}
@@ -345,49 +356,6 @@ func (s *Store) Reset() error {
 	if err != nil {
 		return s.fail(fmt.Errorf("reset audit store: %w", err))
 	}
-	return nil
-}
-
-// Load writes records exactly as given (from a snapshot); they must
-// continue the chain from the current head, or from anchor when given.
-func (s *Store) Load(recs []Record, anchor *Record) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if err := s.writable(); err != nil {
-		return err
-	}
-	head, m := s.head, s.meta
-	if anchor != nil && anchor.Seq < head.Seq {
-		return fmt.Errorf("%w: anchor %d below the head %d", ErrBadRecord, anchor.Seq, head.Seq)
-	}
-	if anchor != nil {
-		m.anchor = Record{Seq: anchor.Seq, Hash: anchor.Hash}
-		m.first = max(m.first, anchor.Seq+1)
-		head = m.anchor
-	}
-	for i := range recs {
-		r := &recs[i]
-		if r.Seq <= head.Seq {
-			return fmt.Errorf("%w: record %d loaded after record %d", ErrBadRecord, r.Seq, head.Seq)
-		}
-		if err := checkEvent(r.Event); err != nil {
-			return err
-		}
-		if err := s.room(r.Seq, frameHeaderLen+frameMetaLen+recordHeader+len(r.Event)); err != nil {
-			return s.fail(err)
-		}
-		s.frame(flagBatchEnd, 0, r)
-		head = Record{Seq: r.Seq, Hash: r.Hash}
-	}
-	if err := s.flush(); err != nil {
-		return s.fail(err)
-	}
-	if !m.equal(s.meta) {
-		if err := writeMeta(s.dir, m); err != nil {
-			return s.fail(err)
-		}
-	}
-	s.publish(head, s.index, m, nil)
 	return nil
 }
 

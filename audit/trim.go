@@ -8,7 +8,7 @@ package audit
 // Whole segments below the window are deleted; the dropped records at the
 // start of the oldest kept segment stay on disk, invisible, until a later
 // trim deletes their segment. The order on disk makes every crash safe:
-// the trim's event, an fsync, the meta (new first and anchor, fsynced),
+// an fsync, the meta (new first and anchor, fsynced), the trim's event,
 // then the unlinks, which Open finishes if the node stopped before them.
 func (s *Store) Trim(index, before uint64, event []byte) (uint64, error) {
 	s.wmu.Lock()
@@ -32,13 +32,12 @@ func (s *Store) Trim(index, before uint64, event []byte) (uint64, error) {
 			m.anchor, m.first = anchor, newFirst
 		}
 	}
-	if err := s.room(head.Seq+1, eventsSize([][]byte{event})); err != nil {
-		return 0, s.fail(err)
-	}
-	head = s.chain(head, event, flagBatchEnd, index)
-	if err := s.flush(); err != nil {
-		return 0, s.fail(err)
-	}
+	// The meta goes first: a node that stops before the trim's event is
+	// written replays the trim, finds the window already moved and adds
+	// the event. The other order left, after a crash between the two, a
+	// trim recorded in the chain (so never replayed) whose window never
+	// moved. The segments are synced first, so the anchor the meta names
+	// survives a power loss.
 	var drop []*segment
 	if !m.equal(s.meta) {
 		if err := s.syncActive(); err != nil {
@@ -50,6 +49,13 @@ func (s *Store) Trim(index, before uint64, event []byte) (uint64, error) {
 		for i := 0; i+1 < len(s.segs) && s.segs[i+1].first <= m.first; i++ {
 			drop = s.segs[:i+1]
 		}
+	}
+	if err := s.room(head.Seq+1, eventsSize([][]byte{event})); err != nil {
+		return 0, s.fail(err)
+	}
+	head = s.chain(head, event, flagBatchEnd, index)
+	if err := s.flush(); err != nil {
+		return 0, s.fail(err)
 	}
 	s.publish(head, max(index, s.index), m, drop)
 	if err := s.removeSegments(drop); err != nil {

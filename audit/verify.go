@@ -21,27 +21,34 @@ func (v *Violation) Error() string {
 // reordered or inserted event; it returns how many events it checked.
 // Stored bytes that are not a record (a checksum that no longer matches)
 // are a changed event too: the one that should have come next.
-func (s *Store) Verify() (uint64, *Violation, error) {
+func (s *Store) Verify() (checked uint64, viol *Violation, err error) {
+	err = s.Read(func(v *View) error {
+		checked, viol, err = v.verify()
+		return err
+	})
+	return checked, viol, err
+}
+
+// verify is Verify over one view.
+func (v *View) verify() (uint64, *Violation, error) {
 	var checked uint64
 	var viol *Violation
 	var prev Record
-	err := s.Read(func(v *View) error {
-		if a, ok := v.Anchor(); ok {
-			prev = a
+	if a, ok := v.Anchor(); ok {
+		prev = a
+	}
+	err := v.Each(0, func(r Record) (bool, error) {
+		checked++
+		switch {
+		case r.Seq != prev.Seq+1:
+			viol = &Violation{Seq: prev.Seq + 1, Reason: fmt.Sprintf("expected event %d, found event %d (removed or inserted events)", prev.Seq+1, r.Seq)}
+		case r.Prev != prev.Hash:
+			viol = &Violation{Seq: r.Seq, Reason: "its previous-hash does not match the event before it (reordered, removed or inserted events)"}
+		case chainHash(r.Prev, r.Seq, r.Event) != r.Hash:
+			viol = &Violation{Seq: r.Seq, Reason: "its contents do not match its hash " + hex.EncodeToString(r.Hash[:8]) + "… (changed)"}
 		}
-		return v.Each(0, func(r Record) (bool, error) {
-			checked++
-			switch {
-			case r.Seq != prev.Seq+1:
-				viol = &Violation{Seq: prev.Seq + 1, Reason: fmt.Sprintf("expected event %d, found event %d (removed or inserted events)", prev.Seq+1, r.Seq)}
-			case r.Prev != prev.Hash:
-				viol = &Violation{Seq: r.Seq, Reason: "its previous-hash does not match the event before it (reordered, removed or inserted events)"}
-			case chainHash(r.Prev, r.Seq, r.Event) != r.Hash:
-				viol = &Violation{Seq: r.Seq, Reason: "its contents do not match its hash " + hex.EncodeToString(r.Hash[:8]) + "… (changed)"}
-			}
-			prev = r
-			return viol == nil, nil
-		})
+		prev = r
+		return viol == nil, nil
 	})
 	var ce *CorruptError
 	if viol == nil && errors.As(err, &ce) {

@@ -13,11 +13,12 @@ import (
 // sizes it captured), and trims and resets unlink files a view still
 // reads without disturbing it (it holds them open).
 type View struct {
-	s      *Store
-	segs   []viewSegment
-	from   uint64 // records below are trimmed: never shown
-	head   uint64
-	anchor Record
+	s        *Store
+	segs     []viewSegment
+	from     uint64 // records below are trimmed: never shown
+	head     uint64
+	headHash [32]byte
+	anchor   Record
 }
 
 type viewSegment struct {
@@ -32,7 +33,7 @@ func (s *Store) View() (*View, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
-	v := &View{s: s, from: s.meta.first, head: s.head.Seq, anchor: s.meta.anchor, segs: make([]viewSegment, len(s.segs))}
+	v := &View{s: s, from: s.meta.first, head: s.head.Seq, headHash: s.head.Hash, anchor: s.meta.anchor, segs: make([]viewSegment, len(s.segs))}
 	for i, g := range s.segs {
 		g.refs++
 		v.segs[i] = viewSegment{g, g.size}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -17,10 +18,16 @@ import (
 // Snapshot stream: the magic, then uvarint-length-prefixed protobuf messages:
 // one SnapshotHeader, then SnapshotRecords in a fixed order (init, keys by id,
 // tombstones by node id, aliases by name, users by name, users' access keys by id,
-// grants by id). The same state always yields the same bytes.
+// grants by id, the audit log's extent), then the bytes of the audit log's
+// segment files. The same state always yields the same bytes.
+//
+// Format 2 carries the audit segments as they are on disk, so that a sink
+// that can (snapshots.Sink) takes them by reference instead of copying
+// gigabytes each time, and a node that already holds the log keeps it.
+// Format 1 (records, one per event) is no longer read: no release wrote it.
 const (
 	snapshotMagic         = "KRSNAP"
-	snapshotFormatVersion = 1
+	snapshotFormatVersion = 2
 	// maxRecordSize bounds one record so a corrupt length cannot allocate wildly.
 	maxRecordSize = 64 << 20
 )
@@ -78,6 +85,12 @@ func (s *fsmSnapshot) Release() {
 	}
 }
 
+// fileWriter is a snapshot sink that can take a prefix of an append-only
+// file by reference (snapshots.Sink).
+type fileWriter interface {
+	WriteFile(f *os.File, size int64) error
+}
+
 // write streams the snapshot encoding to w.
 func (s *fsmSnapshot) write(w io.Writer) error {
 	bw := bufio.NewWriter(w)
@@ -92,20 +105,29 @@ func (s *fsmSnapshot) write(w io.Writer) error {
 			return err
 		}
 	}
-	if s.audit != nil {
-		if a, ok := s.audit.Anchor(); ok {
-			if err := writeRecord(bw, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_AuditAnchor{AuditAnchor: auditToProto(a)}}); err != nil {
-				return err
-			}
+	if s.audit == nil {
+		return bw.Flush()
+	}
+	e, files := s.audit.Extent()
+	if err := writeRecord(bw, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_AuditLog{AuditLog: extentToProto(e)}}); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	fw, byRef := w.(fileWriter)
+	for _, f := range files {
+		var err error
+		if byRef {
+			err = fw.WriteFile(f.File, f.Size)
+		} else {
+			_, err = io.Copy(w, io.NewSectionReader(f.File, 0, f.Size))
 		}
-		err := s.audit.Each(0, func(r audit.Record) (bool, error) {
-			return true, writeRecord(bw, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_AuditEvent{AuditEvent: auditToProto(r)}})
-		})
 		if err != nil {
 			return err
 		}
 	}
-	return bw.Flush()
+	return nil
 }
 
 func writeRecord(w *bufio.Writer, m proto.Message) error {
@@ -122,25 +144,52 @@ func writeRecord(w *bufio.Writer, m proto.Message) error {
 	return err
 }
 
-// auditLoadBatch is how many audit records a restore writes per transaction.
-const auditLoadBatch = 4096
-
-func auditToProto(r audit.Record) *fsmpb.AuditRecord {
-	return &fsmpb.AuditRecord{Seq: r.Seq, PrevHash: r.Prev[:], Hash: r.Hash[:], Event: r.Event}
-}
-
-func auditFromProto(p *fsmpb.AuditRecord) (audit.Record, error) {
-	r := audit.Record{Seq: p.Seq, Event: p.Event}
-	if len(p.PrevHash) != 32 || len(p.Hash) != 32 {
-		return r, fmt.Errorf("%w: audit record %d", ErrBadSnapshot, p.Seq)
+func extentToProto(e audit.Extent) *fsmpb.AuditLog {
+	p := &fsmpb.AuditLog{
+		First:     e.First,
+		AnchorSeq: e.Anchor.Seq, AnchorHash: e.Anchor.Hash[:],
+		HeadSeq: e.Head.Seq, HeadHash: e.Head.Hash[:],
 	}
-	copy(r.Prev[:], p.PrevHash)
-	copy(r.Hash[:], p.Hash)
-	return r, nil
+	for _, g := range e.Segments {
+		p.Segments = append(p.Segments, &fsmpb.AuditSegment{First: g.First, Size: g.Size})
+	}
+	return p
 }
 
-// readSnapshot rebuilds the state, and the audit store when one is given
-// (emptied first), from a snapshot stream.
+func extentFromProto(p *fsmpb.AuditLog) (audit.Extent, error) {
+	e := audit.Extent{First: p.First, Anchor: audit.Record{Seq: p.AnchorSeq}, Head: audit.Record{Seq: p.HeadSeq}}
+	if len(p.AnchorHash) != 32 || len(p.HeadHash) != 32 {
+		return e, fmt.Errorf("%w: audit log hashes", ErrBadSnapshot)
+	}
+	copy(e.Anchor.Hash[:], p.AnchorHash)
+	copy(e.Head.Hash[:], p.HeadHash)
+	for _, g := range p.Segments {
+		e.Segments = append(e.Segments, audit.SegmentExtent{First: g.First, Size: g.Size})
+	}
+	return e, nil
+}
+
+// restoreAudit brings the store to the snapshot's log. A store whose chain
+// already holds the snapshot's head keeps what it has (a restarted node's
+// store is usually ahead of its newest snapshot; Raft's replay skips the
+// batches it holds): only the Raft index it reflects may move up. Any
+// other store is replaced by the segments that follow in r.
+func restoreAudit(store *audit.Store, index uint64, e audit.Extent, r io.Reader) error {
+	holds, err := store.Holds(e.Head.Seq, e.Head.Hash)
+	if err != nil {
+		return err
+	}
+	if !holds {
+		return store.Restore(index, e, r)
+	}
+	if store.Index() < index {
+		return store.SetIndex(index)
+	}
+	return nil
+}
+
+// readSnapshot rebuilds the state, and brings the audit store when one is
+// given to the snapshot's log, from a snapshot stream.
 func readSnapshot(r io.Reader, store *audit.Store) (*state, uint64, error) {
 	br := bufio.NewReader(r)
 	magic := make([]byte, len(snapshotMagic))
@@ -152,33 +201,16 @@ func readSnapshot(r io.Reader, store *audit.Store) (*state, uint64, error) {
 		return nil, 0, err
 	}
 	if hdr.FormatVersion != snapshotFormatVersion {
-		return nil, 0, fmt.Errorf("%w: format version %d", ErrBadSnapshot, hdr.FormatVersion)
+		return nil, 0, fmt.Errorf("%w: format version %d (this version reads %d)", ErrBadSnapshot, hdr.FormatVersion, snapshotFormatVersion)
 	}
 	st := newState()
-	if store != nil {
-		if err := store.Reset(); err != nil {
-			return nil, 0, err
-		}
-	}
-	var pending []audit.Record
-	var anchor *audit.Record
-	flush := func() error {
-		if store == nil || (len(pending) == 0 && anchor == nil) {
-			return nil
-		}
-		err := store.Load(pending, anchor)
-		pending, anchor = pending[:0], nil
-		return err
-	}
 	for {
 		var rec fsmpb.SnapshotRecord
 		err := readRecord(br, &rec)
 		if errors.Is(err, io.EOF) {
-			if err := flush(); err != nil {
-				return nil, 0, err
-			}
+			// Written without an audit store (tests): the log is empty.
 			if store != nil {
-				if err := store.SetIndex(hdr.LastIndex); err != nil {
+				if err := store.Restore(hdr.LastIndex, audit.Extent{}, br); err != nil {
 					return nil, 0, err
 				}
 			}
@@ -188,27 +220,17 @@ func readSnapshot(r io.Reader, store *audit.Store) (*state, uint64, error) {
 			return nil, 0, err
 		}
 		switch v := rec.Record.(type) {
-		case *fsmpb.SnapshotRecord_AuditEvent, *fsmpb.SnapshotRecord_AuditAnchor:
-			var p *fsmpb.AuditRecord
-			if e, ok := v.(*fsmpb.SnapshotRecord_AuditEvent); ok {
-				p = e.AuditEvent
-			} else {
-				p = v.(*fsmpb.SnapshotRecord_AuditAnchor).AuditAnchor
-			}
-			ar, err := auditFromProto(p)
+		case *fsmpb.SnapshotRecord_AuditLog:
+			e, err := extentFromProto(v.AuditLog)
 			if err != nil {
 				return nil, 0, err
 			}
-			if _, isAnchor := v.(*fsmpb.SnapshotRecord_AuditAnchor); isAnchor {
-				anchor = &ar
-			} else {
-				pending = append(pending, ar)
-			}
-			if len(pending) >= auditLoadBatch {
-				if err := flush(); err != nil {
+			if store != nil {
+				if err := restoreAudit(store, hdr.LastIndex, e, br); err != nil {
 					return nil, 0, err
 				}
 			}
+			return st, hdr.LastIndex, nil // the segments' bytes end the stream
 		case *fsmpb.SnapshotRecord_Init:
 			st.setInit(v.Init)
 		case *fsmpb.SnapshotRecord_Key:

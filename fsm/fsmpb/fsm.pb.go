@@ -1990,11 +1990,12 @@ type SnapshotRecord struct {
 	//	*SnapshotRecord_Key
 	//	*SnapshotRecord_RemovedPeer
 	//	*SnapshotRecord_Alias
-	//	*SnapshotRecord_AuditEvent
-	//	*SnapshotRecord_AuditAnchor
+	//	*SnapshotRecord_AuditEventDeprecated
+	//	*SnapshotRecord_AuditAnchorDeprecated
 	//	*SnapshotRecord_User
 	//	*SnapshotRecord_AccessKey
 	//	*SnapshotRecord_Grant
+	//	*SnapshotRecord_AuditLog
 	Record        isSnapshotRecord_Record `protobuf_oneof:"record"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2073,19 +2074,19 @@ func (x *SnapshotRecord) GetAlias() *Alias {
 	return nil
 }
 
-func (x *SnapshotRecord) GetAuditEvent() *AuditRecord {
+func (x *SnapshotRecord) GetAuditEventDeprecated() *AuditRecord {
 	if x != nil {
-		if x, ok := x.Record.(*SnapshotRecord_AuditEvent); ok {
-			return x.AuditEvent
+		if x, ok := x.Record.(*SnapshotRecord_AuditEventDeprecated); ok {
+			return x.AuditEventDeprecated
 		}
 	}
 	return nil
 }
 
-func (x *SnapshotRecord) GetAuditAnchor() *AuditRecord {
+func (x *SnapshotRecord) GetAuditAnchorDeprecated() *AuditRecord {
 	if x != nil {
-		if x, ok := x.Record.(*SnapshotRecord_AuditAnchor); ok {
-			return x.AuditAnchor
+		if x, ok := x.Record.(*SnapshotRecord_AuditAnchorDeprecated); ok {
+			return x.AuditAnchorDeprecated
 		}
 	}
 	return nil
@@ -2118,6 +2119,15 @@ func (x *SnapshotRecord) GetGrant() *Grant {
 	return nil
 }
 
+func (x *SnapshotRecord) GetAuditLog() *AuditLog {
+	if x != nil {
+		if x, ok := x.Record.(*SnapshotRecord_AuditLog); ok {
+			return x.AuditLog
+		}
+	}
+	return nil
+}
+
 type isSnapshotRecord_Record interface {
 	isSnapshotRecord_Record()
 }
@@ -2138,13 +2148,14 @@ type SnapshotRecord_Alias struct {
 	Alias *Alias `protobuf:"bytes,4,opt,name=alias,proto3,oneof"`
 }
 
-type SnapshotRecord_AuditEvent struct {
-	AuditEvent *AuditRecord `protobuf:"bytes,5,opt,name=audit_event,json=auditEvent,proto3,oneof"`
+type SnapshotRecord_AuditEventDeprecated struct {
+	// Format 1 carried the audit log as records; format 2 carries its
+	// segment files after an audit_log record.
+	AuditEventDeprecated *AuditRecord `protobuf:"bytes,5,opt,name=audit_event_deprecated,json=auditEventDeprecated,proto3,oneof"`
 }
 
-type SnapshotRecord_AuditAnchor struct {
-	// audit_anchor is the newest trimmed event: where the retained chain starts.
-	AuditAnchor *AuditRecord `protobuf:"bytes,6,opt,name=audit_anchor,json=auditAnchor,proto3,oneof"`
+type SnapshotRecord_AuditAnchorDeprecated struct {
+	AuditAnchorDeprecated *AuditRecord `protobuf:"bytes,6,opt,name=audit_anchor_deprecated,json=auditAnchorDeprecated,proto3,oneof"`
 }
 
 type SnapshotRecord_User struct {
@@ -2160,6 +2171,11 @@ type SnapshotRecord_Grant struct {
 	Grant *Grant `protobuf:"bytes,9,opt,name=grant,proto3,oneof"`
 }
 
+type SnapshotRecord_AuditLog struct {
+	// audit_log is the last record; the bytes of its segments follow it.
+	AuditLog *AuditLog `protobuf:"bytes,10,opt,name=audit_log,json=auditLog,proto3,oneof"`
+}
+
 func (*SnapshotRecord_Init) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_Key) isSnapshotRecord_Record() {}
@@ -2168,15 +2184,156 @@ func (*SnapshotRecord_RemovedPeer) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_Alias) isSnapshotRecord_Record() {}
 
-func (*SnapshotRecord_AuditEvent) isSnapshotRecord_Record() {}
+func (*SnapshotRecord_AuditEventDeprecated) isSnapshotRecord_Record() {}
 
-func (*SnapshotRecord_AuditAnchor) isSnapshotRecord_Record() {}
+func (*SnapshotRecord_AuditAnchorDeprecated) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_User) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_AccessKey) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_Grant) isSnapshotRecord_Record() {}
+
+func (*SnapshotRecord_AuditLog) isSnapshotRecord_Record() {}
+
+// AuditLog describes the audit store a snapshot carries: the retained
+// window, the chain's anchor (the newest trimmed event) and head, and the
+// segment files whose bytes follow in the stream, in order.
+type AuditLog struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	First         uint64                 `protobuf:"varint,1,opt,name=first,proto3" json:"first,omitempty"`
+	AnchorSeq     uint64                 `protobuf:"varint,2,opt,name=anchor_seq,json=anchorSeq,proto3" json:"anchor_seq,omitempty"`
+	AnchorHash    []byte                 `protobuf:"bytes,3,opt,name=anchor_hash,json=anchorHash,proto3" json:"anchor_hash,omitempty"`
+	HeadSeq       uint64                 `protobuf:"varint,4,opt,name=head_seq,json=headSeq,proto3" json:"head_seq,omitempty"`
+	HeadHash      []byte                 `protobuf:"bytes,5,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
+	Segments      []*AuditSegment        `protobuf:"bytes,6,rep,name=segments,proto3" json:"segments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditLog) Reset() {
+	*x = AuditLog{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditLog) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditLog) ProtoMessage() {}
+
+func (x *AuditLog) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditLog.ProtoReflect.Descriptor instead.
+func (*AuditLog) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *AuditLog) GetFirst() uint64 {
+	if x != nil {
+		return x.First
+	}
+	return 0
+}
+
+func (x *AuditLog) GetAnchorSeq() uint64 {
+	if x != nil {
+		return x.AnchorSeq
+	}
+	return 0
+}
+
+func (x *AuditLog) GetAnchorHash() []byte {
+	if x != nil {
+		return x.AnchorHash
+	}
+	return nil
+}
+
+func (x *AuditLog) GetHeadSeq() uint64 {
+	if x != nil {
+		return x.HeadSeq
+	}
+	return 0
+}
+
+func (x *AuditLog) GetHeadHash() []byte {
+	if x != nil {
+		return x.HeadHash
+	}
+	return nil
+}
+
+func (x *AuditLog) GetSegments() []*AuditSegment {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+type AuditSegment struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	First         uint64                 `protobuf:"varint,1,opt,name=first,proto3" json:"first,omitempty"`
+	Size          int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditSegment) Reset() {
+	*x = AuditSegment{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditSegment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditSegment) ProtoMessage() {}
+
+func (x *AuditSegment) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditSegment.ProtoReflect.Descriptor instead.
+func (*AuditSegment) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *AuditSegment) GetFirst() uint64 {
+	if x != nil {
+		return x.First
+	}
+	return 0
+}
+
+func (x *AuditSegment) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
 
 var File_fsm_fsmpb_fsm_proto protoreflect.FileDescriptor
 
@@ -2337,20 +2494,33 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x0eSnapshotHeader\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x1d\n" +
 	"\n" +
-	"last_index\x18\x02 \x01(\x04R\tlastIndex\"\xf8\x03\n" +
+	"last_index\x18\x02 \x01(\x04R\tlastIndex\"\xdb\x04\n" +
 	"\x0eSnapshotRecord\x12*\n" +
 	"\x04init\x18\x01 \x01(\v2\x14.keyraft.fsm.v1.InitH\x00R\x04init\x12'\n" +
 	"\x03key\x18\x02 \x01(\v2\x13.keyraft.fsm.v1.KeyH\x00R\x03key\x12?\n" +
 	"\fremoved_peer\x18\x03 \x01(\v2\x1a.keyraft.fsm.v1.RemovePeerH\x00R\vremovedPeer\x12-\n" +
-	"\x05alias\x18\x04 \x01(\v2\x15.keyraft.fsm.v1.AliasH\x00R\x05alias\x12>\n" +
-	"\vaudit_event\x18\x05 \x01(\v2\x1b.keyraft.fsm.v1.AuditRecordH\x00R\n" +
-	"auditEvent\x12@\n" +
-	"\faudit_anchor\x18\x06 \x01(\v2\x1b.keyraft.fsm.v1.AuditRecordH\x00R\vauditAnchor\x12*\n" +
+	"\x05alias\x18\x04 \x01(\v2\x15.keyraft.fsm.v1.AliasH\x00R\x05alias\x12S\n" +
+	"\x16audit_event_deprecated\x18\x05 \x01(\v2\x1b.keyraft.fsm.v1.AuditRecordH\x00R\x14auditEventDeprecated\x12U\n" +
+	"\x17audit_anchor_deprecated\x18\x06 \x01(\v2\x1b.keyraft.fsm.v1.AuditRecordH\x00R\x15auditAnchorDeprecated\x12*\n" +
 	"\x04user\x18\a \x01(\v2\x14.keyraft.fsm.v1.UserH\x00R\x04user\x12:\n" +
 	"\n" +
 	"access_key\x18\b \x01(\v2\x19.keyraft.fsm.v1.AccessKeyH\x00R\taccessKey\x12-\n" +
-	"\x05grant\x18\t \x01(\v2\x15.keyraft.fsm.v1.GrantH\x00R\x05grantB\b\n" +
-	"\x06recordB&Z$github.com/keyraft/keyraft/fsm/fsmpbb\x06proto3"
+	"\x05grant\x18\t \x01(\v2\x15.keyraft.fsm.v1.GrantH\x00R\x05grant\x127\n" +
+	"\taudit_log\x18\n" +
+	" \x01(\v2\x18.keyraft.fsm.v1.AuditLogH\x00R\bauditLogB\b\n" +
+	"\x06record\"\xd2\x01\n" +
+	"\bAuditLog\x12\x14\n" +
+	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x1d\n" +
+	"\n" +
+	"anchor_seq\x18\x02 \x01(\x04R\tanchorSeq\x12\x1f\n" +
+	"\vanchor_hash\x18\x03 \x01(\fR\n" +
+	"anchorHash\x12\x19\n" +
+	"\bhead_seq\x18\x04 \x01(\x04R\aheadSeq\x12\x1b\n" +
+	"\thead_hash\x18\x05 \x01(\fR\bheadHash\x128\n" +
+	"\bsegments\x18\x06 \x03(\v2\x1c.keyraft.fsm.v1.AuditSegmentR\bsegments\"8\n" +
+	"\fAuditSegment\x12\x14\n" +
+	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04sizeB&Z$github.com/keyraft/keyraft/fsm/fsmpbb\x06proto3"
 
 var (
 	file_fsm_fsmpb_fsm_proto_rawDescOnce sync.Once
@@ -2364,7 +2534,7 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 	return file_fsm_fsmpb_fsm_proto_rawDescData
 }
 
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*Command)(nil),              // 0: keyraft.fsm.v1.Command
 	(*Init)(nil),                 // 1: keyraft.fsm.v1.Init
@@ -2398,8 +2568,10 @@ var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*RemoveGrant)(nil),          // 29: keyraft.fsm.v1.RemoveGrant
 	(*SnapshotHeader)(nil),       // 30: keyraft.fsm.v1.SnapshotHeader
 	(*SnapshotRecord)(nil),       // 31: keyraft.fsm.v1.SnapshotRecord
-	nil,                          // 32: keyraft.fsm.v1.Grant.ContextEqualsEntry
-	nil,                          // 33: keyraft.fsm.v1.Grant.ContextSubsetEntry
+	(*AuditLog)(nil),             // 32: keyraft.fsm.v1.AuditLog
+	(*AuditSegment)(nil),         // 33: keyraft.fsm.v1.AuditSegment
+	nil,                          // 34: keyraft.fsm.v1.Grant.ContextEqualsEntry
+	nil,                          // 35: keyraft.fsm.v1.Grant.ContextSubsetEntry
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	2,  // 0: keyraft.fsm.v1.Init.root_access_key:type_name -> keyraft.fsm.v1.AccessKey
@@ -2411,23 +2583,25 @@ var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	22, // 6: keyraft.fsm.v1.User.policies:type_name -> keyraft.fsm.v1.UserPolicy
 	21, // 7: keyraft.fsm.v1.CreateUser.user:type_name -> keyraft.fsm.v1.User
 	22, // 8: keyraft.fsm.v1.PutUserPolicy.policy:type_name -> keyraft.fsm.v1.UserPolicy
-	32, // 9: keyraft.fsm.v1.Grant.context_equals:type_name -> keyraft.fsm.v1.Grant.ContextEqualsEntry
-	33, // 10: keyraft.fsm.v1.Grant.context_subset:type_name -> keyraft.fsm.v1.Grant.ContextSubsetEntry
+	34, // 9: keyraft.fsm.v1.Grant.context_equals:type_name -> keyraft.fsm.v1.Grant.ContextEqualsEntry
+	35, // 10: keyraft.fsm.v1.Grant.context_subset:type_name -> keyraft.fsm.v1.Grant.ContextSubsetEntry
 	27, // 11: keyraft.fsm.v1.CreateGrant.grant:type_name -> keyraft.fsm.v1.Grant
 	1,  // 12: keyraft.fsm.v1.SnapshotRecord.init:type_name -> keyraft.fsm.v1.Init
 	5,  // 13: keyraft.fsm.v1.SnapshotRecord.key:type_name -> keyraft.fsm.v1.Key
 	17, // 14: keyraft.fsm.v1.SnapshotRecord.removed_peer:type_name -> keyraft.fsm.v1.RemovePeer
 	6,  // 15: keyraft.fsm.v1.SnapshotRecord.alias:type_name -> keyraft.fsm.v1.Alias
-	20, // 16: keyraft.fsm.v1.SnapshotRecord.audit_event:type_name -> keyraft.fsm.v1.AuditRecord
-	20, // 17: keyraft.fsm.v1.SnapshotRecord.audit_anchor:type_name -> keyraft.fsm.v1.AuditRecord
+	20, // 16: keyraft.fsm.v1.SnapshotRecord.audit_event_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
+	20, // 17: keyraft.fsm.v1.SnapshotRecord.audit_anchor_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
 	21, // 18: keyraft.fsm.v1.SnapshotRecord.user:type_name -> keyraft.fsm.v1.User
 	2,  // 19: keyraft.fsm.v1.SnapshotRecord.access_key:type_name -> keyraft.fsm.v1.AccessKey
 	27, // 20: keyraft.fsm.v1.SnapshotRecord.grant:type_name -> keyraft.fsm.v1.Grant
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	32, // 21: keyraft.fsm.v1.SnapshotRecord.audit_log:type_name -> keyraft.fsm.v1.AuditLog
+	33, // 22: keyraft.fsm.v1.AuditLog.segments:type_name -> keyraft.fsm.v1.AuditSegment
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
@@ -2440,11 +2614,12 @@ func file_fsm_fsmpb_fsm_proto_init() {
 		(*SnapshotRecord_Key)(nil),
 		(*SnapshotRecord_RemovedPeer)(nil),
 		(*SnapshotRecord_Alias)(nil),
-		(*SnapshotRecord_AuditEvent)(nil),
-		(*SnapshotRecord_AuditAnchor)(nil),
+		(*SnapshotRecord_AuditEventDeprecated)(nil),
+		(*SnapshotRecord_AuditAnchorDeprecated)(nil),
 		(*SnapshotRecord_User)(nil),
 		(*SnapshotRecord_AccessKey)(nil),
 		(*SnapshotRecord_Grant)(nil),
+		(*SnapshotRecord_AuditLog)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2452,7 +2627,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,207 @@
+package audit
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Extent is what a snapshot says of the log it carries: the retained
+// window, the chain's ends, and the segment files whose bytes follow it in
+// the snapshot stream, whole as far as each size.
+//
+// Segments are written once and only appended to, so a snapshot can take
+// them by reference (fsm/snapshot.go hands the View's files to the sink)
+// and a node restoring one can keep the log it has when its chain already
+// holds the snapshot's head: by the chain, it then holds all before it.
+type Extent struct {
+	First    uint64 // the oldest retained sequence number; 0: never trimmed
+	Anchor   Record // Seq and Hash of the newest trimmed event; Seq 0: none
+	Head     Record // Seq and Hash of the newest event; Seq 0: none
+	Segments []SegmentExtent
+}
+
+// SegmentExtent is one segment file of an Extent: its first sequence number
+// (its name) and how many of its bytes belong to the log.
+type SegmentExtent struct {
+	First uint64
+	Size  int64
+}
+
+// SegmentFile is an open segment a View reads and the bytes of it the View
+// sees. The file is only appended to while the View is open.
+type SegmentFile struct {
+	File *os.File
+	Size int64
+}
+
+// Extent describes what the view sees, with its open files in the same
+// order as the extent's segments. The files stay open until the view
+// closes.
+func (v *View) Extent() (Extent, []SegmentFile) {
+	e := Extent{First: v.from, Anchor: v.anchor, Head: Record{Seq: v.head, Hash: v.headHash}}
+	files := make([]SegmentFile, len(v.segs))
+	for i, vs := range v.segs {
+		e.Segments = append(e.Segments, SegmentExtent{First: vs.g.first, Size: vs.size})
+		files[i] = SegmentFile{File: vs.g.f, Size: vs.size}
+	}
+	return e, files
+}
+
+// Holds reports whether the chain holds an event seq with the given hash
+// (seq 0 and the zero hash: the start of every chain). A store that holds
+// a snapshot's head holds every event before it, by the chain, and the
+// events after it came from the same committed Raft entries as the ones
+// the snapshot's node applied next: such a store need not be rewritten.
+func (s *Store) Holds(seq uint64, hash [32]byte) (bool, error) {
+	s.mu.Lock()
+	head, anchor := s.head, s.meta.anchor
+	s.mu.Unlock()
+	switch {
+	case seq == 0:
+		return hash == [32]byte{}, nil
+	case seq > head.Seq || seq < anchor.Seq:
+		return false, nil
+	case seq == head.Seq:
+		return hash == head.Hash, nil
+	case seq == anchor.Seq:
+		return hash == anchor.Hash, nil
+	}
+	found := false
+	err := s.Read(func(v *View) error {
+		return v.Each(seq-1, func(r Record) (bool, error) {
+			found = r.Seq == seq && r.Hash == hash
+			return false, nil
+		})
+	})
+	return found, err
+}
+
+// Restore replaces the log with the one a snapshot at Raft index index
+// carries: e, followed in r by the bytes of e's segments. Each segment is
+// written as it comes, then checked frame by frame (checksums, sequence
+// numbers that continue from the segment before, complete batches), the
+// last must end at e's head, and the chain must verify from e's anchor. A snapshot that fails a check is refused
+// and the store must be reopened (the node restarts, and Raft restores
+// again); the meta is written first, so even a store cut off midway never
+// shows records without the anchor they chain from.
+func (s *Store) Restore(index uint64, e Extent, r io.Reader) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if err := s.resetLocked(); err != nil {
+		return err
+	}
+	head, m, err := s.restoreLocked(index, e, r)
+	if err != nil {
+		// Leave no partial log behind. The store still refuses writes
+		// (the FSM stops rather than chain new events onto nothing), and
+		// a restarted node restores the snapshot again.
+		for _, g := range s.created {
+			_ = os.Remove(g.path)
+		}
+		s.releaseAll(s.created)
+		s.created = s.created[:0]
+		_ = syncDir(s.dir)
+		return s.fail(fmt.Errorf("restore audit log: %w", err))
+	}
+	if n := len(s.created); n > 0 {
+		s.active = s.created[n-1]
+	}
+	s.publish(head, index, m, nil)
+	return nil
+}
+
+func (s *Store) restoreLocked(index uint64, e Extent, r io.Reader) (Record, meta, error) {
+	m := meta{first: e.First, anchor: Record{Seq: e.Anchor.Seq, Hash: e.Anchor.Hash}}
+	if err := writeMeta(s.dir, m); err != nil {
+		return Record{}, m, err
+	}
+	head := m.anchor
+	for i, se := range e.Segments {
+		g, last, err := s.restoreSegment(se, r)
+		if g != nil {
+			g.refs = 1
+			s.created = append(s.created, g)
+		}
+		if err == nil && (i > 0 && g.first != head.Seq+1 || i == 0 && g.first > head.Seq+1) {
+			err = fmt.Errorf("%w: segment %d follows record %d", ErrBadRecord, g.first, head.Seq)
+		}
+		if err != nil {
+			return head, m, err
+		}
+		head = last
+	}
+	if head.Seq != e.Head.Seq || head.Hash != e.Head.Hash {
+		return head, m, fmt.Errorf("%w: the segments end at record %d, the snapshot's head is %d", ErrBadRecord, head.Seq, e.Head.Seq)
+	}
+	// A node takes no log it would report as tampered with: the chain is
+	// checked from the anchor, as verify does.
+	v := &View{s: s, from: m.first, head: head.Seq, headHash: head.Hash, anchor: m.anchor}
+	for _, g := range s.created {
+		v.segs = append(v.segs, viewSegment{g, g.written})
+	}
+	if _, viol, err := v.verify(); err != nil || viol != nil {
+		if err == nil {
+			err = fmt.Errorf("%w: %v", ErrBadRecord, viol)
+		}
+		return head, m, err
+	}
+	if err := syncDir(s.dir); err != nil {
+		return head, m, err
+	}
+	m.index, m.indexHead = index, head.Seq
+	return head, m, writeMeta(s.dir, m)
+}
+
+// restoreSegment writes one segment of a snapshot from r, syncs it, and
+// returns it with its last record. Only complete batches are accepted: a
+// snapshot never references a write in progress.
+func (s *Store) restoreSegment(se SegmentExtent, r io.Reader) (*segment, Record, error) {
+	if se.Size < int64(len(segmentMagic)) || se.First == 0 {
+		return nil, Record{}, fmt.Errorf("%w: segment %d of %d bytes", ErrBadRecord, se.First, se.Size)
+	}
+	path := filepath.Join(s.dir, segmentName(se.First))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, Record{}, err
+	}
+	g := &segment{first: se.First, path: path, f: f, size: se.Size, written: se.Size, kicked: se.Size, dropped: se.Size}
+	w := bufio.NewWriterSize(f, 1<<20)
+	n, err := io.CopyN(w, r, se.Size)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%w: snapshot ends %d bytes into segment %d", ErrBadRecord, n, se.First)
+		}
+		return g, Record{}, err
+	}
+	if err := f.Sync(); err != nil {
+		return g, Record{}, err
+	}
+	dropCached(g)
+	hdr := make([]byte, len(segmentMagic))
+	if _, err := f.ReadAt(hdr, 0); err != nil || string(hdr) != segmentMagic {
+		return g, Record{}, fmt.Errorf("%w: segment %d has header %q", ErrBadRecord, se.First, hdr)
+	}
+	sc, err := scanSegment(f, path, se.Size)
+	switch {
+	case err != nil:
+		return g, Record{}, err
+	case !sc.records || sc.end != se.Size:
+		return g, Record{}, fmt.Errorf("%w: segment %d does not end with a complete batch", ErrBadRecord, se.First)
+	case sc.first != se.First:
+		return g, Record{}, fmt.Errorf("%w: segment %d starts with record %d", ErrBadRecord, se.First, sc.first)
+	case !sc.consecutive:
+		return g, Record{}, fmt.Errorf("%w: segment %d skips or repeats a record", ErrBadRecord, se.First)
+	}
+	g.marks, g.indexed = sc.marks, true
+	return g, sc.head, nil
+}
