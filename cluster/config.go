@@ -48,6 +48,7 @@ type Config struct {
 	ElectionTimeout   time.Duration
 	SnapshotThreshold uint64
 	TrailingLogs      uint64
+	SnapshotInterval  time.Duration // how often Raft checks the threshold
 }
 
 func (c *Config) setDefaults() {
@@ -62,6 +63,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TrailingLogs == 0 {
 		c.TrailingLogs = 10240
+	}
+	if c.SnapshotInterval == 0 {
+		c.SnapshotInterval = 2 * time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()

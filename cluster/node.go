@@ -22,6 +22,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/snapshots"
 	"github.com/keyraft/keyraft/transport/raftstream"
 )
 
@@ -119,6 +120,7 @@ func (n *Node) startRaft() (hasState bool, err error) {
 	rc.LeaderLeaseTimeout = n.cfg.HeartbeatTimeout / 2
 	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
 	rc.TrailingLogs = n.cfg.TrailingLogs
+	rc.SnapshotInterval = n.cfg.SnapshotInterval
 	rc.BatchApplyCh = true
 
 	// The freelist is rebuilt on open instead of written with every
@@ -136,7 +138,9 @@ func (n *Node) startRaft() (hasState bool, err error) {
 		store.Close()
 		return false, err
 	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.DataDir, 2, n.log.Named("snapshot"))
+	// The snapshot store links the audit segments a snapshot references
+	// instead of copying the whole audit log into every snapshot.
+	snaps, err := snapshots.New(filepath.Join(n.cfg.DataDir, "snapshots"), 2, n.log.Named("snapshot"))
 	if err != nil {
 		store.Close()
 		return false, fmt.Errorf("open snapshot store: %w", err)

@@ -56,6 +56,15 @@ type Config struct {
 	// Raft timing; zero takes the cluster defaults (1 s heartbeat/election).
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration
+
+	// SnapshotThreshold and TrailingLogs are Raft's: a snapshot is taken
+	// once this many entries follow the last, and this many stay in the
+	// log after it (so a briefly absent follower catches up from the log,
+	// not by a snapshot install); Raft checks the threshold every
+	// SnapshotInterval. Zero takes the cluster defaults.
+	SnapshotThreshold uint64
+	TrailingLogs      uint64
+	SnapshotInterval  time.Duration
 }
 
 // advertised turns a bind address into one peers can dial.

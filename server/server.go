@@ -116,6 +116,7 @@ func Start(cfg Config) (*Server, error) {
 		Sealed:           func() bool { return s.barrier.Status(0).Sealed },
 		Initialized:      func() bool { return s.fsm.Init() != nil },
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
+		SnapshotThreshold: cfg.SnapshotThreshold, TrailingLogs: cfg.TrailingLogs, SnapshotInterval: cfg.SnapshotInterval,
 	})
 	if err != nil {
 		s.apiLn.Close()

@@ -58,6 +58,9 @@ func runServer(args []string) int {
 	fs.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof on this address (loopback only, for profiling)")
 	fs.IntVar(&cfg.AuditRetainEvents, "audit-retain-events", 0, "keep at most this many audit events; the leader trims the oldest (0 keeps all)")
 	fs.DurationVar(&cfg.AuditRetainAge, "audit-retain-age", 0, "trim audit events older than this, e.g. 2160h (0 keeps all)")
+	fs.Uint64Var(&cfg.SnapshotThreshold, "raft-snapshot-threshold", 8192, "take a Raft snapshot once this many entries follow the last one")
+	fs.Uint64Var(&cfg.TrailingLogs, "raft-trailing-logs", 10240, "Raft entries kept after a snapshot, for followers that fall briefly behind")
+	fs.DurationVar(&cfg.SnapshotInterval, "raft-snapshot-interval", 2*time.Minute, "how often Raft checks -raft-snapshot-threshold (it adds up to this much jitter)")
 	fs.DurationVar(&cfg.DayLength, "test-day-length", 0, "TESTING ONLY: the length of a 'day' in deletion windows and rotation periods (default 24h)")
 	if err := fs.Parse(args); err != nil {
 		return 2
