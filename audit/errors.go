@@ -12,6 +12,11 @@ var (
 	ErrReadOnly = errors.New("audit store is read-only")
 	// ErrClosed is returned for a use of a closed store.
 	ErrClosed = errors.New("audit store is closed")
+	// ErrDiverged: a snapshot's chain and the store's disagree at an event
+	// both hold. The store keeps its log and refuses writes: move the
+	// node's audit directory aside and restart it, and it is refilled from
+	// the cluster.
+	ErrDiverged = errors.New("audit log differs from the snapshot's")
 	// ErrLocked: another process has the store open (a running node, for
 	// OpenReadOnly; anyone, for Open).
 	ErrLocked = errors.New("audit store is in use by another process")

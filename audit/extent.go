@@ -205,3 +205,116 @@ func (s *Store) restoreSegment(se SegmentExtent, r io.Reader) (*segment, Record,
 	g.marks, g.indexed = sc.marks, true
 	return g, sc.head, nil
 }
+
+// Extend brings a store that is behind a snapshot up to it by appending
+// what follows its head, instead of replacing it: a follower that missed
+// more entries than the leader's log keeps receives a snapshot install,
+// and rewriting gigabytes it already holds to add a few batches would
+// make every such catch-up cost as much as a new node. It applies when
+// the store's head lies within the snapshot's chain (from its anchor to
+// its head); Extend reports false, having read nothing, otherwise.
+//
+// Records up to the head are read and passed over; the head itself must
+// be in the snapshot with the same hash, or the two chains differ: the
+// store then refuses writes (ErrDiverged) rather than overwrite a log
+// that disagrees with the cluster's. The records after it are checked
+// link by link and appended as they are framed (their batch ends and Raft
+// indexes), and the snapshot's window and index are taken last.
+func (s *Store) Extend(index uint64, e Extent, r io.Reader) (bool, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.writable(); err != nil {
+		return false, err
+	}
+	head := s.head
+	if head.Seq == 0 || head.Seq < e.Anchor.Seq || head.Seq >= e.Head.Seq || s.active == nil {
+		return false, nil
+	}
+	if err := s.extendLocked(index, e, r); err != nil {
+		return true, s.fail(fmt.Errorf("extend audit log: %w", err))
+	}
+	return true, nil
+}
+
+func (s *Store) extendLocked(index uint64, e Extent, r io.Reader) error {
+	local := s.head
+	head := Record{Seq: e.Anchor.Seq, Hash: e.Anchor.Hash}
+	if local.Seq == head.Seq && local.Hash != head.Hash {
+		return fmt.Errorf("%w at event %d", ErrDiverged, local.Seq)
+	}
+	batchStart := true
+	for _, se := range e.Segments {
+		if se.Size < int64(len(segmentMagic)) {
+			return fmt.Errorf("%w: segment %d of %d bytes", ErrBadRecord, se.First, se.Size)
+		}
+		hdr := make([]byte, len(segmentMagic))
+		if _, err := io.ReadFull(r, hdr); err != nil || string(hdr) != segmentMagic {
+			return fmt.Errorf("%w: segment %d has no header", ErrBadRecord, se.First)
+		}
+		name := segmentName(se.First)
+		fr := newFrameReader(io.LimitReader(r, se.Size-int64(len(segmentMagic))), name, int64(len(segmentMagic)), se.Size)
+		for {
+			f, size, err := fr.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			rec := f.rec
+			switch {
+			case rec.Seq < e.First || rec.Seq < local.Seq:
+				// trimmed in the snapshot, or held here already
+			case rec.Seq == local.Seq:
+				if rec.Hash != local.Hash {
+					return fmt.Errorf("%w at event %d", ErrDiverged, rec.Seq)
+				}
+			case rec.Seq != head.Seq+1 || rec.Prev != head.Hash || chainHash(rec.Prev, rec.Seq, rec.Event) != rec.Hash:
+				return fmt.Errorf("%w: the snapshot's chain breaks at event %d", ErrBadRecord, rec.Seq)
+			default:
+				if batchStart { // a batch never spans two segments
+					if err := s.room(rec.Seq, int(size)); err != nil {
+						return err
+					}
+				}
+				s.frame(f.flags, f.index, &rec)
+				if len(s.buf) >= 4<<20 {
+					if err := s.flush(); err != nil {
+						return err
+					}
+				}
+			}
+			if rec.Seq >= e.First {
+				head = Record{Seq: rec.Seq, Hash: rec.Hash}
+			}
+			batchStart = f.flags&flagBatchEnd != 0
+		}
+		if fr.off != se.Size {
+			return fmt.Errorf("%w: segment %d ends at %d of %d bytes", ErrBadRecord, se.First, fr.off, se.Size)
+		}
+	}
+	if head.Seq != e.Head.Seq || head.Hash != e.Head.Hash || !batchStart {
+		return fmt.Errorf("%w: the segments end at record %d, the snapshot's head is %d", ErrBadRecord, head.Seq, e.Head.Seq)
+	}
+	if err := s.flush(); err != nil {
+		return err
+	}
+	// The snapshot's window, as a trim applies it, and its index.
+	m := s.meta
+	var drop []*segment
+	if e.First > m.first {
+		m.first, m.anchor = e.First, Record{Seq: e.Anchor.Seq, Hash: e.Anchor.Hash}
+		for i := 0; i+1 < len(s.segs) && s.segs[i+1].first <= m.first; i++ {
+			drop = s.segs[:i+1]
+		}
+	}
+	m.index, m.indexHead = max(index, s.index), head.Seq
+	if err := s.syncActive(); err != nil {
+		return err
+	}
+	if err := writeMeta(s.dir, m); err != nil {
+		return err
+	}
+	s.publish(head, m.index, m, drop)
+	return s.removeSegments(drop)
+}

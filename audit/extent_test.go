@@ -3,9 +3,12 @@ package audit
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 )
 
@@ -183,4 +186,114 @@ func TestHolds(t *testing.T) {
 			t.Errorf("Holds(%d): %v %v, want %v", c.seq, got, err, c.want)
 		}
 	}
+}
+
+func inodes(t *testing.T, dir string) map[string]uint64 {
+	t.Helper()
+	out := map[string]uint64{}
+	for _, p := range segmentPaths(t, dir) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(p)] = fi.Sys().(*syscall.Stat_t).Ino
+	}
+	return out
+}
+
+// TestExtendAppendsWhatFollows: a store behind a snapshot keeps its files
+// and takes the records after its head, with their batches and indexes;
+// with a trim in the snapshot, it takes the window too.
+func TestExtendAppendsWhatFollows(t *testing.T) {
+	for _, trim := range []bool{false, true} {
+		t.Run(fmt.Sprintf("trim=%v", trim), func(t *testing.T) {
+			src, _ := openStore(t)
+			src.segmentSize = 900
+			appendIndexed(t, src, 1, 30, 3)
+			if trim {
+				if _, err := src.Trim(31, 40, []byte(`{"eventName":"AuditTrim"}`)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e, stream := extentStream(t, src)
+			dst, dir := openStore(t)
+			dst.segmentSize = 900
+			appendIndexed(t, dst, 1, 14, 3)
+			before := inodes(t, dir)
+			ok, err := dst.Extend(31, e, bytes.NewReader(stream))
+			if !ok || err != nil {
+				t.Fatalf("extend: %v %v", ok, err)
+			}
+			after := inodes(t, dir)
+			for name, ino := range before {
+				if got, kept := after[name]; kept && got != ino {
+					t.Fatalf("segment %s was rewritten", name)
+				}
+			}
+			if !trim && len(after) <= len(before) {
+				t.Fatalf("%d segments before, %d after: nothing appended", len(before), len(after))
+			}
+			sh, shash := src.Head()
+			if h, hash := dst.Head(); h != sh || hash != shash || dst.First() != src.First() || dst.Index() != 31 {
+				t.Fatalf("head %d first %d index %d; the snapshot's: %d, %d, 31", h, dst.First(), dst.Index(), sh, src.First())
+			}
+			mustVerify(t, dst, sh-max(src.First(), 1)+1)
+			dst.Close()
+			dst = reopen(t, dir) // the batches it appended are whole, with their indexes
+			if h, _ := dst.Head(); h != sh || dst.Index() != 31 {
+				t.Fatalf("after reopen: head %d index %d", h, dst.Index())
+			}
+			appendIndexed(t, dst, 30, 32, 1) // 30 and 31 are held: skipped
+			if h, _ := dst.Head(); h != sh+1 {
+				t.Fatalf("after the replay: head %d, want %d", h, sh+1)
+			}
+		})
+	}
+}
+
+// TestExtendLeavesOtherStores: Extend reads nothing and reports false for
+// a store that is empty, holds the snapshot's head already, or is behind
+// its window; and refuses, keeping its log, one whose chain is another.
+func TestExtendLeavesOtherStores(t *testing.T) {
+	src, _ := openStore(t)
+	appendIndexed(t, src, 1, 30, 3)
+	if _, err := src.Trim(31, 40, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	e, stream := extentStream(t, src)
+	for name, n := range map[string]uint64{"empty": 0, "as far": 31, "below the window": 5} {
+		dst, _ := openStore(t)
+		appendIndexed(t, dst, 1, n, 3)
+		if n == 31 {
+			dst, _ = openStore(t)
+			if err := dst.Restore(31, e, bytes.NewReader(stream)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := bytes.NewReader(stream)
+		if ok, err := dst.Extend(31, e, r); ok || err != nil || r.Len() != len(stream) {
+			t.Fatalf("%s: extend %v %v, read %d bytes", name, ok, err, len(stream)-r.Len())
+		}
+	}
+
+	other, dir := openStore(t)
+	for i := uint64(1); i <= 60; i++ { // within the snapshot's window, on another chain
+		if _, err := other.Append(i, [][]byte{[]byte(fmt.Sprintf(`{"other":%d}`, i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := inodes(t, dir)
+	ok, err := other.Extend(31, e, bytes.NewReader(stream))
+	if !ok || !errors.Is(err, ErrDiverged) {
+		t.Fatalf("extend of another chain: %v %v", ok, err)
+	}
+	if _, err := other.Append(61, [][]byte{[]byte(`{}`)}); err == nil {
+		t.Fatal("a store that diverged took an append")
+	}
+	other.Close()
+	other = reopen(t, dir)
+	if h, _ := other.Head(); h != 60 || len(inodes(t, dir)) != len(before) {
+		t.Fatalf("the diverged log changed: head %d", h)
+	}
+	mustVerify(t, other, 60)
 }

@@ -169,23 +169,29 @@ func extentFromProto(p *fsmpb.AuditLog) (audit.Extent, error) {
 	return e, nil
 }
 
-// restoreAudit brings the store to the snapshot's log. A store whose chain
-// already holds the snapshot's head keeps what it has (a restarted node's
-// store is usually ahead of its newest snapshot; Raft's replay skips the
-// batches it holds): only the Raft index it reflects may move up. Any
-// other store is replaced by the segments that follow in r.
+// restoreAudit brings the store to the snapshot's log, rewriting as little
+// as it can. A store whose chain already holds the snapshot's head keeps
+// what it has (a restart: the store is usually ahead of its newest
+// snapshot, and Raft's replay skips the batches it holds); only the Raft
+// index it reflects may move up. A store behind, whose head is in the
+// snapshot's chain, takes what follows it (a follower that fell further
+// behind than the leader's log reaches). Any other store is replaced by
+// the segments that follow in r.
 func restoreAudit(store *audit.Store, index uint64, e audit.Extent, r io.Reader) error {
 	holds, err := store.Holds(e.Head.Seq, e.Head.Hash)
 	if err != nil {
 		return err
 	}
-	if !holds {
-		return store.Restore(index, e, r)
+	if holds {
+		if store.Index() < index {
+			return store.SetIndex(index)
+		}
+		return nil
 	}
-	if store.Index() < index {
-		return store.SetIndex(index)
+	if extended, err := store.Extend(index, e, r); extended || err != nil {
+		return err
 	}
-	return nil
+	return store.Restore(index, e, r)
 }
 
 // readSnapshot rebuilds the state, and brings the audit store when one is

@@ -131,8 +131,10 @@ func logCount(t *testing.T, p *proc, line string) int {
 // TestSnapshotsCarryTheAuditLog runs the snapshot paths on a real cluster
 // under load: snapshots reference the audit segments by hard link instead
 // of copying them; a restarted follower restores its newest snapshot and
-// keeps its segment files (no rewrite) and each event once; and a new node
-// that joins after the log was compacted gets the log by snapshot install.
+// keeps its segment files (no rewrite) and each event once; a follower
+// that fell behind the compacted log gets a snapshot install and appends
+// to the files it has; and a new node that joins after the log was
+// compacted gets the whole log by snapshot install.
 // Each ends serving the leader's chain, and verifies.
 func TestSnapshotsCarryTheAuditLog(t *testing.T) {
 	c := startUnsealedCluster(t, snapshotFlags...)
@@ -205,6 +207,33 @@ func TestSnapshotsCarryTheAuditLog(t *testing.T) {
 			wg.Wait()
 		}
 	}()
+	// A follower that falls further behind than the leader's log reaches
+	// gets a snapshot install; its store holds a prefix of the snapshot's
+	// chain and takes only what follows (same files, appended to).
+	g := c.follower(leader)
+	installs := logCount(t, g, "Installed remote snapshot")
+	last, err := status(t, g.api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.kill()
+	before = segmentInodes(t, g)
+	waitFor(t, 30*time.Second, "the leader's log to move on by 200 entries", func() (bool, error) {
+		ls, err := status(t, leader.api)
+		return err == nil && ls.RaftIndex > last.RaftIndex+200, err
+	})
+	g.start([]string{leader.gossip})
+	waitFor(t, 30*time.Second, g.id+" to install a snapshot", func() (bool, error) {
+		return logCount(t, g, "Installed remote snapshot") > installs, nil
+	})
+	after = segmentInodes(t, g)
+	for name, ino := range before {
+		if after[name] != ino {
+			t.Fatalf("%s: segment %s was rewritten by the install (inode %d, now %d)", g.id, name, ino, after[name])
+		}
+	}
+	c.unseal(g)
+
 	n4.start([]string{leader.gossip})
 	waitFor(t, 30*time.Second, "n4 to install a snapshot", func() (bool, error) {
 		return logCount(t, n4, "Installed remote snapshot") > 0, nil
