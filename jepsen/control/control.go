@@ -64,6 +64,8 @@ type Config struct {
 	DayLength string
 	// LogLevel of the servers (default info).
 	LogLevel string
+	// ServerArgs are more `keyraft server` flags for every node.
+	ServerArgs []string
 	// TLS runs the nodes as the project's docker-compose.yml does: HTTPS
 	// API, mutual TLS between nodes, encrypted gossip.
 	TLS bool

@@ -163,6 +163,7 @@ func (d *Docker) writeCompose(subnet string) error {
 	if d.cfg.LogLevel != "" {
 		extra = append(extra, "-log-level", d.cfg.LogLevel)
 	}
+	extra = append(extra, d.cfg.ServerArgs...)
 	var b bytes.Buffer
 	err := composeTemplate.Execute(&b, map[string]any{"Nodes": nodes, "Project": d.project, "Image": d.image,
 		"Join": strings.Join(join, ","), "Subnet": subnet, "Extra": extra})

@@ -159,6 +159,7 @@ func (l *Local) start(n *localNode) error {
 	if l.cfg.LogLevel != "" {
 		args = append(args, "-log-level", l.cfg.LogLevel)
 	}
+	args = append(args, l.cfg.ServerArgs...)
 	args = append(args, n.tlsArgs...)
 	logf, err := os.OpenFile(filepath.Join(n.dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

@@ -40,6 +40,7 @@ type options struct {
 	groupInfo  int
 	faults     string
 	dayLength  string
+	serverArgs string
 	opTimeout  time.Duration
 	linTimeout time.Duration
 	logLevel   string
@@ -66,6 +67,8 @@ func main() {
 	flag.DurationVar(&o.opTimeout, "op-timeout", 3*time.Second, "client timeout; an op without an answer by then is indeterminate")
 	flag.DurationVar(&o.linTimeout, "porcupine-timeout", 2*time.Minute, "linearizability check budget per key group")
 	flag.StringVar(&o.logLevel, "log-level", "info", "server log level")
+	flag.StringVar(&o.serverArgs, "server-args", "-raft-snapshot-threshold 128 -raft-trailing-logs 32 -raft-snapshot-interval 1s",
+		"more server flags, space-separated; the default makes Raft snapshot every few seconds and keep a short log, so that restarts restore snapshots and nodes back from a fault catch up by snapshot install")
 	flag.BoolVar(&o.tls, "tls", true, "run nodes as the project's docker-compose.yml does: HTTPS API, mutual TLS between nodes, encrypted gossip")
 	flag.StringVar(&o.check, "check", "", "re-run the offline checkers on this run directory instead of making a run")
 	flag.Parse()

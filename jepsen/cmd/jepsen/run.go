@@ -30,7 +30,8 @@ func run(ctx context.Context, o options) (bool, error) {
 		return false, err
 	}
 	logf("run directory %s", dir)
-	cfg := control.Config{Src: o.src, Rev: o.rev, Dir: dir, Nodes: o.nodes, DayLength: o.dayLength, LogLevel: o.logLevel, TLS: o.tls, Logf: logf}
+	cfg := control.Config{Src: o.src, Rev: o.rev, Dir: dir, Nodes: o.nodes, DayLength: o.dayLength, LogLevel: o.logLevel, TLS: o.tls, Logf: logf,
+		ServerArgs: strings.Fields(o.serverArgs)}
 	if cfg.Src, err = filepath.Abs(o.src); err != nil {
 		return false, err
 	}
