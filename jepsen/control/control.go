@@ -40,6 +40,9 @@ type Cluster interface {
 	// CanPartition is nil when Cut works here, else why not.
 	CanPartition() error
 
+	// Log is the node's server log so far (stdout and stderr).
+	Log(ctx context.Context, node string) ([]byte, error)
+
 	// Teardown stops every process or container the cluster started.
 	Teardown(ctx context.Context) error
 }

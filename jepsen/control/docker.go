@@ -197,6 +197,10 @@ func (d *Docker) Endpoint(node string) string {
 	return scheme(&d.cfg) + "://127.0.0.1:" + strconv.Itoa(d.ports[node])
 }
 
+func (d *Docker) Log(ctx context.Context, node string) ([]byte, error) {
+	return exec.CommandContext(ctx, "docker", "logs", d.container(node)).CombinedOutput()
+}
+
 func (d *Docker) Kill(ctx context.Context, node string) error {
 	_, err := run(ctx, "docker", "kill", "-s", "KILL", d.container(node))
 	return err

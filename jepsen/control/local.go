@@ -211,6 +211,14 @@ func (l *Local) signal(name string, sig syscall.Signal) (*localNode, error) {
 	return n, n.cmd.Process.Signal(sig)
 }
 
+func (l *Local) Log(_ context.Context, name string) ([]byte, error) {
+	n, err := l.node(name)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(filepath.Join(n.dir, "server.log"))
+}
+
 func (l *Local) Name() string    { return "local" }
 func (l *Local) Nodes() []string { return l.names }
 func (l *Local) Binary() string  { return l.bin }

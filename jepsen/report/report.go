@@ -5,6 +5,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -44,6 +45,25 @@ type Summary struct {
 	Results  []checker.Result          `json:"results"`
 	Valid    bool                      `json:"valid"`
 	Warnings []string                  `json:"warnings,omitempty"`
+	// Snapshots counts each node's Raft snapshots, from its log.
+	Snapshots map[string]SnapshotCounts `json:"snapshots,omitempty"`
+}
+
+// SnapshotCounts is what a node's log says it did with Raft snapshots:
+// took one, restored its own at a restart, installed the leader's.
+type SnapshotCounts struct {
+	Taken     int `json:"taken"`
+	Restored  int `json:"restored"`
+	Installed int `json:"installed"`
+}
+
+// CountSnapshots reads a hashicorp/raft server log.
+func CountSnapshots(log []byte) SnapshotCounts {
+	return SnapshotCounts{
+		Taken:     bytes.Count(log, []byte("snapshot complete up to")),
+		Restored:  bytes.Count(log, []byte("restored from snapshot")),
+		Installed: bytes.Count(log, []byte("Installed remote snapshot")),
+	}
 }
 
 // Summarize fills the figures a summary derives from the history.
@@ -131,6 +151,19 @@ func (s Summary) Text() string {
 				b.WriteByte('\n')
 			}
 		}
+	}
+	if len(s.Snapshots) > 0 {
+		b.WriteString("\nraft snapshots (taken / restored at a restart / installed from the leader):")
+		nodes := make([]string, 0, len(s.Snapshots))
+		for n := range s.Snapshots {
+			nodes = append(nodes, n)
+		}
+		sort.Strings(nodes)
+		for _, n := range nodes {
+			c := s.Snapshots[n]
+			fmt.Fprintf(&b, " %s %d/%d/%d", n, c.Taken, c.Restored, c.Installed)
+		}
+		b.WriteByte('\n')
 	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(&b, "\nwarning: %s", w)

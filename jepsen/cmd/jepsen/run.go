@@ -159,6 +159,10 @@ func run(ctx context.Context, o options) (bool, error) {
 	sum := report.Summary{Seed: o.seed, Backend: c.Name(), Nodes: o.nodes, Duration: o.duration.String(), Commit: commit,
 		Started: rec.Start(), Replay: replay, Warnings: append(warnings, guards(ops, faults, sched)...)}
 	report.Summarize(&sum, ops, faults, results)
+	sum.Snapshots = snapshotCounts(ctx, c)
+	if taken := countTaken(sum.Snapshots); taken == 0 && strings.Contains(o.serverArgs, "-raft-snapshot-threshold") {
+		sum.Warnings = append(sum.Warnings, "no node took a Raft snapshot: the run did not exercise snapshots")
+	}
 	if err := report.Plot(filepath.Join(dir, report.PlotFile), ops, faults,
 		fmt.Sprintf("keyraft %s n=%d seed=%d", c.Name(), o.nodes, o.seed)); err != nil {
 		sum.Warnings = append(sum.Warnings, "plot: "+err.Error())
@@ -227,6 +231,28 @@ func caPool(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no certificate", path)
 	}
 	return pool, nil
+}
+
+// snapshotCounts reads each node's log for what it did with snapshots.
+func snapshotCounts(ctx context.Context, c control.Cluster) map[string]report.SnapshotCounts {
+	out := map[string]report.SnapshotCounts{}
+	for _, n := range c.Nodes() {
+		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		log, err := c.Log(lctx, n)
+		cancel()
+		if err == nil {
+			out[n] = report.CountSnapshots(log)
+		}
+	}
+	return out
+}
+
+func countTaken(m map[string]report.SnapshotCounts) int {
+	n := 0
+	for _, c := range m {
+		n += c.Taken
+	}
+	return n
 }
 
 // guards are Jepsen's validity checks of the run itself: a run that never
