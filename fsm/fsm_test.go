@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
@@ -137,14 +135,10 @@ func testKey(id string, ts int64) *fsmpb.Key {
 }
 
 // newFSM returns an FSM with its own audit store in a temporary directory.
-func newFSM(t *testing.T) *FSM {
+func newFSM(t testing.TB) *FSM {
 	t.Helper()
-	store, err := audit.Open(filepath.Join(t.TempDir(), "audit"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	return New(store)
+	f, _ := newFSMAt(t)
+	return f
 }
 
 func applyAll(f *FSM, log [][]byte, from uint64) []any {
@@ -155,7 +149,7 @@ func applyAll(f *FSM, log [][]byte, from uint64) []any {
 	return results
 }
 
-func snapshotBytes(t *testing.T, f *FSM) []byte {
+func snapshotBytes(t testing.TB, f *FSM) []byte {
 	t.Helper()
 	s, err := f.Snapshot()
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 )
 
 // newFSMAt is newFSM with the audit store in a directory the test can look at.
-func newFSMAt(t *testing.T) (*FSM, string) {
+func newFSMAt(t testing.TB) (*FSM, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "audit")
 	store, err := audit.Open(dir)
@@ -141,24 +141,8 @@ func TestRestoreReplacesALogThatDoesNot(t *testing.T) {
 // restoreSeeds are snapshots of a small log with audit batches and a trim,
 // whole and cut, and of an empty state machine.
 func restoreSeeds(tb testing.TB) [][]byte {
-	store, err := audit.Open(filepath.Join(tb.TempDir(), "audit"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer store.Close()
-	src := New(store)
-	snap := func() []byte {
-		s, err := src.Snapshot()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		defer s.Release()
-		var buf bytes.Buffer
-		if err := s.(*fsmSnapshot).write(&buf); err != nil {
-			tb.Fatal(err)
-		}
-		return buf.Bytes()
-	}
+	src := newFSM(tb)
+	snap := func() []byte { return snapshotBytes(tb, src) }
 	empty := snap()
 	ts := time.Unix(1_700_000_000, 0)
 	var cmds [][]byte

@@ -19,39 +19,38 @@ import (
 // load: a snapshot every 32 entries, checked every 200 ms, 8 entries kept.
 var snapshotFlags = []string{"-raft-snapshot-threshold", "32", "-raft-trailing-logs", "8", "-raft-snapshot-interval", "200ms"}
 
-// snapshotParts lists the part files of p's snapshots (the audit segments
-// they reference) with their link counts.
-func snapshotParts(t *testing.T, p *proc) map[string]uint64 {
+// statGlob stats the files that match pattern; files gone meanwhile
+// (a snapshot reaped) are left out.
+func statGlob(t *testing.T, pattern string) map[string]*syscall.Stat_t {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(p.dataDir, "snapshots", "*", "part-*"))
+	paths, err := filepath.Glob(pattern)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]uint64{}
+	out := map[string]*syscall.Stat_t{}
 	for _, path := range paths {
-		fi, err := os.Stat(path)
-		if err != nil {
-			continue // reaped meanwhile
+		if fi, err := os.Stat(path); err == nil {
+			out[path] = fi.Sys().(*syscall.Stat_t)
 		}
-		out[path] = uint64(fi.Sys().(*syscall.Stat_t).Nlink)
+	}
+	return out
+}
+
+// snapshotParts lists the part files of p's snapshots (the audit segments
+// they reference) with their link counts.
+func snapshotParts(t *testing.T, p *proc) map[string]uint64 {
+	out := map[string]uint64{}
+	for path, st := range statGlob(t, filepath.Join(p.dataDir, "snapshots", "*", "part-*")) {
+		out[path] = uint64(st.Nlink)
 	}
 	return out
 }
 
 // segmentInodes maps p's audit segment files to their inode numbers.
 func segmentInodes(t *testing.T, p *proc) map[string]uint64 {
-	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(p.dataDir, "audit", "*.seg"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]uint64{}
-	for _, path := range paths {
-		fi, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(path)] = fi.Sys().(*syscall.Stat_t).Ino
+	for path, st := range statGlob(t, filepath.Join(p.dataDir, "audit", "*.seg")) {
+		out[filepath.Base(path)] = st.Ino
 	}
 	return out
 }

@@ -8,8 +8,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -154,12 +156,7 @@ func (s Summary) Text() string {
 	}
 	if len(s.Snapshots) > 0 {
 		b.WriteString("\nraft snapshots (taken / restored at a restart / installed from the leader):")
-		nodes := make([]string, 0, len(s.Snapshots))
-		for n := range s.Snapshots {
-			nodes = append(nodes, n)
-		}
-		sort.Strings(nodes)
-		for _, n := range nodes {
+		for _, n := range slices.Sorted(maps.Keys(s.Snapshots)) {
 			c := s.Snapshots[n]
 			fmt.Fprintf(&b, " %s %d/%d/%d", n, c.Taken, c.Restored, c.Installed)
 		}
