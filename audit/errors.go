@@ -16,7 +16,8 @@ var (
 	// both hold. The store keeps its log and refuses writes: move the
 	// node's audit directory aside and restart it, and it is refilled from
 	// the cluster.
-	ErrDiverged = errors.New("audit log differs from the snapshot's")
+	ErrDiverged = errors.New("audit log differs from the cluster's snapshot " +
+		"(stop the node, move its audit directory aside, and restart it to refill the log from the cluster)")
 	// ErrLocked: another process has the store open (a running node, for
 	// OpenReadOnly; anyone, for Open).
 	ErrLocked = errors.New("audit store is in use by another process")

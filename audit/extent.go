@@ -240,7 +240,7 @@ func (s *Store) extendLocked(index uint64, e Extent, r io.Reader) error {
 	local := s.head
 	head := Record{Seq: e.Anchor.Seq, Hash: e.Anchor.Hash}
 	if local.Seq == head.Seq && local.Hash != head.Hash {
-		return fmt.Errorf("%w at event %d", ErrDiverged, local.Seq)
+		return fmt.Errorf("at event %d: %w", local.Seq, ErrDiverged)
 	}
 	batchStart := true
 	for _, se := range e.Segments {
@@ -267,7 +267,7 @@ func (s *Store) extendLocked(index uint64, e Extent, r io.Reader) error {
 				// trimmed in the snapshot, or held here already
 			case rec.Seq == local.Seq:
 				if rec.Hash != local.Hash {
-					return fmt.Errorf("%w at event %d", ErrDiverged, rec.Seq)
+					return fmt.Errorf("at event %d: %w", rec.Seq, ErrDiverged)
 				}
 			case rec.Seq != head.Seq+1 || rec.Prev != head.Hash || chainHash(rec.Prev, rec.Seq, rec.Event) != rec.Hash:
 				return fmt.Errorf("%w: the snapshot's chain breaks at event %d", ErrBadRecord, rec.Seq)
