@@ -9,8 +9,11 @@ export PATH := $(PATH):$(shell $(GO) env GOPATH)/bin
 build:
 	$(GO) build -o $(BIN) ./cmd/keyraft
 
+# The jepsen module's own tests (its checkers against doctored histories)
+# run here too; its fault-injection runs are the jepsen targets below.
 test:
 	$(GO) test -count=1 -timeout 20m ./...
+	cd jepsen && $(GO) test -count=1 -timeout 5m ./...
 
 proto: # needs protoc (apt-get install protobuf-compiler) and the two plugins:
 	# go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.11
@@ -23,6 +26,7 @@ lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	cd jepsen && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # `docker compose` (plugin) when the engine has it, else docker-compose (v1);
 # the cluster's compose project is always "keyraft" (not the checkout's name).
