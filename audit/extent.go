@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -242,7 +243,24 @@ func (s *Store) extendLocked(index uint64, e Extent, r io.Reader) error {
 	if local.Seq == head.Seq && local.Hash != head.Hash {
 		return fmt.Errorf("at event %d: %w", local.Seq, ErrDiverged)
 	}
-	batchStart := true
+	// A batch is appended whole, with one room check for all of it, as
+	// AppendBatches does: segments then roll where they rolled on the
+	// snapshot's node, and the two nodes' snapshots are the same bytes.
+	var batch []frame
+	var batchSize int
+	appendBatch := func() error {
+		if err := s.room(batch[0].rec.Seq, batchSize); err != nil {
+			return err
+		}
+		for i := range batch {
+			s.frame(batch[i].flags, batch[i].index, &batch[i].rec)
+		}
+		batch, batchSize = batch[:0], 0
+		if len(s.buf) >= 4<<20 {
+			return s.flush()
+		}
+		return nil
+	}
 	for _, se := range e.Segments {
 		if se.Size < int64(len(segmentMagic)) {
 			return fmt.Errorf("%w: segment %d of %d bytes", ErrBadRecord, se.First, se.Size)
@@ -272,14 +290,10 @@ func (s *Store) extendLocked(index uint64, e Extent, r io.Reader) error {
 			case rec.Seq != head.Seq+1 || rec.Prev != head.Hash || chainHash(rec.Prev, rec.Seq, rec.Event) != rec.Hash:
 				return fmt.Errorf("%w: the snapshot's chain breaks at event %d", ErrBadRecord, rec.Seq)
 			default:
-				if batchStart { // a batch never spans two segments
-					if err := s.room(rec.Seq, int(size)); err != nil {
-						return err
-					}
-				}
-				s.frame(f.flags, f.index, &rec)
-				if len(s.buf) >= 4<<20 {
-					if err := s.flush(); err != nil {
+				f.rec.Event = bytes.Clone(rec.Event) // the reader reuses its buffer
+				batch, batchSize = append(batch, f), batchSize+int(size)
+				if f.flags&flagBatchEnd != 0 {
+					if err := appendBatch(); err != nil {
 						return err
 					}
 				}
@@ -287,13 +301,12 @@ func (s *Store) extendLocked(index uint64, e Extent, r io.Reader) error {
 			if rec.Seq >= e.First {
 				head = Record{Seq: rec.Seq, Hash: rec.Hash}
 			}
-			batchStart = f.flags&flagBatchEnd != 0
 		}
 		if fr.off != se.Size {
 			return fmt.Errorf("%w: segment %d ends at %d of %d bytes", ErrBadRecord, se.First, fr.off, se.Size)
 		}
 	}
-	if head.Seq != e.Head.Seq || head.Hash != e.Head.Hash || !batchStart {
+	if head.Seq != e.Head.Seq || head.Hash != e.Head.Hash || len(batch) > 0 {
 		return fmt.Errorf("%w: the segments end at record %d, the snapshot's head is %d", ErrBadRecord, head.Seq, e.Head.Seq)
 	}
 	if err := s.flush(); err != nil {

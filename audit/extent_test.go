@@ -208,7 +208,7 @@ func TestExtendAppendsWhatFollows(t *testing.T) {
 	for _, trim := range []bool{false, true} {
 		t.Run(fmt.Sprintf("trim=%v", trim), func(t *testing.T) {
 			src, _ := openStore(t)
-			src.segmentSize = 900
+			src.segmentSize = 1100 // room for a batch's first frame, not for all three
 			appendIndexed(t, src, 1, 30, 3)
 			if trim {
 				if _, err := src.Trim(31, 40, []byte(`{"eventName":"AuditTrim"}`)); err != nil {
@@ -217,7 +217,7 @@ func TestExtendAppendsWhatFollows(t *testing.T) {
 			}
 			e, stream := extentStream(t, src)
 			dst, dir := openStore(t)
-			dst.segmentSize = 900
+			dst.segmentSize = 1100
 			appendIndexed(t, dst, 1, 14, 3)
 			before := inodes(t, dir)
 			ok, err := dst.Extend(31, e, bytes.NewReader(stream))
@@ -238,6 +238,11 @@ func TestExtendAppendsWhatFollows(t *testing.T) {
 				t.Fatalf("head %d first %d index %d; the snapshot's: %d, %d, 31", h, dst.First(), dst.Index(), sh, src.First())
 			}
 			mustVerify(t, dst, sh-max(src.First(), 1)+1)
+			// Segments roll where the source's did, so the two nodes'
+			// snapshots are the same bytes.
+			if _, got := extentStream(t, dst); !bytes.Equal(got, stream) {
+				t.Fatal("the extended store's segments differ from the snapshot's")
+			}
 			dst.Close()
 			dst = reopen(t, dir) // the batches it appended are whole, with their indexes
 			if h, _ := dst.Head(); h != sh || dst.Index() != 31 {
