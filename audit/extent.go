@@ -317,9 +317,7 @@ func (s *Store) extendLocked(index uint64, e Extent, r io.Reader) error {
 	var drop []*segment
 	if e.First > m.first {
 		m.first, m.anchor = e.First, Record{Seq: e.Anchor.Seq, Hash: e.Anchor.Hash}
-		for i := 0; i+1 < len(s.segs) && s.segs[i+1].first <= m.first; i++ {
-			drop = s.segs[:i+1]
-		}
+		drop = s.below(m.first)
 	}
 	m.index, m.indexHead = max(index, s.index), head.Seq
 	if err := s.syncActive(); err != nil {

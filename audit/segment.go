@@ -31,7 +31,7 @@ type segment struct {
 	path  string
 	// f stays open while anyone holds a reference: the store holds one
 	// while the segment is live, each View one while it may read it. Trim
-	// and Reset unlink the file at once (so a crash leaves the directory
+	// and restores unlink the file at once (so a crash leaves the directory
 	// as they meant it), and views that still read it keep its bytes.
 	f    *os.File
 	refs int // guarded by Store.mu

@@ -303,7 +303,7 @@ func TestViewStableUnderAppends(t *testing.T) {
 				}
 			}
 		}
-		if err := s.Reset(); err != nil {
+		if err := s.Restore(150, Extent{}, bytes.NewReader(nil)); err != nil { // empties the store first
 			t.Error(err)
 		}
 	}()

@@ -26,7 +26,7 @@ type Store struct {
 	lock        *os.File // the directory, flock'ed (lock_unix.go)
 	segmentSize int64    // where the writer starts a new segment; tests shrink it
 
-	// wmu serialises the writers (Append*, Trim, Load, SetIndex, Reset,
+	// wmu serialises the writers (Append*, Trim, Restore, Extend, SetIndex,
 	// Close) and guards the fields below it. Writers read head, index,
 	// meta and segs without mu: only they change them.
 	wmu     sync.Mutex
@@ -322,18 +322,10 @@ func (s *Store) SetIndex(index uint64) error {
 	return nil
 }
 
-// Reset empties the store. Views still open keep reading what they saw.
-func (s *Store) Reset() error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if err := s.writable(); err != nil {
-		return err
-	}
-	return s.resetLocked()
-}
-
-// resetLocked removes the segments newest first and the meta last, so a
-// crash midway leaves an older, shorter log, never one with a hole.
+// resetLocked empties the store (a restore's first step); views still
+// open keep reading what they saw. It removes the segments newest first
+// and the meta last, so a crash midway leaves an older, shorter log,
+// never one with a hole.
 func (s *Store) resetLocked() error {
 	s.mu.Lock()
 	old := s.segs

@@ -46,9 +46,7 @@ func (s *Store) Trim(index, before uint64, event []byte) (uint64, error) {
 		if err := writeMeta(s.dir, m); err != nil {
 			return 0, s.fail(err)
 		}
-		for i := 0; i+1 < len(s.segs) && s.segs[i+1].first <= m.first; i++ {
-			drop = s.segs[:i+1]
-		}
+		drop = s.below(m.first)
 	}
 	if err := s.room(head.Seq+1, eventsSize([][]byte{event})); err != nil {
 		return 0, s.fail(err)
@@ -83,4 +81,14 @@ func (s *Store) recordBefore(first uint64) (Record, error) {
 		})
 	})
 	return anchor, err
+}
+
+// below is the oldest segments that hold only records before first: those
+// a window starting at first drops. The newest segment always stays.
+func (s *Store) below(first uint64) []*segment {
+	var drop []*segment
+	for i := 0; i+1 < len(s.segs) && s.segs[i+1].first <= first; i++ {
+		drop = s.segs[:i+1]
+	}
+	return drop
 }
