@@ -82,13 +82,16 @@ func (s *Store) Holds(seq uint64, hash [32]byte) (bool, error) {
 }
 
 // Restore replaces the log with the one a snapshot at Raft index index
-// carries: e, followed in r by the bytes of e's segments. Each segment is
-// written as it comes, then checked frame by frame (checksums, sequence
-// numbers that continue from the segment before, complete batches), the
-// last must end at e's head, and the chain must verify from e's anchor. A snapshot that fails a check is refused
-// and the store must be reopened (the node restarts, and Raft restores
-// again); the meta is written first, so even a store cut off midway never
-// shows records without the anchor they chain from.
+// carries: e, followed in r by the bytes of e's segments. The bytes are
+// checked as they are written, in one pass: each frame (checksums,
+// sequence numbers that continue from the segment before, complete
+// batches), the chain from e's anchor as verify checks it, and the end at
+// e's head. Reading the segments back to check them would double an
+// install's disk reads, and a new node's install is the whole log. A
+// snapshot that fails a check is refused and the store must be reopened
+// (the node restarts, and Raft restores again); the meta is written first,
+// so even a store cut off midway never shows records without the anchor
+// they chain from.
 func (s *Store) Restore(index uint64, e Extent, r io.Reader) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -118,20 +121,48 @@ func (s *Store) Restore(index uint64, e Extent, r io.Reader) error {
 	return nil
 }
 
+// chainCheck is verify's walk over a stream: records below from are
+// trimmed and passed over; from there each must follow prev by number and
+// hash, and match its own hash.
+type chainCheck struct {
+	from    uint64
+	started bool
+	prev    Record
+}
+
+func (c *chainCheck) next(r Record) error {
+	if !c.started && r.Seq < c.from {
+		return nil
+	}
+	c.started = true
+	switch {
+	case r.Seq != c.prev.Seq+1:
+		return fmt.Errorf("%w: expected event %d, found event %d", ErrBadRecord, c.prev.Seq+1, r.Seq)
+	case r.Prev != c.prev.Hash:
+		return fmt.Errorf("%w: event %d does not chain from the event before it", ErrBadRecord, r.Seq)
+	case chainHash(r.Prev, r.Seq, r.Event) != r.Hash:
+		return fmt.Errorf("%w: event %d does not match its hash", ErrBadRecord, r.Seq)
+	}
+	c.prev = Record{Seq: r.Seq, Hash: r.Hash}
+	return nil
+}
+
 func (s *Store) restoreLocked(index uint64, e Extent, r io.Reader) (Record, meta, error) {
 	m := meta{first: e.First, anchor: Record{Seq: e.Anchor.Seq, Hash: e.Anchor.Hash}}
 	if err := writeMeta(s.dir, m); err != nil {
 		return Record{}, m, err
 	}
+	// A node takes no log it would report as tampered with.
+	chain := &chainCheck{from: max(1, m.first), prev: m.anchor}
 	head := m.anchor
 	for i, se := range e.Segments {
-		g, last, err := s.restoreSegment(se, r)
+		if i > 0 && se.First != head.Seq+1 || i == 0 && se.First > head.Seq+1 {
+			return head, m, fmt.Errorf("%w: segment %d follows record %d", ErrBadRecord, se.First, head.Seq)
+		}
+		g, last, err := s.restoreSegment(se, r, chain)
 		if g != nil {
 			g.refs = 1
 			s.created = append(s.created, g)
-		}
-		if err == nil && (i > 0 && g.first != head.Seq+1 || i == 0 && g.first > head.Seq+1) {
-			err = fmt.Errorf("%w: segment %d follows record %d", ErrBadRecord, g.first, head.Seq)
 		}
 		if err != nil {
 			return head, m, err
@@ -141,18 +172,6 @@ func (s *Store) restoreLocked(index uint64, e Extent, r io.Reader) (Record, meta
 	if head.Seq != e.Head.Seq || head.Hash != e.Head.Hash {
 		return head, m, fmt.Errorf("%w: the segments end at record %d, the snapshot's head is %d", ErrBadRecord, head.Seq, e.Head.Seq)
 	}
-	// A node takes no log it would report as tampered with: the chain is
-	// checked from the anchor, as verify does.
-	v := &View{s: s, from: m.first, head: head.Seq, headHash: head.Hash, anchor: m.anchor}
-	for _, g := range s.created {
-		v.segs = append(v.segs, viewSegment{g, g.written})
-	}
-	if _, viol, err := v.verify(); err != nil || viol != nil {
-		if err == nil {
-			err = fmt.Errorf("%w: %v", ErrBadRecord, viol)
-		}
-		return head, m, err
-	}
 	if err := syncDir(s.dir); err != nil {
 		return head, m, err
 	}
@@ -160,10 +179,11 @@ func (s *Store) restoreLocked(index uint64, e Extent, r io.Reader) (Record, meta
 	return head, m, writeMeta(s.dir, m)
 }
 
-// restoreSegment writes one segment of a snapshot from r, syncs it, and
-// returns it with its last record. Only complete batches are accepted: a
-// snapshot never references a write in progress.
-func (s *Store) restoreSegment(se SegmentExtent, r io.Reader) (*segment, Record, error) {
+// restoreSegment writes one segment of a snapshot from r, checking its
+// frames and chain as they pass, syncs it, and returns it with its last
+// record. Only complete batches are accepted: a snapshot never references
+// a write in progress.
+func (s *Store) restoreSegment(se SegmentExtent, r io.Reader, chain *chainCheck) (*segment, Record, error) {
 	if se.Size < int64(len(segmentMagic)) || se.First == 0 {
 		return nil, Record{}, fmt.Errorf("%w: segment %d of %d bytes", ErrBadRecord, se.First, se.Size)
 	}
@@ -172,39 +192,57 @@ func (s *Store) restoreSegment(se SegmentExtent, r io.Reader) (*segment, Record,
 	if err != nil {
 		return nil, Record{}, err
 	}
-	g := &segment{first: se.First, path: path, f: f, size: se.Size, written: se.Size, kicked: se.Size, dropped: se.Size}
+	g := &segment{first: se.First, path: path, f: f, size: se.Size, written: se.Size, kicked: se.Size, dropped: se.Size, indexed: true}
 	w := bufio.NewWriterSize(f, 1<<20)
-	n, err := io.CopyN(w, r, se.Size)
-	if err == nil {
-		err = w.Flush()
+	hdr := make([]byte, len(segmentMagic))
+	if _, err := io.ReadFull(r, hdr); err != nil || string(hdr) != segmentMagic {
+		return g, Record{}, fmt.Errorf("%w: segment %d has no header", ErrBadRecord, se.First)
 	}
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			err = fmt.Errorf("%w: snapshot ends %d bytes into segment %d", ErrBadRecord, n, se.First)
+	w.Write(hdr) // a bufio.Writer's error sticks: Flush reports it
+	fr := newFrameReader(io.TeeReader(io.LimitReader(r, se.Size-int64(len(segmentMagic))), w), path, int64(len(segmentMagic)), se.Size)
+	var last Record
+	end := int64(len(segmentMagic))
+	for {
+		at := fr.off
+		fm, _, err := fr.next()
+		if err == io.EOF {
+			break
 		}
+		if errors.Is(err, errTornFrame) {
+			return g, Record{}, fmt.Errorf("%w: snapshot ends inside segment %d at offset %d", ErrBadRecord, se.First, at)
+		}
+		if err != nil {
+			return g, Record{}, err
+		}
+		rec := fm.rec
+		switch {
+		case at == int64(len(segmentMagic)) && rec.Seq != se.First:
+			return g, Record{}, fmt.Errorf("%w: segment %d starts with record %d", ErrBadRecord, se.First, rec.Seq)
+		case at > int64(len(segmentMagic)) && rec.Seq != last.Seq+1:
+			return g, Record{}, fmt.Errorf("%w: segment %d skips or repeats a record", ErrBadRecord, se.First)
+		}
+		if err := chain.next(rec); err != nil {
+			return g, Record{}, err
+		}
+		last = Record{Seq: rec.Seq, Hash: rec.Hash}
+		if (len(g.marks) == 0 && at >= markEvery) || (len(g.marks) > 0 && at-g.marks[len(g.marks)-1].off >= markEvery) {
+			g.marks = append(g.marks, mark{rec.Seq, at})
+		}
+		if fm.flags&flagBatchEnd != 0 {
+			end = fr.off
+		}
+	}
+	if end != se.Size || last.Seq == 0 {
+		return g, Record{}, fmt.Errorf("%w: segment %d does not end with a complete batch", ErrBadRecord, se.First)
+	}
+	if err := w.Flush(); err != nil {
 		return g, Record{}, err
 	}
 	if err := f.Sync(); err != nil {
 		return g, Record{}, err
 	}
 	dropCached(g)
-	hdr := make([]byte, len(segmentMagic))
-	if _, err := f.ReadAt(hdr, 0); err != nil || string(hdr) != segmentMagic {
-		return g, Record{}, fmt.Errorf("%w: segment %d has header %q", ErrBadRecord, se.First, hdr)
-	}
-	sc, err := scanSegment(f, path, se.Size)
-	switch {
-	case err != nil:
-		return g, Record{}, err
-	case !sc.records || sc.end != se.Size:
-		return g, Record{}, fmt.Errorf("%w: segment %d does not end with a complete batch", ErrBadRecord, se.First)
-	case sc.first != se.First:
-		return g, Record{}, fmt.Errorf("%w: segment %d starts with record %d", ErrBadRecord, se.First, sc.first)
-	case !sc.consecutive:
-		return g, Record{}, fmt.Errorf("%w: segment %d skips or repeats a record", ErrBadRecord, se.First)
-	}
-	g.marks, g.indexed = sc.marks, true
-	return g, sc.head, nil
+	return g, last, nil
 }
 
 // Extend brings a store that is behind a snapshot up to it by appending

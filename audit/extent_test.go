@@ -97,6 +97,11 @@ func TestRestoreRefusesABadStream(t *testing.T) {
 			e2.Head.Hash[0] ^= 1
 			return e2, stream
 		},
+		"another anchor": func() (Extent, []byte) {
+			e2 := e
+			e2.Anchor.Hash[0] ^= 1
+			return e2, stream
+		},
 		"a missing segment": func() (Extent, []byte) {
 			e2 := e
 			e2.Segments = append([]SegmentExtent{e.Segments[0]}, e.Segments[2:]...)
