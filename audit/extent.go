@@ -225,7 +225,7 @@ func (s *Store) restoreSegment(se SegmentExtent, r io.Reader, chain *chainCheck)
 			return g, Record{}, err
 		}
 		last = Record{Seq: rec.Seq, Hash: rec.Hash}
-		if (len(g.marks) == 0 && at >= markEvery) || (len(g.marks) > 0 && at-g.marks[len(g.marks)-1].off >= markEvery) {
+		if markDue(g.marks, at) {
 			g.marks = append(g.marks, mark{rec.Seq, at})
 		}
 		if fm.flags&flagBatchEnd != 0 {

@@ -131,10 +131,19 @@ func (g *segment) release() {
 // the previous mark.
 func (g *segment) addMark(seq uint64, off int64) {
 	g.mu.Lock()
-	if n := len(g.marks); (n == 0 && off >= markEvery) || (n > 0 && off-g.marks[n-1].off >= markEvery) {
+	if markDue(g.marks, off) {
 		g.marks = append(g.marks, mark{seq, off})
 	}
 	g.mu.Unlock()
+}
+
+// markDue reports whether a frame at off is markEvery past the last of
+// marks (or past the header's end, the first).
+func markDue(marks []mark, off int64) bool {
+	if n := len(marks); n > 0 {
+		return off-marks[n-1].off >= markEvery
+	}
+	return off >= markEvery
 }
 
 // seek returns the offset of a frame at or before the one holding seq,
@@ -163,10 +172,6 @@ type tailScan struct {
 	index   uint64 // the largest Raft index among complete batches
 	records bool   // whether there is a complete batch at all
 	marks   []mark // seek marks up to end
-	// first is the sequence number of the first record (0 if none), and
-	// consecutive whether each record up to end follows the one before.
-	first       uint64
-	consecutive bool
 }
 
 // scanSegment reads a segment's frames up to limit. It stops at the first
@@ -174,8 +179,7 @@ type tailScan struct {
 // before it: Open truncates the segment there.
 func scanSegment(r io.ReaderAt, path string, limit int64) (tailScan, error) {
 	off := int64(len(segmentMagic))
-	sc := tailScan{end: off, consecutive: true}
-	var prev uint64
+	sc := tailScan{end: off}
 	fr := newFrameReader(io.NewSectionReader(r, off, max(0, limit-off)), path, off, limit)
 	var marks []mark
 	for {
@@ -191,13 +195,7 @@ func scanSegment(r io.ReaderAt, path string, limit int64) (tailScan, error) {
 			}
 			return sc, err
 		}
-		if prev == 0 {
-			sc.first = f.rec.Seq
-		} else if f.rec.Seq != prev+1 {
-			sc.consecutive = false
-		}
-		prev = f.rec.Seq
-		if (len(marks) == 0 && at >= markEvery) || (len(marks) > 0 && at-marks[len(marks)-1].off >= markEvery) {
+		if markDue(marks, at) {
 			marks = append(marks, mark{f.rec.Seq, at})
 		}
 		if f.flags&flagBatchEnd != 0 {
