@@ -79,13 +79,16 @@ func (s *Service) Handle(ctx context.Context, c Caller, op string, body []byte) 
 	if !ok {
 		return nil, newErr("UnknownOperationException", http.StatusBadRequest, "Unknown IAM operation %q", op)
 	}
-	if e := s.authorize(c, "iam:"+op); e != nil {
+	if e := s.Authorize(c, "iam:"+op); e != nil {
 		return nil, e
 	}
 	return h(s, ctx, body)
 }
 
-func (s *Service) authorize(c Caller, action string) *Error {
+// Authorize decides by the caller's identity policies (the account's root
+// may do anything) whether it may perform action on any resource: the IAM
+// operations, and the keyraft actions of the operator API.
+func (s *Service) Authorize(c Caller, action string) *Error {
 	ids, err := s.policies.Identities(s.FSM.UserPolicyDocuments(c.UserName))
 	if err != nil {
 		return newErr("ServiceFailure", http.StatusInternalServerError, "a stored identity policy could not be parsed")

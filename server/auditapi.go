@@ -12,6 +12,9 @@ import (
 // GET /v1/sys/audit/events?after=SEQ&last=N&limit=N&since=RFC3339&until=RFC3339&key_id=ID&event_name=OP
 // Every node serves its own copy of the same committed log.
 func (s *Server) serveAuditEvents(w http.ResponseWriter, r *http.Request) {
+	if !s.authorizeOperator(w, r, ActionReadAuditLog) {
+		return
+	}
 	q := r.URL.Query()
 	var f audit.Filter
 	var err error
@@ -68,6 +71,9 @@ type verifyAnswer struct {
 
 // serveAuditVerify checks this node's whole chain.
 func (s *Server) serveAuditVerify(w http.ResponseWriter, r *http.Request) {
+	if !s.authorizeOperator(w, r, ActionReadAuditLog) {
+		return
+	}
 	n, viol, err := s.auditStore.Verify()
 	if err != nil {
 		writeErr(w, http.StatusInternalServerError, "audit verify: "+err.Error())

@@ -36,7 +36,10 @@ type Server struct {
 	verifier *sigv4.Verifier
 	// IAM operations are signed for the "iam" service, on the same endpoint.
 	iamVerifier *sigv4.Verifier
-	iam         *iam.Service
+	// operatorVerifier checks the operator API requests that need a
+	// principal (operatorauth.go).
+	operatorVerifier *sigv4.Verifier
+	iam              *iam.Service
 
 	auditStore *audit.Store
 	batcher    *audit.Batcher
@@ -91,6 +94,7 @@ func Start(cfg Config) (*Server, error) {
 	s.kms = &kms.Service{Region: cfg.Region, Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring, DayLength: cfg.DayLength}
 	s.verifier = &sigv4.Verifier{Region: cfg.Region, Service: "kms", Secret: s.secretFor}
 	s.iamVerifier = &sigv4.Verifier{Region: cfg.Region, Service: "iam", Secret: s.secretFor}
+	s.operatorVerifier = &sigv4.Verifier{Region: cfg.Region, Service: OperatorSigningService, Secret: s.secretFor}
 	s.iam = &iam.Service{Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring}
 
 	if s.apiLn, err = net.Listen("tcp", cfg.APIAddr); err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,6 +44,13 @@ func iamCmd(t *testing.T, api string, creds initOutput, out any, args ...string)
 // empty, that inline identity policy; it returns a KMS client signing as it.
 func newUser(t *testing.T, c *cluster, root initOutput, name, policy string) *kms.Client {
 	t.Helper()
+	// Users call through a follower or the leader alike: node 1 here.
+	return kmsClient(c.nodes[1].api, newUserKey(t, c, root, name, policy), 3)
+}
+
+// newUserKey is newUser's user, as its access key.
+func newUserKey(t *testing.T, c *cluster, root initOutput, name, policy string) initOutput {
+	t.Helper()
 	api := c.nodes[0].api
 	if err := iamCmd(t, api, root, nil, "create-user", name); err != nil {
 		t.Fatal(err)
@@ -63,8 +72,7 @@ func newUser(t *testing.T, c *cluster, root initOutput, name, policy string) *km
 			t.Fatal(err)
 		}
 	}
-	// Users call through a follower or the leader alike: node 1 here.
-	return kmsClient(c.nodes[1].api, initOutput{AccessKeyID: ak.ID, SecretAccessKey: ak.Secret}, 3)
+	return initOutput{AccessKeyID: ak.ID, SecretAccessKey: ak.Secret}
 }
 
 // issuedSecrets are the secret access keys newUser was shown: none may
@@ -262,6 +270,64 @@ func TestAccessControl(t *testing.T) {
 			}
 		}
 	})
+	t.Run("reading the audit log needs keyraft:ReadAuditLog", func(t *testing.T) {
+		testAuditReadAccess(t, c)
+	})
+}
+
+// testAuditReadAccess: the audit log names every principal, key and
+// encryption context, so the operator API serves it only to requests
+// signed by the root or a principal allowed keyraft:ReadAuditLog, and a
+// sealed node, which cannot check signatures, serves it to no one.
+func testAuditReadAccess(t *testing.T, c *cluster) {
+	api := c.nodes[2].api
+	auditor := newUserKey(t, c, c.creds, "auditor", doc(stmt("Allow", "", `"Action":"keyraft:ReadAuditLog"`, "")))
+	kmsAdmin := newUserKey(t, c, c.creds, "kmsadmin", doc(stmt("Allow", "", `"Action":["kms:*","iam:*"]`, "")))
+	denied := newUserKey(t, c, c.creds, "denied", doc(stmt("Allow", "", `"Action":"keyraft:*"`, ""), stmt("Deny", "", `"Action":"keyraft:ReadAuditLog"`, "")))
+	wrong := initOutput{AccessKeyID: auditor.AccessKeyID, SecretAccessKey: "not-the-secret"}
+
+	resp, err := http.Get(api + "/v1/sys/audit/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "Signature Version 4") || strings.Contains(string(body), "eventName") {
+		t.Fatalf("unsigned read: HTTP %d %s", resp.StatusCode, body)
+	}
+	for _, sub := range []string{"export", "verify"} {
+		for name, tc := range map[string]struct {
+			creds initOutput
+			want  string // in the output; "" means the command succeeds
+		}{
+			"root":                             {c.creds, ""},
+			"an auditor":                       {auditor, ""},
+			"a KMS and IAM administrator":      {kmsAdmin, "not authorized to perform: keyraft:ReadAuditLog"},
+			"a principal denied the read":      {denied, "not authorized to perform: keyraft:ReadAuditLog"},
+			"a wrong secret":                   {wrong, "signature"},
+			"no access key in the environment": {initOutput{}, "Signature Version 4"},
+		} {
+			out, err := auditCLIAs(api, tc.creds, sub).CombinedOutput()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("audit %s as %s: %v: %s", sub, name, err, out)
+			case tc.want == "" && sub == "export" && !bytes.Contains(out, []byte(`"eventName"`)):
+				t.Fatalf("audit export as %s printed no events: %s", name, out)
+			case tc.want != "" && (err == nil || !strings.Contains(string(out), tc.want) || bytes.Contains(out, []byte(`"eventName"`))):
+				t.Fatalf("audit %s as %s: want a refusal saying %q, got %v: %s", sub, name, tc.want, err, out)
+			}
+		}
+	}
+
+	p := c.nodes[2]
+	if err := operator(t, p.api, nil, "seal"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := auditCLIAs(p.api, c.creds, "export").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "HTTP 503") || !strings.Contains(string(out), "sealed") {
+		t.Fatalf("audit export from a sealed node: %v: %s", err, out)
+	}
+	c.unseal(p)
 }
 
 func checkAllowed(t *testing.T, what string, err error, allowed bool) {

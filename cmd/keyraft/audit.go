@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keyraft/keyraft/audit"
+	"github.com/keyraft/keyraft/server"
 )
 
 func runAudit(args []string) int {
@@ -39,7 +40,14 @@ func streamEvents(of *operatorFlags, q url.Values, w io.Writer) (uint64, error) 
 	if err != nil {
 		return 0, err
 	}
-	resp, err := client.Get(strings.TrimRight(of.address, "/") + "/v1/sys/audit/events?" + q.Encode())
+	req, err := http.NewRequest(http.MethodGet, strings.TrimRight(of.address, "/")+"/v1/sys/audit/events?"+q.Encode(), nil)
+	if err != nil {
+		return 0, err
+	}
+	if err := of.sign(req, nil, server.OperatorSigningService); err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
 	}

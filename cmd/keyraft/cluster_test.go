@@ -36,6 +36,7 @@ func startClusterWith(t *testing.T, setup func(*proc), extra ...string) *cluster
 			setup(p)
 		}
 		c.nodes = append(c.nodes, p)
+		c.adopt(p)
 		seeds = append(seeds, p.gossip)
 	}
 	for _, p := range c.nodes {
@@ -325,6 +326,7 @@ func testWrongShares(t *testing.T, c *cluster) {
 
 func testJoinAndRemove(t *testing.T, c *cluster) {
 	n4 := newProc(t, "n4", 3)
+	c.adopt(n4)
 	n4.start([]string{c.nodes[0].gossip})
 	var peers struct {
 		Peers []struct {

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,10 +21,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyraft/keyraft/internal/testport"
+	"github.com/keyraft/keyraft/server"
 )
 
 // binary is the keyraft executable built once for every test in this package.
@@ -150,6 +155,52 @@ func (p *proc) secure(k *pki, gossipKey string) {
 		"-gossip-key", gossipKey)
 	p.api = strings.Replace(p.api, "http://", "https://", 1)
 	apiCAs.Store(p.api, k.caFile())
+}
+
+// apiCreds maps a node's API URL to its cluster's root access key, which
+// init fills in: the audit helpers sign their reads with it, as the audit
+// API requires.
+var apiCreds sync.Map // string → *initOutput
+
+// adopt registers p's API as one of c's.
+func (c *cluster) adopt(p *proc) { apiCreds.Store(p.api, &c.creds) }
+
+func credsFor(api string) initOutput {
+	if v, ok := apiCreds.Load(api); ok {
+		return *v.(*initOutput)
+	}
+	return initOutput{}
+}
+
+// signedAuditGet is a GET of an operator API path signed with the root
+// access key of api's cluster, as `keyraft audit` signs it.
+func signedAuditGet(api, path string) (*http.Request, error) {
+	req, err := http.NewRequest(http.MethodGet, api+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	creds := credsFor(api)
+	sum := sha256.Sum256(nil)
+	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
+		req, hex.EncodeToString(sum[:]), server.OperatorSigningService, "us-east-1", time.Now())
+	return req, err
+}
+
+// auditCLI is `keyraft audit SUB -address api ARGS...` run with the root
+// access key of api's cluster in its environment.
+func auditCLI(api, sub string, args ...string) *exec.Cmd {
+	return auditCLIAs(api, credsFor(api), sub, args...)
+}
+
+// auditCLIAs is auditCLI signing with creds (none when empty).
+func auditCLIAs(api string, creds initOutput, sub string, args ...string) *exec.Cmd {
+	args = append([]string{"audit", sub, "-address", api}, args...)
+	if ca, ok := apiCAs.Load(api); ok {
+		args = append(args, "-ca-file", ca.(string))
+	}
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey, "AWS_REGION=us-east-1")
+	return cmd
 }
 
 // apiHTTPClient is an HTTP client that trusts the CA registered for api,
@@ -285,9 +336,18 @@ func tryAuditEvents(api, query string) ([]map[string]any, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	resp, err := hc.Get(api + "/v1/sys/audit/events?" + query)
+	req, err := signedAuditGet(api, "/v1/sys/audit/events?"+query)
 	if err != nil {
 		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return nil, fmt.Errorf("audit events of %s: HTTP %d: %s", api, resp.StatusCode, b)
 	}
 	defer resp.Body.Close()
 	var out []map[string]any

@@ -2,19 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/keyraft/keyraft/iam"
 )
@@ -37,7 +30,6 @@ func runIAM(args []string) int {
 		return 2
 	}
 	fs, of := newOperatorFlags("iam " + args[0])
-	region := fs.String("region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")), "region of the SigV4 credential scope")
 	user := fs.String("user", "", "user name (delete-access-key)")
 	policyName := fs.String("policy-name", "inline", "policy name (put-user-policy, get-user-policy)")
 	pos, err := parseInterspersed(fs, args[1:])
@@ -79,7 +71,7 @@ func runIAM(args []string) int {
 		op, in["UserName"], in["PolicyName"] = "GetUserPolicy", pos[0], *policyName
 	}
 	var out map[string]any
-	if err := callIAM(of, *region, op, in, &out); err != nil {
+	if err := callIAM(of, op, in, &out); err != nil {
 		fmt.Fprintf(os.Stderr, "keyraft iam %s: %v\n", args[0], err)
 		return 1
 	}
@@ -136,7 +128,7 @@ func readFileOrStdin(path string) ([]byte, error) {
 }
 
 // callIAM sends one SigV4-signed IAM operation to a node's API.
-func callIAM(of *operatorFlags, region, op string, in, out any) error {
+func callIAM(of *operatorFlags, op string, in, out any) error {
 	akid, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 	if akid == "" || secret == "" {
 		return fmt.Errorf("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to an access key of the cluster")
@@ -151,9 +143,7 @@ func callIAM(of *operatorFlags, region, op string, in, out any) error {
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", iam.TargetPrefix+op)
-	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: os.Getenv("AWS_SESSION_TOKEN")}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "iam", region, time.Now()); err != nil {
+	if err := of.sign(req, body, "iam"); err != nil {
 		return err
 	}
 	raw, err := of.send(req)

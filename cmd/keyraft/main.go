@@ -24,6 +24,8 @@ Commands:
   audit tail [-f] [-n N]       the newest audit events, as JSON lines
   audit export [-since T] [-until T] [-key-id K] [-event-name OP] [-format jsonl]
   audit verify [-data-dir DIR] check the audit hash chain (of a stopped node's data dir)
+                               (over the API, audit commands sign with $AWS_ACCESS_KEY_ID: the root,
+                               or a user allowed keyraft:ReadAuditLog)
   iam create-user|list-users|create-access-key|list-access-keys|delete-access-key|put-user-policy|get-user-policy
                                principals, access keys and identity policies (signed with $AWS_ACCESS_KEY_ID)
 `

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,6 +15,11 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/keyraft/keyraft/server"
 )
 
 // operatorFlags are the flags every operator command takes.
@@ -20,6 +27,7 @@ type operatorFlags struct {
 	address string
 	format  string
 	caFile  string
+	region  string // of the SigV4 credential scope
 }
 
 func newOperatorFlags(name string) (*flag.FlagSet, *operatorFlags) {
@@ -31,6 +39,7 @@ func newOperatorFlags(name string) (*flag.FlagSet, *operatorFlags) {
 	}
 	fs.StringVar(&of.address, "address", def, "node API URL (default $KEYRAFT_ADDR, then http://127.0.0.1:8200)")
 	fs.StringVar(&of.format, "format", "table", "output format: json or table")
+	fs.StringVar(&of.region, "region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")), "region of the SigV4 credential scope of signed requests")
 	fs.StringVar(&of.caFile, "ca-file", os.Getenv("KEYRAFT_CACERT"), "PEM CA certificate(s) that sign an https:// node's API certificate (default $KEYRAFT_CACERT; else the system roots)")
 	return fs, of
 }
@@ -101,24 +110,40 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // call sends one operator API request and decodes the JSON answer into out.
 func call(of *operatorFlags, method, path string, in, out any) error {
-	var body io.Reader
+	var body []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, strings.TrimRight(of.address, "/")+path, body)
+	req, err := http.NewRequest(method, strings.TrimRight(of.address, "/")+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if err := of.sign(req, body, server.OperatorSigningService); err != nil {
+		return err
+	}
 	raw, err := of.send(req)
 	if err != nil {
 		return err
 	}
 	return json.Unmarshal(raw, out)
+}
+
+// sign signs req (whose body is body) with SigV4 for service, with the
+// access key in the environment, as the AWS CLI finds it. Without one the
+// request goes unsigned: init, unseal and status need no principal, and
+// the endpoints that do answer with what is missing.
+func (of *operatorFlags) sign(req *http.Request, body []byte, service string) error {
+	akid, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if akid == "" || secret == "" {
+		return nil
+	}
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: os.Getenv("AWS_SESSION_TOKEN")}
+	return v4.NewSigner().SignHTTP(req.Context(), creds, req, hex.EncodeToString(sum[:]), service, of.region, time.Now())
 }
 
 // send sends req to the node and returns the answer's body, or an error

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -90,7 +89,7 @@ func sameChain(t *testing.T, leader, p *proc) {
 		}
 		return true, nil
 	})
-	if out, err := exec.Command(binary, "audit", "verify", "-address", p.api).CombinedOutput(); err != nil {
+	if out, err := auditCLI(p.api, "verify").CombinedOutput(); err != nil {
 		t.Fatalf("audit verify on %s: %v %s", p.id, err, out)
 	}
 }
@@ -195,6 +194,7 @@ func TestSnapshotsCarryTheAuditLog(t *testing.T) {
 
 	// A new node joins once the log no longer holds the cluster's start.
 	n4 := newProc(t, "n4", 3)
+	c.adopt(n4)
 	n4.args = append(n4.args, snapshotFlags...)
 	stop = make(chan struct{})
 	wg = load(t, c, *key.KeyMetadata.KeyId, stop)
@@ -248,7 +248,7 @@ func TestSnapshotsCarryTheAuditLog(t *testing.T) {
 			sameChain(t, leader, p)
 		}
 	}
-	if out, err := exec.Command(binary, "audit", "verify", "-address", leader.api).CombinedOutput(); err != nil {
+	if out, err := auditCLI(leader.api, "verify").CombinedOutput(); err != nil {
 		t.Fatalf("audit verify on the leader: %v %s", err, out)
 	}
 }

@@ -155,7 +155,7 @@ func run(ctx context.Context, o options) (bool, error) {
 	}
 	logf("%d ops recorded in %d key groups; %d faults; %d keys deleted by their windows; checking", len(ops), w.Groups(), len(faults), len(deleted))
 
-	results := check(ctx, c, o, dir, runID, ops, faults, deleted, w, endNS)
+	results := check(ctx, c, creds, o, dir, runID, ops, faults, deleted, w, endNS)
 	sum := report.Summary{Seed: o.seed, Backend: c.Name(), Nodes: o.nodes, Duration: o.duration.String(), Commit: commit,
 		Started: rec.Start(), Replay: replay, Warnings: append(warnings, guards(ops, faults, sched)...)}
 	report.Summarize(&sum, ops, faults, results)
@@ -176,7 +176,7 @@ func run(ctx context.Context, o options) (bool, error) {
 
 // check runs every checker. The durability and audit checkers read the
 // cluster, so they run before it is torn down.
-func check(ctx context.Context, c control.Cluster, o options, dir, runID string, ops []history.Op, faults []history.Fault,
+func check(ctx context.Context, c control.Cluster, creds *control.Credentials, o options, dir, runID string, ops []history.Op, faults []history.Fault,
 	deleted map[string]bool, w *workload.Workload, endNS int64) []checker.Result {
 	var results []checker.Result
 	logf("checking ciphertexts on every node")
@@ -185,12 +185,12 @@ func check(ctx context.Context, c control.Cluster, o options, dir, runID string,
 	logf("reading every node's audit log")
 	actx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	_ = control.WaitAuditConverged(actx, c) // a node that lags shows up as a violation
+	_ = control.WaitAuditConverged(actx, c, creds) // a node that lags shows up as a violation
 	var nodes []checker.NodeAudit
 	for _, n := range c.Nodes() {
 		na := checker.NodeAudit{Node: n}
-		v, err := control.AuditVerify(actx, c, n)
-		body, err2 := control.AuditEvents(actx, c, n)
+		v, err := control.AuditVerify(actx, c, creds, n)
+		body, err2 := control.AuditEvents(actx, c, creds, n)
 		if err = errors.Join(err, err2); err == nil {
 			na.Verified, na.Violation = v.OK, v.Violation
 			if na.Events, err = checker.ParseAuditEvents(bytes.NewReader(body)); err == nil {
