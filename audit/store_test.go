@@ -107,7 +107,7 @@ func TestBatcherGroupsConcurrentEvents(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				if err := b.Commit(t.Context(), []byte(fmt.Sprintf(`{"eventID":"%d-%d"}`, c, i))); err != nil {
+				if err := b.Commit(t.Context(), fmt.Sprint("client", c), []byte(fmt.Sprintf(`{"eventID":"%d-%d"}`, c, i))); err != nil {
 					t.Error(err)
 				}
 			}

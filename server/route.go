@@ -188,7 +188,7 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 	default:
 		// A client that stops waiting does not take its request's event
 		// with it: the request was served, so it is recorded.
-		if err := s.commitEvent(context.WithoutCancel(r.Context()), eventFor(akid, res, kerr)); err != nil {
+		if err := s.commitEvent(context.WithoutCancel(r.Context()), r.RemoteAddr, eventFor(akid, res, kerr)); err != nil {
 			s.log.Warn("request not answered: its audit event was not committed", "op", op, "error", err)
 			writeKMSError(w, kms.Unavailable("The request could not be recorded in the audit log (leadership may have changed); retry."))
 			return

@@ -82,7 +82,7 @@ func (rs *rpcService) Audit(ctx context.Context, in *clusterpb.AuditRequest) (*c
 	}
 	ctx, cancel := context.WithTimeout(ctx, auditCommitTimeout)
 	defer cancel()
-	if err := rs.s.batcher.Commit(ctx, in.Event); err != nil {
+	if err := rs.s.batcher.Commit(ctx, "", in.Event); err != nil {
 		return &clusterpb.AuditResponse{Error: err.Error()}, nil
 	}
 	return &clusterpb.AuditResponse{}, nil
