@@ -35,8 +35,14 @@ type Config struct {
 	// Size is the plaintext size in bytes for encrypt and decrypt,
 	// 1..MaxSize. Default 4096.
 	Size int
-	// Clients is the number of concurrent closed-loop workers. Default 16.
+	// Clients is the number of concurrent workers. Default 16.
 	Clients int
+	// Rate, when above zero, makes the load open-loop: requests are sent
+	// at this many per second in total, each worker on its own schedule
+	// whatever the answers do, and a request's latency counts from when
+	// it was due (so a worker that falls behind shows the wait). Zero:
+	// closed loop, each worker sending as soon as it has an answer.
+	Rate float64
 	// Duration is the timed phase. Default 10s.
 	Duration time.Duration
 	// Warmup runs before the timed phase and is not counted. Default 1s;
@@ -102,6 +108,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: duration %s: want a positive duration", ErrConfig, c.Duration)
 	case c.Keys < 1:
 		return fmt.Errorf("%w: keys %d: want at least 1", ErrConfig, c.Keys)
+	case c.Rate < 0 || c.Rate != c.Rate || c.Rate > 1e6:
+		return fmt.Errorf("%w: rate %v: want 0 (closed loop) or a rate up to 1e6 per second", ErrConfig, c.Rate)
 	}
 	for _, e := range c.Endpoints {
 		if e == "" {

@@ -1,6 +1,8 @@
-// Package bench is a closed-loop load generator for a keyraft cluster (or any
-// AWS KMS endpoint). It drives the real aws-sdk-go-v2 KMS client, so every
-// request is signed with SigV4 and parsed exactly as an application would.
+// Package bench is a load generator for a keyraft cluster (or any AWS KMS
+// endpoint), closed-loop (each worker sends when answered) or open-loop
+// (Config.Rate: on schedule, whatever the answers do). It drives the real
+// aws-sdk-go-v2 KMS client, so every request is signed with SigV4 and
+// parsed exactly as an application would.
 //
 // Run creates the keys it needs, runs Config.Clients workers for a warm-up
 // and then a timed phase, and reports throughput, latency percentiles and CPU

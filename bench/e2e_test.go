@@ -147,3 +147,35 @@ func TestRunAgainstDevServer(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenLoopKeepsItsSchedule: with a rate, the workers send that many
+// requests per second in all, whatever the answers do, and latency counts
+// from when each request was due.
+func TestOpenLoopKeepsItsSchedule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a keyraft server")
+	}
+	srv := startDevServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const rate, seconds = 100.0, 3
+	res, err := Run(ctx, Config{
+		Endpoints:   []string{srv.endpoint},
+		AccessKeyID: srv.access, SecretAccessKey: srv.secret,
+		Op: OpEncrypt, Size: 256, Clients: 8, Rate: rate,
+		Duration: seconds * time.Second, Warmup: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d ops in %s (%.1f/s), p50 %s p99 %s", res.Ops, res.Duration, res.OpsPerSec, res.P50, res.P99)
+	if res.Errors != 0 {
+		t.Fatalf("%d errors: %v", res.Errors, res.ErrorSamples)
+	}
+	// A closed loop of 8 workers would send many times this; an open loop
+	// sends what its schedule says, give or take the requests in flight at
+	// either end of the timed phase.
+	if res.OpsPerSec < 0.9*rate || res.OpsPerSec > 1.1*rate {
+		t.Fatalf("open loop at %.0f/s sent %.1f/s", rate, res.OpsPerSec)
+	}
+}

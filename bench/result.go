@@ -16,7 +16,8 @@ import (
 type Result struct {
 	Op        Op
 	Clients   int
-	Size      int // plaintext bytes for encrypt and decrypt
+	Rate      float64 // requests per second sent open-loop; 0: closed loop
+	Size      int     // plaintext bytes for encrypt and decrypt
 	Keys      int
 	Endpoints []string
 

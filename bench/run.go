@@ -30,8 +30,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var phase atomic.Int32
 	errs := &errorLog{}
 	workers := make([]*worker, cfg.Clients)
+	now := time.Now()
 	for i := range workers {
 		workers[i] = &worker{id: i, op: cfg.Op, client: clients[i%len(clients)], fx: fx, phase: &phase, errs: errs}
+		if cfg.Rate > 0 {
+			// Worker i sends the (k*Clients+i)-th request of the whole
+			// schedule: together, one every 1/Rate.
+			workers[i].period = time.Duration(float64(cfg.Clients) / cfg.Rate * float64(time.Second))
+			workers[i].first = now.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
+		}
 	}
 	wctx, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
@@ -94,7 +101,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // summarize merges the workers' counts and histograms.
 func summarize(cfg Config, workers []*worker, elapsed time.Duration) Result {
 	var h histogram
-	res := Result{Op: cfg.Op, Clients: cfg.Clients, Size: cfg.Size, Keys: cfg.Keys, Endpoints: cfg.Endpoints, Duration: elapsed}
+	res := Result{Op: cfg.Op, Clients: cfg.Clients, Rate: cfg.Rate, Size: cfg.Size, Keys: cfg.Keys, Endpoints: cfg.Endpoints, Duration: elapsed}
 	for _, w := range workers {
 		h.merge(&w.hist)
 		res.Ops += w.ok

@@ -18,9 +18,10 @@ const (
 	phaseDone
 )
 
-// worker is one closed-loop client: it issues the next request as soon as
-// the previous one answers. Its fields are written only by its own
-// goroutine; the progress reporter reads the atomic counters.
+// worker is one client: closed-loop, it issues the next request as soon as
+// the previous one answers; open-loop (period > 0), it issues one every
+// period from first on, late ones at once. Its fields are written only by
+// its own goroutine; the progress reporter reads the atomic counters.
 type worker struct {
 	id     int
 	op     Op
@@ -28,6 +29,9 @@ type worker struct {
 	fx     *fixture
 	phase  *atomic.Int32 // written by Run, read after every op
 	errs   *errorLog
+
+	first  time.Time
+	period time.Duration
 
 	done   atomic.Uint64 // operations answered, any phase, any outcome
 	failed atomic.Uint64 // of which errors
@@ -42,8 +46,15 @@ var mixedOps = [...]Op{OpEncrypt, OpDecrypt, OpGenerateDataKey}
 
 // run loops until ctx is done.
 func (w *worker) run(ctx context.Context) {
+	due := w.first
 	for i := 0; ; i++ {
 		start := time.Now()
+		if w.period > 0 {
+			if wait := time.Until(due); wait > 0 && !sleep(ctx, wait) {
+				return
+			}
+			start, due = due, due.Add(w.period)
+		}
 		err := w.do(ctx, i)
 		elapsed := time.Since(start)
 		if ctx.Err() != nil {

@@ -45,7 +45,8 @@ func runBench(args []string) int {
 	fs.StringVar(&endpoints, "endpoint", defaultEndpoint, "comma-separated KMS endpoint URLs; clients are spread round-robin over them (default $AWS_ENDPOINT_URL)")
 	fs.StringVar(&op, "op", string(bench.OpEncrypt), "encrypt, decrypt, generate-data-key or mixed (a third of each)")
 	fs.IntVar(&cfg.Size, "size", 4096, fmt.Sprintf("plaintext bytes for encrypt and decrypt, 1..%d", bench.MaxSize))
-	fs.IntVar(&cfg.Clients, "c", 16, "concurrent closed-loop clients")
+	fs.IntVar(&cfg.Clients, "c", 16, "concurrent clients")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: send this many requests per second in all, on schedule whatever the answers (latency counts from when each was due); 0: closed loop")
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "length of the timed phase")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "warm-up before the timed phase, not counted")
 	fs.IntVar(&cfg.Keys, "keys", 1, "number of keys to create and spread the load over")
@@ -151,6 +152,7 @@ func splitList(s string) []string {
 type benchJSON struct {
 	Op               string   `json:"op"`
 	Clients          int      `json:"clients"`
+	Rate             float64  `json:"rate,omitempty"`
 	Size             int      `json:"size"`
 	Keys             int      `json:"keys"`
 	Endpoints        []string `json:"endpoints"`
@@ -176,7 +178,7 @@ func round3(f float64) float64 {
 
 func printBenchJSON(w io.Writer, r bench.Result) {
 	out := benchJSON{
-		Op: string(r.Op), Clients: r.Clients, Size: r.Size, Keys: r.Keys, Endpoints: r.Endpoints,
+		Op: string(r.Op), Clients: r.Clients, Rate: r.Rate, Size: r.Size, Keys: r.Keys, Endpoints: r.Endpoints,
 		DurationS: round3(r.Duration.Seconds()), Ops: r.Ops, Errors: r.Errors, OpsPerSec: round3(r.OpsPerSec),
 		P50ms: ms(r.P50), P99ms: ms(r.P99), P999ms: ms(r.P999), MaxMs: ms(r.Max),
 	}
@@ -193,8 +195,12 @@ func printBenchJSON(w io.Writer, r bench.Result) {
 }
 
 func printBenchTable(w io.Writer, r bench.Result) {
-	fmt.Fprintf(w, "op=%s size=%d clients=%d keys=%d endpoints=%s duration=%.2fs\n",
-		r.Op, r.Size, r.Clients, r.Keys, strings.Join(r.Endpoints, ","), r.Duration.Seconds())
+	loop := "closed-loop"
+	if r.Rate > 0 {
+		loop = fmt.Sprintf("open-loop at %g/s", r.Rate)
+	}
+	fmt.Fprintf(w, "op=%s size=%d clients=%d (%s) keys=%d endpoints=%s duration=%.2fs\n",
+		r.Op, r.Size, r.Clients, loop, r.Keys, strings.Join(r.Endpoints, ","), r.Duration.Seconds())
 	cpu := func(ok bool, d time.Duration) string {
 		if !ok {
 			return "-"
