@@ -28,12 +28,6 @@ const auditCommitTimeout = 10 * time.Second
 // alternating between two (docs/performance.md).
 const auditBatchWait = time.Millisecond
 
-// auditReturnWait bounds the longer wait while most events come from
-// callers an entry just answered (audit.Batcher): they come back within
-// about a round, which on a loaded two-core machine is more than
-// auditBatchWait (docs/performance.md).
-const auditReturnWait = 5 * time.Millisecond
-
 // proposeAudit is the batcher's way into Raft.
 func (s *Server) proposeAudit(ctx context.Context, events [][]byte) error {
 	cmd, err := fsm.NewAuditBatchCommand(events, time.Now())

@@ -48,6 +48,11 @@ type Config struct {
 	// trims the oldest events beyond either (zero keeps everything).
 	AuditRetainEvents int
 	AuditRetainAge    time.Duration
+	// AuditReturnWait, when above zero, lets a batch of audit events wait up
+	// to this long, and at most as long as the last Raft round, while most
+	// events come from callers that come straight back for more
+	// (audit.Batcher). Zero keeps the short wait for every caller.
+	AuditReturnWait time.Duration
 
 	// DayLength stands for one day in deletion windows and rotation
 	// periods; zero is 24h. Tests shorten it; it is never an API parameter.

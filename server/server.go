@@ -90,7 +90,7 @@ func Start(cfg Config) (*Server, error) {
 	// in the next entry. Measured with keyraft bench on 3 nodes, 16 clients:
 	// 1340 ops/s and 846 µs of server CPU per request, against 1096 and
 	// 1107 with 2 in flight (each Raft round costs ~4 ms of CPU in fsyncs).
-	s.batcher = &audit.Batcher{Propose: s.proposeAudit, MaxInFlight: 1, MaxWait: auditBatchWait, MaxReturnWait: auditReturnWait}
+	s.batcher = &audit.Batcher{Propose: s.proposeAudit, MaxInFlight: 1, MaxWait: auditBatchWait, MaxReturnWait: cfg.AuditReturnWait}
 	s.kms = &kms.Service{Region: cfg.Region, Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring, DayLength: cfg.DayLength}
 	s.verifier = &sigv4.Verifier{Region: cfg.Region, Service: "kms", Secret: s.secretFor}
 	s.iamVerifier = &sigv4.Verifier{Region: cfg.Region, Service: "iam", Secret: s.secretFor}

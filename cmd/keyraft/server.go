@@ -58,6 +58,7 @@ func runServer(args []string) int {
 	fs.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof on this address (loopback only, for profiling)")
 	fs.IntVar(&cfg.AuditRetainEvents, "audit-retain-events", 0, "keep at most this many audit events; the leader trims the oldest (0 keeps all)")
 	fs.DurationVar(&cfg.AuditRetainAge, "audit-retain-age", 0, "trim audit events older than this, e.g. 2160h (0 keeps all)")
+	fs.DurationVar(&cfg.AuditReturnWait, "audit-batch-return-wait", 0, "let a batch of audit events wait up to this long (at most one Raft round) while most come from callers that come straight back, e.g. 5ms: more throughput for worker pools, up to that much more latency for callers sharing pooled connections (0: 1 ms for everyone)")
 	fs.Uint64Var(&cfg.SnapshotThreshold, "raft-snapshot-threshold", 8192, "take a Raft snapshot once this many entries follow the last one")
 	fs.Uint64Var(&cfg.TrailingLogs, "raft-trailing-logs", 10240, "Raft entries kept after a snapshot, for followers that fall briefly behind")
 	fs.DurationVar(&cfg.SnapshotInterval, "raft-snapshot-interval", 2*time.Minute, "how often Raft checks -raft-snapshot-threshold (it adds up to this much jitter)")
@@ -70,6 +71,10 @@ func runServer(args []string) int {
 			fmt.Fprintf(os.Stderr, "keyraft server: %v\n", err)
 			return 2
 		}
+	}
+	if cfg.AuditReturnWait < 0 || cfg.AuditReturnWait > 100*time.Millisecond {
+		fmt.Fprintf(os.Stderr, "keyraft server: -audit-batch-return-wait %s: want 0 to 100ms\n", cfg.AuditReturnWait)
+		return 2
 	}
 	key, err := readGossipKey(fs, gossipKey, gossipKeyFile)
 	if err != nil {
