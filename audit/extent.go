@@ -135,15 +135,24 @@ func (c *chainCheck) next(r Record) error {
 		return nil
 	}
 	c.started = true
+	if err := follows(c.prev, r); err != nil {
+		return err
+	}
+	c.prev = Record{Seq: r.Seq, Hash: r.Hash}
+	return nil
+}
+
+// follows checks that r is the event after prev in a snapshot's chain:
+// the next number, prev's hash, and its own hash over its contents.
+func follows(prev, r Record) error {
 	switch {
-	case r.Seq != c.prev.Seq+1:
-		return fmt.Errorf("%w: expected event %d, found event %d", ErrBadRecord, c.prev.Seq+1, r.Seq)
-	case r.Prev != c.prev.Hash:
+	case r.Seq != prev.Seq+1:
+		return fmt.Errorf("%w: expected event %d, found event %d", ErrBadRecord, prev.Seq+1, r.Seq)
+	case r.Prev != prev.Hash:
 		return fmt.Errorf("%w: event %d does not chain from the event before it", ErrBadRecord, r.Seq)
 	case chainHash(r.Prev, r.Seq, r.Event) != r.Hash:
 		return fmt.Errorf("%w: event %d does not match its hash", ErrBadRecord, r.Seq)
 	}
-	c.prev = Record{Seq: r.Seq, Hash: r.Hash}
 	return nil
 }
 
@@ -325,9 +334,10 @@ func (s *Store) extendLocked(index uint64, e Extent, r io.Reader) error {
 				if rec.Hash != local.Hash {
 					return fmt.Errorf("at event %d: %w", rec.Seq, ErrDiverged)
 				}
-			case rec.Seq != head.Seq+1 || rec.Prev != head.Hash || chainHash(rec.Prev, rec.Seq, rec.Event) != rec.Hash:
-				return fmt.Errorf("%w: the snapshot's chain breaks at event %d", ErrBadRecord, rec.Seq)
 			default:
+				if err := follows(head, rec); err != nil {
+					return err
+				}
 				f.rec.Event = bytes.Clone(rec.Event) // the reader reuses its buffer
 				batch, batchSize = append(batch, f), batchSize+int(size)
 				if f.flags&flagBatchEnd != 0 {

@@ -307,3 +307,32 @@ func TestExtendLeavesOtherStores(t *testing.T) {
 	}
 	mustVerify(t, other, 60)
 }
+
+// TestExtendRefusesAForgedEvent: the events a store takes from a snapshot
+// past its own head must chain, link by link; one rewritten with valid
+// checksums is refused and the store takes no more writes.
+func TestExtendRefusesAForgedEvent(t *testing.T) {
+	src, _ := openStore(t)
+	appendIndexed(t, src, 1, 20, 2)
+	e, stream := extentStream(t, src)
+	if len(e.Segments) != 1 {
+		t.Fatalf("%d segments, want one", len(e.Segments))
+	}
+	fs := readFramesBytes(t, stream)
+	fs[14].rec.Event = []byte(`{"eventName":"Forged"}`) // event 15, after the store's head
+	forged := []byte(segmentMagic)
+	for _, f := range fs {
+		forged = appendFrame(forged, f.flags, f.index, &f.rec)
+	}
+	e.Segments[0].Size = int64(len(forged))
+
+	dst, _ := openStore(t)
+	appendIndexed(t, dst, 1, 5, 2)
+	ok, err := dst.Extend(20, e, bytes.NewReader(forged))
+	if !ok || !errors.Is(err, ErrBadRecord) {
+		t.Fatalf("extend with a forged event: %v %v, want ErrBadRecord", ok, err)
+	}
+	if _, err := dst.Append(21, [][]byte{[]byte(`{}`)}); err == nil {
+		t.Fatal("a store whose extend failed took an append")
+	}
+}
