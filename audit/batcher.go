@@ -146,10 +146,13 @@ func (b *Batcher) wait() time.Duration {
 // noteOrigins numbers batch and updates the share of returning callers
 // with it.
 func (b *Batcher) noteOrigins(batch []*pending) uint64 {
+	b.batches++
+	if b.MaxReturnWait <= b.MaxWait {
+		return b.batches // wait never uses the share: keep no per-origin state
+	}
 	if b.answered == nil {
 		b.answered = map[string]uint64{}
 	}
-	b.batches++
 	within := 2 * b.lastRound.Load()
 	returned := 0
 	for _, p := range batch {
