@@ -142,16 +142,12 @@ func (c *chainCheck) next(r Record) error {
 	return nil
 }
 
-// follows checks that r is the event after prev in a snapshot's chain:
-// the next number, prev's hash, and its own hash over its contents.
+// follows checks that r is the event after prev in a snapshot's chain,
+// by verify's rule (link): a node takes no log it would report as
+// tampered with.
 func follows(prev, r Record) error {
-	switch {
-	case r.Seq != prev.Seq+1:
-		return fmt.Errorf("%w: expected event %d, found event %d", ErrBadRecord, prev.Seq+1, r.Seq)
-	case r.Prev != prev.Hash:
-		return fmt.Errorf("%w: event %d does not chain from the event before it", ErrBadRecord, r.Seq)
-	case chainHash(r.Prev, r.Seq, r.Event) != r.Hash:
-		return fmt.Errorf("%w: event %d does not match its hash", ErrBadRecord, r.Seq)
+	if v := link(prev, r); v != nil {
+		return fmt.Errorf("%w: %v", ErrBadRecord, v)
 	}
 	return nil
 }

@@ -193,6 +193,47 @@ func TestTrimDeletesWholeSegments(t *testing.T) {
 	mustVerify(t, s, 1)
 }
 
+// TestSizeWindow: a size bound keeps the newest whole segments that fit
+// in it, and at least the newest.
+func TestSizeWindow(t *testing.T) {
+	s, dir := openStore(t)
+	s.SetSegmentSize(1024)
+	appendIndexed(t, s, 1, 30, 3) // 90 events, 6 a segment
+	var sizes []int64
+	var firsts []uint64
+	for _, p := range segmentPaths(t, dir) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, fi.Size())
+		firsts = append(firsts, readFrames(t, p)[0].rec.Seq)
+	}
+	n := len(sizes)
+	if n < 4 {
+		t.Fatalf("%d segments, want several", n)
+	}
+	var all int64
+	for _, z := range sizes {
+		all += z
+	}
+	newest2 := sizes[n-1] + sizes[n-2]
+	for _, tc := range []struct {
+		max  int64
+		want uint64
+	}{
+		{all, 0},                   // everything fits
+		{all - 1, firsts[1]},       // the oldest goes
+		{newest2, firsts[n-2]},     // exactly the two newest
+		{newest2 - 1, firsts[n-1]}, // only the newest fits
+		{1, firsts[n-1]},           // the newest stays whatever its size
+	} {
+		if got := s.SizeWindow(tc.max); got != tc.want {
+			t.Errorf("SizeWindow(%d) = %d, want %d (segments %v from %v)", tc.max, got, tc.want, sizes, firsts)
+		}
+	}
+}
+
 // TestTrimInterrupted: a node stopped between the trim's meta and the
 // unlinks; Open deletes the segments the meta put below the window.
 func TestTrimInterrupted(t *testing.T) {

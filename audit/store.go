@@ -187,6 +187,16 @@ func (s *Store) recoverTail() error {
 	return nil
 }
 
+// SetSegmentSize sets where the writer starts a new segment (default
+// 64 MiB), before anything is appended. Every node of a cluster must use
+// the same: segments roll at the same events everywhere, which snapshots
+// by reference rely on. Only tests change it.
+func (s *Store) SetSegmentSize(n int64) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.segmentSize = n
+}
+
 // Close closes the files; views still open keep theirs until they close.
 func (s *Store) Close() error {
 	s.wmu.Lock()

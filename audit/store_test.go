@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -29,6 +30,17 @@ func fill(t *testing.T, s *Store, n int) {
 		if _, err := s.Append(0, batch); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestVerifyGivesUp: a verify nobody waits for any more stops reading.
+func TestVerifyGivesUp(t *testing.T) {
+	s, _ := openStore(t)
+	fill(t, s, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n, viol, err := s.VerifyContext(ctx); !errors.Is(err, context.Canceled) || viol != nil || n != 0 {
+		t.Fatalf("verify with an ended context: %d %v %v", n, viol, err)
 	}
 }
 

@@ -63,6 +63,24 @@ func (s *Store) Trim(index, before uint64, event []byte) (uint64, error) {
 	return head.Seq, nil
 }
 
+// SizeWindow is where a log kept to at most maxBytes of segments starts:
+// the first event of the oldest segment that, with every newer one, holds
+// at most maxBytes. The newest segment always stays, whatever its size, so
+// the log keeps between maxBytes less one segment and maxBytes (more while
+// the newest outgrows it). Zero when the whole log fits.
+func (s *Store) SizeWindow(maxBytes int64) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var total int64
+	for i := len(s.segs) - 1; i >= 0; i-- {
+		total += s.segs[i].size
+		if total > maxBytes && i+1 < len(s.segs) {
+			return s.segs[i+1].first
+		}
+	}
+	return 0
+}
+
 // recordBefore returns the Seq and Hash of the record just before seq
 // first: the anchor of a log that starts at first.
 func (s *Store) recordBefore(first uint64) (Record, error) {

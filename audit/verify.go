@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,15 +23,41 @@ func (v *Violation) Error() string {
 // Stored bytes that are not a record (a checksum that no longer matches)
 // are a changed event too: the one that should have come next.
 func (s *Store) Verify() (checked uint64, viol *Violation, err error) {
+	return s.VerifyContext(context.Background())
+}
+
+// VerifyContext is Verify that gives up, with ctx's error, once ctx ends:
+// a log of millions of events takes minutes to read, and nobody may be
+// waiting for the answer any more.
+func (s *Store) VerifyContext(ctx context.Context) (checked uint64, viol *Violation, err error) {
 	err = s.Read(func(v *View) error {
-		checked, viol, err = v.verify()
+		checked, viol, err = v.verify(ctx)
 		return err
 	})
 	return checked, viol, err
 }
 
+// link checks that r is the event after prev in the chain: the next
+// number, prev's hash, and its own hash over its contents. It is the one
+// rule of a chain link, for verify and for the streams a snapshot brings.
+func link(prev, r Record) *Violation {
+	switch {
+	case r.Seq != prev.Seq+1:
+		return &Violation{Seq: prev.Seq + 1, Reason: fmt.Sprintf("expected event %d, found event %d (removed or inserted events)", prev.Seq+1, r.Seq)}
+	case r.Prev != prev.Hash:
+		return &Violation{Seq: r.Seq, Reason: "its previous-hash does not match the event before it (reordered, removed or inserted events)"}
+	case chainHash(r.Prev, r.Seq, r.Event) != r.Hash:
+		return &Violation{Seq: r.Seq, Reason: "its contents do not match its hash " + hex.EncodeToString(r.Hash[:8]) + "… (changed)"}
+	}
+	return nil
+}
+
+// verifyCheckEvery is how many records verify checks between looks at
+// its context.
+const verifyCheckEvery = 4096
+
 // verify is Verify over one view.
-func (v *View) verify() (uint64, *Violation, error) {
+func (v *View) verify(ctx context.Context) (uint64, *Violation, error) {
 	var checked uint64
 	var viol *Violation
 	var prev Record
@@ -38,15 +65,13 @@ func (v *View) verify() (uint64, *Violation, error) {
 		prev = a
 	}
 	err := v.Each(0, func(r Record) (bool, error) {
-		checked++
-		switch {
-		case r.Seq != prev.Seq+1:
-			viol = &Violation{Seq: prev.Seq + 1, Reason: fmt.Sprintf("expected event %d, found event %d (removed or inserted events)", prev.Seq+1, r.Seq)}
-		case r.Prev != prev.Hash:
-			viol = &Violation{Seq: r.Seq, Reason: "its previous-hash does not match the event before it (reordered, removed or inserted events)"}
-		case chainHash(r.Prev, r.Seq, r.Event) != r.Hash:
-			viol = &Violation{Seq: r.Seq, Reason: "its contents do not match its hash " + hex.EncodeToString(r.Hash[:8]) + "… (changed)"}
+		if checked%verifyCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
 		}
+		checked++
+		viol = link(prev, r)
 		prev = r
 		return viol == nil, nil
 	})
