@@ -112,8 +112,13 @@ func (n *Node) ForwardAudit(ctx context.Context, event []byte) error {
 	if err != nil {
 		return err
 	}
-	if resp.Error != "" {
-		return errors.New(resp.Error)
+	switch resp.Error {
+	case "":
+		return nil
+	case ErrNotLeader.Error():
+		// The server's answer when it was asked while not leading: the
+		// event went nowhere (NotAppended).
+		return ErrNotLeader
 	}
-	return nil
+	return errors.New(resp.Error)
 }

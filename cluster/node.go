@@ -289,10 +289,26 @@ func mapRaftErr(err error) error {
 		return nil
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
 		errors.Is(err, raft.ErrLeadershipTransferInProgress):
-		return fmt.Errorf("%w: %v", ErrNotLeader, err)
+		return fmt.Errorf("%w: %w", ErrNotLeader, err)
 	default:
 		return err
 	}
+}
+
+// NotAppended reports whether err, from Apply or ForwardAudit, proves the
+// command never reached the Raft log, so that proposing it again cannot
+// record it twice: no leader was known, the server asked did not lead or
+// was handing leadership off, or Raft could not take the command in time.
+// Leadership lost after the command was appended leaves its fate open (a
+// later leader may still commit it), as does any other error.
+func NotAppended(err error) bool {
+	switch {
+	case err == nil, errors.Is(err, raft.ErrLeadershipLost):
+		return false
+	case errors.Is(err, ErrNoLeader), errors.Is(err, ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout):
+		return true
+	}
+	return false
 }
 
 // Peer is one server of the Raft configuration as list-peers shows it.
@@ -323,6 +339,24 @@ func (n *Node) Peers() ([]Peer, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// HandOff transfers this leader's leadership to the most up-to-date other
+// voter and waits until some other server leads, up to wait.
+func (n *Node) HandOff(wait time.Duration) error {
+	if err := n.raft.LeadershipTransfer().Error(); err != nil {
+		return mapRaftErr(err)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		if id := n.LeaderID(); id != "" && id != n.cfg.NodeID {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return ErrNoLeader
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // RemovePeer removes a server from the Raft configuration (leader only) and
