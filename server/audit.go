@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/keyraft/keyraft/audit"
+	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/kms"
@@ -134,43 +135,109 @@ func (s *Server) commitEvent(ctx context.Context, origin string, ev *audit.Event
 	return s.batcher.Commit(ctx, origin, b)
 }
 
-// recordOperatorEvent audits an operator action. Actions that must work
-// without a leader (unseal, seal) are recorded when possible: a follower
-// sends the event to the leader; failure is logged, not fatal.
-func (s *Server) recordOperatorEvent(ctx context.Context, r *http.Request, name string, params map[string]any, opErr error) error {
-	ev := s.baseEvent(r, name, "KeyraftOperatorCall", uuid.NewString(), uuid.NewString())
-	ev.EventSource = "keyraft.operator"
-	ev.RequestParameters = params
-	if params == nil {
-		ev.RequestParameters = map[string]any{}
-	}
-	ev.ResponseElements = map[string]any{"nodeId": s.cfg.NodeID}
-	if opErr != nil {
-		ev.ErrorCode, ev.ErrorMessage = "OperatorError", opErr.Error()
-	}
-	b, err := json.Marshal(ev)
+// recordOperatorEvent audits an operator action once: init and
+// remove-peer, which run on the leader and answer only after their event.
+func (s *Server) recordOperatorEvent(ctx context.Context, r *http.Request, accessKeyID, name string, params map[string]any, opErr error) error {
+	b, err := s.operatorEvent(r, accessKeyID, name, params, opErr)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, auditCommitTimeout)
-	defer cancel()
-	if s.node.IsLeader() {
-		err = s.batcher.Commit(ctx, "", b)
-	} else {
-		err = s.node.ForwardAudit(ctx, b)
-	}
-	if err != nil {
+	if err := s.commitOperatorEvent(ctx, b); err != nil {
 		s.log.Warn("operator action could not be audited", "action", name, "error", err)
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
 }
 
+// operatorAuditPatience is how long the event of an operator action that
+// cannot wait for a leader (seal, unseal) keeps being offered to one.
+const operatorAuditPatience = 30 * time.Second
+
+// maxPendingOperatorEvents bounds the events being offered at once. Unseal
+// needs no principal (a share is its own proof), so without a bound anyone
+// could pile up a goroutine per request while the cluster has no leader.
+const maxPendingOperatorEvents = 256
+
+// auditAsync records an operator action that must not wait for (or
+// depend on) a leader: unseal and seal. While an attempt provably did not
+// reach the Raft log it is made again, to whichever node leads by then:
+// sealing the leader hands its leadership off, and the seal's own event
+// must go to the next leader rather than be lost. An attempt whose fate
+// is open is not repeated, so no event is logged twice. At most
+// maxPendingOperatorEvents wait at once; past that an event is dropped and
+// the drop logged.
+func (s *Server) auditAsync(r *http.Request, accessKeyID, name string, params map[string]any, opErr error) {
+	b, err := s.operatorEvent(r, accessKeyID, name, params, opErr)
+	if err != nil {
+		s.log.Warn("operator action could not be audited", "action", name, "error", err)
+		return
+	}
+	select {
+	case s.asyncAudits <- struct{}{}:
+	default:
+		s.log.Warn("operator action could not be audited: too many operator events are waiting for a leader", "action", name, "waiting", cap(s.asyncAudits))
+		return
+	}
+	go func() {
+		defer func() { <-s.asyncAudits }()
+		deadline := time.Now().Add(operatorAuditPatience)
+		for {
+			err := s.commitOperatorEvent(context.Background(), b)
+			if err == nil {
+				return
+			}
+			if !cluster.NotAppended(err) || time.Now().After(deadline) {
+				s.log.Warn("operator action could not be audited", "action", name, "error", err)
+				return
+			}
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+}
+
+// operatorEvent is the audit event of an operator action, signed for by
+// accessKeyID when there is one.
+func (s *Server) operatorEvent(r *http.Request, accessKeyID, name string, params map[string]any, opErr error) ([]byte, error) {
+	ev := s.baseEvent(r, name, "KeyraftOperatorCall", uuid.NewString(), uuid.NewString())
+	ev.EventSource = "keyraft.operator"
+	ev.RequestParameters = params
+	if params == nil {
+		ev.RequestParameters = map[string]any{}
+	}
+	if accessKeyID != "" {
+		ev.UserIdentity = s.identity(accessKeyID)
+	}
+	ev.ResponseElements = map[string]any{"nodeId": s.cfg.NodeID}
+	var refused *operatorRefusal
+	switch {
+	case errors.As(opErr, &refused):
+		ev.ErrorCode, ev.ErrorMessage = "AccessDenied", refused.msg
+	case opErr != nil:
+		ev.ErrorCode, ev.ErrorMessage = "OperatorError", opErr.Error()
+	}
+	return json.Marshal(ev)
+}
+
+// commitOperatorEvent commits one operator event: through the batcher on
+// the leader, and sent to the leader from anywhere else.
+func (s *Server) commitOperatorEvent(ctx context.Context, b []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, auditCommitTimeout)
+	defer cancel()
+	if s.node.IsLeader() {
+		return s.batcher.Commit(ctx, "", b)
+	}
+	return s.node.ForwardAudit(ctx, b)
+}
+
 // trimAudit proposes a retention trim when the log holds more events, or
 // older ones, than the settings allow. The trim is itself an event.
 func (s *Server) trimAudit(ctx context.Context) error {
-	retain, age := s.cfg.AuditRetainEvents, s.cfg.AuditRetainAge
-	if retain <= 0 && age <= 0 {
+	retain, age, mib := s.cfg.AuditRetainEvents, s.cfg.AuditRetainAge, s.cfg.AuditRetainMiB
+	if retain <= 0 && age <= 0 && mib <= 0 {
 		return nil
 	}
 	head, _ := s.auditStore.Head()
@@ -196,14 +263,17 @@ func (s *Server) trimAudit(ctx context.Context) error {
 		if err != nil && !errors.Is(err, errStopScan) {
 			return err
 		}
-		before = min(before, head) // the newest event always stays
 	}
+	if mib > 0 {
+		before = max(before, s.auditStore.SizeWindow(int64(mib)<<20))
+	}
+	before = min(before, head) // the newest event always stays
 	if before <= first {
 		return nil
 	}
 	ev := s.baseEvent(nil, "AuditTrim", "KeyraftServiceEvent", uuid.NewString(), uuid.NewString())
 	ev.EventSource = "keyraft.audit"
-	ev.RequestParameters = map[string]any{"trimmedBefore": before, "retainEvents": retain, "retainAge": age.String()}
+	ev.RequestParameters = map[string]any{"trimmedBefore": before, "retainEvents": retain, "retainAge": age.String(), "retainMiB": mib}
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return err

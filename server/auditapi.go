@@ -74,7 +74,7 @@ func (s *Server) serveAuditVerify(w http.ResponseWriter, r *http.Request) {
 	if !s.authorizeOperator(w, r, ActionReadAuditLog) {
 		return
 	}
-	n, viol, err := s.auditStore.Verify()
+	n, viol, err := s.auditStore.VerifyContext(r.Context())
 	if err != nil {
 		writeErr(w, http.StatusInternalServerError, "audit verify: "+err.Error())
 		return

@@ -44,10 +44,15 @@ type Config struct {
 
 	Logger hclog.Logger
 
-	// AuditRetainEvents and AuditRetainAge bound the audit log: the leader
-	// trims the oldest events beyond either (zero keeps everything).
+	// AuditRetainEvents, AuditRetainAge and AuditRetainMiB bound the audit
+	// log: the leader trims the oldest events beyond any of them (zero
+	// keeps everything). The size bound counts whole segments.
 	AuditRetainEvents int
 	AuditRetainAge    time.Duration
+	AuditRetainMiB    int
+	// AuditSegmentSize is where audit segments roll (zero: 64 MiB). Only
+	// tests set it, the same on every node.
+	AuditSegmentSize int64
 	// AuditReturnWait, when above zero, lets a batch of audit events wait up
 	// to this long, and at most as long as the last Raft round, while most
 	// events come from callers that come straight back for more

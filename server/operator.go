@@ -1,12 +1,12 @@
 package server
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/seal"
@@ -23,9 +23,7 @@ func (s *Server) serveOperator(w http.ResponseWriter, r *http.Request) {
 	case "POST /v1/sys/unseal":
 		s.handleUnseal(w, r)
 	case "POST /v1/sys/seal":
-		s.Seal()
-		s.auditAsync(r, "OperatorSeal", nil, nil)
-		writeJSON(w, http.StatusOK, s.Status())
+		s.handleSeal(w, r)
 	case "GET /v1/sys/raft/peers":
 		peers, err := s.node.Peers()
 		if err != nil {
@@ -87,11 +85,13 @@ func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, body []byte)
 		writeErr(w, http.StatusBadRequest, "init: the body must be {\"secret_shares\": N, \"secret_threshold\": T}")
 		return
 	}
-	res, err := s.Initialize(r.Context(), req.SecretShares, req.SecretThreshold)
-	// Refused inits are recorded too (an init before any leader exists
-	// cannot be, and only logs a warning).
-	_ = s.recordOperatorEvent(r.Context(), r, "OperatorInit",
-		map[string]any{"secretShares": req.SecretShares, "secretThreshold": req.SecretThreshold}, err)
+	res, err := s.Initialize(r.Context(), r, req.SecretShares, req.SecretThreshold)
+	if err != nil {
+		// A refused init is recorded on its own (one before any leader
+		// exists cannot be, and only logs a warning); a successful one
+		// carried its event.
+		_ = s.recordOperatorEvent(r.Context(), r, "", "OperatorInit", initParams(req.SecretShares, req.SecretThreshold), err)
+	}
 	switch {
 	case errors.Is(err, ErrAlreadyInitialized):
 		writeErr(w, http.StatusBadRequest, err.Error())
@@ -140,7 +140,7 @@ func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st, err := s.Unseal(share, req.Reset)
-	s.auditAsync(r, "OperatorUnseal", map[string]any{"reset": req.Reset, "all": req.All, "progress": st.Progress, "sealed": st.Sealed}, err)
+	s.auditAsync(r, "", "OperatorUnseal", map[string]any{"reset": req.Reset, "all": req.All, "progress": st.Progress, "sealed": st.Sealed}, err)
 	local := UnsealAnswer{NodeID: s.cfg.NodeID, Sealed: st.Sealed, Progress: st.Progress, Threshold: st.Threshold}
 	if err != nil {
 		local.Error = describeUnsealErr(err)
@@ -169,14 +169,57 @@ type removePeerRequest struct {
 	NodeID string `json:"node_id"`
 }
 
+// handleSeal seals this node for a principal allowed ActionSeal. Sealing a
+// sealed node changes nothing, so it needs no signature (none could be
+// checked) and is not an event.
+func (s *Server) handleSeal(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.barrier.Keyring(); err != nil {
+		writeJSON(w, http.StatusOK, s.Status())
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "could not read the request body")
+		return
+	}
+	akid, refused := s.checkOperator(r, body, ActionSeal)
+	if refused != nil {
+		s.auditAsync(r, akid, "OperatorSeal", nil, refused)
+		writeErr(w, refused.status, refused.msg)
+		return
+	}
+	s.Seal()
+	s.auditAsync(r, akid, "OperatorSeal", nil, nil)
+	writeJSON(w, http.StatusOK, s.Status())
+}
+
+// handleRemovePeer runs on the leader, which checks the signature: it
+// holds the configuration the call changes.
 func (s *Server) handleRemovePeer(w http.ResponseWriter, r *http.Request, body []byte) {
 	var req removePeerRequest
 	if err := json.Unmarshal(body, &req); err != nil || req.NodeID == "" {
 		writeErr(w, http.StatusBadRequest, "remove-peer: the body must be {\"node_id\": \"ID\"}")
 		return
 	}
+	params := map[string]any{"removedNodeId": req.NodeID}
+	akid, refused := s.checkOperator(r, body, ActionRemovePeer)
+	if refused != nil {
+		_ = s.recordOperatorEvent(r.Context(), r, akid, "OperatorRemovePeer", params, refused)
+		writeErr(w, refused.status, refused.msg)
+		return
+	}
+	if req.NodeID == s.cfg.NodeID {
+		if !s.hasOtherVoter() {
+			err := errors.New("remove-peer: " + req.NodeID + " is the only voter; removing it would leave no cluster")
+			_ = s.recordOperatorEvent(r.Context(), r, akid, "OperatorRemovePeer", params, err)
+			writeErr(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		s.removeSelf(w, r, body)
+		return
+	}
 	err := s.node.RemovePeer(r.Context(), req.NodeID)
-	_ = s.recordOperatorEvent(r.Context(), r, "OperatorRemovePeer", map[string]any{"removedNodeId": req.NodeID}, err)
+	_ = s.recordOperatorEvent(r.Context(), r, akid, "OperatorRemovePeer", params, err)
 	switch {
 	case errors.Is(err, cluster.ErrUnknownPeer):
 		writeErr(w, http.StatusNotFound, "remove-peer: "+req.NodeID+" is not in the raft configuration")
@@ -188,6 +231,41 @@ func (s *Server) handleRemovePeer(w http.ResponseWriter, r *http.Request, body [
 	}
 }
 
+// removeSelf answers a request to remove this leader. A leader that
+// removed itself would step down as the change committed, and could then
+// record no event for it (no other server would take it from a removed
+// one). So it hands leadership off and has the next leader, of which it
+// is a follower, remove it. That is a second hop for a forwarded request,
+// and safe: the next leader is another server and removes it there.
+func (s *Server) removeSelf(w http.ResponseWriter, r *http.Request, body []byte) {
+	if err := s.node.HandOff(5 * time.Second); err != nil {
+		writeErr(w, http.StatusServiceUnavailable, "remove-peer: this server leads and could not hand leadership off before its removal; retry: "+err.Error())
+		return
+	}
+	resp, err := s.node.Forward(r.Context(), toProto(r, body))
+	if err != nil {
+		writeErr(w, http.StatusServiceUnavailable, "remove-peer: leadership moved to another server, which could not be asked; retry: "+err.Error())
+		return
+	}
+	writeForwarded(w, resp)
+}
+
+// hasOtherVoter reports whether a voter other than this server is in the
+// Raft configuration (or the configuration could not be read: the hand-off
+// then says why).
+func (s *Server) hasOtherVoter() bool {
+	peers, err := s.node.Peers()
+	if err != nil {
+		return true
+	}
+	for _, p := range peers {
+		if p.Voter && p.ID != s.cfg.NodeID {
+			return true
+		}
+	}
+	return false
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -196,14 +274,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeErr(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"errors": []string{msg}})
-}
-
-// auditAsync records an operator action that must not wait for (or depend
-// on) a leader: unseal and seal.
-func (s *Server) auditAsync(r *http.Request, name string, params map[string]any, opErr error) {
-	var rc *http.Request
-	if r != nil {
-		rc = r.Clone(context.Background())
-	}
-	go func() { _ = s.recordOperatorEvent(context.Background(), rc, name, params, opErr) }()
 }

@@ -12,39 +12,69 @@ import (
 // for them.
 const OperatorSigningService = "keyraft"
 
-// ActionReadAuditLog is the IAM action that lets a principal other than
-// the account's root read the audit log over the operator API
-// (GET /v1/sys/audit/events and /v1/sys/audit/verify). The log names
-// every principal, key and encryption context the cluster saw, so reading
-// it is as guarded as CloudTrail's LookupEvents is in AWS.
-const ActionReadAuditLog = "keyraft:ReadAuditLog"
+// The IAM actions of the operator API calls that need a principal. The
+// account's root may do all of them; anyone else needs an identity policy
+// that allows the action. Init and unseal need none: before init there is
+// no principal, and a share is its own proof.
+const (
+	// ActionReadAuditLog lets a principal read the audit log
+	// (GET /v1/sys/audit/events and /v1/sys/audit/verify). The log names
+	// every principal, key and encryption context the cluster saw, so
+	// reading it is as guarded as CloudTrail's LookupEvents is in AWS.
+	ActionReadAuditLog = "keyraft:ReadAuditLog"
+	// ActionSeal lets a principal seal a node (POST /v1/sys/seal): enough
+	// sealed nodes stop the cluster serving, as Vault's sys/seal needs a
+	// privileged token.
+	ActionSeal = "keyraft:Seal"
+	// ActionRemovePeer lets a principal remove a server from the Raft
+	// configuration (POST /v1/sys/raft/remove-peer), which can cost the
+	// cluster its quorum.
+	ActionRemovePeer = "keyraft:RemovePeer"
+)
 
-// authorizeOperator checks that an operator API request is signed with
-// SigV4 (service OperatorSigningService) by a known access key whose
-// principal may perform action, and answers the request itself when not.
-// A sealed node cannot check: the access keys' secrets are sealed.
-func (s *Server) authorizeOperator(w http.ResponseWriter, r *http.Request, action string) bool {
+// operatorRefusal says why an operator API request was not authorised,
+// with the HTTP status to answer. As an error it is what the request's
+// audit event records.
+type operatorRefusal struct {
+	status int
+	msg    string
+}
+
+func (e *operatorRefusal) Error() string { return e.msg }
+
+// checkOperator checks that an operator API request is signed with SigV4
+// (service OperatorSigningService) over body by a known access key whose
+// principal may perform action. It returns the access key once the
+// signature holds, even when the action is refused, so that the refusal
+// can name who asked. A sealed node cannot check: the access keys' secrets
+// are sealed.
+func (s *Server) checkOperator(r *http.Request, body []byte, action string) (accessKeyID string, refused *operatorRefusal) {
 	if _, err := s.barrier.Keyring(); err != nil {
-		writeErr(w, http.StatusServiceUnavailable, "this node is sealed and cannot check the request's signature; ask an unsealed node")
-		return false
+		return "", &operatorRefusal{http.StatusServiceUnavailable, "this node is sealed and cannot check the request's signature; ask an unsealed node"}
 	}
 	if r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Signature") == "" {
-		writeErr(w, http.StatusForbidden, "this endpoint needs a request signed with AWS Signature Version 4 "+
-			"(service "+OperatorSigningService+") by an access key allowed "+action+"; the keyraft CLI signs with the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment")
-		return false
+		return "", &operatorRefusal{http.StatusForbidden, "this endpoint needs a request signed with AWS Signature Version 4 " +
+			"(service " + OperatorSigningService + ") by an access key allowed " + action + "; the keyraft CLI signs with the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment"}
 	}
-	akid, err := s.operatorVerifier.Verify(r, nil)
+	akid, err := s.operatorVerifier.Verify(r, body)
 	if err != nil {
-		writeErr(w, http.StatusForbidden, authError(err).Message)
-		return false
+		return "", &operatorRefusal{http.StatusForbidden, authError(err).Message}
 	}
 	caller, ok := s.caller(akid)
 	if !ok {
-		writeErr(w, http.StatusForbidden, "The security token included in the request is invalid.")
-		return false
+		return "", &operatorRefusal{http.StatusForbidden, "The security token included in the request is invalid."}
 	}
 	if e := s.iam.Authorize(iam.Caller{PrincipalARN: caller.PrincipalARN, UserName: caller.UserName}, action); e != nil {
-		writeErr(w, http.StatusForbidden, e.Message)
+		return akid, &operatorRefusal{http.StatusForbidden, e.Message}
+	}
+	return akid, nil
+}
+
+// authorizeOperator is checkOperator for calls whose refusals are not
+// audited (reads of the audit log): it answers a refused request itself.
+func (s *Server) authorizeOperator(w http.ResponseWriter, r *http.Request, action string) bool {
+	if _, refused := s.checkOperator(r, nil, action); refused != nil {
+		writeErr(w, refused.status, refused.msg)
 		return false
 	}
 	return true

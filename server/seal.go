@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/keyraft/keyraft/cluster"
@@ -30,8 +31,10 @@ type InitResult struct {
 
 // Initialize creates the root key, the keyring and the first access key,
 // commits the sealed keyring and sealed secret, and returns the shares. It
-// must run on the leader. The root key never leaves this function.
-func (s *Server) Initialize(ctx context.Context, shares, threshold int) (*InitResult, error) {
+// must run on the leader. The root key never leaves this function. The
+// init carries its own OperatorInit event (from r, when a request asked),
+// so neither commits without the other.
+func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, threshold int) (*InitResult, error) {
 	if s.fsm.Init() != nil {
 		return nil, ErrAlreadyInitialized
 	}
@@ -64,14 +67,18 @@ func (s *Server) Initialize(ctx context.Context, shares, threshold int) (*InitRe
 	if err != nil {
 		return nil, err
 	}
+	event, err := s.operatorEvent(r, "", "OperatorInit", initParams(shares, threshold), nil)
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now()
-	cmd, err := fsm.NewCommand(fsm.CmdInit, &fsmpb.Init{
+	cmd, err := fsm.NewAuditedCommand(fsm.CmdInit, &fsmpb.Init{
 		Shares: uint32(shares), Threshold: uint32(threshold), SealedKeyring: sealedKR,
 		RootAccessKey: &fsmpb.AccessKey{
 			AccessKeyId: akid, SealedSecret: sealedSecret, CreateDate: now.UnixNano(),
 			PrincipalArn: "arn:aws:iam::" + s.cfg.Account + ":root",
 		},
-	}, now)
+	}, now, event)
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +129,19 @@ func (s *Server) awaitInit(wait time.Duration) *fsmpb.Init {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// initParams are the members of an OperatorInit event's requestParameters.
+func initParams(shares, threshold int) map[string]any {
+	return map[string]any{"secretShares": shares, "secretThreshold": threshold}
+}
+
+// RecordSetup audits an operator action this process took on its own,
+// with no request behind it: `server -dev` unseals itself (its init
+// carries its own event), and its log should still begin as a cluster's
+// does.
+func (s *Server) RecordSetup(ctx context.Context, name string, params map[string]any) error {
+	return s.recordOperatorEvent(ctx, nil, "", name, params, nil)
 }
 
 // Seal drops every unsealed secret from memory on this node.

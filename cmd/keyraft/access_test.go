@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -28,7 +29,7 @@ func iamCmd(t *testing.T, api string, creds initOutput, out any, args ...string)
 		args = append(args, "-ca-file", ca.(string))
 	}
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey)
+	cmd.Env = signingEnv(creds)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -272,6 +273,103 @@ func TestAccessControl(t *testing.T) {
 	})
 	t.Run("reading the audit log needs keyraft:ReadAuditLog", func(t *testing.T) {
 		testAuditReadAccess(t, c)
+	})
+	t.Run("sealing and removing a peer need keyraft:Seal and keyraft:RemovePeer", func(t *testing.T) {
+		testSealAccess(t, c)
+	})
+}
+
+// testSealAccess: a sealed node serves nothing and a removed peer may cost
+// the quorum, so both calls need a principal allowed them, and every
+// attempt, refused or not, is an event naming who asked.
+func testSealAccess(t *testing.T, c *cluster) {
+	p := c.nodes[1]
+	sealer := newUserKey(t, c, c.creds, "sealer", doc(stmt("Allow", "", `"Action":["keyraft:Seal","keyraft:RemovePeer"]`, "")))
+	kmsOnly := newUserKey(t, c, c.creds, "kmsonly", doc(stmt("Allow", "", `"Action":["kms:*","keyraft:ReadAuditLog"]`, "")))
+	stillUnsealed := func(what string) {
+		t.Helper()
+		st, err := status(t, p.api)
+		if err != nil || st.Sealed {
+			t.Fatalf("after %s the node is sealed (%v)", what, err)
+		}
+	}
+	for name, tc := range map[string]struct {
+		creds initOutput
+		want  string
+	}{
+		"no access key":    {initOutput{}, "Signature Version 4"},
+		"a wrong secret":   {initOutput{AccessKeyID: sealer.AccessKeyID, SecretAccessKey: "not-the-secret"}, "signature"},
+		"a KMS-only admin": {kmsOnly, "not authorized to perform: keyraft:Seal"},
+	} {
+		err := operatorAs(t, p.api, tc.creds, nil, "seal")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("seal with %s: want a refusal saying %q, got %v", name, tc.want, err)
+		}
+		stillUnsealed("a refused seal with " + name)
+	}
+	victim := c.nodes[2].id
+	for name, tc := range map[string]struct {
+		creds initOutput
+		want  string
+	}{
+		"no access key":    {initOutput{}, "Signature Version 4"},
+		"a KMS-only admin": {kmsOnly, "not authorized to perform: keyraft:RemovePeer"},
+	} {
+		err := operatorAs(t, p.api, tc.creds, nil, "raft", "remove-peer", victim)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("remove-peer with %s: want a refusal saying %q, got %v", name, tc.want, err)
+		}
+	}
+	var peers struct {
+		Peers []map[string]any `json:"peers"`
+	}
+	if err := operator(t, p.api, &peers, "raft", "list-peers"); err != nil || len(peers.Peers) != 3 {
+		t.Fatalf("after refused removals: %v %+v", err, peers)
+	}
+
+	// Sealing the leader is the hard case for its own event: the leader
+	// hands leadership off as it seals, and the event must reach the next
+	// leader. Three times, each event exactly once.
+	const leaderSeals = 3
+	for range leaderSeals {
+		leader := c.waitLeader(15*time.Second, "")
+		if err := operatorAs(t, leader.api, sealer, nil, "seal"); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := status(t, leader.api); err != nil || !st.Sealed {
+			t.Fatalf("a principal allowed keyraft:Seal could not seal: %v %+v", err, st)
+		}
+		if err := operatorAs(t, leader.api, initOutput{}, nil, "seal"); err != nil {
+			t.Fatalf("sealing a sealed node changes nothing and needs no signature: %v", err)
+		}
+		c.unseal(leader)
+	}
+
+	// Seal events are committed after the answer (a sealed node cannot
+	// wait for them), so they may take a moment to appear.
+	want := map[string]int{
+		"OperatorSeal " + userARN("kmsonly") + " AccessDenied":       1,
+		"OperatorSeal " + userARN("sealer") + " ":                    leaderSeals,
+		"OperatorRemovePeer " + userARN("kmsonly") + " AccessDenied": 1,
+		"OperatorSeal - AccessDenied":                                2, // unsigned, wrong secret
+		"OperatorRemovePeer - AccessDenied":                          1,
+	}
+	waitFor(t, 20*time.Second, "the seal and remove-peer events", func() (bool, error) {
+		got := map[string]int{}
+		for _, ev := range auditEvents(t, c.nodes[0].api, "") {
+			arn := "-"
+			if id, ok := ev["userIdentity"].(map[string]any); ok {
+				arn, _ = id["arn"].(string)
+			}
+			code, _ := ev["errorCode"].(string)
+			got[fmt.Sprint(ev["eventName"], " ", arn, " ", code)]++
+		}
+		for k, n := range want {
+			if got[k] != n {
+				return false, fmt.Errorf("%d events %q, want %d", got[k], k, n)
+			}
+		}
+		return true, nil
 	})
 }
 

@@ -36,7 +36,7 @@ func runAudit(args []string) int {
 // streamEvents copies the JSON lines of one events query to w and returns
 // the sequence number of the last one.
 func streamEvents(of *operatorFlags, q url.Values, w io.Writer) (uint64, error) {
-	client, err := of.httpClient(10 * time.Minute)
+	client, err := of.httpClient(of.timeout)
 	if err != nil {
 		return 0, err
 	}
@@ -77,6 +77,7 @@ func auditTail(args []string) int {
 	fs, of := newOperatorFlags("audit tail")
 	n := fs.Int("n", 20, "how many of the newest events to print")
 	follow := fs.Bool("f", false, "keep printing new events as they are committed")
+	fs.DurationVar(&of.timeout, "timeout", 10*time.Minute, "how long one read of the node may take")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return 2
 	}
@@ -102,6 +103,9 @@ func auditExport(args []string) int {
 	until := fs.String("until", "", "only events before this RFC 3339 time")
 	keyID := fs.String("key-id", "", "only events about this key (id or ARN)")
 	eventName := fs.String("event-name", "", "only events of this operation, e.g. Decrypt")
+	// A filtered export reads the whole log on the node: 92 s for ten
+	// million events (11 GB) on the development machine.
+	fs.DurationVar(&of.timeout, "timeout", time.Hour, "how long the export may take")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return 2
 	}
@@ -128,6 +132,9 @@ func auditExport(args []string) int {
 func auditVerify(args []string) int {
 	fs, of := newOperatorFlags("audit verify")
 	dataDir := fs.String("data-dir", "", "verify this stopped node's data dir instead of asking a running node")
+	// The node reads its whole log before it answers: 92 s for ten
+	// million events (11 GB) on the development machine.
+	fs.DurationVar(&of.timeout, "timeout", time.Hour, "how long to wait for a running node's answer (it reads the whole log first)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return 2
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	be "encoding/binary"
 	"encoding/json"
@@ -51,6 +52,24 @@ type expectation struct {
 func TestAuditEvents(t *testing.T) {
 	c := startUnsealedCluster(t)
 	leader := c.waitLeader(10*time.Second, "")
+	// The init carries its own event, so the log begins with it; a refused
+	// second init is an event of its own.
+	if first := auditEvents(t, leader.api, "limit=1"); len(first) != 1 || first[0]["eventName"] != "OperatorInit" || first[0]["errorCode"] != nil {
+		t.Fatalf("the log begins %v, want a successful OperatorInit", first)
+	}
+	if err := operator(t, c.follower(leader).api, nil, "init", "-key-shares", "1", "-key-threshold", "1"); err == nil || !strings.Contains(err.Error(), "already initialized") {
+		t.Fatalf("a second init: %v", err)
+	}
+	if inits := auditEvents(t, leader.api, "event_name=OperatorInit"); len(inits) != 2 || inits[1]["errorCode"] != "OperatorError" {
+		t.Fatalf("after a refused second init the OperatorInit events are %v", inits)
+	}
+	// The audit commands' waits are their own (an hour for verify and
+	// export: a long log takes minutes to read), and they are honoured.
+	for _, sub := range []string{"verify", "export", "tail"} {
+		if out, err := auditCLI(leader.api, sub, "-timeout", "1ns").CombinedOutput(); err == nil || !strings.Contains(string(out), "Timeout") {
+			t.Fatalf("audit %s -timeout 1ns: %v %s", sub, err, out)
+		}
+	}
 	var secrets [][]byte // plaintexts sent and data keys received
 	var want []expectation
 	for _, p := range []*proc{c.follower(leader), leader} {
@@ -399,6 +418,74 @@ func tamperNewestEvent(t *testing.T, dir, old, new string) uint64 {
 // TestAuditRetention: with -audit-retain-events the leader trims the oldest
 // events, records the trim as an event, and every node keeps the same
 // verifying window.
+// TestAuditRetentionBySize: with -audit-retain-mib every node keeps at
+// most that many MiB of audit segments, the trims are events, and the
+// trimmed logs still verify. Segments roll at 64 KiB here (a test flag) so
+// that a MiB is a few thousand events, not 64 MiB of them.
+func TestAuditRetentionBySize(t *testing.T) {
+	const segment, limit = 64 << 10, 1 << 20
+	c := startUnsealedCluster(t, "-audit-retain-mib", "1", "-test-audit-segment-size", fmt.Sprint(segment), "-test-day-length", "400ms")
+	cl := kmsClient(c.nodes[0].api, c.creds, 3)
+	key, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// About 1.5 MiB of events, from 16 clients at once.
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				if _, err := cl.Encrypt(context.Background(), &kms.EncryptInput{KeyId: key.KeyMetadata.KeyId, Plaintext: []byte("x"),
+					EncryptionContext: map[string]string{"purpose": "fill the audit log past its size bound"}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	segBytes := func(p *proc) (int64, int) {
+		paths, _ := filepath.Glob(filepath.Join(p.dataDir, "audit", "*.seg"))
+		var total int64
+		for _, path := range paths {
+			if fi, err := os.Stat(path); err == nil {
+				total += fi.Size()
+			}
+		}
+		return total, len(paths)
+	}
+	for _, p := range c.nodes {
+		waitFor(t, 20*time.Second, "a log within its size bound on "+p.id, func() (bool, error) {
+			total, n := segBytes(p)
+			if total > limit {
+				return false, fmt.Errorf("%s holds %d bytes in %d segments", p.id, total, n)
+			}
+			return true, nil
+		})
+		evs := auditEvents(t, p.api, "")
+		trims := 0
+		for _, ev := range evs {
+			if ev["eventName"] == "AuditTrim" && ev["requestParameters"].(map[string]any)["retainMiB"] == 1.0 {
+				trims++
+			}
+		}
+		total, n := segBytes(p)
+		if first := evs[0]["keyraftSequence"].(float64); first <= 1 || trims == 0 || total < limit-2*segment {
+			t.Fatalf("%s: log from event %v with %d trims, %d bytes in %d segments", p.id, first, trims, total, n)
+		}
+		if out, err := auditCLI(p.api, "verify").CombinedOutput(); err != nil {
+			t.Fatalf("audit verify on %s after size trims: %v %s", p.id, err, out)
+		}
+	}
+}
+
 func TestAuditRetention(t *testing.T) {
 	c := startUnsealedCluster(t, "-audit-retain-events", "40", "-test-day-length", "400ms")
 	cl := kmsClient(c.nodes[0].api, c.creds, 3)

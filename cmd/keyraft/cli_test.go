@@ -25,6 +25,9 @@ func devNode(t *testing.T) (api string, env []string, share string) {
 	cmd := exec.Command(binary, "server", "-dev",
 		"-api-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "-cluster-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		"-raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[2]), "-gossip-addr", fmt.Sprintf("127.0.0.1:%d", ports[3]))
+	// The node is killed at the end, before it can remove its temporary
+	// data dir: make that dir inside the test's own, which is removed.
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +76,18 @@ func devNode(t *testing.T) (api string, env []string, share string) {
 		for range lines {
 		}
 	}()
+	// Operator calls that need a principal (seal) sign with the exported
+	// access key, as they would in the shell that pasted the exports.
+	creds := &initOutput{}
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "AWS_ACCESS_KEY_ID="); ok {
+			creds.AccessKeyID = v
+		}
+		if v, ok := strings.CutPrefix(kv, "AWS_SECRET_ACCESS_KEY="); ok {
+			creds.SecretAccessKey = v
+		}
+	}
+	apiCreds.Store(api, creds)
 	return api, env, share
 }
 
@@ -110,6 +125,15 @@ func TestAWSCLIAgainstDevNode(t *testing.T) {
 			t.Fatalf("aws kms %s: %v\n%s", strings.Join(args, " "), err, stderr)
 		}
 		return out
+	}
+	// The dev node set itself up without operator calls; its log still
+	// begins with that setup, as a cluster's does.
+	var names []any
+	for _, ev := range auditEvents(t, api, "") {
+		names = append(names, ev["eventName"])
+	}
+	if len(names) < 2 || names[0] != "OperatorInit" || names[1] != "OperatorUnseal" {
+		t.Fatalf("a dev node's log begins %v, want OperatorInit, OperatorUnseal", names)
 	}
 	created := must("create-key", "--description", "cli test")
 	md := created["KeyMetadata"].(map[string]any)

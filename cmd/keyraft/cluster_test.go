@@ -5,6 +5,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -362,5 +367,128 @@ func testJoinAndRemove(t *testing.T, c *cluster) {
 	}
 	if err := operator(t, c.nodes[1].api, nil, "raft", "remove-peer", "nope"); err == nil {
 		t.Fatal("removing an unknown peer succeeded")
+	}
+}
+
+// TestRemoveTheLeader: removing the leader itself hands leadership off
+// first, so the removal is done, and recorded, by the next leader. Once
+// through a follower (forwarded, then forwarded again after the hand-off)
+// and once asking the leader directly, down to one server.
+func TestRemoveTheLeader(t *testing.T) {
+	c := startUnsealedCluster(t)
+	leader := c.waitLeader(15*time.Second, "")
+	follower := c.follower(leader)
+	if err := operator(t, follower.api, nil, "raft", "remove-peer", leader.id); err != nil {
+		t.Fatalf("remove the leader %s through %s: %v", leader.id, follower.id, err)
+	}
+	second := c.waitLeader(15*time.Second, leader.id)
+	if err := operator(t, second.api, nil, "raft", "remove-peer", second.id); err != nil {
+		t.Fatalf("remove the leader %s through itself: %v", second.id, err)
+	}
+	var last *proc
+	for _, p := range c.nodes {
+		if p != leader && p != second {
+			last = p
+		}
+	}
+	var peers struct {
+		Peers []struct {
+			ID     string `json:"node_id"`
+			Leader bool   `json:"leader"`
+		} `json:"peers"`
+	}
+	waitFor(t, 20*time.Second, last.id+" alone and leading", func() (bool, error) {
+		err := operator(t, last.api, &peers, "raft", "list-peers")
+		return err == nil && len(peers.Peers) == 1 && peers.Peers[0].ID == last.id && peers.Peers[0].Leader, fmt.Errorf("peers %+v (%v)", peers.Peers, err)
+	})
+	// The last voter is not removed: nothing would be left.
+	if err := operator(t, last.api, nil, "raft", "remove-peer", last.id); err == nil || !strings.Contains(err.Error(), "only voter") {
+		t.Fatalf("removing the last voter: %v", err)
+	}
+	if _, err := kmsClient(last.api, c.creds, 3).CreateKey(ctx10(t), &kms.CreateKeyInput{}); err != nil {
+		t.Fatalf("the last server does not serve: %v", err)
+	}
+	removed, refused := map[any]int{}, map[any]int{}
+	for _, ev := range auditEvents(t, last.api, "event_name=OperatorRemovePeer") {
+		id := ev["requestParameters"].(map[string]any)["removedNodeId"]
+		if ev["errorCode"] == nil {
+			removed[id]++
+		} else {
+			refused[id]++
+		}
+	}
+	if removed[leader.id] != 1 || removed[second.id] != 1 || len(removed) != 2 || refused[last.id] != 1 || len(refused) != 1 {
+		t.Fatalf("OperatorRemovePeer events by removed node: %v, refused %v; want %s and %s once each, %s refused once", removed, refused, leader.id, second.id, last.id)
+	}
+	if out, err := auditCLI(last.api, "verify").CombinedOutput(); err != nil {
+		t.Fatalf("audit verify: %v %s", err, out)
+	}
+}
+
+// TestUnsealFloodWhileLeaderless: unseal needs no principal, and its event
+// is offered to a leader in the background. While there is none, a flood
+// of unseal calls must not leave a goroutine per call behind.
+func TestUnsealFloodWhileLeaderless(t *testing.T) {
+	pprof := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	c := startUnsealedClusterWith(t, func(p *proc) {
+		if p.id == "n1" {
+			p.args = append(p.args, "-pprof-addr", pprof)
+		}
+	})
+	survivor := c.nodes[0]
+	for _, p := range c.nodes[1:] {
+		p.kill()
+	}
+	waitFor(t, 20*time.Second, survivor.id+" to have no leader", func() (bool, error) {
+		st, err := status(t, survivor.api)
+		return err == nil && st.LeaderID == "", fmt.Errorf("leader %q (%v)", st.LeaderID, err)
+	})
+	goroutines := func() int {
+		t.Helper()
+		resp, err := http.Get("http://" + pprof + "/debug/pprof/goroutine?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var n int
+		if _, err := fmt.Fscanf(resp.Body, "goroutine profile: total %d", &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := goroutines()
+	const calls = 1000
+	body := `{"key":"` + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 33)) + `"}`
+	var wg sync.WaitGroup
+	next := make(chan struct{}, calls)
+	for range calls {
+		next <- struct{}{}
+	}
+	close(next)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range next {
+				resp, err := http.Post(survivor.api+"/v1/sys/unseal", "application/json", strings.NewReader(body))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if after := goroutines(); after-before > 256+64 {
+		t.Fatalf("%d unseal calls while leaderless left %d goroutines (%d before)", calls, after, before)
+	}
+	log, err := os.ReadFile(survivor.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(log, []byte("too many operator events are waiting for a leader")) {
+		t.Fatal("the dropped events were not logged")
 	}
 }

@@ -192,6 +192,12 @@ func auditCLI(api, sub string, args ...string) *exec.Cmd {
 	return auditCLIAs(api, credsFor(api), sub, args...)
 }
 
+// signingEnv is this process's environment with creds as the access key
+// the CLI signs with (none when empty), in the cluster's region.
+func signingEnv(creds initOutput) []string {
+	return append(os.Environ(), "AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey, "AWS_REGION=us-east-1")
+}
+
 // auditCLIAs is auditCLI signing with creds (none when empty).
 func auditCLIAs(api string, creds initOutput, sub string, args ...string) *exec.Cmd {
 	args = append([]string{"audit", sub, "-address", api}, args...)
@@ -199,7 +205,7 @@ func auditCLIAs(api string, creds initOutput, sub string, args ...string) *exec.
 		args = append(args, "-ca-file", ca.(string))
 	}
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey, "AWS_REGION=us-east-1")
+	cmd.Env = signingEnv(creds)
 	return cmd
 }
 
@@ -237,8 +243,16 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-// operator runs `keyraft operator ARGS -address API -format json` and decodes stdout.
+// operator runs `keyraft operator ARGS -address API -format json` as the
+// root of API's cluster (once it has one) and decodes stdout.
 func operator(t *testing.T, api string, out any, args ...string) error {
+	t.Helper()
+	return operatorAs(t, api, credsFor(api), out, args...)
+}
+
+// operatorAs is operator signing as creds' access key (unsigned when
+// empty), as the CLI signs with the one in its environment.
+func operatorAs(t *testing.T, api string, creds initOutput, out any, args ...string) error {
 	t.Helper()
 	args = append([]string{"operator"}, args...)
 	args = append(args, "-address", api, "-format", "json")
@@ -246,6 +260,7 @@ func operator(t *testing.T, api string, out any, args ...string) error {
 		args = append(args, "-ca-file", ca.(string))
 	}
 	cmd := exec.Command(binary, args...)
+	cmd.Env = signingEnv(creds)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -16,7 +16,13 @@ import (
 // startUnsealedCluster starts three nodes, initialises through one and
 // unseals all of them with `unseal -all`.
 func startUnsealedCluster(t *testing.T, extra ...string) *cluster {
-	c := startCluster(t, extra...)
+	return startUnsealedClusterWith(t, nil, extra...)
+}
+
+// startUnsealedClusterWith is startUnsealedCluster with setup (when not
+// nil) applied to each node before it starts.
+func startUnsealedClusterWith(t *testing.T, setup func(*proc), extra ...string) *cluster {
+	c := startClusterWith(t, setup, extra...)
 	leader := c.waitLeader(15*time.Second, "")
 	if err := operator(t, leader.api, &c.creds, "init", "-key-shares", "3", "-key-threshold", "2"); err != nil {
 		t.Fatal(err)

@@ -13,9 +13,11 @@ Commands:
   operator init                initialise the cluster and print the unseal shares
   operator unseal [-all] SHARE give a node (or every node) one unseal share
   operator seal                seal a node: drop every unsealed secret from its memory
+                               (signed with $AWS_ACCESS_KEY_ID: the root, or a user allowed keyraft:Seal)
   operator status              seal and raft status of a node
   operator raft list-peers     the raft configuration
   operator raft remove-peer ID remove a server from the raft configuration
+                               (signed likewise; keyraft:RemovePeer)
   operator tls-gen -out DIR -nodes n1,n2,n3 [-hosts h1,h2]
                                a cluster CA and node certificates for mutual TLS (docs/tls.md)
   operator gossip-keygen [-out FILE]

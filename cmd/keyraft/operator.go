@@ -28,11 +28,14 @@ type operatorFlags struct {
 	format  string
 	caFile  string
 	region  string // of the SigV4 credential scope
+	// timeout bounds one call; commands whose node may work for minutes
+	// (audit verify and export) raise it.
+	timeout time.Duration
 }
 
 func newOperatorFlags(name string) (*flag.FlagSet, *operatorFlags) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	of := &operatorFlags{}
+	of := &operatorFlags{timeout: 30 * time.Second}
 	def := os.Getenv("KEYRAFT_ADDR")
 	if def == "" {
 		def = "http://127.0.0.1:8200"
@@ -150,7 +153,7 @@ func (of *operatorFlags) sign(req *http.Request, body []byte, service string) er
 // that says what the node said: the operator API's {"errors": [...]} or an
 // AWS JSON error's __type and message.
 func (of *operatorFlags) send(req *http.Request) ([]byte, error) {
-	client, err := of.httpClient(30 * time.Second)
+	client, err := of.httpClient(of.timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +184,13 @@ func (of *operatorFlags) send(req *http.Request) ([]byte, error) {
 	return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(raw)))
 }
 
+// fail reports err for cmd: an operator subcommand ("init") or an audit
+// command named in full ("audit verify").
 func fail(cmd string, err error) int {
-	fmt.Fprintf(os.Stderr, "keyraft operator %s: %v\n", cmd, err)
+	if !strings.HasPrefix(cmd, "audit ") {
+		cmd = "operator " + cmd
+	}
+	fmt.Fprintf(os.Stderr, "keyraft %s: %v\n", cmd, err)
 	return 1
 }
 

@@ -58,6 +58,8 @@ func runServer(args []string) int {
 	fs.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's /debug/pprof on this address (loopback only, for profiling)")
 	fs.IntVar(&cfg.AuditRetainEvents, "audit-retain-events", 0, "keep at most this many audit events; the leader trims the oldest (0 keeps all)")
 	fs.DurationVar(&cfg.AuditRetainAge, "audit-retain-age", 0, "trim audit events older than this, e.g. 2160h (0 keeps all)")
+	fs.IntVar(&cfg.AuditRetainMiB, "audit-retain-mib", 0, "keep at most this many MiB of audit segments (64 MiB each); the leader trims the oldest whole segments (0 keeps all)")
+	fs.Int64Var(&cfg.AuditSegmentSize, "test-audit-segment-size", 0, "TESTING ONLY: bytes at which audit segments roll, the same on every node (default 64 MiB)")
 	fs.DurationVar(&cfg.AuditReturnWait, "audit-batch-return-wait", 0, "let a batch of audit events wait up to this long (at most one Raft round) while most come from callers that come straight back, e.g. 5ms: more throughput for worker pools, up to that much more latency for callers sharing pooled connections (0: 1 ms for everyone)")
 	fs.Uint64Var(&cfg.SnapshotThreshold, "raft-snapshot-threshold", 8192, "take a Raft snapshot once this many entries follow the last one")
 	fs.Uint64Var(&cfg.TrailingLogs, "raft-trailing-logs", 10240, "Raft entries kept after a snapshot, for followers that fall briefly behind")
@@ -235,12 +237,16 @@ func devInit(ctx context.Context, s *server.Server) (*server.InitResult, error) 
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	res, err := s.Initialize(ctx, 1, 1)
+	res, err := s.Initialize(ctx, nil, 1, 1)
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)
 	}
-	if _, err := s.Unseal(res.Shares[0], false); err != nil {
+	st, err := s.Unseal(res.Shares[0], false)
+	if err != nil {
 		return nil, fmt.Errorf("unseal: %w", err)
+	}
+	if err := s.RecordSetup(ctx, "OperatorUnseal", map[string]any{"progress": st.Progress, "sealed": st.Sealed, "dev": true}); err != nil {
+		return nil, err
 	}
 	return res, nil
 }
