@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -81,9 +82,18 @@ func operator(ctx context.Context, c Cluster, node string, args ...string) ([]by
 
 // cli runs the keyraft CLI and returns its stdout.
 func cli(ctx context.Context, bin string, args ...string) ([]byte, error) {
+	return cliAs(ctx, nil, bin, args...)
+}
+
+// cliAs is cli with creds' access key in the CLI's environment, which it
+// signs operator calls with (none when creds is nil).
+func cliAs(ctx context.Context, creds *Credentials, bin string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 40*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
+	if creds != nil {
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -164,9 +174,14 @@ func Unseal(ctx context.Context, c Cluster, creds *Credentials, node string) err
 	return nil
 }
 
-// Seal seals one node with `keyraft operator seal`.
-func Seal(ctx context.Context, c Cluster, node string) error {
-	_, err := operator(ctx, c, node, "seal", "-format", "json")
+// Seal seals one node with `keyraft operator seal`, signed as creds' root
+// access key: sealing needs a principal allowed keyraft:Seal.
+func Seal(ctx context.Context, c Cluster, creds *Credentials, node string) error {
+	args := []string{"operator", "seal", "-format", "json", "-address", c.Endpoint(node)}
+	if ca := c.CAFile(); ca != "" {
+		args = append(args, "-ca-file", ca)
+	}
+	_, err := cliAs(ctx, creds, c.Binary(), args...)
 	return err
 }
 

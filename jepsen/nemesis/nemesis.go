@@ -87,7 +87,7 @@ func (n *Nemesis) inject(ctx context.Context, s Schedule, st Step) history.Fault
 		err = c.Pause(ctx, node)
 	case Seal:
 		f.Nodes = []string{node}
-		err = control.Seal(ctx, c, node)
+		err = control.Seal(ctx, c, n.Creds, node)
 	case Partition:
 		links := s.partition(st, leader)
 		f.Detail = describeLinks(links)

@@ -67,6 +67,7 @@ func recheck(dir string, o options) (bool, error) {
 			Unapplied: checker.Unapplied(ops, aopt)}),
 		checker.NoStaleCrypto(ops),
 		checker.SealedSilent(ops, faults),
+		checker.SealsAudited(faults, nodes),
 		checker.Availability(ops, faults, checker.AvailOptions{}),
 	}
 	valid := true

@@ -213,6 +213,7 @@ func check(ctx context.Context, c control.Cluster, creds *control.Credentials, o
 		Unapplied: checker.Unapplied(ops, aopt)}))
 	results = append(results, checker.NoStaleCrypto(ops))
 	results = append(results, checker.SealedSilent(ops, faults))
+	results = append(results, checker.SealsAudited(faults, nodes))
 	results = append(results, checker.Availability(ops, faults, checker.AvailOptions{EndNS: endNS}))
 	return results
 }
