@@ -30,6 +30,10 @@ type LinearOptions struct {
 	// Unapplied are indeterminate writes known not to have applied (see
 	// Unapplied): they are left out instead of left open.
 	Unapplied map[int64]bool
+	// Windows narrow ops' intervals by the audit log's order (see
+	// Windows); an indeterminate write with a bound returns by it instead
+	// of never.
+	Windows map[int64]Window
 }
 
 // writes are the ops that may change a group's state.
@@ -41,11 +45,12 @@ var writes = map[string]bool{
 
 // linearOps turns the history into porcupine operations. Indeterminate
 // writes never return (Return = +inf), so porcupine may linearize them
-// anywhere after their call, including after everything (not applied).
+// anywhere after their call, including after everything (not applied),
+// unless the audit log says by when they took effect (windows).
 // Indeterminate reads and creates constrain nothing and are left out: a
 // CreateKey with no answer made, at most, a key no one ever names. So are
 // indeterminate writes in unapplied.
-func linearOps(ops []history.Op, unapplied map[int64]bool) []porcupine.Operation {
+func linearOps(ops []history.Op, unapplied map[int64]bool, windows map[int64]Window) []porcupine.Operation {
 	var out []porcupine.Operation
 	for i := range ops {
 		op := &ops[i]
@@ -64,11 +69,19 @@ func linearOps(ops []history.Op, unapplied map[int64]bool) []porcupine.Operation
 		if op.Status == history.Info && unapplied[op.ID] {
 			continue // the audit log shows its command never committed
 		}
-		ret := op.CompleteNS
+		call, ret := op.InvokeNS, op.CompleteNS
 		if op.Status == history.Info {
 			ret = math.MaxInt64
 		}
-		out = append(out, porcupine.Operation{ClientId: op.Process, Input: op, Call: op.InvokeNS, Output: op, Return: ret})
+		// A bound before the op's own call means the log broke real time,
+		// which the audit checker reports; porcupine keeps the op's own.
+		if w, ok := windows[op.ID]; ok && w.By > call {
+			ret = min(ret, w.By)
+			if w.From < ret {
+				call = max(call, w.From)
+			}
+		}
+		out = append(out, porcupine.Operation{ClientId: op.Process, Input: op, Call: call, Output: op, Return: ret})
 	}
 	return out
 }
@@ -82,7 +95,7 @@ func Linearizable(ops []history.Op, opt LinearOptions) Result {
 	}
 	m := keyModel{allowDeletion: opt.AllowDeletion}
 	pm := m.porcupineModel()
-	groups := pm.Partition(linearOps(ops, opt.Unapplied))
+	groups := pm.Partition(linearOps(ops, opt.Unapplied, opt.Windows))
 	sort.Slice(groups, func(i, j int) bool {
 		return groupLess(groups[i][0].Input.(*history.Op).Group, groups[j][0].Input.(*history.Op).Group)
 	})
@@ -108,17 +121,21 @@ func Linearizable(ops []history.Op, opt LinearOptions) Result {
 	close(next)
 	wg.Wait()
 	stats := map[string]any{"groups": len(groups)}
-	open, resolved := 0, 0
+	open, resolved, bounded := 0, 0, 0
 	for i := range ops {
 		if op := &ops[i]; op.Group != "" && op.Status == history.Info && writes[op.Type] {
-			if opt.Unapplied[op.ID] {
+			switch {
+			case opt.Unapplied[op.ID]:
 				resolved++
-			} else {
+			case opt.Windows[op.ID].By != 0 && opt.Windows[op.ID].By != math.MaxInt64:
+				bounded++
+			default:
 				open++
 			}
 		}
 	}
 	stats["indeterminate_writes_open"], stats["indeterminate_writes_unapplied"] = open, resolved
+	stats["indeterminate_writes_applied"] = bounded
 	var illegal, unknown []string
 	var counter strings.Builder
 	total, largest := 0, 0
@@ -156,8 +173,8 @@ func Linearizable(ops []history.Op, opt LinearOptions) Result {
 	}
 	stats["largest_group"] = largest
 	stats["ops"] = total
-	summary := fmt.Sprintf("%d ops in %d key groups (largest %d); indeterminate writes: %d open, %d not applied per the audit log",
-		total, len(groups), largest, open, resolved)
+	summary := fmt.Sprintf("%d ops in %d key groups (largest %d); indeterminate writes: %d open, %d applied and %d not applied per the audit log",
+		total, len(groups), largest, open, bounded, resolved)
 	switch {
 	case len(illegal) > 0:
 		stats["illegal_groups"] = illegal
@@ -199,28 +216,39 @@ func explain(m keyModel, group string, ops []porcupine.Operation, info porcupine
 		_, state = m.step(state, op)
 		done[op.ID] = true
 		if i >= len(longest)-5 {
-			fmt.Fprintf(&b, "  %s   => %s\n", describe(op), state)
+			fmt.Fprintf(&b, "  %s%s   => %s\n", describe(op), narrowed(o), state)
 		}
 	}
 	// The ops that must come next (called before any remaining op returned)
 	// and that no order of could follow from that state.
-	var rest []*history.Op
+	var rest []porcupine.Operation
 	minRet := int64(math.MaxInt64)
 	for _, o := range ops {
 		if op := o.Input.(*history.Op); !done[op.ID] {
-			rest = append(rest, op)
+			rest = append(rest, o)
 			minRet = min(minRet, o.Return)
 		}
 	}
-	sort.Slice(rest, func(i, j int) bool { return rest[i].InvokeNS < rest[j].InvokeNS })
+	sort.Slice(rest, func(i, j int) bool { return rest[i].Call < rest[j].Call })
 	fmt.Fprintf(&b, "none of these can come next from state %s:\n", state)
 	n := 0
-	for _, op := range rest {
-		if op.InvokeNS > minRet || n == 6 {
+	for _, o := range rest {
+		if o.Call > minRet || n == 6 {
 			break
 		}
 		n++
-		fmt.Fprintf(&b, "  %s   [%.3fs, %.3fs] on %s req=%s\n", describe(op), float64(op.InvokeNS)/1e9, float64(op.CompleteNS)/1e9, op.Node, op.RequestID)
+		op := o.Input.(*history.Op)
+		fmt.Fprintf(&b, "  %s   [%.3fs, %.3fs]%s on %s req=%s\n", describe(op), float64(op.InvokeNS)/1e9, float64(op.CompleteNS)/1e9, narrowed(o), op.Node, op.RequestID)
 	}
 	return b.String()
+}
+
+// narrowed names the interval the audit log left an op, when it is
+// narrower than the op's own.
+func narrowed(o porcupine.Operation) string {
+	op := o.Input.(*history.Op)
+	if o.Call == op.InvokeNS && (o.Return == op.CompleteNS || o.Return == math.MaxInt64) {
+		return ""
+	}
+	return fmt.Sprintf(" (by the audit log within [%.3fs, %.3fs])", float64(o.Call)/1e9, float64(o.Return)/1e9)
 }

@@ -64,7 +64,7 @@ func recheck(dir string, o options) (bool, error) {
 	results := []checker.Result{
 		checker.AuditComplete(ops, aopt),
 		checker.Linearizable(ops, checker.LinearOptions{Timeout: o.linTimeout, AllowDeletion: o.dayLength != "", Dir: dir,
-			Unapplied: checker.Unapplied(ops, aopt)}),
+			Unapplied: checker.Unapplied(ops, aopt), Windows: checker.Windows(ops, aopt)}),
 		checker.NoStaleCrypto(ops),
 		checker.SealedSilent(ops, faults),
 		checker.SealsAudited(faults, nodes),

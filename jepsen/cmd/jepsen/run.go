@@ -210,7 +210,7 @@ func check(ctx context.Context, c control.Cluster, creds *control.Credentials, o
 
 	logf("checking linearizability (porcupine)")
 	results = append(results, checker.Linearizable(ops, checker.LinearOptions{Timeout: o.linTimeout, AllowDeletion: o.dayLength != "", Dir: dir,
-		Unapplied: checker.Unapplied(ops, aopt)}))
+		Unapplied: checker.Unapplied(ops, aopt), Windows: checker.Windows(ops, aopt)}))
 	results = append(results, checker.NoStaleCrypto(ops))
 	results = append(results, checker.SealedSilent(ops, faults))
 	results = append(results, checker.SealsAudited(faults, nodes))
