@@ -127,18 +127,14 @@ func TestLinearizableManyShortGroupsQuick(t *testing.T) {
 		ops = append(ops, synthGroup(r, fmt.Sprintf("g%d", g+1), start,
 			synthOptions{Ops: 200, Procs: 8, RatePerSec: 10, Indeterminate: 8, SlowFrac: 0.1}, &id)...)
 	}
-	begin := time.Now()
-	res := Linearizable(ops, LinearOptions{Timeout: time.Minute, AllowDeletion: true})
-	took := time.Since(begin)
+	// Each group within 5 s of porcupine's time, or the verdict is
+	// unknown: the budget, not a wall clock, is the test.
+	res := Linearizable(ops, LinearOptions{Timeout: 5 * time.Second, AllowDeletion: true})
 	if !res.OK() {
 		t.Fatalf("synthetic linearizable history rejected:\n%s", res)
 	}
 	if n := res.Stats["groups"]; n != groups {
 		t.Fatalf("checked %v groups, want %d", n, groups)
-	}
-	t.Logf("%s in %s", res.Summary, took)
-	if took > 30*time.Second {
-		t.Fatalf("%d ops in %d groups took %s to check", len(ops), groups, took)
 	}
 
 	// The same history with one stale read in one group fails, naming it.

@@ -82,9 +82,8 @@ func TestLinearizableUnappliedIsQuick(t *testing.T) {
 		unapplied[b.at(100+i, 110+i, info(onKey(typ, []string{keyA, keyB}[i%2]))).ID] = true
 	}
 	b.at(500, 510, encryptOK(keyA, 99, "no such version"))
-	start := time.Now()
 	res := Linearizable(b.ops, LinearOptions{Timeout: 300 * time.Millisecond, Unapplied: unapplied})
-	if res.Verdict != Fail || time.Since(start) > 250*time.Millisecond {
-		t.Fatalf("want a quick fail, got after %s:\n%s", time.Since(start), res)
+	if res.Verdict != Fail {
+		t.Fatalf("want a fail within porcupine's 300 ms, got:\n%s", res)
 	}
 }
