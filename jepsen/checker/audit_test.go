@@ -40,6 +40,15 @@ func rechain(evs []AuditEvent) []AuditEvent {
 	return evs
 }
 
+// unreadable is three nodes none of whose logs could be read.
+func unreadable() []NodeAudit {
+	out := everyNode(nil)
+	for i := range out {
+		out[i].Err = "connection refused"
+	}
+	return out
+}
+
 func everyNode(evs []AuditEvent) []NodeAudit {
 	var out []NodeAudit
 	for _, n := range nodes3 {
