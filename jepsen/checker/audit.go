@@ -28,18 +28,14 @@ func AuditComplete(ops []history.Op, opt AuditOptions) Result {
 	const name = "audit"
 	var v violations
 	stats := map[string]any{"nodes": len(opt.Nodes)}
-	var ref []AuditEvent
+	ref, _ := longestLog(opt.Nodes)
 	var unread []string
 	for _, n := range opt.Nodes {
 		switch {
 		case n.Err != "":
 			unread = append(unread, n.Node+": "+n.Err)
-			continue
 		case !n.Verified:
 			v.add("%s: hash chain does not verify: %s", n.Node, n.Violation)
-		}
-		if len(n.Events) > len(ref) {
-			ref = n.Events
 		}
 	}
 	for _, n := range opt.Nodes {

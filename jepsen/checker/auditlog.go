@@ -102,3 +102,19 @@ type NodeAudit struct {
 	// Err is set when the node could not be read at all.
 	Err string
 }
+
+// longestLog is the reference log of a run: the longest that any node
+// gave (every committed log is a prefix of it, or AuditComplete says
+// otherwise), and whether any node's could be read at all.
+func longestLog(nodes []NodeAudit) (log []AuditEvent, read bool) {
+	for _, n := range nodes {
+		if n.Err != "" {
+			continue
+		}
+		read = true
+		if len(n.Events) > len(log) {
+			log = n.Events
+		}
+	}
+	return log, read
+}

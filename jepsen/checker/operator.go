@@ -15,16 +15,7 @@ import (
 // It reads the most complete node log (AuditComplete checks they agree).
 func SealsAudited(faults []history.Fault, nodes []NodeAudit) Result {
 	const name = "seals-audited"
-	var log []AuditEvent
-	read := false
-	for _, n := range nodes {
-		if n.Err == "" {
-			read = true
-			if len(n.Events) > len(log) {
-				log = n.Events
-			}
-		}
-	}
+	log, read := longestLog(nodes)
 	applied, attempted, events := map[string]int{}, map[string]int{}, map[string]int{}
 	for _, f := range faults {
 		if f.Kind != "seal" || len(f.Nodes) != 1 {

@@ -129,17 +129,7 @@ func Windows(ops []history.Op, opt AuditOptions) map[int64]Window {
 // tokenIndex returns the longest log any node gave and, for each op token
 // in it, the positions of its events; a nil log when no node's could be read.
 func tokenIndex(opt AuditOptions) ([]AuditEvent, map[int64][]int) {
-	var ref []AuditEvent
-	read := false
-	for _, n := range opt.Nodes {
-		if n.Err != "" {
-			continue
-		}
-		read = true
-		if len(n.Events) > len(ref) {
-			ref = n.Events
-		}
-	}
+	ref, read := longestLog(opt.Nodes)
 	if !read || opt.Run == "" {
 		return nil, nil
 	}

@@ -71,13 +71,14 @@ func Leader(ctx context.Context, c Cluster) string {
 }
 
 // operator runs `keyraft operator ARGS -address NODE` (trusting the
-// cluster's CA) and returns its stdout.
-func operator(ctx context.Context, c Cluster, node string, args ...string) ([]byte, error) {
+// cluster's CA), signed with creds' access key when creds is not nil, and
+// returns its stdout.
+func operator(ctx context.Context, c Cluster, creds *Credentials, node string, args ...string) ([]byte, error) {
 	args = append(append([]string{"operator"}, args...), "-address", c.Endpoint(node))
 	if ca := c.CAFile(); ca != "" {
 		args = append(args, "-ca-file", ca)
 	}
-	return cli(ctx, c.Binary(), args...)
+	return cliAs(ctx, creds, c.Binary(), args...)
 }
 
 // cli runs the keyraft CLI and returns its stdout.
@@ -128,7 +129,7 @@ func Initialize(ctx context.Context, c Cluster) (*Credentials, error) {
 	var creds Credentials
 	var initErr error
 	err := waitFor(ctx, "init", func() bool {
-		out, err := operator(ctx, c, c.Nodes()[0], "init", "-key-shares", "5", "-key-threshold", "3", "-format", "json")
+		out, err := operator(ctx, c, nil, c.Nodes()[0], "init", "-key-shares", "5", "-key-threshold", "3", "-format", "json")
 		if err != nil && strings.Contains(err.Error(), "already initialized") {
 			initErr = err // an earlier attempt's answer was lost: no shares
 			return true
@@ -164,7 +165,7 @@ func Unseal(ctx context.Context, c Cluster, creds *Credentials, node string) err
 		if err == nil && !st.Sealed {
 			return nil
 		}
-		if _, err := operator(ctx, c, node, "unseal", "-format", "json", share); err != nil {
+		if _, err := operator(ctx, c, nil, node, "unseal", "-format", "json", share); err != nil {
 			return fmt.Errorf("unseal %s: %w", node, err)
 		}
 	}
@@ -177,11 +178,7 @@ func Unseal(ctx context.Context, c Cluster, creds *Credentials, node string) err
 // Seal seals one node with `keyraft operator seal`, signed as creds' root
 // access key: sealing needs a principal allowed keyraft:Seal.
 func Seal(ctx context.Context, c Cluster, creds *Credentials, node string) error {
-	args := []string{"operator", "seal", "-format", "json", "-address", c.Endpoint(node)}
-	if ca := c.CAFile(); ca != "" {
-		args = append(args, "-ca-file", ca)
-	}
-	_, err := cliAs(ctx, creds, c.Binary(), args...)
+	_, err := operator(ctx, c, creds, node, "seal", "-format", "json")
 	return err
 }
 
