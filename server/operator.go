@@ -126,8 +126,12 @@ type UnsealAnswer struct {
 }
 
 func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
+	if !s.admitUnseal(w, r) {
+		return
+	}
 	var req unsealRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+		s.unsealFailed(r)
 		writeErr(w, http.StatusBadRequest, "unseal: the body must be {\"key\": \"<base64 share>\"} or {\"reset\": true}")
 		return
 	}
@@ -135,12 +139,17 @@ func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
 	if !req.Reset {
 		var err error
 		if share, err = base64.StdEncoding.DecodeString(req.Key); err != nil || len(share) == 0 {
+			s.unsealFailed(r)
 			writeErr(w, http.StatusBadRequest, "unseal: the share is not valid base64")
 			return
 		}
 	}
 	st, err := s.Unseal(share, req.Reset)
-	s.auditAsync(r, "", "OperatorUnseal", map[string]any{"reset": req.Reset, "all": req.All, "progress": st.Progress, "sealed": st.Sealed}, err)
+	if isShareFailure(err) {
+		s.unsealFailed(r)
+	} else {
+		s.auditAsync(r, "", "OperatorUnseal", map[string]any{"reset": req.Reset, "all": req.All, "progress": st.Progress, "sealed": st.Sealed}, err)
+	}
 	local := UnsealAnswer{NodeID: s.cfg.NodeID, Sealed: st.Sealed, Progress: st.Progress, Threshold: st.Threshold}
 	if err != nil {
 		local.Error = describeUnsealErr(err)

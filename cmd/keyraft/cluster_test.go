@@ -313,13 +313,13 @@ func testWrongShares(t *testing.T, c *cluster) {
 	if err != nil || !st.Sealed || st.Progress != 0 {
 		t.Fatalf("after a wrong share set: %+v %v (want sealed, progress reset)", st, err)
 	}
-	// Nothing changed but the audit log, which records the failed attempt.
+	// Nothing changed but the audit log, which summarises the failed attempts.
 	keysAfter, err := kmsClient(c.nodes[0].api, c.creds, 3).ListKeys(ctx10(t), &kms.ListKeysInput{})
 	if err != nil || len(keysAfter.Keys) != len(keysBefore.Keys) {
 		t.Fatalf("keys changed across a failed unseal: %v", err)
 	}
 	waitFor(t, 10*time.Second, "the failed unseal in the audit log", func() (bool, error) {
-		for _, ev := range auditEvents(t, c.nodes[0].api, "event_name=OperatorUnseal") {
+		for _, ev := range auditEvents(t, c.nodes[0].api, "event_name=OperatorUnsealFailures") {
 			if ev["keyraftNodeId"] == p.id && ev["errorCode"] == "OperatorError" {
 				return true, nil
 			}
