@@ -42,6 +42,9 @@ type Config struct {
 	Sealed func() bool
 	// Initialized reports whether the cluster holds an init record.
 	Initialized func() bool
+	// Wall is this server's wall clock, which its gossip acks carry
+	// (PeerWalls); nil is time.Now.
+	Wall func() time.Time
 
 	// Raft tuning; zero values take the defaults below.
 	HeartbeatTimeout  time.Duration
@@ -52,6 +55,9 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.Wall == nil {
+		c.Wall = time.Now
+	}
 	if c.HeartbeatTimeout == 0 {
 		c.HeartbeatTimeout = time.Second
 	}

@@ -45,6 +45,7 @@ func (n *Node) startGossip() error {
 	mc.SecretKey = n.cfg.GossipKey
 	mc.Delegate = &delegate{n: n}
 	mc.Events = &events{n: n}
+	mc.Ping = n.clocks
 	mc.Logger = nil
 	mc.LogOutput = n.log.Named("gossip").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})
 	ml, err := memberlist.Create(mc)

@@ -66,6 +66,9 @@ type Node struct {
 	// every entry committed before its term began (a raft Barrier). Until
 	// then its FSM may lag the log, and answers from it could be stale.
 	readyTerm atomic.Uint64
+
+	// clocks samples the peers' wall clocks from gossip acks (clockping.go).
+	clocks *pingClock
 }
 
 // Start opens the stores in DataDir, starts Raft and memberlist, and begins
@@ -89,6 +92,7 @@ func Start(cfg Config) (*Node, error) {
 		members:  map[string]Meta{},
 		admitted: map[string]bool{},
 		refused:  map[string]time.Time{},
+		clocks:   &pingClock{wall: cfg.Wall},
 	}
 	hasState, err := n.startRaft()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -55,6 +56,10 @@ type FSM struct {
 	// audit is the on-disk audit log, the FSM's own store; nil when the
 	// caller needs no audit (unit tests of other commands).
 	audit *audit.Store
+
+	// lastTime mirrors st.lastTime for readers that must not wait for
+	// Apply's lock (the cluster clock reads it on every request).
+	lastTime atomic.Int64
 }
 
 // New returns an empty state machine appending audit events to store.
@@ -137,6 +142,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 // its event are one entry, so neither commits without the other. A refused
 // command records nothing; its request is audited on its own.
 func (f *FSM) apply(cmd *fsmpb.Command, index uint64) any {
+	f.observeTime(cmd)
 	res := f.dispatch(cmd, index)
 	if len(cmd.AuditEvent) == 0 || f.audit == nil {
 		return res
@@ -345,6 +351,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	f.st, f.index = st, index
+	f.lastTime.Store(st.lastTime)
 	f.mu.Unlock()
 	return nil
 }

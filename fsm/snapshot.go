@@ -43,7 +43,7 @@ type fsmSnapshot struct {
 }
 
 func captureSnapshot(st *state, index uint64) *fsmSnapshot {
-	s := &fsmSnapshot{header: &fsmpb.SnapshotHeader{FormatVersion: snapshotFormatVersion, LastIndex: index}}
+	s := &fsmSnapshot{header: &fsmpb.SnapshotHeader{FormatVersion: snapshotFormatVersion, LastIndex: index, LastTimestamp: st.lastTime}}
 	if st.init != nil {
 		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_Init{Init: clone(st.init)}})
 	}
@@ -210,6 +210,7 @@ func readSnapshot(r io.Reader, store *audit.Store) (*state, uint64, error) {
 		return nil, 0, fmt.Errorf("%w: format version %d (this version reads %d)", ErrBadSnapshot, hdr.FormatVersion, snapshotFormatVersion)
 	}
 	st := newState()
+	st.lastTime = hdr.LastTimestamp
 	for {
 		var rec fsmpb.SnapshotRecord
 		err := readRecord(br, &rec)

@@ -10,10 +10,12 @@ import (
 
 // state is what the commands build. It is only touched under FSM.mu.
 type state struct {
-	init    *fsmpb.Init
-	keys    map[string]*fsmpb.Key
-	removed map[string]*fsmpb.RemovePeer
-	aliases map[string]*fsmpb.Alias
+	// lastTime is the latest timestamp of the commands applied (clock.go).
+	lastTime int64
+	init     *fsmpb.Init
+	keys     map[string]*fsmpb.Key
+	removed  map[string]*fsmpb.RemovePeer
+	aliases  map[string]*fsmpb.Alias
 	// accessKeys indexes every access key by id: the root's from Init and the users'.
 	accessKeys map[string]*fsmpb.AccessKey
 	users      map[string]*fsmpb.User

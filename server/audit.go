@@ -31,7 +31,7 @@ const auditBatchWait = time.Millisecond
 
 // proposeAudit is the batcher's way into Raft.
 func (s *Server) proposeAudit(ctx context.Context, events [][]byte) error {
-	cmd, err := fsm.NewAuditBatchCommand(events, time.Now())
+	cmd, err := fsm.NewAuditBatchCommand(events, s.clock.Now())
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (s *Server) kmsEvent(r *http.Request, op, requestID, eventID, accessKeyID s
 // arrives, since a write carries its event in its own command.
 func (s *Server) baseEvent(r *http.Request, name, typ, requestID, eventID string) *audit.Event {
 	ev := &audit.Event{
-		EventVersion: audit.EventVersion, EventTime: time.Now().UTC().Format(time.RFC3339Nano),
+		EventVersion: audit.EventVersion, EventTime: s.clock.Now().UTC().Format(time.RFC3339Nano),
 		EventSource: audit.EventSource, EventName: name, EventType: typ, AWSRegion: s.cfg.Region,
 		RequestID: requestID, EventID: eventID, RecipientAccountID: s.cfg.Account, NodeID: s.cfg.NodeID,
 	}
@@ -234,8 +234,10 @@ func (s *Server) commitOperatorEvent(ctx context.Context, b []byte) error {
 }
 
 // trimAudit proposes a retention trim when the log holds more events, or
-// older ones, than the settings allow. The trim is itself an event.
-func (s *Server) trimAudit(ctx context.Context) error {
+// older ones, than the settings allow. The trim is itself an event. Age
+// counts on the cluster clock, and only when byAge: not while this
+// server's wall clock disagrees with it.
+func (s *Server) trimAudit(ctx context.Context, byAge bool) error {
 	retain, age, mib := s.cfg.AuditRetainEvents, s.cfg.AuditRetainAge, s.cfg.AuditRetainMiB
 	if retain <= 0 && age <= 0 && mib <= 0 {
 		return nil
@@ -246,8 +248,8 @@ func (s *Server) trimAudit(ctx context.Context) error {
 	if retain > 0 && first > 0 && head-first+1 > uint64(retain) {
 		before = head - uint64(retain) + 1
 	}
-	if age > 0 {
-		cutoff := time.Now().Add(-age)
+	if age > 0 && byAge {
+		cutoff := s.clock.Now().Add(-age)
 		err := s.auditStore.Export(audit.Filter{}, 0, func(r audit.Record) error {
 			var ev struct {
 				EventTime string `json:"eventTime"`
@@ -278,7 +280,7 @@ func (s *Server) trimAudit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd, err := fsm.NewCommand(fsm.CmdAuditTrim, &fsmpb.AuditTrim{BeforeSeq: before, Event: b}, time.Now())
+	cmd, err := fsm.NewCommand(fsm.CmdAuditTrim, &fsmpb.AuditTrim{BeforeSeq: before, Event: b}, s.clock.Now())
 	if err != nil {
 		return err
 	}

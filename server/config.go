@@ -59,6 +59,11 @@ type Config struct {
 	// (audit.Batcher). Zero keeps the short wait for every caller.
 	AuditReturnWait time.Duration
 
+	// Wall is this node's wall clock; nil is time.Now. Only test builds
+	// set it (to jump it); every timestamp the node proposes comes from
+	// the cluster clock, which this clock can move only within bounds.
+	Wall func() time.Time
+
 	// DayLength stands for one day in deletion windows and rotation
 	// periods; zero is 24h. Tests shorten it; it is never an API parameter.
 	DayLength time.Duration

@@ -71,7 +71,7 @@ func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, thresh
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now := s.clock.Now()
 	cmd, err := fsm.NewAuditedCommand(fsm.CmdInit, &fsmpb.Init{
 		Shares: uint32(shares), Threshold: uint32(threshold), SealedKeyring: sealedKR,
 		RootAccessKey: &fsmpb.AccessKey{
@@ -164,6 +164,9 @@ type Status struct {
 	RaftState   string `json:"raft_state"`
 	RaftIndex   uint64 `json:"raft_index"`
 	Term        uint64 `json:"term"`
+	// ClockAlarm, when set, says why this server takes no time-driven
+	// destructive action (clock.go).
+	ClockAlarm string `json:"clock_alarm,omitempty"`
 }
 
 // Status reports this node's seal and Raft state.
@@ -175,6 +178,7 @@ func (s *Server) Status() Status {
 		Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()),
 		Shares: int(in.GetShares()), Nonce: st.Nonce, NodeID: s.cfg.NodeID, LeaderID: s.node.LeaderID(),
 		RaftState: r.State().String(), RaftIndex: r.AppliedIndex(), Term: r.CurrentTerm(),
+		ClockAlarm: s.ClockAlarm(),
 	}
 }
 

@@ -39,7 +39,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "keyraft")
-	args := []string{"build", "-o", binary}
+	// The test knobs (-test-day-length, -test-clock-offset-file, ...)
+	// exist only in a binary built with this tag.
+	args := []string{"build", "-tags", "keyraft_testknobs", "-o", binary}
 	if os.Getenv("KEYRAFT_TEST_RACE") != "" { // race-check the servers the tests start
 		args = append(args, "-race")
 	}
@@ -283,6 +285,7 @@ type nodeStatus struct {
 	LeaderID    string `json:"leader_id"`
 	RaftIndex   uint64 `json:"raft_index"`
 	Term        uint64 `json:"term"`
+	ClockAlarm  string `json:"clock_alarm"`
 }
 
 func status(t *testing.T, api string) (nodeStatus, error) {
@@ -290,6 +293,9 @@ func status(t *testing.T, api string) (nodeStatus, error) {
 	err := operator(t, api, &st, "status")
 	return st, err
 }
+
+// fullStatus is the status a principal sees, alarms included.
+func fullStatus(t *testing.T, api string) (nodeStatus, error) { return status(t, api) }
 
 // waitFor polls cond until it holds or the timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, error)) {

@@ -59,12 +59,11 @@ func runServer(args []string) int {
 	fs.IntVar(&cfg.AuditRetainEvents, "audit-retain-events", 0, "keep at most this many audit events; the leader trims the oldest (0 keeps all)")
 	fs.DurationVar(&cfg.AuditRetainAge, "audit-retain-age", 0, "trim audit events older than this, e.g. 2160h (0 keeps all)")
 	fs.IntVar(&cfg.AuditRetainMiB, "audit-retain-mib", 0, "keep at most this many MiB of audit segments (64 MiB each); the leader trims the oldest whole segments (0 keeps all)")
-	fs.Int64Var(&cfg.AuditSegmentSize, "test-audit-segment-size", 0, "TESTING ONLY: bytes at which audit segments roll, the same on every node (default 64 MiB)")
 	fs.DurationVar(&cfg.AuditReturnWait, "audit-batch-return-wait", 0, "let a batch of audit events wait up to this long (at most one Raft round) while most come from callers that come straight back, e.g. 5ms: more throughput for worker pools, up to that much more latency for callers sharing pooled connections (0: 1 ms for everyone)")
 	fs.Uint64Var(&cfg.SnapshotThreshold, "raft-snapshot-threshold", 8192, "take a Raft snapshot once this many entries follow the last one")
 	fs.Uint64Var(&cfg.TrailingLogs, "raft-trailing-logs", 10240, "Raft entries kept after a snapshot, for followers that fall briefly behind")
 	fs.DurationVar(&cfg.SnapshotInterval, "raft-snapshot-interval", 2*time.Minute, "how often Raft checks -raft-snapshot-threshold (it adds up to this much jitter)")
-	fs.DurationVar(&cfg.DayLength, "test-day-length", 0, "TESTING ONLY: the length of a 'day' in deletion windows and rotation periods (default 24h)")
+	registerTestKnobs(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -93,6 +92,9 @@ func runServer(args []string) int {
 		go func() { _ = http.ListenAndServe(pprofAddr, nil) }() // DefaultServeMux holds net/http/pprof
 	}
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "keyraft", Level: hclog.LevelFromString(logLevel), Output: os.Stderr})
+	if testKnobsBuilt {
+		cfg.Logger.Warn("this binary was built with -tags keyraft_testknobs: its -test-* flags bend time and storage; never run it in production")
+	}
 	if dev {
 		return runDev(fs, cfg)
 	}
@@ -124,6 +126,9 @@ func applyConfigFile(fs *flag.FlagSet, path string) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	for name, v := range values {
+		if strings.HasPrefix(name, "test-") {
+			return fmt.Errorf("config %s: %q is a test-only setting; it cannot be set from a config file", path, name)
+		}
 		if fs.Lookup(name) == nil {
 			return fmt.Errorf("config %s: unknown setting %q", path, name)
 		}

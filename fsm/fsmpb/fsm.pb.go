@@ -1933,6 +1933,10 @@ type SnapshotHeader struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	FormatVersion uint32                 `protobuf:"varint,1,opt,name=format_version,json=formatVersion,proto3" json:"format_version,omitempty"`
 	LastIndex     uint64                 `protobuf:"varint,2,opt,name=last_index,json=lastIndex,proto3" json:"last_index,omitempty"`
+	// last_timestamp is the latest leader timestamp (Unix nanoseconds) of the
+	// commands applied up to last_index: the cluster clock never reads less
+	// (package clusterclock). Zero in snapshots written before it existed.
+	LastTimestamp int64 `protobuf:"varint,3,opt,name=last_timestamp,json=lastTimestamp,proto3" json:"last_timestamp,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1977,6 +1981,13 @@ func (x *SnapshotHeader) GetFormatVersion() uint32 {
 func (x *SnapshotHeader) GetLastIndex() uint64 {
 	if x != nil {
 		return x.LastIndex
+	}
+	return 0
+}
+
+func (x *SnapshotHeader) GetLastTimestamp() int64 {
+	if x != nil {
+		return x.LastTimestamp
 	}
 	return 0
 }
@@ -2490,11 +2501,12 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x05grant\x18\x01 \x01(\v2\x15.keyraft.fsm.v1.GrantR\x05grant\"?\n" +
 	"\vRemoveGrant\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x19\n" +
-	"\bgrant_id\x18\x02 \x01(\tR\agrantId\"V\n" +
+	"\bgrant_id\x18\x02 \x01(\tR\agrantId\"}\n" +
 	"\x0eSnapshotHeader\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x1d\n" +
 	"\n" +
-	"last_index\x18\x02 \x01(\x04R\tlastIndex\"\xdb\x04\n" +
+	"last_index\x18\x02 \x01(\x04R\tlastIndex\x12%\n" +
+	"\x0elast_timestamp\x18\x03 \x01(\x03R\rlastTimestamp\"\xdb\x04\n" +
 	"\x0eSnapshotRecord\x12*\n" +
 	"\x04init\x18\x01 \x01(\v2\x14.keyraft.fsm.v1.InitH\x00R\x04init\x12'\n" +
 	"\x03key\x18\x02 \x01(\v2\x13.keyraft.fsm.v1.KeyH\x00R\x03key\x12?\n" +

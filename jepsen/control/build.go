@@ -65,7 +65,8 @@ func goBuild(ctx context.Context, src, out string, env []string, flags ...string
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
-	args := append([]string{"build"}, flags...)
+	// -test-day-length (Config.DayLength) exists only in test builds.
+	args := append([]string{"build", "-tags", "keyraft_testknobs"}, flags...)
 	args = append(args, "-o", out, "./cmd/keyraft")
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = src

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+)
+
+// TestClockJumpDestroysNothing: the leader's wall clock jumps 60 days
+// forward while a key waits out a 7-day deletion window and the audit log
+// keeps 30 days. The leader raises a clock alarm and holds its housekeeping:
+// the key is not deleted, the log is not trimmed. Once the clock is back,
+// the alarm clears and the key is deleted when its window really ends.
+// Days last 2 s here, so the window is 14 s of real time.
+func TestClockJumpDestroysNothing(t *testing.T) {
+	offsets := t.TempDir()
+	offsetFile := func(p *proc) string { return filepath.Join(offsets, p.id+".offset") }
+	c := startUnsealedClusterWith(t, func(p *proc) {
+		p.args = append(p.args, "-test-clock-offset-file", offsetFile(p))
+	}, "-test-day-length", "2s", "-audit-retain-age", "720h")
+	leader := c.waitLeader(10*time.Second, "")
+	client := kmsClient(leader.api, c.creds, 3)
+	key, err := client.CreateKey(ctx10(t), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := key.KeyMetadata.KeyId
+	scheduled := time.Now()
+	if _, err := client.ScheduleKeyDeletion(ctx10(t), &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: aws.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	firstEvent := auditEvents(t, leader.api, "")[0]
+
+	held := func() int {
+		b, _ := os.ReadFile(leader.logPath)
+		return bytes.Count(b, []byte("holding key deletion, scheduled rotation and audit trimming by age"))
+	}
+	if err := os.WriteFile(offsetFile(leader), []byte("1440h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "a clock alarm on the leader", func() (bool, error) {
+		st, err := fullStatus(t, leader.api)
+		return err == nil && st.ClockAlarm != "", err
+	})
+	st, _ := fullStatus(t, leader.api)
+	t.Logf("leader's alarm: %s", st.ClockAlarm)
+	if !strings.Contains(st.ClockAlarm, "ahead of") {
+		t.Fatalf("the alarm does not say the clock is ahead: %q", st.ClockAlarm)
+	}
+	for _, p := range c.nodes {
+		if p != leader {
+			if st, err := fullStatus(t, p.api); err != nil || st.ClockAlarm != "" {
+				t.Fatalf("follower %s (clock untouched) shows an alarm: %+v %v", p.id, st, err)
+			}
+		}
+	}
+	// Three housekeeping passes (every 500 ms with 2-second days) held.
+	waitFor(t, 10*time.Second, "three held housekeeping passes", func() (bool, error) { return held() >= 3, nil })
+	if elapsed := time.Since(scheduled); elapsed > 12*time.Second {
+		t.Fatalf("the test took %s to get here; the 14 s window proves nothing past it", elapsed)
+	}
+	d, err := client.DescribeKey(ctx10(t), &kms.DescribeKeyInput{KeyId: id})
+	if err != nil || d.KeyMetadata.KeyState != types.KeyStatePendingDeletion {
+		t.Fatalf("after a 60-day clock jump the key pending a 7-day deletion is %v (%v)", d, err)
+	}
+	evs := auditEvents(t, leader.api, "")
+	if evs[0]["eventID"] != firstEvent["eventID"] {
+		t.Fatalf("the audit log was trimmed by age: it now begins with %v", evs[0]["eventName"])
+	}
+	for _, ev := range evs {
+		if ev["eventName"] == "AuditTrim" {
+			t.Fatalf("the audit log was trimmed: %v", ev)
+		}
+		// Events carry the cluster clock, not the jumped wall clock.
+		if ts, _ := time.Parse(time.RFC3339Nano, ev["eventTime"].(string)); ts.After(time.Now().Add(time.Hour)) {
+			t.Fatalf("an event is stamped with the jumped clock: %v", ev)
+		}
+	}
+
+	// The clock comes back: the alarm clears, and the key goes when its
+	// window really ends.
+	if err := os.Remove(offsetFile(leader)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the alarm to clear", func() (bool, error) {
+		st, err := fullStatus(t, leader.api)
+		return err == nil && st.ClockAlarm == "", err
+	})
+	waitFor(t, 30*time.Second, "the key's deletion once its window ends", func() (bool, error) {
+		_, err := client.DescribeKey(ctx10(t), &kms.DescribeKeyInput{KeyId: id})
+		return apiCode(err) == "NotFoundException", err
+	})
+	if since := time.Since(scheduled); since < 14*time.Second {
+		t.Fatalf("the key was deleted %s after its 14 s window was scheduled", since)
+	}
+}
+
+// TestTestKnobsOnlyInTestBuilds: a release build does not know the -test-*
+// flags, and no build takes them from a config file.
+func TestTestKnobsOnlyInTestBuilds(t *testing.T) {
+	release := filepath.Join(t.TempDir(), "keyraft-release")
+	if out, err := exec.Command("go", "build", "-o", release, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for _, knob := range [][]string{{"-test-day-length", "1s"}, {"-test-audit-segment-size", "4096"}, {"-test-clock-offset-file", "/dev/null"}} {
+		out, err := exec.Command(release, append([]string{"server", "-dev"}, knob...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "flag provided but not defined: "+knob[0]) {
+			t.Fatalf("a release build took %s: %v\n%s", knob[0], err, out)
+		}
+	}
+	cfg := filepath.Join(t.TempDir(), "keyraft.json")
+	if err := os.WriteFile(cfg, []byte(`{"test-day-length": "1s"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary, "server", "-dev", "-config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "test-only setting") {
+		t.Fatalf("a config file set a test knob: %v\n%s", err, out)
+	}
+}
