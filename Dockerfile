@@ -9,7 +9,8 @@
 FROM scratch
 
 COPY keyraft-linux /keyraft
-# A scratch image has no directories at all. /data is where -data-dir points:
+# A scratch image has no directories at all. /data holds the data dir (-data-dir
+# /data/node in docker-compose.yml, which the server makes 0700 itself):
 # a named volume in docker-compose.yml, which docker seeds with this directory's
 # owner, so the unprivileged user below can write to it. There is no VOLUME
 # line, so a plain `docker run` leaves no anonymous volume behind. /tmp is for

@@ -197,6 +197,10 @@ func (s *Store) restoreSegment(se SegmentExtent, r io.Reader, chain *chainCheck)
 	if err != nil {
 		return nil, Record{}, err
 	}
+	if err := f.Chmod(0o600); err != nil { // exactly, whatever the umask
+		f.Close()
+		return nil, Record{}, err
+	}
 	g := &segment{first: se.First, path: path, f: f, size: se.Size, written: se.Size, kicked: se.Size, dropped: se.Size, indexed: true}
 	w := bufio.NewWriterSize(f, 1<<20)
 	hdr := make([]byte, len(segmentMagic))

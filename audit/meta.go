@@ -82,7 +82,10 @@ func writeMeta(dir string, m meta) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(m.encode())
+	err = f.Chmod(0o600) // exactly, whatever the umask
+	if err == nil {
+		_, err = f.Write(m.encode())
+	}
 	if err == nil {
 		err = f.Sync()
 	}

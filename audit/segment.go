@@ -83,6 +83,10 @@ func createSegment(dir string, first uint64) (*segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create audit segment: %w", err)
 	}
+	if err := f.Chmod(0o600); err != nil { // exactly, whatever the umask
+		f.Close()
+		return nil, fmt.Errorf("create audit segment: %w", err)
+	}
 	if _, err := f.WriteAt([]byte(segmentMagic), 0); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("create audit segment: %w", err)

@@ -84,6 +84,9 @@ func open(dir string, readOnly bool) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
+		if err := os.Chmod(dir, 0o700); err != nil { // exactly, whatever the umask
+			return nil, err
+		}
 	}
 	lock, err := lockDir(dir, !readOnly)
 	if err != nil {

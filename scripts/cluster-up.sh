@@ -23,6 +23,10 @@
 # sealed (a restarted container) are unsealed with the shares from that file
 # when it is there.
 set -euo pipefail
+# Every file this script writes (credentials, the env file) is the caller's
+# alone; the ones it writes into are also chmod'ed 600 after writing, in case
+# an earlier run left them wider.
+umask 077
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -164,7 +168,6 @@ fi
 if [[ -z "$init" ]]; then
 	[[ -f "$CREDS" ]] || log "no $CREDS: unseal sealed nodes by hand with \`$KEYRAFT_BIN operator unseal -address URL SHARE\` (3 shares each)"
 else
-	umask 077
 	INIT_JSON="$init" python3 - "$CREDS" "$ENDPOINT" "$REGION" <<'EOF' || die "could not save the init output"
 import json, os, sys
 path, endpoint, region = sys.argv[1:]
@@ -174,6 +177,7 @@ with open(path, "w") as f:
     json.dump(c, f, indent=2)
     f.write("\n")
 EOF
+	chmod 600 "$CREDS"
 	fresh=true
 fi
 
@@ -191,6 +195,7 @@ if [[ -f "$CREDS" ]]; then
 	done
 	wait_for "all three nodes to report sealed: false" all_unsealed
 	print_env >"$ENVFILE"
+	chmod 600 "$ENVFILE"
 fi
 
 echo

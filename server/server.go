@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/keyraft/keyraft/clusterclock"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/iam"
+	"github.com/keyraft/keyraft/internal/datadir"
 	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/seal"
 	"github.com/keyraft/keyraft/transport/clusterpb"
@@ -94,7 +94,7 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := datadir.Prepare(cfg.DataDir); err != nil {
 		return nil, err
 	}
 	store, err := audit.Open(filepath.Join(cfg.DataDir, "audit"))

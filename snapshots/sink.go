@@ -253,8 +253,12 @@ func (s *Sink) discard() {
 }
 
 func writeSynced(path string, b []byte) error {
-	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
+		return err
+	}
+	if err := fh.Chmod(0o600); err != nil {
+		_ = fh.Close()
 		return err
 	}
 	if _, err := fh.Write(b); err != nil {

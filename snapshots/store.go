@@ -47,7 +47,12 @@ func New(dir string, retain int, logger hclog.Logger) (*Store, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Snapshots hold the whole state (sealed keys, the audit log): only
+	// the server's user may read them, whatever the umask.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("snapshots: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("snapshots: %w", err)
 	}
 	entries, err := os.ReadDir(dir)
@@ -76,10 +81,18 @@ func (s *Store) Create(version raft.SnapshotVersion, index, term uint64,
 	dir := filepath.Join(s.dir, id+tmpSuffix)
 	// Mkdir, not MkdirAll: two snapshots of one index in one millisecond
 	// must not share a directory.
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create snapshot: %w", err)
 	}
-	fh, err := os.OpenFile(filepath.Join(dir, stateFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	fh, err := os.OpenFile(filepath.Join(dir, stateFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		if err = os.Chmod(dir, 0o700); err == nil {
+			err = fh.Chmod(0o600)
+		}
+		if err != nil {
+			fh.Close()
+		}
+	}
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("create snapshot: %w", err)

@@ -16,7 +16,8 @@ import (
 // of them is missing.
 func opTLSGen(args []string) int {
 	fs := flag.NewFlagSet("tls-gen", flag.ContinueOnError)
-	out := fs.String("out", "", "directory to write to (created mode 0700); what it already holds is kept")
+	out := fs.String("out", "", "an empty or absent directory to write to (created mode 0700)")
+	force := fs.Bool("force", false, "write into a directory that is not empty (or that every user may write): add what it lacks, keep what it holds, sign only with a CA tls-gen made there")
 	nodes := fs.String("nodes", "", "comma-separated node ids, one certificate each (e.g. n1,n2,n3)")
 	hosts := fs.String("hosts", "", "comma-separated extra DNS names or IPs for every node certificate (besides the node id, localhost and 127.0.0.1)")
 	if _, err := parseInterspersed(fs, args); err != nil {
@@ -26,7 +27,7 @@ func opTLSGen(args []string) int {
 		fmt.Fprintln(os.Stderr, "keyraft operator tls-gen: -out DIR and -nodes n1,n2,… are required")
 		return 2
 	}
-	g, err := tlsconfig.GenerateDir(*out, splitList(*nodes), splitList(*hosts))
+	g, err := tlsconfig.GenerateDir(*out, splitList(*nodes), splitList(*hosts), *force)
 	if err != nil {
 		return fail("tls-gen", err)
 	}

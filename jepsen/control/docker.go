@@ -115,7 +115,7 @@ services:
     <<: *keyraft
     container_name: {{$.Project}}-{{.Name}}
     hostname: {{.Name}}
-    command: [server, -node-id, {{.Name}}, -data-dir, /data,
+    command: [server, -node-id, {{.Name}}, -data-dir, /data/node,
       -api-addr, "0.0.0.0:8200", -cluster-addr, "0.0.0.0:8201",
       -raft-addr, "0.0.0.0:8202", -gossip-addr, "0.0.0.0:8203",
       -advertise, "{{.IP}}", -join, "{{$.Join}}", -bootstrap-expect, "{{len $.Nodes}}"{{range $.Extra}}, "{{.}}"{{end}}{{range .TLSArgs}}, "{{.}}"{{end}}]

@@ -76,7 +76,11 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		if l.fw != nil {
 			n.uid = uidBase + i + 1
 		}
-		if err := os.MkdirAll(filepath.Join(n.dir, "data"), 0o755); err != nil {
+		// The server refuses a data dir that group or others may reach.
+		if err := os.MkdirAll(filepath.Join(n.dir, "data"), 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(filepath.Join(n.dir, "data"), 0o700); err != nil {
 			return nil, err
 		}
 		if n.uid != 0 {

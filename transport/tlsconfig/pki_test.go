@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -144,11 +145,11 @@ func handshake(t *testing.T, server, client *tls.Config) error {
 
 func TestGenerateDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tls")
-	g, err := GenerateDir(dir, []string{"n1", "n2"}, []string{"keyraft.internal"})
+	g, err := GenerateDir(dir, []string{"n1", "n2"}, []string{"keyraft.internal"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(g.Written) != 6 || len(g.Kept) != 0 {
+	if len(g.Written) != 6 || len(g.Kept) != 0 { // the CA's sum is not listed
 		t.Fatalf("first run: %+v", g)
 	}
 	modes := map[string]os.FileMode{"ca.pem": 0o644, "ca-key.pem": 0o600, "n1.pem": 0o644, "n1-key.pem": 0o600, "n2.pem": 0o644, "n2-key.pem": 0o600}
@@ -164,8 +165,12 @@ func TestGenerateDir(t *testing.T) {
 	caBefore, _ := os.ReadFile(filepath.Join(dir, "ca.pem"))
 	n1Before, _ := os.ReadFile(filepath.Join(dir, "n1.pem"))
 
-	// Again, with one more node: everything is kept, n3 is signed by the same CA.
-	g, err = GenerateDir(dir, []string{"n1", "n2", "n3"}, nil)
+	// Again, with one more node: refused without force; with it everything
+	// is kept, n3 is signed by the same CA.
+	if _, err := GenerateDir(dir, []string{"n1", "n2", "n3"}, nil, false); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("a non-empty directory was taken without force: %v", err)
+	}
+	g, err = GenerateDir(dir, []string{"n1", "n2", "n3"}, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,10 +196,10 @@ func TestGenerateDir(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "n2.pem")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := GenerateDir(dir, []string{"n2"}, nil); err == nil {
+	if _, err := GenerateDir(dir, []string{"n2"}, nil, true); err == nil {
 		t.Fatal("a directory holding n2-key.pem without n2.pem was accepted")
 	}
-	if _, err := GenerateDir(dir, []string{"ca"}, nil); err == nil {
+	if _, err := GenerateDir(dir, []string{"ca"}, nil, true); err == nil {
 		t.Fatal("a node named ca was accepted")
 	}
 }
