@@ -70,7 +70,16 @@ print("" if v is None else (str(v).lower() if isinstance(v, bool) else v))' "$1"
 }
 
 # status NODE: that node's `operator status` JSON, or nothing (and failure).
-status() { "$KEYRAFT_BIN" operator status -format json -address "${ADDR[$1]}" 2>/dev/null; }
+# Who leads and the Raft state are for principals to see: the CLI signs with
+# the cluster's root key once $CREDS holds it (and the node is unsealed);
+# otherwise, or when that fails, it shows the public part (initialized,
+# sealed, progress, threshold, version).
+status() {
+	if [[ -f "$CREDS" ]] && AWS_ACCESS_KEY_ID="$(json access_key_id <"$CREDS")" AWS_SECRET_ACCESS_KEY="$(json secret_access_key <"$CREDS")" 		"$KEYRAFT_BIN" operator status -format json -address "${ADDR[$1]}" 2>/dev/null; then
+		return 0
+	fi
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$KEYRAFT_BIN" operator status -format json -address "${ADDR[$1]}" 2>/dev/null
+}
 
 # field NODE FIELD: one field of NODE's status, empty when the node does not answer.
 field() {
@@ -90,7 +99,7 @@ wait_for() {
 	done
 }
 
-has_leader() { [[ -n "$(field n1 leader_id)" ]]; }
+answers() { status "$1" >/dev/null; }
 all_initialized() {
 	local n
 	for n in "${NODES[@]}"; do [[ "$(field "$n" initialized)" == true ]] || return 1; done
@@ -150,20 +159,24 @@ n1_container="$("${compose[@]}" ps -q n1)"
 docker cp "$n1_container:/tls/ca.pem" "$CA_PEM" >/dev/null || die "could not copy the CA certificate out of $n1_container"
 log "CA certificate: $CA_PEM"
 
-wait_for "a leader (status of n1 at ${ADDR[n1]})" has_leader
-log "leader: $(field n1 leader_id)"
+wait_for "n1 to answer at ${ADDR[n1]}" answers n1
 
 fresh=false
 init=""
 if any_initialized; then
 	log "the cluster is already initialised; skipping init"
 else
-	log "initialising: 5 key shares, threshold 3"
-	if ! init="$("$KEYRAFT_BIN" operator init -key-shares 5 -key-threshold 3 -format json -address "${ADDR[n1]}" 2>&1)"; then
-		[[ "$init" == *"already initialized"* ]] || die "init failed: $init"
-		log "the cluster is already initialised ($init); skipping init"
-		init=""
-	fi
+	log "initialising: 5 key shares, threshold 3 (retried until a leader takes it)"
+	deadline=$((SECONDS + WAIT_SECONDS))
+	until init="$("$KEYRAFT_BIN" operator init -key-shares 5 -key-threshold 3 -format json -address "${ADDR[n1]}" 2>&1)"; do
+		if [[ "$init" == *"already initialized"* ]]; then
+			log "the cluster is already initialised ($init); skipping init"
+			init=""
+			break
+		fi
+		[[ "$init" == *"retry"* ]] && ((SECONDS < deadline)) || die "init failed: $init"
+		sleep 1
+	done
 fi
 if [[ -z "$init" ]]; then
 	[[ -f "$CREDS" ]] || log "no $CREDS: unseal sealed nodes by hand with \`$KEYRAFT_BIN operator unseal -address URL SHARE\` (3 shares each)"

@@ -17,7 +17,9 @@ import (
 func (s *Server) serveOperator(w http.ResponseWriter, r *http.Request) {
 	switch r.Method + " " + r.URL.Path {
 	case "GET /v1/sys/seal-status":
-		writeJSON(w, http.StatusOK, s.Status())
+		writeJSON(w, http.StatusOK, s.PublicStatus())
+	case "GET /v1/sys/status":
+		s.serveStatus(w, r)
 	case "POST /v1/sys/init":
 		s.onLeader(w, r, s.handleInit)
 	case "POST /v1/sys/unseal":
@@ -25,12 +27,7 @@ func (s *Server) serveOperator(w http.ResponseWriter, r *http.Request) {
 	case "POST /v1/sys/seal":
 		s.handleSeal(w, r)
 	case "GET /v1/sys/raft/peers":
-		peers, err := s.node.Peers()
-		if err != nil {
-			writeErr(w, http.StatusServiceUnavailable, err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"peers": peers})
+		s.servePeers(w, r)
 	case "GET /v1/sys/audit/events":
 		s.serveAuditEvents(w, r)
 	case "GET /v1/sys/audit/verify":
@@ -183,7 +180,7 @@ type removePeerRequest struct {
 // checked) and is not an event.
 func (s *Server) handleSeal(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.barrier.Keyring(); err != nil {
-		writeJSON(w, http.StatusOK, s.Status())
+		writeJSON(w, http.StatusOK, s.PublicStatus())
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))

@@ -30,6 +30,14 @@ const (
 	// configuration (POST /v1/sys/raft/remove-peer), which can cost the
 	// cluster its quorum.
 	ActionRemovePeer = "keyraft:RemovePeer"
+	// ActionListPeers lets a principal list the Raft configuration and
+	// each server's liveness and seal state (GET /v1/sys/raft/peers): a
+	// map of the cluster for whoever would attack it.
+	ActionListPeers = "keyraft:ListPeers"
+	// ActionReadStatus lets a principal read a node's whole status (GET
+	// /v1/sys/status): Raft state, term and index, leader, alarms. Anyone
+	// may read the public part (GET /v1/sys/seal-status).
+	ActionReadStatus = "keyraft:ReadStatus"
 )
 
 // operatorRefusal says why an operator API request was not authorised,

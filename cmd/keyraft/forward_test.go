@@ -12,23 +12,25 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
-// raftView is the part of GET /v1/sys/seal-status this test watches.
+// raftView is the part of GET /v1/sys/status this test watches.
 type raftView struct {
 	LeaderID  string `json:"leader_id"`
 	RaftState string `json:"raft_state"`
 	Term      uint64 `json:"term"`
 }
 
-// raftStatus reads a node's seal-status directly over HTTP (not through the
-// CLI, so it can be polled every few milliseconds).
+// raftStatus reads a node's status directly over HTTP, signed as its
+// cluster's root (not through the CLI, so it can be polled every few
+// milliseconds).
 func raftStatus(api string) (raftView, error) {
 	var v raftView
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, api+"/v1/sys/seal-status", nil)
+	req, err := signedAuditGet(api, "/v1/sys/status")
 	if err != nil {
 		return v, err
 	}
+	req = req.WithContext(ctx)
 	hc := apiHTTPClient(api)
 	if hc == nil {
 		hc = http.DefaultClient
@@ -39,7 +41,7 @@ func raftStatus(api string) (raftView, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return v, fmt.Errorf("seal-status: HTTP %d", resp.StatusCode)
+		return v, fmt.Errorf("status: HTTP %d", resp.StatusCode)
 	}
 	return v, json.NewDecoder(resp.Body).Decode(&v)
 }

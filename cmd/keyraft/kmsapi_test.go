@@ -23,10 +23,7 @@ func startUnsealedCluster(t *testing.T, extra ...string) *cluster {
 // nil) applied to each node before it starts.
 func startUnsealedClusterWith(t *testing.T, setup func(*proc), extra ...string) *cluster {
 	c := startClusterWith(t, setup, extra...)
-	leader := c.waitLeader(15*time.Second, "")
-	if err := operator(t, leader.api, &c.creds, "init", "-key-shares", "3", "-key-threshold", "2"); err != nil {
-		t.Fatal(err)
-	}
+	c.init("-key-shares", "3", "-key-threshold", "2")
 	for _, k := range c.creds.Keys[:2] {
 		if err := operator(t, c.nodes[0].api, nil, "unseal", "-all", k); err != nil {
 			t.Fatal(err)

@@ -14,7 +14,7 @@ Commands:
   operator unseal [-all] SHARE give a node (or every node) one unseal share
   operator seal                seal a node: drop every unsealed secret from its memory
                                (signed with $AWS_ACCESS_KEY_ID: the root, or a user allowed keyraft:Seal)
-  operator status              seal and raft status of a node
+  operator status              seal status of a node (and, signed, its raft status and alarms)
   operator raft list-peers     the raft configuration
   operator raft remove-peer ID remove a server from the raft configuration
                                (signed likewise; keyraft:RemovePeer)

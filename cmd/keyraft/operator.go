@@ -79,7 +79,7 @@ func runOperator(args []string) int {
 	case "seal":
 		return opSimple("seal", http.MethodPost, "/v1/sys/seal", args[1:])
 	case "status":
-		return opSimple("status", http.MethodGet, "/v1/sys/seal-status", args[1:])
+		return opStatus(args[1:])
 	case "tls-gen":
 		return opTLSGen(args[1:])
 	case "gossip-keygen":
@@ -211,7 +211,7 @@ func printTable(v map[string]any, order []string) {
 	tw.Flush()
 }
 
-var statusOrder = []string{"node_id", "initialized", "sealed", "progress", "threshold", "shares", "leader_id", "raft_state", "raft_index", "term"}
+var statusOrder = []string{"node_id", "initialized", "sealed", "progress", "threshold", "shares", "leader_id", "raft_state", "raft_index", "term", "version", "clock_alarm"}
 
 func opSimple(name, method, path string, args []string) int {
 	fs, of := newOperatorFlags(name)
@@ -221,6 +221,33 @@ func opSimple(name, method, path string, args []string) int {
 	var out map[string]any
 	if err := call(of, method, path, nil, &out); err != nil {
 		return fail(name, err)
+	}
+	if of.format == "json" {
+		printJSON(out)
+	} else {
+		printTable(out, statusOrder)
+	}
+	return 0
+}
+
+// opStatus prints a node's status: the whole of it (GET /v1/sys/status)
+// when the CLI has an access key and the node is unsealed, which it needs
+// to check the signature; else the public part anyone may read (GET
+// /v1/sys/seal-status: initialised, sealed, progress, threshold, version).
+func opStatus(args []string) int {
+	fs, of := newOperatorFlags("status")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return 2
+	}
+	var out map[string]any
+	if err := call(of, http.MethodGet, "/v1/sys/seal-status", nil, &out); err != nil {
+		return fail("status", err)
+	}
+	if out["sealed"] == false && os.Getenv("AWS_ACCESS_KEY_ID") != "" {
+		out = nil
+		if err := call(of, http.MethodGet, "/v1/sys/status", nil, &out); err != nil {
+			return fail("status", err)
+		}
 	}
 	if of.format == "json" {
 		printJSON(out)

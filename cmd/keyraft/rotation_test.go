@@ -99,7 +99,13 @@ func TestCiphertextSurvivesFailoverAndRotation(t *testing.T) {
 	for _, p := range c.nodes {
 		p.start(seeds)
 	}
-	sealedLeader := c.waitLeader(20*time.Second, "")
+	// Any node: who leads a sealed cluster is for principals to see, and
+	// none can be checked while every node is sealed.
+	sealedLeader := c.nodes[0]
+	waitFor(t, 20*time.Second, "a node to replay the init after a full restart", func() (bool, error) {
+		st, err := status(t, sealedLeader.api)
+		return err == nil && st.Initialized, err
+	})
 	st, err := status(t, sealedLeader.api)
 	if err != nil || !st.Sealed || !st.Initialized {
 		t.Fatalf("after a full restart, before unseal: %+v %v", st, err)

@@ -38,12 +38,8 @@ func TestClusterMutualTLS(t *testing.T) {
 	other := tlsGen(t, "n4") // a second tls-gen: another CA
 	gossipKey := gossipKeygen(t)
 	c := startClusterWith(t, func(p *proc) { p.secure(ca, gossipKey) })
-	leader := c.waitLeader(15*time.Second, "")
-	follower := c.follower(leader)
-
-	if err := operator(t, follower.api, &c.creds, "init", "-key-shares", "3", "-key-threshold", "2"); err != nil {
-		t.Fatal(err)
-	}
+	c.init("-key-shares", "3", "-key-threshold", "2")
+	follower := c.nodes[1] // any node: unseal -all reaches the others from it
 	waitFor(t, 20*time.Second, "every node to hold the init record", func() (bool, error) {
 		for _, p := range c.nodes {
 			if st, err := status(t, p.api); err != nil || !st.Initialized {
@@ -67,6 +63,10 @@ func TestClusterMutualTLS(t *testing.T) {
 		if st, err := status(t, p.api); err != nil || st.Sealed {
 			t.Fatalf("%s after unseal -all: %+v %v", p.id, st, err)
 		}
+	}
+	leader := c.waitLeader(15*time.Second, "")
+	if follower == leader {
+		follower = c.follower(leader)
 	}
 
 	// KMS through a follower, over HTTPS, forwarded to the leader over mTLS.

@@ -66,10 +66,10 @@ func exercise(ctx context.Context, t *testing.T, c Cluster) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WaitHealthy(ctx, c); err != nil {
+	if err := WaitHealthy(ctx, c, creds); err != nil {
 		t.Fatal(err)
 	}
-	leader := Leader(ctx, c)
+	leader := Leader(ctx, c, creds)
 	t.Logf("leader %s", leader)
 
 	if err := c.Kill(ctx, leader); err != nil {
@@ -77,7 +77,7 @@ func exercise(ctx context.Context, t *testing.T, c Cluster) {
 	}
 	waitCtx, wc := context.WithTimeout(ctx, 30*time.Second)
 	defer wc()
-	if err := waitFor(waitCtx, "a new leader", func() bool { l := Leader(ctx, c); return l != "" && l != leader }); err != nil {
+	if err := waitFor(waitCtx, "a new leader", func() bool { l := Leader(ctx, c, creds); return l != "" && l != leader }); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Restart(ctx, leader); err != nil {
@@ -86,7 +86,7 @@ func exercise(ctx context.Context, t *testing.T, c Cluster) {
 	if err := Unseal(ctx, c, creds, leader); err != nil {
 		t.Fatal(err)
 	}
-	if err := WaitHealthy(ctx, c); err != nil {
+	if err := WaitHealthy(ctx, c, creds); err != nil {
 		t.Fatal(err)
 	}
 
@@ -94,7 +94,7 @@ func exercise(ctx context.Context, t *testing.T, c Cluster) {
 		t.Logf("partitions not tested: %v", err)
 	} else {
 		// Isolate the leader: the other two elect another.
-		leader = Leader(ctx, c)
+		leader = Leader(ctx, c, creds)
 		var links [][2]string
 		for _, n := range c.Nodes() {
 			if n != leader {
@@ -109,7 +109,7 @@ func exercise(ctx context.Context, t *testing.T, c Cluster) {
 				if n == leader {
 					continue
 				}
-				st, err := NodeStatus(ctx, c, n)
+				st, err := NodeStatus(ctx, c, creds, n)
 				if err == nil && st.RaftState == "Leader" {
 					return true
 				}
@@ -122,7 +122,7 @@ func exercise(ctx context.Context, t *testing.T, c Cluster) {
 		if err := c.Heal(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := WaitHealthy(ctx, c); err != nil {
+		if err := WaitHealthy(ctx, c, creds); err != nil {
 			t.Fatal(err)
 		}
 	}

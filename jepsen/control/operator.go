@@ -3,6 +3,8 @@ package control
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,9 +12,14 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// Status is a node's GET /v1/sys/seal-status answer.
+// Status is a node's status: GET /v1/sys/seal-status (initialised, sealed,
+// progress, threshold), which anyone may read, and, for a caller with
+// credentials and an unsealed node, GET /v1/sys/status (the rest).
 type Status struct {
 	Initialized bool   `json:"initialized"`
 	Sealed      bool   `json:"sealed"`
@@ -33,36 +40,55 @@ type Credentials struct {
 	SecretAccessKey string   `json:"secret_access_key"`
 }
 
-// NodeStatus asks one node for its status.
-func NodeStatus(ctx context.Context, c Cluster, node string) (Status, error) {
+// NodeStatus asks one node for its status: the public part, and the whole
+// of it, signed with creds' access key, when creds is not nil and the node
+// is unsealed (a sealed node cannot check a signature).
+func NodeStatus(ctx context.Context, c Cluster, creds *Credentials, node string) (Status, error) {
 	var st Status
-	hc, err := HTTPClient(c, 2*time.Second)
-	if err != nil {
+	if err := getStatus(ctx, c, nil, node, "/v1/sys/seal-status", &st); err != nil || creds == nil || st.Sealed {
 		return st, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Endpoint(node)+"/v1/sys/seal-status", nil)
+	return st, getStatus(ctx, c, creds, node, "/v1/sys/status", &st)
+}
+
+// getStatus GETs path from node into st, signed with creds when not nil.
+func getStatus(ctx context.Context, c Cluster, creds *Credentials, node, path string, st *Status) error {
+	hc, err := HTTPClient(c, 2*time.Second)
 	if err != nil {
-		return st, err
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Endpoint(node)+path, nil)
+	if err != nil {
+		return err
+	}
+	if creds != nil {
+		sum := sha256.Sum256(nil)
+		err = v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
+			req, hex.EncodeToString(sum[:]), "keyraft", "us-east-1", time.Now())
+		if err != nil {
+			return err
+		}
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return st, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return st, fmt.Errorf("seal-status: HTTP %d", resp.StatusCode)
+		return fmt.Errorf("%s: HTTP %d", path, resp.StatusCode)
 	}
-	return st, json.NewDecoder(resp.Body).Decode(&st)
+	return json.NewDecoder(resp.Body).Decode(st)
 }
 
 // Leader is the node that says it leads in the highest term, or "" when
 // none does. A paused or cut-off old leader may still say it leads; the
-// higher term of the new one wins.
-func Leader(ctx context.Context, c Cluster) string {
+// higher term of the new one wins. Who leads is for principals to see:
+// creds' access key signs the question, and sealed nodes are not asked.
+func Leader(ctx context.Context, c Cluster, creds *Credentials) string {
 	var leader string
 	var term uint64
 	for _, n := range c.Nodes() {
-		st, err := NodeStatus(ctx, c, n)
+		st, err := NodeStatus(ctx, c, creds, n)
 		if err == nil && st.RaftState == "Leader" && st.Term >= term {
 			leader, term = n, st.Term
 		}
@@ -118,14 +144,11 @@ func waitFor(ctx context.Context, what string, cond func() bool) error {
 	}
 }
 
-// Initialize waits for a leader, runs `keyraft operator init` (5 shares,
-// threshold 3) and unseals every node, as scripts/cluster-up.sh does.
+// Initialize runs `keyraft operator init` (5 shares, threshold 3) until a
+// leader takes it, and unseals every node, as scripts/cluster-up.sh does.
 func Initialize(ctx context.Context, c Cluster) (*Credentials, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	if err := waitFor(ctx, "a leader", func() bool { return Leader(ctx, c) != "" }); err != nil {
-		return nil, err
-	}
 	var creds Credentials
 	var initErr error
 	err := waitFor(ctx, "init", func() bool {
@@ -154,14 +177,14 @@ func Initialize(ctx context.Context, c Cluster) (*Credentials, error) {
 // unsealed. A node that has just restarted must first replay the init.
 func Unseal(ctx context.Context, c Cluster, creds *Credentials, node string) error {
 	err := waitFor(ctx, node+" to see the cluster initialised", func() bool {
-		st, err := NodeStatus(ctx, c, node)
+		st, err := NodeStatus(ctx, c, nil, node)
 		return err == nil && st.Initialized
 	})
 	if err != nil {
 		return err
 	}
 	for _, share := range creds.Keys {
-		st, err := NodeStatus(ctx, c, node)
+		st, err := NodeStatus(ctx, c, nil, node)
 		if err == nil && !st.Sealed {
 			return nil
 		}
@@ -169,7 +192,7 @@ func Unseal(ctx context.Context, c Cluster, creds *Credentials, node string) err
 			return fmt.Errorf("unseal %s: %w", node, err)
 		}
 	}
-	if st, err := NodeStatus(ctx, c, node); err != nil || st.Sealed {
+	if st, err := NodeStatus(ctx, c, nil, node); err != nil || st.Sealed {
 		return fmt.Errorf("%s is still sealed after every share (%v)", node, err)
 	}
 	return nil
@@ -182,12 +205,13 @@ func Seal(ctx context.Context, c Cluster, creds *Credentials, node string) error
 	return err
 }
 
-// WaitHealthy waits until every node answers unsealed and agrees on one leader.
-func WaitHealthy(ctx context.Context, c Cluster) error {
+// WaitHealthy waits until every node answers unsealed and agrees on one
+// leader, asking as creds' access key.
+func WaitHealthy(ctx context.Context, c Cluster, creds *Credentials) error {
 	return waitFor(ctx, "every node unsealed with one leader", func() bool {
 		leaders := map[string]bool{}
 		for _, n := range c.Nodes() {
-			st, err := NodeStatus(ctx, c, n)
+			st, err := NodeStatus(ctx, c, creds, n)
 			if err != nil || st.Sealed || st.LeaderID == "" {
 				return false
 			}

@@ -71,7 +71,7 @@ func errSuffix(e string) string {
 // inject resolves the step's targets and applies the fault.
 func (n *Nemesis) inject(ctx context.Context, s Schedule, st Step) history.Fault {
 	c := n.Cluster
-	leader := control.Leader(ctx, c)
+	leader := control.Leader(ctx, c, n.Creds)
 	f := history.Fault{Kind: st.Kind, Target: st.Target, Leader: leader, StartWall: time.Now(), StartNS: n.Since()}
 	node := c.Nodes()[st.Node]
 	if st.Target == TargetLeader && leader != "" {
@@ -155,11 +155,11 @@ func (n *Nemesis) heal(ctx context.Context, f *history.Fault) {
 	f.EndNS = n.Since()
 	wctx, wcancel := context.WithTimeout(ctx, n.Recover)
 	defer wcancel()
-	if err := control.WaitHealthy(wctx, c); err != nil && f.Error == "" {
+	if err := control.WaitHealthy(wctx, c, n.Creds); err != nil && f.Error == "" {
 		f.Error = fmt.Sprintf("not healthy %s after the heal", n.Recover)
 	}
 	f.RecoveredNS = n.Since()
-	f.NewLeader = control.Leader(ctx, c)
+	f.NewLeader = control.Leader(ctx, c, n.Creds)
 }
 
 // sleep waits d or until ctx ends; it reports whether the whole d passed.

@@ -81,7 +81,7 @@ func run(ctx context.Context, o options) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("initialise the cluster: %w", err)
 	}
-	logf("cluster initialised and unsealed; leader %s", control.Leader(ctx, c))
+	logf("cluster initialised and unsealed; leader %s", control.Leader(ctx, c, creds))
 
 	rec, err := history.Create(filepath.Join(dir, report.HistoryFile), time.Now())
 	if err != nil {
@@ -136,7 +136,7 @@ func run(ctx context.Context, o options) (bool, error) {
 
 	logf("workload stopped; waiting for a healthy cluster, then the final reads")
 	hctx, cancel := context.WithTimeout(ctx, time.Minute)
-	if err := control.WaitHealthy(hctx, c); err != nil {
+	if err := control.WaitHealthy(hctx, c, creds); err != nil {
 		warnings = append(warnings, "the cluster was not healthy a minute after the last heal: "+err.Error())
 	}
 	cancel()

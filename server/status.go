@@ -1,0 +1,68 @@
+package server
+
+import (
+	"net/http"
+	"runtime/debug"
+	"sync"
+)
+
+// PublicStatus is what GET /v1/sys/seal-status answers anyone who reaches
+// the API: what a load balancer or an operator at the console needs to
+// route traffic or unseal. The rest (Status: Raft state and index, leader,
+// alarms) is for principals allowed ActionReadStatus.
+type PublicStatus struct {
+	Initialized bool   `json:"initialized"`
+	Sealed      bool   `json:"sealed"`
+	Progress    int    `json:"progress"`
+	Threshold   int    `json:"threshold"`
+	Version     string `json:"version"`
+}
+
+// PublicStatus reports this node's seal state.
+func (s *Server) PublicStatus() PublicStatus {
+	in := s.fsm.Init()
+	st := s.barrier.Status(int(in.GetThreshold()))
+	return PublicStatus{Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()), Version: Version()}
+}
+
+// serveStatus answers GET /v1/sys/status, the whole Status, to a principal
+// allowed ActionReadStatus. A sealed node cannot check a signature (the
+// secrets are sealed) and answers 503: its public status says why.
+func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
+	if !s.authorizeOperator(w, r, ActionReadStatus) {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.Status())
+}
+
+// servePeers answers GET /v1/sys/raft/peers to a principal allowed
+// ActionListPeers.
+func (s *Server) servePeers(w http.ResponseWriter, r *http.Request) {
+	if !s.authorizeOperator(w, r, ActionListPeers) {
+		return
+	}
+	peers, err := s.node.Peers()
+	if err != nil {
+		writeErr(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"peers": peers})
+}
+
+var version = sync.OnceValue(func() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
+})
+
+// Version is this binary's module version (and commit, when built from a
+// checkout), as the build recorded it.
+func Version() string { return version() }
