@@ -45,6 +45,10 @@ type Config struct {
 	// Wall is this server's wall clock, which its gossip acks carry
 	// (PeerWalls); nil is time.Now.
 	Wall func() time.Time
+	// Now stamps the commands this server proposes: the cluster clock
+	// (package clusterclock), so that a jump of the wall clock cannot
+	// reach the log; nil is Wall.
+	Now func() time.Time
 
 	// Raft tuning; zero values take the defaults below.
 	HeartbeatTimeout  time.Duration
@@ -57,6 +61,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.Wall == nil {
 		c.Wall = time.Now
+	}
+	if c.Now == nil {
+		c.Now = c.Wall
 	}
 	if c.HeartbeatTimeout == 0 {
 		c.HeartbeatTimeout = time.Second

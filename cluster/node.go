@@ -385,7 +385,7 @@ func (n *Node) RemovePeer(ctx context.Context, id string) error {
 	if m, ok := n.aliveMembers()[id]; ok {
 		boot = m.Boot
 	}
-	cmd, err := fsm.NewCommand(fsm.CmdRemovePeer, &fsmpb.RemovePeer{NodeId: id, BootNonce: boot}, time.Now())
+	cmd, err := fsm.NewCommand(fsm.CmdRemovePeer, &fsmpb.RemovePeer{NodeId: id, BootNonce: boot}, n.cfg.Now())
 	if err != nil {
 		return err
 	}

@@ -139,9 +139,9 @@ func Start(cfg Config) (*Server, error) {
 		Join: cfg.Join, BootstrapExpect: cfg.BootstrapExpect,
 		TLS: clusterTLS, GossipKey: cfg.GossipKey,
 		FSM: s.fsm, Logger: cfg.Logger.Named("cluster"),
-		Sealed:           func() bool { return s.barrier.Status(0).Sealed },
-		Initialized:      func() bool { return s.fsm.Init() != nil },
-		Wall:             cfg.Wall,
+		Sealed:      func() bool { return s.barrier.Status(0).Sealed },
+		Initialized: func() bool { return s.fsm.Init() != nil },
+		Wall:        cfg.Wall, Now: s.clock.Now,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
 		SnapshotThreshold: cfg.SnapshotThreshold, TrailingLogs: cfg.TrailingLogs, SnapshotInterval: cfg.SnapshotInterval,
 	})
