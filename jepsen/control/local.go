@@ -76,7 +76,12 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 		if l.fw != nil {
 			n.uid = uidBase + i + 1
 		}
-		// The server refuses a data dir that group or others may reach.
+		// The node's directory stays open to its user (which may not be
+		// the harness's); the server refuses a data dir that group or
+		// others may reach.
+		if err := os.MkdirAll(n.dir, 0o755); err != nil {
+			return nil, err
+		}
 		if err := os.MkdirAll(filepath.Join(n.dir, "data"), 0o700); err != nil {
 			return nil, err
 		}
