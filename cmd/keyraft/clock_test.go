@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,5 +124,61 @@ func TestTestKnobsOnlyInTestBuilds(t *testing.T) {
 	out, err := exec.Command(binary, "server", "-dev", "-config", cfg).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "test-only setting") {
 		t.Fatalf("a config file set a test knob: %v\n%s", err, out)
+	}
+}
+
+// TestClockCatchesUpAfterDowntime: after the whole cluster was down (here:
+// every node restarts with its wall clock an hour on), the cluster clock
+// lags every wall clock; since a majority of voters agree, it catches up,
+// raises no lasting alarm, and a deletion window that ended meanwhile
+// ends. Days last 10 s, so the 7-day window is 70 s of real time: the key
+// goes long before that only if the clock caught up.
+func TestClockCatchesUpAfterDowntime(t *testing.T) {
+	offsets := t.TempDir()
+	offsetFile := func(p *proc) string { return filepath.Join(offsets, p.id+".offset") }
+	c := startUnsealedClusterWith(t, func(p *proc) {
+		p.args = append(p.args, "-test-clock-offset-file", offsetFile(p))
+	}, "-test-day-length", "10s")
+	client := kmsClient(c.nodes[0].api, c.creds, 3)
+	key, err := client.CreateKey(ctx10(t), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := key.KeyMetadata.KeyId
+	scheduled := time.Now()
+	if _, err := client.ScheduleKeyDeletion(ctx10(t), &kms.ScheduleKeyDeletionInput{KeyId: id, PendingWindowInDays: aws.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+
+	var seeds []string
+	for _, p := range c.nodes {
+		p.kill()
+		seeds = append(seeds, p.gossip)
+		if err := os.WriteFile(offsetFile(p), []byte("1h\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range c.nodes {
+		p.start(seeds)
+	}
+	for _, p := range c.nodes {
+		c.unseal(p)
+	}
+	waitFor(t, 40*time.Second, "the key's deletion once the clock caught up", func() (bool, error) {
+		_, err := client.DescribeKey(ctx10(t), &kms.DescribeKeyInput{KeyId: id})
+		return apiCode(err) == "NotFoundException", err
+	})
+	if since := time.Since(scheduled); since > 60*time.Second {
+		t.Fatalf("the key went %s after its 70 s window was scheduled: the clock did not catch up", since)
+	}
+	for _, p := range c.nodes {
+		waitFor(t, 10*time.Second, p.id+" without a clock alarm", func() (bool, error) {
+			st, err := fullStatus(t, p.api)
+			return err == nil && st.ClockAlarm == "", fmt.Errorf("%q %v", st.ClockAlarm, err)
+		})
+		b, _ := os.ReadFile(p.logPath)
+		if bytes.Contains(b, []byte("caught up with it")) {
+			t.Logf("%s caught up", p.id)
+		}
 	}
 }
