@@ -82,6 +82,17 @@ func (s *Service) authorize(ctx context.Context, k *fsmpb.Key, encCtx map[string
 // authorizeAction is authorize for an action other than the operation's
 // own name (ReEncrypt checks kms:ReEncryptFrom and kms:ReEncryptTo).
 func (s *Service) authorizeAction(ctx context.Context, action, grantOperation string, k *fsmpb.Key, encCtx map[string]string, grantTokens []string) *Error {
+	var byGrant func(c Caller) bool
+	if grantOperation != "" {
+		byGrant = func(c Caller) bool { return s.grantAllows(c, k.KeyId, grantOperation, encCtx) }
+	}
+	return s.decide(ctx, action, k, encCtx, grantTokens, byGrant)
+}
+
+// decide makes the decision of authorizeAction: the key policy and the
+// caller's identity policies, then, unless they deny explicitly, byGrant
+// (nil when no grant can allow the action).
+func (s *Service) decide(ctx context.Context, action string, k *fsmpb.Key, encCtx map[string]string, grantTokens []string, byGrant func(Caller) bool) *Error {
 	c, ok := callOf(ctx)
 	if !ok {
 		return Internal("request has no authenticated caller")
@@ -103,7 +114,7 @@ func (s *Service) authorizeAction(ctx context.Context, action, grantOperation st
 		Resource: resource, EncryptionContext: encCtx,
 	}
 	d := policy.Decide(kp, ids, req)
-	if !d.Allowed && d.Basis != policy.ExplicitDeny && grantOperation != "" && s.grantAllows(c.caller, k.KeyId, grantOperation, encCtx) {
+	if !d.Allowed && d.Basis != policy.ExplicitDeny && byGrant != nil && byGrant(c.caller) {
 		d = d.WithGrant()
 	}
 	if !d.Allowed {
