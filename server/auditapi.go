@@ -12,7 +12,7 @@ import (
 // GET /v1/sys/audit/events?after=SEQ&last=N&limit=N&since=RFC3339&until=RFC3339&key_id=ID&event_name=OP
 // Every node serves its own copy of the same committed log.
 func (s *Server) serveAuditEvents(w http.ResponseWriter, r *http.Request) {
-	if !s.authorizeOperator(w, r, ActionReadAuditLog) {
+	if !s.authorizeOperator(w, r, ActionReadAuditLog, s.clusterARN()) {
 		return
 	}
 	q := r.URL.Query()
@@ -71,7 +71,7 @@ type verifyAnswer struct {
 
 // serveAuditVerify checks this node's whole chain.
 func (s *Server) serveAuditVerify(w http.ResponseWriter, r *http.Request) {
-	if !s.authorizeOperator(w, r, ActionReadAuditLog) {
+	if !s.authorizeOperator(w, r, ActionReadAuditLog, s.clusterARN()) {
 		return
 	}
 	n, viol, err := s.auditStore.VerifyContext(r.Context())
