@@ -73,5 +73,9 @@ func (f *FSM) Grant(id string) (*fsmpb.Grant, bool) {
 func (f *FSM) Grants(match func(*fsmpb.Grant) bool) []*fsmpb.Grant {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return sortedGrants(f.st.grants.byID, match)
+	out := sortedGrants(f.st.grants.byID, match)
+	for i, g := range out {
+		out[i] = clone(g)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
@@ -80,7 +81,8 @@ func removeFrom[K comparable](m map[K]map[string]*fsmpb.Grant, k K, id string) {
 	}
 }
 
-// sortedGrants copies a set's matching grants in grant id order.
+// sortedGrants returns a set's matching grants (all when match is nil) in
+// grant id order, uncopied: callers copy what they hand out.
 func sortedGrants(set map[string]*fsmpb.Grant, match func(*fsmpb.Grant) bool) []*fsmpb.Grant {
 	out := make([]*fsmpb.Grant, 0, len(set))
 	for _, g := range set {
@@ -88,19 +90,34 @@ func sortedGrants(set map[string]*fsmpb.Grant, match func(*fsmpb.Grant) bool) []
 			out = append(out, g)
 		}
 	}
-	slices.SortFunc(out, func(a, b *fsmpb.Grant) int {
-		switch {
-		case a.GrantId < b.GrantId:
-			return -1
-		case a.GrantId > b.GrantId:
-			return 1
-		}
-		return 0
-	})
-	for i, g := range out {
-		out[i] = clone(g)
-	}
+	slices.SortFunc(out, func(a, b *fsmpb.Grant) int { return strings.Compare(a.GrantId, b.GrantId) })
 	return out
+}
+
+// GrantPage is one page of a grant listing, in grant id order.
+type GrantPage struct {
+	Grants    []*fsmpb.Grant
+	Truncated bool // more grants follow the page's last
+}
+
+// pageOf copies the page of at most limit grants of sorted that follows
+// the grant id after ("" for the first page). Continuing from an id rather
+// than an offset keeps paging right while grants come and go.
+func pageOf(sorted []*fsmpb.Grant, after string, limit int) GrantPage {
+	start := 0
+	if after != "" {
+		var found bool
+		start, found = slices.BinarySearchFunc(sorted, after, func(g *fsmpb.Grant, id string) int { return strings.Compare(g.GrantId, id) })
+		if found {
+			start++
+		}
+	}
+	end := min(start+max(limit, 0), len(sorted))
+	p := GrantPage{Grants: make([]*fsmpb.Grant, 0, end-start), Truncated: end < len(sorted)}
+	for _, g := range sorted[start:end] {
+		p.Grants = append(p.Grants, clone(g))
+	}
+	return p
 }
 
 // AnyGrant reports whether match holds for one of the grants of grantee on
@@ -117,23 +134,25 @@ func (f *FSM) AnyGrant(keyID, grantee string, match func(*fsmpb.Grant) bool) boo
 	return false
 }
 
-// KeyGrants returns the grants on key keyID that match (all when match is
-// nil), sorted by grant id; with grantee not empty, only that grantee's.
-func (f *FSM) KeyGrants(keyID, grantee string, match func(*fsmpb.Grant) bool) []*fsmpb.Grant {
+// KeyGrants returns the page after grant id after (see pageOf) of the
+// grants on key keyID that match (all when match is nil); with grantee not
+// empty, of that grantee's alone.
+func (f *FSM) KeyGrants(keyID, grantee string, match func(*fsmpb.Grant) bool, after string, limit int) GrantPage {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	set := f.st.grants.byKey[keyID]
 	if grantee != "" {
-		return sortedGrants(f.st.grants.byGrantee[keyGrantee{keyID, grantee}], match)
+		set = f.st.grants.byGrantee[keyGrantee{keyID, grantee}]
 	}
-	return sortedGrants(f.st.grants.byKey[keyID], match)
+	return pageOf(sortedGrants(set, match), after, limit)
 }
 
-// RetirableGrants returns the grants that name principal as their retiring
-// principal, sorted by grant id.
-func (f *FSM) RetirableGrants(principal string) []*fsmpb.Grant {
+// RetirableGrants returns the page after grant id after of the grants that
+// name principal as their retiring principal.
+func (f *FSM) RetirableGrants(principal, after string, limit int) GrantPage {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return sortedGrants(f.st.grants.byRetiring[principal], nil)
+	return pageOf(sortedGrants(f.st.grants.byRetiring[principal], nil), after, limit)
 }
 
 // KeyGrantCount is the number of grants on key keyID.

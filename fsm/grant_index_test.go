@@ -66,13 +66,13 @@ func TestGrantCheckVisitsOnlyTheCallersGrants(t *testing.T) {
 	if visits != 500 {
 		t.Fatalf("the check visited %d grants, want the caller's 500 on the key", visits)
 	}
-	if n := len(f.KeyGrants("key-3", "", nil)); n != 10_000 {
+	if n := len(all(f, "key-3", "")); n != 10_000 {
 		t.Fatalf("KeyGrants: %d grants, want 10000", n)
 	}
-	if n := len(f.KeyGrants("key-3", "arn:aws:iam::111122223333:user/u8", nil)); n != 500 {
+	if n := len(all(f, "key-3", "arn:aws:iam::111122223333:user/u8")); n != 500 {
 		t.Fatalf("KeyGrants of one grantee: %d grants, want 500", n)
 	}
-	if n := len(f.RetirableGrants("arn:aws:iam::111122223333:user/r7")); n != 5_000 {
+	if n := len(retirable(f, "arn:aws:iam::111122223333:user/r7")); n != 5_000 {
 		t.Fatalf("RetirableGrants: %d grants, want 5000", n)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
@@ -103,13 +103,13 @@ func TestGrantIndexFollowsChanges(t *testing.T) {
 		}
 		idx++
 	}
-	if n := len(f.KeyGrants("key-1", "", nil)); n != 0 {
+	if n := len(all(f, "key-1", "")); n != 0 {
 		t.Fatalf("a deleted key still has %d grants", n)
 	}
 	if f.AnyGrant("key-1", "arn:aws:iam::111122223333:user/u1", func(*fsmpb.Grant) bool { return true }) {
 		t.Fatal("a grant of a deleted key is still found by the check")
 	}
-	for _, g := range f.RetirableGrants("arn:aws:iam::111122223333:user/r1") {
+	for _, g := range retirable(f, "arn:aws:iam::111122223333:user/r1") {
 		if g.KeyId == "key-1" {
 			t.Fatalf("grant %s of a deleted key is still retirable", g.GrantId)
 		}
@@ -120,14 +120,14 @@ func TestGrantIndexFollowsChanges(t *testing.T) {
 	for _, k := range []string{"key-0", "key-1", "key-2"} {
 		for u := range 100 {
 			grantee := fmt.Sprintf("arn:aws:iam::111122223333:user/u%d", u)
-			if a, b := ids(f.KeyGrants(k, grantee, nil)), ids(restored.KeyGrants(k, grantee, nil)); a != b {
+			if a, b := ids(all(f, k, grantee)), ids(all(restored, k, grantee)); a != b {
 				t.Fatalf("after restore, %s's grants on %s: %s, want %s", grantee, k, b, a)
 			}
 		}
 	}
 	for r := range 10 {
 		p := fmt.Sprintf("arn:aws:iam::111122223333:user/r%d", r)
-		if a, b := ids(f.RetirableGrants(p)), ids(restored.RetirableGrants(p)); a != b {
+		if a, b := ids(retirable(f, p)), ids(retirable(restored, p)); a != b {
 			t.Fatalf("after restore, %s's retirable grants: %s, want %s", p, b, a)
 		}
 	}
@@ -168,4 +168,26 @@ func ids(gs []*fsmpb.Grant) string {
 		s += g.GrantId + " "
 	}
 	return s
+}
+
+// all pages through KeyGrants 100 at a time, as ListGrants does.
+func all(f *FSM, keyID, grantee string) []*fsmpb.Grant {
+	return pages(func(after string) GrantPage { return f.KeyGrants(keyID, grantee, nil, after, 100) })
+}
+
+func retirable(f *FSM, principal string) []*fsmpb.Grant {
+	return pages(func(after string) GrantPage { return f.RetirableGrants(principal, after, 100) })
+}
+
+func pages(read func(after string) GrantPage) []*fsmpb.Grant {
+	var out []*fsmpb.Grant
+	after := ""
+	for {
+		p := read(after)
+		out = append(out, p.Grants...)
+		if !p.Truncated {
+			return out
+		}
+		after = p.Grants[len(p.Grants)-1].GrantId
+	}
 }

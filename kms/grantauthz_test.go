@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"sort"
 	"testing"
 
 	"github.com/keyraft/keyraft/fsm"
@@ -214,5 +215,47 @@ func BenchmarkGrantCheck(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestListGrantsPagesTheIndex: ListGrants and ListRetirableGrants page
+// through the index in grant id order, with their filters.
+func TestListGrantsPagesTheIndex(t *testing.T) {
+	ts := newTestService(t)
+	id, _ := ts.newKey(t)
+	other, _ := ts.newKey(t)
+	ts.fillGrants(t, id, 0, 120)
+	ts.fillGrants(t, other, 120, 30)
+	retiring := testUser("retirer").PrincipalARN
+	g := ts.mustCall(t, "CreateGrant", map[string]any{"KeyId": id, "GranteePrincipal": testUser("alice").PrincipalARN,
+		"RetiringPrincipal": retiring, "Operations": []string{"Decrypt"}})
+	list := func(op string, in map[string]any) []string {
+		var ids []string
+		for {
+			out := ts.mustCall(t, op, in)
+			for _, e := range out["Grants"].([]any) {
+				ids = append(ids, e.(map[string]any)["GrantId"].(string))
+			}
+			if out["Truncated"] != true {
+				return ids
+			}
+			in["Marker"] = out["NextMarker"]
+		}
+	}
+	all := list("ListGrants", map[string]any{"KeyId": id, "Limit": 50})
+	if len(all) != 121 || !sort.StringsAreSorted(all) {
+		t.Fatalf("ListGrants paged %d grants (sorted: %v), want 121", len(all), sort.StringsAreSorted(all))
+	}
+	if got := list("ListGrants", map[string]any{"KeyId": id, "GranteePrincipal": "arn:aws:iam::111122223333:user/filler7"}); len(got) != 1 || got[0] != fmt.Sprintf("%064x", 7) {
+		t.Fatalf("ListGrants of one grantee: %v", got)
+	}
+	if got := list("ListGrants", map[string]any{"KeyId": id, "GrantId": g["GrantId"]}); len(got) != 1 {
+		t.Fatalf("ListGrants of one grant id: %v", got)
+	}
+	if got := list("ListGrants", map[string]any{"KeyId": other, "GrantId": g["GrantId"]}); len(got) != 0 {
+		t.Fatalf("ListGrants of another key's grant id: %v", got)
+	}
+	if got := list("ListRetirableGrants", map[string]any{"RetiringPrincipal": retiring, "Limit": 1}); len(got) != 1 || got[0] != g["GrantId"] {
+		t.Fatalf("ListRetirableGrants: %v", got)
 	}
 }

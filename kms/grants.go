@@ -153,8 +153,9 @@ func (s *Service) createGrant(ctx context.Context, body []byte) (any, *Error) {
 	if req.Name != nil {
 		g.Name = *req.Name
 		// AWS: the same parameters under the same name return the existing grant.
-		if same := s.FSM.KeyGrants(id, g.GranteePrincipal, func(o *fsmpb.Grant) bool { return sameGrant(o, g, req.Constraints) }); len(same) > 0 {
-			return map[string]any{"GrantId": same[0].GrantId, "GrantToken": same[0].Token}, nil
+		same := s.FSM.KeyGrants(id, g.GranteePrincipal, func(o *fsmpb.Grant) bool { return sameGrant(o, g, req.Constraints) }, "", 1)
+		if len(same.Grants) > 0 {
+			return map[string]any{"GrantId": same.Grants[0].GrantId, "GrantToken": same.Grants[0].Token}, nil
 		}
 	}
 	if req.Constraints != nil {
@@ -271,7 +272,9 @@ func (s *Service) listGrants(ctx context.Context, body []byte) (any, *Error) {
 	if req.GrantId != nil {
 		match = func(g *fsmpb.Grant) bool { return g.GrantId == *req.GrantId }
 	}
-	return s.grantPage(req.Limit, req.Marker, func() []*fsmpb.Grant { return s.FSM.KeyGrants(id, grantee, match) })
+	return s.grantPage(req.Limit, req.Marker, func(after string, limit int) fsm.GrantPage {
+		return s.FSM.KeyGrants(id, grantee, match, after, limit)
+	})
 }
 
 type listRetirableGrantsRequest struct {
@@ -291,12 +294,13 @@ func (s *Service) listRetirableGrants(ctx context.Context, body []byte) (any, *E
 	if e := s.authorizeAccount(ctx); e != nil {
 		return nil, e
 	}
-	return s.grantPage(req.Limit, req.Marker, func() []*fsmpb.Grant { return s.FSM.RetirableGrants(*req.RetiringPrincipal) })
+	return s.grantPage(req.Limit, req.Marker, func(after string, limit int) fsm.GrantPage {
+		return s.FSM.RetirableGrants(*req.RetiringPrincipal, after, limit)
+	})
 }
 
-// grantPage answers one page of the grants read returns, which are sorted
-// by grant id; read nil is no grant.
-func (s *Service) grantPage(limit *int32, marker *string, read func() []*fsmpb.Grant) (any, *Error) {
+// grantPage answers the page read returns (nil: no grant) after the marker.
+func (s *Service) grantPage(limit *int32, marker *string, read func(after string, limit int) fsm.GrantPage) (any, *Error) {
 	n, e := pageLimit(limit, 50, 100)
 	if e != nil {
 		return nil, e
@@ -304,22 +308,21 @@ func (s *Service) grantPage(limit *int32, marker *string, read func() []*fsmpb.G
 	if e := checkMarker(marker); e != nil {
 		return nil, e
 	}
-	var grants []*fsmpb.Grant
+	var p fsm.GrantPage
 	if read != nil {
-		grants = read()
+		after := ""
+		if marker != nil {
+			after = *marker
+		}
+		p = read(after, n)
 	}
-	ids := make([]string, len(grants))
-	for i, g := range grants {
-		ids[i] = g.GrantId
-	}
-	start, end := page(ids, marker, n)
-	out := make([]map[string]any, 0, end-start)
-	for _, g := range grants[start:end] {
+	out := make([]map[string]any, 0, len(p.Grants))
+	for _, g := range p.Grants {
 		out = append(out, s.grantEntry(g))
 	}
-	res := map[string]any{"Grants": out, "Truncated": end < len(ids)}
-	if end < len(ids) {
-		res["NextMarker"] = ids[end-1]
+	res := map[string]any{"Grants": out, "Truncated": p.Truncated}
+	if p.Truncated && len(p.Grants) > 0 {
+		res["NextMarker"] = p.Grants[len(p.Grants)-1].GrantId
 	}
 	return res, nil
 }
