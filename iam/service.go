@@ -40,8 +40,9 @@ func newErr(typ string, status int, format string, args ...any) *Error {
 
 // Caller is the authenticated principal of a request.
 type Caller struct {
-	PrincipalARN string
-	UserName     string // "" for the account's root
+	PrincipalARN    string
+	UserName        string // "" for the account's root
+	SecureTransport bool   // the client reached keyraft over TLS (aws:SecureTransport)
 }
 
 // Service runs the IAM operations on the leader.
@@ -93,7 +94,7 @@ func (s *Service) Authorize(c Caller, action string) *Error {
 	if err != nil {
 		return newErr("ServiceFailure", http.StatusInternalServerError, "a stored identity policy could not be parsed")
 	}
-	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*"})
+	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*", SecureTransport: c.SecureTransport})
 	if !d.Allowed {
 		return newErr("AccessDenied", http.StatusForbidden, "User: %s is not authorized to perform: %s on resource: * because no identity-based policy allows the %s action", c.PrincipalARN, action, action)
 	}

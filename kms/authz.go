@@ -13,6 +13,9 @@ type Caller struct {
 	AccessKeyID  string
 	PrincipalARN string // arn:aws:iam::ACCOUNT:root or arn:aws:iam::ACCOUNT:user/NAME
 	UserName     string // "" for the account's root principal
+	// SecureTransport is aws:SecureTransport: the client reached keyraft
+	// over TLS (directly, or through a follower that forwarded the call).
+	SecureTransport bool
 }
 
 // call is what Handle puts in the context for the authorization checks.
@@ -100,7 +103,7 @@ func (s *Service) authorizeAction(ctx context.Context, action, grantOperation st
 	resource := s.arn(k.KeyId)
 	req := policy.Request{
 		PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action,
-		Resource: resource, EncryptionContext: encCtx,
+		Resource: resource, EncryptionContext: encCtx, SecureTransport: c.caller.SecureTransport,
 	}
 	d := policy.Decide(kp, ids, req)
 	if !d.Allowed && d.Basis != policy.ExplicitDeny && grantOperation != "" && s.grantAllows(c.caller, k.KeyId, grantOperation, encCtx) {
@@ -125,7 +128,7 @@ func (s *Service) authorizeAccount(ctx context.Context) *Error {
 		return e
 	}
 	action := "kms:" + c.op
-	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*"})
+	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*", SecureTransport: c.caller.SecureTransport})
 	if !d.Allowed {
 		return accessDenied(c, action, "*", d)
 	}
