@@ -109,6 +109,7 @@ func Start(cfg Config) (*Server, error) {
 		store.Close()
 		return nil, fmt.Errorf("api listener: %w", err)
 	}
+	s.apiLn = s.limitAPI(s.apiLn)
 	if apiTLS != nil {
 		s.apiLn = tls.NewListener(s.apiLn, apiTLS)
 	}
@@ -117,6 +118,7 @@ func Start(cfg Config) (*Server, error) {
 		store.Close()
 		return nil, fmt.Errorf("cluster listener: %w", err)
 	}
+	s.clusterLn = s.limitCluster(s.clusterLn)
 	s.node, err = cluster.Start(cluster.Config{
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir,
 		RaftBind: cfg.RaftAddr, RaftAdvertise: adv["raft"],
@@ -139,13 +141,13 @@ func Start(cfg Config) (*Server, error) {
 	s.kms.Propose = s.node.Apply
 	s.iam.Propose = s.node.Apply
 
-	var grpcOpts []grpc.ServerOption
+	grpcOpts := []grpc.ServerOption{grpc.ConnectionTimeout(clusterHandshakeTimeout)}
 	if clusterTLS != nil {
 		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(clusterTLS.ServerConfig())))
 	}
 	s.grpc = grpc.NewServer(grpcOpts...)
 	clusterpb.RegisterClusterServer(s.grpc, &rpcService{s: s})
-	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.http = s.apiHTTPServer()
 	go func() { _ = s.grpc.Serve(s.clusterLn) }()
 	go func() { _ = s.http.Serve(s.apiLn) }()
 	go s.watchSeal()
