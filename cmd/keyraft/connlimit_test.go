@@ -72,7 +72,8 @@ func hold(t *testing.T, addr, ip string) net.Conn {
 }
 
 // refused opens a connection from ip and reports whether the server closed
-// it at once, rather than keeping it open and waiting for a request.
+// it at once, rather than keeping it open: waiting for a request, or
+// speaking first as a gRPC server does.
 func refused(t *testing.T, addr, ip string) bool {
 	t.Helper()
 	c := hold(t, addr, ip)
@@ -83,7 +84,7 @@ func refused(t *testing.T, addr, ip string) bool {
 	_ = c.SetReadDeadline(time.Now().Add(time.Second))
 	_, err := c.Read(make([]byte, 1))
 	var ne net.Error
-	return !(errors.As(err, &ne) && ne.Timeout())
+	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
 }
 
 // TestConnectionCapsPerAddress: one address holding the per-address cap
@@ -345,6 +346,40 @@ func TestSlowBodyAttackIsBounded(t *testing.T) {
 	}
 	// The read timeout (20 s here) ends the attack's connections.
 	waitFor(t, 40*time.Second, "the node to close the attack's connections", func() (bool, error) {
+		n, _ := serverSockets(t, port, "127.0.0.2")
+		return n == 0, fmt.Errorf("%d still open", n)
+	})
+}
+
+// TestClusterListenerBounded: the cluster (gRPC) listener holds at most 128
+// connections from one address, and closes within its 10 s handshake
+// timeout a connection that never speaks; the nodes' own forwards, from
+// their addresses, are served meanwhile. Before, it held every connection
+// for as long as the other end liked.
+func TestClusterListenerBounded(t *testing.T) {
+	const perIP = 128
+	c := startUnsealedCluster(t)
+	leader := c.waitLeader(15*time.Second, "")
+	follower := c.follower(leader)
+	port := portOf(t, leader.cluster)
+
+	for i := 0; i < perIP; i++ {
+		if hold(t, leader.cluster, "127.0.0.2") == nil {
+			t.Fatalf("connection %d from 127.0.0.2 reset below the cap of %d", i+1, perIP)
+		}
+	}
+	if !refused(t, leader.cluster, "127.0.0.2") {
+		t.Fatalf("the cluster listener holds more than %d connections from 127.0.0.2", perIP)
+	}
+	if n, _ := serverSockets(t, port, "127.0.0.2"); n != perIP {
+		t.Fatalf("the cluster listener holds %d connections from 127.0.0.2, want %d", n, perIP)
+	}
+	// A follower's forward reaches the leader meanwhile.
+	if _, err := kmsClient(follower.api, c.creds, 1).CreateKey(ctx10(t), &kms.CreateKeyInput{}); err != nil {
+		t.Fatalf("CreateKey through follower %s: %v", follower.id, err)
+	}
+	// Silent connections are dropped after the handshake timeout.
+	waitFor(t, 25*time.Second, "the cluster listener to drop silent connections", func() (bool, error) {
 		n, _ := serverSockets(t, port, "127.0.0.2")
 		return n == 0, fmt.Errorf("%d still open", n)
 	})
