@@ -294,7 +294,7 @@ func rssKiB(t *testing.T, pid int) int {
 // the 500 was held (about 500 MiB) for as long as the attacker liked.
 func TestSlowBodyAttackIsBounded(t *testing.T) {
 	const attackers, perIP = 500, 32
-	api, _, _, cmd := devNodeProc(t, "-max-connections-per-ip", strconv.Itoa(perIP), "-http-read-timeout", "20s")
+	api, _, _, cmd := devNodeProc(t, "-max-connections-per-ip", strconv.Itoa(perIP), "-http-read-timeout", "10s")
 	creds := credsFor(api)
 	addr := hostPort(t, api)
 	port := portOf(t, addr)
@@ -344,7 +344,7 @@ func TestSlowBodyAttackIsBounded(t *testing.T) {
 	if _, err := kmsClientFrom(api, creds, "127.0.0.3").ListKeys(ctx10(t), &kms.ListKeysInput{}); err != nil {
 		t.Fatalf("a signed request from 127.0.0.3 during the attack: %v", err)
 	}
-	// The read timeout (20 s here) ends the attack's connections.
+	// The read timeout (10 s here) ends the attack's connections.
 	waitFor(t, 40*time.Second, "the node to close the attack's connections", func() (bool, error) {
 		n, _ := serverSockets(t, port, "127.0.0.2")
 		return n == 0, fmt.Errorf("%d still open", n)
