@@ -59,6 +59,7 @@ func (s *Server) apiHTTPServer() *http.Server {
 		WriteTimeout:      s.writeTimeout(),
 		IdleTimeout:       orDefault(s.cfg.HTTPIdleTimeout, DefaultHTTPIdleTimeout),
 		MaxHeaderBytes:    maxHeaderBytes,
+		ConnState:         s.connState,
 	}
 }
 
@@ -74,10 +75,22 @@ func (s *Server) extendWrite(w http.ResponseWriter) {
 }
 
 // limitAPI caps the API listener's connections (below TLS, so handshakes
-// count).
+// count). At its maximum it closes the longest-idle connection to serve a
+// newcomer, so that connections held open and silent, from however many
+// addresses, cannot lock clients out; apiHTTPServer's ConnState tells it
+// which are idle.
 func (s *Server) limitAPI(ln net.Listener) net.Listener {
-	return connlimit.New(ln, connlimit.Limits{Max: s.cfg.MaxConnections, PerIP: s.cfg.MaxConnectionsPerIP},
+	s.apiLimit = connlimit.New(ln, connlimit.Limits{Max: s.cfg.MaxConnections, PerIP: s.cfg.MaxConnectionsPerIP, EvictIdle: true},
 		newRejectLog(s.log, "api").note)
+	return s.apiLimit
+}
+
+// connState marks the API's connections idle while they wait for a
+// request (their first, or the next on a keep-alive connection).
+func (s *Server) connState(c net.Conn, st http.ConnState) {
+	if s.apiLimit != nil {
+		s.apiLimit.SetIdle(c, st == http.StateNew || st == http.StateIdle)
+	}
 }
 
 // limitCluster caps the cluster listener's connections.

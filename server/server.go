@@ -22,6 +22,7 @@ import (
 	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/seal"
 	"github.com/keyraft/keyraft/transport/clusterpb"
+	"github.com/keyraft/keyraft/transport/connlimit"
 	"github.com/keyraft/keyraft/transport/sigv4"
 )
 
@@ -45,6 +46,7 @@ type Server struct {
 	batcher    *audit.Batcher
 
 	apiLn     net.Listener
+	apiLimit  *connlimit.Listener // the API listener's connection caps, below TLS
 	clusterLn net.Listener
 	http      *http.Server
 	grpc      *grpc.Server

@@ -87,16 +87,18 @@ func refused(t *testing.T, addr, ip string) bool {
 	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
 }
 
-// TestConnectionCapsPerAddress: one address holding the per-address cap
-// (the default, 256) cannot open more, while a signed request from another
-// address is answered; the listener's own cap (-max-connections) holds
-// whatever the addresses; freed slots serve again. Before, the node held
-// every connection it was offered until the process ran out of
-// descriptors and refused everyone.
-func TestConnectionCapsPerAddress(t *testing.T) {
+// TestConnectionCaps: one address holding the per-address cap (the
+// default, 256) cannot open more, while a signed request from another
+// address is answered. The listener's own cap (-max-connections) holds
+// whatever the addresses: with every connection in the middle of a
+// request, a newcomer is refused; with connections merely open and
+// silent, the longest-idle one is closed to serve the newcomer. Before,
+// the node held every connection it was offered until the process ran out
+// of descriptors and refused everyone.
+func TestConnectionCaps(t *testing.T) {
 	const perIP, maxConns = 256, 320
-	// Held connections send nothing: give them longer than the test to send
-	// their headers.
+	// Held connections send nothing, or half a request: give them longer
+	// than the test to finish.
 	api, _, _, _ := devNodeProc(t, "-max-connections", strconv.Itoa(maxConns), "-http-read-header-timeout", "2m", "-http-read-timeout", "2m")
 	creds := credsFor(api)
 	addr := hostPort(t, api)
@@ -123,31 +125,68 @@ func TestConnectionCapsPerAddress(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a signed request from 127.0.0.3 while 127.0.0.2 holds its cap: %v", err)
 	}
-
-	// Offer the listener more than it may hold, from addresses under their
-	// own cap: it keeps maxConns, whoever asks.
-	for i := 0; i < maxConns-perIP+10; i++ {
-		hold(t, addr, fmt.Sprintf("127.0.1.%d", 1+i/32))
+	describe := func(from string) error {
+		_, err := kmsClientFrom(api, creds, from).DescribeKey(ctx10(t), &kms.DescribeKeyInput{KeyId: key.KeyMetadata.KeyId})
+		return err
 	}
-	waitFor(t, 10*time.Second, fmt.Sprintf("the node to hold exactly %d connections", maxConns), func() (bool, error) {
-		n, _ := serverSockets(t, port, "")
-		return n == maxConns, fmt.Errorf("%d established", n)
-	})
-	if !refused(t, addr, "127.0.0.4") {
-		t.Fatalf("a listener holding %d connections kept one more", maxConns)
-	}
-	if _, err := kmsClientFrom(api, creds, "127.0.0.4").DescribeKey(ctx10(t), &kms.DescribeKeyInput{KeyId: key.KeyMetadata.KeyId}); err == nil {
-		t.Fatalf("a listener holding %d connections served one more", maxConns)
-	}
-
-	// The attacker lets go: its address and the listener serve again.
 	for _, c := range attacker {
 		c.Close()
 	}
-	waitFor(t, 10*time.Second, "127.0.0.2 to be served again", func() (bool, error) {
-		_, err := kmsClientFrom(api, creds, "127.0.0.2").DescribeKey(ctx10(t), &kms.DescribeKeyInput{KeyId: key.KeyMetadata.KeyId})
-		return err == nil, err
+	waitFor(t, 10*time.Second, "the node to close 127.0.0.2's connections", func() (bool, error) {
+		n, _ := serverSockets(t, port, "127.0.0.2")
+		return n == 0, fmt.Errorf("%d open", n)
 	})
+
+	// Every slot busy with a request whose body is still coming, from
+	// addresses under their own cap: a newcomer is refused.
+	half := "POST / HTTP/1.1\r\nHost: " + addr + "\r\nX-Amz-Target: TrentService.ListKeys\r\n" +
+		"Content-Type: application/x-amz-json-1.1\r\nContent-Length: 100\r\n\r\n{"
+	var busy []net.Conn
+	for i := 0; i < maxConns; i++ {
+		c := hold(t, addr, fmt.Sprintf("127.0.1.%d", 1+i/32))
+		if c == nil {
+			t.Fatalf("busy connection %d reset", i+1)
+		}
+		if _, err := io.WriteString(c, half); err != nil {
+			t.Fatal(err)
+		}
+		busy = append(busy, c)
+	}
+	waitFor(t, 10*time.Second, fmt.Sprintf("the node to hold %d connections and read their headers", maxConns), func() (bool, error) {
+		n, unread := serverSockets(t, port, "")
+		return n == maxConns && unread == 0, fmt.Errorf("%d established, %d bytes unread", n, unread)
+	})
+	if !refused(t, addr, "127.0.0.4") {
+		t.Fatalf("a listener holding %d busy connections kept one more", maxConns)
+	}
+	if err := describe("127.0.0.4"); err == nil {
+		t.Fatalf("a listener holding %d busy connections served one more", maxConns)
+	}
+	for _, c := range busy {
+		c.Close()
+	}
+	waitFor(t, 10*time.Second, "the node to close the busy connections", func() (bool, error) {
+		n, _ := serverSockets(t, port, "")
+		return n <= 1, fmt.Errorf("%d open", n) // 127.0.0.3's SDK connection may idle on
+	})
+
+	// Every slot held open and silent: the longest-idle one makes room, so
+	// a newcomer is served and the node still holds no more than its cap.
+	for i := 0; i < maxConns; i++ {
+		if hold(t, addr, fmt.Sprintf("127.0.2.%d", 1+i/32)) == nil {
+			t.Fatalf("idle connection %d reset below the cap", i+1)
+		}
+	}
+	waitFor(t, 10*time.Second, fmt.Sprintf("the node to hold %d connections", maxConns), func() (bool, error) {
+		n, _ := serverSockets(t, port, "")
+		return n == maxConns, fmt.Errorf("%d established", n)
+	})
+	if err := describe("127.0.0.4"); err != nil {
+		t.Fatalf("a listener full of idle connections did not make room: %v", err)
+	}
+	if n, _ := serverSockets(t, port, ""); n > maxConns {
+		t.Fatalf("the node holds %d connections, cap %d", n, maxConns)
+	}
 }
 
 func portOf(t *testing.T, addr string) int {

@@ -8,6 +8,12 @@
 // before a byte is read or written: the wrapper sits below TLS, so it
 // counts handshakes in progress too and has nothing it could answer in.
 // Clients see the connection closed and retry, as the AWS SDKs do.
+//
+// With EvictIdle, a listener at Max makes room for a newcomer by closing
+// the connection that has been idle longest (one between requests, or one
+// that has not sent its first request yet), as the server marks them with
+// SetIdle: connections held open and silent then cannot lock everyone
+// else out, while connections in the middle of a request are never cut.
 package connlimit
 
 import (
@@ -15,18 +21,24 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 )
 
 // Limits are the caps of one listener; zero means no cap.
 type Limits struct {
 	Max   int // connections open at once
 	PerIP int // connections open at once from one source IP
+	// EvictIdle: at Max, close the longest-idle connection (SetIdle) to
+	// make room rather than refuse the newcomer.
+	EvictIdle bool
 }
 
 // Why a connection was refused.
 var (
 	ErrMax   = errors.New("the listener holds its maximum of connections")
 	ErrPerIP = errors.New("the source address holds its maximum of connections")
+	// ErrEvicted is reported for an idle connection closed to make room.
+	ErrEvicted = errors.New("an idle connection was closed to make room at the listener's maximum")
 )
 
 // Listener is a net.Listener that enforces Limits.
@@ -38,13 +50,14 @@ type Listener struct {
 	onReject func(remote net.Addr, why error)
 
 	mu   sync.Mutex
-	open int                // guarded by mu
-	byIP map[netip.Addr]int // open connections per source; guarded by mu
+	open int                 // guarded by mu
+	byIP map[netip.Addr]int  // open connections per source; guarded by mu
+	idle map[*conn]time.Time // idle connections and since when; guarded by mu
 }
 
 // New wraps ln. onReject may be nil.
 func New(ln net.Listener, limits Limits, onReject func(remote net.Addr, why error)) *Listener {
-	return &Listener{Listener: ln, limits: limits, onReject: onReject, byIP: make(map[netip.Addr]int)}
+	return &Listener{Listener: ln, limits: limits, onReject: onReject, byIP: make(map[netip.Addr]int), idle: make(map[*conn]time.Time)}
 }
 
 // Accept returns the next connection within the limits, closing those
@@ -56,7 +69,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		ip := sourceIP(c.RemoteAddr())
-		if why := l.acquire(ip); why != nil {
+		victim, why := l.acquire(ip)
+		if why != nil {
 			if tc, ok := c.(*net.TCPConn); ok {
 				// Reset rather than linger in TIME_WAIT: a flood of
 				// refused connections must not cost us ports either.
@@ -68,9 +82,41 @@ func (l *Listener) Accept() (net.Conn, error) {
 			}
 			continue
 		}
-		lc := &conn{Conn: c}
-		lc.release = func() { l.release(ip) }
-		return lc, nil
+		if victim != nil {
+			// Its slot is already ours; closing it ends its server's read.
+			_ = victim.Conn.Close()
+			if l.onReject != nil {
+				l.onReject(victim.RemoteAddr(), ErrEvicted)
+			}
+		}
+		return &conn{Conn: c, l: l, ip: ip}, nil
+	}
+}
+
+// SetIdle tells the listener whether c, one of its connections (or a TLS
+// connection over one), is idle: between requests or before its first.
+// Only idle connections are evicted. Connections start busy.
+func (l *Listener) SetIdle(c net.Conn, idle bool) {
+	for {
+		if u, ok := c.(interface{ NetConn() net.Conn }); ok {
+			c = u.NetConn()
+			continue
+		}
+		break
+	}
+	lc, ok := c.(*conn)
+	if !ok || lc.l != l {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case lc.released || !idle:
+		delete(l.idle, lc)
+	default:
+		if _, already := l.idle[lc]; !already {
+			l.idle[lc] = time.Now()
+		}
 	}
 }
 
@@ -81,26 +127,44 @@ func (l *Listener) Open(ip netip.Addr) (total, fromIP int) {
 	return l.open, l.byIP[ip.Unmap()]
 }
 
-func (l *Listener) acquire(ip netip.Addr) error {
+// acquire takes a slot for a connection from ip. At Max with EvictIdle it
+// takes the slot of the longest-idle connection, which it returns for the
+// caller to close (not under mu).
+func (l *Listener) acquire(ip netip.Addr) (victim *conn, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.limits.Max > 0 && l.open >= l.limits.Max {
-		return ErrMax
-	}
 	if l.limits.PerIP > 0 && l.byIP[ip] >= l.limits.PerIP {
-		return ErrPerIP
+		return nil, ErrPerIP
+	}
+	if l.limits.Max > 0 && l.open >= l.limits.Max {
+		if !l.limits.EvictIdle {
+			return nil, ErrMax
+		}
+		for c, since := range l.idle {
+			if victim == nil || since.Before(l.idle[victim]) {
+				victim = c
+			}
+		}
+		if victim == nil {
+			return nil, ErrMax
+		}
+		l.releaseLocked(victim)
 	}
 	l.open++
 	l.byIP[ip]++
-	return nil
+	return victim, nil
 }
 
-func (l *Listener) release(ip netip.Addr) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// releaseLocked gives c's slot back, once.
+func (l *Listener) releaseLocked(c *conn) {
+	if c.released {
+		return
+	}
+	c.released = true
+	delete(l.idle, c)
 	l.open--
-	if l.byIP[ip]--; l.byIP[ip] <= 0 {
-		delete(l.byIP, ip)
+	if l.byIP[c.ip]--; l.byIP[c.ip] <= 0 {
+		delete(l.byIP, c.ip)
 	}
 }
 
@@ -121,16 +185,19 @@ func sourceIP(a net.Addr) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// conn gives its slot back once, on the first Close.
+// conn gives its slot back once, on the first Close or on eviction.
 type conn struct {
 	net.Conn
-	once    sync.Once
-	release func()
+	l        *Listener
+	ip       netip.Addr
+	released bool // guarded by l.mu
 }
 
 func (c *conn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(c.release)
+	c.l.mu.Lock()
+	c.l.releaseLocked(c)
+	c.l.mu.Unlock()
 	return err
 }
 

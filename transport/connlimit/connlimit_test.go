@@ -2,6 +2,7 @@ package connlimit
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -204,5 +205,106 @@ func TestSourceIP(t *testing.T) {
 	}
 	if got := sourceIP(&net.UnixAddr{Name: "/tmp/s", Net: "unix"}); got.IsValid() {
 		t.Fatalf("unix addr: %v", got)
+	}
+}
+
+// TestEvictIdle: at Max, a newcomer takes the slot of the connection idle
+// longest; connections marked busy are never cut, and with none idle the
+// newcomer is refused. SetIdle sees through a TLS connection.
+func TestEvictIdle(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var events []error
+	ln := New(inner, Limits{Max: 2, EvictIdle: true}, func(_ net.Addr, why error) {
+		mu.Lock()
+		events = append(events, why)
+		mu.Unlock()
+	})
+	defer ln.Close()
+	accepted := make(chan net.Conn, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	// dial returns the client end and, if the listener handed it over,
+	// the server end.
+	dial := func() (client, server net.Conn) {
+		t.Helper()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatal(err)
+		}
+		if c != nil {
+			t.Cleanup(func() { c.Close() })
+		}
+		select {
+		case s := <-accepted:
+			t.Cleanup(func() { s.Close() })
+			return c, s
+		case <-time.After(time.Second):
+			return c, nil
+		}
+	}
+	closedByServer := func(c net.Conn) bool {
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, err := c.Read(make([]byte, 1))
+		var ne net.Error
+		return err != nil && !(errors.As(err, &ne) && ne.Timeout())
+	}
+
+	ca, sa := dial()
+	cb, sb := dial()
+	if sa == nil || sb == nil {
+		t.Fatal("a connection under Max was not handed over")
+	}
+	// Both busy: a third is refused.
+	if _, sc := dial(); sc != nil {
+		t.Fatal("a connection was handed over with every slot busy")
+	}
+	// a idle (through a TLS connection over it), then b: a goes first.
+	ln.SetIdle(tls.Server(sa, &tls.Config{}), true)
+	ln.SetIdle(sb, true)
+	cc, sc := dial()
+	if sc == nil {
+		t.Fatal("no room made for a newcomer with idle connections open")
+	}
+	if !closedByServer(ca) {
+		t.Fatal("the longest-idle connection was not closed")
+	}
+	if closedByServer(cb) {
+		t.Fatal("the younger idle connection was closed")
+	}
+	// b busy again: nothing can be evicted.
+	ln.SetIdle(sb, false)
+	if _, sd := dial(); sd != nil {
+		t.Fatal("a busy connection was evicted")
+	}
+	if total, _ := ln.Open(netip.Addr{}); total != 2 {
+		t.Fatalf("%d open, want 2", total)
+	}
+	// The evicted connection's own Close frees nothing more.
+	_ = sa.Close()
+	if total, _ := ln.Open(netip.Addr{}); total != 2 {
+		t.Fatalf("%d open after the evicted connection closed, want 2", total)
+	}
+	_ = cc
+	mu.Lock()
+	defer mu.Unlock()
+	want := []error{ErrMax, ErrEvicted, ErrMax}
+	if len(events) != len(want) {
+		t.Fatalf("events %v, want %v", events, want)
+	}
+	for i := range want {
+		if events[i] != want[i] {
+			t.Fatalf("events %v, want %v", events, want)
+		}
 	}
 }
