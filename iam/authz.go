@@ -84,7 +84,7 @@ func (s *Service) Authorize(c Caller, action, resource string) *Error {
 	if err != nil {
 		return newErr("ServiceFailure", http.StatusInternalServerError, "a stored identity policy could not be parsed")
 	}
-	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: resource})
+	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: resource, SecureTransport: c.SecureTransport})
 	if d.Allowed {
 		return nil
 	}

@@ -40,8 +40,9 @@ func newErr(typ string, status int, format string, args ...any) *Error {
 
 // Caller is the authenticated principal of a request.
 type Caller struct {
-	PrincipalARN string
-	UserName     string // "" for the account's root
+	PrincipalARN    string
+	UserName        string // "" for the account's root
+	SecureTransport bool   // the client reached keyraft over TLS (aws:SecureTransport)
 }
 
 // Service runs the IAM operations on the leader.

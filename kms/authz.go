@@ -13,6 +13,9 @@ type Caller struct {
 	AccessKeyID  string
 	PrincipalARN string // arn:aws:iam::ACCOUNT:root or arn:aws:iam::ACCOUNT:user/NAME
 	UserName     string // "" for the account's root principal
+	// SecureTransport is aws:SecureTransport: the client reached keyraft
+	// over TLS (directly, or through a follower that forwarded the call).
+	SecureTransport bool
 }
 
 // call is what Handle puts in the context for the authorization checks.
@@ -111,7 +114,7 @@ func (s *Service) decide(ctx context.Context, action string, k *fsmpb.Key, encCt
 	resource := s.arn(k.KeyId)
 	req := policy.Request{
 		PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action,
-		Resource: resource, EncryptionContext: encCtx,
+		Resource: resource, EncryptionContext: encCtx, SecureTransport: c.caller.SecureTransport,
 	}
 	d := policy.Decide(kp, ids, req)
 	if !d.Allowed && d.Basis != policy.ExplicitDeny && byGrant != nil && byGrant(c.caller) {
@@ -136,7 +139,7 @@ func (s *Service) authorizeAccount(ctx context.Context) *Error {
 		return e
 	}
 	action := "kms:" + c.op
-	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*"})
+	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*", SecureTransport: c.caller.SecureTransport})
 	if !d.Allowed {
 		return accessDenied(c, action, "*", d)
 	}

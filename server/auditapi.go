@@ -54,6 +54,7 @@ func (s *Server) serveAuditEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	_ = s.auditStore.Export(f, limit, func(rec audit.Record) error {
+		s.extendWrite(w)
 		line := rec.JSON()
 		_, err := w.Write(append(line, '\n'))
 		return err
@@ -80,6 +81,7 @@ func (s *Server) serveAuditVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	head, _ := s.auditStore.Head()
+	s.extendWrite(w) // verifying a long chain may take longer than the write timeout
 	out := verifyAnswer{NodeID: s.cfg.NodeID, Events: n, Head: head, OK: viol == nil}
 	if viol != nil {
 		out.BrokenAt, out.Violation = viol.Seq, viol.Error()

@@ -79,7 +79,7 @@ func (s *Server) checkOperator(r *http.Request, body []byte, action, resource st
 	if !ok {
 		return "", &operatorRefusal{http.StatusForbidden, "The security token included in the request is invalid."}
 	}
-	if e := s.iam.Authorize(iam.Caller{PrincipalARN: caller.PrincipalARN, UserName: caller.UserName}, action, resource); e != nil {
+	if e := s.iam.Authorize(iam.Caller{PrincipalARN: caller.PrincipalARN, UserName: caller.UserName, SecureTransport: secureTransport(r)}, action, resource); e != nil {
 		return akid, &operatorRefusal{http.StatusForbidden, e.Message}
 	}
 	return akid, nil
