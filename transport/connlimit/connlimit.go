@@ -76,18 +76,20 @@ func (l *Listener) Accept() (net.Conn, error) {
 				// refused connections must not cost us ports either.
 				_ = tc.SetLinger(0)
 			}
-			_ = c.Close()
+			// Reported before the close, so whoever sees the reset can
+			// already see the refusal counted.
 			if l.onReject != nil {
 				l.onReject(c.RemoteAddr(), why)
 			}
+			_ = c.Close()
 			continue
 		}
 		if victim != nil {
 			// Its slot is already ours; closing it ends its server's read.
-			_ = victim.Conn.Close()
 			if l.onReject != nil {
 				l.onReject(victim.RemoteAddr(), ErrEvicted)
 			}
+			_ = victim.Conn.Close()
 		}
 		return &conn{Conn: c, l: l, ip: ip}, nil
 	}
