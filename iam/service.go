@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -55,36 +54,6 @@ type Service struct {
 	policies policy.Cache
 }
 
-type handler func(s *Service, ctx context.Context, body []byte) (any, *Error)
-
-var operations = map[string]handler{
-	"CreateUser":      (*Service).createUser,
-	"ListUsers":       (*Service).listUsers,
-	"CreateAccessKey": (*Service).createAccessKey,
-	"DeleteAccessKey": (*Service).deleteAccessKey,
-	"ListAccessKeys":  (*Service).listAccessKeys,
-	"PutUserPolicy":   (*Service).putUserPolicy,
-	"GetUserPolicy":   (*Service).getUserPolicy,
-}
-
-// ReadOnly reports whether an IAM operation changes nothing.
-func ReadOnly(op string) bool {
-	return op == "ListUsers" || op == "ListAccessKeys" || op == "GetUserPolicy"
-}
-
-// Handle authorizes the caller (the account's root, or an identity policy
-// allowing iam:OP) and runs the operation.
-func (s *Service) Handle(ctx context.Context, c Caller, op string, body []byte) (any, *Error) {
-	h, ok := operations[op]
-	if !ok {
-		return nil, newErr("UnknownOperationException", http.StatusBadRequest, "Unknown IAM operation %q", op)
-	}
-	if e := s.Authorize(c, "iam:"+op); e != nil {
-		return nil, e
-	}
-	return h(s, ctx, body)
-}
-
 // Authorize decides by the caller's identity policies (the account's root
 // may do anything) whether it may perform action on any resource: the IAM
 // operations, and the keyraft actions of the operator API.
@@ -105,16 +74,6 @@ func (s *Service) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
-}
-
-func decode(body []byte, v any) *Error {
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return newErr("ValidationError", http.StatusBadRequest, "The request body is not a valid JSON object of this operation's members.")
-	}
-	return nil
 }
 
 var userNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)

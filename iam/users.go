@@ -20,11 +20,7 @@ func (s *Service) userMap(u *fsmpb.User) map[string]any {
 	return map[string]any{"UserName": u.Name, "Arn": u.Arn, "UserId": u.UserId, "Path": "/", "CreateDate": epochSeconds(u.CreateDate)}
 }
 
-func (s *Service) createUser(ctx context.Context, body []byte) (any, *Error) {
-	var req userRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) CreateUser(ctx context.Context, req *userRequest) (any, *Error) {
 	if e := checkUserName(req.UserName); e != nil {
 		return nil, e
 	}
@@ -43,7 +39,7 @@ func (s *Service) createUser(ctx context.Context, body []byte) (any, *Error) {
 	return answer, nil
 }
 
-func (s *Service) listUsers(ctx context.Context, body []byte) (any, *Error) {
+func (s *Service) ListUsers(ctx context.Context, _ *struct{}) (any, *Error) {
 	users := s.FSM.Users()
 	out := make([]map[string]any, 0, len(users))
 	for _, u := range users {
@@ -52,11 +48,7 @@ func (s *Service) listUsers(ctx context.Context, body []byte) (any, *Error) {
 	return map[string]any{"Users": out, "IsTruncated": false}, nil
 }
 
-func (s *Service) createAccessKey(ctx context.Context, body []byte) (any, *Error) {
-	var req userRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) CreateAccessKey(ctx context.Context, req *userRequest) (any, *Error) {
 	if e := checkUserName(req.UserName); e != nil {
 		return nil, e
 	}
@@ -93,22 +85,14 @@ type deleteAccessKeyRequest struct {
 	AccessKeyId string
 }
 
-func (s *Service) deleteAccessKey(ctx context.Context, body []byte) (any, *Error) {
-	var req deleteAccessKeyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) DeleteAccessKey(ctx context.Context, req *deleteAccessKeyRequest) (any, *Error) {
 	if req.AccessKeyId == "" {
 		return nil, newErr("ValidationError", http.StatusBadRequest, "AccessKeyId is required")
 	}
 	return map[string]any{}, s.commit(ctx, fsm.CmdDeleteAccessKey, &fsmpb.DeleteAccessKey{AccessKeyId: req.AccessKeyId, UserName: req.UserName}, map[string]any{})
 }
 
-func (s *Service) listAccessKeys(ctx context.Context, body []byte) (any, *Error) {
-	var req userRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) ListAccessKeys(ctx context.Context, req *userRequest) (any, *Error) {
 	if _, ok := s.FSM.User(req.UserName); !ok {
 		return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
 	}
@@ -126,11 +110,7 @@ type userPolicyRequest struct {
 	PolicyDocument string
 }
 
-func (s *Service) putUserPolicy(ctx context.Context, body []byte) (any, *Error) {
-	var req userPolicyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) PutUserPolicy(ctx context.Context, req *userPolicyRequest) (any, *Error) {
 	if e := checkUserName(req.UserName); e != nil {
 		return nil, e
 	}
@@ -144,11 +124,7 @@ func (s *Service) putUserPolicy(ctx context.Context, body []byte) (any, *Error) 
 	return map[string]any{}, s.commit(ctx, fsm.CmdPutUserPolicy, &fsmpb.PutUserPolicy{UserName: req.UserName, Policy: p}, map[string]any{})
 }
 
-func (s *Service) getUserPolicy(ctx context.Context, body []byte) (any, *Error) {
-	var req userPolicyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) GetUserPolicy(ctx context.Context, req *userPolicyRequest) (any, *Error) {
 	u, ok := s.FSM.User(req.UserName)
 	if !ok {
 		return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)

@@ -345,3 +345,14 @@ func fieldsOf(t reflect.Type) *fieldTable {
 	fieldTables.Store(t, ft)
 	return ft
 }
+
+// Field is the field of the struct v that holds the member name, as Decode
+// fills it.
+func Field(v reflect.Value, name string) (reflect.Value, bool) {
+	ft := fieldsOf(v.Type())
+	i, ok := ft.index[name]
+	if !ok {
+		return reflect.Value{}, false
+	}
+	return v.Field(ft.field[i]), true
+}
