@@ -54,9 +54,15 @@ func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := awsjson.ReadBody(w, r)
-	if err != nil {
+	if errors.Is(err, awsjson.ErrTooLarge) {
+		// Refused before its signature could be checked: counted with
+		// the requests that fail authentication.
 		s.authFailures.Count("RequestTooLarge", sourceIP(r), claimedKey(r))
-		awsjson.WriteError(w, "SerializationException", fmt.Sprintf("The request body could not be read or is larger than %d bytes.", awsjson.MaxBody), http.StatusRequestEntityTooLarge)
+		awsjson.WriteError(w, "SerializationException", fmt.Sprintf("The request body is larger than %d bytes.", awsjson.MaxBody), http.StatusRequestEntityTooLarge)
+		return
+	}
+	if err != nil {
+		awsjson.WriteError(w, "SerializationException", "The request body could not be read.", http.StatusBadRequest)
 		return
 	}
 	// A sealed node is out of service even as a follower, as a sealed Vault
