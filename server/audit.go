@@ -84,13 +84,24 @@ func (s *Server) baseEvent(r *http.Request, name, typ, requestID, eventID string
 		RequestID: requestID, EventID: eventID, RecipientAccountID: s.cfg.Account, NodeID: s.cfg.NodeID,
 	}
 	if r != nil {
-		ev.UserAgent = r.UserAgent()
+		ev.UserAgent = boundedUserAgent(r.UserAgent())
 		ev.SourceIPAddress = r.RemoteAddr
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 			ev.SourceIPAddress = host
 		}
 	}
 	return ev
+}
+
+// maxUserAgent bounds the one header an event copies: headers may be as
+// long as the server's 1 MB limit, and every event is replicated and kept.
+const maxUserAgent = 1 << 10
+
+func boundedUserAgent(ua string) string {
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	return strings.ToValidUTF8(ua, "?")
 }
 
 // identity is the CloudTrail userIdentity of an access key.
