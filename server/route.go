@@ -96,6 +96,12 @@ func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 			writeKMSError(w, kms.Unavailable(errNoLeaderMsg))
 			return
 		case served:
+			// A failure the leader found is counted here, where the
+			// request was received (the leader does not count forwarded
+			// requests).
+			if typ := w.Header().Get("X-Amzn-Errortype"); authFailureTypes[typ] {
+				s.authFailures.Count(typ, sourceIP(r), claimedKey(r))
+			}
 			return
 		}
 	}
@@ -113,8 +119,16 @@ func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 // summariseAuthFailures records the counts.
 func (s *Server) refuseUnauthenticated(w http.ResponseWriter, r *http.Request, err error) {
 	kerr := authError(err)
-	s.authFailures.Count(kerr.Type, sourceIP(r), claimedKey(r))
+	if !isForwarded(r.Context()) {
+		s.authFailures.Count(kerr.Type, sourceIP(r), claimedKey(r))
+	}
 	writeKMSError(w, kerr)
+}
+
+// authFailureTypes are the answers to requests that failed authentication.
+var authFailureTypes = map[string]bool{
+	sigv4.TypeMissingAuthenticationToken: true, sigv4.TypeIncompleteSignature: true,
+	sigv4.TypeInvalidSignature: true, sigv4.TypeUnrecognizedClient: true,
 }
 
 // unrecognized reports an access key the verifier does not know.
