@@ -15,7 +15,7 @@ type Caller struct {
 	UserName     string // "" for the account's root principal
 }
 
-// call is what Handle puts in the context for the authorization checks.
+// call is what WithCall puts in the context for the authorization checks.
 type call struct {
 	caller Caller
 	op     string
