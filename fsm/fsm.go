@@ -55,6 +55,9 @@ type FSM struct {
 	// audit is the on-disk audit log, the FSM's own store; nil when the
 	// caller needs no audit (unit tests of other commands).
 	audit *audit.Store
+
+	// stall is set while Apply waits for disk space (nospace.go).
+	stall stall
 }
 
 // New returns an empty state machine appending audit events to store.
@@ -92,10 +95,11 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if len(run) == 0 {
 			return
 		}
-		firsts, err := f.audit.AppendBatches(run)
-		if err != nil {
-			panic(fmt.Sprintf("fsm: audit store: %v", err))
-		}
+		var firsts []uint64
+		f.untilWritten(func() (err error) {
+			firsts, err = f.audit.AppendBatches(run)
+			return err
+		})
 		for i, at := range runAt {
 			out[at] = firsts[i]
 		}
@@ -144,9 +148,10 @@ func (f *FSM) apply(cmd *fsmpb.Command, index uint64) any {
 	if _, refused := res.(error); refused {
 		return res
 	}
-	if _, err := f.audit.Append(index, [][]byte{cmd.AuditEvent}); err != nil {
-		panic(fmt.Sprintf("fsm: audit store: %v", err))
-	}
+	f.untilWritten(func() error {
+		_, err := f.audit.Append(index, [][]byte{cmd.AuditEvent})
+		return err
+	})
 	return res
 }
 

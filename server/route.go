@@ -66,7 +66,7 @@ func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 			return
 		case err != nil:
 			s.log.Debug("forward to leader failed", "error", err)
-			writeKMSError(w, kms.Unavailable(errNoLeaderMsg))
+			writeKMSError(w, kms.Unavailable(s.noLeaderMsg()))
 			return
 		case served:
 			return
@@ -120,7 +120,7 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 	err := s.node.WaitReady(ctx)
 	cancel()
 	if err != nil {
-		writeKMSError(w, kms.Unavailable(errNoLeaderMsg))
+		writeKMSError(w, kms.Unavailable(s.noLeaderMsg()))
 		return
 	}
 	op := awsjson.Operation(r)
@@ -190,6 +190,10 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		// with it: the request was served, so it is recorded.
 		if err := s.commitEvent(context.WithoutCancel(r.Context()), r.RemoteAddr, eventFor(akid, res, kerr)); err != nil {
 			s.log.Warn("request not answered: its audit event was not committed", "op", op, "error", err)
+			if ns := noSpaceMsg(err); ns != "" {
+				writeKMSError(w, kms.Unavailable(ns))
+				return
+			}
 			writeKMSError(w, kms.Unavailable("The request could not be recorded in the audit log (leadership may have changed); retry."))
 			return
 		}

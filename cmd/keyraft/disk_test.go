@@ -170,7 +170,7 @@ func TestFullDiskStopsWrites(t *testing.T) {
 	p := newProc(t, "n1", 1)
 	p.dataDir = filepath.Join(mnt, "n1")
 	p.setArg("-data-dir", p.dataDir)
-	//p.setArg("-min-free-disk", "16MiB")
+	p.setArg("-min-free-disk", "16MiB")
 	c := &cluster{t: t, nodes: []*proc{p}}
 	c.adopt(p)
 	p.start(nil)
