@@ -50,6 +50,10 @@ type diskWatch struct {
 	known   atomic.Bool   // whether free was measured
 	waiting atomic.Value  // string: a Raft store write waiting for space ("" when none)
 	waitMu  sync.Mutex    // one Raft store write waits for space at a time
+	// logFull is the last Raft log write's no-space error ("" once one
+	// succeeds): raft handles the failure itself (a leader steps down, a
+	// follower refuses the entries and is sent them again).
+	logFull atomic.Value // string
 }
 
 // diskPoll is how often the node looks at its free space and gossips it.
@@ -58,6 +62,9 @@ const diskPoll = 250 * time.Millisecond
 // localNoSpace is this node's own reason to refuse writes, or nil.
 func (n *Node) localNoSpace() *NoSpaceError {
 	if w, _ := n.disk.waiting.Load().(string); w != "" {
+		return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: w}
+	}
+	if w, _ := n.disk.logFull.Load().(string); w != "" {
 		return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: w}
 	}
 	if n.cfg.FSM == nil {
@@ -203,6 +210,12 @@ func (l *reserveLogs) StoreLogs(logs []*raft.Log) error {
 	if diskspace.IsNoSpace(err) && l.n.cfg.Reserve.Release() {
 		l.n.log.Warn("raft log store out of space: released the disk reserve", "error", err)
 		err = l.LogStore.StoreLogs(logs)
+	}
+	switch {
+	case err == nil:
+		l.n.disk.logFull.Store("")
+	case diskspace.IsNoSpace(err):
+		l.n.disk.logFull.Store("the raft log could not be written: " + err.Error())
 	}
 	return err
 }

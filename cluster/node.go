@@ -93,6 +93,7 @@ func Start(cfg Config) (*Node, error) {
 		refused:  map[string]time.Time{},
 	}
 	n.disk.waiting.Store("")
+	n.disk.logFull.Store("")
 	n.measureDisk()
 	if cfg.FSM != nil {
 		cfg.FSM.OnDiskFull(n.log.Named("fsm"), cfg.Reserve.Release)

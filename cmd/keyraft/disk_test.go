@@ -124,6 +124,7 @@ func refusedForSpace(t *testing.T, what string, err error) {
 	if !errors.As(err, &ae) {
 		t.Fatalf("%s on a full disk: want ServiceUnavailableException, got %v", what, err)
 	}
+	t.Logf("%s refused: %s: %s", what, ae.ErrorCode(), ae.ErrorMessage())
 	if ae.ErrorCode() != "ServiceUnavailableException" || !strings.Contains(ae.ErrorMessage(), "no space left on the data dir") {
 		t.Fatalf("%s on a full disk: want ServiceUnavailableException naming the full data dir, got %s: %s", what, ae.ErrorCode(), ae.ErrorMessage())
 	}
@@ -235,6 +236,149 @@ func TestFullDiskStopsWrites(t *testing.T) {
 	if _, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{Description: aws.String("after")}); err != nil {
 		t.Fatal(err)
 	}
+	a.check(t, cl)
+	if out, err := auditCLI(p.api, "verify").CombinedOutput(); err != nil {
+		t.Fatalf("audit verify after the disk filled: %v %s", err, out)
+	}
+}
+
+// TestFullDiskOfAFollowerStopsWrites: three nodes, each with its data dir on
+// its own tmpfs. When one follower's disk runs low, the leader refuses
+// every write naming that node, every node shows its alarm, the follower
+// restarts on a wholly full disk, and once its space returns writes resume
+// and every node's audit chain verifies.
+func TestFullDiskOfAFollowerStopsWrites(t *testing.T) {
+	mounts := map[string]string{}
+	c := startClusterWith(t, func(p *proc) {
+		mnt := mountTmpfs(t, 64<<20)
+		mounts[p.id] = mnt
+		p.dataDir = filepath.Join(mnt, p.id)
+		p.setArg("-data-dir", p.dataDir)
+		p.setArg("-min-free-disk", "16MiB")
+	})
+	leader := c.waitLeader(15*time.Second, "")
+	if err := operator(t, leader.api, &c.creds, "init", "-key-shares", "1", "-key-threshold", "1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range c.nodes {
+		c.unseal(p)
+	}
+	victim := c.follower(leader)
+	cl := kmsClient(leader.api, c.creds, 1)
+	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID := *ck.KeyMetadata.KeyId
+	var a acked
+	for range 5 {
+		if err := a.encrypt(t, cl, keyID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	fillDisk(t, mounts[victim.id], 8<<20)
+	waitAlarm(t, c.nodes, victim.id, true)
+	err = a.encrypt(t, cl, keyID)
+	refusedForSpace(t, "Encrypt while a follower is low", err)
+	if !strings.Contains(err.Error(), "node "+victim.id) {
+		t.Fatalf("the refusal does not name %s: %v", victim.id, err)
+	}
+	// Through the other follower too: it forwards to the leader.
+	var other *proc
+	for _, p := range c.nodes {
+		if p != leader && p != victim {
+			other = p
+		}
+	}
+	_, err = kmsClient(other.api, c.creds, 1).CreateKey(ctx10(t), &kms.CreateKeyInput{})
+	refusedForSpace(t, "CreateKey through the other follower", err)
+
+	// The victim restarts on a wholly full disk and rejoins.
+	fillDisk(t, mounts[victim.id], 0)
+	victim.kill()
+	victim.start([]string{leader.gossip, other.gossip})
+	waitFor(t, 30*time.Second, victim.id+" to answer its status on a full disk", func() (bool, error) {
+		var st diskStatus
+		err := operator(t, victim.api, &st, "status")
+		return err == nil && st.Initialized && st.LeaderID != "" && st.noSpace(victim.id), err
+	})
+	c.unseal(victim)
+	refusedForSpace(t, "Encrypt after the victim restarted", a.encrypt(t, cl, keyID))
+
+	if err := os.Remove(filepath.Join(mounts[victim.id], "fill")); err != nil {
+		t.Fatal(err)
+	}
+	waitAlarm(t, c.nodes, victim.id, false)
+	waitFor(t, 30*time.Second, "writes to resume", func() (bool, error) {
+		err := a.encrypt(t, cl, keyID)
+		return err == nil, err
+	})
+	a.check(t, kmsClient(victim.api, c.creds, 3))
+	for _, p := range c.nodes {
+		if out, err := auditCLI(p.api, "verify").CombinedOutput(); err != nil {
+			t.Fatalf("audit verify on %s: %v %s", p.id, err, out)
+		}
+	}
+}
+
+// TestFullDiskWithoutHeadroom: with -min-free-disk 0 nothing refuses writes
+// before the disk is full, so they reach Raft's log and the audit store on
+// a full disk. The node must neither panic nor lose what it acknowledged:
+// it answers 503 and its status (with the alarm) while full, and resumes
+// once space returns.
+func TestFullDiskWithoutHeadroom(t *testing.T) {
+	mnt := mountTmpfs(t, 64<<20)
+	p := newProc(t, "n1", 1)
+	p.dataDir = filepath.Join(mnt, "n1")
+	p.setArg("-data-dir", p.dataDir)
+	p.setArg("-min-free-disk", "0")
+	c := &cluster{t: t, nodes: []*proc{p}}
+	c.adopt(p)
+	p.start(nil)
+	c.waitLeader(15*time.Second, "")
+	if err := operator(t, p.api, &c.creds, "init", "-key-shares", "1", "-key-threshold", "1"); err != nil {
+		t.Fatal(err)
+	}
+	c.unseal(p)
+	cl := kmsClient(p.api, c.creds, 1)
+	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID := *ck.KeyMetadata.KeyId
+	var a acked
+	if err := a.encrypt(t, cl, keyID); err != nil {
+		t.Fatal(err)
+	}
+
+	fillDisk(t, mnt, 0)
+	refused := 0
+	for range 20 {
+		if err := a.encrypt(t, cl, keyID); err != nil {
+			refused++
+			var ae smithy.APIError
+			if !errors.As(err, &ae) || ae.ErrorCode() != "ServiceUnavailableException" && ae.ErrorCode() != "DependencyTimeoutException" {
+				t.Fatalf("Encrypt on a full disk: want a 503, got %v", err)
+			}
+		}
+	}
+	if refused == 0 {
+		t.Fatal("every write succeeded on a full disk")
+	}
+	waitAlarm(t, c.nodes, "n1", true)
+	if p.cmd.ProcessState != nil {
+		t.Fatalf("the node exited on a full disk: %v", p.cmd.ProcessState)
+	}
+
+	if err := os.Remove(filepath.Join(mnt, "fill")); err != nil {
+		t.Fatal(err)
+	}
+	waitAlarm(t, c.nodes, "n1", false)
+	waitFor(t, 30*time.Second, "writes to resume", func() (bool, error) {
+		err := a.encrypt(t, cl, keyID)
+		return err == nil, err
+	})
 	a.check(t, cl)
 	if out, err := auditCLI(p.api, "verify").CombinedOutput(); err != nil {
 		t.Fatalf("audit verify after the disk filled: %v %s", err, out)
