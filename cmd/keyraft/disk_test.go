@@ -204,6 +204,9 @@ func TestFullDiskStopsWrites(t *testing.T) {
 	if err := operator(t, p.api, &st, "status"); err != nil || !strings.Contains(st.Alarms[0].Message, "no space left on the data dir") {
 		t.Fatalf("status below -min-free-disk: %+v %v", st, err)
 	}
+	if out, err := exec.Command(binary, "operator", "status", "-address", p.api).CombinedOutput(); err != nil || !strings.Contains(string(out), "ALARM NOSPACE on n1: no space left on the data dir") {
+		t.Fatalf("operator status (table) below -min-free-disk: %v\n%s", err, out)
+	}
 	if err := operator(t, p.api, nil, "seal"); err != nil {
 		t.Fatalf("seal below -min-free-disk: %v", err)
 	}
