@@ -33,7 +33,11 @@ func TestRecoverAfterNoSpace(t *testing.T) {
 		for j := range 8 {
 			evs = append(evs, []byte(fmt.Sprintf(`{"n":%d,"pad":%q}`, 8*i+j, strings.Repeat("x", 4<<10))))
 		}
-		return Batch{Index: uint64(i + 1), Events: evs}
+		idx := uint64(i + 1)
+		if i >= 2 { // after the SetIndex below
+			idx += 1000
+		}
+		return Batch{Index: idx, Events: evs}
 	}
 	if _, err := s.AppendBatches([]Batch{batch(0), batch(1)}); err != nil {
 		t.Fatal(err)
@@ -61,6 +65,11 @@ func TestRecoverAfterNoSpace(t *testing.T) {
 	}
 	if seq, _ := s.Head(); seq < 16 {
 		t.Fatalf("the head went back past what was published: %d", seq)
+	}
+	// A restore's SetIndex (a restart with a snapshot) must not fail a
+	// node restarted on a full disk: the claim stays in memory.
+	if err := s.SetIndex(500); err != nil || s.Index() != 500 {
+		t.Fatalf("SetIndex on a full disk: %v, index %d", err, s.Index())
 	}
 	if err := os.Remove(filepath.Join(mnt, "fill")); err != nil {
 		t.Fatal(err)

@@ -328,6 +328,15 @@ func (s *Store) SetIndex(index uint64) error {
 		return s.fail(err)
 	}
 	if err := writeMeta(s.dir, m); err != nil {
+		if diskspace.IsNoSpace(err) {
+			// The old meta is still in place (it is replaced by a rename
+			// only once the new one is whole): the claim is kept in memory
+			// alone, and a restart restores the same snapshot and makes it
+			// again. A node restarted on a full disk must not fail here.
+			_ = os.Remove(filepath.Join(s.dir, metaName+".tmp"))
+			s.publish(s.head, index, s.meta, nil)
+			return nil
+		}
 		return s.fail(err)
 	}
 	s.publish(s.head, index, m, nil)

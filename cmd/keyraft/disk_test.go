@@ -336,6 +336,8 @@ func TestFullDiskWithoutHeadroom(t *testing.T) {
 	p.dataDir = filepath.Join(mnt, "n1")
 	p.setArg("-data-dir", p.dataDir)
 	p.setArg("-min-free-disk", "0")
+	p.setArg("-raft-snapshot-threshold", "4")
+	p.setArg("-raft-snapshot-interval", "200ms")
 	c := &cluster{t: t, nodes: []*proc{p}}
 	c.adopt(p)
 	p.start(nil)
@@ -351,9 +353,16 @@ func TestFullDiskWithoutHeadroom(t *testing.T) {
 	}
 	keyID := *ck.KeyMetadata.KeyId
 	var a acked
-	if err := a.encrypt(t, cl, keyID); err != nil {
-		t.Fatal(err)
+	for range 10 {
+		if err := a.encrypt(t, cl, keyID); err != nil {
+			t.Fatal(err)
+		}
 	}
+	// A snapshot, so that a restart restores one on the full disk.
+	waitFor(t, 30*time.Second, "a raft snapshot", func() (bool, error) {
+		m, err := filepath.Glob(filepath.Join(p.dataDir, "snapshots", "*", "meta.json"))
+		return len(m) > 0, err
+	})
 
 	fillDisk(t, mnt, 0)
 	refused := 0
@@ -373,6 +382,16 @@ func TestFullDiskWithoutHeadroom(t *testing.T) {
 	if p.cmd.ProcessState != nil {
 		t.Fatalf("the node exited on a full disk: %v", p.cmd.ProcessState)
 	}
+	// Restarted on the full disk, with no reserve to give back, it comes
+	// up from its snapshot, answers its status and takes its shares.
+	p.kill()
+	p.start(nil)
+	waitFor(t, 30*time.Second, "n1 to answer its status on a full disk", func() (bool, error) {
+		var st diskStatus
+		err := operator(t, p.api, &st, "status")
+		return err == nil && st.Initialized, err
+	})
+	c.unseal(p)
 
 	if err := os.Remove(filepath.Join(mnt, "fill")); err != nil {
 		t.Fatal(err)
