@@ -293,8 +293,17 @@ func (n *Node) Apply(ctx context.Context, cmd []byte) (any, error) {
 	return n.propose(ctx, cmd)
 }
 
-// propose is Apply without the disk check: removing a peer must stay
-// possible when the peer is the one out of space.
+// ApplyFreeing is Apply for a command that frees disk space (an audit
+// retention trim): it is proposed even while a voter is short of space,
+// as etcd still takes compactions under its NOSPACE alarm, since it is
+// what lets the disks recover. -min-free-disk leaves it the room.
+func (n *Node) ApplyFreeing(ctx context.Context, cmd []byte) (any, error) {
+	if n.raft.State() != raft.Leader {
+		return nil, ErrNotLeader
+	}
+	return n.propose(ctx, cmd)
+}
+
 func (n *Node) propose(ctx context.Context, cmd []byte) (any, error) {
 	timeout := 10 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
@@ -413,7 +422,7 @@ func (n *Node) RemovePeer(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	res, err := n.propose(ctx, cmd)
+	res, err := n.Apply(ctx, cmd)
 	if err != nil {
 		return err
 	}
