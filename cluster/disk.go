@@ -25,6 +25,17 @@ type NoSpaceError struct {
 	Free   uint64 // bytes free, when known (this node's own disk)
 	Min    uint64 // -min-free-disk
 	Cause  string // "below -min-free-disk" or the failed write
+	Full   bool   // a write failed for space (not only below -min-free-disk)
+}
+
+// gossiped is the short, fixed cause a node gossips: memberlist caps
+// node metadata at 512 bytes, and a cause with numbers in it would change
+// (and be broadcast) at every measurement.
+func (e *NoSpaceError) gossiped() string {
+	if e.Full {
+		return "out of space: its writes wait for room"
+	}
+	return "below -min-free-disk"
 }
 
 func (e *NoSpaceError) Error() string {
@@ -62,16 +73,16 @@ const diskPoll = 250 * time.Millisecond
 // localNoSpace is this node's own reason to refuse writes, or nil.
 func (n *Node) localNoSpace() *NoSpaceError {
 	if w, _ := n.disk.waiting.Load().(string); w != "" {
-		return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: w}
+		return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: w, Full: true}
 	}
 	if w, _ := n.disk.logFull.Load().(string); w != "" {
-		return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: w}
+		return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: w, Full: true}
 	}
 	if n.cfg.FSM == nil {
 		return nil
 	}
 	if _, err := n.cfg.FSM.Stalled(); err != nil {
-		return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: "the audit store could not be written: " + err.Error()}
+		return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: "the audit store could not be written: " + err.Error(), Full: true}
 	}
 	if n.cfg.MinFreeDisk == 0 || !n.disk.known.Load() {
 		return nil
@@ -100,10 +111,23 @@ func (n *Node) diskLoop() {
 	defer n.wg.Done()
 	t := time.NewTicker(diskPoll)
 	defer t.Stop()
+	wasLow := false
 	for {
 		n.measureDisk()
-		low := n.localNoSpace() != nil
-		n.updateMeta(func(m *Meta) { m.NoSpace = low })
+		e := n.localNoSpace()
+		cause := ""
+		if e != nil {
+			cause = e.gossiped()
+		}
+		low := e != nil
+		switch {
+		case low && !wasLow:
+			n.log.Error("NOSPACE alarm: writes are refused until space is freed", "cause", e.Cause)
+		case !low && wasLow:
+			n.log.Info("NOSPACE alarm cleared: writes resume")
+		}
+		wasLow = low
+		n.updateMeta(func(m *Meta) { m.NoSpace = cause })
 		if !low && n.cfg.Reserve != nil {
 			if err := n.cfg.Reserve.Ensure(n.cfg.MinFreeDisk, n.cfg.DataDir); err != nil {
 				n.log.Warn("could not make the disk reserve", "error", err)
@@ -127,8 +151,8 @@ func (n *Node) noSpace() error {
 	members := n.aliveMembers()
 	voters := n.voterIDs()
 	for _, id := range voters {
-		if m, ok := members[id]; ok && m.NoSpace && id != n.cfg.NodeID {
-			return &NoSpaceError{NodeID: id, Min: n.cfg.MinFreeDisk, Cause: "below -min-free-disk or out of space"}
+		if m, ok := members[id]; ok && m.NoSpace != "" && id != n.cfg.NodeID {
+			return &NoSpaceError{NodeID: id, Min: n.cfg.MinFreeDisk, Cause: m.NoSpace}
 		}
 	}
 	return nil
@@ -164,8 +188,8 @@ func (n *Node) Alarms() []Alarm {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		if id != n.cfg.NodeID && members[id].NoSpace {
-			e := &NoSpaceError{NodeID: id, Cause: "below -min-free-disk or out of space"}
+		if id != n.cfg.NodeID && members[id].NoSpace != "" {
+			e := &NoSpaceError{NodeID: id, Cause: members[id].NoSpace}
 			out = append(out, Alarm{Alarm: "NOSPACE", NodeID: id, Message: e.Error()})
 		}
 	}

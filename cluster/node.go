@@ -105,7 +105,9 @@ func Start(cfg Config) (*Node, error) {
 	n.meta = Meta{
 		ID: cfg.NodeID, Raft: cfg.RaftAdvertise, Cluster: cfg.ClusterAdvertise,
 		API: cfg.APIAdvertise, Boot: n.boot, HasState: hasState, Sealed: cfg.Sealed(),
-		NoSpace: n.localNoSpace() != nil,
+	}
+	if e := n.localNoSpace(); e != nil {
+		n.meta.NoSpace = e.gossiped()
 	}
 	if err := n.startGossip(); err != nil {
 		n.raft.Shutdown()
