@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/diskspace"
 )
 
 // Errors a valid command may be rejected with; Apply returns them, identically
@@ -342,12 +343,24 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 }
 
 // Restore replaces the whole state with the snapshot's.
+//
+// A restore that runs out of disk space raises the NOSPACE alarm and fails;
+// Raft logs it and the leader sends the snapshot again. The next attempt
+// first lets the store write again (audit.Store.Recover).
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	if f.audit != nil {
+		_ = f.audit.Recover() // a store failed otherwise stays so, and the restore says why
+	}
 	st, index, err := readSnapshot(rc, f.audit)
+	if diskspace.IsNoSpace(err) {
+		f.stall.set(err)
+		return err
+	}
 	if err != nil {
 		return err
 	}
+	f.stall.clear()
 	f.mu.Lock()
 	f.st, f.index = st, index
 	f.mu.Unlock()

@@ -1,7 +1,9 @@
 package fsm
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,5 +163,43 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRestoreOnAFullDisk: a snapshot install that runs out of space fails
+// (Raft logs it and the leader sends it again) with the alarm raised, and
+// the next attempt, once space is freed, restores the whole log.
+func TestRestoreOnAFullDisk(t *testing.T) {
+	src := newFSM(t)
+	src.ApplyBatch(logs(batchLog(t, 40), 1))
+	snap := snapshotBytes(t, src)
+
+	f, store, mnt := tmpfsFSM(t, 4<<20)
+	if err := os.WriteFile(filepath.Join(mnt, "fill"), make([]byte, 3<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := f.Restore(io.NopCloser(bytes.NewReader(snap)))
+	if !diskspace.IsNoSpace(err) {
+		t.Fatalf("restore on a full disk: want a no-space error, got %v", err)
+	}
+	if _, err := f.Stalled(); err == nil {
+		t.Fatal("no alarm after a restore failed for space")
+	}
+	if err := os.Remove(filepath.Join(mnt, "fill")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Restore(io.NopCloser(bytes.NewReader(snap))); err != nil {
+		t.Fatalf("restore once space returned: %v", err)
+	}
+	if _, err := f.Stalled(); err != nil {
+		t.Fatalf("alarm still raised after the restore: %v", err)
+	}
+	seq, hash := store.Head()
+	sseq, shash := src.Audit().Head()
+	if seq != sseq || hash != shash {
+		t.Fatalf("restored head %d, the snapshot's is %d", seq, sseq)
+	}
+	if n, viol, err := store.Verify(); err != nil || viol != nil || n != sseq {
+		t.Fatalf("verify after the restore: %d %v %v", n, viol, err)
 	}
 }
