@@ -172,6 +172,10 @@ func TestFullDiskStopsWrites(t *testing.T) {
 	p.dataDir = filepath.Join(mnt, "n1")
 	p.setArg("-data-dir", p.dataDir)
 	p.setArg("-min-free-disk", "16MiB")
+	// Retention by age, checked every 100 ms: trims free space, so they
+	// must go on under the alarm.
+	p.setArg("-audit-retain-age", "2s")
+	p.setArg("-test-day-length", "400ms")
 	c := &cluster{t: t, nodes: []*proc{p}}
 	c.adopt(p)
 	p.start(nil)
@@ -195,9 +199,22 @@ func TestFullDiskStopsWrites(t *testing.T) {
 
 	// Below the headroom, not yet full: every write is refused, status and
 	// seal/unseal still answer.
+	filled := time.Now()
 	fillDisk(t, mnt, 8<<20)
 	waitAlarm(t, c.nodes, "n1", true)
 	refusedForSpace(t, "Encrypt", a.encrypt(t, cl, keyID))
+	waitFor(t, 20*time.Second, "a retention trim under the alarm", func() (bool, error) {
+		evs, err := tryAuditEvents(p.api, "event_name=AuditTrim")
+		if err != nil {
+			return false, err
+		}
+		for _, ev := range evs {
+			if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(ev["eventTime"])); err == nil && at.After(filled) {
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("%d trims, none since the disk filled", len(evs))
+	})
 	_, err = cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
 	refusedForSpace(t, "CreateKey", err)
 	var st diskStatus
