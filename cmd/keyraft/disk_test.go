@@ -423,3 +423,78 @@ func TestFullDiskWithoutHeadroom(t *testing.T) {
 		t.Fatalf("audit verify after the disk filled: %v %s", err, out)
 	}
 }
+
+// TestFullFollowerWithoutHeadroom: with -min-free-disk 0, a follower whose
+// disk fills wholly cannot store what the leader sends. It stays up, raises
+// its alarm, the leader stops proposing (naming it) rather than fill it
+// further, and once its space returns it catches up, writes resume and
+// every node's chain verifies.
+func TestFullFollowerWithoutHeadroom(t *testing.T) {
+	mounts := map[string]string{}
+	c := startClusterWith(t, func(p *proc) {
+		mnt := mountTmpfs(t, 64<<20)
+		mounts[p.id] = mnt
+		p.dataDir = filepath.Join(mnt, p.id)
+		p.setArg("-data-dir", p.dataDir)
+		p.setArg("-min-free-disk", "0")
+	})
+	leader := c.waitLeader(15*time.Second, "")
+	if err := operator(t, leader.api, &c.creds, "init", "-key-shares", "1", "-key-threshold", "1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range c.nodes {
+		c.unseal(p)
+	}
+	victim := c.follower(leader)
+	cl := kmsClient(leader.api, c.creds, 1)
+	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID := *ck.KeyMetadata.KeyId
+	var a acked
+	if err := a.encrypt(t, cl, keyID); err != nil {
+		t.Fatal(err)
+	}
+
+	fillDisk(t, mounts[victim.id], 0)
+	// The other two still make a quorum: writes go on until the victim's
+	// alarm reaches the leader, then are refused naming it.
+	waitFor(t, 30*time.Second, "writes refused for "+victim.id, func() (bool, error) {
+		err := a.encrypt(t, cl, keyID)
+		if err == nil {
+			return false, errors.New("write accepted")
+		}
+		return strings.Contains(err.Error(), "no space left on the data dir of node "+victim.id), err
+	})
+	waitAlarm(t, c.nodes, victim.id, true)
+	if victim.cmd.ProcessState != nil {
+		t.Fatalf("%s exited on a full disk: %v", victim.id, victim.cmd.ProcessState)
+	}
+
+	if err := os.Remove(filepath.Join(mounts[victim.id], "fill")); err != nil {
+		t.Fatal(err)
+	}
+	waitAlarm(t, c.nodes, victim.id, false)
+	waitFor(t, 30*time.Second, "writes to resume", func() (bool, error) {
+		err := a.encrypt(t, cl, keyID)
+		return err == nil, err
+	})
+	a.check(t, kmsClient(victim.api, c.creds, 3))
+	waitFor(t, 30*time.Second, "every node to hold the same audit head", func() (bool, error) {
+		var heads []any
+		for _, p := range c.nodes {
+			evs, err := tryAuditEvents(p.api, "last=1")
+			if err != nil || len(evs) != 1 {
+				return false, err
+			}
+			heads = append(heads, evs[0]["keyraftSequence"])
+		}
+		return heads[0] == heads[1] && heads[1] == heads[2], fmt.Errorf("heads %v", heads)
+	})
+	for _, p := range c.nodes {
+		if out, err := auditCLI(p.api, "verify").CombinedOutput(); err != nil {
+			t.Fatalf("audit verify on %s: %v %s", p.id, err, out)
+		}
+	}
+}
