@@ -61,11 +61,16 @@ type diskWatch struct {
 	known   atomic.Bool   // whether free was measured
 	waiting atomic.Value  // string: a Raft store write waiting for space ("" when none)
 	waitMu  sync.Mutex    // one Raft store write waits for space at a time
-	// logFull is the last Raft log write's no-space error ("" once one
-	// succeeds): raft handles the failure itself (a leader steps down, a
-	// follower refuses the entries and is sent them again).
-	logFull atomic.Value // string
+	// full is the last write refused for space (a Raft log append, a wait
+	// above, the FSM's store), kept until clearFree is free again: a
+	// retry may succeed on a disk that is still full (bbolt reuses its
+	// free pages), and the leader must not take that for room.
+	full atomic.Value // string
 }
+
+// clearFree is what must be free again before the alarm a refused write
+// raised clears: -min-free-disk, and at least this.
+const clearFree = 8 << 20
 
 // diskPoll is how often the node looks at its free space and gossips it.
 const diskPoll = 250 * time.Millisecond
@@ -75,14 +80,13 @@ func (n *Node) localNoSpace() *NoSpaceError {
 	if w, _ := n.disk.waiting.Load().(string); w != "" {
 		return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: w, Full: true}
 	}
-	if w, _ := n.disk.logFull.Load().(string); w != "" {
+	if n.cfg.FSM != nil {
+		if _, err := n.cfg.FSM.Stalled(); err != nil {
+			return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: "the audit store could not be written: " + err.Error(), Full: true}
+		}
+	}
+	if w, _ := n.disk.full.Load().(string); w != "" {
 		return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: w, Full: true}
-	}
-	if n.cfg.FSM == nil {
-		return nil
-	}
-	if _, err := n.cfg.FSM.Stalled(); err != nil {
-		return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: "the audit store could not be written: " + err.Error(), Full: true}
 	}
 	if n.cfg.MinFreeDisk == 0 || !n.disk.known.Load() {
 		return nil
@@ -114,6 +118,7 @@ func (n *Node) diskLoop() {
 	wasLow := false
 	for {
 		n.measureDisk()
+		n.clearFull()
 		e := n.localNoSpace()
 		cause := ""
 		if e != nil {
@@ -138,6 +143,24 @@ func (n *Node) diskLoop() {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// clearFull keeps the alarm of a write refused for space (or raises it
+// for the FSM's) until the writes are done waiting and clearFree, or
+// -min-free-disk if more, is free again.
+func (n *Node) clearFull() {
+	if n.cfg.FSM != nil {
+		if _, err := n.cfg.FSM.Stalled(); err != nil {
+			n.disk.full.Store("the audit store could not be written: " + err.Error())
+			return
+		}
+	}
+	if w, _ := n.disk.waiting.Load().(string); w != "" {
+		return
+	}
+	if w, _ := n.disk.full.Load().(string); w != "" && n.disk.known.Load() && n.disk.free.Load() >= max(n.cfg.MinFreeDisk, clearFree) {
+		n.disk.full.Store("")
 	}
 }
 
@@ -235,11 +258,8 @@ func (l *reserveLogs) StoreLogs(logs []*raft.Log) error {
 		l.n.log.Warn("raft log store out of space: released the disk reserve", "error", err)
 		err = l.LogStore.StoreLogs(logs)
 	}
-	switch {
-	case err == nil:
-		l.n.disk.logFull.Store("")
-	case diskspace.IsNoSpace(err):
-		l.n.disk.logFull.Store("the raft log could not be written: " + err.Error())
+	if diskspace.IsNoSpace(err) {
+		l.n.disk.full.Store("the raft log could not be written: " + err.Error())
 	}
 	return err
 }
@@ -263,6 +283,7 @@ func (n *Node) untilSpace(what string, write func() error) error {
 		}
 	}
 	n.disk.waiting.Store(what + " could not be written: " + err.Error())
+	n.disk.full.Store(what + " could not be written: " + err.Error())
 	n.log.Error(what+" is out of disk space: raft waits until space is freed (NOSPACE alarm)", "error", err)
 	defer n.disk.waiting.Store("")
 	wait := 50 * time.Millisecond

@@ -93,7 +93,7 @@ func Start(cfg Config) (*Node, error) {
 		refused:  map[string]time.Time{},
 	}
 	n.disk.waiting.Store("")
-	n.disk.logFull.Store("")
+	n.disk.full.Store("")
 	n.measureDisk()
 	if cfg.FSM != nil {
 		cfg.FSM.OnDiskFull(n.log.Named("fsm"), cfg.Reserve.Release)
