@@ -82,7 +82,7 @@ func (n *Node) localNoSpace() *NoSpaceError {
 	}
 	if n.cfg.FSM != nil {
 		if _, err := n.cfg.FSM.Stalled(); err != nil {
-			return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: "the audit store could not be written: " + err.Error(), Full: true}
+			return &NoSpaceError{NodeID: n.cfg.NodeID, Min: n.cfg.MinFreeDisk, Cause: "the audit store could not be written: " + diskspace.Reason(err), Full: true}
 		}
 	}
 	if w, _ := n.disk.full.Load().(string); w != "" {
@@ -152,7 +152,7 @@ func (n *Node) diskLoop() {
 func (n *Node) clearFull() {
 	if n.cfg.FSM != nil {
 		if _, err := n.cfg.FSM.Stalled(); err != nil {
-			n.disk.full.Store("the audit store could not be written: " + err.Error())
+			n.disk.full.Store("the audit store could not be written: " + diskspace.Reason(err))
 			return
 		}
 	}
@@ -259,7 +259,7 @@ func (l *reserveLogs) StoreLogs(logs []*raft.Log) error {
 		err = l.LogStore.StoreLogs(logs)
 	}
 	if diskspace.IsNoSpace(err) {
-		l.n.disk.full.Store("the raft log could not be written: " + err.Error())
+		l.n.disk.full.Store("the raft log could not be written: " + diskspace.Reason(err))
 	}
 	return err
 }
@@ -282,8 +282,8 @@ func (n *Node) untilSpace(what string, write func() error) error {
 			return err
 		}
 	}
-	n.disk.waiting.Store(what + " could not be written: " + err.Error())
-	n.disk.full.Store(what + " could not be written: " + err.Error())
+	n.disk.waiting.Store(what + " could not be written: " + diskspace.Reason(err))
+	n.disk.full.Store(what + " could not be written: " + diskspace.Reason(err))
 	n.log.Error(what+" is out of disk space: raft waits until space is freed (NOSPACE alarm)", "error", err)
 	defer n.disk.waiting.Store("")
 	wait := 50 * time.Millisecond

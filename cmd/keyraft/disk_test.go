@@ -468,6 +468,10 @@ func TestFullFollowerWithoutHeadroom(t *testing.T) {
 		return strings.Contains(err.Error(), "no space left on the data dir of node "+victim.id), err
 	})
 	waitAlarm(t, c.nodes, victim.id, true)
+	var st diskStatus
+	if err := operator(t, victim.api, &st, "status"); err != nil || len(st.Alarms) == 0 || strings.Contains(st.Alarms[0].Message, mounts[victim.id]) {
+		t.Fatalf("the unauthenticated status must name the cause, not the data dir's path: %+v %v", st.Alarms, err)
+	}
 	if victim.cmd.ProcessState != nil {
 		t.Fatalf("%s exited on a full disk: %v", victim.id, victim.cmd.ProcessState)
 	}

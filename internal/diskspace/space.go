@@ -15,6 +15,17 @@ func IsNoSpace(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, errQuota)
 }
 
+// Reason is what a no-space error says without its file path ("no space
+// left on device"): alarms and client errors name the cause, not the
+// layout of the node's disk.
+func Reason(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	return "no space left on device"
+}
+
 var units = []struct {
 	suffix string
 	mult   uint64

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -91,5 +92,12 @@ func TestReserveGivesBackItsSpace(t *testing.T) {
 	}
 	if err := r.Ensure(1<<20, dir); err != nil || !r.Held() {
 		t.Fatalf("Ensure once space returned: held=%v %v", r.Held(), err)
+	}
+}
+
+func TestReasonHidesThePath(t *testing.T) {
+	err := fmt.Errorf("write audit: %w", &os.PathError{Op: "write", Path: "/var/lib/keyraft/n1/raft.db", Err: syscall.ENOSPC})
+	if got := Reason(err); got != "no space left on device" || !IsNoSpace(err) {
+		t.Fatalf("Reason = %q, IsNoSpace = %v", got, IsNoSpace(err))
 	}
 }
