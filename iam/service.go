@@ -100,7 +100,7 @@ func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.M
 	res, err := s.Propose(ctx, cmd)
 	if err != nil {
 		rec.Set(audit.Indeterminate)
-		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request; retry.")
+		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request: %v; retry.", err)
 	}
 	err, _ = res.(error)
 	switch {

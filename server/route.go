@@ -93,7 +93,7 @@ func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 			return
 		case err != nil:
 			s.log.Debug("forward to leader failed", "error", err)
-			writeKMSError(w, kms.Unavailable(errNoLeaderMsg))
+			writeKMSError(w, kms.Unavailable(s.noLeaderMsg()))
 			return
 		case served:
 			// A failure the leader found is counted here, where the
@@ -203,7 +203,7 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 	err := s.node.WaitReady(ctx)
 	cancel()
 	if err != nil {
-		writeKMSError(w, kms.Unavailable(errNoLeaderMsg))
+		writeKMSError(w, kms.Unavailable(s.noLeaderMsg()))
 		return
 	}
 	caller, ok := s.caller(accessKeyID)
@@ -262,6 +262,10 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		// with it: the request was served, so it is recorded.
 		if err := s.commitEvent(context.WithoutCancel(r.Context()), r.RemoteAddr, eventFor(res, kerr)); err != nil {
 			s.log.Warn("request not answered: its audit event was not committed", "op", eventName(name), "error", err)
+			if ns := noSpaceMsg(err); ns != "" {
+				writeKMSError(w, kms.Unavailable(ns))
+				return
+			}
 			writeKMSError(w, kms.Unavailable("The request could not be recorded in the audit log (leadership may have changed); retry."))
 			return
 		}

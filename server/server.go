@@ -95,6 +95,7 @@ func Start(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
+	reserve := diskReserve(cfg, cfg.Logger)
 	store, err := audit.Open(filepath.Join(cfg.DataDir, "audit"))
 	if err != nil {
 		return nil, err
@@ -142,6 +143,7 @@ func Start(cfg Config) (*Server, error) {
 		Initialized:      func() bool { return s.fsm.Init() != nil },
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
 		SnapshotThreshold: cfg.SnapshotThreshold, TrailingLogs: cfg.TrailingLogs, SnapshotInterval: cfg.SnapshotInterval,
+		MinFreeDisk: cfg.MinFreeDisk, Reserve: reserve,
 	})
 	if err != nil {
 		s.apiLn.Close()
