@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/internal/diskspace"
 	"github.com/keyraft/keyraft/transport/tlsconfig"
 )
 
@@ -49,6 +50,13 @@ type Config struct {
 	// (package clusterclock), so that a jump of the wall clock cannot
 	// reach the log; nil is Wall.
 	Now func() time.Time
+
+	// MinFreeDisk, when above zero, makes the leader refuse new proposals
+	// (ErrNoSpace) while any voter's data dir has less free space.
+	MinFreeDisk uint64
+	// Reserve, when set, is given back to the filesystem when a store
+	// write finds the disk full, and made again once there is room.
+	Reserve *diskspace.Reserve
 
 	// Raft tuning; zero values take the defaults below.
 	HeartbeatTimeout  time.Duration

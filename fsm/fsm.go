@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/diskspace"
 )
 
 // Errors a valid command may be rejected with; Apply returns them, identically
@@ -32,6 +33,7 @@ var (
 	ErrAccessKeyNotFound  = errors.New("access key not found")
 	ErrAccessKeyLimit     = errors.New("too many access keys")
 	ErrGrantNotFound      = errors.New("grant not found")
+	ErrGrantLimit         = errors.New("too many grants on the key")
 )
 
 // KeyStateError refuses an operation the key's state does not allow.
@@ -60,6 +62,9 @@ type FSM struct {
 	// lastTime mirrors st.lastTime for readers that must not wait for
 	// Apply's lock (the cluster clock reads it on every request).
 	lastTime atomic.Int64
+
+	// stall is set while Apply waits for disk space (nospace.go).
+	stall stall
 }
 
 // New returns an empty state machine appending audit events to store.
@@ -97,10 +102,11 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if len(run) == 0 {
 			return
 		}
-		firsts, err := f.audit.AppendBatches(run)
-		if err != nil {
-			panic(fmt.Sprintf("fsm: audit store: %v", err))
-		}
+		var firsts []uint64
+		f.untilWritten(func() (err error) {
+			firsts, err = f.audit.AppendBatches(run)
+			return err
+		})
 		for i, at := range runAt {
 			out[at] = firsts[i]
 		}
@@ -150,9 +156,10 @@ func (f *FSM) apply(cmd *fsmpb.Command, index uint64) any {
 	if _, refused := res.(error); refused {
 		return res
 	}
-	if _, err := f.audit.Append(index, [][]byte{cmd.AuditEvent}); err != nil {
-		panic(fmt.Sprintf("fsm: audit store: %v", err))
-	}
+	f.untilWritten(func() error {
+		_, err := f.audit.Append(index, [][]byte{cmd.AuditEvent})
+		return err
+	})
 	return res
 }
 
@@ -343,12 +350,24 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 }
 
 // Restore replaces the whole state with the snapshot's.
+//
+// A restore that runs out of disk space raises the NOSPACE alarm and fails;
+// Raft logs it and the leader sends the snapshot again. The next attempt
+// first lets the store write again (audit.Store.Recover).
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	if f.audit != nil {
+		_ = f.audit.Recover() // a store failed otherwise stays so, and the restore says why
+	}
 	st, index, err := readSnapshot(rc, f.audit)
+	if diskspace.IsNoSpace(err) {
+		f.stall.set(err)
+		return err
+	}
 	if err != nil {
 		return err
 	}
+	f.stall.clear()
 	f.mu.Lock()
 	f.st, f.index = st, index
 	f.lastTime.Store(st.lastTime)

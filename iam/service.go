@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,8 +39,9 @@ func newErr(typ string, status int, format string, args ...any) *Error {
 
 // Caller is the authenticated principal of a request.
 type Caller struct {
-	PrincipalARN string
-	UserName     string // "" for the account's root
+	PrincipalARN    string
+	UserName        string // "" for the account's root
+	SecureTransport bool   // the client reached keyraft over TLS (aws:SecureTransport)
 }
 
 // Service runs the IAM operations on the leader.
@@ -55,49 +55,20 @@ type Service struct {
 	policies policy.Cache
 }
 
-type handler func(s *Service, ctx context.Context, body []byte) (any, *Error)
-
-var operations = map[string]handler{
-	"CreateUser":      (*Service).createUser,
-	"ListUsers":       (*Service).listUsers,
-	"CreateAccessKey": (*Service).createAccessKey,
-	"DeleteAccessKey": (*Service).deleteAccessKey,
-	"ListAccessKeys":  (*Service).listAccessKeys,
-	"PutUserPolicy":   (*Service).putUserPolicy,
-	"GetUserPolicy":   (*Service).getUserPolicy,
-}
-
-// ReadOnly reports whether an IAM operation changes nothing.
-func ReadOnly(op string) bool {
-	return op == "ListUsers" || op == "ListAccessKeys" || op == "GetUserPolicy"
-}
-
-// Handle authorizes the caller (the account's root, or an identity policy
-// allowing iam:OP) and runs the operation.
-func (s *Service) Handle(ctx context.Context, c Caller, op string, body []byte) (any, *Error) {
-	h, ok := operations[op]
-	if !ok {
-		return nil, newErr("UnknownOperationException", http.StatusBadRequest, "Unknown IAM operation %q", op)
+// Run runs one operation's handler h for the caller. The handler
+// authorizes itself against the user it acts on once its request is
+// decoded (authz.go): the account's root, or an identity policy allowing
+// iam:OP on that user's ARN.
+func (s *Service) Run(ctx context.Context, c Caller, op string, h func(ctx context.Context) (any, *Error)) (any, *Error) {
+	cl := &call{caller: c, op: op}
+	res, e := h(withCall(ctx, cl))
+	if e == nil && !cl.authorized {
+		// A backstop for a bug, never an answer: every operation authorizes
+		// itself before it reads or proposes anything
+		// (TestEveryOperationIsAuthorizedOnItsUser).
+		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "the operation %s did not authorize its caller", op)
 	}
-	if e := s.Authorize(c, "iam:"+op); e != nil {
-		return nil, e
-	}
-	return h(s, ctx, body)
-}
-
-// Authorize decides by the caller's identity policies (the account's root
-// may do anything) whether it may perform action on any resource: the IAM
-// operations, and the keyraft actions of the operator API.
-func (s *Service) Authorize(c Caller, action string) *Error {
-	ids, err := s.policies.Identities(s.FSM.UserPolicyDocuments(c.UserName))
-	if err != nil {
-		return newErr("ServiceFailure", http.StatusInternalServerError, "a stored identity policy could not be parsed")
-	}
-	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*"})
-	if !d.Allowed {
-		return newErr("AccessDenied", http.StatusForbidden, "User: %s is not authorized to perform: %s on resource: * because no identity-based policy allows the %s action", c.PrincipalARN, action, action)
-	}
-	return nil
+	return res, e
 }
 
 func (s *Service) now() time.Time {
@@ -105,16 +76,6 @@ func (s *Service) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
-}
-
-func decode(body []byte, v any) *Error {
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return newErr("ValidationError", http.StatusBadRequest, "The request body is not a valid JSON object of this operation's members.")
-	}
-	return nil
 }
 
 var userNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
@@ -139,7 +100,7 @@ func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.M
 	res, err := s.Propose(ctx, cmd)
 	if err != nil {
 		rec.Set(audit.Indeterminate)
-		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request; retry.")
+		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request: %v; retry.", err)
 	}
 	err, _ = res.(error)
 	switch {

@@ -20,12 +20,11 @@ func (s *Service) userMap(u *fsmpb.User) map[string]any {
 	return map[string]any{"UserName": u.Name, "Arn": u.Arn, "UserId": u.UserId, "Path": "/", "CreateDate": epochSeconds(u.CreateDate)}
 }
 
-func (s *Service) createUser(ctx context.Context, body []byte) (any, *Error) {
-	var req userRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
+func (s *Service) CreateUser(ctx context.Context, req *userRequest) (any, *Error) {
+	if req.UserName == "" {
+		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
 	}
-	if e := checkUserName(req.UserName); e != nil {
+	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
 	var id [10]byte
@@ -33,7 +32,7 @@ func (s *Service) createUser(ctx context.Context, body []byte) (any, *Error) {
 		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "could not generate a user id")
 	}
 	u := &fsmpb.User{
-		Name: req.UserName, Arn: "arn:aws:iam::" + s.Account + ":user/" + req.UserName,
+		Name: req.UserName, Arn: s.UserARN(req.UserName),
 		UserId: "AIDA" + strings.ToUpper(hex.EncodeToString(id[:]))[:17], CreateDate: s.now().UnixNano(),
 	}
 	answer := map[string]any{"User": s.userMap(u)}
@@ -43,7 +42,10 @@ func (s *Service) createUser(ctx context.Context, body []byte) (any, *Error) {
 	return answer, nil
 }
 
-func (s *Service) listUsers(ctx context.Context, body []byte) (any, *Error) {
+func (s *Service) ListUsers(ctx context.Context, _ *struct{}) (any, *Error) {
+	if e := s.authorizeAny(ctx); e != nil {
+		return nil, e
+	}
 	users := s.FSM.Users()
 	out := make([]map[string]any, 0, len(users))
 	for _, u := range users {
@@ -52,12 +54,8 @@ func (s *Service) listUsers(ctx context.Context, body []byte) (any, *Error) {
 	return map[string]any{"Users": out, "IsTruncated": false}, nil
 }
 
-func (s *Service) createAccessKey(ctx context.Context, body []byte) (any, *Error) {
-	var req userRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
-	if e := checkUserName(req.UserName); e != nil {
+func (s *Service) CreateAccessKey(ctx context.Context, req *userRequest) (any, *Error) {
+	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
 	u, ok := s.FSM.User(req.UserName)
@@ -93,20 +91,20 @@ type deleteAccessKeyRequest struct {
 	AccessKeyId string
 }
 
-func (s *Service) deleteAccessKey(ctx context.Context, body []byte) (any, *Error) {
-	var req deleteAccessKeyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) DeleteAccessKey(ctx context.Context, req *deleteAccessKeyRequest) (any, *Error) {
 	if req.AccessKeyId == "" {
 		return nil, newErr("ValidationError", http.StatusBadRequest, "AccessKeyId is required")
+	}
+	// Without UserName the key must be the caller's own: the FSM refuses
+	// a key of another user.
+	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
+		return nil, e
 	}
 	return map[string]any{}, s.commit(ctx, fsm.CmdDeleteAccessKey, &fsmpb.DeleteAccessKey{AccessKeyId: req.AccessKeyId, UserName: req.UserName}, map[string]any{})
 }
 
-func (s *Service) listAccessKeys(ctx context.Context, body []byte) (any, *Error) {
-	var req userRequest
-	if e := decode(body, &req); e != nil {
+func (s *Service) ListAccessKeys(ctx context.Context, req *userRequest) (any, *Error) {
+	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
 	if _, ok := s.FSM.User(req.UserName); !ok {
@@ -126,12 +124,11 @@ type userPolicyRequest struct {
 	PolicyDocument string
 }
 
-func (s *Service) putUserPolicy(ctx context.Context, body []byte) (any, *Error) {
-	var req userPolicyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
+func (s *Service) PutUserPolicy(ctx context.Context, req *userPolicyRequest) (any, *Error) {
+	if req.UserName == "" {
+		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
 	}
-	if e := checkUserName(req.UserName); e != nil {
+	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
 	if !userNamePattern.MatchString(req.PolicyName) || len(req.PolicyName) > 128 {
@@ -144,9 +141,11 @@ func (s *Service) putUserPolicy(ctx context.Context, body []byte) (any, *Error) 
 	return map[string]any{}, s.commit(ctx, fsm.CmdPutUserPolicy, &fsmpb.PutUserPolicy{UserName: req.UserName, Policy: p}, map[string]any{})
 }
 
-func (s *Service) getUserPolicy(ctx context.Context, body []byte) (any, *Error) {
-	var req userPolicyRequest
-	if e := decode(body, &req); e != nil {
+func (s *Service) GetUserPolicy(ctx context.Context, req *userPolicyRequest) (any, *Error) {
+	if req.UserName == "" {
+		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
+	}
+	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
 	u, ok := s.FSM.User(req.UserName)

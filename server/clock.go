@@ -1,5 +1,7 @@
 package server
 
+import "github.com/keyraft/keyraft/cluster"
+
 // checkClock compares this node's wall clock with the cluster clock and the
 // voters' clocks, keeps the alarm that `operator status` shows, and logs
 // each change. It reports whether time-driven destructive actions may run.
@@ -18,6 +20,15 @@ func (s *Server) checkClock() bool {
 	}
 	s.clockAlarm.Store(&ch.Alarm)
 	return ch.Alarm == ""
+}
+
+// alarms are the NOSPACE alarms this node knows of and its own CLOCK alarm.
+func (s *Server) alarms() []cluster.Alarm {
+	a := s.node.Alarms()
+	if m := s.ClockAlarm(); m != "" {
+		a = append(a, cluster.Alarm{Alarm: "CLOCK", NodeID: s.cfg.NodeID, Message: m})
+	}
+	return a
 }
 
 // ClockAlarm is why this node takes no time-driven destructive action, or "".

@@ -68,6 +68,26 @@ type Config struct {
 	// periods; zero is 24h. Tests shorten it; it is never an API parameter.
 	DayLength time.Duration
 
+	// MaxConnections and MaxConnectionsPerIP cap the connections the API
+	// listener holds open, in total and from one source IP; zero means no
+	// cap (the server flags default to DefaultMaxConnections and
+	// DefaultMaxConnectionsPerIP). Connections beyond a cap are closed at
+	// once.
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	// The API's http.Server timeouts; zero takes the Default of each.
+	HTTPReadHeaderTimeout time.Duration
+	HTTPReadTimeout       time.Duration
+	HTTPWriteTimeout      time.Duration
+	HTTPIdleTimeout       time.Duration
+
+	// MinFreeDisk, when above zero, makes the leader refuse writes (503,
+	// NOSPACE alarm) while any voter's data dir has less free space; a
+	// quarter of it, at most 64 MiB, is kept as a reserve file that the
+	// node gives back when a write finds its disk full (server/disk.go).
+	// Zero turns both off; the flag's default is DefaultMinFreeDisk.
+	MinFreeDisk uint64
+
 	// Raft timing; zero takes the cluster defaults (1 s heartbeat/election).
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration

@@ -19,11 +19,14 @@ import (
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/clusterclock"
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/gateway"
 	"github.com/keyraft/keyraft/iam"
 	"github.com/keyraft/keyraft/internal/datadir"
+	"github.com/keyraft/keyraft/internal/failtally"
 	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/seal"
 	"github.com/keyraft/keyraft/transport/clusterpb"
+	"github.com/keyraft/keyraft/transport/connlimit"
 	"github.com/keyraft/keyraft/transport/sigv4"
 )
 
@@ -47,6 +50,7 @@ type Server struct {
 	batcher    *audit.Batcher
 
 	apiLn     net.Listener
+	apiLimit  *connlimit.Listener // the API listener's connection caps, below TLS
 	clusterLn net.Listener
 	http      *http.Server
 	grpc      *grpc.Server
@@ -55,6 +59,12 @@ type Server struct {
 	// asyncAudits holds a slot per operator event still being offered to
 	// a leader (auditAsync).
 	asyncAudits chan struct{}
+
+	// services are what the gateway's operations run on.
+	services gateway.Services
+	// authFailures counts the requests refused for their signature,
+	// which summariseAuthFailures records once a minute at most.
+	authFailures failtally.Tally
 
 	// unsealLimit and unsealFails guard the unauthenticated unseal
 	// endpoint (unsealguard.go).
@@ -97,6 +107,7 @@ func Start(cfg Config) (*Server, error) {
 	if err := datadir.Prepare(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	reserve := diskReserve(cfg, cfg.Logger)
 	store, err := audit.Open(filepath.Join(cfg.DataDir, "audit"))
 	if err != nil {
 		return nil, err
@@ -116,13 +127,15 @@ func Start(cfg Config) (*Server, error) {
 	s.kms = &kms.Service{Region: cfg.Region, Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring, DayLength: cfg.DayLength, Now: s.clock.Now}
 	s.verifier = &sigv4.Verifier{Region: cfg.Region, Service: "kms", Secret: s.secretFor}
 	s.iamVerifier = &sigv4.Verifier{Region: cfg.Region, Service: "iam", Secret: s.secretFor}
-	s.operatorVerifier = &sigv4.Verifier{Region: cfg.Region, Service: OperatorSigningService, Secret: s.secretFor}
+	s.operatorVerifier = &sigv4.Verifier{Region: cfg.Region, Service: OperatorSigningService, Secret: s.secretFor, PathNamesOperation: true}
 	s.iam = &iam.Service{Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring, Now: s.clock.Now}
+	s.services = gateway.Services{KMS: s.kms, IAM: s.iam}
 
 	if s.apiLn, err = net.Listen("tcp", cfg.APIAddr); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("api listener: %w", err)
 	}
+	s.apiLn = s.limitAPI(s.apiLn)
 	if apiTLS != nil {
 		s.apiLn = tls.NewListener(s.apiLn, apiTLS)
 	}
@@ -131,6 +144,7 @@ func Start(cfg Config) (*Server, error) {
 		store.Close()
 		return nil, fmt.Errorf("cluster listener: %w", err)
 	}
+	s.clusterLn = s.limitCluster(s.clusterLn)
 	s.node, err = cluster.Start(cluster.Config{
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir,
 		RaftBind: cfg.RaftAddr, RaftAdvertise: adv["raft"],
@@ -144,6 +158,7 @@ func Start(cfg Config) (*Server, error) {
 		Wall:        cfg.Wall, Now: s.clock.Now,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
 		SnapshotThreshold: cfg.SnapshotThreshold, TrailingLogs: cfg.TrailingLogs, SnapshotInterval: cfg.SnapshotInterval,
+		MinFreeDisk: cfg.MinFreeDisk, Reserve: reserve,
 	})
 	if err != nil {
 		s.apiLn.Close()
@@ -154,17 +169,18 @@ func Start(cfg Config) (*Server, error) {
 	s.kms.Propose = s.node.Apply
 	s.iam.Propose = s.node.Apply
 
-	var grpcOpts []grpc.ServerOption
+	grpcOpts := []grpc.ServerOption{grpc.ConnectionTimeout(clusterHandshakeTimeout)}
 	if clusterTLS != nil {
 		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(clusterTLS.ServerConfig())))
 	}
 	s.grpc = grpc.NewServer(grpcOpts...)
 	clusterpb.RegisterClusterServer(s.grpc, &rpcService{s: s})
-	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.http = s.apiHTTPServer()
 	go func() { _ = s.grpc.Serve(s.clusterLn) }()
 	go func() { _ = s.http.Serve(s.apiLn) }()
 	go s.watchSeal()
 	go s.housekeeping()
+	go s.summariseAuthFailures()
 	go s.watchUnsealFailures()
 	s.log.Info("keyraft node started", "node_id", cfg.NodeID, "api", s.apiLn.Addr().String(),
 		"cluster", adv["cluster"], "raft", adv["raft"], "gossip", adv["gossip"],

@@ -4,32 +4,39 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+
+	"github.com/keyraft/keyraft/cluster"
 )
 
 // PublicStatus is what GET /v1/sys/seal-status answers anyone who reaches
 // the API: what a load balancer or an operator at the console needs to
-// route traffic or unseal. The rest (Status: Raft state and index, leader,
-// alarms) is for principals allowed ActionReadStatus.
+// route traffic or unseal, and the alarms that say why a node refuses
+// writes or holds its housekeeping (which a sealed node, unable to check a
+// signature, could otherwise show no one; their messages name no path).
+// The rest (Status: Raft state and index, leader) is for principals
+// allowed ActionReadStatus.
 type PublicStatus struct {
-	Initialized bool   `json:"initialized"`
-	Sealed      bool   `json:"sealed"`
-	Progress    int    `json:"progress"`
-	Threshold   int    `json:"threshold"`
-	Version     string `json:"version"`
+	Initialized bool            `json:"initialized"`
+	Sealed      bool            `json:"sealed"`
+	Progress    int             `json:"progress"`
+	Threshold   int             `json:"threshold"`
+	Version     string          `json:"version"`
+	Alarms      []cluster.Alarm `json:"alarms,omitempty"`
 }
 
 // PublicStatus reports this node's seal state.
 func (s *Server) PublicStatus() PublicStatus {
 	in := s.fsm.Init()
 	st := s.barrier.Status(int(in.GetThreshold()))
-	return PublicStatus{Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()), Version: Version()}
+	return PublicStatus{Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()), Version: Version(),
+		Alarms: s.alarms()}
 }
 
 // serveStatus answers GET /v1/sys/status, the whole Status, to a principal
 // allowed ActionReadStatus. A sealed node cannot check a signature (the
 // secrets are sealed) and answers 503: its public status says why.
 func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
-	if !s.authorizeOperator(w, r, ActionReadStatus) {
+	if !s.authorizeOperator(w, r, ActionReadStatus, s.nodeARN(s.cfg.NodeID)) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.Status())
@@ -38,7 +45,7 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 // servePeers answers GET /v1/sys/raft/peers to a principal allowed
 // ActionListPeers.
 func (s *Server) servePeers(w http.ResponseWriter, r *http.Request) {
-	if !s.authorizeOperator(w, r, ActionListPeers) {
+	if !s.authorizeOperator(w, r, ActionListPeers, s.clusterARN()) {
 		return
 	}
 	peers, err := s.node.Peers()

@@ -49,16 +49,16 @@ func TestClockJumpDestroysNothing(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "a clock alarm on the leader", func() (bool, error) {
 		st, err := fullStatus(t, leader.api)
-		return err == nil && st.ClockAlarm != "", err
+		return err == nil && st.clockAlarm() != "", err
 	})
 	st, _ := fullStatus(t, leader.api)
-	t.Logf("leader's alarm: %s", st.ClockAlarm)
-	if !strings.Contains(st.ClockAlarm, "ahead of") {
-		t.Fatalf("the alarm does not say the clock is ahead: %q", st.ClockAlarm)
+	t.Logf("leader's alarm: %s", st.clockAlarm())
+	if !strings.Contains(st.clockAlarm(), "ahead of") {
+		t.Fatalf("the alarm does not say the clock is ahead: %q", st.clockAlarm())
 	}
 	for _, p := range c.nodes {
 		if p != leader {
-			if st, err := fullStatus(t, p.api); err != nil || st.ClockAlarm != "" {
+			if st, err := fullStatus(t, p.api); err != nil || st.clockAlarm() != "" {
 				t.Fatalf("follower %s (clock untouched) shows an alarm: %+v %v", p.id, st, err)
 			}
 		}
@@ -93,7 +93,7 @@ func TestClockJumpDestroysNothing(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "the alarm to clear", func() (bool, error) {
 		st, err := fullStatus(t, leader.api)
-		return err == nil && st.ClockAlarm == "", err
+		return err == nil && st.clockAlarm() == "", err
 	})
 	waitFor(t, 30*time.Second, "the key's deletion once its window ends", func() (bool, error) {
 		_, err := client.DescribeKey(ctx10(t), &kms.DescribeKeyInput{KeyId: id})
@@ -174,7 +174,7 @@ func TestClockCatchesUpAfterDowntime(t *testing.T) {
 	for _, p := range c.nodes {
 		waitFor(t, 10*time.Second, p.id+" without a clock alarm", func() (bool, error) {
 			st, err := fullStatus(t, p.api)
-			return err == nil && st.ClockAlarm == "", fmt.Errorf("%q %v", st.ClockAlarm, err)
+			return err == nil && st.clockAlarm() == "", fmt.Errorf("%q %v", st.clockAlarm(), err)
 		})
 		b, _ := os.ReadFile(p.logPath)
 		if bytes.Contains(b, []byte("caught up with it")) {

@@ -285,7 +285,21 @@ type nodeStatus struct {
 	LeaderID    string `json:"leader_id"`
 	RaftIndex   uint64 `json:"raft_index"`
 	Term        uint64 `json:"term"`
-	ClockAlarm  string `json:"clock_alarm"`
+	Alarms      []struct {
+		Alarm   string `json:"alarm"`
+		NodeID  string `json:"node_id"`
+		Message string `json:"message"`
+	} `json:"alarms"`
+}
+
+// clockAlarm is the message of the node's CLOCK alarm, or "".
+func (s nodeStatus) clockAlarm() string {
+	for _, a := range s.Alarms {
+		if a.Alarm == "CLOCK" && a.NodeID == s.NodeID {
+			return a.Message
+		}
+	}
+	return ""
 }
 
 func status(t *testing.T, api string) (nodeStatus, error) {

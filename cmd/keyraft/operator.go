@@ -211,7 +211,7 @@ func printTable(v map[string]any, order []string) {
 	tw.Flush()
 }
 
-var statusOrder = []string{"node_id", "initialized", "sealed", "progress", "threshold", "shares", "leader_id", "raft_state", "raft_index", "term", "version", "clock_alarm"}
+var statusOrder = []string{"node_id", "initialized", "sealed", "progress", "threshold", "shares", "leader_id", "raft_state", "raft_index", "term", "version"}
 
 func opSimple(name, method, path string, args []string) int {
 	fs, of := newOperatorFlags(name)
@@ -226,6 +226,7 @@ func opSimple(name, method, path string, args []string) int {
 		printJSON(out)
 	} else {
 		printTable(out, statusOrder)
+		printAlarms(out)
 	}
 	return 0
 }
@@ -253,8 +254,20 @@ func opStatus(args []string) int {
 		printJSON(out)
 	} else {
 		printTable(out, statusOrder)
+		printAlarms(out)
 	}
 	return 0
+}
+
+// printAlarms lists a status's alarms (NOSPACE: writes are refused), one
+// a line, after the table.
+func printAlarms(v map[string]any) {
+	alarms, _ := v["alarms"].([]any)
+	for _, a := range alarms {
+		if m, ok := a.(map[string]any); ok {
+			fmt.Printf("ALARM %v on %v: %v\n", m["alarm"], m["node_id"], m["message"])
+		}
+	}
 }
 
 func opInit(args []string) int {

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 
+	"github.com/keyraft/keyraft/internal/diskspace"
 	"github.com/keyraft/keyraft/server"
 )
 
@@ -43,6 +44,7 @@ func runServer(args []string) int {
 	fs.StringVar(&cfg.RaftAddr, "raft-addr", "0.0.0.0:8202", "raft transport listener")
 	fs.StringVar(&cfg.GossipAddr, "gossip-addr", "0.0.0.0:8203", "memberlist gossip listener (TCP and UDP)")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "host or IP peers use to reach this server when a listener binds 0.0.0.0")
+	limitFlags(fs, &cfg)
 	fs.StringVar(&join, "join", "", "comma-separated gossip seeds host:port, retried until one answers")
 	fs.IntVar(&cfg.BootstrapExpect, "bootstrap-expect", 0, "form the cluster once this many servers have found each other")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "serve the API over HTTPS with this certificate (PEM; with -tls-key-file)")
@@ -63,6 +65,8 @@ func runServer(args []string) int {
 	fs.Uint64Var(&cfg.SnapshotThreshold, "raft-snapshot-threshold", 8192, "take a Raft snapshot once this many entries follow the last one")
 	fs.Uint64Var(&cfg.TrailingLogs, "raft-trailing-logs", 10240, "Raft entries kept after a snapshot, for followers that fall briefly behind")
 	fs.DurationVar(&cfg.SnapshotInterval, "raft-snapshot-interval", 2*time.Minute, "how often Raft checks -raft-snapshot-threshold (it adds up to this much jitter)")
+	cfg.MinFreeDisk = server.DefaultMinFreeDisk
+	fs.Var(sizeFlag{&cfg.MinFreeDisk}, "min-free-disk", "refuse writes (503, NOSPACE alarm in status) while any voter's data dir has less free space than this, e.g. 256MiB, 1GiB; 0 turns the check off")
 	registerTestKnobs(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -266,4 +270,23 @@ func dialable(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// sizeFlag is a byte count flag written as 256MiB, 1GiB or a plain number.
+type sizeFlag struct{ p *uint64 }
+
+func (f sizeFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return fmt.Sprint(*f.p)
+}
+
+func (f sizeFlag) Set(s string) error {
+	n, err := diskspace.ParseSize(s)
+	if err != nil {
+		return err
+	}
+	*f.p = n
+	return nil
 }
