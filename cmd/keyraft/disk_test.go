@@ -179,10 +179,7 @@ func TestFullDiskStopsWrites(t *testing.T) {
 	c := &cluster{t: t, nodes: []*proc{p}}
 	c.adopt(p)
 	p.start(nil)
-	c.waitLeader(15*time.Second, "")
-	if err := operator(t, p.api, &c.creds, "init", "-key-shares", "1", "-key-threshold", "1"); err != nil {
-		t.Fatal(err)
-	}
+	c.init("-key-shares", "1", "-key-threshold", "1")
 	c.unseal(p)
 	cl := kmsClient(p.api, c.creds, 1)
 	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
@@ -276,13 +273,13 @@ func TestFullDiskOfAFollowerStopsWrites(t *testing.T) {
 		p.setArg("-data-dir", p.dataDir)
 		p.setArg("-min-free-disk", "16MiB")
 	})
-	leader := c.waitLeader(15*time.Second, "")
-	if err := operator(t, leader.api, &c.creds, "init", "-key-shares", "1", "-key-threshold", "1"); err != nil {
-		t.Fatal(err)
-	}
+	// Who leads is for principals to see: init first (it waits for a
+	// leader), then ask.
+	c.init("-key-shares", "1", "-key-threshold", "1")
 	for _, p := range c.nodes {
 		c.unseal(p)
 	}
+	leader := c.waitLeader(15*time.Second, "")
 	victim := c.follower(leader)
 	cl := kmsClient(leader.api, c.creds, 1)
 	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
@@ -321,9 +318,14 @@ func TestFullDiskOfAFollowerStopsWrites(t *testing.T) {
 	waitFor(t, 30*time.Second, victim.id+" to answer its status on a full disk", func() (bool, error) {
 		var st diskStatus
 		err := operator(t, victim.api, &st, "status")
-		return err == nil && st.Initialized && st.LeaderID != "" && st.noSpace(victim.id), err
+		return err == nil && st.Initialized && st.noSpace(victim.id), err
 	})
 	c.unseal(victim)
+	// Its leader is for principals to see, which it can check once unsealed.
+	waitFor(t, 30*time.Second, victim.id+" to follow a leader", func() (bool, error) {
+		st, err := status(t, victim.api)
+		return err == nil && st.LeaderID != "", err
+	})
 	refusedForSpace(t, "Encrypt after the victim restarted", a.encrypt(t, cl, keyID))
 
 	if err := os.Remove(filepath.Join(mounts[victim.id], "fill")); err != nil {
@@ -358,10 +360,7 @@ func TestFullDiskWithoutHeadroom(t *testing.T) {
 	c := &cluster{t: t, nodes: []*proc{p}}
 	c.adopt(p)
 	p.start(nil)
-	c.waitLeader(15*time.Second, "")
-	if err := operator(t, p.api, &c.creds, "init", "-key-shares", "1", "-key-threshold", "1"); err != nil {
-		t.Fatal(err)
-	}
+	c.init("-key-shares", "1", "-key-threshold", "1")
 	c.unseal(p)
 	cl := kmsClient(p.api, c.creds, 1)
 	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
@@ -438,13 +437,13 @@ func TestFullFollowerWithoutHeadroom(t *testing.T) {
 		p.setArg("-data-dir", p.dataDir)
 		p.setArg("-min-free-disk", "0")
 	})
-	leader := c.waitLeader(15*time.Second, "")
-	if err := operator(t, leader.api, &c.creds, "init", "-key-shares", "1", "-key-threshold", "1"); err != nil {
-		t.Fatal(err)
-	}
+	// Who leads is for principals to see: init first (it waits for a
+	// leader), then ask.
+	c.init("-key-shares", "1", "-key-threshold", "1")
 	for _, p := range c.nodes {
 		c.unseal(p)
 	}
+	leader := c.waitLeader(15*time.Second, "")
 	victim := c.follower(leader)
 	cl := kmsClient(leader.api, c.creds, 1)
 	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
