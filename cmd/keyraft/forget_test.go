@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/keyraft/keyraft/crypto"
+	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/iam"
+	"github.com/keyraft/keyraft/seal"
+	"github.com/keyraft/keyraft/server"
+)
+
+// TestSealForgets: after `operator seal`, whoever reads the node's memory
+// (here root, through /proc/PID/mem) finds none of the secrets it held
+// unsealed: the unseal shares it was given, the root key they make, the
+// keyring, customer key material, access key secrets and the SigV4
+// signing keys derived from them, and a data key it generated.
+func TestSealForgets(t *testing.T) {
+	p := newProc(t, "n1", 1)
+	p.start(nil)
+	waitFor(t, 20*time.Second, "a leader", func() (bool, error) {
+		st, err := status(t, p.api)
+		return err == nil && st.LeaderID != "", err
+	})
+	c := &cluster{t: t, nodes: []*proc{p}}
+	c.adopt(p)
+	if err := operator(t, p.api, &c.creds, "init", "-key-shares", "3", "-key-threshold", "2"); err != nil {
+		t.Fatal(err)
+	}
+	c.unseal(p)
+
+	// Use every kind of secret: key material (two versions), a data key,
+	// a second principal's access key, all three signing services.
+	ctx := ctxTimeout(t, time.Minute)
+	root := kmsClient(p.api, c.creds, 3)
+	ck, err := root.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID := ck.KeyMetadata.KeyId
+	if _, err := root.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: keyID}); err != nil {
+		t.Fatal(err)
+	}
+	dk, err := root.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: keyID, KeySpec: types.DataKeySpecAes256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: dk.CiphertextBlob}); err != nil {
+		t.Fatal(err)
+	}
+	user := newUserKey(t, c, c.creds, "forgetful", "")
+	uc := kmsClient(p.api, user, 3)
+	// Denied, but only once its signature has been verified.
+	if _, err := uc.ListKeys(ctx, &kms.ListKeysInput{}); apiCode(err) != "AccessDeniedException" {
+		t.Fatalf("a user without a policy lists keys: %v", err)
+	}
+	if _, err := root.Encrypt(ctx, &kms.EncryptInput{KeyId: keyID, Plaintext: []byte("sealing forgets")}); err != nil {
+		t.Fatal(err)
+	}
+	if evs := auditEvents(t, p.api, "limit=1"); len(evs) == 0 { // an operator-signed read
+		t.Fatal("no audit events")
+	}
+
+	// The secrets sealed in the replicated log, opened the way the node
+	// opens them: with the root key the shares make.
+	var shares [][]byte
+	for _, k := range c.creds.Keys {
+		b, err := base64.StdEncoding.DecodeString(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shares = append(shares, b)
+	}
+	rootKey, err := seal.Combine(shares[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := secretsInLog(t, p.dataDir, rootKey)
+
+	if err := operator(t, p.api, nil, "seal"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := status(t, p.api)
+	if err != nil || !st.Sealed {
+		t.Fatalf("not sealed after operator seal: %+v %v", st, err)
+	}
+
+	patterns := []secretPattern{{"root key", rootKey}, {"data key plaintext", dk.Plaintext},
+		{"data key plaintext (base64)", []byte(base64.StdEncoding.EncodeToString(dk.Plaintext))}}
+	for i, s := range shares {
+		patterns = append(patterns, secretPattern{fmt.Sprintf("unseal share %d", i+1), s},
+			secretPattern{fmt.Sprintf("unseal share %d (base64)", i+1), []byte(c.creds.Keys[i])})
+	}
+	patterns = append(patterns, logged...)
+	today := time.Now().UTC().Format("20060102")
+	for who, secret := range map[string]string{"root": c.creds.SecretAccessKey, "user": user.SecretAccessKey} {
+		patterns = append(patterns, secretPattern{who + " secret access key", []byte(secret)})
+		for _, service := range []string{"kms", "iam", server.OperatorSigningService} {
+			k := signingKey(secret, today, "us-east-1", service)
+			patterns = append(patterns, secretPattern{who + " " + service + " signing key", k},
+				// crypto/hmac keeps key XOR ipad; a pooled HMAC state holds it.
+				secretPattern{who + " " + service + " signing key XOR ipad", xorByte(k, 0x36)})
+		}
+	}
+
+	hits, err := scanMemory(p.cmd.Process.Pid, patterns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPattern := map[string][]memHit{}
+	for _, h := range hits {
+		byPattern[h.pattern] = append(byPattern[h.pattern], h)
+	}
+	for _, sp := range patterns {
+		if hs := byPattern[sp.name]; len(hs) > 0 {
+			t.Errorf("after seal, memory still holds %d copies of the %s, e.g. %s", len(hs), sp.name, hs[0])
+		}
+	}
+	t.Logf("scanned for %d secrets, %d found", len(patterns), len(hits))
+}
+
+// secretsInLog reads the node's Raft log (a copy of raft.db, as the node
+// holds the file locked) and opens, with the root key, the keyring in the
+// init record and everything sealed under it: key material and access key
+// secrets.
+func secretsInLog(t *testing.T, dataDir string, rootKey []byte) []secretPattern {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dataDir, "raft.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(t.TempDir(), "raft.db")
+	if err := os.WriteFile(cp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store, err := raftboltdb.New(raftboltdb.Options{Path: cp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	first, _ := store.FirstIndex()
+	last, _ := store.LastIndex()
+	var (
+		kr  *seal.Keyring
+		out []secretPattern
+	)
+	open := func(what, path string, sealed []byte) {
+		if kr == nil {
+			t.Fatalf("%s before the init record", what)
+		}
+		plain, err := kr.Open(path, sealed)
+		if err != nil {
+			t.Fatalf("open %s: %v", what, err)
+		}
+		out = append(out, secretPattern{what, plain})
+	}
+	for i := first; i <= last && i > 0; i++ {
+		var l raft.Log
+		if err := store.GetLog(i, &l); err != nil || l.Type != raft.LogCommand {
+			continue
+		}
+		cmd, err := fsm.DecodeCommand(l.Data)
+		if err != nil {
+			continue
+		}
+		switch fsm.CommandType(cmd.Type) {
+		case fsm.CmdInit:
+			var in fsmpb.Init
+			mustUnmarshal(t, cmd.Payload, &in)
+			plain, err := crypto.OpenAEAD(rootKey, in.SealedKeyring, []byte("keyraft/keyring"))
+			if err != nil {
+				t.Fatalf("the root key the shares make does not open the keyring: %v", err)
+			}
+			out = append(out, secretPattern{"keyring key", bytes.Clone(plain[5:])})
+			if kr, err = seal.OpenKeyring(rootKey, in.SealedKeyring); err != nil {
+				t.Fatal(err)
+			}
+			ak := in.RootAccessKey
+			open("root secret access key (from the log)", iam.SecretPath(ak.AccessKeyId), ak.SealedSecret)
+		case fsm.CmdCreateKey:
+			var ck fsmpb.CreateKey
+			mustUnmarshal(t, cmd.Payload, &ck)
+			for _, m := range ck.Key.Material {
+				open("key material "+ck.Key.KeyId+" v"+strconv.Itoa(int(m.Version)), materialPath(ck.Key.KeyId, m.Version), m.Sealed)
+			}
+		case fsm.CmdRotateKey:
+			var rk fsmpb.RotateKey
+			mustUnmarshal(t, cmd.Payload, &rk)
+			m := rk.Material
+			open("key material "+rk.KeyId+" v"+strconv.Itoa(int(m.Version)), materialPath(rk.KeyId, m.Version), m.Sealed)
+		}
+	}
+	if kr == nil {
+		t.Fatal("no init record in the raft log")
+	}
+	kr.Zero()
+	return out
+}
+
+// materialPath is where kms seals a key version's material (kms/keys.go).
+func materialPath(keyID string, version uint32) string {
+	return "key/" + keyID + "/" + strconv.FormatUint(uint64(version), 10)
+}
+
+func mustUnmarshal(t *testing.T, b []byte, m proto.Message) {
+	t.Helper()
+	if err := proto.Unmarshal(b, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// signingKey is the SigV4 signing key of secret for one day and service.
+func signingKey(secret, date, region, service string) []byte {
+	k := []byte("AWS4" + secret)
+	for _, s := range []string{date, region, service, "aws4_request"} {
+		m := hmac.New(sha256.New, k)
+		m.Write([]byte(s))
+		k = m.Sum(nil)
+	}
+	return k
+}
+
+func xorByte(b []byte, x byte) []byte {
+	out := make([]byte, len(b))
+	for i := range b {
+		out[i] = b[i] ^ x
+	}
+	return out
+}
+
