@@ -13,6 +13,7 @@ import (
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/iam"
 	"github.com/keyraft/keyraft/seal"
+	"github.com/keyraft/keyraft/transport/sigv4"
 )
 
 // Errors of the operator seal and init calls.
@@ -144,10 +145,15 @@ func (s *Server) RecordSetup(ctx context.Context, name string, params map[string
 	return s.recordOperatorEvent(ctx, nil, "", name, params, nil)
 }
 
-// Seal drops every unsealed secret from memory on this node.
+// Seal drops every unsealed secret from memory on this node: the keyring,
+// the key material cache and the SigV4 signing keys are zeroed, not merely
+// dropped (docs/security.md says what remains best effort).
 func (s *Server) Seal() {
 	s.barrier.Seal()
 	s.kms.DropSecrets()
+	for _, v := range []*sigv4.Verifier{s.verifier, s.iamVerifier, s.operatorVerifier} {
+		v.Forget()
+	}
 	s.log.Info("node sealed")
 }
 

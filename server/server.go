@@ -205,21 +205,24 @@ func (s *Server) housekeeping() {
 	}
 }
 
-// secretFor returns an access key's secret, opened under the keyring.
-func (s *Server) secretFor(accessKeyID string) (string, bool) {
+// secretFor returns an access key's secret, opened under the keyring, as a
+// fresh copy that the verifier zeroes once it has used it: no secret stays
+// in memory between requests, so sealing (which drops the keyring) leaves
+// none behind.
+func (s *Server) secretFor(accessKeyID string) ([]byte, bool) {
 	ak, ok := s.fsm.AccessKey(accessKeyID)
 	if !ok {
-		return "", false
+		return nil, false
 	}
 	kr, err := s.barrier.Keyring()
 	if err != nil {
-		return "", false
+		return nil, false
 	}
 	secret, err := kr.Open(iam.SecretPath(accessKeyID), ak.SealedSecret)
 	if err != nil {
-		return "", false
+		return nil, false
 	}
-	return string(secret), true
+	return secret, true
 }
 
 // APIAddr is the address the API listener is bound to.

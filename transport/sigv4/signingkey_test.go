@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +20,7 @@ func TestSignerMAC(t *testing.T) {
 		msg := []byte(strings.Repeat("m", n))
 		m := hmac.New(sha256.New, key[:])
 		m.Write(msg)
-		if got := sg.mac(msg); !hmac.Equal(got[:], m.Sum(nil)) {
+		if got, ok := sg.mac(msg); !ok || !hmac.Equal(got[:], m.Sum(nil)) {
 			t.Errorf("len %d: %x, crypto/hmac %x", n, got, m.Sum(nil))
 		}
 	}
@@ -34,10 +35,10 @@ func TestVerifyRotatedSecret(t *testing.T) {
 	var mu sync.Mutex
 	current, exists := testSecret, true
 	v := testVerifier(t0)
-	v.Secret = func(id string) (string, bool) {
+	v.Secret = func(id string) ([]byte, bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		return current, id == testAKID && exists
+		return []byte(current), id == testAKID && exists
 	}
 	oldR, oldBody := signSDK(t, defaultOpts())
 	wantAccepted(t, v, oldR, oldBody) // caches the old secret's key
@@ -64,8 +65,9 @@ func TestVerifyRotatedSecret(t *testing.T) {
 func TestKeyCacheBounded(t *testing.T) {
 	var c keyCache
 	for i := range maxSigningKeys + 10 {
-		s := scope{secret: fmt.Sprint("secret", i), date: "20260101", region: testRegion, service: "kms"}
-		if got, want := c.signingKey(s).key, deriveSigningKey(s); got != want {
+		secret := []byte(fmt.Sprint("secret", i))
+		s := scope{secret: secretID(secret), date: "20260101", region: testRegion, service: "kms"}
+		if got, want := c.signingKey(s, secret).key, deriveSigningKey(secret, s); got != want {
 			t.Fatalf("entry %d: cached key differs from the derived one", i)
 		}
 		if len(c.keys) > maxSigningKeys {
@@ -76,7 +78,7 @@ func TestKeyCacheBounded(t *testing.T) {
 	c = keyCache{}
 	for _, date := range []string{"20260101", "20260102", "20260102", "20260101", "20260103"} {
 		for _, secret := range []string{"a", "b"} {
-			c.signingKey(scope{secret: secret, date: date, region: testRegion, service: "kms"})
+			c.signingKey(scope{secret: secretID([]byte(secret)), date: date, region: testRegion, service: "kms"}, []byte(secret))
 		}
 	}
 	for k := range c.keys {
@@ -92,17 +94,22 @@ func TestKeyCacheBounded(t *testing.T) {
 // TestKeyCacheScope: each part of the scope selects its own key.
 func TestKeyCacheScope(t *testing.T) {
 	var c keyCache
-	base := scope{secret: testSecret, date: "20260101", region: testRegion, service: "kms"}
+	secret, other := []byte(testSecret), []byte(testSecret+"x")
+	base := scope{secret: secretID(secret), date: "20260101", region: testRegion, service: "kms"}
 	seen := map[[sha256.Size]byte]scope{}
-	for _, s := range []scope{
-		base,
-		{secret: testSecret + "x", date: base.date, region: base.region, service: base.service},
-		{secret: base.secret, date: "20260102", region: base.region, service: base.service},
-		{secret: base.secret, date: base.date, region: "eu-west-1", service: base.service},
-		{secret: base.secret, date: base.date, region: base.region, service: "iam"},
+	for _, sc := range []struct {
+		secret []byte
+		s      scope
+	}{
+		{secret, base},
+		{other, scope{secret: secretID(other), date: base.date, region: base.region, service: base.service}},
+		{secret, scope{secret: base.secret, date: "20260102", region: base.region, service: base.service}},
+		{secret, scope{secret: base.secret, date: base.date, region: "eu-west-1", service: base.service}},
+		{secret, scope{secret: base.secret, date: base.date, region: base.region, service: "iam"}},
 	} {
-		key := c.signingKey(s).key
-		if key != deriveSigningKey(s) {
+		s := sc.s
+		key := c.signingKey(s, sc.secret).key
+		if key != deriveSigningKey(sc.secret, s) {
 			t.Fatalf("%v: cached key differs from the derived one", s.date)
 		}
 		if _, dup := seen[key]; dup {
@@ -110,7 +117,7 @@ func TestKeyCacheScope(t *testing.T) {
 		}
 		seen[key] = s
 	}
-	if key := c.signingKey(base).key; key != deriveSigningKey(base) {
+	if key := c.signingKey(base, secret).key; key != deriveSigningKey(secret, base) {
 		t.Fatal("the first scope's key changed")
 	}
 }
@@ -120,7 +127,7 @@ func TestKeyCacheScope(t *testing.T) {
 func TestVerifyConcurrent(t *testing.T) {
 	secrets := map[string]string{testAKID: testSecret, "AKIDOTHER": "otherSecretAccessKeyEXAMPLE000000000000"}
 	v := testVerifier(t0)
-	v.Secret = func(id string) (string, bool) { s, ok := secrets[id]; return s, ok }
+	v.Secret = func(id string) ([]byte, bool) { s, ok := secrets[id]; return []byte(s), ok }
 	r, body := signSDK(t, defaultOpts())
 	wire := signWire(t, signOpts{url: testURL, headers: kmsHeaders(), body: []byte(testBody), secret: "wrong"})
 	var wg sync.WaitGroup
@@ -150,10 +157,19 @@ func TestVerifyAllocatesOnce(t *testing.T) {
 	r, body := kmsEncryptRequest(t, 4096)
 	date, _ := parseAmzDate(r.Header.Get("X-Amz-Date"))
 	v := testVerifier(date)
+	// Secret hands Verify a copy to zero: refill one buffer, so that the
+	// count is Verify's own.
+	buf := make([]byte, len(testSecret))
+	v.Secret = func(string) ([]byte, bool) { return append(buf[:0], testSecret...), true }
 	wantAccepted(t, v, r, body)
 	if n := testing.AllocsPerRun(100, func() {
 		if _, err := v.Verify(r, body); err != nil {
 			t.Fatal(err)
+		}
+		for _, b := range buf {
+			if b != 0 {
+				t.Fatal("Verify left the secret it was handed in memory")
+			}
 		}
 	}); n > 1 && !raceEnabled {
 		t.Errorf("Verify allocates %v times per request", n)
@@ -197,4 +213,38 @@ func checkFastPath(t *testing.T, name string, r *http.Request, hash string) {
 	if !ok || slow != fast {
 		t.Fatalf("%s: fast path\n%s\nindex\n%s", name, fast, slow)
 	}
+}
+
+// TestVerifierForget: Forget zeroes every cached signing key and the hash
+// states keyed by it, and the Verifier derives them again afterwards.
+func TestVerifierForget(t *testing.T) {
+	v := testVerifier(t0)
+	r, body := signSDK(t, defaultOpts())
+	wantAccepted(t, v, r, body)
+	wantAccepted(t, v, r, body)
+	var signers []*signer
+	for _, sg := range v.keys.keys {
+		signers = append(signers, sg)
+	}
+	if len(signers) != 1 || len(signers[0].states) == 0 {
+		t.Fatalf("%d signers cached, want 1 with its hash states", len(signers))
+	}
+	states := signers[0].states
+	v.Forget()
+	if len(v.keys.keys) != 0 {
+		t.Fatalf("%d signing keys kept after Forget", len(v.keys.keys))
+	}
+	sg := signers[0]
+	if sg.key != [sha256.Size]byte{} || sg.ipad != [blockSize]byte{} || sg.opad != [blockSize]byte{} {
+		t.Error("a signing key or its pads survived Forget")
+	}
+	for _, m := range states {
+		if !reflect.ValueOf(m.h).Elem().IsZero() || m.sum != [sha256.Size]byte{} {
+			t.Error("a hash state keyed by a forgotten key was not zeroed")
+		}
+	}
+	if _, ok := sg.mac([]byte("x")); ok {
+		t.Error("a forgotten signer still signs")
+	}
+	wantAccepted(t, v, r, body)
 }
