@@ -8,6 +8,7 @@ import (
 	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/transport/awsjson"
 )
 
 const algSymmetric = "SYMMETRIC_DEFAULT"
@@ -129,6 +130,7 @@ func (s *Service) encrypt(ctx context.Context, body []byte) (any, *Error) {
 		return nil, e
 	}
 	blob, e := s.encryptUnder(k, req.Plaintext, req.EncryptionContext)
+	clear(req.Plaintext)
 	if e != nil {
 		return nil, e
 	}
@@ -156,7 +158,7 @@ func (s *Service) decrypt(ctx context.Context, body []byte) (any, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"KeyId": s.arn(k.KeyId), "Plaintext": plaintext, "EncryptionAlgorithm": algSymmetric}, nil
+	return map[string]any{"KeyId": s.arn(k.KeyId), "Plaintext": awsjson.Secret(plaintext), "EncryptionAlgorithm": algSymmetric}, nil
 }
 
 // open decrypts a ciphertext blob: the blob names its key; a key named by

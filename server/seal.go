@@ -22,12 +22,21 @@ var (
 	ErrNotInitialized     = errors.New("keyraft is not initialized yet (or this node has not caught up)")
 )
 
-// InitResult is what init shows exactly once.
+// InitResult is what init shows exactly once. Its secrets are bytes so that
+// Forget can zero them once shown.
 type InitResult struct {
 	Shares          [][]byte
 	Threshold       int
 	AccessKeyID     string
-	SecretAccessKey string
+	SecretAccessKey []byte
+}
+
+// Forget zeroes the shares and the secret access key.
+func (r *InitResult) Forget() {
+	for _, s := range r.Shares {
+		clear(s)
+	}
+	clear(r.SecretAccessKey)
 }
 
 // Initialize creates the root key, the keyring and the first access key,
@@ -60,11 +69,19 @@ func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, thresh
 	if err != nil {
 		return nil, err
 	}
+	res := &InitResult{Shares: parts, Threshold: threshold}
+	ok := false
+	defer func() {
+		if !ok {
+			res.Forget()
+		}
+	}()
 	akid, secret, err := iam.NewAccessKey()
 	if err != nil {
 		return nil, err
 	}
-	sealedSecret, err := kr.Seal(iam.SecretPath(akid), []byte(secret), rand.Reader)
+	res.AccessKeyID, res.SecretAccessKey = akid, secret
+	sealedSecret, err := kr.Seal(iam.SecretPath(akid), secret, rand.Reader)
 	if err != nil {
 		return nil, err
 	}
@@ -83,18 +100,19 @@ func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, thresh
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.node.Apply(ctx, cmd)
+	applied, err := s.node.Apply(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
-	if err, ok := res.(error); ok {
+	if err, ok := applied.(error); ok {
 		if errors.Is(err, fsm.ErrAlreadyInitialized) {
 			return nil, ErrAlreadyInitialized
 		}
 		return nil, err
 	}
 	s.log.Info("cluster initialized", "shares", shares, "threshold", threshold, "access_key_id", akid)
-	return &InitResult{Shares: parts, Threshold: threshold, AccessKeyID: akid, SecretAccessKey: secret}, nil
+	ok = true
+	return res, nil
 }
 
 // Unseal gives this node one share (or resets its progress).

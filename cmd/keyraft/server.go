@@ -213,18 +213,30 @@ func runDev(fs *flag.FlagSet, cfg server.Config) int {
 		scheme = "https://"
 	}
 	endpoint := scheme + dialable(s.APIAddr())
+	// The share and the secret are written from a buffer that is zeroed
+	// afterwards, not through fmt (whose pooled buffers would keep them),
+	// so that `operator seal` leaves no copy in this process.
 	fmt.Printf(`
 keyraft is running in -dev mode: one node, in-memory seal state, data in %s (removed on exit).
-Unseal share (already applied): %s
+`, cfg.DataDir)
+	b := make([]byte, 0, 128) // room for either line: no copy left by growing
+	b = base64.StdEncoding.AppendEncode(append(b, "Unseal share (already applied): "...), res.Shares[0])
+	_, _ = os.Stdout.Write(b)
+	clear(b)
+	fmt.Printf(`
 
 Paste these lines into another shell, then try: aws kms create-key
 
 export AWS_ENDPOINT_URL=%s
 export AWS_ACCESS_KEY_ID=%s
-export AWS_SECRET_ACCESS_KEY=%s
-export AWS_DEFAULT_REGION=%s
+`, endpoint, res.AccessKeyID)
+	b = append(append(append(b[:0], "export AWS_SECRET_ACCESS_KEY="...), res.SecretAccessKey...), '\n')
+	_, _ = os.Stdout.Write(b)
+	clear(b)
+	res.Forget()
+	fmt.Printf(`export AWS_DEFAULT_REGION=%s
 
-`, cfg.DataDir, base64.StdEncoding.EncodeToString(res.Shares[0]), endpoint, res.AccessKeyID, res.SecretAccessKey, cfg.Region)
+`, cfg.Region)
 	waitForSignal()
 	return 0
 }
