@@ -12,6 +12,7 @@ import (
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/iam"
+	"github.com/keyraft/keyraft/internal/wipe"
 	"github.com/keyraft/keyraft/seal"
 	"github.com/keyraft/keyraft/transport/sigv4"
 )
@@ -172,6 +173,9 @@ func (s *Server) Seal() {
 	for _, v := range []*sigv4.Verifier{s.verifier, s.iamVerifier, s.operatorVerifier} {
 		v.Forget()
 	}
+	// Then the copies no code here holds: request and answer buffers that
+	// net/http, crypto/tls and encoding/json pool or dropped unzeroed.
+	wipe.Heap()
 	s.log.Info("node sealed")
 }
 

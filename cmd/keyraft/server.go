@@ -65,6 +65,8 @@ func runServer(args []string) int {
 	fs.Uint64Var(&cfg.TrailingLogs, "raft-trailing-logs", 10240, "Raft entries kept after a snapshot, for followers that fall briefly behind")
 	fs.DurationVar(&cfg.SnapshotInterval, "raft-snapshot-interval", 2*time.Minute, "how often Raft checks -raft-snapshot-threshold (it adds up to this much jitter)")
 	fs.DurationVar(&cfg.DayLength, "test-day-length", 0, "TESTING ONLY: the length of a 'day' in deletion windows and rotation periods (default 24h)")
+	disableMlock := fs.Bool("disable-mlock", false, "do not lock memory (mlockall); unsealed keys may then be swapped to disk. Without it the server refuses to start when it cannot lock")
+	enableCoreDumps := fs.Bool("enable-core-dumps", false, "allow core dumps, which would hold unsealed keys (off by default)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -93,6 +95,10 @@ func runServer(args []string) int {
 		go func() { _ = http.ListenAndServe(pprofAddr, nil) }() // DefaultServeMux holds net/http/pprof
 	}
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "keyraft", Level: hclog.LevelFromString(logLevel), Output: os.Stderr})
+	if err := protectMemory(cfg.Logger, dev, *disableMlock, *enableCoreDumps); err != nil {
+		fmt.Fprintf(os.Stderr, "keyraft server: %v\n", err)
+		return 1
+	}
 	if dev {
 		return runDev(fs, cfg)
 	}
