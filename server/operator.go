@@ -236,6 +236,7 @@ func (s *Server) handleSeal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Seal()
+	s.scrub.mark(w, r)
 	s.auditAsync(r, akid, "OperatorSeal", nil, nil)
 	writeJSON(w, http.StatusOK, s.Status())
 }

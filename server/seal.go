@@ -174,7 +174,9 @@ func (s *Server) Seal() {
 		v.Forget()
 	}
 	// Then the copies no code here holds: request and answer buffers that
-	// net/http, crypto/tls and encoding/json pool or dropped unzeroed.
+	// net/http, crypto/tls and encoding/json pool or dropped unzeroed
+	// (scrub.go).
+	s.forgetConnections()
 	wipe.Heap()
 	s.log.Info("node sealed")
 }

@@ -53,6 +53,9 @@ type Server struct {
 	// asyncAudits holds a slot per operator event still being offered to
 	// a leader (auditAsync).
 	asyncAudits chan struct{}
+
+	// scrub overwrites the free heap after a sealing connection closes (scrub.go).
+	scrub scrubAfter
 }
 
 // Start brings the node up sealed. It returns once every listener is bound;
@@ -146,6 +149,8 @@ func Start(cfg Config) (*Server, error) {
 	s.grpc = grpc.NewServer(grpcOpts...)
 	clusterpb.RegisterClusterServer(s.grpc, &rpcService{s: s})
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.http.ConnContext, s.http.ConnState = connContext, s.scrub.connState
+	s.scrub.done = func() { s.log.Info("free memory overwritten after seal") }
 	go func() { _ = s.grpc.Serve(s.clusterLn) }()
 	go func() { _ = s.http.Serve(s.apiLn) }()
 	go s.watchSeal()

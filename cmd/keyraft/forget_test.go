@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,6 +102,11 @@ func TestSealForgets(t *testing.T) {
 	if err != nil || !st.Sealed {
 		t.Fatalf("not sealed after operator seal: %+v %v", st, err)
 	}
+	// The node overwrites its free heap again once the sealing connection
+	// has closed and its buffers are free.
+	waitFor(t, 10*time.Second, "the free heap overwritten after the seal", func() (bool, error) {
+		return logCount(t, p, "free memory overwritten after seal") > 0, nil
+	})
 
 	patterns := []secretPattern{{"root key", rootKey}, {"data key plaintext", dk.Plaintext},
 		{"data key plaintext (base64)", []byte(base64.StdEncoding.EncodeToString(dk.Plaintext))}}
@@ -244,3 +251,105 @@ func xorByte(b []byte, x byte) []byte {
 	return out
 }
 
+
+// TestMemoryProtection: a server locks its memory and turns core dumps off
+// unless told otherwise, and one that cannot lock its memory refuses to
+// start, saying what to do, unless given -disable-mlock.
+func TestMemoryProtection(t *testing.T) {
+	p := newProc(t, "n1", 1)
+	p.start(nil)
+	waitFor(t, 20*time.Second, "the node up", func() (bool, error) {
+		_, err := status(t, p.api)
+		return err == nil, err
+	})
+	if lck := procStatusKB(t, p.cmd.Process.Pid, "VmLck"); lck == 0 {
+		t.Error("the server's memory is not locked")
+	}
+	if soft, hard := coreLimit(t, p.cmd.Process.Pid); soft != "0" || hard != "0" {
+		t.Errorf("core dumps allowed: limit %s/%s", soft, hard)
+	}
+
+	// Told not to: nothing locked, core dumps as the environment allows.
+	q := newProc(t, "n2", 1)
+	q.args = append(q.args, "-disable-mlock", "-enable-core-dumps")
+	runWrapped(t, q, "prlimit", "--core=1048576:1048576")
+	waitFor(t, 20*time.Second, "the node up", func() (bool, error) {
+		_, err := status(t, q.api)
+		return err == nil, err
+	})
+	if lck := procStatusKB(t, q.cmd.Process.Pid, "VmLck"); lck != 0 {
+		t.Errorf("%d kB locked with -disable-mlock", lck)
+	}
+	if soft, _ := coreLimit(t, q.cmd.Process.Pid); soft == "0" {
+		t.Error("core dumps disabled despite -enable-core-dumps")
+	}
+	if logCount(t, q, "memory is not locked (-disable-mlock)") == 0 {
+		t.Error("no warning that memory is not locked")
+	}
+
+	// Unable to lock (a small RLIMIT_MEMLOCK and no CAP_IPC_LOCK): refused.
+	r := newProc(t, "n3", 1)
+	// (A server that starts anyway is killed after a while, and fails this.)
+	cmd := exec.CommandContext(ctxTimeout(t, 20*time.Second), "prlimit", append([]string{"--memlock=65536:65536", "setpriv", "--inh-caps=-ipc_lock", "--bounding-set=-ipc_lock", binary}, r.args...)...)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "could not lock memory") || !strings.Contains(string(out), "-disable-mlock") {
+		t.Fatalf("a server that cannot lock its memory: %v\n%s", err, out)
+	}
+}
+
+// runWrapped starts p's server under a wrapper command (prlimit ...).
+func runWrapped(t *testing.T, p *proc, wrapper ...string) {
+	t.Helper()
+	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append(append(append([]string{}, wrapper[1:]...), binary), p.args...)
+	p.cmd = exec.Command(wrapper[0], args...)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := p.cmd
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+}
+
+// procStatusKB reads a "Name: N kB" line of /proc/PID/status.
+func procStatusKB(t *testing.T, pid int, name string) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", name, pid)
+	return 0
+}
+
+// coreLimit is the soft and hard RLIMIT_CORE of pid.
+func coreLimit(t *testing.T, pid int) (soft, hard string) {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Max core file size"); ok {
+			f := strings.Fields(rest)
+			return f[0], f[1]
+		}
+	}
+	t.Fatal("no core limit")
+	return "", ""
+}
