@@ -251,7 +251,6 @@ func xorByte(b []byte, x byte) []byte {
 	return out
 }
 
-
 // TestMemoryProtection: a server locks its memory and turns core dumps off
 // unless told otherwise, and one that cannot lock its memory refuses to
 // start, saying what to do, unless given -disable-mlock.
