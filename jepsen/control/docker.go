@@ -156,7 +156,9 @@ func (d *Docker) writeCompose(subnet string) error {
 		nodes = append(nodes, nd)
 		join = append(join, d.ips[n]+":8203")
 	}
-	var extra []string
+	// The image's unprivileged user may not lock memory, and engines that
+	// cannot raise its memlock limit (rootless ones) refuse ulimits.
+	extra := []string{"-disable-mlock"}
 	if d.cfg.DayLength != "" {
 		extra = append(extra, "-test-day-length", d.cfg.DayLength)
 	}
