@@ -72,14 +72,6 @@ type initRequest struct {
 	SecretThreshold int `json:"secret_threshold"`
 }
 
-type initResponse struct {
-	Keys            []string `json:"unseal_keys_b64"`
-	Shares          int      `json:"unseal_shares"`
-	Threshold       int      `json:"unseal_threshold"`
-	AccessKeyID     string   `json:"access_key_id"`
-	SecretAccessKey string   `json:"secret_access_key"`
-}
-
 func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, body []byte) {
 	var req initRequest
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -112,7 +104,8 @@ func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, body []byte)
 	res.Forget()
 }
 
-// initAnswer is the JSON of initResponse for res, written by hand into one
+// initAnswer is init's answer, {"unseal_keys_b64": [...], "unseal_shares",
+// "unseal_threshold", "access_key_id", "secret_access_key"}, written by hand into one
 // buffer of the right size: encoding/json would leave the shares and the
 // secret in its pooled buffers, and Go strings cannot be zeroed. The
 // caller zeroes it once written. Access key ids, secrets and base64 need no
