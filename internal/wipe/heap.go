@@ -37,11 +37,16 @@ func Heap() {
 	// No collection while filling: it would free (and so unfill) slots
 	// behind the fill, or move spans between caches.
 	gcPercent := debug.SetGCPercent(-1)
-	var hold []any
+	// The fills cannot need more than the heap's free slots and pages, plus
+	// the new spans each class takes before it stops: a bound on the
+	// memory a seal borrows, whatever the metrics say.
+	inUse, free := heapSpans()
+	f := &filler{budget: inUse + free + uint64(2*len(sizeClasses))*fresh}
 	for _, size := range sizeClasses {
-		hold = fillClass(hold, size)
+		f.class(size)
 	}
-	hold = fillPages(hold)
+	f.pages()
+	hold := f.hold
 	runtime.KeepAlive(hold)
 	clear(hold)
 	hold = nil
@@ -80,26 +85,32 @@ func heapSpans() (inUse, free uint64) {
 // it before it has used every partly free span of its class.
 const fresh = 64 << 10
 
-// fillClass allocates objects of size bytes, without and with pointers
-// (the allocator keeps them in different spans), until new spans are
-// taken for them, and appends them to hold.
-func fillClass(hold []any, size int) []any {
+// filler holds what the fills allocated, until Heap drops it all.
+type filler struct {
+	hold   []any
+	taken  uint64 // bytes allocated so far
+	budget uint64 // most bytes the fills may allocate
+}
+
+// class allocates objects of size bytes, without and with pointers (the
+// allocator keeps them in different spans), until new spans are taken for
+// them.
+func (f *filler) class(size int) {
 	batch := max(1, 8192/size)
-	start, _ := heapSpans()
-	limit := start // never more than the heap had in use: a bound, whatever happens
 	for _, pointers := range []bool{false, true} {
 		before, _ := heapSpans()
-		for allocated := uint64(0); allocated < limit; allocated += uint64(batch * size) {
-			held := cap(hold)
+		for f.taken < f.budget {
+			held := cap(f.hold)
 			for range batch {
 				if pointers {
-					hold = append(hold, make([]unsafe.Pointer, size/int(unsafe.Sizeof(unsafe.Pointer(nil)))))
+					f.hold = append(f.hold, make([]unsafe.Pointer, size/int(unsafe.Sizeof(unsafe.Pointer(nil)))))
 				} else {
-					hold = append(hold, make([]byte, size))
+					f.hold = append(f.hold, make([]byte, size))
 				}
 			}
+			f.taken += uint64(batch * size)
 			now, _ := heapSpans()
-			if cap(hold) != held {
+			if cap(f.hold) != held {
 				before = now // hold itself grew: that span is not one of ours
 				continue
 			}
@@ -108,23 +119,22 @@ func fillClass(hold []any, size int) []any {
 			}
 		}
 	}
-	return hold
 }
 
-// fillPages takes the heap's free pages, large chunks first, and appends
-// them to hold. A chunk may come from pages the P had cached (not counted
+// pages takes the heap's free pages, large chunks first, and holds
+// them. A chunk may come from pages the P had cached (not counted
 // free) or from new ones when no free run is large enough, so each size
 // stops at a bound rather than when free stops falling.
-func fillPages(hold []any) []any {
+func (f *filler) pages() {
 	for _, chunk := range []int{1 << 20, 64 << 10, 8 << 10} {
 		_, free := heapSpans()
 		bound := free + 64*8192 // a P caches up to 64 pages
-		for taken := uint64(0); taken < bound; taken += uint64(chunk) {
+		for taken := uint64(0); taken < bound && f.taken < f.budget; taken += uint64(chunk) {
 			if _, free := heapSpans(); free < uint64(chunk) {
 				break
 			}
-			hold = append(hold, make([]byte, chunk))
+			f.hold = append(f.hold, make([]byte, chunk))
+			f.taken += uint64(chunk)
 		}
 	}
-	return hold
 }
