@@ -34,7 +34,17 @@ import (
 // keyring, customer key material, access key secrets and the SigV4
 // signing keys derived from them, and a data key it generated.
 func TestSealForgets(t *testing.T) {
+	t.Run("http", func(t *testing.T) { testSealForgets(t, false) })
+	// Over TLS the requests and answers also pass through crypto/tls's
+	// record buffers.
+	t.Run("tls", func(t *testing.T) { testSealForgets(t, true) })
+}
+
+func testSealForgets(t *testing.T, secure bool) {
 	p := newProc(t, "n1", 1)
+	if secure {
+		p.secure(tlsGen(t, "n1"), gossipKeygen(t))
+	}
 	p.start(nil)
 	waitFor(t, 20*time.Second, "a leader", func() (bool, error) {
 		st, err := status(t, p.api)
@@ -94,6 +104,11 @@ func TestSealForgets(t *testing.T) {
 		t.Fatal(err)
 	}
 	logged := secretsInLog(t, p.dataDir, rootKey)
+	// The scan sees an unsealed node's keyring: it can see what a seal
+	// would leave behind.
+	if hits, err := scanMemory(p.cmd.Process.Pid, logged[:1]); err != nil || len(hits) == 0 {
+		t.Fatalf("the unsealed node's %s is not found by the scan (%d hits, %v)", logged[0].name, len(hits), err)
+	}
 
 	if err := operator(t, p.api, nil, "seal"); err != nil {
 		t.Fatal(err)
@@ -194,7 +209,7 @@ func secretsInLog(t *testing.T, dataDir string, rootKey []byte) []secretPattern 
 			if err != nil {
 				t.Fatalf("the root key the shares make does not open the keyring: %v", err)
 			}
-			out = append(out, secretPattern{"keyring key", bytes.Clone(plain[5:])})
+			out = append([]secretPattern{{"keyring key", bytes.Clone(plain[5:])}}, out...) // first: see the caller
 			if kr, err = seal.OpenKeyring(rootKey, in.SealedKeyring); err != nil {
 				t.Fatal(err)
 			}
