@@ -24,7 +24,7 @@ func (f *FSM) applyPutKeyPolicy(cmd *fsmpb.Command) any {
 
 // applyCreateGrant adds a grant. As in AWS, a grant may be created on a
 // disabled key (it takes effect when the key is enabled) but not on one
-// pending deletion.
+// pending deletion, nor beyond MaxGrantsPerKey grants on the key.
 func (f *FSM) applyCreateGrant(cmd *fsmpb.Command) any {
 	var c fsmpb.CreateGrant
 	decodePayload(cmd, &c)
@@ -35,21 +35,24 @@ func (f *FSM) applyCreateGrant(cmd *fsmpb.Command) any {
 	if _, err := f.key(g.KeyId, StateEnabled, StateDisabled); err != nil {
 		return err
 	}
-	if _, ok := f.st.grants[g.GrantId]; ok {
+	if _, ok := f.st.grants.byID[g.GrantId]; ok {
 		return fmt.Errorf("%w: grant id in use", ErrInvalidCommand)
 	}
-	f.st.grants[g.GrantId] = g
+	if len(f.st.grants.byKey[g.KeyId]) >= MaxGrantsPerKey {
+		return ErrGrantLimit
+	}
+	f.st.grants.add(g)
 	return nil
 }
 
 func (f *FSM) applyRemoveGrant(cmd *fsmpb.Command) any {
 	var c fsmpb.RemoveGrant
 	decodePayload(cmd, &c)
-	g, ok := f.st.grants[c.GrantId]
+	g, ok := f.st.grants.byID[c.GrantId]
 	if !ok || (c.KeyId != "" && g.KeyId != c.KeyId) {
 		return ErrGrantNotFound
 	}
-	delete(f.st.grants, c.GrantId)
+	f.st.grants.remove(g)
 	return nil
 }
 
@@ -57,22 +60,22 @@ func (f *FSM) applyRemoveGrant(cmd *fsmpb.Command) any {
 func (f *FSM) Grant(id string) (*fsmpb.Grant, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	g, ok := f.st.grants[id]
+	g, ok := f.st.grants.byID[id]
 	if !ok {
 		return nil, false
 	}
 	return clone(g), true
 }
 
-// Grants returns the grants that match, sorted by grant id.
+// Grants returns every grant that matches, sorted by grant id. It scans
+// them all: requests use the indexed reads (AnyGrant, KeyGrants,
+// RetirableGrants) instead.
 func (f *FSM) Grants(match func(*fsmpb.Grant) bool) []*fsmpb.Grant {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	var out []*fsmpb.Grant
-	for _, id := range sortedKeys(f.st.grants) {
-		if g := f.st.grants[id]; match(g) {
-			out = append(out, clone(g))
-		}
+	out := sortedGrants(f.st.grants.byID, match)
+	for i, g := range out {
+		out[i] = clone(g)
 	}
 	return out
 }

@@ -102,11 +102,7 @@ func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) any {
 			delete(f.st.aliases, name)
 		}
 	}
-	for id, g := range f.st.grants {
-		if g.KeyId == c.KeyId {
-			delete(f.st.grants, id)
-		}
-	}
+	f.st.grants.removeKey(c.KeyId)
 	return nil
 }
 

@@ -31,6 +31,7 @@ var (
 	ErrAccessKeyNotFound  = errors.New("access key not found")
 	ErrAccessKeyLimit     = errors.New("too many access keys")
 	ErrGrantNotFound      = errors.New("grant not found")
+	ErrGrantLimit         = errors.New("too many grants on the key")
 )
 
 // KeyStateError refuses an operation the key's state does not allow.

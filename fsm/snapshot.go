@@ -64,8 +64,8 @@ func captureSnapshot(st *state, index uint64) *fsmSnapshot {
 			s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_AccessKey{AccessKey: clone(ak)}})
 		}
 	}
-	for _, id := range sortedKeys(st.grants) {
-		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_Grant{Grant: clone(st.grants[id])}})
+	for _, id := range sortedKeys(st.grants.byID) {
+		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_Grant{Grant: clone(st.grants.byID[id])}})
 	}
 	return s
 }
@@ -250,7 +250,7 @@ func readSnapshot(r io.Reader, store *audit.Store) (*state, uint64, error) {
 		case *fsmpb.SnapshotRecord_AccessKey:
 			st.accessKeys[v.AccessKey.GetAccessKeyId()] = v.AccessKey
 		case *fsmpb.SnapshotRecord_Grant:
-			st.grants[v.Grant.GetGrantId()] = v.Grant
+			st.grants.add(v.Grant)
 		default:
 			return nil, 0, fmt.Errorf("%w: unknown record", ErrBadSnapshot)
 		}

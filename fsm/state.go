@@ -17,7 +17,7 @@ type state struct {
 	// accessKeys indexes every access key by id: the root's from Init and the users'.
 	accessKeys map[string]*fsmpb.AccessKey
 	users      map[string]*fsmpb.User
-	grants     map[string]*fsmpb.Grant
+	grants     grantIndex
 }
 
 func newState() *state {
@@ -27,7 +27,7 @@ func newState() *state {
 		aliases:    map[string]*fsmpb.Alias{},
 		accessKeys: map[string]*fsmpb.AccessKey{},
 		users:      map[string]*fsmpb.User{},
-		grants:     map[string]*fsmpb.Grant{},
+		grants:     newGrantIndex(),
 	}
 }
 

@@ -40,8 +40,9 @@ func newErr(typ string, status int, format string, args ...any) *Error {
 
 // Caller is the authenticated principal of a request.
 type Caller struct {
-	PrincipalARN string
-	UserName     string // "" for the account's root
+	PrincipalARN    string
+	UserName        string // "" for the account's root
+	SecureTransport bool   // the client reached keyraft over TLS (aws:SecureTransport)
 }
 
 // Service runs the IAM operations on the leader.
@@ -72,32 +73,23 @@ func ReadOnly(op string) bool {
 	return op == "ListUsers" || op == "ListAccessKeys" || op == "GetUserPolicy"
 }
 
-// Handle authorizes the caller (the account's root, or an identity policy
-// allowing iam:OP) and runs the operation.
+// Handle runs the operation for the caller, which the operation authorizes
+// against the user it acts on (authz.go): the account's root, or an
+// identity policy allowing iam:OP on that user's ARN.
 func (s *Service) Handle(ctx context.Context, c Caller, op string, body []byte) (any, *Error) {
 	h, ok := operations[op]
 	if !ok {
 		return nil, newErr("UnknownOperationException", http.StatusBadRequest, "Unknown IAM operation %q", op)
 	}
-	if e := s.Authorize(c, "iam:"+op); e != nil {
-		return nil, e
+	cl := &call{caller: c, op: op}
+	res, e := h(s, withCall(ctx, cl), body)
+	if e == nil && !cl.authorized {
+		// A backstop for a bug, never an answer: every operation authorizes
+		// itself before it reads or proposes anything
+		// (TestEveryOperationIsAuthorizedOnItsUser).
+		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "the operation %s did not authorize its caller", op)
 	}
-	return h(s, ctx, body)
-}
-
-// Authorize decides by the caller's identity policies (the account's root
-// may do anything) whether it may perform action on any resource: the IAM
-// operations, and the keyraft actions of the operator API.
-func (s *Service) Authorize(c Caller, action string) *Error {
-	ids, err := s.policies.Identities(s.FSM.UserPolicyDocuments(c.UserName))
-	if err != nil {
-		return newErr("ServiceFailure", http.StatusInternalServerError, "a stored identity policy could not be parsed")
-	}
-	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*"})
-	if !d.Allowed {
-		return newErr("AccessDenied", http.StatusForbidden, "User: %s is not authorized to perform: %s on resource: * because no identity-based policy allows the %s action", c.PrincipalARN, action, action)
-	}
-	return nil
+	return res, e
 }
 
 func (s *Service) now() time.Time {

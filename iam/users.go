@@ -26,7 +26,10 @@ func (s *Service) createUser(ctx context.Context, body []byte) (any, *Error) {
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	if e := checkUserName(req.UserName); e != nil {
+	if req.UserName == "" {
+		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
+	}
+	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
 	var id [10]byte
@@ -34,7 +37,7 @@ func (s *Service) createUser(ctx context.Context, body []byte) (any, *Error) {
 		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "could not generate a user id")
 	}
 	u := &fsmpb.User{
-		Name: req.UserName, Arn: "arn:aws:iam::" + s.Account + ":user/" + req.UserName,
+		Name: req.UserName, Arn: s.UserARN(req.UserName),
 		UserId: "AIDA" + strings.ToUpper(hex.EncodeToString(id[:]))[:17], CreateDate: s.now().UnixNano(),
 	}
 	answer := map[string]any{"User": s.userMap(u)}
@@ -45,6 +48,9 @@ func (s *Service) createUser(ctx context.Context, body []byte) (any, *Error) {
 }
 
 func (s *Service) listUsers(ctx context.Context, body []byte) (any, *Error) {
+	if e := s.authorizeAny(ctx); e != nil {
+		return nil, e
+	}
 	users := s.FSM.Users()
 	out := make([]map[string]any, 0, len(users))
 	for _, u := range users {
@@ -58,7 +64,7 @@ func (s *Service) createAccessKey(ctx context.Context, body []byte) (any, *Error
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	if e := checkUserName(req.UserName); e != nil {
+	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
 	u, ok := s.FSM.User(req.UserName)
@@ -105,12 +111,20 @@ func (s *Service) deleteAccessKey(ctx context.Context, body []byte) (any, *Error
 	if req.AccessKeyId == "" {
 		return nil, newErr("ValidationError", http.StatusBadRequest, "AccessKeyId is required")
 	}
+	// Without UserName the key must be the caller's own: the FSM refuses
+	// a key of another user.
+	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
+		return nil, e
+	}
 	return map[string]any{}, s.commit(ctx, fsm.CmdDeleteAccessKey, &fsmpb.DeleteAccessKey{AccessKeyId: req.AccessKeyId, UserName: req.UserName}, map[string]any{})
 }
 
 func (s *Service) listAccessKeys(ctx context.Context, body []byte) (any, *Error) {
 	var req userRequest
 	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
 	if _, ok := s.FSM.User(req.UserName); !ok {
@@ -135,7 +149,10 @@ func (s *Service) putUserPolicy(ctx context.Context, body []byte) (any, *Error) 
 	if e := decode(body, &req); e != nil {
 		return nil, e
 	}
-	if e := checkUserName(req.UserName); e != nil {
+	if req.UserName == "" {
+		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
+	}
+	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
 	if !userNamePattern.MatchString(req.PolicyName) || len(req.PolicyName) > 128 {
@@ -151,6 +168,12 @@ func (s *Service) putUserPolicy(ctx context.Context, body []byte) (any, *Error) 
 func (s *Service) getUserPolicy(ctx context.Context, body []byte) (any, *Error) {
 	var req userPolicyRequest
 	if e := decode(body, &req); e != nil {
+		return nil, e
+	}
+	if req.UserName == "" {
+		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
+	}
+	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
 	u, ok := s.FSM.User(req.UserName)

@@ -40,6 +40,9 @@ func (s *Service) refusal(t fsm.CommandType, payload any, res any) *Error {
 		// The leader built the new material version from a state that another
 		// rotation has since moved past.
 		return newErr("ConflictException", http.StatusConflict, "%s was rotated concurrently; retry.", s.arn(keyIDIn(payload)))
+	case errors.Is(err, fsm.ErrGrantLimit):
+		return newErr("LimitExceededException", http.StatusBadRequest,
+			"Cannot exceed quota for GrantsPerKey: %d on key %s", fsm.MaxGrantsPerKey, s.arn(keyIDIn(payload)))
 	case errors.Is(err, fsm.ErrGrantNotFound):
 		return notFound("Grant ID not found")
 	case errors.Is(err, fsm.ErrNotDue):

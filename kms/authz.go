@@ -13,6 +13,9 @@ type Caller struct {
 	AccessKeyID  string
 	PrincipalARN string // arn:aws:iam::ACCOUNT:root or arn:aws:iam::ACCOUNT:user/NAME
 	UserName     string // "" for the account's root principal
+	// SecureTransport is aws:SecureTransport: the client reached keyraft
+	// over TLS (directly, or through a follower that forwarded the call).
+	SecureTransport bool
 }
 
 // call is what Handle puts in the context for the authorization checks.
@@ -82,6 +85,17 @@ func (s *Service) authorize(ctx context.Context, k *fsmpb.Key, encCtx map[string
 // authorizeAction is authorize for an action other than the operation's
 // own name (ReEncrypt checks kms:ReEncryptFrom and kms:ReEncryptTo).
 func (s *Service) authorizeAction(ctx context.Context, action, grantOperation string, k *fsmpb.Key, encCtx map[string]string, grantTokens []string) *Error {
+	var byGrant func(c Caller) bool
+	if grantOperation != "" {
+		byGrant = func(c Caller) bool { return s.grantAllows(c, k.KeyId, grantOperation, encCtx) }
+	}
+	return s.decide(ctx, action, k, encCtx, grantTokens, byGrant)
+}
+
+// decide makes the decision of authorizeAction: the key policy and the
+// caller's identity policies, then, unless they deny explicitly, byGrant
+// (nil when no grant can allow the action).
+func (s *Service) decide(ctx context.Context, action string, k *fsmpb.Key, encCtx map[string]string, grantTokens []string, byGrant func(Caller) bool) *Error {
 	c, ok := callOf(ctx)
 	if !ok {
 		return Internal("request has no authenticated caller")
@@ -100,10 +114,10 @@ func (s *Service) authorizeAction(ctx context.Context, action, grantOperation st
 	resource := s.arn(k.KeyId)
 	req := policy.Request{
 		PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action,
-		Resource: resource, EncryptionContext: encCtx,
+		Resource: resource, EncryptionContext: encCtx, SecureTransport: c.caller.SecureTransport,
 	}
 	d := policy.Decide(kp, ids, req)
-	if !d.Allowed && d.Basis != policy.ExplicitDeny && grantOperation != "" && s.grantAllows(c.caller, k.KeyId, grantOperation, encCtx) {
+	if !d.Allowed && d.Basis != policy.ExplicitDeny && byGrant != nil && byGrant(c.caller) {
 		d = d.WithGrant()
 	}
 	if !d.Allowed {
@@ -125,7 +139,7 @@ func (s *Service) authorizeAccount(ctx context.Context) *Error {
 		return e
 	}
 	action := "kms:" + c.op
-	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*"})
+	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*", SecureTransport: c.caller.SecureTransport})
 	if !d.Allowed {
 		return accessDenied(c, action, "*", d)
 	}

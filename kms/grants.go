@@ -93,13 +93,12 @@ func grantIDOfToken(t string) (string, bool) {
 }
 
 // grantAllows reports whether a grant lets the caller perform operation on
-// the key with this encryption context.
+// the key with this encryption context. It reads the caller's grants on
+// the key alone (fsm.FSM.AnyGrant), whatever the number of grants.
 func (s *Service) grantAllows(c Caller, keyID, operation string, encCtx map[string]string) bool {
-	found := s.FSM.Grants(func(g *fsmpb.Grant) bool {
-		return g.KeyId == keyID && g.GranteePrincipal == c.PrincipalARN &&
-			slices.Contains(g.Operations, operation) && constraintsHold(g, encCtx)
+	return s.FSM.AnyGrant(keyID, c.PrincipalARN, func(g *fsmpb.Grant) bool {
+		return slices.Contains(g.Operations, operation) && constraintsHold(g, encCtx)
 	})
-	return len(found) > 0
 }
 
 func constraintsHold(g *fsmpb.Grant, encCtx map[string]string) bool {
@@ -137,7 +136,7 @@ func (s *Service) createGrant(ctx context.Context, body []byte) (any, *Error) {
 			encCtx = req.Constraints.EncryptionContextSubset
 		}
 	}
-	if e := s.authorize(ctx, k, encCtx, req.GrantTokens); e != nil {
+	if e := s.authorizeCreateGrant(ctx, k, &req, encCtx); e != nil {
 		return nil, e
 	}
 	if req.DryRun {
@@ -154,8 +153,9 @@ func (s *Service) createGrant(ctx context.Context, body []byte) (any, *Error) {
 	if req.Name != nil {
 		g.Name = *req.Name
 		// AWS: the same parameters under the same name return the existing grant.
-		if same := s.FSM.Grants(func(o *fsmpb.Grant) bool { return sameGrant(o, g, req.Constraints) }); len(same) > 0 {
-			return map[string]any{"GrantId": same[0].GrantId, "GrantToken": same[0].Token}, nil
+		same := s.FSM.KeyGrants(id, g.GranteePrincipal, func(o *fsmpb.Grant) bool { return sameGrant(o, g, req.Constraints) }, "", 1)
+		if len(same.Grants) > 0 {
+			return map[string]any{"GrantId": same.Grants[0].GrantId, "GrantToken": same.Grants[0].Token}, nil
 		}
 	}
 	if req.Constraints != nil {
@@ -261,9 +261,19 @@ func (s *Service) listGrants(ctx context.Context, body []byte) (any, *Error) {
 	if e := s.authorize(ctx, k, nil, nil); e != nil {
 		return nil, e
 	}
-	return s.grantPage(req.Limit, req.Marker, func(g *fsmpb.Grant) bool {
-		return g.KeyId == id && (req.GrantId == nil || g.GrantId == *req.GrantId) &&
-			(req.GranteePrincipal == nil || g.GranteePrincipal == *req.GranteePrincipal)
+	var grantee string
+	if req.GranteePrincipal != nil {
+		if *req.GranteePrincipal == "" {
+			return s.grantPage(req.Limit, req.Marker, nil)
+		}
+		grantee = *req.GranteePrincipal
+	}
+	var match func(*fsmpb.Grant) bool
+	if req.GrantId != nil {
+		match = func(g *fsmpb.Grant) bool { return g.GrantId == *req.GrantId }
+	}
+	return s.grantPage(req.Limit, req.Marker, func(after string, limit int) fsm.GrantPage {
+		return s.FSM.KeyGrants(id, grantee, match, after, limit)
 	})
 }
 
@@ -284,12 +294,13 @@ func (s *Service) listRetirableGrants(ctx context.Context, body []byte) (any, *E
 	if e := s.authorizeAccount(ctx); e != nil {
 		return nil, e
 	}
-	return s.grantPage(req.Limit, req.Marker, func(g *fsmpb.Grant) bool {
-		return g.RetiringPrincipal == *req.RetiringPrincipal
+	return s.grantPage(req.Limit, req.Marker, func(after string, limit int) fsm.GrantPage {
+		return s.FSM.RetirableGrants(*req.RetiringPrincipal, after, limit)
 	})
 }
 
-func (s *Service) grantPage(limit *int32, marker *string, match func(*fsmpb.Grant) bool) (any, *Error) {
+// grantPage answers the page read returns (nil: no grant) after the marker.
+func (s *Service) grantPage(limit *int32, marker *string, read func(after string, limit int) fsm.GrantPage) (any, *Error) {
 	n, e := pageLimit(limit, 50, 100)
 	if e != nil {
 		return nil, e
@@ -297,19 +308,21 @@ func (s *Service) grantPage(limit *int32, marker *string, match func(*fsmpb.Gran
 	if e := checkMarker(marker); e != nil {
 		return nil, e
 	}
-	grants := s.FSM.Grants(match)
-	ids := make([]string, len(grants))
-	for i, g := range grants {
-		ids[i] = g.GrantId
+	var p fsm.GrantPage
+	if read != nil {
+		after := ""
+		if marker != nil {
+			after = *marker
+		}
+		p = read(after, n)
 	}
-	start, end := page(ids, marker, n)
-	out := make([]map[string]any, 0, end-start)
-	for _, g := range grants[start:end] {
+	out := make([]map[string]any, 0, len(p.Grants))
+	for _, g := range p.Grants {
 		out = append(out, s.grantEntry(g))
 	}
-	res := map[string]any{"Grants": out, "Truncated": end < len(ids)}
-	if end < len(ids) {
-		res["NextMarker"] = ids[end-1]
+	res := map[string]any{"Grants": out, "Truncated": p.Truncated}
+	if p.Truncated && len(p.Grants) > 0 {
+		res["NextMarker"] = p.Grants[len(p.Grants)-1].GrantId
 	}
 	return res, nil
 }

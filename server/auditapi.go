@@ -12,7 +12,7 @@ import (
 // GET /v1/sys/audit/events?after=SEQ&last=N&limit=N&since=RFC3339&until=RFC3339&key_id=ID&event_name=OP
 // Every node serves its own copy of the same committed log.
 func (s *Server) serveAuditEvents(w http.ResponseWriter, r *http.Request) {
-	if !s.authorizeOperator(w, r, ActionReadAuditLog) {
+	if !s.authorizeOperator(w, r, ActionReadAuditLog, s.clusterARN()) {
 		return
 	}
 	q := r.URL.Query()
@@ -54,6 +54,7 @@ func (s *Server) serveAuditEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	_ = s.auditStore.Export(f, limit, func(rec audit.Record) error {
+		s.extendWrite(w)
 		line := rec.JSON()
 		_, err := w.Write(append(line, '\n'))
 		return err
@@ -71,7 +72,7 @@ type verifyAnswer struct {
 
 // serveAuditVerify checks this node's whole chain.
 func (s *Server) serveAuditVerify(w http.ResponseWriter, r *http.Request) {
-	if !s.authorizeOperator(w, r, ActionReadAuditLog) {
+	if !s.authorizeOperator(w, r, ActionReadAuditLog, s.clusterARN()) {
 		return
 	}
 	n, viol, err := s.auditStore.VerifyContext(r.Context())
@@ -80,6 +81,7 @@ func (s *Server) serveAuditVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	head, _ := s.auditStore.Head()
+	s.extendWrite(w) // verifying a long chain may take longer than the write timeout
 	out := verifyAnswer{NodeID: s.cfg.NodeID, Events: n, Head: head, OK: viol == nil}
 	if viol != nil {
 		out.BrokenAt, out.Violation = viol.Seq, viol.Error()

@@ -63,6 +63,19 @@ type Config struct {
 	// periods; zero is 24h. Tests shorten it; it is never an API parameter.
 	DayLength time.Duration
 
+	// MaxConnections and MaxConnectionsPerIP cap the connections the API
+	// listener holds open, in total and from one source IP; zero means no
+	// cap (the server flags default to DefaultMaxConnections and
+	// DefaultMaxConnectionsPerIP). Connections beyond a cap are closed at
+	// once.
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	// The API's http.Server timeouts; zero takes the Default of each.
+	HTTPReadHeaderTimeout time.Duration
+	HTTPReadTimeout       time.Duration
+	HTTPWriteTimeout      time.Duration
+	HTTPIdleTimeout       time.Duration
+
 	// Raft timing; zero takes the cluster defaults (1 s heartbeat/election).
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration

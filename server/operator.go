@@ -222,7 +222,7 @@ func (s *Server) handleSeal(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "could not read the request body")
 		return
 	}
-	akid, refused := s.checkOperator(r, body, ActionSeal)
+	akid, refused := s.checkOperator(r, body, ActionSeal, s.nodeARN(s.cfg.NodeID))
 	if refused != nil {
 		s.auditAsync(r, akid, "OperatorSeal", nil, refused)
 		writeErr(w, refused.status, refused.msg)
@@ -243,7 +243,7 @@ func (s *Server) handleRemovePeer(w http.ResponseWriter, r *http.Request, body [
 		return
 	}
 	params := map[string]any{"removedNodeId": req.NodeID}
-	akid, refused := s.checkOperator(r, body, ActionRemovePeer)
+	akid, refused := s.checkOperator(r, body, ActionRemovePeer, s.nodeARN(req.NodeID))
 	if refused != nil {
 		_ = s.recordOperatorEvent(r.Context(), r, akid, "OperatorRemovePeer", params, refused)
 		writeErr(w, refused.status, refused.msg)

@@ -14,21 +14,24 @@ const OperatorSigningService = "keyraft"
 
 // The IAM actions of the operator API calls that need a principal. The
 // account's root may do all of them; anyone else needs an identity policy
-// that allows the action. Init and unseal need none: before init there is
-// no principal, and a share is its own proof.
+// that allows the action on the call's resource (nodeARN, clusterARN).
+// Init and unseal need none: before init there is no principal, and a
+// share is its own proof.
 const (
 	// ActionReadAuditLog lets a principal read the audit log
-	// (GET /v1/sys/audit/events and /v1/sys/audit/verify). The log names
+	// (GET /v1/sys/audit/events and /v1/sys/audit/verify), the cluster's
+	// (resource clusterARN) whichever node serves it. The log names
 	// every principal, key and encryption context the cluster saw, so
 	// reading it is as guarded as CloudTrail's LookupEvents is in AWS.
 	ActionReadAuditLog = "keyraft:ReadAuditLog"
-	// ActionSeal lets a principal seal a node (POST /v1/sys/seal): enough
+	// ActionSeal lets a principal seal a node (POST /v1/sys/seal; resource
+	// the nodeARN of the node that would seal): enough
 	// sealed nodes stop the cluster serving, as Vault's sys/seal needs a
 	// privileged token.
 	ActionSeal = "keyraft:Seal"
 	// ActionRemovePeer lets a principal remove a server from the Raft
-	// configuration (POST /v1/sys/raft/remove-peer), which can cost the
-	// cluster its quorum.
+	// configuration (POST /v1/sys/raft/remove-peer; resource the nodeARN of
+	// the server removed), which can cost the cluster its quorum.
 	ActionRemovePeer = "keyraft:RemovePeer"
 )
 
@@ -42,13 +45,25 @@ type operatorRefusal struct {
 
 func (e *operatorRefusal) Error() string { return e.msg }
 
+// nodeARN is the resource of an operator action on one server of the
+// cluster: arn:aws:keyraft:REGION:ACCOUNT:node/NODE_ID.
+func (s *Server) nodeARN(nodeID string) string {
+	return "arn:aws:keyraft:" + s.cfg.Region + ":" + s.cfg.Account + ":node/" + nodeID
+}
+
+// clusterARN is the resource of an operator action on the cluster as a
+// whole, which no one server stands for: arn:aws:keyraft:REGION:ACCOUNT:cluster.
+func (s *Server) clusterARN() string {
+	return "arn:aws:keyraft:" + s.cfg.Region + ":" + s.cfg.Account + ":cluster"
+}
+
 // checkOperator checks that an operator API request is signed with SigV4
 // (service OperatorSigningService) over body by a known access key whose
-// principal may perform action. It returns the access key once the
+// principal may perform action on resource (an ARN). It returns the access key once the
 // signature holds, even when the action is refused, so that the refusal
 // can name who asked. A sealed node cannot check: the access keys' secrets
 // are sealed.
-func (s *Server) checkOperator(r *http.Request, body []byte, action string) (accessKeyID string, refused *operatorRefusal) {
+func (s *Server) checkOperator(r *http.Request, body []byte, action, resource string) (accessKeyID string, refused *operatorRefusal) {
 	if _, err := s.barrier.Keyring(); err != nil {
 		return "", &operatorRefusal{http.StatusServiceUnavailable, "this node is sealed and cannot check the request's signature; ask an unsealed node"}
 	}
@@ -64,7 +79,7 @@ func (s *Server) checkOperator(r *http.Request, body []byte, action string) (acc
 	if !ok {
 		return "", &operatorRefusal{http.StatusForbidden, "The security token included in the request is invalid."}
 	}
-	if e := s.iam.Authorize(iam.Caller{PrincipalARN: caller.PrincipalARN, UserName: caller.UserName}, action); e != nil {
+	if e := s.iam.Authorize(iam.Caller{PrincipalARN: caller.PrincipalARN, UserName: caller.UserName, SecureTransport: secureTransport(r)}, action, resource); e != nil {
 		return akid, &operatorRefusal{http.StatusForbidden, e.Message}
 	}
 	return akid, nil
@@ -72,8 +87,8 @@ func (s *Server) checkOperator(r *http.Request, body []byte, action string) (acc
 
 // authorizeOperator is checkOperator for calls whose refusals are not
 // audited (reads of the audit log): it answers a refused request itself.
-func (s *Server) authorizeOperator(w http.ResponseWriter, r *http.Request, action string) bool {
-	if _, refused := s.checkOperator(r, nil, action); refused != nil {
+func (s *Server) authorizeOperator(w http.ResponseWriter, r *http.Request, action, resource string) bool {
+	if _, refused := s.checkOperator(r, nil, action, resource); refused != nil {
 		writeErr(w, refused.status, refused.msg)
 		return false
 	}

@@ -154,6 +154,7 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 	} else if caller, ok := s.caller(akid); !ok {
 		kerr = &kms.Error{Type: "UnrecognizedClientException", Message: "The security token included in the request is invalid.", Status: http.StatusBadRequest}
 	} else {
+		caller.SecureTransport = secureTransport(r)
 		rec.Event = func(answer any) []byte {
 			b, err := json.Marshal(eventFor(caller.AccessKeyID, answer, nil))
 			if err != nil {
@@ -163,7 +164,7 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		}
 		if isIAM {
 			var ierr *iam.Error
-			res, ierr = s.iam.Handle(ctx, iam.Caller{PrincipalARN: caller.PrincipalARN, UserName: caller.UserName}, op, body)
+			res, ierr = s.iam.Handle(ctx, iam.Caller{PrincipalARN: caller.PrincipalARN, UserName: caller.UserName, SecureTransport: caller.SecureTransport}, op, body)
 			if ierr != nil {
 				kerr = &kms.Error{Type: ierr.Type, Message: ierr.Message, Status: ierr.Status}
 			}
@@ -233,7 +234,7 @@ func authError(err error) *kms.Error {
 func toProto(r *http.Request, body []byte) *clusterpb.HTTPRequest {
 	req := &clusterpb.HTTPRequest{
 		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host,
-		Body: body, RemoteAddr: r.RemoteAddr,
+		Body: body, RemoteAddr: r.RemoteAddr, ClientTls: secureTransport(r),
 	}
 	for name, values := range r.Header {
 		req.Headers = append(req.Headers, &clusterpb.Header{Name: name, Values: values})

@@ -21,7 +21,8 @@ type rpcService struct {
 // listener, and returns the answer byte for byte.
 func (rs *rpcService) Forward(ctx context.Context, in *clusterpb.HTTPRequest) (*clusterpb.HTTPResponse, error) {
 	u := &url.URL{Path: in.Path, RawQuery: in.RawQuery}
-	r, err := http.NewRequestWithContext(context.WithValue(ctx, forwardedKey, true), in.Method, u.String(), bytes.NewReader(in.Body))
+	ctx = withClientTLS(context.WithValue(ctx, forwardedKey, true), in.ClientTls)
+	r, err := http.NewRequestWithContext(ctx, in.Method, u.String(), bytes.NewReader(in.Body))
 	if err != nil {
 		return nil, err
 	}

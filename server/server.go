@@ -22,6 +22,7 @@ import (
 	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/seal"
 	"github.com/keyraft/keyraft/transport/clusterpb"
+	"github.com/keyraft/keyraft/transport/connlimit"
 	"github.com/keyraft/keyraft/transport/sigv4"
 )
 
@@ -45,6 +46,7 @@ type Server struct {
 	batcher    *audit.Batcher
 
 	apiLn     net.Listener
+	apiLimit  *connlimit.Listener // the API listener's connection caps, below TLS
 	clusterLn net.Listener
 	http      *http.Server
 	grpc      *grpc.Server
@@ -105,13 +107,14 @@ func Start(cfg Config) (*Server, error) {
 	s.kms = &kms.Service{Region: cfg.Region, Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring, DayLength: cfg.DayLength}
 	s.verifier = &sigv4.Verifier{Region: cfg.Region, Service: "kms", Secret: s.secretFor}
 	s.iamVerifier = &sigv4.Verifier{Region: cfg.Region, Service: "iam", Secret: s.secretFor}
-	s.operatorVerifier = &sigv4.Verifier{Region: cfg.Region, Service: OperatorSigningService, Secret: s.secretFor}
+	s.operatorVerifier = &sigv4.Verifier{Region: cfg.Region, Service: OperatorSigningService, Secret: s.secretFor, PathNamesOperation: true}
 	s.iam = &iam.Service{Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring}
 
 	if s.apiLn, err = net.Listen("tcp", cfg.APIAddr); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("api listener: %w", err)
 	}
+	s.apiLn = s.limitAPI(s.apiLn)
 	if apiTLS != nil {
 		s.apiLn = tls.NewListener(s.apiLn, apiTLS)
 	}
@@ -120,6 +123,7 @@ func Start(cfg Config) (*Server, error) {
 		store.Close()
 		return nil, fmt.Errorf("cluster listener: %w", err)
 	}
+	s.clusterLn = s.limitCluster(s.clusterLn)
 	s.node, err = cluster.Start(cluster.Config{
 		NodeID: cfg.NodeID, DataDir: cfg.DataDir,
 		RaftBind: cfg.RaftAddr, RaftAdvertise: adv["raft"],
@@ -142,14 +146,16 @@ func Start(cfg Config) (*Server, error) {
 	s.kms.Propose = s.node.Apply
 	s.iam.Propose = s.node.Apply
 
-	var grpcOpts []grpc.ServerOption
+	grpcOpts := []grpc.ServerOption{grpc.ConnectionTimeout(clusterHandshakeTimeout)}
 	if clusterTLS != nil {
 		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(clusterTLS.ServerConfig())))
 	}
 	s.grpc = grpc.NewServer(grpcOpts...)
 	clusterpb.RegisterClusterServer(s.grpc, &rpcService{s: s})
-	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.http.ConnContext, s.http.ConnState = connContext, s.scrub.connState
+	s.http = s.apiHTTPServer()
+	limitState := s.http.ConnState
+	s.http.ConnContext = connContext
+	s.http.ConnState = func(c net.Conn, st http.ConnState) { limitState(c, st); s.scrub.connState(c, st) }
 	s.scrub.done = func() { s.log.Info("free memory overwritten after seal") }
 	go func() { _ = s.grpc.Serve(s.clusterLn) }()
 	go func() { _ = s.http.Serve(s.apiLn) }()

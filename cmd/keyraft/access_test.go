@@ -225,6 +225,8 @@ func TestAccessControl(t *testing.T) {
 
 	t.Run("grant with EncryptionContextEquals until retired", func(t *testing.T) { testGrant(t, root, users) })
 	t.Run("policy validation and lockout", func(t *testing.T) { testPolicyValidation(t, root, users) })
+	t.Run("a grant cannot be widened by its holder", func(t *testing.T) { testGrantWidening(t, c, root) })
+	t.Run("identity policies are evaluated against the resource", func(t *testing.T) { testResourcePolicies(t, c) })
 	t.Run("iam needs permission", func(t *testing.T) {
 		u := initOutput{}
 		if err := iamCmd(t, c.nodes[0].api, c.creds, nil, "create-user", "newcomer"); err != nil {

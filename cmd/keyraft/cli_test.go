@@ -18,13 +18,20 @@ import (
 // environment its banner told us to export.
 func devNode(t *testing.T) (api string, env []string, share string) {
 	t.Helper()
+	api, env, share, _ = devNodeProc(t)
+	return api, env, share
+}
+
+// devNodeProc is devNode with extra server flags, and its process.
+func devNodeProc(t *testing.T, extra ...string) (api string, env []string, share string, cmd *exec.Cmd) {
+	t.Helper()
 	ports := make([]int, 4)
 	for i := range ports {
 		ports[i] = freePort(t)
 	}
-	cmd := exec.Command(binary, "server", "-dev",
+	cmd = exec.Command(binary, append([]string{"server", "-dev",
 		"-api-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "-cluster-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		"-raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[2]), "-gossip-addr", fmt.Sprintf("127.0.0.1:%d", ports[3]))
+		"-raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[2]), "-gossip-addr", fmt.Sprintf("127.0.0.1:%d", ports[3])}, extra...)...)
 	// The node is killed at the end, before it can remove its temporary
 	// data dir: make that dir inside the test's own, which is removed.
 	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
@@ -88,7 +95,7 @@ func devNode(t *testing.T) (api string, env []string, share string) {
 		}
 	}
 	apiCreds.Store(api, creds)
-	return api, env, share
+	return api, env, share, cmd
 }
 
 // awsCLI runs the real `aws` CLI with the dev node's exports.

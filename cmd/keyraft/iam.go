@@ -17,9 +17,9 @@ Authenticates with $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY (SigV4, service "
 
   create-user NAME
   list-users
-  create-access-key NAME          the secret is shown once
-  list-access-keys NAME
-  delete-access-key [-user NAME] ACCESS_KEY_ID
+  create-access-key [NAME]        the secret is shown once; without NAME, the caller's own
+  list-access-keys [NAME]         without NAME, the caller's own
+  delete-access-key [-user NAME] ACCESS_KEY_ID   without -user, one of the caller's own
   put-user-policy [-policy-name P] NAME FILE   attach an IAM policy (JSON file, - for stdin)
   get-user-policy [-policy-name P] NAME
 `
@@ -42,6 +42,11 @@ func runIAM(args []string) int {
 	if !ok {
 		fmt.Fprintf(os.Stderr, "keyraft iam: unknown command %q\n\n%s", args[0], iamUsage)
 		return 2
+	}
+	// The caller itself is the user of these when it names none, as in IAM.
+	selfDefault := args[0] == "create-access-key" || args[0] == "list-access-keys"
+	if selfDefault && len(pos) == 0 {
+		pos = []string{""}
 	}
 	if len(pos) != n {
 		fmt.Fprintf(os.Stderr, "keyraft iam %s: want %d argument(s), got %d\n\n%s", args[0], n, len(pos), iamUsage)

@@ -43,6 +43,7 @@ func runServer(args []string) int {
 	fs.StringVar(&cfg.RaftAddr, "raft-addr", "0.0.0.0:8202", "raft transport listener")
 	fs.StringVar(&cfg.GossipAddr, "gossip-addr", "0.0.0.0:8203", "memberlist gossip listener (TCP and UDP)")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "host or IP peers use to reach this server when a listener binds 0.0.0.0")
+	limitFlags(fs, &cfg)
 	fs.StringVar(&join, "join", "", "comma-separated gossip seeds host:port, retried until one answers")
 	fs.IntVar(&cfg.BootstrapExpect, "bootstrap-expect", 0, "form the cluster once this many servers have found each other")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "serve the API over HTTPS with this certificate (PEM; with -tls-key-file)")

@@ -164,14 +164,18 @@ func (x *Header) GetValues() []string {
 }
 
 type HTTPRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Method        string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
-	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
-	RawQuery      string                 `protobuf:"bytes,3,opt,name=raw_query,json=rawQuery,proto3" json:"raw_query,omitempty"`
-	Host          string                 `protobuf:"bytes,4,opt,name=host,proto3" json:"host,omitempty"`
-	Headers       []*Header              `protobuf:"bytes,5,rep,name=headers,proto3" json:"headers,omitempty"`
-	Body          []byte                 `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
-	RemoteAddr    string                 `protobuf:"bytes,7,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Method     string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	Path       string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	RawQuery   string                 `protobuf:"bytes,3,opt,name=raw_query,json=rawQuery,proto3" json:"raw_query,omitempty"`
+	Host       string                 `protobuf:"bytes,4,opt,name=host,proto3" json:"host,omitempty"`
+	Headers    []*Header              `protobuf:"bytes,5,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body       []byte                 `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	RemoteAddr string                 `protobuf:"bytes,7,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
+	// client_tls: the client reached the forwarding node over TLS. The
+	// leader takes aws:SecureTransport from it, and only from a forwarded
+	// call on the cluster listener, never from anything the client sent.
+	ClientTls     bool `protobuf:"varint,8,opt,name=client_tls,json=clientTls,proto3" json:"client_tls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -253,6 +257,13 @@ func (x *HTTPRequest) GetRemoteAddr() string {
 		return x.RemoteAddr
 	}
 	return ""
+}
+
+func (x *HTTPRequest) GetClientTls() bool {
+	if x != nil {
+		return x.ClientTls
+	}
+	return false
 }
 
 type HTTPResponse struct {
@@ -454,7 +465,7 @@ const file_transport_clusterpb_cluster_proto_rawDesc = "" +
 	"\x05error\x18\x01 \x01(\tR\x05error\"4\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06values\x18\x02 \x03(\tR\x06values\"\xd5\x01\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"\xf4\x01\n" +
 	"\vHTTPRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1b\n" +
@@ -463,7 +474,9 @@ const file_transport_clusterpb_cluster_proto_rawDesc = "" +
 	"\aheaders\x18\x05 \x03(\v2\x1a.keyraft.cluster.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x06 \x01(\fR\x04body\x12\x1f\n" +
 	"\vremote_addr\x18\a \x01(\tR\n" +
-	"remoteAddr\"p\n" +
+	"remoteAddr\x12\x1d\n" +
+	"\n" +
+	"client_tls\x18\b \x01(\bR\tclientTls\"p\n" +
 	"\fHTTPResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x124\n" +
 	"\aheaders\x18\x02 \x03(\v2\x1a.keyraft.cluster.v1.HeaderR\aheaders\x12\x12\n" +

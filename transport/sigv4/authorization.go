@@ -3,6 +3,7 @@ package sigv4
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 const (
@@ -74,6 +75,9 @@ type parsed struct {
 	Authorization
 	terminator    string
 	signedHeaders string
+	// expires is a presigned request's X-Amz-Expires, if expiresSet.
+	expires    time.Duration
+	expiresSet bool
 }
 
 // parseAuthorization does the work of ParseAuthorization but leaves the

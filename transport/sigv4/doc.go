@@ -40,6 +40,21 @@
 // URLs), by the Go SDK's KMS client, and by botocore (the vectors in
 // testdata/botocore, made by gen_vectors.py there).
 //
+// # What a signature must cover
+//
+// A signature is only worth what it covers. Every AWS SDK signs host,
+// x-amz-date and, for an AWS JSON 1.1 service, x-amz-target, the header that
+// names the operation; a list without them is refused rather than verified,
+// since a signature that does not cover X-Amz-Target is valid for every
+// operation (a signed DescribeKey would replay as ScheduleKeyDeletion). The
+// presigned form is held to the same rule for x-amz-target: the operation is
+// read from the header only, so the header must be signed; presigning with
+// the Go SDK needs DisableHeaderHoisting, which keeps X-Amz-Target a header.
+// X-Amz-Expires is honoured as in S3's query-string authentication: at most
+// 604800 seconds (seven days), and the request expires that long after its
+// X-Amz-Date. The operator API names its operation by method and path, which
+// the canonical request always covers (Verifier.PathNamesOperation).
+//
 // # What AWS answers
 //
 // The messages are AWS's where AWS's are known (from AWS's troubleshooting

@@ -33,19 +33,27 @@ const (
 	TypeUnrecognizedClient         = "UnrecognizedClientException"
 )
 
-// Messages that do not depend on the request. The texts are AWS's.
+// Messages that do not depend on the request. The texts are AWS's, but for
+// the x-amz-date and x-amz-target ones, which follow AWS's host message (AWS
+// does not document refusing those lists).
 const (
 	msgMissingToken      = "Missing Authentication Token"
 	msgUnrecognized      = "The security token included in the request is invalid."
 	msgSignatureMismatch = "The request signature we calculated does not match the signature you provided. " +
 		"Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
-	msgHostNotSigned = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
-	msgBothAuth      = "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
+	msgHostNotSigned   = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+	msgDateNotSigned   = "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."
+	msgTargetNotSigned = "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."
+	msgBothAuth        = "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
 )
 
 // maxSkew is how far X-Amz-Date may be from the server clock either way; AWS's
 // JSON services allow five minutes.
 const maxSkew = 5 * time.Minute
+
+// maxExpires is the longest X-Amz-Expires a presigned request may carry:
+// seven days, as in AWS (a signing key is valid for no longer).
+const maxExpires = 7 * 24 * time.Hour
 
 func newError(typ, msg string) *AuthError {
 	return &AuthError{Type: typ, Message: msg, Status: http.StatusBadRequest}
@@ -75,6 +83,13 @@ func errSkew(date, now time.Time) *AuthError {
 	}
 	return errInvalid(fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 5 min.)",
 		formatTime(date), formatTime(now.Add(maxSkew)), formatTime(now)))
+}
+
+// errExpired reports a presigned request used after X-Amz-Date plus its
+// X-Amz-Expires, worded as errSkew words an expired header signature.
+func errExpired(date, now time.Time, expires time.Duration) *AuthError {
+	return errInvalid(fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - %d sec.)",
+		formatTime(date), formatTime(now.Add(-expires)), formatTime(now), int64(expires/time.Second)))
 }
 
 // scopeProblems collects AWS's sentences for each wrong part of a credential

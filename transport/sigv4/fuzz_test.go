@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParseAuthorization: ParseAuthorization never panics, fails only with an
@@ -89,6 +91,34 @@ func FuzzVerify(f *testing.F) {
 		}
 		if id != testAKID {
 			t.Fatalf("accepted as %q", id)
+		}
+		// The operation the router reads is the one that was signed.
+		if got := r.Header.Get("X-Amz-Target"); got != testTarget {
+			t.Fatalf("accepted with X-Amz-Target %q; %q was signed", got, testTarget)
+		}
+	})
+}
+
+// FuzzParseExpires: X-Amz-Expires is accepted exactly when it is decimal
+// digits worth 0 to 604800 seconds, and never panics. Seeds:
+// testdata/fuzz/FuzzParseExpires.
+func FuzzParseExpires(f *testing.F) {
+	for _, s := range []string{"60", "604800", "604801", "-1", "", "007", "1e3", "99999999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := parseExpires(s)
+		n, perr := strconv.ParseUint(s, 10, 64)
+		want := perr == nil && s[0] != '+' && n <= uint64(maxExpires/time.Second)
+		if (err == nil) != want {
+			t.Fatalf("parseExpires(%q) = %v, %v", s, d, err)
+		}
+		if err != nil {
+			checkWellFormedError(t, err)
+			return
+		}
+		if d != time.Duration(n)*time.Second {
+			t.Fatalf("parseExpires(%q) = %v", s, d)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,6 +27,12 @@ type Verifier struct {
 	// secret it returns is cached. The secret is handed over: Verify zeroes
 	// it before it returns, so Secret returns a copy of its own.
 	Secret func(accessKeyID string) (secret []byte, ok bool)
+	// PathNamesOperation is set for an API that names its operation by
+	// method and path (the operator API), which every canonical request
+	// covers. Otherwise the request is an AWS JSON 1.1 one, whose operation
+	// is its X-Amz-Target header: that header must then appear once and be
+	// signed, or a signature made for one operation would do for any.
+	PathNamesOperation bool
 
 	keys keyCache // signing keys by secret and credential scope
 }
@@ -34,8 +41,17 @@ type Verifier struct {
 // the access key id that signed it. Every error is an *AuthError.
 //
 // Credentials come from the Authorization header or, for a presigned request,
-// from the X-Amz-* query parameters (X-Amz-Expires is signed but not
-// consulted: the same five-minute window applies); having both is refused.
+// from the X-Amz-* query parameters; having both is refused. A presigned
+// request with X-Amz-Expires (0 to 604800 seconds, as in AWS) is valid until
+// X-Amz-Date plus that many seconds; without it, the five-minute window of a
+// header-signed request applies.
+//
+// The signature must cover what the request does: host, X-Amz-Date (a
+// presigned request carries it in its signed query) and, unless
+// PathNamesOperation, the X-Amz-Target header that names the operation, in
+// the presigned form too. The Go SDK's default presigning moves X-Amz-Target
+// into the query, where the router never looks for the operation; such a
+// request is refused (presign with DisableHeaderHoisting instead).
 // The checks run in the order AWS's JSON services run them, so a request
 // with several faults gets the error AWS would give it first — except that
 // the Authorization header is parsed in full, algorithm and Credential shape
@@ -45,9 +61,13 @@ type Verifier struct {
 //     (MissingAuthenticationTokenException otherwise);
 //  2. header or query well formed, X-Amz-Date present (IncompleteSignatureException);
 //  3. X-Amz-Date in ISO-8601 basic format (IncompleteSignatureException) and
-//     within five minutes of Now either way (InvalidSignatureException,
-//     "Signature expired: …" / "Signature not yet current: …");
-//  4. host among the signed headers (InvalidSignatureException);
+//     within five minutes of Now either way, or for a presigned request with
+//     X-Amz-Expires no more than five minutes ahead and not expired
+//     (InvalidSignatureException, "Signature expired: …" / "Signature not
+//     yet current: …");
+//  4. host, x-amz-date (header form) and x-amz-target (unless
+//     PathNamesOperation) among the signed headers, in that order
+//     (InvalidSignatureException), and X-Amz-Target sent at most once;
 //  5. credential scope names Region, Service, aws4_request and the date of
 //     X-Amz-Date, every wrong part reported in one message (InvalidSignatureException);
 //  6. access key known (UnrecognizedClientException);
@@ -84,12 +104,20 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	if v.Now != nil {
 		now = v.Now
 	}
-	if t := now().UTC(); date.Before(t.Add(-maxSkew)) || date.After(t.Add(maxSkew)) {
+	t := now().UTC()
+	switch {
+	case date.After(t.Add(maxSkew)):
+		return "", errSkew(date, t)
+	case p.expiresSet:
+		if date.Add(p.expires).Before(t) {
+			return "", errExpired(date, t, p.expires)
+		}
+	case date.Before(t.Add(-maxSkew)):
 		return "", errSkew(date, t)
 	}
 
-	if !signsHeader(p.signedHeaders, "host") {
-		return "", errInvalid(msgHostNotSigned)
+	if err := v.checkCovered(r, p, presigned); err != nil {
+		return "", err
 	}
 
 	// parseAmzDate took amzDate digit for digit, so its first eight bytes
@@ -142,6 +170,32 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 		return "", errMismatch()
 	}
 	return p.AccessKeyID, nil
+}
+
+// checkCovered refuses a signature that does not cover what the request
+// does: where it goes (host), when it was made (x-amz-date, which a presigned
+// request carries in its signed query instead) and, unless the operation is
+// named by the path, which operation it asks for (x-amz-target). Without
+// the last, a signed DescribeKey would replay as ScheduleKeyDeletion.
+func (v *Verifier) checkCovered(r *http.Request, p parsed, presigned bool) error {
+	if !signsHeader(p.signedHeaders, "host") {
+		return errInvalid(msgHostNotSigned)
+	}
+	if !presigned && !signsHeader(p.signedHeaders, "x-amz-date") {
+		return errInvalid(msgDateNotSigned)
+	}
+	if v.PathNamesOperation {
+		return nil
+	}
+	if !signsHeader(p.signedHeaders, "x-amz-target") {
+		return errInvalid(msgTargetNotSigned)
+	}
+	// The canonical request joins repeated values, the router reads the
+	// first: a request must not name two operations.
+	if len(r.Header.Values("X-Amz-Target")) > 1 {
+		return errIncomplete("X-Amz-Target must appear only once. ")
+	}
+	return nil
 }
 
 // Forget zeroes and drops every signing key the Verifier derived; a node
@@ -250,9 +304,8 @@ func headerCredentials(r *http.Request, header string) (parsed, string, error) {
 var queryParams = [...]string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"}
 
 // queryCredentials reads a presigned request's X-Amz-* parameters.
-// X-Amz-Expires, if present, is covered by the signature but otherwise
-// ignored: like AWS's JSON services, the five-minute window on X-Amz-Date
-// applies to presigned requests too.
+// X-Amz-Expires is optional (the Go SDK's presigner writes it only when
+// asked); when present it sets the request's lifetime.
 func queryCredentials(q url.Values) (parsed, string, error) {
 	var missing string
 	for _, name := range queryParams {
@@ -282,5 +335,38 @@ func queryCredentials(q url.Values) (parsed, string, error) {
 		return parsed{}, "", err
 	}
 	p.Signature = q.Get("X-Amz-Signature")
+	switch vs := q["X-Amz-Expires"]; len(vs) {
+	case 0:
+	case 1:
+		if p.expires, err = parseExpires(vs[0]); err != nil {
+			return parsed{}, "", err
+		}
+		p.expiresSet = true
+	default:
+		return parsed{}, "", errIncomplete("AWS query-string parameter 'X-Amz-Expires' must appear only once. Re-examine the query-string parameters.")
+	}
 	return p, q.Get("X-Amz-Date"), nil
+}
+
+// parseExpires reads X-Amz-Expires: whole seconds, 0 to 604800, in decimal
+// digits only; the messages are S3's, which documents the parameter.
+func parseExpires(s string) (time.Duration, *AuthError) {
+	const reexamine = "Re-examine the query-string parameters."
+	digits := strings.TrimPrefix(s, "-")
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 0, errIncomplete("X-Amz-Expires should be a number. " + reexamine)
+	}
+	if digits != s {
+		return 0, errIncomplete("X-Amz-Expires must be non-negative. " + reexamine)
+	}
+	// Compared as a string first, so that no number of digits overflows.
+	digits = strings.TrimLeft(digits, "0")
+	secs := int64(0)
+	if len(digits) <= 7 {
+		secs, _ = strconv.ParseInt("0"+digits, 10, 64)
+	}
+	if len(digits) > 7 || time.Duration(secs)*time.Second > maxExpires {
+		return 0, errIncomplete(fmt.Sprintf("X-Amz-Expires must be less than a week (in seconds) that is %d. %s", int64(maxExpires/time.Second), reexamine))
+	}
+	return time.Duration(secs) * time.Second, nil
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+)
+
+// signedRequest is a KMS request signed with the Go SDK's signer, which
+// signs every header the request carries when it signs: with target ""
+// it carries no X-Amz-Target then, so the signature does not cover one.
+func signedRequest(t *testing.T, api string, creds initOutput, target, body string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, api+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	if target != "" {
+		req.Header.Set("X-Amz-Target", target)
+	}
+	sum := sha256.Sum256([]byte(body))
+	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
+		req, hex.EncodeToString(sum[:]), "kms", "us-east-1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func send(t *testing.T, api string, req *http.Request) (int, string) {
+	t.Helper()
+	hc := apiHTTPClient(api)
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestSignatureCoversOperation: a signature that does not cover
+// X-Amz-Target is refused, so a request signed as a DescribeKey without the
+// target cannot be replayed as ScheduleKeyDeletion; the key stays enabled.
+// Before, the server verified the signature over the headers the client
+// listed and then routed on the unsigned X-Amz-Target.
+func TestSignatureCoversOperation(t *testing.T) {
+	api, _, _ := devNode(t)
+	creds := credsFor(api)
+	client := kmsClient(api, creds, 1)
+	key, err := client.CreateKey(ctx10(t), &kms.CreateKeyInput{Description: aws.String("replay target")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"KeyId":"` + *key.KeyMetadata.KeyId + `","PendingWindowInDays":7}`
+
+	// Signed without the target, sent with ScheduleKeyDeletion's.
+	req := signedRequest(t, api, creds, "", body)
+	req.Header.Set("X-Amz-Target", "TrentService.ScheduleKeyDeletion")
+	status, answer := send(t, api, req)
+	if status != http.StatusBadRequest || !strings.Contains(answer, "InvalidSignatureException") || !strings.Contains(answer, "X-Amz-Target") {
+		t.Fatalf("an unsigned target was accepted: HTTP %d %s", status, answer)
+	}
+	// Signed as DescribeKey, replayed as ScheduleKeyDeletion.
+	req = signedRequest(t, api, creds, "TrentService.DescribeKey", body)
+	req.Header.Set("X-Amz-Target", "TrentService.ScheduleKeyDeletion")
+	status, answer = send(t, api, req)
+	if status != http.StatusBadRequest || !strings.Contains(answer, "InvalidSignatureException") {
+		t.Fatalf("a changed target was accepted: HTTP %d %s", status, answer)
+	}
+	d, err := client.DescribeKey(ctx10(t), &kms.DescribeKeyInput{KeyId: key.KeyMetadata.KeyId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.KeyMetadata.KeyState != types.KeyStateEnabled || d.KeyMetadata.DeletionDate != nil {
+		t.Fatalf("the key is %s (deletion %v) after the refused replays", d.KeyMetadata.KeyState, d.KeyMetadata.DeletionDate)
+	}
+
+	// The same request with its target signed is served.
+	status, answer = send(t, api, signedRequest(t, api, creds, "TrentService.ScheduleKeyDeletion", body))
+	if status != http.StatusOK || !strings.Contains(answer, "DeletionDate") {
+		t.Fatalf("a signed ScheduleKeyDeletion: HTTP %d %s", status, answer)
+	}
+}

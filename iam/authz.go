@@ -1,0 +1,96 @@
+package iam
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/keyraft/keyraft/policy"
+)
+
+// An IAM operation acts on a user, and the caller's identity policies are
+// evaluated against that user's ARN, as AWS does: a Deny on
+// arn:aws:iam::ACCOUNT:user/breakglass holds against an Allow of iam:* on
+// "*", and an Allow of iam:CreateAccessKey on the caller's own ARN lets it
+// rotate its own keys. Only ListUsers, which names no user, is evaluated
+// against "*". Handle cannot know the user before the body is decoded, so
+// each operation authorizes itself once it has (authorizeUser).
+
+// call is what Handle puts in the context for the operation to authorize.
+type call struct {
+	caller     Caller
+	op         string
+	authorized bool
+}
+
+type callKey struct{}
+
+func withCall(ctx context.Context, c *call) context.Context {
+	return context.WithValue(ctx, callKey{}, c)
+}
+
+func callOf(ctx context.Context) *call {
+	c, _ := ctx.Value(callKey{}).(*call)
+	return c
+}
+
+// UserARN is the ARN of the account's IAM user name.
+func (s *Service) UserARN(name string) string {
+	return "arn:aws:iam::" + s.Account + ":user/" + name
+}
+
+// authorizeUser authorizes the request's operation on the user *name. An
+// empty *name is the caller itself, as AWS reads the operations whose
+// UserName is optional (CreateAccessKey, DeleteAccessKey, ListAccessKeys):
+// *name is set to it. The root has no user name, and must name one.
+func (s *Service) authorizeUser(ctx context.Context, name *string) *Error {
+	c := callOf(ctx)
+	if c == nil {
+		return newErr("ServiceFailure", http.StatusInternalServerError, "request has no authenticated caller")
+	}
+	if *name == "" {
+		if c.caller.UserName == "" {
+			return newErr("ValidationError", http.StatusBadRequest, "UserName is required: the account's root is not an IAM user")
+		}
+		*name = c.caller.UserName
+	}
+	if e := checkUserName(*name); e != nil {
+		return e
+	}
+	return s.authorizeCall(c, s.UserARN(*name))
+}
+
+// authorizeAny authorizes an operation that names no resource.
+func (s *Service) authorizeAny(ctx context.Context) *Error {
+	c := callOf(ctx)
+	if c == nil {
+		return newErr("ServiceFailure", http.StatusInternalServerError, "request has no authenticated caller")
+	}
+	return s.authorizeCall(c, "*")
+}
+
+func (s *Service) authorizeCall(c *call, resource string) *Error {
+	if e := s.Authorize(c.caller, "iam:"+c.op, resource); e != nil {
+		return e
+	}
+	c.authorized = true
+	return nil
+}
+
+// Authorize decides by the caller's identity policies (the account's root
+// may do anything) whether it may perform action on resource, an ARN or
+// "*": the IAM operations, and the keyraft actions of the operator API.
+func (s *Service) Authorize(c Caller, action, resource string) *Error {
+	ids, err := s.policies.Identities(s.FSM.UserPolicyDocuments(c.UserName))
+	if err != nil {
+		return newErr("ServiceFailure", http.StatusInternalServerError, "a stored identity policy could not be parsed")
+	}
+	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: resource, SecureTransport: c.SecureTransport})
+	if d.Allowed {
+		return nil
+	}
+	why := "because no identity-based policy allows the " + action + " action"
+	if d.Basis == policy.ExplicitDeny {
+		why = "with an explicit deny in an identity-based policy"
+	}
+	return newErr("AccessDenied", http.StatusForbidden, "User: %s is not authorized to perform: %s on resource: %s %s", c.PrincipalARN, action, resource, why)
+}
