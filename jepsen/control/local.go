@@ -70,6 +70,15 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l.fw != nil {
+		// Nodes lock their memory (mlockall) and refuse to start when they
+		// cannot. Run as unprivileged uids, they may lock only their
+		// RLIMIT_MEMLOCK, which they inherit from the harness: lift it.
+		if err := syscall.Setrlimit(rlimitMemlock, &syscall.Rlimit{Cur: ^uint64(0), Max: ^uint64(0)}); err != nil {
+			cfg.logf("cannot lift the memlock limit for the nodes (%v): they run with -disable-mlock", err)
+			l.cfg.ServerArgs = append(l.cfg.ServerArgs, "-disable-mlock")
+		}
+	}
 	for i, name := range l.names {
 		n := &localNode{name: name, api: ports[4*i], cluster: ports[4*i+1], raft: ports[4*i+2], gossip: ports[4*i+3],
 			dir: filepath.Join(cfg.Dir, "nodes", name)}
@@ -105,6 +114,9 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	cfg.logf("started %d local nodes (APIs %s)", cfg.Nodes, l.apiList())
 	return l, nil
 }
+
+// rlimitMemlock is RLIMIT_MEMLOCK on Linux (package syscall does not name it).
+const rlimitMemlock = 8
 
 func (l *Local) apiList() string {
 	var s []string
