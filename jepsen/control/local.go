@@ -70,15 +70,6 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	if l.fw != nil {
-		// Nodes lock their memory (mlockall) and refuse to start when they
-		// cannot. Run as unprivileged uids, they may lock only their
-		// RLIMIT_MEMLOCK, which they inherit from the harness: lift it.
-		if err := syscall.Setrlimit(rlimitMemlock, &syscall.Rlimit{Cur: ^uint64(0), Max: ^uint64(0)}); err != nil {
-			cfg.logf("cannot lift the memlock limit for the nodes (%v): they run with -disable-mlock", err)
-			l.cfg.ServerArgs = append(l.cfg.ServerArgs, "-disable-mlock")
-		}
-	}
 	for i, name := range l.names {
 		n := &localNode{name: name, api: ports[4*i], cluster: ports[4*i+1], raft: ports[4*i+2], gossip: ports[4*i+3],
 			dir: filepath.Join(cfg.Dir, "nodes", name)}
@@ -115,8 +106,8 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	return l, nil
 }
 
-// rlimitMemlock is RLIMIT_MEMLOCK on Linux (package syscall does not name it).
-const rlimitMemlock = 8
+// capIPCLock is CAP_IPC_LOCK (package syscall does not name it).
+const capIPCLock = 14
 
 func (l *Local) apiList() string {
 	var s []string
@@ -184,6 +175,10 @@ func (l *Local) start(n *localNode) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if n.uid != 0 {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(n.uid), Gid: uint32(n.uid)}
+		// Nodes lock their memory (mlockall) and refuse to start when they
+		// cannot; an unprivileged uid may lock no more than its small
+		// RLIMIT_MEMLOCK without CAP_IPC_LOCK, which it keeps from us.
+		cmd.SysProcAttr.AmbientCaps = []uintptr{capIPCLock}
 	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
