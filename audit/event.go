@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"unicode"
-
-	"github.com/keyraft/keyraft/transport/awsjson"
 )
 
 // Event is one CloudTrail-shaped record of a KMS request or an operator
@@ -63,48 +61,6 @@ var sensitive = map[string]bool{
 	"Recipient": true, "SharedSecret": true, "SecretAccessKey": true, "GrantToken": true, "GrantTokens": true,
 }
 
-// RequestParameters extracts the loggable members of an AWS JSON request
-// body, named in CloudTrail's lower camel case. An undecodable body yields
-// an empty map: the event still records the call and its error.
-func RequestParameters(body []byte) map[string]any {
-	// Sensitive members (a 4 KiB base64 plaintext, say) are skipped
-	// without being decoded; the others are small.
-	in := map[string]any{}
-	ok := awsjson.Members(body, func(name, value []byte) bool {
-		addParameter(in, string(name), value)
-		return true
-	})
-	if !ok {
-		// Escaped or non-ASCII names, or invalid JSON: encoding/json
-		// decides.
-		return requestParametersSlow(body)
-	}
-	return loggable(in)
-}
-
-func requestParametersSlow(body []byte) map[string]any {
-	var raw map[string]json.RawMessage
-	if json.Unmarshal(body, &raw) != nil {
-		return map[string]any{}
-	}
-	in := make(map[string]any, len(raw))
-	for k, v := range raw {
-		addParameter(in, k, v)
-	}
-	return loggable(in)
-}
-
-// addParameter adds a request member to in unless it is sensitive.
-func addParameter(in map[string]any, name string, value []byte) {
-	if sensitive[name] {
-		return
-	}
-	var val any
-	if json.Unmarshal(value, &val) == nil {
-		in[name] = val
-	}
-}
-
 // ResponseElements extracts the loggable members of an answer. Answers
 // that are maps (most are) are filtered directly: re-encoding a 4 KiB
 // ciphertext only to drop it would cost more than the crypto did.
@@ -152,6 +108,10 @@ func loggable(in map[string]any) map[string]any {
 	return out
 }
 
+// LowerFirst is a request member's name as CloudTrail writes it: KeyId is
+// keyId, AWSAccountId is awsAccountId.
+func LowerFirst(s string) string { return lowerFirst(s) }
+
 func lowerFirst(s string) string {
 	if s == "" {
 		return s
@@ -171,15 +131,3 @@ func lowerFirst(s string) string {
 		return strings.ToLower(s[:i-1]) + s[i-1:]
 	}
 }
-
-// readOnly lists the operations that change nothing.
-var readOnly = map[string]bool{
-	"DescribeKey": true, "ListKeys": true, "ListAliases": true, "ListResourceTags": true,
-	"GetKeyRotationStatus": true, "ListKeyRotations": true, "Encrypt": true, "Decrypt": true,
-	"GenerateDataKey": true, "GenerateDataKeyWithoutPlaintext": true, "GenerateRandom": true,
-	"ReEncrypt": true, "GetKeyPolicy": true, "ListKeyPolicies": true, "ListGrants": true,
-	"ListRetirableGrants": true, "GetPublicKey": true,
-}
-
-// ReadOnly reports whether CloudTrail marks the operation readOnly.
-func ReadOnly(op string) bool { return readOnly[op] }

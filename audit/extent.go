@@ -198,7 +198,8 @@ func (s *Store) restoreSegment(se SegmentExtent, r io.Reader, chain *chainCheck)
 		return nil, Record{}, err
 	}
 	g := &segment{first: se.First, path: path, f: f, size: se.Size, written: se.Size, kicked: se.Size, dropped: se.Size, indexed: true}
-	w := bufio.NewWriterSize(f, 1<<20)
+	fw := &firstErrWriter{w: f}
+	w := bufio.NewWriterSize(fw, 1<<20)
 	hdr := make([]byte, len(segmentMagic))
 	if _, err := io.ReadFull(r, hdr); err != nil || string(hdr) != segmentMagic {
 		return g, Record{}, fmt.Errorf("%w: segment %d has no header", ErrBadRecord, se.First)
@@ -210,6 +211,11 @@ func (s *Store) restoreSegment(se SegmentExtent, r io.Reader, chain *chainCheck)
 	for {
 		at := fr.off
 		fm, _, err := fr.next()
+		if fw.err != nil {
+			// The tee's write failed (a full disk): the reader then sees a
+			// cut frame, which must not pass for a short snapshot.
+			return g, Record{}, fmt.Errorf("restore audit segment %d: %w", se.First, fw.err)
+		}
 		if err == io.EOF {
 			break
 		}
@@ -372,4 +378,18 @@ func (s *Store) extendLocked(index uint64, e Extent, r io.Reader) error {
 	}
 	s.publish(head, m.index, m, drop)
 	return s.removeSegments(drop)
+}
+
+// firstErrWriter keeps the first error its writer returned.
+type firstErrWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *firstErrWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }

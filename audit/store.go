@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/keyraft/keyraft/internal/diskspace"
 )
 
 // Store is a node's on-disk audit log: a directory of append-only segment
@@ -326,6 +328,15 @@ func (s *Store) SetIndex(index uint64) error {
 		return s.fail(err)
 	}
 	if err := writeMeta(s.dir, m); err != nil {
+		if diskspace.IsNoSpace(err) {
+			// The old meta is still in place (it is replaced by a rename
+			// only once the new one is whole): the claim is kept in memory
+			// alone, and a restart restores the same snapshot and makes it
+			// again. A node restarted on a full disk must not fail here.
+			_ = os.Remove(filepath.Join(s.dir, metaName+".tmp"))
+			s.publish(s.head, index, s.meta, nil)
+			return nil
+		}
 		return s.fail(err)
 	}
 	s.publish(s.head, index, m, nil)
@@ -378,4 +389,38 @@ func (s *Store) writable() error {
 func (s *Store) fail(err error) error {
 	s.err = err
 	return err
+}
+
+// Recover lets a store whose write failed for lack of space write again.
+// What that write left on disk is unknown, so the store reads its files
+// back as Open does after a crash: a torn tail is cut back to the last
+// complete batch and the head and index come from the records. The caller
+// then repeats the write; batches the store already holds are skipped by
+// index, as in a replay. A store that failed for any other reason stays
+// failed (ErrDiverged above all must not be forgotten).
+func (s *Store) Recover() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.err == nil || s.closed || s.readOnly {
+		return s.writable()
+	}
+	if !diskspace.IsNoSpace(s.err) {
+		return s.writable()
+	}
+	fresh := &Store{dir: s.dir, segmentSize: s.segmentSize, hasher: s.hasher}
+	if err := fresh.load(); err != nil {
+		for _, g := range fresh.segs {
+			g.f.Close()
+		}
+		return fmt.Errorf("recover audit store: %w", err)
+	}
+	s.mu.Lock()
+	old := append(s.segs, s.created...)
+	s.segs, s.head, s.index, s.meta = fresh.segs, fresh.head, fresh.index, fresh.meta
+	for _, g := range old {
+		g.release()
+	}
+	s.mu.Unlock()
+	s.active, s.created, s.buf, s.err = fresh.active, nil, nil, nil
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/internal/diskspace"
 	"github.com/keyraft/keyraft/transport/tlsconfig"
 )
 
@@ -42,6 +43,13 @@ type Config struct {
 	Sealed func() bool
 	// Initialized reports whether the cluster holds an init record.
 	Initialized func() bool
+
+	// MinFreeDisk, when above zero, makes the leader refuse new proposals
+	// (ErrNoSpace) while any voter's data dir has less free space.
+	MinFreeDisk uint64
+	// Reserve, when set, is given back to the filesystem when a store
+	// write finds the disk full, and made again once there is room.
+	Reserve *diskspace.Reserve
 
 	// Raft tuning; zero values take the defaults below.
 	HeartbeatTimeout  time.Duration

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -119,6 +120,11 @@ func (n *Node) ForwardAudit(ctx context.Context, event []byte) error {
 		// The server's answer when it was asked while not leading: the
 		// event went nowhere (NotAppended).
 		return ErrNotLeader
+	}
+	if strings.Contains(resp.Error, ErrNoSpace.Error()) {
+		// Refused before it was proposed (a voter is short of disk): it
+		// went nowhere either, and may be offered again.
+		return fmt.Errorf("%w: %s", ErrNoSpace, resp.Error)
 	}
 	return errors.New(resp.Error)
 }

@@ -19,6 +19,10 @@ type Meta struct {
 	// servers bootstrap only when no server they see has one.
 	HasState bool `json:"s"`
 	Sealed   bool `json:"x"`
+	// NoSpace is set, to a short cause, while this server's data dir is
+	// below -min-free-disk or a write of its stores waits for space: the
+	// leader then proposes nothing, so that no voter is filled.
+	NoSpace string `json:"n,omitempty"`
 }
 
 func (m Meta) encode(limit int) ([]byte, error) {

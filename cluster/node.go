@@ -66,6 +66,8 @@ type Node struct {
 	// every entry committed before its term began (a raft Barrier). Until
 	// then its FSM may lag the log, and answers from it could be stale.
 	readyTerm atomic.Uint64
+
+	disk diskWatch // free space and writes waiting for it (disk.go)
 }
 
 // Start opens the stores in DataDir, starts Raft and memberlist, and begins
@@ -90,6 +92,12 @@ func Start(cfg Config) (*Node, error) {
 		admitted: map[string]bool{},
 		refused:  map[string]time.Time{},
 	}
+	n.disk.waiting.Store("")
+	n.disk.full.Store("")
+	n.measureDisk()
+	if cfg.FSM != nil {
+		cfg.FSM.OnDiskFull(n.log.Named("fsm"), cfg.Reserve.Release)
+	}
 	hasState, err := n.startRaft()
 	if err != nil {
 		return nil, err
@@ -98,12 +106,16 @@ func Start(cfg Config) (*Node, error) {
 		ID: cfg.NodeID, Raft: cfg.RaftAdvertise, Cluster: cfg.ClusterAdvertise,
 		API: cfg.APIAdvertise, Boot: n.boot, HasState: hasState, Sealed: cfg.Sealed(),
 	}
+	if e := n.localNoSpace(); e != nil {
+		n.meta.NoSpace = e.gossiped()
+	}
 	if err := n.startGossip(); err != nil {
 		n.raft.Shutdown()
 		n.store.Close()
 		return nil, err
 	}
-	n.wg.Add(4)
+	n.wg.Add(5)
+	go n.diskLoop()
 	go n.watchLeadership()
 	go n.joinLoop()
 	go n.bootstrapLoop()
@@ -133,7 +145,7 @@ func (n *Node) startRaft() (hasState bool, err error) {
 		return false, fmt.Errorf("open raft store: %w", err)
 	}
 	n.store = store
-	logs, err := raft.NewLogCache(512, store)
+	logs, err := raft.NewLogCache(512, &reserveLogs{LogStore: store, n: n})
 	if err != nil {
 		store.Close()
 		return false, err
@@ -160,7 +172,7 @@ func (n *Node) startRaft() (hasState bool, err error) {
 		store.Close()
 		return false, err
 	}
-	r, err := raft.NewRaft(rc, n.cfg.FSM, logs, store, snaps, trans)
+	r, err := raft.NewRaft(rc, n.cfg.FSM, logs, &waitStable{StableStore: store, n: n}, snaps, trans)
 	if err != nil {
 		store.Close()
 		return false, err
@@ -193,6 +205,9 @@ func (n *Node) Shutdown() {
 	default:
 	}
 	close(n.stopCh)
+	if n.cfg.FSM != nil {
+		n.cfg.FSM.Abandon() // an Apply waiting for disk space would hold raft's shutdown forever
+	}
 	n.wg.Wait()
 	if n.ml != nil {
 		_ = n.ml.Leave(time.Second)
@@ -267,8 +282,31 @@ func (n *Node) WaitReady(ctx context.Context) error {
 }
 
 // Apply proposes a command and waits for it to be applied on this (leader)
-// server; the FSM's result is returned as-is.
+// server; the FSM's result is returned as-is. While any voter is short of
+// disk space (-min-free-disk, or a store write waiting for space) nothing
+// is proposed: the answer is a *NoSpaceError.
 func (n *Node) Apply(ctx context.Context, cmd []byte) (any, error) {
+	if n.raft.State() != raft.Leader {
+		return nil, ErrNotLeader
+	}
+	if err := n.noSpace(); err != nil {
+		return nil, err
+	}
+	return n.propose(ctx, cmd)
+}
+
+// ApplyFreeing is Apply for a command that frees disk space (an audit
+// retention trim): it is proposed even while a voter is short of space,
+// as etcd still takes compactions under its NOSPACE alarm, since it is
+// what lets the disks recover. -min-free-disk leaves it the room.
+func (n *Node) ApplyFreeing(ctx context.Context, cmd []byte) (any, error) {
+	if n.raft.State() != raft.Leader {
+		return nil, ErrNotLeader
+	}
+	return n.propose(ctx, cmd)
+}
+
+func (n *Node) propose(ctx context.Context, cmd []byte) (any, error) {
 	timeout := 10 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
@@ -305,7 +343,8 @@ func NotAppended(err error) bool {
 	switch {
 	case err == nil, errors.Is(err, raft.ErrLeadershipLost):
 		return false
-	case errors.Is(err, ErrNoLeader), errors.Is(err, ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout):
+	case errors.Is(err, ErrNoLeader), errors.Is(err, ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout),
+		errors.Is(err, ErrNoSpace):
 		return true
 	}
 	return false

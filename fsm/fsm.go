@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/diskspace"
 )
 
 // Errors a valid command may be rejected with; Apply returns them, identically
@@ -56,6 +57,9 @@ type FSM struct {
 	// audit is the on-disk audit log, the FSM's own store; nil when the
 	// caller needs no audit (unit tests of other commands).
 	audit *audit.Store
+
+	// stall is set while Apply waits for disk space (nospace.go).
+	stall stall
 }
 
 // New returns an empty state machine appending audit events to store.
@@ -93,10 +97,11 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if len(run) == 0 {
 			return
 		}
-		firsts, err := f.audit.AppendBatches(run)
-		if err != nil {
-			panic(fmt.Sprintf("fsm: audit store: %v", err))
-		}
+		var firsts []uint64
+		f.untilWritten(func() (err error) {
+			firsts, err = f.audit.AppendBatches(run)
+			return err
+		})
 		for i, at := range runAt {
 			out[at] = firsts[i]
 		}
@@ -145,9 +150,10 @@ func (f *FSM) apply(cmd *fsmpb.Command, index uint64) any {
 	if _, refused := res.(error); refused {
 		return res
 	}
-	if _, err := f.audit.Append(index, [][]byte{cmd.AuditEvent}); err != nil {
-		panic(fmt.Sprintf("fsm: audit store: %v", err))
-	}
+	f.untilWritten(func() error {
+		_, err := f.audit.Append(index, [][]byte{cmd.AuditEvent})
+		return err
+	})
 	return res
 }
 
@@ -338,12 +344,24 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 }
 
 // Restore replaces the whole state with the snapshot's.
+//
+// A restore that runs out of disk space raises the NOSPACE alarm and fails;
+// Raft logs it and the leader sends the snapshot again. The next attempt
+// first lets the store write again (audit.Store.Recover).
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	if f.audit != nil {
+		_ = f.audit.Recover() // a store failed otherwise stays so, and the restore says why
+	}
 	st, index, err := readSnapshot(rc, f.audit)
+	if diskspace.IsNoSpace(err) {
+		f.stall.set(err)
+		return err
+	}
 	if err != nil {
 		return err
 	}
+	f.stall.clear()
 	f.mu.Lock()
 	f.st, f.index = st, index
 	f.mu.Unlock()

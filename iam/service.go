@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -56,33 +55,13 @@ type Service struct {
 	policies policy.Cache
 }
 
-type handler func(s *Service, ctx context.Context, body []byte) (any, *Error)
-
-var operations = map[string]handler{
-	"CreateUser":      (*Service).createUser,
-	"ListUsers":       (*Service).listUsers,
-	"CreateAccessKey": (*Service).createAccessKey,
-	"DeleteAccessKey": (*Service).deleteAccessKey,
-	"ListAccessKeys":  (*Service).listAccessKeys,
-	"PutUserPolicy":   (*Service).putUserPolicy,
-	"GetUserPolicy":   (*Service).getUserPolicy,
-}
-
-// ReadOnly reports whether an IAM operation changes nothing.
-func ReadOnly(op string) bool {
-	return op == "ListUsers" || op == "ListAccessKeys" || op == "GetUserPolicy"
-}
-
-// Handle runs the operation for the caller, which the operation authorizes
-// against the user it acts on (authz.go): the account's root, or an
-// identity policy allowing iam:OP on that user's ARN.
-func (s *Service) Handle(ctx context.Context, c Caller, op string, body []byte) (any, *Error) {
-	h, ok := operations[op]
-	if !ok {
-		return nil, newErr("UnknownOperationException", http.StatusBadRequest, "Unknown IAM operation %q", op)
-	}
+// Run runs one operation's handler h for the caller. The handler
+// authorizes itself against the user it acts on once its request is
+// decoded (authz.go): the account's root, or an identity policy allowing
+// iam:OP on that user's ARN.
+func (s *Service) Run(ctx context.Context, c Caller, op string, h func(ctx context.Context) (any, *Error)) (any, *Error) {
 	cl := &call{caller: c, op: op}
-	res, e := h(s, withCall(ctx, cl), body)
+	res, e := h(withCall(ctx, cl))
 	if e == nil && !cl.authorized {
 		// A backstop for a bug, never an answer: every operation authorizes
 		// itself before it reads or proposes anything
@@ -97,16 +76,6 @@ func (s *Service) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
-}
-
-func decode(body []byte, v any) *Error {
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return newErr("ValidationError", http.StatusBadRequest, "The request body is not a valid JSON object of this operation's members.")
-	}
-	return nil
 }
 
 var userNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
@@ -131,7 +100,7 @@ func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.M
 	res, err := s.Propose(ctx, cmd)
 	if err != nil {
 		rec.Set(audit.Indeterminate)
-		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request; retry.")
+		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request: %v; retry.", err)
 	}
 	err, _ = res.(error)
 	switch {

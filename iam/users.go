@@ -21,11 +21,7 @@ func (s *Service) userMap(u *fsmpb.User) map[string]any {
 	return map[string]any{"UserName": u.Name, "Arn": u.Arn, "UserId": u.UserId, "Path": "/", "CreateDate": epochSeconds(u.CreateDate)}
 }
 
-func (s *Service) createUser(ctx context.Context, body []byte) (any, *Error) {
-	var req userRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) CreateUser(ctx context.Context, req *userRequest) (any, *Error) {
 	if req.UserName == "" {
 		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
 	}
@@ -47,7 +43,7 @@ func (s *Service) createUser(ctx context.Context, body []byte) (any, *Error) {
 	return answer, nil
 }
 
-func (s *Service) listUsers(ctx context.Context, body []byte) (any, *Error) {
+func (s *Service) ListUsers(ctx context.Context, _ *struct{}) (any, *Error) {
 	if e := s.authorizeAny(ctx); e != nil {
 		return nil, e
 	}
@@ -59,11 +55,7 @@ func (s *Service) listUsers(ctx context.Context, body []byte) (any, *Error) {
 	return map[string]any{"Users": out, "IsTruncated": false}, nil
 }
 
-func (s *Service) createAccessKey(ctx context.Context, body []byte) (any, *Error) {
-	var req userRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) CreateAccessKey(ctx context.Context, req *userRequest) (any, *Error) {
 	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
@@ -103,11 +95,7 @@ type deleteAccessKeyRequest struct {
 	AccessKeyId string
 }
 
-func (s *Service) deleteAccessKey(ctx context.Context, body []byte) (any, *Error) {
-	var req deleteAccessKeyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) DeleteAccessKey(ctx context.Context, req *deleteAccessKeyRequest) (any, *Error) {
 	if req.AccessKeyId == "" {
 		return nil, newErr("ValidationError", http.StatusBadRequest, "AccessKeyId is required")
 	}
@@ -119,11 +107,7 @@ func (s *Service) deleteAccessKey(ctx context.Context, body []byte) (any, *Error
 	return map[string]any{}, s.commit(ctx, fsm.CmdDeleteAccessKey, &fsmpb.DeleteAccessKey{AccessKeyId: req.AccessKeyId, UserName: req.UserName}, map[string]any{})
 }
 
-func (s *Service) listAccessKeys(ctx context.Context, body []byte) (any, *Error) {
-	var req userRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) ListAccessKeys(ctx context.Context, req *userRequest) (any, *Error) {
 	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
@@ -144,11 +128,7 @@ type userPolicyRequest struct {
 	PolicyDocument string
 }
 
-func (s *Service) putUserPolicy(ctx context.Context, body []byte) (any, *Error) {
-	var req userPolicyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) PutUserPolicy(ctx context.Context, req *userPolicyRequest) (any, *Error) {
 	if req.UserName == "" {
 		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
 	}
@@ -165,11 +145,7 @@ func (s *Service) putUserPolicy(ctx context.Context, body []byte) (any, *Error) 
 	return map[string]any{}, s.commit(ctx, fsm.CmdPutUserPolicy, &fsmpb.PutUserPolicy{UserName: req.UserName, Policy: p}, map[string]any{})
 }
 
-func (s *Service) getUserPolicy(ctx context.Context, body []byte) (any, *Error) {
-	var req userPolicyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) GetUserPolicy(ctx context.Context, req *userPolicyRequest) (any, *Error) {
 	if req.UserName == "" {
 		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
 	}

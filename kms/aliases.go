@@ -63,11 +63,7 @@ type aliasRequest struct {
 	TargetKeyId string
 }
 
-func (s *Service) createAlias(ctx context.Context, body []byte) (any, *Error) {
-	var req aliasRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) CreateAlias(ctx context.Context, req *aliasRequest) (any, *Error) {
 	if e := checkNewAliasName(req.AliasName); e != nil {
 		return nil, e
 	}
@@ -83,11 +79,7 @@ func (s *Service) createAlias(ctx context.Context, body []byte) (any, *Error) {
 
 // updateAlias points an alias at another key. The FSM refuses a new target
 // that is pending deletion but not an old one, as AWS does.
-func (s *Service) updateAlias(ctx context.Context, body []byte) (any, *Error) {
-	var req aliasRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) UpdateAlias(ctx context.Context, req *aliasRequest) (any, *Error) {
 	if e := checkAliasRef(req.AliasName); e != nil {
 		return nil, e
 	}
@@ -107,11 +99,7 @@ func (s *Service) updateAlias(ctx context.Context, body []byte) (any, *Error) {
 	return nil, s.commit(ctx, fsm.CmdUpdateAlias, &fsmpb.AliasChange{AliasName: req.AliasName, TargetKeyId: id}, s.now())
 }
 
-func (s *Service) deleteAlias(ctx context.Context, body []byte) (any, *Error) {
-	var req aliasRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) DeleteAlias(ctx context.Context, req *aliasRequest) (any, *Error) {
 	if e := checkAliasRef(req.AliasName); e != nil {
 		return nil, e
 	}
@@ -139,11 +127,7 @@ type aliasListEntry struct {
 
 // listAliases lists aliases by name. AWS also lists its alias/aws/*
 // aliases of AWS managed keys; this server has none.
-func (s *Service) listAliases(ctx context.Context, body []byte) (any, *Error) {
-	var req listAliasesRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) ListAliases(ctx context.Context, req *listAliasesRequest) (any, *Error) {
 	limit, e := pageLimit(req.Limit, 50, 100)
 	if e != nil {
 		return nil, e

@@ -18,7 +18,7 @@ type Caller struct {
 	SecureTransport bool
 }
 
-// call is what Handle puts in the context for the authorization checks.
+// call is what WithCall puts in the context for the authorization checks.
 type call struct {
 	caller Caller
 	op     string

@@ -110,11 +110,7 @@ type encryptRequest struct {
 	DryRun              bool
 }
 
-func (s *Service) encrypt(ctx context.Context, body []byte) (any, *Error) {
-	var req encryptRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) Encrypt(ctx context.Context, req *encryptRequest) (any, *Error) {
 	if e := firstErr(checkBlobLen("plaintext", req.Plaintext, 1, 4096), checkContext(req.EncryptionContext),
 		checkGrantTokens(req.GrantTokens), checkAlgorithm(req.EncryptionAlgorithm)); e != nil {
 		return nil, e
@@ -146,11 +142,7 @@ type decryptRequest struct {
 	DryRun              bool
 }
 
-func (s *Service) decrypt(ctx context.Context, body []byte) (any, *Error) {
-	var req decryptRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) Decrypt(ctx context.Context, req *decryptRequest) (any, *Error) {
 	if e := firstErr(checkGrantTokens(req.GrantTokens), checkAlgorithm(req.EncryptionAlgorithm)); e != nil {
 		return nil, e
 	}
@@ -222,11 +214,7 @@ type reEncryptRequest struct {
 	DryRun                         bool
 }
 
-func (s *Service) reEncrypt(ctx context.Context, body []byte) (any, *Error) {
-	var req reEncryptRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) ReEncrypt(ctx context.Context, req *reEncryptRequest) (any, *Error) {
 	if e := firstErr(checkGrantTokens(req.GrantTokens), checkAlgorithm(req.SourceEncryptionAlgorithm),
 		checkAlgorithm(req.DestinationEncryptionAlgorithm), checkContext(req.DestinationEncryptionContext)); e != nil {
 		return nil, e

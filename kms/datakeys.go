@@ -17,16 +17,16 @@ type generateDataKeyRequest struct {
 	DryRun            bool
 }
 
-func (s *Service) generateDataKey(ctx context.Context, body []byte) (any, *Error) {
-	k, plaintext, blob, e := s.newDataKey(ctx, body)
+func (s *Service) GenerateDataKey(ctx context.Context, req *generateDataKeyRequest) (any, *Error) {
+	k, plaintext, blob, e := s.newDataKey(ctx, req)
 	if e != nil {
 		return nil, e
 	}
 	return map[string]any{"CiphertextBlob": blob, "Plaintext": awsjson.Secret(plaintext), "KeyId": s.arn(k.KeyId)}, nil
 }
 
-func (s *Service) generateDataKeyWithoutPlaintext(ctx context.Context, body []byte) (any, *Error) {
-	k, plaintext, blob, e := s.newDataKey(ctx, body)
+func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, req *generateDataKeyRequest) (any, *Error) {
+	k, plaintext, blob, e := s.newDataKey(ctx, req)
 	if e != nil {
 		return nil, e
 	}
@@ -36,11 +36,7 @@ func (s *Service) generateDataKeyWithoutPlaintext(ctx context.Context, body []by
 
 // newDataKey makes a random data key and its ciphertext under the key the
 // request names.
-func (s *Service) newDataKey(ctx context.Context, body []byte) (*fsmpb.Key, []byte, []byte, *Error) {
-	var req generateDataKeyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, nil, nil, e
-	}
+func (s *Service) newDataKey(ctx context.Context, req *generateDataKeyRequest) (*fsmpb.Key, []byte, []byte, *Error) {
 	if e := firstErr(checkContext(req.EncryptionContext), checkGrantTokens(req.GrantTokens),
 		checkRange("numberOfBytes", req.NumberOfBytes, 1, 1024)); e != nil {
 		return nil, nil, nil, e
@@ -86,11 +82,7 @@ type generateRandomRequest struct {
 	Recipient        any
 }
 
-func (s *Service) generateRandom(ctx context.Context, body []byte) (any, *Error) {
-	var req generateRandomRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) GenerateRandom(ctx context.Context, req *generateRandomRequest) (any, *Error) {
 	if req.NumberOfBytes == nil {
 		return nil, validation("numberOfBytes", "Member must not be null")
 	}

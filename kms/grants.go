@@ -113,11 +113,7 @@ func constraintsHold(g *fsmpb.Grant, encCtx map[string]string) bool {
 	return true
 }
 
-func (s *Service) createGrant(ctx context.Context, body []byte) (any, *Error) {
-	var req createGrantRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) CreateGrant(ctx context.Context, req *createGrantRequest) (any, *Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -136,7 +132,7 @@ func (s *Service) createGrant(ctx context.Context, body []byte) (any, *Error) {
 			encCtx = req.Constraints.EncryptionContextSubset
 		}
 	}
-	if e := s.authorizeCreateGrant(ctx, k, &req, encCtx); e != nil {
+	if e := s.authorizeCreateGrant(ctx, k, req, encCtx); e != nil {
 		return nil, e
 	}
 	if req.DryRun {
@@ -245,11 +241,7 @@ type listGrantsRequest struct {
 	GranteePrincipal *string
 }
 
-func (s *Service) listGrants(ctx context.Context, body []byte) (any, *Error) {
-	var req listGrantsRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) ListGrants(ctx context.Context, req *listGrantsRequest) (any, *Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -283,11 +275,7 @@ type listRetirableGrantsRequest struct {
 	Marker            *string
 }
 
-func (s *Service) listRetirableGrants(ctx context.Context, body []byte) (any, *Error) {
-	var req listRetirableGrantsRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) ListRetirableGrants(ctx context.Context, req *listRetirableGrantsRequest) (any, *Error) {
 	if req.RetiringPrincipal == nil {
 		return nil, validation("retiringPrincipal", "Member must not be null")
 	}
@@ -353,11 +341,7 @@ type retireGrantRequest struct {
 
 // retireGrant: the grant's retiring principal, its grantee when the grant
 // includes RetireGrant, or the account's root may retire it.
-func (s *Service) retireGrant(ctx context.Context, body []byte) (any, *Error) {
-	var req retireGrantRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) RetireGrant(ctx context.Context, req *retireGrantRequest) (any, *Error) {
 	var gid string
 	switch {
 	case req.GrantToken != nil:
@@ -401,11 +385,7 @@ type revokeGrantRequest struct {
 	DryRun  bool
 }
 
-func (s *Service) revokeGrant(ctx context.Context, body []byte) (any, *Error) {
-	var req revokeGrantRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) RevokeGrant(ctx context.Context, req *revokeGrantRequest) (any, *Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e

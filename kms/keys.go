@@ -76,11 +76,7 @@ type createKeyRequest struct {
 	MultiRegion                    bool
 }
 
-func (s *Service) createKey(ctx context.Context, body []byte) (any, *Error) {
-	var req createKeyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) CreateKey(ctx context.Context, req *createKeyRequest) (any, *Error) {
 	if e := req.validate(); e != nil {
 		return nil, e
 	}
@@ -183,11 +179,7 @@ type describeKeyRequest struct {
 	GrantTokens []string
 }
 
-func (s *Service) describeKey(ctx context.Context, body []byte) (any, *Error) {
-	var req describeKeyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) DescribeKey(ctx context.Context, req *describeKeyRequest) (any, *Error) {
 	if e := checkGrantTokens(req.GrantTokens); e != nil {
 		return nil, e
 	}
@@ -211,11 +203,7 @@ type keyListEntry struct {
 	KeyArn string
 }
 
-func (s *Service) listKeys(ctx context.Context, body []byte) (any, *Error) {
-	var req listKeysRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) ListKeys(ctx context.Context, req *listKeysRequest) (any, *Error) {
 	limit, e := pageLimit(req.Limit, 100, 1000)
 	if e != nil {
 		return nil, e

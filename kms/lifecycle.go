@@ -15,13 +15,9 @@ type keyIDRequest struct {
 	KeyId string
 }
 
-// keyIDBody decodes a request whose only member is KeyId, resolves it and
+// keyIDBody resolves the key of a request whose only member is KeyId and
 // authorizes the caller on that key.
-func (s *Service) keyIDBody(ctx context.Context, body []byte) (string, *Error) {
-	var req keyIDRequest
-	if e := decode(body, &req); e != nil {
-		return "", e
-	}
+func (s *Service) keyIDBody(ctx context.Context, req *keyIDRequest) (string, *Error) {
 	return s.authorizedKeyID(ctx, "keyId", req.KeyId)
 }
 
@@ -40,11 +36,7 @@ type updateKeyDescriptionRequest struct {
 	Description *string
 }
 
-func (s *Service) updateKeyDescription(ctx context.Context, body []byte) (any, *Error) {
-	var req updateKeyDescriptionRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) UpdateKeyDescription(ctx context.Context, req *updateKeyDescriptionRequest) (any, *Error) {
 	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -59,16 +51,16 @@ func (s *Service) updateKeyDescription(ctx context.Context, body []byte) (any, *
 		&fsmpb.UpdateKeyDescription{KeyId: id, Description: *req.Description}, s.now())
 }
 
-func (s *Service) enableKey(ctx context.Context, body []byte) (any, *Error) {
-	return nil, s.setKeyEnabled(ctx, body, true)
+func (s *Service) EnableKey(ctx context.Context, req *keyIDRequest) (any, *Error) {
+	return nil, s.setKeyEnabled(ctx, req, true)
 }
 
-func (s *Service) disableKey(ctx context.Context, body []byte) (any, *Error) {
-	return nil, s.setKeyEnabled(ctx, body, false)
+func (s *Service) DisableKey(ctx context.Context, req *keyIDRequest) (any, *Error) {
+	return nil, s.setKeyEnabled(ctx, req, false)
 }
 
-func (s *Service) setKeyEnabled(ctx context.Context, body []byte, enabled bool) *Error {
-	id, e := s.keyIDBody(ctx, body)
+func (s *Service) setKeyEnabled(ctx context.Context, req *keyIDRequest, enabled bool) *Error {
+	id, e := s.keyIDBody(ctx, req)
 	if e != nil {
 		return e
 	}
@@ -80,11 +72,7 @@ type scheduleKeyDeletionRequest struct {
 	PendingWindowInDays *int32
 }
 
-func (s *Service) scheduleKeyDeletion(ctx context.Context, body []byte) (any, *Error) {
-	var req scheduleKeyDeletionRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) ScheduleKeyDeletion(ctx context.Context, req *scheduleKeyDeletionRequest) (any, *Error) {
 	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -110,8 +98,8 @@ func (s *Service) scheduleKeyDeletion(ctx context.Context, body []byte) (any, *E
 	return answer, nil
 }
 
-func (s *Service) cancelKeyDeletion(ctx context.Context, body []byte) (any, *Error) {
-	id, e := s.keyIDBody(ctx, body)
+func (s *Service) CancelKeyDeletion(ctx context.Context, req *keyIDRequest) (any, *Error) {
+	id, e := s.keyIDBody(ctx, req)
 	if e != nil {
 		return nil, e
 	}

@@ -52,11 +52,7 @@ type putKeyPolicyRequest struct {
 	BypassPolicyLockoutSafetyCheck bool
 }
 
-func (s *Service) putKeyPolicy(ctx context.Context, body []byte) (any, *Error) {
-	var req putKeyPolicyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) PutKeyPolicy(ctx context.Context, req *putKeyPolicyRequest) (any, *Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -81,11 +77,7 @@ type getKeyPolicyRequest struct {
 	PolicyName *string
 }
 
-func (s *Service) getKeyPolicy(ctx context.Context, body []byte) (any, *Error) {
-	var req getKeyPolicyRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) GetKeyPolicy(ctx context.Context, req *getKeyPolicyRequest) (any, *Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -113,11 +105,7 @@ type listKeyPoliciesRequest struct {
 	Marker *string
 }
 
-func (s *Service) listKeyPolicies(ctx context.Context, body []byte) (any, *Error) {
-	var req listKeyPoliciesRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) ListKeyPolicies(ctx context.Context, req *listKeyPoliciesRequest) (any, *Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e

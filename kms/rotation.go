@@ -21,11 +21,7 @@ type enableKeyRotationRequest struct {
 	RotationPeriodInDays *int32
 }
 
-func (s *Service) enableKeyRotation(ctx context.Context, body []byte) (any, *Error) {
-	var req enableKeyRotationRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) EnableKeyRotation(ctx context.Context, req *enableKeyRotationRequest) (any, *Error) {
 	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -43,8 +39,8 @@ func (s *Service) enableKeyRotation(ctx context.Context, body []byte) (any, *Err
 	}, now)
 }
 
-func (s *Service) disableKeyRotation(ctx context.Context, body []byte) (any, *Error) {
-	id, e := s.keyIDBody(ctx, body)
+func (s *Service) DisableKeyRotation(ctx context.Context, req *keyIDRequest) (any, *Error) {
+	id, e := s.keyIDBody(ctx, req)
 	if e != nil {
 		return nil, e
 	}
@@ -54,8 +50,8 @@ func (s *Service) disableKeyRotation(ctx context.Context, body []byte) (any, *Er
 // getKeyRotationStatus answers in every key state, as AWS does. The period
 // and next date appear only while rotation is enabled; on-demand rotations
 // complete when they commit, so OnDemandRotationStartDate never appears.
-func (s *Service) getKeyRotationStatus(ctx context.Context, body []byte) (any, *Error) {
-	id, e := s.keyIDBody(ctx, body)
+func (s *Service) GetKeyRotationStatus(ctx context.Context, req *keyIDRequest) (any, *Error) {
+	id, e := s.keyIDBody(ctx, req)
 	if e != nil {
 		return nil, e
 	}
@@ -75,8 +71,8 @@ func (s *Service) getKeyRotationStatus(ctx context.Context, body []byte) (any, *
 // race with another rotation of the same key.
 const rotationAttempts = 3
 
-func (s *Service) rotateKeyOnDemand(ctx context.Context, body []byte) (any, *Error) {
-	id, e := s.keyIDBody(ctx, body)
+func (s *Service) RotateKeyOnDemand(ctx context.Context, req *keyIDRequest) (any, *Error) {
+	id, e := s.keyIDBody(ctx, req)
 	if e != nil {
 		return nil, e
 	}
@@ -132,11 +128,7 @@ type rotationEntry struct {
 // listKeyRotations lists material versions oldest first. The first
 // material is not a rotation: AWS lists it only for ALL_KEY_MATERIAL, and
 // without a rotation date or type. A marker is the last version listed.
-func (s *Service) listKeyRotations(ctx context.Context, body []byte) (any, *Error) {
-	var req listKeyRotationsRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) ListKeyRotations(ctx context.Context, req *listKeyRotationsRequest) (any, *Error) {
 	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e

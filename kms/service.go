@@ -44,62 +44,11 @@ type Service struct {
 	policies policy.Cache
 }
 
-type handler func(s *Service, ctx context.Context, body []byte) (any, *Error)
-
-var operations = map[string]handler{
-	"CreateKey":       (*Service).createKey,
-	"DescribeKey":     (*Service).describeKey,
-	"ListKeys":        (*Service).listKeys,
-	"Encrypt":         (*Service).encrypt,
-	"Decrypt":         (*Service).decrypt,
-	"GenerateDataKey": (*Service).generateDataKey,
-
-	"GenerateDataKeyWithoutPlaintext": (*Service).generateDataKeyWithoutPlaintext,
-	"ReEncrypt":                       (*Service).reEncrypt,
-	"GenerateRandom":                  (*Service).generateRandom,
-
-	"UpdateKeyDescription": (*Service).updateKeyDescription,
-	"EnableKey":            (*Service).enableKey,
-	"DisableKey":           (*Service).disableKey,
-	"ScheduleKeyDeletion":  (*Service).scheduleKeyDeletion,
-	"CancelKeyDeletion":    (*Service).cancelKeyDeletion,
-
-	"CreateAlias": (*Service).createAlias,
-	"UpdateAlias": (*Service).updateAlias,
-	"DeleteAlias": (*Service).deleteAlias,
-	"ListAliases": (*Service).listAliases,
-
-	"TagResource":      (*Service).tagResource,
-	"UntagResource":    (*Service).untagResource,
-	"ListResourceTags": (*Service).listResourceTags,
-
-	"EnableKeyRotation":    (*Service).enableKeyRotation,
-	"DisableKeyRotation":   (*Service).disableKeyRotation,
-	"GetKeyRotationStatus": (*Service).getKeyRotationStatus,
-	"RotateKeyOnDemand":    (*Service).rotateKeyOnDemand,
-	"ListKeyRotations":     (*Service).listKeyRotations,
-
-	"PutKeyPolicy":    (*Service).putKeyPolicy,
-	"GetKeyPolicy":    (*Service).getKeyPolicy,
-	"ListKeyPolicies": (*Service).listKeyPolicies,
-
-	"CreateGrant":         (*Service).createGrant,
-	"ListGrants":          (*Service).listGrants,
-	"ListRetirableGrants": (*Service).listRetirableGrants,
-	"RetireGrant":         (*Service).retireGrant,
-	"RevokeGrant":         (*Service).revokeGrant,
-}
-
-// Handle runs one operation for an authenticated caller; the result is
-// marshalled as the JSON response. Every operation authorizes the caller
-// (key policy, identity policies, grants) before it does any cryptography
-// or proposes anything, so a denial changes nothing.
-func (s *Service) Handle(ctx context.Context, caller Caller, op string, body []byte) (any, *Error) {
-	h, ok := operations[op]
-	if !ok {
-		return nil, newErr("UnknownOperationException", http.StatusBadRequest, "")
-	}
-	return h(s, context.WithValue(ctx, callKey{}, &call{caller: caller, op: op}), body)
+// WithCall returns ctx carrying the caller and the operation of one
+// request, which every operation's authorization reads. The gateway sets
+// it before it runs an operation.
+func WithCall(ctx context.Context, caller Caller, op string) context.Context {
+	return context.WithValue(ctx, callKey{}, &call{caller: caller, op: op})
 }
 
 func (s *Service) now() time.Time {

@@ -65,11 +65,7 @@ type tagResourceRequest struct {
 	Tags  []tag
 }
 
-func (s *Service) tagResource(ctx context.Context, body []byte) (any, *Error) {
-	var req tagResourceRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) TagResource(ctx context.Context, req *tagResourceRequest) (any, *Error) {
 	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -88,11 +84,7 @@ type untagResourceRequest struct {
 	TagKeys []string
 }
 
-func (s *Service) untagResource(ctx context.Context, body []byte) (any, *Error) {
-	var req untagResourceRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) UntagResource(ctx context.Context, req *untagResourceRequest) (any, *Error) {
 	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -119,11 +111,7 @@ type listResourceTagsRequest struct {
 
 // listResourceTags lists a key's tags in key order; a marker is the last
 // tag key of the previous page.
-func (s *Service) listResourceTags(ctx context.Context, body []byte) (any, *Error) {
-	var req listResourceTagsRequest
-	if e := decode(body, &req); e != nil {
-		return nil, e
-	}
+func (s *Service) ListResourceTags(ctx context.Context, req *listResourceTagsRequest) (any, *Error) {
 	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e

@@ -16,6 +16,7 @@ import (
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/gateway"
 	"github.com/keyraft/keyraft/kms"
 )
 
@@ -45,23 +46,31 @@ func (s *Server) proposeAudit(ctx context.Context, events [][]byte) error {
 	return nil
 }
 
-// kmsEvent describes one KMS request for the audit log. It takes only
-// loggable members of the request and answer: no plaintext, data keys,
-// ciphertext or secrets.
-func (s *Server) kmsEvent(r *http.Request, op, requestID, eventID, accessKeyID string, body []byte, result any, kerr *kms.Error) *audit.Event {
-	ev := s.baseEvent(r, op, "AwsApiCall", requestID, eventID)
-	ev.RequestParameters = audit.RequestParameters(body)
-	ev.ReadOnly = audit.ReadOnly(op)
-	if accessKeyID != "" {
-		ev.UserIdentity = s.identity(accessKeyID)
+// kmsEvent describes one KMS or IAM request for the audit log. Its
+// parameters are the operation's audited members of req, the request the
+// operation ran (nil when the body could not be decoded or the operation
+// is unknown); its response elements only the loggable members of the
+// answer. No plaintext, data keys, ciphertext or secrets.
+func (s *Server) kmsEvent(r *http.Request, op *gateway.Op, api gateway.API, name, requestID, eventID, accessKeyID string, req, result any, kerr *kms.Error) *audit.Event {
+	ev := s.baseEvent(r, eventName(name), "AwsApiCall", requestID, eventID)
+	ev.RequestParameters = map[string]any{}
+	if api == gateway.IAM {
+		ev.EventSource = "iam.amazonaws.com"
 	}
+	if op != nil {
+		ev.RequestParameters = op.Parameters(req)
+		ev.ReadOnly = op.ReadOnly
+	}
+	ev.UserIdentity = s.identity(accessKeyID)
 	if kerr != nil {
 		ev.ErrorCode, ev.ErrorMessage = kerr.Type, kerr.Message
 	} else {
 		ev.ResponseElements = audit.ResponseElements(result)
 	}
-	if arn := s.keyARN(ev); arn != "" {
-		ev.Resources = []audit.Resource{{ARN: arn, AccountID: s.cfg.Account, Type: "AWS::KMS::Key"}}
+	if op != nil && op.Resource == gateway.Key {
+		if arn := s.keyARN(ev); arn != "" {
+			ev.Resources = []audit.Resource{{ARN: arn, AccountID: s.cfg.Account, Type: "AWS::KMS::Key"}}
+		}
 	}
 	return ev
 }
@@ -75,13 +84,24 @@ func (s *Server) baseEvent(r *http.Request, name, typ, requestID, eventID string
 		RequestID: requestID, EventID: eventID, RecipientAccountID: s.cfg.Account, NodeID: s.cfg.NodeID,
 	}
 	if r != nil {
-		ev.UserAgent = r.UserAgent()
+		ev.UserAgent = boundedUserAgent(r.UserAgent())
 		ev.SourceIPAddress = r.RemoteAddr
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 			ev.SourceIPAddress = host
 		}
 	}
 	return ev
+}
+
+// maxUserAgent bounds the one header an event copies: headers may be as
+// long as the server's 1 MB limit, and every event is replicated and kept.
+const maxUserAgent = 1 << 10
+
+func boundedUserAgent(ua string) string {
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	return strings.ToValidUTF8(ua, "?")
 }
 
 // identity is the CloudTrail userIdentity of an access key.
@@ -172,6 +192,11 @@ func (s *Server) auditAsync(r *http.Request, accessKeyID, name string, params ma
 		s.log.Warn("operator action could not be audited", "action", name, "error", err)
 		return
 	}
+	s.offerEvent(name, b)
+}
+
+// offerEvent commits an event in the background (auditAsync).
+func (s *Server) offerEvent(name string, b []byte) {
 	select {
 	case s.asyncAudits <- struct{}{}:
 	default:
@@ -282,7 +307,7 @@ func (s *Server) trimAudit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.node.Apply(ctx, cmd)
+	_, err = s.node.ApplyFreeing(ctx, cmd) // a trim frees space: it goes on under a NOSPACE alarm
 	return err
 }
 

@@ -76,6 +76,13 @@ type Config struct {
 	HTTPWriteTimeout      time.Duration
 	HTTPIdleTimeout       time.Duration
 
+	// MinFreeDisk, when above zero, makes the leader refuse writes (503,
+	// NOSPACE alarm) while any voter's data dir has less free space; a
+	// quarter of it, at most 64 MiB, is kept as a reserve file that the
+	// node gives back when a write finds its disk full (server/disk.go).
+	// Zero turns both off; the flag's default is DefaultMinFreeDisk.
+	MinFreeDisk uint64
+
 	// Raft timing; zero takes the cluster defaults (1 s heartbeat/election).
 	HeartbeatTimeout time.Duration
 	ElectionTimeout  time.Duration

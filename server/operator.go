@@ -223,6 +223,10 @@ func (s *Server) handleSeal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	akid, refused := s.checkOperator(r, body, ActionSeal, s.nodeARN(s.cfg.NodeID))
+	if s.unauthenticated(r, akid, refused) {
+		writeErr(w, refused.status, refused.msg)
+		return
+	}
 	if refused != nil {
 		s.auditAsync(r, akid, "OperatorSeal", nil, refused)
 		writeErr(w, refused.status, refused.msg)
@@ -244,6 +248,10 @@ func (s *Server) handleRemovePeer(w http.ResponseWriter, r *http.Request, body [
 	}
 	params := map[string]any{"removedNodeId": req.NodeID}
 	akid, refused := s.checkOperator(r, body, ActionRemovePeer, s.nodeARN(req.NodeID))
+	if s.unauthenticated(r, akid, refused) {
+		writeErr(w, refused.status, refused.msg)
+		return
+	}
 	if refused != nil {
 		_ = s.recordOperatorEvent(r.Context(), r, akid, "OperatorRemovePeer", params, refused)
 		writeErr(w, refused.status, refused.msg)

@@ -85,6 +85,17 @@ func (s *Server) checkOperator(r *http.Request, body []byte, action, resource st
 	return akid, nil
 }
 
+// unauthenticated reports (and counts, as the API's failed signatures
+// are) an operator call refused before anyone was authenticated: it gets
+// no event of its own.
+func (s *Server) unauthenticated(r *http.Request, akid string, refused *operatorRefusal) bool {
+	if refused == nil || akid != "" || refused.status != http.StatusForbidden {
+		return false
+	}
+	s.authFailures.Count("OperatorSignature", sourceIP(r), claimedKey(r))
+	return true
+}
+
 // authorizeOperator is checkOperator for calls whose refusals are not
 // audited (reads of the audit log): it answers a refused request itself.
 func (s *Server) authorizeOperator(w http.ResponseWriter, r *http.Request, action, resource string) bool {

@@ -194,6 +194,9 @@ type Status struct {
 	RaftState   string `json:"raft_state"`
 	RaftIndex   uint64 `json:"raft_index"`
 	Term        uint64 `json:"term"`
+	// Alarms are the NOSPACE alarms this node knows of (its own and those
+	// other servers gossip); while there is one, writes are refused.
+	Alarms []cluster.Alarm `json:"alarms,omitempty"`
 }
 
 // Status reports this node's seal and Raft state.
@@ -205,6 +208,7 @@ func (s *Server) Status() Status {
 		Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()),
 		Shares: int(in.GetShares()), Nonce: st.Nonce, NodeID: s.cfg.NodeID, LeaderID: s.node.LeaderID(),
 		RaftState: r.State().String(), RaftIndex: r.AppliedIndex(), Term: r.CurrentTerm(),
+		Alarms: s.node.Alarms(),
 	}
 }
 

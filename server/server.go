@@ -18,7 +18,9 @@ import (
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/gateway"
 	"github.com/keyraft/keyraft/iam"
+	"github.com/keyraft/keyraft/internal/failtally"
 	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/seal"
 	"github.com/keyraft/keyraft/transport/clusterpb"
@@ -56,6 +58,12 @@ type Server struct {
 	// a leader (auditAsync).
 	asyncAudits chan struct{}
 
+	// services are what the gateway's operations run on.
+	services gateway.Services
+	// authFailures counts the requests refused for their signature,
+	// which summariseAuthFailures records once a minute at most.
+	authFailures failtally.Tally
+
 	// scrub overwrites the free heap after a sealing connection closes (scrub.go).
 	scrub scrubAfter
 }
@@ -90,6 +98,7 @@ func Start(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
+	reserve := diskReserve(cfg, cfg.Logger)
 	store, err := audit.Open(filepath.Join(cfg.DataDir, "audit"))
 	if err != nil {
 		return nil, err
@@ -109,6 +118,7 @@ func Start(cfg Config) (*Server, error) {
 	s.iamVerifier = &sigv4.Verifier{Region: cfg.Region, Service: "iam", Secret: s.secretFor}
 	s.operatorVerifier = &sigv4.Verifier{Region: cfg.Region, Service: OperatorSigningService, Secret: s.secretFor, PathNamesOperation: true}
 	s.iam = &iam.Service{Account: cfg.Account, FSM: s.fsm, Keyring: s.barrier.Keyring}
+	s.services = gateway.Services{KMS: s.kms, IAM: s.iam}
 
 	if s.apiLn, err = net.Listen("tcp", cfg.APIAddr); err != nil {
 		store.Close()
@@ -136,6 +146,7 @@ func Start(cfg Config) (*Server, error) {
 		Initialized:      func() bool { return s.fsm.Init() != nil },
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
 		SnapshotThreshold: cfg.SnapshotThreshold, TrailingLogs: cfg.TrailingLogs, SnapshotInterval: cfg.SnapshotInterval,
+		MinFreeDisk: cfg.MinFreeDisk, Reserve: reserve,
 	})
 	if err != nil {
 		s.apiLn.Close()
@@ -161,6 +172,7 @@ func Start(cfg Config) (*Server, error) {
 	go func() { _ = s.http.Serve(s.apiLn) }()
 	go s.watchSeal()
 	go s.housekeeping()
+	go s.summariseAuthFailures()
 	s.log.Info("keyraft node started", "node_id", cfg.NodeID, "api", s.apiLn.Addr().String(),
 		"cluster", adv["cluster"], "raft", adv["raft"], "gossip", adv["gossip"],
 		"api_tls", apiTLS != nil, "cluster_tls", clusterTLS != nil, "gossip_encrypted", len(cfg.GossipKey) > 0)

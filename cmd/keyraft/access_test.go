@@ -353,8 +353,10 @@ func testSealAccess(t *testing.T, c *cluster) {
 		"OperatorSeal " + userARN("kmsonly") + " AccessDenied":       1,
 		"OperatorSeal " + userARN("sealer") + " ":                    leaderSeals,
 		"OperatorRemovePeer " + userARN("kmsonly") + " AccessDenied": 1,
-		"OperatorSeal - AccessDenied":                                2, // unsigned, wrong secret
-		"OperatorRemovePeer - AccessDenied":                          1,
+		// Unsigned, wrong secret: counted and summarised, not recorded
+		// one by one (issue 14, item 4).
+		"OperatorSeal - AccessDenied":       0,
+		"OperatorRemovePeer - AccessDenied": 0,
 	}
 	waitFor(t, 20*time.Second, "the seal and remove-peer events", func() (bool, error) {
 		got := map[string]int{}

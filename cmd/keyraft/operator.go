@@ -226,8 +226,20 @@ func opSimple(name, method, path string, args []string) int {
 		printJSON(out)
 	} else {
 		printTable(out, statusOrder)
+		printAlarms(out)
 	}
 	return 0
+}
+
+// printAlarms lists a status's alarms (NOSPACE: writes are refused), one
+// a line, after the table.
+func printAlarms(v map[string]any) {
+	alarms, _ := v["alarms"].([]any)
+	for _, a := range alarms {
+		if m, ok := a.(map[string]any); ok {
+			fmt.Printf("ALARM %v on %v: %v\n", m["alarm"], m["node_id"], m["message"])
+		}
+	}
 }
 
 func opInit(args []string) int {

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 
+	"github.com/keyraft/keyraft/internal/diskspace"
 	"github.com/keyraft/keyraft/server"
 )
 
@@ -65,6 +66,8 @@ func runServer(args []string) int {
 	fs.Uint64Var(&cfg.SnapshotThreshold, "raft-snapshot-threshold", 8192, "take a Raft snapshot once this many entries follow the last one")
 	fs.Uint64Var(&cfg.TrailingLogs, "raft-trailing-logs", 10240, "Raft entries kept after a snapshot, for followers that fall briefly behind")
 	fs.DurationVar(&cfg.SnapshotInterval, "raft-snapshot-interval", 2*time.Minute, "how often Raft checks -raft-snapshot-threshold (it adds up to this much jitter)")
+	cfg.MinFreeDisk = server.DefaultMinFreeDisk
+	fs.Var(sizeFlag{&cfg.MinFreeDisk}, "min-free-disk", "refuse writes (503, NOSPACE alarm in status) while any voter's data dir has less free space than this, e.g. 256MiB, 1GiB; 0 turns the check off")
 	fs.DurationVar(&cfg.DayLength, "test-day-length", 0, "TESTING ONLY: the length of a 'day' in deletion windows and rotation periods (default 24h)")
 	disableMlock := fs.Bool("disable-mlock", false, "do not lock memory (mlockall); unsealed keys may then be swapped to disk. Without it the server refuses to start when it cannot lock")
 	enableCoreDumps := fs.Bool("enable-core-dumps", false, "allow core dumps, which would hold unsealed keys (off by default)")
@@ -280,4 +283,23 @@ func dialable(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// sizeFlag is a byte count flag written as 256MiB, 1GiB or a plain number.
+type sizeFlag struct{ p *uint64 }
+
+func (f sizeFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return fmt.Sprint(*f.p)
+}
+
+func (f sizeFlag) Set(s string) error {
+	n, err := diskspace.ParseSize(s)
+	if err != nil {
+		return err
+	}
+	*f.p = n
+	return nil
 }

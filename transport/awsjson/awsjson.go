@@ -6,51 +6,42 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 )
 
 // ContentType is what AWS JSON 1.1 services send and expect.
 const ContentType = "application/x-amz-json-1.1"
 
-// targetPrefix is the AWS KMS service prefix of X-Amz-Target.
-const targetPrefix = "TrentService."
-
-// MaxBody bounds a request body: the largest KMS request (a 6144-byte
-// ciphertext plus a 32 KiB policy, base64-encoded) is far below it.
-const MaxBody = 1 << 20
+// MaxBody bounds a request body. The largest AWS KMS request, a 32 KiB
+// policy with its JSON around it, fits; AWS refuses larger ones too.
+const MaxBody = 64 << 10
 
 // ErrTooLarge is returned by ReadBody for bodies over MaxBody.
 var ErrTooLarge = errors.New("request body too large")
 
-// Operation returns the KMS operation named by X-Amz-Target, or "" when the
-// header is missing or names another service.
-func Operation(r *http.Request) string {
-	t := r.Header.Get("X-Amz-Target")
-	if !strings.HasPrefix(t, targetPrefix) {
-		return ""
+// ReadBody reads a request body of at most MaxBody bytes. A body declared
+// larger is refused before any of it is read, and one that turns out larger
+// (chunked, no declared length) as soon as it passes the limit, so that a
+// client cannot make the server buffer more than MaxBody.
+func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > MaxBody {
+		return nil, ErrTooLarge
 	}
-	return strings.TrimPrefix(t, targetPrefix)
-}
-
-// ReadBody reads at most MaxBody bytes of the request body.
-func ReadBody(r *http.Request) ([]byte, error) {
-	if n := r.ContentLength; n >= 0 && n <= MaxBody {
+	body := http.MaxBytesReader(w, r.Body, MaxBody)
+	if n := r.ContentLength; n >= 0 {
 		// A declared length sizes the buffer once instead of growing it
 		// through ReadAll's doublings.
 		b := make([]byte, n)
-		if _, err := io.ReadFull(r.Body, b); err != nil {
+		if _, err := io.ReadFull(body, b); err != nil {
 			return nil, err
 		}
 		return b, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxBody {
+	b, err := io.ReadAll(body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
 		return nil, ErrTooLarge
 	}
-	return b, nil
+	return b, err
 }
 
 // WriteError writes an AWS JSON 1.1 error. SDKs read the type from

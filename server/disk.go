@@ -1,0 +1,60 @@
+package server
+
+import (
+	"errors"
+	"path/filepath"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/keyraft/keyraft/cluster"
+	"github.com/keyraft/keyraft/internal/diskspace"
+)
+
+// DefaultMinFreeDisk is -min-free-disk's default: room for a few minutes of
+// a busy cluster's Raft log and audit segments (64 MiB each) after the
+// leader stops proposing, and for a snapshot.
+const DefaultMinFreeDisk = 256 << 20
+
+// maxReserve bounds the reserve file; a quarter of -min-free-disk below it.
+const maxReserve = 64 << 20
+
+// reserveFileName is the reserve's file in the data dir.
+const reserveFileName = "disk-reserve"
+
+// diskReserve is the data dir's reserve (diskspace.Reserve): a quarter of
+// -min-free-disk, at most 64 MiB, none without -min-free-disk. A node that
+// starts with less free space than -min-free-disk gives it back at once, so
+// that Raft can save its term, elect and replay on a full disk; the node
+// makes it again once there is room.
+func diskReserve(cfg Config, log hclog.Logger) *diskspace.Reserve {
+	size := int64(min(cfg.MinFreeDisk/4, maxReserve))
+	if size == 0 {
+		return nil
+	}
+	r := diskspace.NewReserve(filepath.Join(cfg.DataDir, reserveFileName), size)
+	if free, _, err := diskspace.Stat(cfg.DataDir); err == nil && free < cfg.MinFreeDisk && r.Release() {
+		log.Warn("the data dir is short of space at start: released the disk reserve; writes are refused until space is freed",
+			"free", diskspace.FormatSize(free), "min_free_disk", diskspace.FormatSize(cfg.MinFreeDisk))
+	}
+	return r
+}
+
+// noSpaceMsg is the client's answer when err is a write refused for lack of
+// disk space, or "".
+func noSpaceMsg(err error) string {
+	var ns *cluster.NoSpaceError
+	if errors.As(err, &ns) {
+		return "The request could not be recorded: " + ns.Error() + "."
+	}
+	return ""
+}
+
+// noLeaderMsg is the answer of a node that finds no leader: a node whose
+// own disk is full (it may be why, as a full disk stops a lone node from
+// saving its term) says so.
+func (s *Server) noLeaderMsg() string {
+	if err := s.node.LocalNoSpace(); err != nil {
+		return "No keyraft leader is available right now: " + err.Error() + "."
+	}
+	return errNoLeaderMsg
+}
