@@ -46,6 +46,9 @@ type Node struct {
 	stopCh chan struct{}
 	wg     sync.WaitGroup
 
+	// identity is this server's, from its data dir (identity.go).
+	identity string
+
 	metaMu sync.Mutex // guards meta against gossip reads and local updates
 	meta   Meta
 
@@ -75,6 +78,10 @@ func Start(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
+	identity, err := loadIdentity(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	bootBytes := make([]byte, 8)
 	if _, err := rand.Read(bootBytes); err != nil {
 		return nil, err
@@ -83,6 +90,7 @@ func Start(cfg Config) (*Node, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		boot:     hex.EncodeToString(bootBytes),
+		identity: identity,
 		stopCh:   make(chan struct{}),
 		conns:    map[string]*grpc.ClientConn{},
 		kick:     make(chan struct{}, 1),
@@ -96,7 +104,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n.meta = Meta{
 		ID: cfg.NodeID, Raft: cfg.RaftAdvertise, Cluster: cfg.ClusterAdvertise,
-		API: cfg.APIAdvertise, Boot: n.boot, HasState: hasState, Sealed: cfg.Sealed(),
+		API: cfg.APIAdvertise, Boot: n.boot, Identity: identity, HasState: hasState, Sealed: cfg.Sealed(),
 	}
 	if err := n.startGossip(); err != nil {
 		n.raft.Shutdown()

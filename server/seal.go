@@ -164,6 +164,8 @@ type Status struct {
 	RaftState   string `json:"raft_state"`
 	RaftIndex   uint64 `json:"raft_index"`
 	Term        uint64 `json:"term"`
+	// Insecure is true when the server runs with -insecure.
+	Insecure bool `json:"insecure"`
 }
 
 // Status reports this node's seal and Raft state.
@@ -175,6 +177,7 @@ func (s *Server) Status() Status {
 		Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()),
 		Shares: int(in.GetShares()), Nonce: st.Nonce, NodeID: s.cfg.NodeID, LeaderID: s.node.LeaderID(),
 		RaftState: r.State().String(), RaftIndex: r.AppliedIndex(), Term: r.CurrentTerm(),
+		Insecure: s.cfg.Insecure,
 	}
 }
 

@@ -82,6 +82,9 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.checkClusterAuth(clusterTLS); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -150,6 +153,9 @@ func Start(cfg Config) (*Server, error) {
 	go func() { _ = s.http.Serve(s.apiLn) }()
 	go s.watchSeal()
 	go s.housekeeping()
+	if cfg.Insecure {
+		go s.warnInsecure()
+	}
 	s.log.Info("keyraft node started", "node_id", cfg.NodeID, "api", s.apiLn.Addr().String(),
 		"cluster", adv["cluster"], "raft", adv["raft"], "gossip", adv["gossip"],
 		"api_tls", apiTLS != nil, "cluster_tls", clusterTLS != nil, "gossip_encrypted", len(cfg.GossipKey) > 0)
