@@ -207,6 +207,8 @@ func TestNodeIDTheft(t *testing.T) {
 	for _, p := range c.nodes {
 		c.unseal(p)
 	}
+	// A sealed leader hands off as the others unseal: ask again.
+	leader = c.waitLeader(15*time.Second, "")
 	victim := c.follower(leader)
 	var seeds []string
 	for _, p := range c.nodes {
@@ -240,9 +242,11 @@ func TestNodeIDTheft(t *testing.T) {
 	})
 	thief := newProc(t, victim.id, 3)
 	thief.start(seeds)
+	t.Logf("%s killed and declared dead; a second %s started", victim.id, victim.id)
 	waitFor(t, 90*time.Second, "the leader to refuse the second "+victim.id, func() (bool, error) {
 		return logHas([]*proc{leader}, "its node id belongs to another server", "node_id="+victim.id)
 	})
+	t.Logf("the leader refused the second %s", victim.id)
 	serves(t, leader.api, c.creds)
 	if addr := peerAddress(t, leader.api, victim.id); addr != victim.raft {
 		t.Fatalf("%s is at %q in the configuration, want the killed voter's %s", victim.id, addr, victim.raft)
@@ -288,6 +292,7 @@ func TestRoguesNeverJoinATLSCluster(t *testing.T) {
 			t.Fatalf("unseal -all reached %v", out)
 		}
 	}
+	leader = c.waitLeader(15*time.Second, "")
 	victim := c.follower(leader)
 
 	plain := newProc(t, "n9", 3) // -insecure, no gossip key
