@@ -196,6 +196,34 @@ func initCluster(t *testing.T, c *cluster, api string) {
 	}
 }
 
+// awaitClaim waits until the leader's gossip shows the dead victim's id
+// alive again, as thief (memberlist lets a new address take a dead name
+// 5 s after its death, or once it has forgotten it, after 30 s), and the
+// leader has either refused it or changed the victim's address; it fails
+// in the second case.
+func awaitClaim(t *testing.T, leader, victim, thief *proc) {
+	t.Helper()
+	waitFor(t, 90*time.Second, "gossip to give "+victim.id+"'s name to the second process", func() (bool, error) {
+		peers, err := listPeers(t, leader.api)
+		for _, p := range peers {
+			if p.ID == victim.id {
+				return p.Alive, err
+			}
+		}
+		return false, err
+	})
+	waitFor(t, 30*time.Second, "the leader to refuse or add the second "+victim.id, func() (bool, error) {
+		if addr := peerAddress(t, leader.api, victim.id); addr != victim.raft {
+			return true, nil
+		}
+		return logHas([]*proc{leader}, "its node id belongs to another server", "node_id="+victim.id)
+	})
+	if addr := peerAddress(t, leader.api, victim.id); addr != victim.raft {
+		t.Fatalf("the second %s was made the voter at %s (its raft address %s); the killed voter's was %s", victim.id, addr, thief.raft, victim.raft)
+	}
+	t.Logf("the leader refused the second %s", victim.id)
+}
+
 // TestNodeIDTheft (plaintext, -insecure): a fourth process started with a
 // voter's node id, while the voter runs and again once it is killed, is
 // never added nor given the log, and the cluster keeps serving; once
@@ -243,10 +271,7 @@ func TestNodeIDTheft(t *testing.T) {
 	thief := newProc(t, victim.id, 3)
 	thief.start(seeds)
 	t.Logf("%s killed and declared dead; a second %s started", victim.id, victim.id)
-	waitFor(t, 90*time.Second, "the leader to refuse the second "+victim.id, func() (bool, error) {
-		return logHas([]*proc{leader}, "its node id belongs to another server", "node_id="+victim.id)
-	})
-	t.Logf("the leader refused the second %s", victim.id)
+	awaitClaim(t, leader, victim, thief)
 	serves(t, leader.api, c.creds)
 	if addr := peerAddress(t, leader.api, victim.id); addr != victim.raft {
 		t.Fatalf("%s is at %q in the configuration, want the killed voter's %s", victim.id, addr, victim.raft)
@@ -310,9 +335,7 @@ func TestRoguesNeverJoinATLSCluster(t *testing.T) {
 	thief := newProc(t, victim.id, 3)
 	thief.secure(ca, gk) // the victim's own certificate and key
 	thief.start([]string{leader.gossip})
-	waitFor(t, 90*time.Second, "the leader to refuse the second "+victim.id, func() (bool, error) {
-		return logHas([]*proc{leader}, "its node id belongs to another server", "node_id="+victim.id)
-	})
+	awaitClaim(t, leader, victim, thief)
 
 	// Seal the leader and unseal it again with unseal -all: the thief is
 	// named but sent no share, and n9 is not even seen.
