@@ -27,7 +27,9 @@ func TestServerRefusesAnUnauthenticatedCluster(t *testing.T) {
 	cert5, key5 := k.node("n5")
 	gk := gossipKeygen(t)
 	clusterTLS := []string{"-cluster-ca-file", k.caFile(), "-cluster-cert-file", cert, "-cluster-key-file", key}
-	pprof := func(host string) []string { return []string{"-insecure", "-pprof-addr", fmt.Sprintf("%s:%d", host, freePort(t))} }
+	pprof := func(host string) []string {
+		return []string{"-insecure", "-pprof-addr", fmt.Sprintf("%s:%d", host, freePort(t))}
+	}
 	for _, tc := range []struct {
 		name  string
 		extra []string
