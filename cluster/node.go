@@ -48,6 +48,9 @@ type Node struct {
 
 	// identity is this server's, from its data dir (identity.go).
 	identity string
+	// raftRef is raft for the transport's dials, which may start before
+	// NewRaft has returned and n.raft is set.
+	raftRef atomic.Pointer[raft.Raft]
 
 	metaMu sync.Mutex // guards meta against gossip reads and local updates
 	meta   Meta
@@ -174,6 +177,7 @@ func (n *Node) startRaft() (hasState bool, err error) {
 		return false, err
 	}
 	n.raft = r
+	n.raftRef.Store(r)
 	return hasState, nil
 }
 
@@ -188,9 +192,28 @@ func (n *Node) raftTransport(adv net.Addr) (*raft.NetworkTransport, error) {
 	if err != nil {
 		return nil, err
 	}
+	layer.NameDialed(n.raftIDAt)
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: layer, MaxPool: maxPool, Timeout: timeout, Logger: logger,
 	}), nil
+}
+
+// raftIDAt is the node id the raft configuration gives address, or "".
+func (n *Node) raftIDAt(address raft.ServerAddress) string {
+	r := n.raftRef.Load()
+	if r == nil {
+		return ""
+	}
+	f := r.GetConfiguration()
+	if f.Error() != nil {
+		return ""
+	}
+	for _, s := range f.Configuration().Servers {
+		if s.Address == address {
+			return string(s.ID)
+		}
+	}
+	return ""
 }
 
 // Shutdown leaves gossip, stops Raft and closes the stores.
