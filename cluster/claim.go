@@ -18,10 +18,10 @@ var ErrInsecureUnseal = errors.New("unseal -all is refused without cluster mutua
 // differs is a second process started with a voter's id (the voter up or
 // down): it is refused, and the refusal logged once per identity.
 func (n *Node) claimHolds(m Meta) bool {
-	bound, ok := n.cfg.FSM.VoterIdentity(m.ID)
-	if !ok || (m.Identity != "" && bound == m.Identity) {
+	if n.bound(m) {
 		return true
 	}
+	bound, _ := n.cfg.FSM.VoterIdentity(m.ID)
 	key := "claim|" + m.ID + "|" + m.Identity
 	n.admitMu.Lock()
 	defer n.admitMu.Unlock()
@@ -33,14 +33,17 @@ func (n *Node) claimHolds(m Meta) bool {
 	return false
 }
 
-// bound reports whether m carries the identity bound to its id: the
-// servers that may receive unseal shares or leadership.
+// bound reports whether m may be trusted as the server its id names: its
+// id is bound to m's identity, or to none yet (a cluster's first voters
+// until a leader has bound them, a fraction of a second; their cluster
+// certificates are checked all the same). These servers may receive unseal
+// shares or leadership.
 func (n *Node) bound(m Meta) bool {
 	if m.ID == n.cfg.NodeID {
 		return true
 	}
 	id, ok := n.cfg.FSM.VoterIdentity(m.ID)
-	return ok && m.Identity != "" && id == m.Identity
+	return !ok || (m.Identity != "" && id == m.Identity)
 }
 
 // bindVoter records m's identity as the owner of its node id (leader only).
