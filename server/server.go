@@ -153,12 +153,12 @@ func Start(cfg Config) (*Server, error) {
 	go func() { _ = s.http.Serve(s.apiLn) }()
 	go s.watchSeal()
 	go s.housekeeping()
-	if cfg.Insecure {
-		go s.warnInsecure()
-	}
 	s.log.Info("keyraft node started", "node_id", cfg.NodeID, "api", s.apiLn.Addr().String(),
 		"cluster", adv["cluster"], "raft", adv["raft"], "gossip", adv["gossip"],
 		"api_tls", apiTLS != nil, "cluster_tls", clusterTLS != nil, "gossip_encrypted", len(cfg.GossipKey) > 0)
+	if cfg.Insecure {
+		go s.warnInsecure()
+	}
 	return s, nil
 }
 
