@@ -14,7 +14,7 @@ import (
 )
 
 // startUnsealedCluster starts three nodes, initialises through one and
-// unseals all of them with `unseal -all`.
+// unseals each of them.
 func startUnsealedCluster(t *testing.T, extra ...string) *cluster {
 	return startUnsealedClusterWith(t, nil, extra...)
 }
