@@ -155,6 +155,7 @@ func (s *Server) Seal() {
 type Status struct {
 	Initialized bool   `json:"initialized"`
 	Sealed      bool   `json:"sealed"`
+	Insecure    bool   `json:"insecure"` // the server runs with -insecure
 	Progress    int    `json:"progress"`
 	Threshold   int    `json:"threshold"`
 	Shares      int    `json:"shares"`
@@ -164,8 +165,6 @@ type Status struct {
 	RaftState   string `json:"raft_state"`
 	RaftIndex   uint64 `json:"raft_index"`
 	Term        uint64 `json:"term"`
-	// Insecure is true when the server runs with -insecure.
-	Insecure bool `json:"insecure"`
 }
 
 // Status reports this node's seal and Raft state.
@@ -174,10 +173,10 @@ func (s *Server) Status() Status {
 	st := s.barrier.Status(int(in.GetThreshold()))
 	r := s.node.Raft()
 	return Status{
+		Insecure:    s.cfg.Insecure,
 		Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()),
 		Shares: int(in.GetShares()), Nonce: st.Nonce, NodeID: s.cfg.NodeID, LeaderID: s.node.LeaderID(),
 		RaftState: r.State().String(), RaftIndex: r.AppliedIndex(), Term: r.CurrentTerm(),
-		Insecure: s.cfg.Insecure,
 	}
 }
 
