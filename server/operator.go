@@ -179,6 +179,12 @@ func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if req.All && s.cfg.Insecure {
+		// Refused before this node takes the share either: the operator
+		// meant every node, and none of them can be told from an impostor.
+		writeErr(w, http.StatusBadRequest, cluster.ErrInsecureUnseal.Error())
+		return
+	}
 	st, err := s.Unseal(share, req.Reset)
 	s.auditAsync(r, "", "OperatorUnseal", map[string]any{"reset": req.Reset, "all": req.All, "progress": st.Progress, "sealed": st.Sealed}, err)
 	local := UnsealAnswer{NodeID: s.cfg.NodeID, Sealed: st.Sealed, Progress: st.Progress, Threshold: st.Threshold}
@@ -199,7 +205,12 @@ func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answers := []UnsealAnswer{local}
-	for id, a := range s.node.UnsealPeers(r.Context(), share) {
+	peers, err := s.node.UnsealPeers(r.Context(), share)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	for id, a := range peers {
 		answers = append(answers, UnsealAnswer{NodeID: id, Sealed: a.Sealed, Progress: int(a.Progress), Threshold: int(a.Threshold), Error: a.Error})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"nodes": answers})

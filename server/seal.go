@@ -185,6 +185,7 @@ func (s *Server) Seal() {
 type Status struct {
 	Initialized bool   `json:"initialized"`
 	Sealed      bool   `json:"sealed"`
+	Insecure    bool   `json:"insecure"` // the server runs with -insecure
 	Progress    int    `json:"progress"`
 	Threshold   int    `json:"threshold"`
 	Shares      int    `json:"shares"`
@@ -205,6 +206,7 @@ func (s *Server) Status() Status {
 	st := s.barrier.Status(int(in.GetThreshold()))
 	r := s.node.Raft()
 	return Status{
+		Insecure:    s.cfg.Insecure,
 		Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()),
 		Shares: int(in.GetShares()), Nonce: st.Nonce, NodeID: s.cfg.NodeID, LeaderID: s.node.LeaderID(),
 		RaftState: r.State().String(), RaftIndex: r.AppliedIndex(), Term: r.CurrentTerm(),

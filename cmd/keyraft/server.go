@@ -54,6 +54,7 @@ func runServer(args []string) int {
 	fs.StringVar(&cfg.ClusterKeyFile, "cluster-key-file", "", "this node's cluster key (PEM)")
 	fs.StringVar(&gossipKey, "gossip-key", "", "encrypt gossip with this key: base64 of 16, 24 or 32 bytes, the same on every node (`keyraft operator gossip-keygen`)")
 	fs.StringVar(&gossipKeyFile, "gossip-key-file", "", "read -gossip-key from this file, keeping it out of the process list")
+	fs.BoolVar(&cfg.Insecure, "insecure", false, "run the cluster without mutual TLS and a gossip key: any process that reaches its ports can join it and read its state; warns every minute and refuses `operator unseal -all`")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "AWS region in ARNs and the SigV4 credential scope")
 	fs.StringVar(&cfg.Account, "account-id", "111122223333", "AWS account id in ARNs")
 	fs.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
@@ -96,6 +97,10 @@ func runServer(args []string) int {
 		}
 	}
 	if pprofAddr != "" {
+		if err := checkLoopback(pprofAddr); err != nil {
+			fmt.Fprintf(os.Stderr, "keyraft server: -pprof-addr: %v\n", err)
+			return 2
+		}
 		go func() { _ = http.ListenAndServe(pprofAddr, nil) }() // DefaultServeMux holds net/http/pprof
 	}
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "keyraft", Level: hclog.LevelFromString(logLevel), Output: os.Stderr})
@@ -194,6 +199,11 @@ func runDev(fs *flag.FlagSet, cfg server.Config) int {
 	}
 	if cfg.NodeID == "" {
 		cfg.NodeID = "dev"
+	}
+	// One node on loopback, alone in its cluster: nothing to authenticate
+	// between nodes unless cluster TLS is given anyway.
+	if cfg.ClusterCAFile == "" || len(cfg.GossipKey) == 0 {
+		cfg.Insecure = true
 	}
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "keyraft-dev-")

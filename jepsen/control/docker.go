@@ -152,6 +152,8 @@ func (d *Docker) writeCompose(subnet string) error {
 		nd := node{Name: n, IP: d.ips[n], Port: d.ports[n], TLSArgs: d.tlsArgs[n]}
 		if d.cfg.TLS {
 			nd.TLSDir = filepath.Join(d.cfg.Dir, "nodes", n, "tls")
+		} else {
+			nd.TLSArgs = []string{"-insecure"} // a plaintext cluster is asked for by name
 		}
 		nodes = append(nodes, nd)
 		join = append(join, d.ips[n]+":8203")

@@ -93,6 +93,8 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 			if n.tlsArgs, err = nodeTLS(&cfg, name, dir, owner, dir); err != nil {
 				return nil, err
 			}
+		} else {
+			n.tlsArgs = []string{"-insecure"} // a plaintext cluster is asked for by name
 		}
 		l.nodes[name] = n
 	}
