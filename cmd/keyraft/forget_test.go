@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -138,6 +139,9 @@ func testSealForgets(t *testing.T, secure bool) {
 			patterns = append(patterns, secretPattern{who + " " + service + " signing key", k},
 				// crypto/hmac keeps key XOR ipad; a pooled HMAC state holds it.
 				secretPattern{who + " " + service + " signing key XOR ipad", xorByte(k, 0x36)})
+			for i, st := range hmacStates(k) {
+				patterns = append(patterns, secretPattern{fmt.Sprintf("%s %s signing key's HMAC state %d", who, service, i), st})
+			}
 		}
 	}
 
@@ -262,6 +266,32 @@ func xorByte(b []byte, x byte) []byte {
 	out := make([]byte, len(b))
 	for i := range b {
 		out[i] = b[i] ^ x
+	}
+	return out
+}
+
+// hmacStates are the SHA-256 states a reset crypto/hmac HMAC keeps for key:
+// after key XOR ipad and after key XOR opad, each as good as the key, as it
+// marshals them (big-endian) and as sha256 holds them (little-endian words).
+func hmacStates(key []byte) [][]byte {
+	var out [][]byte
+	for _, pad := range []byte{0x36, 0x5c} {
+		block := bytes.Repeat([]byte{pad}, sha256.BlockSize)
+		for i := range key {
+			block[i] ^= key[i]
+		}
+		h := sha256.New()
+		h.Write(block)
+		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			panic(err)
+		}
+		be := st[4 : 4+sha256.Size] // after the "sha\x03" magic
+		le := bytes.Clone(be)
+		for i := 0; i < len(le); i += 4 {
+			le[i], le[i+1], le[i+2], le[i+3] = le[i+3], le[i+2], le[i+1], le[i]
+		}
+		out = append(out, be, le)
 	}
 	return out
 }

@@ -1,6 +1,6 @@
 // Package wipe zeroes the memory of values the standard library keeps
 // secrets in but gives no way to clear: an AES key schedule, a GCM instance,
-// a SHA-256 state. Go's garbage collector does not zero what it frees (and
+// a SHA-256 state (Pointee), an HMAC (Deep, NewHMAC). Go's garbage collector does not zero what it frees (and
 // with mlockall the pages are never returned to the system either), so a
 // secret left in a dropped object stays readable in the process's memory
 // until the allocator happens to reuse the slot.

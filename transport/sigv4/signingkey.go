@@ -39,49 +39,29 @@ type keyCache struct {
 	newest string            // latest scope date stored (YYYYMMDD sorts by date)
 }
 
-// blockSize is SHA-256's block size, the length of HMAC's padded key.
-const blockSize = 64
-
-// signer is one signing key with a pool of SHA-256 states for HMACs keyed by
-// it: sha256.New allocates on every call, so signing a request allocates no
-// hash state. It computes HMAC itself (RFC 2104, two SHA-256 passes over the
-// padded key) rather than through crypto/hmac, whose states hold the padded
-// key in memory this package could not zero; TestSignerMAC checks it
-// against crypto/hmac.
+// signer is one signing key with a pool of crypto/hmac states keyed by it:
+// hmac.New allocates its state on every call, and Reset returns a used one
+// to the keyed state, so signing a request allocates no HMAC state. Every
+// state made is also listed, so that wipe can zero it: crypto/hmac gives no
+// way to clear one, and its states hold the padded key or the SHA-256
+// states after it, each as good as the key. wipe.NewHMAC makes them so that
+// no copy escapes the list, and wipe.Deep zeroes them.
 type signer struct {
 	mu     sync.RWMutex // guards every field below: mac reads, wipe zeroes
 	key    [sha256.Size]byte
-	ipad   [blockSize]byte // key XOR 0x36, zero-padded key first
-	opad   [blockSize]byte // key XOR 0x5c
 	wiped  bool
 	macs   sync.Pool   // of *macState; no New: mac makes them (newState)
 	states []*macState // every state made for macs, so that wipe reaches them; guarded by statesMu
 }
 
-// macState is a pooled SHA-256 with room for its sum, which would otherwise
+// macState is a pooled HMAC with room for its sum, which would otherwise
 // escape to the heap through the hash.Hash interface.
 type macState struct {
 	h   hash.Hash
 	sum [sha256.Size]byte
 }
 
-func newSigner(key [sha256.Size]byte) *signer {
-	s := &signer{key: key}
-	s.setPads(key[:])
-	return s
-}
-
-// setPads derives the inner and outer pads from key, which is at most
-// blockSize bytes.
-func (s *signer) setPads(key []byte) {
-	for i := range blockSize {
-		var k byte
-		if i < len(key) {
-			k = key[i]
-		}
-		s.ipad[i], s.opad[i] = k^0x36, k^0x5c
-	}
-}
+func newSigner(key [sha256.Size]byte) *signer { return &signer{key: key} }
 
 // mac is HMAC-SHA256(key, msg); ok is false once the signer was wiped
 // (the node sealed while the request was being checked).
@@ -96,12 +76,7 @@ func (s *signer) mac(msg []byte) (out [sha256.Size]byte, ok bool) {
 		m = s.newState()
 	}
 	m.h.Reset()
-	m.h.Write(s.ipad[:])
 	m.h.Write(msg)
-	inner := m.h.Sum(m.sum[:0])
-	m.h.Reset()
-	m.h.Write(s.opad[:])
-	m.h.Write(inner)
 	m.h.Sum(m.sum[:0])
 	out = m.sum
 	s.macs.Put(m)
@@ -114,25 +89,23 @@ func (s *signer) mac(msg []byte) (out [sha256.Size]byte, ok bool) {
 var statesMu sync.Mutex
 
 func (s *signer) newState() *macState {
-	m := &macState{h: sha256.New()}
+	h, _ := wipe.NewHMAC(sha256.New, s.key[:]) // ok: TestSignerForgetZeroes checks it
+	m := &macState{h: h}
 	statesMu.Lock()
 	s.states = append(s.states, m)
 	statesMu.Unlock()
 	return m
 }
 
-// wipe zeroes the key, its pads and every hash state keyed by it; later
-// macs fail.
+// wipe zeroes the key and every HMAC state keyed by it; later macs fail.
 func (s *signer) wipe() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.wiped = true
 	clear(s.key[:])
-	clear(s.ipad[:])
-	clear(s.opad[:])
 	statesMu.Lock()
 	for _, m := range s.states {
-		wipe.Pointee(m.h)
+		wipe.Deep(m.h)
 		clear(m.sum[:])
 	}
 	s.states = nil
@@ -196,18 +169,17 @@ func deriveSigningKey(secret []byte, s scope) [sha256.Size]byte {
 	return key
 }
 
-// hmacChain is one step of the derivation, on a throwaway signer that is
-// wiped before it returns.
+// hmacChain is one step of the derivation, on a throwaway HMAC zeroed
+// before it returns. Its key is at most 64 bytes, SHA-256's block size, as
+// wipe.NewHMAC needs: a derived key is 32, and "AWS4" and a secret of
+// iam.NewAccessKey's 40 characters make 44.
 func hmacChain(key []byte, data string) [sha256.Size]byte {
-	var k [sha256.Size]byte
-	if len(key) > blockSize {
-		k = sha256.Sum256(key)
-		key = k[:]
-	}
-	sg := &signer{}
-	sg.setPads(key)
-	clear(k[:])
-	out, _ := sg.mac([]byte(data))
-	sg.wipe()
+	m, _ := wipe.NewHMAC(sha256.New, key)
+	m.Write([]byte(data))
+	sum := make([]byte, 0, sha256.Size) // Sum's argument escapes: zeroed below
+	sum = m.Sum(sum)
+	out := [sha256.Size]byte(sum)
+	clear(sum)
+	wipe.Deep(m)
 	return out
 }

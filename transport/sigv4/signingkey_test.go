@@ -1,20 +1,31 @@
 package sigv4
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding"
 	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
+
+	"github.com/keyraft/keyraft/internal/wipe"
 )
 
-// TestSignerMAC: pooled HMAC states give crypto/hmac's answer each time,
-// whatever the message before.
-func TestSignerMAC(t *testing.T) {
+// TestSignerForgetZeroes: a signer's pooled crypto/hmac states give
+// hmac.New's answer each time, whatever the message before, and once the
+// signer is wiped (as Forget does) the memory they reach (their padded keys,
+// or the SHA-256 states after them, and their hash states) holds no byte
+// that is not zero, nor does the signer's key.
+func TestSignerForgetZeroes(t *testing.T) {
 	key := sha256.Sum256([]byte("key"))
+	if _, ok := wipe.NewHMAC(sha256.New, key[:]); !ok {
+		t.Fatal("wipe.NewHMAC cannot zero the padded keys crypto/hmac drops")
+	}
 	sg := newSigner(key)
 	for _, n := range []int{0, 1, 64, 140, 1000, 3} {
 		msg := []byte(strings.Repeat("m", n))
@@ -23,6 +34,132 @@ func TestSignerMAC(t *testing.T) {
 		if got, ok := sg.mac(msg); !ok || !hmac.Equal(got[:], m.Sum(nil)) {
 			t.Errorf("len %d: %x, crypto/hmac %x", n, got, m.Sum(nil))
 		}
+	}
+	sg.newState()           // a second state, as concurrent requests make
+	if len(sg.states) < 2 { // more under the race detector, whose pools drop items
+		t.Fatalf("%d HMAC states, want 2", len(sg.states))
+	}
+	var mem [][]byte
+	for _, m := range sg.states {
+		mem = append(mem, memoryOf(t, reflect.ValueOf(m))...)
+	}
+	mem = append(mem, sg.key[:])
+	// What the states keep: the SHA-256 chaining values after key XOR ipad
+	// and after key XOR opad, big-endian as MarshalBinary writes them,
+	// little-endian as sha256's state holds them.
+	var patterns [][]byte
+	for _, pad := range []byte{0x36, 0x5c} {
+		block := bytes.Repeat([]byte{pad}, sha256.BlockSize)
+		for i := range key {
+			block[i] ^= key[i]
+		}
+		h := sha256.New()
+		h.Write(block)
+		st, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		be := st[4 : 4+sha256.Size] // after the "sha\x03" magic
+		le := bytes.Clone(be)
+		for i := 0; i < len(le); i += 4 {
+			le[i], le[i+1], le[i+2], le[i+3] = le[i+3], le[i+2], le[i+1], le[i]
+		}
+		patterns = append(patterns, be, le, block[:sha256.Size])
+	}
+	found := func() (n int) {
+		for _, b := range mem {
+			for _, p := range append(patterns, key[:]) {
+				n += bytes.Count(b, p)
+			}
+		}
+		return n
+	}
+	// Each state keeps both chaining values, marshaled (big-endian), for
+	// Reset and Sum to start from, and (Go 1.26) in its two hash states;
+	// the signer keeps the key. None keeps a padded key.
+	if n := found(); n < 2*2+1 {
+		t.Fatalf("the scan finds %d copies of the key and its HMAC states before the wipe", n)
+	}
+
+	sg.wipe()
+	if n := found(); n != 0 {
+		t.Errorf("%d copies of the key or its HMAC states remain after the wipe", n)
+	}
+	for _, b := range mem {
+		if !bytes.Equal(b, make([]byte, len(b))) {
+			t.Fatalf("a kept HMAC state holds %d non-zero bytes after the wipe", len(b)-bytes.Count(b, []byte{0}))
+		}
+	}
+	if _, ok := sg.mac([]byte("x")); ok {
+		t.Error("a wiped signer still signs")
+	}
+}
+
+// memoryOf is the memory v reaches, as wipe.Deep walks it: a byte view of
+// each number, pointer-free array and slice backing array (up to its
+// capacity).
+func memoryOf(t *testing.T, v reflect.Value) [][]byte {
+	t.Helper()
+	var out [][]byte
+	seen := map[uintptr]bool{}
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if v.IsNil() || v.Kind() == reflect.Pointer && seen[v.Pointer()] {
+				return
+			}
+			if v.Kind() == reflect.Pointer {
+				seen[v.Pointer()] = true
+			}
+			walk(v.Elem())
+		case reflect.Struct, reflect.Array:
+			if pointerFree(v.Type()) { // one view, so that a pattern may span fields
+				out = append(out, unsafe.Slice((*byte)(v.Addr().UnsafePointer()), v.Type().Size()))
+			} else if v.Kind() == reflect.Struct {
+				for i := range v.NumField() {
+					walk(v.Field(i))
+				}
+			} else {
+				for i := range v.Len() {
+					walk(v.Index(i))
+				}
+			}
+		case reflect.Slice:
+			all := v.Slice(0, v.Cap())
+			if pointerFree(all.Type().Elem()) {
+				out = append(out, unsafe.Slice((*byte)(all.UnsafePointer()), uintptr(all.Len())*all.Type().Elem().Size()))
+				return
+			}
+			for i := range all.Len() {
+				walk(all.Index(i))
+			}
+		case reflect.Bool, reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint8, reflect.Uint32, reflect.Uint64:
+			out = append(out, unsafe.Slice((*byte)(v.Addr().UnsafePointer()), v.Type().Size()))
+		default:
+			t.Fatalf("memoryOf: %s", v.Type())
+		}
+	}
+	walk(v)
+	return out
+}
+
+// pointerFree reports whether t holds numbers only.
+func pointerFree(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Array:
+		return pointerFree(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !pointerFree(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.String, reflect.UnsafePointer:
+		return false
+	default:
+		return true
 	}
 }
 
@@ -235,12 +372,14 @@ func TestVerifierForget(t *testing.T) {
 		t.Fatalf("%d signing keys kept after Forget", len(v.keys.keys))
 	}
 	sg := signers[0]
-	if sg.key != [sha256.Size]byte{} || sg.ipad != [blockSize]byte{} || sg.opad != [blockSize]byte{} {
-		t.Error("a signing key or its pads survived Forget")
+	if sg.key != [sha256.Size]byte{} {
+		t.Error("a signing key survived Forget")
 	}
 	for _, m := range states {
-		if !reflect.ValueOf(m.h).Elem().IsZero() || m.sum != [sha256.Size]byte{} {
-			t.Error("a hash state keyed by a forgotten key was not zeroed")
+		for _, b := range memoryOf(t, reflect.ValueOf(m)) {
+			if !bytes.Equal(b, make([]byte, len(b))) {
+				t.Fatal("an HMAC state keyed by a forgotten key was not zeroed")
+			}
 		}
 	}
 	if _, ok := sg.mac([]byte("x")); ok {
