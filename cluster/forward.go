@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -77,11 +78,33 @@ func (n *Node) Forward(ctx context.Context, req *clusterpb.HTTPRequest) (*cluste
 	return c.Forward(ctx, req)
 }
 
-// UnsealPeers sends a share to every other live server and reports each answer.
-func (n *Node) UnsealPeers(ctx context.Context, share []byte) map[string]*clusterpb.UnsealResponse {
+// UnsealPeers sends a share to every other live voter and reports each
+// answer. A share goes only where the receiver proves it is that voter: it
+// is in the raft configuration, it carries the identity bound to its id,
+// and (client) its cluster certificate chains to the cluster CA and names
+// the id. Without cluster TLS no server can prove it, and nothing is sent.
+func (n *Node) UnsealPeers(ctx context.Context, share []byte) (map[string]*clusterpb.UnsealResponse, error) {
+	if n.cfg.TLS == nil {
+		return nil, ErrInsecureUnseal
+	}
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, mapRaftErr(err)
+	}
+	members := n.aliveMembers()
 	out := map[string]*clusterpb.UnsealResponse{}
-	for id, m := range n.aliveMembers() {
-		if id == n.cfg.NodeID {
+	for _, s := range f.Configuration().Servers {
+		id := string(s.ID)
+		if id == n.cfg.NodeID || s.Suffrage != raft.Voter {
+			continue
+		}
+		m, ok := members[id]
+		switch {
+		case !ok:
+			out[id] = &clusterpb.UnsealResponse{NodeId: id, Error: "not reachable by gossip; no share sent", Sealed: true}
+			continue
+		case !n.bound(m):
+			out[id] = &clusterpb.UnsealResponse{NodeId: id, Error: "the server gossiping this id does not carry the identity bound to it; no share sent", Sealed: true}
 			continue
 		}
 		c, err := n.client(id, m.Cluster)
@@ -97,7 +120,7 @@ func (n *Node) UnsealPeers(ctx context.Context, share []byte) map[string]*cluste
 		}
 		out[id] = resp
 	}
-	return out
+	return out, nil
 }
 
 // ForwardAudit has the leader commit one audit event.

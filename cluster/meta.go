@@ -15,6 +15,10 @@ type Meta struct {
 	// Boot changes on every process start; tombstones name it so that a
 	// removed server is re-added only once it restarts.
 	Boot string `json:"b"`
+	// Identity is the server identity from its data dir (identity.go),
+	// the same across restarts: the leader adds a server under a node id
+	// only if it carries the identity bound to that id.
+	Identity string `json:"i"`
 	// HasState is true once the server holds a Raft configuration; fresh
 	// servers bootstrap only when no server they see has one.
 	HasState bool `json:"s"`

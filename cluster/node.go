@@ -46,6 +46,12 @@ type Node struct {
 	stopCh chan struct{}
 	wg     sync.WaitGroup
 
+	// identity is this server's, from its data dir (identity.go).
+	identity string
+	// raftRef is raft for the transport's dials, which may start before
+	// NewRaft has returned and n.raft is set.
+	raftRef atomic.Pointer[raft.Raft]
+
 	metaMu sync.Mutex // guards meta against gossip reads and local updates
 	meta   Meta
 
@@ -80,6 +86,10 @@ func Start(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
+	identity, err := loadIdentity(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	bootBytes := make([]byte, 8)
 	if _, err := rand.Read(bootBytes); err != nil {
 		return nil, err
@@ -88,6 +98,7 @@ func Start(cfg Config) (*Node, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		boot:     hex.EncodeToString(bootBytes),
+		identity: identity,
 		stopCh:   make(chan struct{}),
 		conns:    map[string]*grpc.ClientConn{},
 		kick:     make(chan struct{}, 1),
@@ -108,7 +119,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n.meta = Meta{
 		ID: cfg.NodeID, Raft: cfg.RaftAdvertise, Cluster: cfg.ClusterAdvertise,
-		API: cfg.APIAdvertise, Boot: n.boot, HasState: hasState, Sealed: cfg.Sealed(),
+		API: cfg.APIAdvertise, Boot: n.boot, Identity: identity, HasState: hasState, Sealed: cfg.Sealed(),
 	}
 	if e := n.localNoSpace(); e != nil {
 		n.meta.NoSpace = e.gossiped()
@@ -182,6 +193,7 @@ func (n *Node) startRaft() (hasState bool, err error) {
 		return false, err
 	}
 	n.raft = r
+	n.raftRef.Store(r)
 	return hasState, nil
 }
 
@@ -196,9 +208,28 @@ func (n *Node) raftTransport(adv net.Addr) (*raft.NetworkTransport, error) {
 	if err != nil {
 		return nil, err
 	}
+	layer.NameDialed(n.raftIDAt)
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: layer, MaxPool: maxPool, Timeout: timeout, Logger: logger,
 	}), nil
+}
+
+// raftIDAt is the node id the raft configuration gives address, or "".
+func (n *Node) raftIDAt(address raft.ServerAddress) string {
+	r := n.raftRef.Load()
+	if r == nil {
+		return ""
+	}
+	f := r.GetConfiguration()
+	if f.Error() != nil {
+		return ""
+	}
+	for _, s := range f.Configuration().Servers {
+		if s.Address == address {
+			return string(s.ID)
+		}
+	}
+	return ""
 }
 
 // Shutdown leaves gossip, stops Raft and closes the stores.

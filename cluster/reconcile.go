@@ -126,9 +126,17 @@ func (n *Node) leaderLoop() {
 }
 
 // reconcileVoters adds every live server that is not a voter at its
-// gossiped address, unless it is the very process an operator removed or
-// (with cluster TLS) its certificate is not admitted.
+// gossiped address, unless it is the very process an operator removed,
+// its node id is bound to another server's identity, or (with cluster TLS)
+// its certificate is not admitted. Before it adds a server, it binds the
+// server's identity to its id; voters that formed the cluster are bound the
+// first time this leader sees them.
 func (n *Node) reconcileVoters() {
+	// Bindings are read from the FSM, which may lag the log until this
+	// leader's Barrier has applied.
+	if n.readyTerm.Load() != n.raft.CurrentTerm() {
+		return
+	}
 	f := n.raft.GetConfiguration()
 	if f.Error() != nil {
 		return
@@ -138,7 +146,16 @@ func (n *Node) reconcileVoters() {
 		current[string(s.ID)] = s
 	}
 	for id, m := range n.aliveMembers() {
+		if !n.claimHolds(m) {
+			continue
+		}
+		_, isBound := n.cfg.FSM.VoterIdentity(id)
 		if s, ok := current[id]; ok && s.Suffrage == raft.Voter && string(s.Address) == m.Raft {
+			if !isBound && m.Identity != "" {
+				if err := n.bindVoter(m); err != nil {
+					n.log.Warn("bind voter identity", "node_id", id, "error", err)
+				}
+			}
 			continue
 		}
 		if t, ok := n.cfg.FSM.RemovedPeer(id); ok && t.BootNonce == m.Boot {
@@ -146,6 +163,12 @@ func (n *Node) reconcileVoters() {
 		}
 		if !n.admit(m) {
 			continue
+		}
+		if !isBound {
+			if err := n.bindVoter(m); err != nil {
+				n.log.Warn("not adding voter: its identity could not be bound", "node_id", id, "error", err)
+				continue
+			}
 		}
 		n.log.Info("adding voter", "node_id", id, "address", m.Raft)
 		if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(m.Raft), 0, 5*time.Second).Error(); err != nil {
@@ -164,7 +187,7 @@ func (n *Node) handOffLeadership() bool {
 	members := n.aliveMembers()
 	for _, s := range f.Configuration().Servers {
 		m, ok := members[string(s.ID)]
-		if s.Suffrage != raft.Voter || string(s.ID) == n.cfg.NodeID || !ok || m.Sealed {
+		if s.Suffrage != raft.Voter || string(s.ID) == n.cfg.NodeID || !ok || m.Sealed || !n.bound(m) {
 			continue
 		}
 		n.log.Info("sealed leader handing off leadership", "to", s.ID)

@@ -5,6 +5,8 @@ import (
 	"crypto/cipher"
 	"fmt"
 	"io"
+
+	"github.com/keyraft/keyraft/internal/wipe"
 )
 
 const (
@@ -12,16 +14,27 @@ const (
 	tagSize   = 16 // the standard AES-GCM tag
 )
 
-// newGCM returns AES-256-GCM for key, which must be KeySize bytes.
-func newGCM(key []byte) (cipher.AEAD, error) {
+// newGCM returns AES-256-GCM for key, which must be KeySize bytes, and a
+// function that zeroes it. Callers defer the zeroing: the AES key schedule
+// begins with the key itself, and Go frees without clearing, so an instance
+// merely dropped would leave a copy of the key in memory after a seal. No
+// instance is cached for the same reason (and a new one costs about as
+// much as one AES block). The wipe is checked by TestAEADWiped; were it to
+// fail on a future Go, keys would linger only until their memory is reused.
+func newGCM(key []byte) (cipher.AEAD, func(), error) {
 	if len(key) != KeySize {
-		return nil, errKeySize
+		return nil, nil, errKeySize
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("crypto: %w", err)
+		return nil, nil, fmt.Errorf("crypto: %w", err)
 	}
-	return cipher.NewGCM(block)
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		wipe.Pointee(block)
+		return nil, nil, err
+	}
+	return gcm, func() { wipe.Pointee(gcm); wipe.Pointee(block) }, nil
 }
 
 // SealAEAD encrypts and authenticates plaintext and aad under key with
@@ -31,10 +44,11 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 // Random nonces bound the safe use of one key to about 2^32 messages; the
 // barrier keyring's term lets callers rotate well before that.
 func SealAEAD(key, plaintext, aad []byte, rand io.Reader) ([]byte, error) {
-	gcm, err := newGCM(key)
+	gcm, done, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	out := make([]byte, nonceSize, nonceSize+len(plaintext)+tagSize)
 	if _, err := io.ReadFull(randOrDefault(rand), out); err != nil {
 		return nil, fmt.Errorf("crypto: reading random nonce: %w", err)
@@ -46,10 +60,11 @@ func SealAEAD(key, plaintext, aad []byte, rand io.Reader) ([]byte, error) {
 // input, a failed authentication) returns an error that is or wraps
 // ErrInvalidCiphertext.
 func OpenAEAD(key, sealed, aad []byte) ([]byte, error) {
-	gcm, err := newGCM(key)
+	gcm, done, err := newGCM(key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidCiphertext, err)
 	}
+	defer done()
 	if len(sealed) < nonceSize+tagSize {
 		return nil, fmt.Errorf("%w: %d bytes is too short", ErrInvalidCiphertext, len(sealed))
 	}

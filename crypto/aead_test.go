@@ -3,6 +3,7 @@ package crypto
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -80,5 +81,23 @@ func TestAEADFailures(t *testing.T) {
 	}
 	if _, err := SealAEAD(key[:31], nil, nil, nil); err == nil {
 		t.Fatal("31-byte key: want error")
+	}
+}
+
+// TestAEADWiped: the GCM instance (which holds a copy of the AES key
+// schedule, whose first round key is the key itself) is all zeros once its
+// user is done with it.
+func TestAEADWiped(t *testing.T) {
+	gcm, done, err := newGCM(mustKey(t, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcm.Seal(nil, make([]byte, nonceSize), []byte("plaintext"), nil)
+	if reflect.ValueOf(gcm).Elem().IsZero() {
+		t.Fatal("a fresh GCM instance is all zeros")
+	}
+	done()
+	if !reflect.ValueOf(gcm).Elem().IsZero() {
+		t.Fatalf("%T still holds key-dependent state after its wipe", gcm)
 	}
 }

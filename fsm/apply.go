@@ -43,5 +43,22 @@ func (f *FSM) applyRemovePeer(cmd *fsmpb.Command) any {
 		return fmt.Errorf("%w: node id is empty", ErrInvalidCommand)
 	}
 	f.st.removed[rp.NodeId] = &rp
+	delete(f.st.voters, rp.NodeId) // only remove-peer frees an id
+	return nil
+}
+
+// applyBindVoter records which server identity owns a node id. The first
+// binding holds: a different identity for a bound id is refused, so that
+// the leader never adds a second process under a voter's id.
+func (f *FSM) applyBindVoter(cmd *fsmpb.Command) any {
+	var v fsmpb.Voter
+	decodePayload(cmd, &v)
+	if v.NodeId == "" || v.Identity == "" {
+		return fmt.Errorf("%w: voter record incomplete", ErrInvalidCommand)
+	}
+	if old, ok := f.st.voters[v.NodeId]; ok && old.Identity != v.Identity {
+		return ErrVoterBound
+	}
+	f.st.voters[v.NodeId] = &v
 	return nil
 }

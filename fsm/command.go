@@ -42,6 +42,8 @@ const (
 	CmdPutKeyPolicy    CommandType = 22
 	CmdCreateGrant     CommandType = 23
 	CmdRemoveGrant     CommandType = 24
+
+	CmdBindVoter CommandType = 25
 )
 
 var commandNames = map[CommandType]string{
@@ -53,7 +55,7 @@ var commandNames = map[CommandType]string{
 	CmdSetKeyRotation: "SetKeyRotation", CmdRotateKey: "RotateKey", CmdAuditBatch: "AuditBatch",
 	CmdAuditTrim: "AuditTrim", CmdCreateUser: "CreateUser", CmdCreateAccessKey: "CreateAccessKey",
 	CmdDeleteAccessKey: "DeleteAccessKey", CmdPutUserPolicy: "PutUserPolicy", CmdPutKeyPolicy: "PutKeyPolicy",
-	CmdCreateGrant: "CreateGrant", CmdRemoveGrant: "RemoveGrant",
+	CmdCreateGrant: "CreateGrant", CmdRemoveGrant: "RemoveGrant", CmdBindVoter: "BindVoter",
 }
 
 func (t CommandType) String() string {

@@ -36,6 +36,10 @@ var (
 	ErrGrantLimit         = errors.New("too many grants on the key")
 )
 
+// ErrVoterBound: a node id is bound to another server's identity until
+// remove-peer frees it.
+var ErrVoterBound = errors.New("node id is bound to another server identity")
+
 // KeyStateError refuses an operation the key's state does not allow.
 type KeyStateError struct {
 	KeyID string
@@ -214,6 +218,8 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {
 		return f.applyCreateGrant(cmd)
 	case CmdRemoveGrant:
 		return f.applyRemoveGrant(cmd)
+	case CmdBindVoter:
+		return f.applyBindVoter(cmd)
 	}
 	if cmd.Flags&FlagIgnoreUnknown != 0 {
 		return nil
@@ -320,6 +326,14 @@ func (f *FSM) Keys() []*fsmpb.Key {
 		out = append(out, clone(f.st.keys[id]))
 	}
 	return out
+}
+
+// VoterIdentity returns the identity bound to a node id, if any.
+func (f *FSM) VoterIdentity(nodeID string) (string, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	v, ok := f.st.voters[nodeID]
+	return v.GetIdentity(), ok
 }
 
 // RemovedPeer returns the tombstone of a removed server.

@@ -53,6 +53,9 @@ func captureSnapshot(st *state, index uint64) *fsmSnapshot {
 	for _, id := range sortedKeys(st.removed) {
 		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_RemovedPeer{RemovedPeer: clone(st.removed[id])}})
 	}
+	for _, id := range sortedKeys(st.voters) {
+		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_Voter{Voter: clone(st.voters[id])}})
+	}
 	for _, name := range sortedKeys(st.aliases) {
 		s.records = append(s.records, &fsmpb.SnapshotRecord{Record: &fsmpb.SnapshotRecord_Alias{Alias: clone(st.aliases[name])}})
 	}
@@ -244,6 +247,8 @@ func readSnapshot(r io.Reader, store *audit.Store) (*state, uint64, error) {
 			st.keys[v.Key.GetKeyId()] = v.Key
 		case *fsmpb.SnapshotRecord_RemovedPeer:
 			st.removed[v.RemovedPeer.GetNodeId()] = v.RemovedPeer
+		case *fsmpb.SnapshotRecord_Voter:
+			st.voters[v.Voter.GetNodeId()] = v.Voter
 		case *fsmpb.SnapshotRecord_Alias:
 			st.aliases[v.Alias.GetAliasName()] = v.Alias
 		case *fsmpb.SnapshotRecord_User:

@@ -15,7 +15,10 @@ type state struct {
 	init     *fsmpb.Init
 	keys     map[string]*fsmpb.Key
 	removed  map[string]*fsmpb.RemovePeer
-	aliases  map[string]*fsmpb.Alias
+	// voters binds node ids to server identities (BindVoter); remove-peer
+	// drops the binding.
+	voters  map[string]*fsmpb.Voter
+	aliases map[string]*fsmpb.Alias
 	// accessKeys indexes every access key by id: the root's from Init and the users'.
 	accessKeys map[string]*fsmpb.AccessKey
 	users      map[string]*fsmpb.User
@@ -26,6 +29,7 @@ func newState() *state {
 	return &state{
 		keys:       map[string]*fsmpb.Key{},
 		removed:    map[string]*fsmpb.RemovePeer{},
+		voters:     map[string]*fsmpb.Voter{},
 		aliases:    map[string]*fsmpb.Alias{},
 		accessKeys: map[string]*fsmpb.AccessKey{},
 		users:      map[string]*fsmpb.User{},

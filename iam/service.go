@@ -139,15 +139,18 @@ func userIn(payload any) string {
 func SecretPath(accessKeyID string) string { return "accesskey/" + accessKeyID }
 
 // NewAccessKey makes an AWS-shaped access key id (AKIA + 16 base32
-// characters) and a 40-character secret.
-func NewAccessKey() (id, secret string, err error) {
+// characters) and a 40-character secret. The secret is bytes, never a Go
+// string, so that its holder can zero it once it has been shown.
+func NewAccessKey() (id string, secret []byte, err error) {
 	b := make([]byte, 40)
+	defer clear(b)
 	if _, err := rand.Read(b); err != nil {
-		return "", "", err
+		return "", nil, err
 	}
 	id = "AKIA" + base32.StdEncoding.EncodeToString(b[:10])[:16]
-	secret = base64.StdEncoding.EncodeToString(b[10:])[:40]
-	return id, secret, nil
+	secret = make([]byte, base64.StdEncoding.EncodedLen(30))
+	base64.StdEncoding.Encode(secret, b[10:])
+	return id, secret[:40], nil
 }
 
 func epochSeconds(nanos int64) float64 { return float64(nanos/1e6) / 1e3 }

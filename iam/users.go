@@ -10,6 +10,7 @@ import (
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/policy"
+	"github.com/keyraft/keyraft/transport/awsjson"
 )
 
 type userRequest struct {
@@ -70,17 +71,20 @@ func (s *Service) CreateAccessKey(ctx context.Context, req *userRequest) (any, *
 	if err != nil {
 		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "could not generate an access key")
 	}
-	sealed, err := kr.Seal(SecretPath(id), []byte(secret), rand.Reader)
+	sealed, err := kr.Seal(SecretPath(id), secret, rand.Reader)
 	if err != nil {
+		clear(secret)
 		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "could not seal the secret")
 	}
 	now := s.now().UnixNano()
 	ak := &fsmpb.AccessKey{AccessKeyId: id, SealedSecret: sealed, PrincipalArn: u.Arn, CreateDate: now, UserName: u.Name}
-	// The only time the secret leaves the cluster; the audit event drops it.
+	// The only time the secret leaves the cluster; the audit event drops
+	// it, and the answer's writer zeroes it once written.
 	answer := map[string]any{"AccessKey": map[string]any{
-		"UserName": u.Name, "AccessKeyId": id, "SecretAccessKey": secret, "Status": "Active", "CreateDate": epochSeconds(now),
+		"UserName": u.Name, "AccessKeyId": id, "SecretAccessKey": awsjson.SecretString(secret), "Status": "Active", "CreateDate": epochSeconds(now),
 	}}
 	if e := s.commit(ctx, fsm.CmdCreateAccessKey, ak, answer); e != nil {
+		clear(secret)
 		return nil, e
 	}
 	return answer, nil

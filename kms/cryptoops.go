@@ -8,6 +8,7 @@ import (
 	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/transport/awsjson"
 )
 
 const algSymmetric = "SYMMETRIC_DEFAULT"
@@ -125,6 +126,7 @@ func (s *Service) Encrypt(ctx context.Context, req *encryptRequest) (any, *Error
 		return nil, e
 	}
 	blob, e := s.encryptUnder(k, req.Plaintext, req.EncryptionContext)
+	clear(req.Plaintext)
 	if e != nil {
 		return nil, e
 	}
@@ -148,7 +150,7 @@ func (s *Service) Decrypt(ctx context.Context, req *decryptRequest) (any, *Error
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"KeyId": s.arn(k.KeyId), "Plaintext": plaintext, "EncryptionAlgorithm": algSymmetric}, nil
+	return map[string]any{"KeyId": s.arn(k.KeyId), "Plaintext": awsjson.Secret(plaintext), "EncryptionAlgorithm": algSymmetric}, nil
 }
 
 // open decrypts a ciphertext blob: the blob names its key; a key named by

@@ -38,6 +38,11 @@ type Config struct {
 	// GossipKey, when set, encrypts gossip (16, 24 or 32 bytes, the same on
 	// every node).
 	GossipKey []byte
+	// Insecure lets the server run its cluster without mutual TLS or a
+	// gossip key (-insecure): it warns at start and every minute, reports
+	// it in its status, and refuses `unseal -all`. Without it, Start
+	// refuses such a configuration.
+	Insecure bool
 
 	Region  string
 	Account string

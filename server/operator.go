@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/keyraft/keyraft/cluster"
@@ -68,14 +69,6 @@ type initRequest struct {
 	SecretThreshold int `json:"secret_threshold"`
 }
 
-type initResponse struct {
-	Keys            []string `json:"unseal_keys_b64"`
-	Shares          int      `json:"unseal_shares"`
-	Threshold       int      `json:"unseal_threshold"`
-	AccessKeyID     string   `json:"access_key_id"`
-	SecretAccessKey string   `json:"secret_access_key"`
-}
-
 func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, body []byte) {
 	var req initRequest
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -100,15 +93,50 @@ func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, body []byte)
 		writeErr(w, http.StatusServiceUnavailable, "init failed; retry once a leader is elected: "+err.Error())
 		return
 	}
-	out := initResponse{Shares: len(res.Shares), Threshold: res.Threshold, AccessKeyID: res.AccessKeyID, SecretAccessKey: res.SecretAccessKey}
-	for _, p := range res.Shares {
-		out.Keys = append(out.Keys, base64.StdEncoding.EncodeToString(p))
-	}
-	writeJSON(w, http.StatusOK, out)
+	b := initAnswer(res)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+	clear(b)
+	res.Forget()
 }
 
+// initAnswer is init's answer, {"unseal_keys_b64": [...], "unseal_shares",
+// "unseal_threshold", "access_key_id", "secret_access_key"}, written by hand into one
+// buffer of the right size: encoding/json would leave the shares and the
+// secret in its pooled buffers, and Go strings cannot be zeroed. The
+// caller zeroes it once written. Access key ids, secrets and base64 need no
+// JSON escaping.
+func initAnswer(res *InitResult) []byte {
+	n := 128 + len(res.AccessKeyID) + len(res.SecretAccessKey)
+	for _, p := range res.Shares {
+		n += base64.StdEncoding.EncodedLen(len(p)) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"unseal_keys_b64":[`...)
+	for i, p := range res.Shares {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, p)
+		b = append(b, '"')
+	}
+	b = append(b, `],"unseal_shares":`...)
+	b = strconv.AppendInt(b, int64(len(res.Shares)), 10)
+	b = append(b, `,"unseal_threshold":`...)
+	b = strconv.AppendInt(b, int64(res.Threshold), 10)
+	b = append(b, `,"access_key_id":"`...)
+	b = append(b, res.AccessKeyID...)
+	b = append(b, `","secret_access_key":"`...)
+	b = append(b, res.SecretAccessKey...)
+	return append(b, "\"}\n"...)
+}
+
+// unsealRequest is the body of an unseal call. Key is decoded from base64
+// by encoding/json straight into bytes this handler zeroes.
 type unsealRequest struct {
-	Key   string `json:"key"`
+	Key   []byte `json:"key"`
 	Reset bool   `json:"reset"`
 	All   bool   `json:"all"`
 }
@@ -126,20 +154,40 @@ func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
 	if !s.admitUnseal(w, r) {
 		return
 	}
+	body, err := readZeroable(r.Body, 1<<16)
+	defer clear(body)
+	if err != nil {
+		s.unsealFailed(r)
+		writeErr(w, http.StatusBadRequest, "could not read the request body")
+		return
+	}
 	var req unsealRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+	err = json.Unmarshal(body, &req)
+	defer clear(req.Key)
+	var badBase64 base64.CorruptInputError
+	switch {
+	case errors.As(err, &badBase64):
+		s.unsealFailed(r)
+		writeErr(w, http.StatusBadRequest, "unseal: the share is not valid base64")
+		return
+	case err != nil:
 		s.unsealFailed(r)
 		writeErr(w, http.StatusBadRequest, "unseal: the body must be {\"key\": \"<base64 share>\"} or {\"reset\": true}")
 		return
 	}
 	var share []byte
 	if !req.Reset {
-		var err error
-		if share, err = base64.StdEncoding.DecodeString(req.Key); err != nil || len(share) == 0 {
+		if share = req.Key; len(share) == 0 {
 			s.unsealFailed(r)
 			writeErr(w, http.StatusBadRequest, "unseal: the share is not valid base64")
 			return
 		}
+	}
+	if req.All && s.cfg.Insecure {
+		// Refused before this node takes the share either: the operator
+		// meant every node, and none of them can be told from an impostor.
+		writeErr(w, http.StatusBadRequest, cluster.ErrInsecureUnseal.Error())
+		return
 	}
 	st, err := s.Unseal(share, req.Reset)
 	if isShareFailure(err) {
@@ -165,7 +213,12 @@ func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answers := []UnsealAnswer{local}
-	for id, a := range s.node.UnsealPeers(r.Context(), share) {
+	peers, err := s.node.UnsealPeers(r.Context(), share)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	for id, a := range peers {
 		answers = append(answers, UnsealAnswer{NodeID: id, Sealed: a.Sealed, Progress: int(a.Progress), Threshold: int(a.Threshold), Error: a.Error})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"nodes": answers})
@@ -199,6 +252,7 @@ func (s *Server) handleSeal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Seal()
+	s.scrub.mark(w, r)
 	s.auditAsync(r, akid, "OperatorSeal", nil, nil)
 	writeJSON(w, http.StatusOK, s.Status())
 }
@@ -288,4 +342,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeErr(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"errors": []string{msg}})
+}
+
+// readZeroable reads at most limit bytes of r into one buffer, growing it
+// by copying and zeroing the old one, so that a caller that zeroes the
+// result leaves no copy of a secret body behind (io.ReadAll would leave
+// every buffer it outgrew).
+func readZeroable(r io.Reader, limit int) ([]byte, error) {
+	r = io.LimitReader(r, int64(limit))
+	b := make([]byte, 0, min(512, limit+1))
+	for {
+		if len(b) == cap(b) {
+			nb := make([]byte, len(b), 2*cap(b))
+			copy(nb, b)
+			clear(b)
+			b = nb
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }

@@ -189,6 +189,7 @@ func writeForwarded(w http.ResponseWriter, resp *clusterpb.HTTPResponse) {
 	}
 	w.WriteHeader(int(resp.Status))
 	_, _ = w.Write(resp.Body)
+	clear(resp.Body) // it may carry a plaintext or init's shares; nothing reads it again
 }
 
 // serveKMSLocal answers a KMS or IAM request on the leader, signed by

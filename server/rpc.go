@@ -44,6 +44,7 @@ func (rs *rpcService) Forward(ctx context.Context, in *clusterpb.HTTPRequest) (*
 // Unseal applies one share to this node only.
 func (rs *rpcService) Unseal(ctx context.Context, in *clusterpb.UnsealRequest) (*clusterpb.UnsealResponse, error) {
 	st, err := rs.s.Unseal(in.Share, in.Reset_)
+	clear(in.Share) // the barrier keeps a copy of its own
 	rs.s.auditAsync(nil, "", "OperatorUnseal", map[string]any{"reset": in.Reset_, "progress": st.Progress, "sealed": st.Sealed, "viaPeer": true}, err)
 	out := &clusterpb.UnsealResponse{
 		Sealed: st.Sealed, Progress: uint32(st.Progress), Threshold: uint32(st.Threshold), NodeId: rs.s.cfg.NodeID,

@@ -12,7 +12,9 @@ import (
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/iam"
+	"github.com/keyraft/keyraft/internal/wipe"
 	"github.com/keyraft/keyraft/seal"
+	"github.com/keyraft/keyraft/transport/sigv4"
 )
 
 // Errors of the operator seal and init calls.
@@ -21,12 +23,21 @@ var (
 	ErrNotInitialized     = errors.New("keyraft is not initialized yet (or this node has not caught up)")
 )
 
-// InitResult is what init shows exactly once.
+// InitResult is what init shows exactly once. Its secrets are bytes so that
+// Forget can zero them once shown.
 type InitResult struct {
 	Shares          [][]byte
 	Threshold       int
 	AccessKeyID     string
-	SecretAccessKey string
+	SecretAccessKey []byte
+}
+
+// Forget zeroes the shares and the secret access key.
+func (r *InitResult) Forget() {
+	for _, s := range r.Shares {
+		clear(s)
+	}
+	clear(r.SecretAccessKey)
 }
 
 // Initialize creates the root key, the keyring and the first access key,
@@ -59,11 +70,19 @@ func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, thresh
 	if err != nil {
 		return nil, err
 	}
+	res := &InitResult{Shares: parts, Threshold: threshold}
+	ok := false
+	defer func() {
+		if !ok {
+			res.Forget()
+		}
+	}()
 	akid, secret, err := iam.NewAccessKey()
 	if err != nil {
 		return nil, err
 	}
-	sealedSecret, err := kr.Seal(iam.SecretPath(akid), []byte(secret), rand.Reader)
+	res.AccessKeyID, res.SecretAccessKey = akid, secret
+	sealedSecret, err := kr.Seal(iam.SecretPath(akid), secret, rand.Reader)
 	if err != nil {
 		return nil, err
 	}
@@ -82,18 +101,19 @@ func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, thresh
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.node.Apply(ctx, cmd)
+	applied, err := s.node.Apply(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
-	if err, ok := res.(error); ok {
+	if err, ok := applied.(error); ok {
 		if errors.Is(err, fsm.ErrAlreadyInitialized) {
 			return nil, ErrAlreadyInitialized
 		}
 		return nil, err
 	}
 	s.log.Info("cluster initialized", "shares", shares, "threshold", threshold, "access_key_id", akid)
-	return &InitResult{Shares: parts, Threshold: threshold, AccessKeyID: akid, SecretAccessKey: secret}, nil
+	ok = true
+	return res, nil
 }
 
 // Unseal gives this node one share (or resets its progress).
@@ -144,10 +164,20 @@ func (s *Server) RecordSetup(ctx context.Context, name string, params map[string
 	return s.recordOperatorEvent(ctx, nil, "", name, params, nil)
 }
 
-// Seal drops every unsealed secret from memory on this node.
+// Seal drops every unsealed secret from memory on this node: the keyring,
+// the key material cache and the SigV4 signing keys are zeroed, not merely
+// dropped (docs/security.md says what remains best effort).
 func (s *Server) Seal() {
 	s.barrier.Seal()
 	s.kms.DropSecrets()
+	for _, v := range []*sigv4.Verifier{s.verifier, s.iamVerifier, s.operatorVerifier} {
+		v.Forget()
+	}
+	// Then the copies no code here holds: request and answer buffers that
+	// net/http, crypto/tls and encoding/json pool or dropped unzeroed
+	// (scrub.go).
+	s.forgetConnections()
+	wipe.Heap()
 	s.log.Info("node sealed")
 }
 
@@ -155,6 +185,7 @@ func (s *Server) Seal() {
 type Status struct {
 	Initialized bool   `json:"initialized"`
 	Sealed      bool   `json:"sealed"`
+	Insecure    bool   `json:"insecure"` // the server runs with -insecure
 	Progress    int    `json:"progress"`
 	Threshold   int    `json:"threshold"`
 	Shares      int    `json:"shares"`
@@ -175,6 +206,7 @@ func (s *Server) Status() Status {
 	st := s.barrier.Status(int(in.GetThreshold()))
 	r := s.node.Raft()
 	return Status{
+		Insecure:    s.cfg.Insecure,
 		Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()),
 		Shares: int(in.GetShares()), Nonce: st.Nonce, NodeID: s.cfg.NodeID, LeaderID: s.node.LeaderID(),
 		RaftState: r.State().String(), RaftIndex: r.AppliedIndex(), Term: r.CurrentTerm(),

@@ -66,6 +66,9 @@ type Server struct {
 	// which summariseAuthFailures records once a minute at most.
 	authFailures failtally.Tally
 
+	// scrub overwrites the free heap after a sealing connection closes (scrub.go).
+	scrub scrubAfter
+
 	// unsealLimit and unsealFails guard the unauthenticated unseal
 	// endpoint (unsealguard.go).
 	unsealLimit unsealLimiter
@@ -102,6 +105,9 @@ func Start(cfg Config) (*Server, error) {
 	}
 	apiTLS, clusterTLS, err := cfg.loadTLS()
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.checkClusterAuth(clusterTLS); err != nil {
 		return nil, err
 	}
 	if err := datadir.Prepare(cfg.DataDir); err != nil {
@@ -176,6 +182,10 @@ func Start(cfg Config) (*Server, error) {
 	s.grpc = grpc.NewServer(grpcOpts...)
 	clusterpb.RegisterClusterServer(s.grpc, &rpcService{s: s})
 	s.http = s.apiHTTPServer()
+	limitState := s.http.ConnState
+	s.http.ConnContext = connContext
+	s.http.ConnState = func(c net.Conn, st http.ConnState) { limitState(c, st); s.scrub.connState(c, st) }
+	s.scrub.done = func() { s.log.Info("free memory overwritten after seal") }
 	go func() { _ = s.grpc.Serve(s.clusterLn) }()
 	go func() { _ = s.http.Serve(s.apiLn) }()
 	go s.watchSeal()
@@ -185,6 +195,9 @@ func Start(cfg Config) (*Server, error) {
 	s.log.Info("keyraft node started", "node_id", cfg.NodeID, "api", s.apiLn.Addr().String(),
 		"cluster", adv["cluster"], "raft", adv["raft"], "gossip", adv["gossip"],
 		"api_tls", apiTLS != nil, "cluster_tls", clusterTLS != nil, "gossip_encrypted", len(cfg.GossipKey) > 0)
+	if cfg.Insecure {
+		go s.warnInsecure()
+	}
 	return s, nil
 }
 
@@ -241,21 +254,24 @@ func (s *Server) housekeeping() {
 	}
 }
 
-// secretFor returns an access key's secret, opened under the keyring.
-func (s *Server) secretFor(accessKeyID string) (string, bool) {
+// secretFor returns an access key's secret, opened under the keyring, as a
+// fresh copy that the verifier zeroes once it has used it: no secret stays
+// in memory between requests, so sealing (which drops the keyring) leaves
+// none behind.
+func (s *Server) secretFor(accessKeyID string) ([]byte, bool) {
 	ak, ok := s.fsm.AccessKey(accessKeyID)
 	if !ok {
-		return "", false
+		return nil, false
 	}
 	kr, err := s.barrier.Keyring()
 	if err != nil {
-		return "", false
+		return nil, false
 	}
 	secret, err := kr.Open(iam.SecretPath(accessKeyID), ak.SealedSecret)
 	if err != nil {
-		return "", false
+		return nil, false
 	}
-	return string(secret), true
+	return secret, true
 }
 
 // APIAddr is the address the API listener is bound to.

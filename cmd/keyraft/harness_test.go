@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -81,7 +82,9 @@ func newProc(t *testing.T, id string, expect int) *proc {
 	p.args = []string{"server", "-node-id", id, "-data-dir", p.dataDir,
 		"-api-addr", fmt.Sprintf("127.0.0.1:%d", api), "-cluster-addr", p.cluster,
 		"-raft-addr", p.raft, "-gossip-addr", p.gossip,
-		"-bootstrap-expect", fmt.Sprint(expect), "-log-level", "debug"}
+		"-bootstrap-expect", fmt.Sprint(expect), "-log-level", "debug",
+		// Plaintext until secure() gives the process its certificates.
+		"-insecure"}
 	p.logPath = filepath.Join(t.TempDir(), id+".log")
 	return p
 }
@@ -152,6 +155,7 @@ var apiCAs sync.Map
 // with gossipKey. The operator and kmsClient helpers then trust k's CA for p.
 func (p *proc) secure(k *pki, gossipKey string) {
 	cert, key := k.node(p.id)
+	p.args = slices.DeleteFunc(p.args, func(a string) bool { return a == "-insecure" })
 	p.args = append(p.args, "-tls-cert-file", cert, "-tls-key-file", key,
 		"-cluster-ca-file", k.caFile(), "-cluster-cert-file", cert, "-cluster-key-file", key,
 		"-gossip-key", gossipKey)

@@ -54,6 +54,7 @@ func runServer(args []string) int {
 	fs.StringVar(&cfg.ClusterKeyFile, "cluster-key-file", "", "this node's cluster key (PEM)")
 	fs.StringVar(&gossipKey, "gossip-key", "", "encrypt gossip with this key: base64 of 16, 24 or 32 bytes, the same on every node (`keyraft operator gossip-keygen`)")
 	fs.StringVar(&gossipKeyFile, "gossip-key-file", "", "read -gossip-key from this file, keeping it out of the process list")
+	fs.BoolVar(&cfg.Insecure, "insecure", false, "run the cluster without mutual TLS and a gossip key: any process that reaches its ports can join it and read its state; warns every minute and refuses `operator unseal -all`")
 	fs.StringVar(&cfg.Region, "region", "us-east-1", "AWS region in ARNs and the SigV4 credential scope")
 	fs.StringVar(&cfg.Account, "account-id", "111122223333", "AWS account id in ARNs")
 	fs.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
@@ -67,6 +68,8 @@ func runServer(args []string) int {
 	fs.DurationVar(&cfg.SnapshotInterval, "raft-snapshot-interval", 2*time.Minute, "how often Raft checks -raft-snapshot-threshold (it adds up to this much jitter)")
 	cfg.MinFreeDisk = server.DefaultMinFreeDisk
 	fs.Var(sizeFlag{&cfg.MinFreeDisk}, "min-free-disk", "refuse writes (503, NOSPACE alarm in status) while any voter's data dir has less free space than this, e.g. 256MiB, 1GiB; 0 turns the check off")
+	disableMlock := fs.Bool("disable-mlock", false, "do not lock memory (mlockall); unsealed keys may then be swapped to disk. Without it the server refuses to start when it cannot lock")
+	enableCoreDumps := fs.Bool("enable-core-dumps", false, "allow core dumps, which would hold unsealed keys (off by default)")
 	registerTestKnobs(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -93,11 +96,19 @@ func runServer(args []string) int {
 		}
 	}
 	if pprofAddr != "" {
+		if err := checkLoopback(pprofAddr); err != nil {
+			fmt.Fprintf(os.Stderr, "keyraft server: -pprof-addr: %v\n", err)
+			return 2
+		}
 		go func() { _ = http.ListenAndServe(pprofAddr, nil) }() // DefaultServeMux holds net/http/pprof
 	}
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "keyraft", Level: hclog.LevelFromString(logLevel), Output: os.Stderr})
 	if testKnobsBuilt {
 		cfg.Logger.Warn("this binary was built with -tags keyraft_testknobs: its -test-* flags bend time and storage; never run it in production")
+	}
+	if err := protectMemory(cfg.Logger, dev, *disableMlock, *enableCoreDumps); err != nil {
+		fmt.Fprintf(os.Stderr, "keyraft server: %v\n", err)
+		return 1
 	}
 	if dev {
 		return runDev(fs, cfg)
@@ -194,6 +205,11 @@ func runDev(fs *flag.FlagSet, cfg server.Config) int {
 	if cfg.NodeID == "" {
 		cfg.NodeID = "dev"
 	}
+	// One node on loopback, alone in its cluster: nothing to authenticate
+	// between nodes unless cluster TLS is given anyway.
+	if cfg.ClusterCAFile == "" || len(cfg.GossipKey) == 0 {
+		cfg.Insecure = true
+	}
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "keyraft-dev-")
 		if err != nil {
@@ -222,18 +238,30 @@ func runDev(fs *flag.FlagSet, cfg server.Config) int {
 		scheme = "https://"
 	}
 	endpoint := scheme + dialable(s.APIAddr())
+	// The share and the secret are written from a buffer that is zeroed
+	// afterwards, not through fmt (whose pooled buffers would keep them),
+	// so that `operator seal` leaves no copy in this process.
 	fmt.Printf(`
 keyraft is running in -dev mode: one node, in-memory seal state, data in %s (removed on exit).
-Unseal share (already applied): %s
+`, cfg.DataDir)
+	b := make([]byte, 0, 128) // room for either line: no copy left by growing
+	b = base64.StdEncoding.AppendEncode(append(b, "Unseal share (already applied): "...), res.Shares[0])
+	_, _ = os.Stdout.Write(b)
+	clear(b)
+	fmt.Printf(`
 
 Paste these lines into another shell, then try: aws kms create-key
 
 export AWS_ENDPOINT_URL=%s
 export AWS_ACCESS_KEY_ID=%s
-export AWS_SECRET_ACCESS_KEY=%s
-export AWS_DEFAULT_REGION=%s
+`, endpoint, res.AccessKeyID)
+	b = append(append(append(b[:0], "export AWS_SECRET_ACCESS_KEY="...), res.SecretAccessKey...), '\n')
+	_, _ = os.Stdout.Write(b)
+	clear(b)
+	res.Forget()
+	fmt.Printf(`export AWS_DEFAULT_REGION=%s
 
-`, cfg.DataDir, base64.StdEncoding.EncodeToString(res.Shares[0]), endpoint, res.AccessKeyID, res.SecretAccessKey, cfg.Region)
+`, cfg.Region)
 	waitForSignal()
 	return 0
 }

@@ -1206,6 +1206,61 @@ func (x *RemovePeer) GetBootNonce() string {
 	return ""
 }
 
+// Voter binds a node id to the identity its server keeps in its data dir:
+// the leader records it before it adds the server, and adds no other
+// process under that id until remove-peer frees it.
+type Voter struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Identity      string                 `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Voter) Reset() {
+	*x = Voter{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Voter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Voter) ProtoMessage() {}
+
+func (x *Voter) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Voter.ProtoReflect.Descriptor instead.
+func (*Voter) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Voter) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *Voter) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
 // AuditBatch carries the events of concurrent requests, group-committed by
 // the leader; Apply chains them into the audit store.
 type AuditBatch struct {
@@ -1217,7 +1272,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1229,7 +1284,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1242,7 +1297,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AuditBatch) GetEvents() [][]byte {
@@ -1264,7 +1319,7 @@ type AuditTrim struct {
 
 func (x *AuditTrim) Reset() {
 	*x = AuditTrim{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1331,7 @@ func (x *AuditTrim) String() string {
 func (*AuditTrim) ProtoMessage() {}
 
 func (x *AuditTrim) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,7 +1344,7 @@ func (x *AuditTrim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditTrim.ProtoReflect.Descriptor instead.
 func (*AuditTrim) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AuditTrim) GetBeforeSeq() uint64 {
@@ -1319,7 +1374,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1331,7 +1386,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1344,7 +1399,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -1390,7 +1445,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1457,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1470,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *User) GetName() string {
@@ -1463,7 +1518,7 @@ type UserPolicy struct {
 
 func (x *UserPolicy) Reset() {
 	*x = UserPolicy{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1475,7 +1530,7 @@ func (x *UserPolicy) String() string {
 func (*UserPolicy) ProtoMessage() {}
 
 func (x *UserPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1488,7 +1543,7 @@ func (x *UserPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserPolicy.ProtoReflect.Descriptor instead.
 func (*UserPolicy) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UserPolicy) GetName() string {
@@ -1514,7 +1569,7 @@ type CreateUser struct {
 
 func (x *CreateUser) Reset() {
 	*x = CreateUser{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1581,7 @@ func (x *CreateUser) String() string {
 func (*CreateUser) ProtoMessage() {}
 
 func (x *CreateUser) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1594,7 @@ func (x *CreateUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUser.ProtoReflect.Descriptor instead.
 func (*CreateUser) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateUser) GetUser() *User {
@@ -1559,7 +1614,7 @@ type DeleteAccessKey struct {
 
 func (x *DeleteAccessKey) Reset() {
 	*x = DeleteAccessKey{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1571,7 +1626,7 @@ func (x *DeleteAccessKey) String() string {
 func (*DeleteAccessKey) ProtoMessage() {}
 
 func (x *DeleteAccessKey) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1584,7 +1639,7 @@ func (x *DeleteAccessKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessKey.ProtoReflect.Descriptor instead.
 func (*DeleteAccessKey) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteAccessKey) GetAccessKeyId() string {
@@ -1611,7 +1666,7 @@ type PutUserPolicy struct {
 
 func (x *PutUserPolicy) Reset() {
 	*x = PutUserPolicy{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +1678,7 @@ func (x *PutUserPolicy) String() string {
 func (*PutUserPolicy) ProtoMessage() {}
 
 func (x *PutUserPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +1691,7 @@ func (x *PutUserPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutUserPolicy.ProtoReflect.Descriptor instead.
 func (*PutUserPolicy) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PutUserPolicy) GetUserName() string {
@@ -1663,7 +1718,7 @@ type PutKeyPolicy struct {
 
 func (x *PutKeyPolicy) Reset() {
 	*x = PutKeyPolicy{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1675,7 +1730,7 @@ func (x *PutKeyPolicy) String() string {
 func (*PutKeyPolicy) ProtoMessage() {}
 
 func (x *PutKeyPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1688,7 +1743,7 @@ func (x *PutKeyPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutKeyPolicy.ProtoReflect.Descriptor instead.
 func (*PutKeyPolicy) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PutKeyPolicy) GetKeyId() string {
@@ -1727,7 +1782,7 @@ type Grant struct {
 
 func (x *Grant) Reset() {
 	*x = Grant{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +1794,7 @@ func (x *Grant) String() string {
 func (*Grant) ProtoMessage() {}
 
 func (x *Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +1807,7 @@ func (x *Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Grant.ProtoReflect.Descriptor instead.
 func (*Grant) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Grant) GetGrantId() string {
@@ -1841,7 +1896,7 @@ type CreateGrant struct {
 
 func (x *CreateGrant) Reset() {
 	*x = CreateGrant{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +1908,7 @@ func (x *CreateGrant) String() string {
 func (*CreateGrant) ProtoMessage() {}
 
 func (x *CreateGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +1921,7 @@ func (x *CreateGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGrant.ProtoReflect.Descriptor instead.
 func (*CreateGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateGrant) GetGrant() *Grant {
@@ -1887,7 +1942,7 @@ type RemoveGrant struct {
 
 func (x *RemoveGrant) Reset() {
 	*x = RemoveGrant{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1899,7 +1954,7 @@ func (x *RemoveGrant) String() string {
 func (*RemoveGrant) ProtoMessage() {}
 
 func (x *RemoveGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1912,7 +1967,7 @@ func (x *RemoveGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveGrant.ProtoReflect.Descriptor instead.
 func (*RemoveGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RemoveGrant) GetKeyId() string {
@@ -1943,7 +1998,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1955,7 +2010,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1968,7 +2023,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SnapshotHeader) GetFormatVersion() uint32 {
@@ -2007,6 +2062,7 @@ type SnapshotRecord struct {
 	//	*SnapshotRecord_AccessKey
 	//	*SnapshotRecord_Grant
 	//	*SnapshotRecord_AuditLog
+	//	*SnapshotRecord_Voter
 	Record        isSnapshotRecord_Record `protobuf_oneof:"record"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2014,7 +2070,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +2082,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2039,7 +2095,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SnapshotRecord) GetRecord() isSnapshotRecord_Record {
@@ -2139,6 +2195,15 @@ func (x *SnapshotRecord) GetAuditLog() *AuditLog {
 	return nil
 }
 
+func (x *SnapshotRecord) GetVoter() *Voter {
+	if x != nil {
+		if x, ok := x.Record.(*SnapshotRecord_Voter); ok {
+			return x.Voter
+		}
+	}
+	return nil
+}
+
 type isSnapshotRecord_Record interface {
 	isSnapshotRecord_Record()
 }
@@ -2187,6 +2252,10 @@ type SnapshotRecord_AuditLog struct {
 	AuditLog *AuditLog `protobuf:"bytes,10,opt,name=audit_log,json=auditLog,proto3,oneof"`
 }
 
+type SnapshotRecord_Voter struct {
+	Voter *Voter `protobuf:"bytes,11,opt,name=voter,proto3,oneof"`
+}
+
 func (*SnapshotRecord_Init) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_Key) isSnapshotRecord_Record() {}
@@ -2207,6 +2276,8 @@ func (*SnapshotRecord_Grant) isSnapshotRecord_Record() {}
 
 func (*SnapshotRecord_AuditLog) isSnapshotRecord_Record() {}
 
+func (*SnapshotRecord_Voter) isSnapshotRecord_Record() {}
+
 // AuditLog describes the audit store a snapshot carries: the retained
 // window, the chain's anchor (the newest trimmed event) and head, and the
 // segment files whose bytes follow in the stream, in order.
@@ -2224,7 +2295,7 @@ type AuditLog struct {
 
 func (x *AuditLog) Reset() {
 	*x = AuditLog{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2236,7 +2307,7 @@ func (x *AuditLog) String() string {
 func (*AuditLog) ProtoMessage() {}
 
 func (x *AuditLog) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2249,7 +2320,7 @@ func (x *AuditLog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditLog.ProtoReflect.Descriptor instead.
 func (*AuditLog) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AuditLog) GetFirst() uint64 {
@@ -2304,7 +2375,7 @@ type AuditSegment struct {
 
 func (x *AuditSegment) Reset() {
 	*x = AuditSegment{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2316,7 +2387,7 @@ func (x *AuditSegment) String() string {
 func (*AuditSegment) ProtoMessage() {}
 
 func (x *AuditSegment) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2329,7 +2400,7 @@ func (x *AuditSegment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditSegment.ProtoReflect.Descriptor instead.
 func (*AuditSegment) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AuditSegment) GetFirst() uint64 {
@@ -2440,7 +2511,10 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"RemovePeer\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1d\n" +
 	"\n" +
-	"boot_nonce\x18\x02 \x01(\tR\tbootNonce\"$\n" +
+	"boot_nonce\x18\x02 \x01(\tR\tbootNonce\"<\n" +
+	"\x05Voter\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1a\n" +
+	"\bidentity\x18\x02 \x01(\tR\bidentity\"$\n" +
 	"\n" +
 	"AuditBatch\x12\x16\n" +
 	"\x06events\x18\x01 \x03(\fR\x06events\"@\n" +
@@ -2506,7 +2580,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x1d\n" +
 	"\n" +
 	"last_index\x18\x02 \x01(\x04R\tlastIndex\x12%\n" +
-	"\x0elast_timestamp\x18\x03 \x01(\x03R\rlastTimestamp\"\xdb\x04\n" +
+	"\x0elast_timestamp\x18\x03 \x01(\x03R\rlastTimestamp\"\x8a\x05\n" +
 	"\x0eSnapshotRecord\x12*\n" +
 	"\x04init\x18\x01 \x01(\v2\x14.keyraft.fsm.v1.InitH\x00R\x04init\x12'\n" +
 	"\x03key\x18\x02 \x01(\v2\x13.keyraft.fsm.v1.KeyH\x00R\x03key\x12?\n" +
@@ -2519,7 +2593,8 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"access_key\x18\b \x01(\v2\x19.keyraft.fsm.v1.AccessKeyH\x00R\taccessKey\x12-\n" +
 	"\x05grant\x18\t \x01(\v2\x15.keyraft.fsm.v1.GrantH\x00R\x05grant\x127\n" +
 	"\taudit_log\x18\n" +
-	" \x01(\v2\x18.keyraft.fsm.v1.AuditLogH\x00R\bauditLogB\b\n" +
+	" \x01(\v2\x18.keyraft.fsm.v1.AuditLogH\x00R\bauditLog\x12-\n" +
+	"\x05voter\x18\v \x01(\v2\x15.keyraft.fsm.v1.VoterH\x00R\x05voterB\b\n" +
 	"\x06record\"\xd2\x01\n" +
 	"\bAuditLog\x12\x14\n" +
 	"\x05first\x18\x01 \x01(\x04R\x05first\x12\x1d\n" +
@@ -2546,7 +2621,7 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 	return file_fsm_fsmpb_fsm_proto_rawDescData
 }
 
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*Command)(nil),              // 0: keyraft.fsm.v1.Command
 	(*Init)(nil),                 // 1: keyraft.fsm.v1.Init
@@ -2566,24 +2641,25 @@ var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*RotateKey)(nil),            // 15: keyraft.fsm.v1.RotateKey
 	(*CreateKey)(nil),            // 16: keyraft.fsm.v1.CreateKey
 	(*RemovePeer)(nil),           // 17: keyraft.fsm.v1.RemovePeer
-	(*AuditBatch)(nil),           // 18: keyraft.fsm.v1.AuditBatch
-	(*AuditTrim)(nil),            // 19: keyraft.fsm.v1.AuditTrim
-	(*AuditRecord)(nil),          // 20: keyraft.fsm.v1.AuditRecord
-	(*User)(nil),                 // 21: keyraft.fsm.v1.User
-	(*UserPolicy)(nil),           // 22: keyraft.fsm.v1.UserPolicy
-	(*CreateUser)(nil),           // 23: keyraft.fsm.v1.CreateUser
-	(*DeleteAccessKey)(nil),      // 24: keyraft.fsm.v1.DeleteAccessKey
-	(*PutUserPolicy)(nil),        // 25: keyraft.fsm.v1.PutUserPolicy
-	(*PutKeyPolicy)(nil),         // 26: keyraft.fsm.v1.PutKeyPolicy
-	(*Grant)(nil),                // 27: keyraft.fsm.v1.Grant
-	(*CreateGrant)(nil),          // 28: keyraft.fsm.v1.CreateGrant
-	(*RemoveGrant)(nil),          // 29: keyraft.fsm.v1.RemoveGrant
-	(*SnapshotHeader)(nil),       // 30: keyraft.fsm.v1.SnapshotHeader
-	(*SnapshotRecord)(nil),       // 31: keyraft.fsm.v1.SnapshotRecord
-	(*AuditLog)(nil),             // 32: keyraft.fsm.v1.AuditLog
-	(*AuditSegment)(nil),         // 33: keyraft.fsm.v1.AuditSegment
-	nil,                          // 34: keyraft.fsm.v1.Grant.ContextEqualsEntry
-	nil,                          // 35: keyraft.fsm.v1.Grant.ContextSubsetEntry
+	(*Voter)(nil),                // 18: keyraft.fsm.v1.Voter
+	(*AuditBatch)(nil),           // 19: keyraft.fsm.v1.AuditBatch
+	(*AuditTrim)(nil),            // 20: keyraft.fsm.v1.AuditTrim
+	(*AuditRecord)(nil),          // 21: keyraft.fsm.v1.AuditRecord
+	(*User)(nil),                 // 22: keyraft.fsm.v1.User
+	(*UserPolicy)(nil),           // 23: keyraft.fsm.v1.UserPolicy
+	(*CreateUser)(nil),           // 24: keyraft.fsm.v1.CreateUser
+	(*DeleteAccessKey)(nil),      // 25: keyraft.fsm.v1.DeleteAccessKey
+	(*PutUserPolicy)(nil),        // 26: keyraft.fsm.v1.PutUserPolicy
+	(*PutKeyPolicy)(nil),         // 27: keyraft.fsm.v1.PutKeyPolicy
+	(*Grant)(nil),                // 28: keyraft.fsm.v1.Grant
+	(*CreateGrant)(nil),          // 29: keyraft.fsm.v1.CreateGrant
+	(*RemoveGrant)(nil),          // 30: keyraft.fsm.v1.RemoveGrant
+	(*SnapshotHeader)(nil),       // 31: keyraft.fsm.v1.SnapshotHeader
+	(*SnapshotRecord)(nil),       // 32: keyraft.fsm.v1.SnapshotRecord
+	(*AuditLog)(nil),             // 33: keyraft.fsm.v1.AuditLog
+	(*AuditSegment)(nil),         // 34: keyraft.fsm.v1.AuditSegment
+	nil,                          // 35: keyraft.fsm.v1.Grant.ContextEqualsEntry
+	nil,                          // 36: keyraft.fsm.v1.Grant.ContextSubsetEntry
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	2,  // 0: keyraft.fsm.v1.Init.root_access_key:type_name -> keyraft.fsm.v1.AccessKey
@@ -2592,28 +2668,29 @@ var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	4,  // 3: keyraft.fsm.v1.TagResource.tags:type_name -> keyraft.fsm.v1.Tag
 	3,  // 4: keyraft.fsm.v1.RotateKey.material:type_name -> keyraft.fsm.v1.KeyMaterial
 	5,  // 5: keyraft.fsm.v1.CreateKey.key:type_name -> keyraft.fsm.v1.Key
-	22, // 6: keyraft.fsm.v1.User.policies:type_name -> keyraft.fsm.v1.UserPolicy
-	21, // 7: keyraft.fsm.v1.CreateUser.user:type_name -> keyraft.fsm.v1.User
-	22, // 8: keyraft.fsm.v1.PutUserPolicy.policy:type_name -> keyraft.fsm.v1.UserPolicy
-	34, // 9: keyraft.fsm.v1.Grant.context_equals:type_name -> keyraft.fsm.v1.Grant.ContextEqualsEntry
-	35, // 10: keyraft.fsm.v1.Grant.context_subset:type_name -> keyraft.fsm.v1.Grant.ContextSubsetEntry
-	27, // 11: keyraft.fsm.v1.CreateGrant.grant:type_name -> keyraft.fsm.v1.Grant
+	23, // 6: keyraft.fsm.v1.User.policies:type_name -> keyraft.fsm.v1.UserPolicy
+	22, // 7: keyraft.fsm.v1.CreateUser.user:type_name -> keyraft.fsm.v1.User
+	23, // 8: keyraft.fsm.v1.PutUserPolicy.policy:type_name -> keyraft.fsm.v1.UserPolicy
+	35, // 9: keyraft.fsm.v1.Grant.context_equals:type_name -> keyraft.fsm.v1.Grant.ContextEqualsEntry
+	36, // 10: keyraft.fsm.v1.Grant.context_subset:type_name -> keyraft.fsm.v1.Grant.ContextSubsetEntry
+	28, // 11: keyraft.fsm.v1.CreateGrant.grant:type_name -> keyraft.fsm.v1.Grant
 	1,  // 12: keyraft.fsm.v1.SnapshotRecord.init:type_name -> keyraft.fsm.v1.Init
 	5,  // 13: keyraft.fsm.v1.SnapshotRecord.key:type_name -> keyraft.fsm.v1.Key
 	17, // 14: keyraft.fsm.v1.SnapshotRecord.removed_peer:type_name -> keyraft.fsm.v1.RemovePeer
 	6,  // 15: keyraft.fsm.v1.SnapshotRecord.alias:type_name -> keyraft.fsm.v1.Alias
-	20, // 16: keyraft.fsm.v1.SnapshotRecord.audit_event_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
-	20, // 17: keyraft.fsm.v1.SnapshotRecord.audit_anchor_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
-	21, // 18: keyraft.fsm.v1.SnapshotRecord.user:type_name -> keyraft.fsm.v1.User
+	21, // 16: keyraft.fsm.v1.SnapshotRecord.audit_event_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
+	21, // 17: keyraft.fsm.v1.SnapshotRecord.audit_anchor_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
+	22, // 18: keyraft.fsm.v1.SnapshotRecord.user:type_name -> keyraft.fsm.v1.User
 	2,  // 19: keyraft.fsm.v1.SnapshotRecord.access_key:type_name -> keyraft.fsm.v1.AccessKey
-	27, // 20: keyraft.fsm.v1.SnapshotRecord.grant:type_name -> keyraft.fsm.v1.Grant
-	32, // 21: keyraft.fsm.v1.SnapshotRecord.audit_log:type_name -> keyraft.fsm.v1.AuditLog
-	33, // 22: keyraft.fsm.v1.AuditLog.segments:type_name -> keyraft.fsm.v1.AuditSegment
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	28, // 20: keyraft.fsm.v1.SnapshotRecord.grant:type_name -> keyraft.fsm.v1.Grant
+	33, // 21: keyraft.fsm.v1.SnapshotRecord.audit_log:type_name -> keyraft.fsm.v1.AuditLog
+	18, // 22: keyraft.fsm.v1.SnapshotRecord.voter:type_name -> keyraft.fsm.v1.Voter
+	34, // 23: keyraft.fsm.v1.AuditLog.segments:type_name -> keyraft.fsm.v1.AuditSegment
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
@@ -2621,7 +2698,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 	if File_fsm_fsmpb_fsm_proto != nil {
 		return
 	}
-	file_fsm_fsmpb_fsm_proto_msgTypes[31].OneofWrappers = []any{
+	file_fsm_fsmpb_fsm_proto_msgTypes[32].OneofWrappers = []any{
 		(*SnapshotRecord_Init)(nil),
 		(*SnapshotRecord_Key)(nil),
 		(*SnapshotRecord_RemovedPeer)(nil),
@@ -2632,6 +2709,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 		(*SnapshotRecord_AccessKey)(nil),
 		(*SnapshotRecord_Grant)(nil),
 		(*SnapshotRecord_AuditLog)(nil),
+		(*SnapshotRecord_Voter)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2639,7 +2717,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -70,7 +70,8 @@ type Config struct {
 	// ServerArgs are more `keyraft server` flags for every node.
 	ServerArgs []string
 	// TLS runs the nodes as the project's docker-compose.yml does: HTTPS
-	// API, mutual TLS between nodes, encrypted gossip.
+	// API, mutual TLS between nodes, encrypted gossip. Without it the
+	// nodes run with -insecure, in plaintext.
 	TLS bool
 	// Logf reports progress.
 	Logf func(format string, args ...any)

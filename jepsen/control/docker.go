@@ -152,11 +152,15 @@ func (d *Docker) writeCompose(subnet string) error {
 		nd := node{Name: n, IP: d.ips[n], Port: d.ports[n], TLSArgs: d.tlsArgs[n]}
 		if d.cfg.TLS {
 			nd.TLSDir = filepath.Join(d.cfg.Dir, "nodes", n, "tls")
+		} else {
+			nd.TLSArgs = []string{"-insecure"} // a plaintext cluster is asked for by name
 		}
 		nodes = append(nodes, nd)
 		join = append(join, d.ips[n]+":8203")
 	}
-	var extra []string
+	// The image's unprivileged user may not lock memory, and engines that
+	// cannot raise its memlock limit (rootless ones) refuse ulimits.
+	extra := []string{"-disable-mlock"}
 	if d.cfg.DayLength != "" {
 		extra = append(extra, "-test-day-length", d.cfg.DayLength)
 	}

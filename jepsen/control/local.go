@@ -102,6 +102,8 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 			if n.tlsArgs, err = nodeTLS(&cfg, name, dir, owner, dir); err != nil {
 				return nil, err
 			}
+		} else {
+			n.tlsArgs = []string{"-insecure"} // a plaintext cluster is asked for by name
 		}
 		l.nodes[name] = n
 	}
@@ -114,6 +116,9 @@ func NewLocal(ctx context.Context, cfg Config) (*Local, error) {
 	cfg.logf("started %d local nodes (APIs %s)", cfg.Nodes, l.apiList())
 	return l, nil
 }
+
+// capIPCLock is CAP_IPC_LOCK (package syscall does not name it).
+const capIPCLock = 14
 
 func (l *Local) apiList() string {
 	var s []string
@@ -181,6 +186,10 @@ func (l *Local) start(n *localNode) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if n.uid != 0 {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(n.uid), Gid: uint32(n.uid)}
+		// Nodes lock their memory (mlockall) and refuse to start when they
+		// cannot; an unprivileged uid may lock no more than its small
+		// RLIMIT_MEMLOCK without CAP_IPC_LOCK, which it keeps from us.
+		cmd.SysProcAttr.AmbientCaps = []uintptr{capIPCLock}
 	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()

@@ -74,4 +74,21 @@ func WriteResult(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
+	clear(b)
+	ForgetSecrets(v)
+}
+
+// ForgetSecrets zeroes every Secret and SecretString in an answer (maps of
+// members, nested), once nothing needs it any more.
+func ForgetSecrets(v any) {
+	switch v := v.(type) {
+	case Secret:
+		clear(v)
+	case SecretString:
+		clear(v)
+	case map[string]any:
+		for _, m := range v {
+			ForgetSecrets(m)
+		}
+	}
 }

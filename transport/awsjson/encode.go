@@ -11,56 +11,114 @@ import (
 // key); those are written here directly, where json.Marshal goes through
 // reflection and copies the base64 text once more. Anything else is left
 // to json.Marshal, value by value (FuzzMarshal holds the two equal).
+//
+// The answer is built in one buffer that, when it must grow, is copied and
+// the old one zeroed, so that an answer carrying a Secret leaves exactly one
+// copy of it, which WriteResult zeroes once written.
 func Marshal(v any) ([]byte, error) {
 	return appendValue(make([]byte, 0, 256), v)
 }
+
+// Secret is an answer member that must not outlive the answer: a
+// plaintext, a data key, random bytes. It is written as base64, as []byte
+// is, and WriteResult zeroes it once the answer is written.
+type Secret []byte
+
+// SecretString is Secret for a member written as a JSON string: a secret
+// access key.
+type SecretString []byte
+
+// MarshalJSON writes s as a JSON string (Marshal does the same without it).
+func (s SecretString) MarshalJSON() ([]byte, error) { return appendSecretString(nil, s), nil }
+
+// reserve returns b with room for n more bytes. When that takes a new
+// buffer, the old one is zeroed: it may hold a Secret already written.
+func reserve(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	nb := make([]byte, len(b), max(2*cap(b), len(b)+n))
+	copy(nb, b)
+	clear(b)
+	return nb
+}
+
+// put appends s, growing b with reserve.
+func put[T ~string | ~[]byte](b []byte, s T) []byte { return append(reserve(b, len(s)), s...) }
 
 func appendValue(b []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case map[string]any:
 		if v == nil {
-			return append(b, "null"...), nil
+			return put(b, "null"), nil
 		}
 		keys := make([]string, 0, len(v))
 		for k := range v {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		b = append(b, '{')
+		b = put(b, "{")
 		for i, k := range keys {
 			if i > 0 {
-				b = append(b, ',')
+				b = put(b, ",")
 			}
 			b = appendString(b, k)
-			b = append(b, ':')
+			b = put(b, ":")
 			var err error
 			if b, err = appendValue(b, v[k]); err != nil {
 				return nil, err
 			}
 		}
-		return append(b, '}'), nil
+		return put(b, "}"), nil
 	case string:
 		return appendString(b, v), nil
 	case []byte:
-		if v == nil {
-			return append(b, "null"...), nil
-		}
-		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, v)
-		return append(b, '"'), nil
+		return appendBytes(b, v), nil
+	case Secret:
+		return appendBytes(b, v), nil
+	case SecretString:
+		return appendSecretString(b, v), nil // nil too: json.Marshal calls MarshalJSON
 	case bool:
 		if v {
-			return append(b, "true"...), nil
+			return put(b, "true"), nil
 		}
-		return append(b, "false"...), nil
+		return put(b, "false"), nil
 	case nil:
-		return append(b, "null"...), nil
+		return put(b, "null"), nil
 	}
 	enc, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	return append(b, enc...), nil
+	return put(b, enc), nil
+}
+
+// appendBytes writes v as json.Marshal writes a []byte: base64, or null.
+func appendBytes(b, v []byte) []byte {
+	if v == nil {
+		return put(b, "null")
+	}
+	b = reserve(b, base64.StdEncoding.EncodedLen(len(v))+2)
+	b = append(b, '"')
+	b = base64.StdEncoding.AppendEncode(b, v)
+	return append(b, '"')
+}
+
+// appendSecretString quotes s without handing it to encoding/json, whose
+// pooled buffers would keep a copy: printable ASCII but quote and backslash
+// as is, the rest as \u00XX.
+func appendSecretString(b, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	b = reserve(b, 6*len(s)+2)
+	b = append(b, '"')
+	for _, c := range s {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			continue
+		}
+		b = append(b, c)
+	}
+	return append(b, '"')
 }
 
 // appendString quotes s. Printable ASCII that json.Marshal writes as is
@@ -71,9 +129,10 @@ func appendString(b []byte, s string) []byte {
 		c := s[i]
 		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			enc, _ := json.Marshal(s) // a string always encodes
-			return append(b, enc...)
+			return put(b, enc)
 		}
 	}
+	b = reserve(b, len(s)+2)
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -13,6 +14,8 @@ func TestMarshalAnswers(t *testing.T) {
 		map[string]any{"Plaintext": []byte{}, "Nil": []byte(nil), "B": true, "F": false, "N": 1.5, "I": int32(7), "X": nil},
 		map[string]any{"KeyMetadata": map[string]any{"Arn": "a<b>&\"c\"\u2028é\x01", "Enabled": true}, "List": []string{"a"}},
 		map[string]any(nil), "plain", []byte("x"), struct{ A int }{1},
+		map[string]any{"Plaintext": Secret("data key"), "AccessKey": map[string]any{"SecretAccessKey": SecretString("wJalr/K7+MDENG")}},
+		map[string]any{"S": SecretString("a<\"\\\x01\xff"), "Nil": Secret(nil), "NilS": SecretString(nil)},
 	} {
 		got, err := Marshal(v)
 		want, werr := json.Marshal(v)
@@ -31,11 +34,33 @@ func FuzzMarshal(f *testing.F) {
 	f.Add("KeyId", "arn:aws:kms:us-east-1:111122223333:key/k", []byte("ciphertext"), 1.0, true)
 	f.Add("K<&>", "\"\\\x00\xff\u2028", []byte{}, math.Copysign(0, -1), false)
 	f.Fuzz(func(t *testing.T, k, s string, blob []byte, n float64, flag bool) {
-		v := map[string]any{k: s, k + "Blob": blob, "Nested": map[string]any{s: k, "N": n}, "Flag": flag, "Raw": json.RawMessage(`{"a":1}`)}
+		v := map[string]any{k: s, k + "Blob": blob, "Nested": map[string]any{s: k, "N": n}, "Flag": flag, "Raw": json.RawMessage(`{"a":1}`),
+			"Secret": Secret(blob), "SecretString": SecretString(s)}
 		got, err := Marshal(v)
 		want, werr := json.Marshal(v)
 		if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
 			t.Fatalf("Marshal = %s, %v; json.Marshal: %s, %v", got, err, want, werr)
 		}
 	})
+}
+
+// TestWriteResultForgets: once an answer is written, its Secret and
+// SecretString members are zeros, at any depth.
+func TestWriteResultForgets(t *testing.T) {
+	plain, secret := Secret("a data key, 32 bytes of it......"), SecretString("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+	v := map[string]any{"Plaintext": plain, "AccessKey": map[string]any{"SecretAccessKey": secret}, "KeyId": "k"}
+	want, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	WriteResult(rec, v)
+	if !bytes.Equal(rec.Body.Bytes(), want) {
+		t.Fatalf("wrote %s, want %s", rec.Body.Bytes(), want)
+	}
+	for name, b := range map[string][]byte{"Secret": plain, "SecretString": secret} {
+		if !bytes.Equal(b, make([]byte, len(b))) {
+			t.Errorf("%s not zeroed after the answer was written: %q", name, b)
+		}
+	}
 }

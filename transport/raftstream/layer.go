@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -30,6 +31,11 @@ type Layer struct {
 	advertise net.Addr
 	server    *tls.Config
 	client    *tls.Config
+	cluster   *tlsconfig.Cluster
+	// peerID, when set, names the node id raft means to reach at an
+	// address ("" when it knows none); Dial then requires the peer's
+	// certificate to name it.
+	peerID atomic.Pointer[func(raft.ServerAddress) string]
 	// handshakeTimeout is HandshakeTimeout; tests shorten it.
 	handshakeTimeout time.Duration
 }
@@ -43,7 +49,7 @@ func Listen(bind string, advertise net.Addr, c *tlsconfig.Cluster) (*Layer, erro
 	if err != nil {
 		return nil, err
 	}
-	l := &Layer{ln: ln, advertise: advertise, server: c.ServerConfig(), client: c.ClientConfig(""), handshakeTimeout: HandshakeTimeout}
+	l := &Layer{ln: ln, advertise: advertise, server: c.ServerConfig(), client: c.ClientConfig(""), cluster: c, handshakeTimeout: HandshakeTimeout}
 	if a, ok := l.Addr().(*net.TCPAddr); !ok || a.IP == nil || a.IP.IsUnspecified() {
 		ln.Close()
 		return nil, fmt.Errorf("%w: %v", ErrNotAdvertisable, l.Addr())
@@ -63,12 +69,25 @@ func (l *Layer) Accept() (net.Conn, error) {
 	return &serverConn{Conn: tls.Server(conn, l.server), timeout: l.handshakeTimeout}, nil
 }
 
+// NameDialed makes Dial require the certificate of the peer at an address
+// to name the node id peerID gives for it (the raft configuration's), so
+// that a process holding another node's certificate that binds a voter's
+// address (the voter down) is not sent the voter's log or votes.
+func (l *Layer) NameDialed(peerID func(raft.ServerAddress) string) { l.peerID.Store(&peerID) }
+
 // Dial connects to a peer's raft listener and completes the handshake: the
-// peer must present a certificate that chains to the cluster CA.
+// peer must present a certificate that chains to the cluster CA and, with
+// NameDialed, names the node id the raft configuration gives the address.
 func (l *Layer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: l.client}
+	cfg := l.client
+	if f := l.peerID.Load(); f != nil {
+		if id := (*f)(address); id != "" {
+			cfg = l.cluster.ClientConfig(id)
+		}
+	}
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: cfg}
 	conn, err := d.DialContext(ctx, "tcp", string(address))
 	if err != nil {
 		return nil, fmt.Errorf("raft dial %s: %w", address, err)

@@ -182,3 +182,41 @@ func mustCA(t *testing.T) *tlsconfig.CA {
 	}
 	return ca
 }
+
+// TestNameDialedRequiresTheConfiguredID: with NameDialed, a dial succeeds
+// only if the peer's certificate names the id given for its address, so a
+// node holding another node's certificate at a voter's address gets no RPC.
+func TestNameDialedRequiresTheConfiguredID(t *testing.T) {
+	ca := mustCA(t)
+	b := newTransport(t, newCluster(t, ca, "b"))
+	votes := serveVotes(b)
+	layer, err := Listen("127.0.0.1:0", nil, newCluster(t, ca, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: layer, MaxPool: 2, Timeout: 2 * time.Second, Logger: hclog.NewNullLogger(),
+	})
+	t.Cleanup(func() { a.Close() })
+
+	var want atomic.Value
+	want.Store("c")
+	layer.NameDialed(func(addr raft.ServerAddress) string {
+		if addr == b.LocalAddr() {
+			return want.Load().(string)
+		}
+		return ""
+	})
+	if _, err := requestVote(a, b.LocalAddr()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("dialing b's address as c: %v, want a certificate error", err)
+	} else {
+		t.Logf("b's address as c: %v", err)
+	}
+	if got := votes.Load(); got != 0 {
+		t.Fatalf("b answered %d requests meant for c", got)
+	}
+	want.Store("b")
+	if resp, err := requestVote(a, b.LocalAddr()); err != nil || !resp.Granted {
+		t.Fatalf("dialing b as b: %+v %v", resp, err)
+	}
+}

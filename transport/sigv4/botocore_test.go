@@ -82,7 +82,7 @@ func (bv botocoreVector) verifier(t testing.TB) *Verifier {
 	}
 	v := testVerifier(now)
 	v.Region, v.Service = bv.Region, bv.Service
-	v.Secret = func(id string) (string, bool) { return bv.SecretAccessKey, id == bv.AccessKeyID }
+	v.Secret = func(id string) ([]byte, bool) { return []byte(bv.SecretAccessKey), id == bv.AccessKeyID }
 	return v
 }
 

@@ -69,11 +69,18 @@
 // Verify runs on every request the leader serves, so it does the least a
 // SigV4 check can: one SHA-256 of the body, the canonical request and string
 // to sign built in stack buffers and hashed with sha256.Sum256, one HMAC
-// (crypto/hmac, its keyed states pooled per signing key), and one allocation
-// for a usual request (TestVerifyAllocatesOnce, BenchmarkVerify). The signing key, four HMACs away from the secret, is
-// cached per secret and credential scope (signingkey.go); the secret itself
-// is looked up on every request, so a deleted or rotated access key stops
-// working at once.
+// (crypto/hmac, from a pool of states per signing key), and one allocation
+// for a usual request (TestVerifyAllocatesOnce, BenchmarkVerify). The
+// signing key, four HMACs away from the secret, is cached per secret and
+// credential scope (signingkey.go); the secret itself is looked up on every
+// request, so a deleted or rotated access key stops working at once.
+//
+// Secrets are handed over as bytes and zeroed once used; the cache names a
+// secret by its SHA-256, and Verifier.Forget (called when a node seals)
+// zeroes every signing key and every crypto/hmac state keyed by one (the
+// padded key, or the SHA-256 states after it), which crypto/hmac gives no
+// way to clear: internal/wipe makes them so that it can reach every copy
+// (wipe.NewHMAC) and zeroes them (wipe.Deep).
 //
 // Secrets never appear in errors, and the package does not log.
 package sigv4

@@ -151,7 +151,7 @@ func TestVerifyErrors(t *testing.T) {
 		typ:      TypeUnrecognizedClient, msg: "The security token included in the request is invalid.",
 	}, {
 		name:     "empty secret",
-		verifier: func(v *Verifier) { v.Secret = func(string) (string, bool) { return "", true } },
+		verifier: func(v *Verifier) { v.Secret = func(string) ([]byte, bool) { return nil, true } },
 		typ:      TypeUnrecognizedClient, msg: "The security token included in the request is invalid.",
 	}, {
 		name:   "X-Amz-Content-Sha256 differs from the body",

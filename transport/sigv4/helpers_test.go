@@ -36,11 +36,11 @@ func testVerifier(now time.Time) *Verifier {
 		Region:  testRegion,
 		Service: "kms",
 		Now:     func() time.Time { return now },
-		Secret: func(id string) (string, bool) {
+		Secret: func(id string) ([]byte, bool) {
 			if id == testAKID {
-				return testSecret, true
+				return []byte(testSecret), true
 			}
-			return "", false
+			return nil, false
 		},
 	}
 }
@@ -208,8 +208,8 @@ func canonicalString(r *http.Request, signed []string, payloadHash string, presi
 // sign returns, in hex, the signature Verify computes for a canonical request
 // signed at amzDate.
 func sign(secret, amzDate, region, service, canonical string) string {
-	s := scope{secret: secret, date: amzDate[:len(scopeLayout)], region: region, service: service}
-	key := deriveSigningKey(s)
+	s := scope{secret: secretID([]byte(secret)), date: amzDate[:len(scopeLayout)], region: region, service: service}
+	key := deriveSigningKey([]byte(secret), s)
 	m := hmac.New(sha256.New, key[:])
 	m.Write(stringToSign(nil, amzDate, s, []byte(canonical)))
 	return hex.EncodeToString(m.Sum(nil))

@@ -24,8 +24,9 @@ type Verifier struct {
 	// (or a nil Secret, or an empty secret) => UnrecognizedClientException.
 	// Verify calls it on every request, so a key deleted or rotated stops
 	// working at once; only the derivation of the signing key from the
-	// secret it returns is cached.
-	Secret func(accessKeyID string) (secret string, ok bool)
+	// secret it returns is cached. The secret is handed over: Verify zeroes
+	// it before it returns, so Secret returns a copy of its own.
+	Secret func(accessKeyID string) (secret []byte, ok bool)
 	// PathNamesOperation is set for an API that names its operation by
 	// method and path (the operator API), which every canonical request
 	// covers. Otherwise the request is an AWS JSON 1.1 one, whose operation
@@ -130,7 +131,8 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 		return "", errUnrecognized()
 	}
 	secret, ok := v.Secret(p.AccessKeyID)
-	if !ok || secret == "" {
+	defer clear(secret)
+	if !ok || len(secret) == 0 {
 		return "", errUnrecognized()
 	}
 
@@ -148,9 +150,12 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	if !ok {
 		return "", errMismatch()
 	}
-	s := scope{secret: secret, date: p.Date, region: p.Region, service: p.Service}
+	s := scope{secret: secretID(secret), date: p.Date, region: p.Region, service: p.Service}
 	var stsBuf [256]byte
-	want := v.keys.signingKey(s).mac(stringToSign(stsBuf[:0], amzDate, s, canonical))
+	want, ok := v.keys.signingKey(s, secret).mac(stringToSign(stsBuf[:0], amzDate, s, canonical))
+	if !ok {
+		return "", errUnrecognized() // Forget ran meanwhile: the node sealed
+	}
 
 	// checkSignature let only 64 lowercase hex digits through. Decoding the
 	// sent signature, which is public, and comparing raw MACs keeps the
@@ -192,6 +197,11 @@ func (v *Verifier) checkCovered(r *http.Request, p parsed, presigned bool) error
 	}
 	return nil
 }
+
+// Forget zeroes and drops every signing key the Verifier derived; a node
+// calls it when it seals. A Verify still running may then refuse a request
+// it would have accepted, as the sealed node would anyway.
+func (v *Verifier) Forget() { v.keys.forget() }
 
 // scopeError reports every wrong part of p's credential scope in one message,
 // as AWS does.
