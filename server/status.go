@@ -22,6 +22,9 @@ type PublicStatus struct {
 	Threshold   int             `json:"threshold"`
 	Version     string          `json:"version"`
 	Alarms      []cluster.Alarm `json:"alarms,omitempty"`
+	// Insecure is announced to anyone: a server run with -insecure trusts
+	// whoever reaches its cluster ports.
+	Insecure bool `json:"insecure,omitempty"`
 }
 
 // PublicStatus reports this node's seal state.
@@ -29,7 +32,7 @@ func (s *Server) PublicStatus() PublicStatus {
 	in := s.fsm.Init()
 	st := s.barrier.Status(int(in.GetThreshold()))
 	return PublicStatus{Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()), Version: Version(),
-		Alarms: s.alarms()}
+		Alarms: s.alarms(), Insecure: s.cfg.Insecure}
 }
 
 // serveStatus answers GET /v1/sys/status, the whole Status, to a principal

@@ -91,8 +91,9 @@ func (c *cluster) byID(id string) *proc {
 	return nil
 }
 
-// waitLeader waits until every live node (all but skip) names the same
-// leader, other than skip, and returns it.
+// waitLeader waits until every live, unsealed node (all but skip) names
+// the same leader, other than skip, and returns it. A sealed node cannot
+// check the signature its Raft state needs, so it is not asked.
 func (c *cluster) waitLeader(timeout time.Duration, skip string) *proc {
 	c.t.Helper()
 	var leader string
@@ -106,12 +107,15 @@ func (c *cluster) waitLeader(timeout time.Duration, skip string) *proc {
 			if err != nil {
 				return false, err
 			}
+			if st.Sealed {
+				continue // it cannot check a signature: who leads is not for anyone to see
+			}
 			if st.LeaderID == "" || st.LeaderID == skip || (leader != "" && st.LeaderID != leader) {
 				return false, fmt.Errorf("%s sees leader %q", p.id, st.LeaderID)
 			}
 			leader = st.LeaderID
 		}
-		return true, nil
+		return leader != "", errors.New("every node is sealed")
 	})
 	return c.byID(leader)
 }

@@ -47,15 +47,9 @@ func testSealForgets(t *testing.T, secure bool) {
 		p.secure(tlsGen(t, "n1"), gossipKeygen(t))
 	}
 	p.start(nil)
-	waitFor(t, 20*time.Second, "a leader", func() (bool, error) {
-		st, err := status(t, p.api)
-		return err == nil && st.LeaderID != "", err
-	})
 	c := &cluster{t: t, nodes: []*proc{p}}
 	c.adopt(p)
-	if err := operator(t, p.api, &c.creds, "init", "-key-shares", "3", "-key-threshold", "2"); err != nil {
-		t.Fatal(err)
-	}
+	c.init("-key-shares", "3", "-key-threshold", "2")
 	c.unseal(p)
 
 	// Use every kind of secret: key material (two versions), a data key,
