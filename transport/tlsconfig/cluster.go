@@ -59,7 +59,7 @@ func NewCluster(caPEM, certPEM, keyPEM []byte) (*Cluster, error) {
 	}
 	c := &Cluster{cert: cert, leaf: cert.Leaf, roots: roots}
 	for _, usage := range []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth} {
-		if _, err := c.leaf.Verify(c.verifyOptions(cert.Certificate[1:], usage, "")); err != nil {
+		if _, err := c.leaf.Verify(c.verifyOptions(cert.Certificate[1:], usage)); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNotSignedByCA, err)
 		}
 	}
@@ -78,8 +78,19 @@ func (c *Cluster) Names() []string {
 // CheckNodeID reports whether the node certificate names this node: peers
 // check the certificate against the node id gossip gives them.
 func (c *Cluster) CheckNodeID(id string) error {
-	if err := c.leaf.VerifyHostname(id); err != nil {
-		return fmt.Errorf("the cluster certificate does not name node id %q (it names %s)", id, strings.Join(c.Names(), ", "))
+	if err := namesNode(c.leaf, id); err != nil {
+		return fmt.Errorf("the cluster certificate does not name node id %q: its subject common name is %q (it is valid for %s)", id, c.leaf.Subject.CommonName, strings.Join(c.Names(), ", "))
+	}
+	return nil
+}
+
+// namesNode: a certificate proves exactly one node id, its subject's common
+// name. Its DNS and IP names are not ids: every node certificate tls-gen
+// makes is also valid for localhost and 127.0.0.1, so accepting any of them
+// would let one node's certificate join as "localhost" too.
+func namesNode(leaf *x509.Certificate, id string) error {
+	if id == "" || leaf.Subject.CommonName != id {
+		return ErrWrongNode
 	}
 	return nil
 }
@@ -118,19 +129,25 @@ func (c *Cluster) ClientConfig(peer string) *tls.Config {
 			for _, ic := range cs.PeerCertificates[1:] {
 				inter = append(inter, ic.Raw)
 			}
-			if _, err := cs.PeerCertificates[0].Verify(c.verifyOptions(inter, x509.ExtKeyUsageServerAuth, peer)); err != nil {
+			leaf := cs.PeerCertificates[0]
+			if _, err := leaf.Verify(c.verifyOptions(inter, x509.ExtKeyUsageServerAuth)); err != nil {
 				if peer != "" {
 					return fmt.Errorf("peer %s: %w", peer, err)
 				}
 				return err
+			}
+			if peer != "" {
+				if err := namesNode(leaf, peer); err != nil {
+					return fmt.Errorf("peer %s: certificate is for node %q: %w", peer, leaf.Subject.CommonName, err)
+				}
 			}
 			return nil
 		},
 	}
 }
 
-func (c *Cluster) verifyOptions(intermediates [][]byte, usage x509.ExtKeyUsage, name string) x509.VerifyOptions {
-	opts := x509.VerifyOptions{Roots: c.roots, KeyUsages: []x509.ExtKeyUsage{usage}, DNSName: name}
+func (c *Cluster) verifyOptions(intermediates [][]byte, usage x509.ExtKeyUsage) x509.VerifyOptions {
+	opts := x509.VerifyOptions{Roots: c.roots, KeyUsages: []x509.ExtKeyUsage{usage}}
 	if len(intermediates) > 0 {
 		opts.Intermediates = x509.NewCertPool()
 		for _, der := range intermediates {

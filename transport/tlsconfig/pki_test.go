@@ -63,6 +63,13 @@ func TestNewCluster(t *testing.T) {
 	if err := c.CheckNodeID("n2"); err == nil {
 		t.Error("n1's certificate accepted as n2's")
 	}
+	// One certificate, one node id: the names it is also valid for
+	// (localhost, 127.0.0.1, -hosts) are not ids it proves.
+	for _, name := range []string{"localhost", "127.0.0.1"} {
+		if err := c.CheckNodeID(name); err == nil {
+			t.Errorf("n1's certificate accepted as node %q", name)
+		}
+	}
 	if _, err := NewCluster(other.CertPEM(), certPEM, keyPEM); !errors.Is(err, ErrNotSignedByCA) {
 		t.Errorf("a certificate of another CA: %v", err)
 	}
@@ -92,6 +99,10 @@ func TestClientConfigChecksPeer(t *testing.T) {
 		{"same CA, any name", n2, n1.ClientConfig(""), true},
 		{"same CA, the expected node", n2, n1.ClientConfig("n2"), true},
 		{"same CA, another node", n2, n1.ClientConfig("n3"), false},
+		// Every tls-gen certificate is valid for localhost and 127.0.0.1
+		// too; neither is a node id it proves.
+		{"a host name the certificate holds, as a node id", n2, n1.ClientConfig("localhost"), false},
+		{"an IP the certificate holds, as a node id", n2, n1.ClientConfig("127.0.0.1"), false},
 		{"server from another CA", rogue, n1.ClientConfig(""), false},
 		{"client from another CA", n2, rogue.ClientConfig(""), false},
 		{"client without a certificate", n2, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}, false},
