@@ -77,10 +77,12 @@ func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, body []byte)
 	}
 	res, err := s.Initialize(r.Context(), r, req.SecretShares, req.SecretThreshold)
 	if err != nil {
-		// A refused init is recorded on its own (one before any leader
-		// exists cannot be, and only logs a warning); a successful one
-		// carried its event.
-		_ = s.recordOperatorEvent(r.Context(), r, "", "OperatorInit", initParams(req.SecretShares, req.SecretThreshold), err)
+		// Init needs no principal, so a refused one is anybody's: it is
+		// counted with the failed signatures and summarised once a minute
+		// (authfail.go), never appended one by one, or a flood of them
+		// would fill the replicated log and trim real evidence. A
+		// successful init carried its own event.
+		s.authFailures.Count("OperatorInit", sourceIP(r), "")
 	}
 	switch {
 	case errors.Is(err, ErrAlreadyInitialized):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -187,6 +188,14 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
+		if loneSurrogate(body) {
+			// encoding/json reads it as U+FFFD; Decode refuses it, so
+			// that different bytes never make the same string.
+			if e == nil {
+				t.Fatalf("%q: Decode took a lone surrogate escape", body)
+			}
+			return
+		}
 		werr := json.Unmarshal(body, &want)
 		if (e == nil) != (werr == nil) {
 			t.Fatalf("%q: Decode %v, encoding/json %v", body, e, werr)
@@ -195,4 +204,62 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("%q: Decode %+v, encoding/json %+v", body, got, want)
 		}
 	})
+}
+
+// loneSurrogate reports a \uD800–\uDFFF escape that is not half of a
+// high-then-low pair, outside escaped backslashes.
+func loneSurrogate(body []byte) bool {
+	hex := func(b []byte) (rune, bool) {
+		if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+			return 0, false
+		}
+		v, err := strconv.ParseUint(string(b[2:6]), 16, 32)
+		return rune(v), err == nil
+	}
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' || i+1 >= len(body) {
+			continue
+		}
+		if body[i+1] != 'u' {
+			i++ // an escaped character, a backslash among them
+			continue
+		}
+		r, ok := hex(body[i:])
+		if !ok {
+			continue
+		}
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true
+		case r >= 0xD800 && r <= 0xDBFF:
+			lo, ok := hex(body[i+6:])
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 11
+			continue
+		}
+		i += 5
+	}
+	return false
+}
+
+// TestSurrogates: a surrogate pair is one character; a half of one is
+// refused rather than read as U+FFFD (issue 14 item 17: "acme\ud800" and
+// "acme\udfff" would otherwise be the same encryption context).
+func TestSurrogates(t *testing.T) {
+	var req testRequest
+	if e := Decode([]byte(`{"Description":"a\ud83d\ude00"}`), &req); e != nil || req.Description == nil || *req.Description != "a\U0001F600" {
+		t.Fatalf("a surrogate pair: %v %v", e, req.Description)
+	}
+	for _, body := range []string{`{"Description":"acme\ud800"}`, `{"Description":"acme\udfff"}`,
+		`{"Description":"\ud800\u0041"}`, `{"Description":"\ude00\ud83d"}`, `{"\ud800":"x"}`} {
+		if e := Decode([]byte(body), &req); e == nil {
+			t.Errorf("%s was decoded", body)
+		}
+	}
+	req = testRequest{}
+	if e := Decode([]byte(`{"Description":"\\ud800"}`), &req); e != nil || req.Description == nil || *req.Description != `\ud800` {
+		t.Fatalf("an escaped backslash before ud800: %v %v", e, req.Description)
+	}
 }

@@ -156,17 +156,51 @@ func escapeLen(b []byte) int {
 	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 		return 2
 	case 'u':
-		if len(b) < 6 {
+		r, ok := hex4(b)
+		switch {
+		case !ok:
 			return 0
-		}
-		for _, c := range b[2:6] {
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return 0 // a low surrogate alone
+		case r >= 0xD800 && r <= 0xDBFF:
+			// A high surrogate must be followed by a low one. Alone,
+			// encoding/json would read it as U+FFFD, so two requests
+			// with different bytes would name the same encryption
+			// context; AWS refuses such a string (not UTF-16).
+			if len(b) < 12 || b[6] != '\\' || b[7] != 'u' {
 				return 0
 			}
+			if lo, ok := hex4(b[6:]); !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return 0
+			}
+			return 12
 		}
 		return 6
 	}
 	return 0
+}
+
+// hex4 reads the four hex digits of the \uXXXX escape at the start of b.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 6 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[2:6] {
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'f':
+			d = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(d)
+	}
+	return r, true
 }
 
 // scanValue returns the index just past the JSON value starting at b[i],
