@@ -10,7 +10,7 @@ import (
 // in it (a request buffer, say) and taken for stacks before Heap's fills
 // keeps the secret in every stack slot no goroutine has written over since,
 // and the fills, which only reach the heap's objects and pages, never see
-// it. Under load this happens about one run in twenty. So, for each stack
+// it. So, for each stack
 // size, it starts goroutines that grow their stacks to that size writing
 // zeros over every frame, and holds them until new stack spans are taken:
 // by then every free slot of that size has been handed out and written.
