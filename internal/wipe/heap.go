@@ -46,6 +46,7 @@ func Heap() {
 		f.class(size)
 	}
 	f.pages()
+	stacks()
 	hold := f.hold
 	runtime.KeepAlive(hold)
 	clear(hold)
