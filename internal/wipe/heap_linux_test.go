@@ -21,6 +21,7 @@ const mask = 0xa5
 // large, are gone from the process's memory once Heap has run; before, the
 // scan finds them.
 func TestHeap(t *testing.T) {
+	prewarmThreads(16)
 	masked := make([]byte, 32)
 	if _, err := rand.Read(masked); err != nil {
 		t.Fatal(err)
@@ -60,6 +61,28 @@ func TestHeap(t *testing.T) {
 			t.Errorf("%d dropped copies of the secret remain after Heap ran twice", n)
 		}
 	}
+}
+
+// prewarmThreads makes the runtime start n OS threads now, which it then
+// keeps idle and reuses. A thread started later takes its system and
+// signal stacks from freed heap pages without zeroing them, where no Go
+// code can reach (see Heap): the scans' blocking reads would start such
+// threads under load, over pages that held the dropped copies. A server
+// has its threads long before it seals.
+func prewarmThreads(n int) {
+	var started, release sync.WaitGroup
+	started.Add(n)
+	release.Add(1)
+	for range n {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread() // unlocked, the thread stays for reuse
+			started.Done()
+			release.Wait()
+		}()
+	}
+	started.Wait()
+	release.Done()
 }
 
 // countUnmasked counts the places in this process's memory that hold
