@@ -337,7 +337,10 @@ func testWrongShares(t *testing.T, c *cluster) {
 	if err != nil || len(keysAfter.Keys) != len(keysBefore.Keys) {
 		t.Fatalf("keys changed across a failed unseal: %v", err)
 	}
-	waitFor(t, 10*time.Second, "the failed unseal in the audit log", func() (bool, error) {
+	// A summary is written at once after a quiet minute, else when the
+	// minute since the last one ends (earlier subtests may have failed
+	// unseals on this node): wait out that minute.
+	waitFor(t, 90*time.Second, "the failed unseal in the audit log", func() (bool, error) {
 		for _, ev := range auditEvents(t, c.nodes[0].api, "event_name=OperatorUnsealFailures") {
 			if ev["keyraftNodeId"] == p.id && ev["errorCode"] == "OperatorError" {
 				return true, nil
