@@ -2,9 +2,11 @@ package raftstream
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -36,8 +38,35 @@ type Layer struct {
 	// address ("" when it knows none); Dial then requires the peer's
 	// certificate to name it.
 	peerID atomic.Pointer[func(raft.ServerAddress) string]
+	// identity, when set, signs each accepted connection's channel
+	// binding (Prove); boundKey gives the identity key bound to a node id.
+	identity atomic.Pointer[ed25519.PrivateKey]
+	boundKey atomic.Pointer[func(id string) (ed25519.PublicKey, bool)]
 	// handshakeTimeout is HandshakeTimeout; tests shorten it.
 	handshakeTimeout time.Duration
+}
+
+// proofLabel names the TLS exporter secret an identity proof signs. Both
+// ends of one TLS session, and no other session, compute the same secret:
+// a proof cannot be relayed from a connection to the real node.
+const proofLabel = "keyraft raft identity"
+
+// ErrIdentityProof: the dialed peer did not prove the identity bound to the
+// node id its certificate names.
+var ErrIdentityProof = errors.New("raft identity proof failed: the peer holds the certificate of the node id but not the identity key bound to it (a stolen certificate, or a new data dir under a bound id)")
+
+// Prove makes the layer prove key on every accepted connection: right after
+// the TLS handshake it sends ed25519.SignatureSize bytes, the signature of
+// the session's exporter secret. Every layer of a cluster must prove, as
+// every dialer reads the proof.
+func (l *Layer) Prove(key ed25519.PrivateKey) { l.identity.Store(&key) }
+
+// RequireBound makes Dial refuse a peer whose certificate names a node id
+// that boundKey binds to an identity, unless the peer's proof verifies
+// under that key. An id bound to none (a new cluster's first moments, until
+// the leader binds its voters) is trusted on its certificate alone.
+func (l *Layer) RequireBound(boundKey func(id string) (ed25519.PublicKey, bool)) {
+	l.boundKey.Store(&boundKey)
 }
 
 var _ raft.StreamLayer = (*Layer)(nil)
@@ -66,7 +95,11 @@ func (l *Layer) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &serverConn{Conn: tls.Server(conn, l.server), timeout: l.handshakeTimeout}, nil
+	var key ed25519.PrivateKey
+	if k := l.identity.Load(); k != nil {
+		key = *k
+	}
+	return &serverConn{Conn: tls.Server(conn, l.server), timeout: l.handshakeTimeout, key: key}, nil
 }
 
 // NameDialed makes Dial require the certificate of the peer at an address
@@ -92,7 +125,43 @@ func (l *Layer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Con
 	if err != nil {
 		return nil, fmt.Errorf("raft dial %s: %w", address, err)
 	}
+	if l.identity.Load() == nil {
+		return conn, nil
+	}
+	if err := l.checkProof(conn.(*tls.Conn), timeout); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("raft dial %s: %w", address, err)
+	}
 	return conn, nil
+}
+
+// checkProof reads the peer's identity proof and, if the node id its
+// certificate names is bound, verifies it under the bound key.
+func (l *Layer) checkProof(conn *tls.Conn, timeout time.Duration) error {
+	sig := make([]byte, ed25519.SignatureSize)
+	_ = conn.SetReadDeadline(time.Now().Add(timeout))
+	if _, err := io.ReadFull(conn, sig); err != nil {
+		return fmt.Errorf("raft identity proof: %w", err)
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	f := l.boundKey.Load()
+	if f == nil {
+		return nil
+	}
+	cs := conn.ConnectionState()
+	id := cs.PeerCertificates[0].Subject.CommonName
+	pub, bound := (*f)(id)
+	if !bound {
+		return nil
+	}
+	msg, err := cs.ExportKeyingMaterial(proofLabel, nil, 32)
+	if err != nil {
+		return fmt.Errorf("raft identity proof: %w", err)
+	}
+	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, msg, sig) {
+		return fmt.Errorf("node id %s: %w", id, ErrIdentityProof)
+	}
+	return nil
 }
 
 // Close stops the listener.
@@ -111,6 +180,7 @@ func (l *Layer) Addr() net.Addr {
 type serverConn struct {
 	*tls.Conn
 	timeout time.Duration
+	key     ed25519.PrivateKey // nil: no proof sent
 	once    sync.Once
 	err     error
 }
@@ -121,6 +191,10 @@ func (c *serverConn) handshake() error {
 		defer cancel()
 		if err := c.Conn.HandshakeContext(ctx); err != nil {
 			c.err = fmt.Errorf("refused raft connection from %s: %w", c.RemoteAddr(), err)
+			return
+		}
+		if c.key != nil {
+			c.err = c.prove()
 		}
 	})
 	return c.err
@@ -138,4 +212,19 @@ func (c *serverConn) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return c.Conn.Write(b)
+}
+
+// prove sends the signature of the session's exporter secret.
+func (c *serverConn) prove() error {
+	cs := c.Conn.ConnectionState()
+	msg, err := cs.ExportKeyingMaterial(proofLabel, nil, 32)
+	if err == nil {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
+		_, err = c.Conn.Write(ed25519.Sign(c.key, msg))
+		_ = c.Conn.SetWriteDeadline(time.Time{})
+	}
+	if err != nil {
+		return fmt.Errorf("raft identity proof to %s: %w", c.RemoteAddr(), err)
+	}
+	return nil
 }
