@@ -396,7 +396,7 @@ func TestRoguesAtADownVotersRaftAddress(t *testing.T) {
 		if st, err := status(t, thief.api); err == nil && st.Initialized {
 			t.Fatalf("the second %s at %s was given the log: %+v", victim.id, victim.raft, st)
 		}
-		return logHas([]*proc{leader}, "raft identity", victim.raft)
+		return logHas([]*proc{leader}, "identity proof failed", victim.raft)
 	})
 	serves(t, leader.api, c.creds)
 	if st, err := status(t, thief.api); err != nil || st.Initialized {

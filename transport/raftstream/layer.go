@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/keyraft/keyraft/transport/nodeproof"
 	"github.com/keyraft/keyraft/transport/tlsconfig"
 )
 
@@ -41,19 +41,10 @@ type Layer struct {
 	// identity, when set, signs each accepted connection's channel
 	// binding (Prove); boundKey gives the identity key bound to a node id.
 	identity atomic.Pointer[ed25519.PrivateKey]
-	boundKey atomic.Pointer[func(id string) (ed25519.PublicKey, bool)]
+	boundKey atomic.Pointer[nodeproof.BoundKey]
 	// handshakeTimeout is HandshakeTimeout; tests shorten it.
 	handshakeTimeout time.Duration
 }
-
-// proofLabel names the TLS exporter secret an identity proof signs. Both
-// ends of one TLS session, and no other session, compute the same secret:
-// a proof cannot be relayed from a connection to the real node.
-const proofLabel = "keyraft raft identity"
-
-// ErrIdentityProof: the dialed peer did not prove the identity bound to the
-// node id its certificate names.
-var ErrIdentityProof = errors.New("raft identity proof failed: the peer holds the certificate of the node id but not the identity key bound to it (a stolen certificate, or a new data dir under a bound id)")
 
 // Prove makes the layer prove key on every accepted connection: right after
 // the TLS handshake it sends ed25519.SignatureSize bytes, the signature of
@@ -65,9 +56,7 @@ func (l *Layer) Prove(key ed25519.PrivateKey) { l.identity.Store(&key) }
 // that boundKey binds to an identity, unless the peer's proof verifies
 // under that key. An id bound to none (a new cluster's first moments, until
 // the leader binds its voters) is trusted on its certificate alone.
-func (l *Layer) RequireBound(boundKey func(id string) (ed25519.PublicKey, bool)) {
-	l.boundKey.Store(&boundKey)
-}
+func (l *Layer) RequireBound(boundKey nodeproof.BoundKey) { l.boundKey.Store(&boundKey) }
 
 var _ raft.StreamLayer = (*Layer)(nil)
 
@@ -135,31 +124,14 @@ func (l *Layer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Con
 	return conn, nil
 }
 
-// checkProof reads the peer's identity proof and, if the node id its
-// certificate names is bound, verifies it under the bound key.
+// checkProof reads the peer's identity proof (nodeproof.Check).
 func (l *Layer) checkProof(conn *tls.Conn, timeout time.Duration) error {
-	sig := make([]byte, ed25519.SignatureSize)
-	_ = conn.SetReadDeadline(time.Now().Add(timeout))
-	if _, err := io.ReadFull(conn, sig); err != nil {
-		return fmt.Errorf("raft identity proof: %w", err)
+	var bound nodeproof.BoundKey
+	if f := l.boundKey.Load(); f != nil {
+		bound = *f
 	}
-	_ = conn.SetReadDeadline(time.Time{})
-	f := l.boundKey.Load()
-	if f == nil {
-		return nil
-	}
-	cs := conn.ConnectionState()
-	id := cs.PeerCertificates[0].Subject.CommonName
-	pub, bound := (*f)(id)
-	if !bound {
-		return nil
-	}
-	msg, err := cs.ExportKeyingMaterial(proofLabel, nil, 32)
-	if err != nil {
-		return fmt.Errorf("raft identity proof: %w", err)
-	}
-	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, msg, sig) {
-		return fmt.Errorf("node id %s: %w", id, ErrIdentityProof)
+	if err := nodeproof.Check(conn, conn.ConnectionState(), bound, timeout); err != nil {
+		return fmt.Errorf("raft %w", err)
 	}
 	return nil
 }
@@ -214,17 +186,10 @@ func (c *serverConn) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
-// prove sends the signature of the session's exporter secret.
+// prove sends this node's identity proof (nodeproof.Send).
 func (c *serverConn) prove() error {
-	cs := c.Conn.ConnectionState()
-	msg, err := cs.ExportKeyingMaterial(proofLabel, nil, 32)
-	if err == nil {
-		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
-		_, err = c.Conn.Write(ed25519.Sign(c.key, msg))
-		_ = c.Conn.SetWriteDeadline(time.Time{})
-	}
-	if err != nil {
-		return fmt.Errorf("raft identity proof to %s: %w", c.RemoteAddr(), err)
+	if err := nodeproof.Send(c.Conn, c.Conn.ConnectionState(), c.key, c.timeout); err != nil {
+		return fmt.Errorf("raft %w", err)
 	}
 	return nil
 }

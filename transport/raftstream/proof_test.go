@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 
+	"github.com/keyraft/keyraft/transport/nodeproof"
 	"github.com/keyraft/keyraft/transport/tlsconfig"
 )
 
@@ -140,7 +141,7 @@ func TestDialRequiresTheBoundIdentity(t *testing.T) {
 		}
 		if !ed25519.Verify(bKey.Public().(ed25519.PublicKey), func() []byte {
 			cs := conn.ConnectionState()
-			m, _ := cs.ExportKeyingMaterial(proofLabel, nil, 32)
+			m, _ := cs.ExportKeyingMaterial(nodeproof.Label, nil, 32)
 			return m
 		}(), sig) {
 			t.Error("the real b's proof on the relay connection does not verify: the relay test proves nothing")
