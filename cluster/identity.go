@@ -17,7 +17,8 @@ import (
 // replicated state (fsm BindVoter) before it adds the server, and adds no
 // process with another identity under that id until remove-peer frees it.
 // With cluster TLS, every raft connection a node accepts carries a
-// signature by the key over the TLS session (raftstream.Layer.Prove), and
+// signature by the key over the TLS session (transport/nodeproof), as does
+// every cluster gRPC connection (so unseal shares follow the key), and
 // the leader sends the log only to a peer whose proof verifies under the
 // key bound to the id its certificate names: a second process started with
 // a voter's id, whether the voter is up or down, even one holding the
