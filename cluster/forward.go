@@ -13,15 +13,22 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/keyraft/keyraft/transport/clusterpb"
+	"github.com/keyraft/keyraft/transport/nodeproof"
 )
 
 // ForwardTimeout bounds one forwarded request, commit included.
 const ForwardTimeout = 15 * time.Second
 
+// proofTimeout bounds reading or sending an identity proof on a new
+// cluster connection.
+const proofTimeout = 10 * time.Second
+
 // client returns a cached gRPC client for server id at its cluster
 // address. With cluster TLS, the server must present a certificate of the
-// cluster CA that names id, so neither a forwarded request (with its SigV4
-// headers) nor an unseal share goes to a server that only claims the id.
+// cluster CA that names id and prove the identity key bound to id
+// (nodeproof), so neither a forwarded request (with its SigV4 headers) nor
+// an unseal share goes to a server that only claims the id, or holds its
+// stolen certificate.
 func (n *Node) client(id, addr string) (clusterpb.ClusterClient, error) {
 	key := id + "@" + addr
 	n.connMu.Lock()
@@ -31,7 +38,7 @@ func (n *Node) client(id, addr string) (clusterpb.ClusterClient, error) {
 	}
 	creds := insecure.NewCredentials()
 	if n.cfg.TLS != nil {
-		creds = credentials.NewTLS(n.cfg.TLS.ClientConfig(id))
+		creds = nodeproof.Creds(credentials.NewTLS(n.cfg.TLS.ClientConfig(id)), n.idKey, n.boundKey, proofTimeout)
 	}
 	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
@@ -150,4 +157,11 @@ func (n *Node) ForwardAudit(ctx context.Context, event []byte) error {
 		return fmt.Errorf("%w: %s", ErrNoSpace, resp.Error)
 	}
 	return errors.New(resp.Error)
+}
+
+// ServerCreds wraps the cluster gRPC server's TLS credentials so that each
+// connection it accepts carries this server's identity proof, which every
+// client (client above) reads and checks.
+func (n *Node) ServerCreds(tlsCreds credentials.TransportCredentials) credentials.TransportCredentials {
+	return nodeproof.Creds(tlsCreds, n.idKey, n.boundKey, proofTimeout)
 }

@@ -15,8 +15,9 @@ func TestIdentityIsKeptAndPrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(first) != 32 {
-		t.Fatalf("identity %q", first)
+	pub, ok := parseIdentity(publicIdentity(first))
+	if !ok || !pub.Equal(first.Public()) {
+		t.Fatalf("public identity %q does not parse back", publicIdentity(first))
 	}
 	fi, err := os.Stat(filepath.Join(dir, identityFile))
 	if err != nil {
@@ -26,20 +27,24 @@ func TestIdentityIsKeptAndPrivate(t *testing.T) {
 		t.Fatalf("identity file mode %v, want 0600", fi.Mode().Perm())
 	}
 	again, err := loadIdentity(dir)
-	if err != nil || again != first {
-		t.Fatalf("second start read %q (%v), want %q", again, err, first)
+	if err != nil || !again.Equal(first) {
+		t.Fatalf("second start read another key (%v)", err)
 	}
-	if other, err := loadIdentity(t.TempDir()); err != nil || other == first {
-		t.Fatalf("another data dir: %q %v", other, err)
+	if other, err := loadIdentity(t.TempDir()); err != nil || other.Equal(first) {
+		t.Fatalf("another data dir: same key or %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, identityFile), []byte("not hex\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := loadIdentity(dir); err == nil || !strings.Contains(err.Error(), "remove-peer") {
-		t.Fatalf("damaged identity: %v", err)
-	}
-	b, _ := os.ReadFile(filepath.Join(dir, identityFile))
-	if string(b) != "not hex\n" {
-		t.Fatalf("the damaged file was replaced: %q", b)
+	// Not hex; the old random format (16 bytes), never released; a seed
+	// cut short.
+	for _, bad := range []string{"not hex\n", "00112233445566778899aabbccddeeff\n", strings.Repeat("ab", 31) + "\n"} {
+		if err := os.WriteFile(filepath.Join(dir, identityFile), []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := loadIdentity(dir); err == nil || !strings.Contains(err.Error(), "remove-peer") {
+			t.Fatalf("damaged identity %q: %v", bad, err)
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, identityFile))
+		if string(b) != bad {
+			t.Fatalf("the damaged file was replaced: %q", b)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -46,8 +47,10 @@ type Node struct {
 	stopCh chan struct{}
 	wg     sync.WaitGroup
 
-	// identity is this server's, from its data dir (identity.go).
+	// identity is this server's public identity, idKey its key, from its
+	// data dir (identity.go).
 	identity string
+	idKey    ed25519.PrivateKey
 	// raftRef is raft for the transport's dials, which may start before
 	// NewRaft has returned and n.raft is set.
 	raftRef atomic.Pointer[raft.Raft]
@@ -86,10 +89,11 @@ func Start(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	identity, err := loadIdentity(cfg.DataDir)
+	idKey, err := loadIdentity(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
+	identity := publicIdentity(idKey)
 	bootBytes := make([]byte, 8)
 	if _, err := rand.Read(bootBytes); err != nil {
 		return nil, err
@@ -99,6 +103,7 @@ func Start(cfg Config) (*Node, error) {
 		log:      cfg.Logger,
 		boot:     hex.EncodeToString(bootBytes),
 		identity: identity,
+		idKey:    idKey,
 		stopCh:   make(chan struct{}),
 		conns:    map[string]*grpc.ClientConn{},
 		kick:     make(chan struct{}, 1),
@@ -209,9 +214,26 @@ func (n *Node) raftTransport(adv net.Addr) (*raft.NetworkTransport, error) {
 		return nil, err
 	}
 	layer.NameDialed(n.raftIDAt)
+	layer.Prove(n.idKey)
+	layer.RequireBound(n.boundKey)
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: layer, MaxPool: maxPool, Timeout: timeout, Logger: logger,
 	}), nil
+}
+
+// boundKey is the identity key bound to a node id in replicated state, for
+// the raft layer's proof check. A binding that does not parse is bound to
+// a key no one holds.
+func (n *Node) boundKey(id string) (ed25519.PublicKey, bool) {
+	if n.cfg.FSM == nil {
+		return nil, false
+	}
+	s, ok := n.cfg.FSM.VoterIdentity(id)
+	if !ok {
+		return nil, false
+	}
+	pub, _ := parseIdentity(s)
+	return pub, true
 }
 
 // raftIDAt is the node id the raft configuration gives address, or "".

@@ -177,7 +177,7 @@ func Start(cfg Config) (*Server, error) {
 
 	grpcOpts := []grpc.ServerOption{grpc.ConnectionTimeout(clusterHandshakeTimeout)}
 	if clusterTLS != nil {
-		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(clusterTLS.ServerConfig())))
+		grpcOpts = append(grpcOpts, grpc.Creds(s.node.ServerCreds(credentials.NewTLS(clusterTLS.ServerConfig()))))
 	}
 	s.grpc = grpc.NewServer(grpcOpts...)
 	clusterpb.RegisterClusterServer(s.grpc, &rpcService{s: s})

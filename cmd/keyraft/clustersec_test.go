@@ -363,3 +363,65 @@ func TestRoguesNeverJoinATLSCluster(t *testing.T) {
 		assertNoRaftState(t, p)
 	}
 }
+
+// TestRoguesAtADownVotersRaftAddress: a process holding a voter's stolen
+// certificate and key and the gossip key, but not its data dir, that takes
+// over the down voter's raft address is dialed by the leader's raft
+// transport, which keeps replicating to that address; it must prove the
+// identity bound to the id on the connection, cannot, and is never sent a
+// log entry. The real voter, restarted from its data dir, catches up.
+func TestRoguesAtADownVotersRaftAddress(t *testing.T) {
+	ca := tlsGen(t, "n1", "n2", "n3")
+	gk := gossipKeygen(t)
+	c := startClusterWith(t, func(p *proc) { p.secure(ca, gk) })
+	c.init("-key-shares", "3", "-key-threshold", "2")
+	for _, p := range c.nodes {
+		c.unseal(p)
+	}
+	leader := c.waitLeader(15*time.Second, "")
+	victim := c.follower(leader)
+	serves(t, leader.api, c.creds) // a few entries more to replicate
+	victim.kill()
+
+	thief := newProc(t, victim.id, 3)
+	for i, a := range thief.args {
+		if a == thief.raft {
+			thief.args[i] = victim.raft
+		}
+	}
+	thief.raft = victim.raft
+	thief.secure(ca, gk) // the victim's own certificate and key
+	thief.start([]string{leader.gossip})
+	waitFor(t, 60*time.Second, "the leader to refuse the raft connection to the second "+victim.id, func() (bool, error) {
+		if st, err := status(t, thief.api); err == nil && st.Initialized {
+			t.Fatalf("the second %s at %s was given the log: %+v", victim.id, victim.raft, st)
+		}
+		return logHas([]*proc{leader}, "identity proof failed", victim.raft)
+	})
+	serves(t, leader.api, c.creds)
+	if st, err := status(t, thief.api); err != nil || st.Initialized {
+		t.Fatalf("the second %s received cluster state: %+v %v", victim.id, st, err)
+	}
+	thief.kill()
+	assertNoRaftState(t, thief)
+	segs, _ := filepath.Glob(filepath.Join(thief.dataDir, "audit", "*.seg"))
+	for _, s := range segs {
+		if fi, err := os.Stat(s); err != nil || fi.Size() > 8 {
+			t.Fatalf("the second %s holds audit events in %s", victim.id, s)
+		}
+	}
+
+	// The real voter restarts from its data dir, proves its identity, and
+	// catches up.
+	victim.start([]string{leader.gossip})
+	c.unseal(victim)
+	serves(t, leader.api, c.creds)
+	want, err := status(t, leader.api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, victim.id+" to catch up", func() (bool, error) {
+		st, err := status(t, victim.api)
+		return err == nil && st.RaftIndex >= want.RaftIndex, err
+	})
+}

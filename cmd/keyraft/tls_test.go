@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/keyraft/keyraft/transport/clusterpb"
+	"github.com/keyraft/keyraft/transport/nodeproof"
 	"github.com/keyraft/keyraft/transport/tlsconfig"
 )
 
@@ -153,7 +154,8 @@ func TestClusterMutualTLS(t *testing.T) {
 		creds credentials.TransportCredentials
 		ok    bool
 	}{
-		{"certificate of the cluster CA", credentials.NewTLS(member), true},
+		// The cluster listener sends its identity proof first (nodeproof).
+		{"certificate of the cluster CA", nodeproof.Creds(credentials.NewTLS(member), nil, nil, 5*time.Second), true},
 		{"certificate of another CA", credentials.NewTLS(rogueCfg), false},
 		{"no certificate", credentials.NewTLS(noCert), false},
 		{"plaintext", insecure.NewCredentials(), false},

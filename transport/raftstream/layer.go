@@ -2,6 +2,7 @@ package raftstream
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/keyraft/keyraft/transport/nodeproof"
 	"github.com/keyraft/keyraft/transport/tlsconfig"
 )
 
@@ -36,9 +38,25 @@ type Layer struct {
 	// address ("" when it knows none); Dial then requires the peer's
 	// certificate to name it.
 	peerID atomic.Pointer[func(raft.ServerAddress) string]
+	// identity, when set, signs each accepted connection's channel
+	// binding (Prove); boundKey gives the identity key bound to a node id.
+	identity atomic.Pointer[ed25519.PrivateKey]
+	boundKey atomic.Pointer[nodeproof.BoundKey]
 	// handshakeTimeout is HandshakeTimeout; tests shorten it.
 	handshakeTimeout time.Duration
 }
+
+// Prove makes the layer prove key on every accepted connection: right after
+// the TLS handshake it sends ed25519.SignatureSize bytes, the signature of
+// the session's exporter secret. Every layer of a cluster must prove, as
+// every dialer reads the proof.
+func (l *Layer) Prove(key ed25519.PrivateKey) { l.identity.Store(&key) }
+
+// RequireBound makes Dial refuse a peer whose certificate names a node id
+// that boundKey binds to an identity, unless the peer's proof verifies
+// under that key. An id bound to none (a new cluster's first moments, until
+// the leader binds its voters) is trusted on its certificate alone.
+func (l *Layer) RequireBound(boundKey nodeproof.BoundKey) { l.boundKey.Store(&boundKey) }
 
 var _ raft.StreamLayer = (*Layer)(nil)
 
@@ -66,7 +84,11 @@ func (l *Layer) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &serverConn{Conn: tls.Server(conn, l.server), timeout: l.handshakeTimeout}, nil
+	var key ed25519.PrivateKey
+	if k := l.identity.Load(); k != nil {
+		key = *k
+	}
+	return &serverConn{Conn: tls.Server(conn, l.server), timeout: l.handshakeTimeout, key: key}, nil
 }
 
 // NameDialed makes Dial require the certificate of the peer at an address
@@ -92,7 +114,26 @@ func (l *Layer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Con
 	if err != nil {
 		return nil, fmt.Errorf("raft dial %s: %w", address, err)
 	}
+	if l.identity.Load() == nil {
+		return conn, nil
+	}
+	if err := l.checkProof(conn.(*tls.Conn), timeout); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("raft dial %s: %w", address, err)
+	}
 	return conn, nil
+}
+
+// checkProof reads the peer's identity proof (nodeproof.Check).
+func (l *Layer) checkProof(conn *tls.Conn, timeout time.Duration) error {
+	var bound nodeproof.BoundKey
+	if f := l.boundKey.Load(); f != nil {
+		bound = *f
+	}
+	if err := nodeproof.Check(conn, conn.ConnectionState(), bound, timeout); err != nil {
+		return fmt.Errorf("raft %w", err)
+	}
+	return nil
 }
 
 // Close stops the listener.
@@ -111,6 +152,7 @@ func (l *Layer) Addr() net.Addr {
 type serverConn struct {
 	*tls.Conn
 	timeout time.Duration
+	key     ed25519.PrivateKey // nil: no proof sent
 	once    sync.Once
 	err     error
 }
@@ -121,6 +163,10 @@ func (c *serverConn) handshake() error {
 		defer cancel()
 		if err := c.Conn.HandshakeContext(ctx); err != nil {
 			c.err = fmt.Errorf("refused raft connection from %s: %w", c.RemoteAddr(), err)
+			return
+		}
+		if c.key != nil {
+			c.err = c.prove()
 		}
 	})
 	return c.err
@@ -138,4 +184,12 @@ func (c *serverConn) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return c.Conn.Write(b)
+}
+
+// prove sends this node's identity proof (nodeproof.Send).
+func (c *serverConn) prove() error {
+	if err := nodeproof.Send(c.Conn, c.Conn.ConnectionState(), c.key, c.timeout); err != nil {
+		return fmt.Errorf("raft %w", err)
+	}
+	return nil
 }
