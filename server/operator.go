@@ -191,11 +191,30 @@ func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, cluster.ErrInsecureUnseal.Error())
 		return
 	}
+	wasSealed := s.barrier.Status(0).Sealed
 	st, err := s.Unseal(share, req.Reset)
-	if isShareFailure(err) {
+	switch {
+	case isShareFailure(err):
 		s.unsealFailed(r)
-	} else {
-		s.auditAsync(r, "", "OperatorUnseal", map[string]any{"reset": req.Reset, "all": req.All, "progress": st.Progress, "sealed": st.Sealed}, err)
+	case err == nil && wasSealed && !st.Sealed:
+		// The unseal that opened the node: the one that changed what the
+		// cluster can do. Anyone may post a share, so everything else (a
+		// share that only adds progress, a reset, a share posted to an
+		// unsealed node) is counted and summarised, not an event each:
+		// a flood of them from many addresses would fill the replicated
+		// log and trim real evidence.
+		s.auditAsync(r, "", "OperatorUnseal", map[string]any{"reset": req.Reset, "all": req.All, "progress": st.Progress, "sealed": st.Sealed}, nil)
+	default:
+		kind := "OperatorUnsealNoChange"
+		switch {
+		case err != nil:
+			kind = "OperatorUnsealRefused"
+		case req.Reset:
+			kind = "OperatorUnsealReset"
+		case st.Sealed:
+			kind = "OperatorUnsealProgress"
+		}
+		s.authFailures.Count(kind, sourceIP(r), "")
 	}
 	local := UnsealAnswer{NodeID: s.cfg.NodeID, Sealed: st.Sealed, Progress: st.Progress, Threshold: st.Threshold}
 	if err != nil {

@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -108,4 +110,31 @@ func TestUnsealRateLimitedAndFailuresSummarised(t *testing.T) {
 		}
 		return summaries > 0, fmt.Errorf("%d events, no summary", len(evs))
 	})
+}
+
+// TestUnsealPostsCostNothingReplicated: unseal needs no principal, so the
+// posts that open nothing (shares to an unsealed node, resets) are only
+// counted, whatever the number of source addresses; only the unseal that
+// opens a node is an event.
+func TestUnsealPostsCostNothingReplicated(t *testing.T) {
+	api, _, share := devNode(t)
+	before := len(auditEvents(t, api, ""))
+	for i := 0; i < 40; i++ {
+		// One address each: the per-address throttle is no defence here.
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 9, byte(i/200), byte(1+i%200))}}
+		hc := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+		body := `{"key":"` + share + `"}`
+		if i%2 == 1 {
+			body = `{"reset":true}`
+		}
+		resp, err := hc.Post(api+"/v1/sys/unseal", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		hc.CloseIdleConnections()
+	}
+	if after := len(auditEvents(t, api, "")); after > before+1 { // at most one summary
+		t.Fatalf("40 unseal posts to an unsealed node grew the audit log from %d to %d events", before, after)
+	}
 }

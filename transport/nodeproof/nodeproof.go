@@ -1,5 +1,7 @@
 // Package nodeproof proves, on a cluster TLS connection, that the accepting
-// node holds the identity key bound to the node id its certificate names.
+// node (and, on raft connections, the dialing node too: SendDialer,
+// CheckDialer) holds the identity key bound to the node id its certificate
+// names.
 // Right after the TLS handshake the acceptor sends an Ed25519 signature of
 // the session's exporter secret (RFC 8446 §7.5, label Label); the dialer
 // verifies it under the key the replicated state binds to that id. Both
@@ -19,8 +21,13 @@ import (
 	"time"
 )
 
-// Label names the exporter secret a proof signs.
+// Label names the exporter secret the accepting node's proof signs.
 const Label = "keyraft raft identity"
+
+// DialerLabel names the exporter secret the dialing node's proof signs
+// (raft connections prove both ends). A second label keeps one end from
+// reflecting the other's proof back at it as its own.
+const DialerLabel = "keyraft raft identity of the dialer"
 
 // Size is the length of a proof on the wire.
 const Size = ed25519.SignatureSize
@@ -33,13 +40,33 @@ var ErrProof = errors.New("identity proof failed: the peer holds the certificate
 // are trusted on their certificate alone).
 type BoundKey func(id string) (ed25519.PublicKey, bool)
 
-func secret(cs tls.ConnectionState) ([]byte, error) {
-	return cs.ExportKeyingMaterial(Label, nil, 32)
+func secret(cs tls.ConnectionState, label string) ([]byte, error) {
+	return cs.ExportKeyingMaterial(label, nil, 32)
 }
 
-// Send writes the proof of key for the session cs to conn.
+// Send writes the accepting node's proof of key for the session cs to conn.
 func Send(conn net.Conn, cs tls.ConnectionState, key ed25519.PrivateKey, timeout time.Duration) error {
-	msg, err := secret(cs)
+	return send(conn, cs, key, timeout, Label)
+}
+
+// SendDialer writes the dialing node's proof.
+func SendDialer(conn net.Conn, cs tls.ConnectionState, key ed25519.PrivateKey, timeout time.Duration) error {
+	return send(conn, cs, key, timeout, DialerLabel)
+}
+
+// Check reads the accepting node's proof from conn and, if the node id its
+// certificate names is bound, verifies it under the bound key.
+func Check(conn net.Conn, cs tls.ConnectionState, bound BoundKey, timeout time.Duration) error {
+	return check(conn, cs, bound, timeout, Label)
+}
+
+// CheckDialer reads and verifies the dialing node's proof.
+func CheckDialer(conn net.Conn, cs tls.ConnectionState, bound BoundKey, timeout time.Duration) error {
+	return check(conn, cs, bound, timeout, DialerLabel)
+}
+
+func send(conn net.Conn, cs tls.ConnectionState, key ed25519.PrivateKey, timeout time.Duration, label string) error {
+	msg, err := secret(cs, label)
 	if err == nil {
 		_ = conn.SetWriteDeadline(time.Now().Add(timeout))
 		_, err = conn.Write(ed25519.Sign(key, msg))
@@ -51,9 +78,7 @@ func Send(conn net.Conn, cs tls.ConnectionState, key ed25519.PrivateKey, timeout
 	return nil
 }
 
-// Check reads the peer's proof from conn and, if the node id its
-// certificate names is bound, verifies it under the bound key.
-func Check(conn net.Conn, cs tls.ConnectionState, bound BoundKey, timeout time.Duration) error {
+func check(conn net.Conn, cs tls.ConnectionState, bound BoundKey, timeout time.Duration, label string) error {
 	sig := make([]byte, Size)
 	_ = conn.SetReadDeadline(time.Now().Add(timeout))
 	if _, err := io.ReadFull(conn, sig); err != nil {
@@ -68,7 +93,7 @@ func Check(conn net.Conn, cs tls.ConnectionState, bound BoundKey, timeout time.D
 	if !ok {
 		return nil
 	}
-	msg, err := secret(cs)
+	msg, err := secret(cs, label)
 	if err != nil {
 		return fmt.Errorf("identity proof: %w", err)
 	}

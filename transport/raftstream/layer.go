@@ -88,7 +88,11 @@ func (l *Layer) Accept() (net.Conn, error) {
 	if k := l.identity.Load(); k != nil {
 		key = *k
 	}
-	return &serverConn{Conn: tls.Server(conn, l.server), timeout: l.handshakeTimeout, key: key}, nil
+	var bound nodeproof.BoundKey
+	if f := l.boundKey.Load(); f != nil {
+		bound = *f
+	}
+	return &serverConn{Conn: tls.Server(conn, l.server), timeout: l.handshakeTimeout, key: key, bound: bound}, nil
 }
 
 // NameDialed makes Dial require the certificate of the peer at an address
@@ -118,6 +122,13 @@ func (l *Layer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Con
 		return conn, nil
 	}
 	if err := l.checkProof(conn.(*tls.Conn), timeout); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("raft dial %s: %w", address, err)
+	}
+	// The dialer proves its own identity too: whoever dials sends
+	// AppendEntries, so a certificate alone must not be able to act as
+	// a leader towards a node.
+	if err := nodeproof.SendDialer(conn, conn.(*tls.Conn).ConnectionState(), *l.identity.Load(), timeout); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("raft dial %s: %w", address, err)
 	}
@@ -152,7 +163,8 @@ func (l *Layer) Addr() net.Addr {
 type serverConn struct {
 	*tls.Conn
 	timeout time.Duration
-	key     ed25519.PrivateKey // nil: no proof sent
+	key     ed25519.PrivateKey // nil: no proof sent, none asked for
+	bound   nodeproof.BoundKey // the keys a dialer's proof is checked under
 	once    sync.Once
 	err     error
 }
@@ -166,7 +178,12 @@ func (c *serverConn) handshake() error {
 			return
 		}
 		if c.key != nil {
-			c.err = c.prove()
+			if c.err = c.prove(); c.err != nil {
+				return
+			}
+			if err := nodeproof.CheckDialer(c.Conn, c.Conn.ConnectionState(), c.bound, c.timeout); err != nil {
+				c.err = fmt.Errorf("refused raft connection from %s: raft %w", c.RemoteAddr(), err)
+			}
 		}
 	})
 	return c.err

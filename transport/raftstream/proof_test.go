@@ -154,3 +154,51 @@ func TestDialRequiresTheBoundIdentity(t *testing.T) {
 		t.Fatalf("b after the rogues: %+v %v", resp, err)
 	}
 }
+
+// TestAcceptRequiresTheBoundIdentity: the dialer proves its identity too,
+// since whoever dials sends AppendEntries: a process holding a's
+// certificate but not a's key reaches no raft consumer, and neither does
+// one that reflects the acceptor's own proof back at it.
+func TestAcceptRequiresTheBoundIdentity(t *testing.T) {
+	ca := mustCA(t)
+	var bound sync.Map
+	aKey, bKey := newKey(t), newKey(t)
+	aCert, bCert := newCluster(t, ca, "a"), newCluster(t, ca, "b")
+	a := newProvingTransport(t, aCert, aKey, &bound)
+	b := newProvingTransport(t, bCert, bKey, &bound)
+	votes := serveVotes(b)
+	bound.Store("a", aKey.Public())
+	bound.Store("b", bKey.Public())
+	if resp, err := requestVote(a, b.LocalAddr()); err != nil || !resp.Granted {
+		t.Fatalf("a, bound to its key, to b: %+v %v", resp, err)
+	}
+
+	// a's stolen certificate with another key: b answers nothing.
+	thief := newProvingTransport(t, aCert, newKey(t), &bound)
+	if _, err := requestVote(thief, b.LocalAddr()); err == nil {
+		t.Error("a dialer with a's certificate but not a's key got an answer")
+	}
+
+	// b's own certificate, reflecting b's proof back as the dialer's.
+	conn, err := tls.Dial("tcp", string(b.LocalAddr()), bCert.ClientConfig("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	sig := make([]byte, ed25519.SignatureSize)
+	if _, err := io.ReadFull(conn, sig); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write(sig); err != nil {
+		t.Fatal(err)
+	}
+	// Accepted, b would wait for an RPC until the deadline; refused, it
+	// hangs up at once.
+	if _, err := conn.Read(make([]byte, 1)); err == nil || strings.Contains(err.Error(), "timeout") {
+		t.Errorf("a reflected proof was not refused: %v", err)
+	}
+	if got := votes.Load(); got != 1 {
+		t.Errorf("b's raft saw %d requests, want only a's", got)
+	}
+}
