@@ -447,11 +447,12 @@ func TestRemoveTheLeader(t *testing.T) {
 	}
 }
 
-// TestUnsealFloodWhileLeaderless: unseal needs no principal, and its event
-// is offered to a leader in the background. While there is none, a flood
-// of unseal calls must not leave a goroutine per call behind. Each source
-// address is throttled after a burst, so the flood comes from 32 loopback
-// addresses, enough to fill the bound on waiting events.
+// TestUnsealFloodWhileLeaderless: unseal needs no principal, and the
+// events it makes (the unseal that opens the node, the failure summaries)
+// are offered to a leader in the background. While there is none, a flood
+// of unseal calls must not leave a goroutine per call behind, nor queue an
+// event per call. Each source address is throttled after a burst, so the
+// flood comes from 32 loopback addresses.
 func TestUnsealFloodWhileLeaderless(t *testing.T) {
 	pprof := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	c := startUnsealedClusterWith(t, func(p *proc) {
@@ -522,7 +523,9 @@ func TestUnsealFloodWhileLeaderless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(log, []byte("too many operator events are waiting for a leader")) {
-		t.Fatal("the dropped events were not logged")
+	// Shares that open nothing are counted, not events: the flood left
+	// nothing waiting for a leader, so nothing was dropped either.
+	if bytes.Contains(log, []byte("too many operator events are waiting for a leader")) {
+		t.Fatal("unseal posts that opened nothing were queued as audit events")
 	}
 }

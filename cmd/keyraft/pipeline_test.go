@@ -255,6 +255,16 @@ func TestRequestPipeline(t *testing.T) {
 				params, _ := ev["requestParameters"].(map[string]any)
 				n, _ := params["failures"].(float64)
 				total += n
+				// The unseal posts that open nothing are counted in the
+				// same summaries (the cluster's own ceremony made some).
+				counts, _ := params["counts"].([]any)
+				for _, c := range counts {
+					c, _ := c.(map[string]any)
+					if kind, _ := c["kind"].(string); strings.HasPrefix(kind, "OperatorUnseal") {
+						k, _ := c["count"].(float64)
+						total -= k
+					}
+				}
 			}
 			return total >= failed+2, fmt.Errorf("%v failures summarised", total)
 		})
