@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -154,8 +157,11 @@ func TestClusterMutualTLS(t *testing.T) {
 		creds credentials.TransportCredentials
 		ok    bool
 	}{
-		// The cluster listener sends its identity proof first (nodeproof).
-		{"certificate of the cluster CA", nodeproof.Creds(credentials.NewTLS(member), nil, nil, 5*time.Second), true},
+		// The cluster listener sends its identity proof first, then the
+		// caller proves its own (nodeproof): n3's certificate needs n3's
+		// identity key, a stolen certificate alone gets nothing.
+		{"certificate and identity key of n3", nodeproof.Creds(credentials.NewTLS(member), identityKey(t, c, "n3"), nil, 5*time.Second), true},
+		{"n3's certificate with another identity key", nodeproof.Creds(credentials.NewTLS(member), ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), nil, 5*time.Second), false},
 		{"certificate of another CA", credentials.NewTLS(rogueCfg), false},
 		{"no certificate", credentials.NewTLS(noCert), false},
 		{"plaintext", insecure.NewCredentials(), false},
@@ -269,4 +275,25 @@ func tlsRoundTrip(addr string, cfg *tls.Config) error {
 		return fmt.Errorf("no error")
 	}
 	return err
+}
+
+// identityKey is the identity key node id keeps in its data dir.
+func identityKey(t *testing.T, c *cluster, id string) ed25519.PrivateKey {
+	t.Helper()
+	for _, p := range c.nodes {
+		if p.id != id {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(p.dataDir, "node-identity"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(seed) != ed25519.SeedSize {
+			t.Fatalf("%s's node-identity: %v", id, err)
+		}
+		return ed25519.NewKeyFromSeed(seed)
+	}
+	t.Fatalf("no node %s", id)
+	return nil
 }

@@ -10,9 +10,10 @@ import (
 	"google.golang.org/grpc/credentials"
 )
 
-// Creds wraps the cluster's gRPC TLS credentials: the server proves key on
-// each connection it accepts, and the client checks the proof against
-// bound (nil: the client reads the proof and checks nothing).
+// Creds wraps the cluster's gRPC TLS credentials: on each connection the
+// server proves key and the client checks that proof against bound, then
+// the client proves its key and the server checks it (bound nil: the proof
+// is read and nothing checked).
 func Creds(tlsCreds credentials.TransportCredentials, key ed25519.PrivateKey, bound BoundKey, timeout time.Duration) credentials.TransportCredentials {
 	return &creds{TransportCredentials: tlsCreds, key: key, bound: bound, timeout: timeout}
 }
@@ -38,6 +39,13 @@ func (c *creds) ClientHandshake(ctx context.Context, authority string, raw net.C
 		conn.Close()
 		return nil, nil, err
 	}
+	// The caller proves its own key too: the cluster service takes audit
+	// events and forwarded requests, which a certificate alone must not
+	// be able to offer.
+	if err := SendDialer(conn, ti.State, c.key, c.timeout); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
 	return conn, info, nil
 }
 
@@ -52,6 +60,10 @@ func (c *creds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, e
 		return nil, nil, fmt.Errorf("identity proof: not a TLS connection")
 	}
 	if err := Send(conn, ti.State, c.key, c.timeout); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	if err := CheckDialer(conn, ti.State, c.bound, c.timeout); err != nil {
 		conn.Close()
 		return nil, nil, err
 	}

@@ -27,7 +27,8 @@ func cluster(t *testing.T, ca *tlsconfig.CA, name string) *tlsconfig.Cluster {
 }
 
 // handshake runs a client and a server handshake of the wrapped gRPC
-// credentials over a loopback connection and returns the client's error.
+// credentials over a loopback connection and returns the client's error,
+// else the server's.
 func handshake(t *testing.T, client, server credentials.TransportCredentials) error {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -53,7 +54,9 @@ func handshake(t *testing.T, client, server credentials.TransportCredentials) er
 	defer cancel()
 	_, _, err = client.ClientHandshake(ctx, "b", cc)
 	cc.Close()
-	<-done
+	if serr := <-done; err == nil {
+		return serr
+	}
 	return err
 }
 
@@ -68,6 +71,7 @@ func TestCredsCheckTheBoundKey(t *testing.T) {
 	a, b := cluster(t, realCA, "a"), cluster(t, realCA, "b")
 	_, bKey, _ := ed25519.GenerateKey(nil)
 	_, thiefKey, _ := ed25519.GenerateKey(nil)
+	_, aKey, _ := ed25519.GenerateKey(nil)
 	var boundTo ed25519.PublicKey
 	bound := func(id string) (ed25519.PublicKey, bool) {
 		if id != "b" || boundTo == nil {
@@ -75,7 +79,7 @@ func TestCredsCheckTheBoundKey(t *testing.T) {
 		}
 		return boundTo, true
 	}
-	client := Creds(credentials.NewTLS(a.ClientConfig("b")), nil, bound, 2*time.Second)
+	client := Creds(credentials.NewTLS(a.ClientConfig("b")), aKey, bound, 2*time.Second)
 	realB := Creds(credentials.NewTLS(b.ServerConfig()), bKey, nil, 2*time.Second)
 	thief := Creds(credentials.NewTLS(b.ServerConfig()), thiefKey, nil, 2*time.Second)
 
@@ -92,5 +96,39 @@ func TestCredsCheckTheBoundKey(t *testing.T) {
 	plainServer := credentials.NewTLS(b.ServerConfig()) // sends no proof
 	if err := handshake(t, client, plainServer); err == nil {
 		t.Fatal("a server that sends no proof was accepted")
+	}
+}
+
+// TestCredsServerChecksTheCaller: the cluster service takes audit events
+// and forwarded requests, so the calling node proves its key too: a
+// caller with a's certificate but not a's bound key is refused, and so is
+// one that reflects the server's own proof.
+func TestCredsServerChecksTheCaller(t *testing.T) {
+	realCA, err := tlsconfig.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cluster(t, realCA, "a"), cluster(t, realCA, "b")
+	_, aKey, _ := ed25519.GenerateKey(nil)
+	_, bKey, _ := ed25519.GenerateKey(nil)
+	_, thiefKey, _ := ed25519.GenerateKey(nil)
+	bound := func(id string) (ed25519.PublicKey, bool) {
+		switch id {
+		case "a":
+			return aKey.Public().(ed25519.PublicKey), true
+		case "b":
+			return bKey.Public().(ed25519.PublicKey), true
+		}
+		return nil, false
+	}
+	server := Creds(credentials.NewTLS(b.ServerConfig()), bKey, bound, 2*time.Second)
+	if err := handshake(t, Creds(credentials.NewTLS(a.ClientConfig("b")), aKey, bound, 2*time.Second), server); err != nil {
+		t.Fatalf("a proving its bound key: %v", err)
+	}
+	if err := handshake(t, Creds(credentials.NewTLS(a.ClientConfig("b")), thiefKey, bound, 2*time.Second), server); !errors.Is(err, ErrProof) {
+		t.Fatalf("a's certificate with another key: %v, want ErrProof", err)
+	}
+	if err := handshake(t, Creds(credentials.NewTLS(a.ClientConfig("b")), nil, bound, 2*time.Second), server); err == nil {
+		t.Fatal("a caller without an identity key was accepted")
 	}
 }

@@ -1,6 +1,5 @@
 // Package nodeproof proves, on a cluster TLS connection, that the accepting
-// node (and, on raft connections, the dialing node too: SendDialer,
-// CheckDialer) holds the identity key bound to the node id its certificate
+// node, and then the dialing node (SendDialer, CheckDialer), holds the identity key bound to the node id its certificate
 // names.
 // Right after the TLS handshake the acceptor sends an Ed25519 signature of
 // the session's exporter secret (RFC 8446 §7.5, label Label); the dialer
@@ -66,6 +65,9 @@ func CheckDialer(conn net.Conn, cs tls.ConnectionState, bound BoundKey, timeout 
 }
 
 func send(conn net.Conn, cs tls.ConnectionState, key ed25519.PrivateKey, timeout time.Duration, label string) error {
+	if len(key) != ed25519.PrivateKeySize {
+		return fmt.Errorf("identity proof to %s: this node has no identity key", conn.RemoteAddr())
+	}
 	msg, err := secret(cs, label)
 	if err == nil {
 		_ = conn.SetWriteDeadline(time.Now().Add(timeout))
