@@ -19,9 +19,31 @@ const mask = 0xa5
 
 // TestHeap: copies of a secret in dropped objects of many sizes, small and
 // large, are gone from the process's memory once Heap has run; before, the
-// scan finds them.
+// scan finds them. The one documented escape (see Heap) is an OS thread
+// started after the secret was dropped, whose stacks come unzeroed from
+// freed pages no Go code reaches: a round in which the process gained a
+// thread and kept a copy is run again with a new secret; a round that kept
+// a copy without one fails.
 func TestHeap(t *testing.T) {
 	prewarmThreads(16)
+	for round := 1; ; round++ {
+		before := threads(t)
+		n := heapRound(t)
+		if n == 0 {
+			return
+		}
+		if after := threads(t); after != before && round < 5 {
+			t.Logf("round %d: %d copies remain and the process went from %d to %d threads meanwhile; again with a new secret", round, n, before, after)
+			continue
+		}
+		t.Fatalf("round %d: %d dropped copies of the secret remain after Heap ran twice", round, n)
+	}
+}
+
+// heapRound drops copies of a new secret, checks the scan finds them, runs
+// Heap (twice if the first pass missed a slot the allocator had set
+// aside) and returns how many copies remain.
+func heapRound(t *testing.T) int {
 	masked := make([]byte, 32)
 	if _, err := rand.Read(masked); err != nil {
 		t.Fatal(err)
@@ -52,15 +74,33 @@ func TestHeap(t *testing.T) {
 		t.Fatal("dropped copies are not found before Heap: the scan finds nothing")
 	}
 	Heap()
-	if n := countUnmasked(t, masked); n != 0 {
-		// Best effort (see Heap): about one run in sixty misses a slot
-		// the allocator had set aside; a second pass must not.
+	n := countUnmasked(t, masked)
+	if n != 0 {
 		t.Logf("%d dropped copies of the secret remain after Heap; running it again", n)
 		Heap()
-		if n := countUnmasked(t, masked); n != 0 {
-			t.Errorf("%d dropped copies of the secret remain after Heap ran twice", n)
+		n = countUnmasked(t, masked)
+	}
+	return n
+}
+
+// threads is the number of OS threads of this process.
+func threads(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
 		}
 	}
+	t.Fatal("no Threads line in /proc/self/status")
+	return 0
 }
 
 // prewarmThreads makes the runtime start n OS threads now, which it then
