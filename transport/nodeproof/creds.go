@@ -3,6 +3,7 @@ package nodeproof
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
@@ -30,23 +31,11 @@ func (c *creds) ClientHandshake(ctx context.Context, authority string, raw net.C
 	if err != nil {
 		return nil, nil, err
 	}
-	ti, ok := info.(credentials.TLSInfo)
-	if !ok {
-		conn.Close()
-		return nil, nil, fmt.Errorf("identity proof: not a TLS connection")
-	}
-	if err := Check(conn, ti.State, c.bound, c.timeout); err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	// The caller proves its own key too: the cluster service takes audit
-	// events and forwarded requests, which a certificate alone must not
-	// be able to offer.
-	if err := SendDialer(conn, ti.State, c.key, c.timeout); err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	return conn, info, nil
+	// The server proves its key first; then the caller proves its own: the
+	// cluster service takes audit events and forwarded requests, which a
+	// certificate alone must not be able to offer.
+	return exchange(conn, info, func(cs tls.ConnectionState) error { return Check(conn, cs, c.bound, c.timeout) },
+		func(cs tls.ConnectionState) error { return SendDialer(conn, cs, c.key, c.timeout) })
 }
 
 func (c *creds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
@@ -54,18 +43,23 @@ func (c *creds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, e
 	if err != nil {
 		return nil, nil, err
 	}
+	return exchange(conn, info, func(cs tls.ConnectionState) error { return Send(conn, cs, c.key, c.timeout) },
+		func(cs tls.ConnectionState) error { return CheckDialer(conn, cs, c.bound, c.timeout) })
+}
+
+// exchange runs one end's two proof steps, in order, on a TLS connection
+// gRPC has just completed, closing it if one fails.
+func exchange(conn net.Conn, info credentials.AuthInfo, first, second func(tls.ConnectionState) error) (net.Conn, credentials.AuthInfo, error) {
 	ti, ok := info.(credentials.TLSInfo)
 	if !ok {
 		conn.Close()
 		return nil, nil, fmt.Errorf("identity proof: not a TLS connection")
 	}
-	if err := Send(conn, ti.State, c.key, c.timeout); err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	if err := CheckDialer(conn, ti.State, c.bound, c.timeout); err != nil {
-		conn.Close()
-		return nil, nil, err
+	for _, step := range []func(tls.ConnectionState) error{first, second} {
+		if err := step(ti.State); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
 	}
 	return conn, info, nil
 }
