@@ -111,15 +111,11 @@ func iamOp[T any](name string, readOnly bool, h func(*iam.Service, context.Conte
 				return h(s.IAM, ctx, req.(*T))
 			})
 			if e != nil {
-				return nil, fromIAM(e)
+				return nil, e
 			}
 			return res, nil
 		},
 	}
-}
-
-func fromIAM(e *iam.Error) *kms.Error {
-	return &kms.Error{Type: e.Type, Message: e.Message, Status: e.Status}
 }
 
 // Target prefixes of X-Amz-Target.

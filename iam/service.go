@@ -6,7 +6,6 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"regexp"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/policy"
 	"github.com/keyraft/keyraft/seal"
 )
@@ -24,18 +24,13 @@ import (
 // keyraft serves as AWS JSON 1.1 on the KMS endpoint.
 const TargetPrefix = "KeyraftIAM."
 
-// Error is an IAM error: Type is AWS IAM's error code.
-type Error struct {
-	Type    string
-	Message string
-	Status  int
-}
+// Error is the AWS error every IAM operation answers with, Type being AWS
+// IAM's error code. It is awserr.Error, the type kms answers with too, so
+// the gateway writes either without converting it.
+type Error = awserr.Error
 
-func (e *Error) Error() string { return e.Type + ": " + e.Message }
-
-func newErr(typ string, status int, format string, args ...any) *Error {
-	return &Error{Type: typ, Status: status, Message: fmt.Sprintf(format, args...)}
-}
+// newErr is awserr.New, named for the handlers that call it.
+var newErr = awserr.New
 
 // Caller is the authenticated principal of a request.
 type Caller struct {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/sensitive"
 	"github.com/keyraft/keyraft/policy"
-	"github.com/keyraft/keyraft/transport/awsjson"
 )
 
 type userRequest struct {
@@ -81,7 +81,7 @@ func (s *Service) CreateAccessKey(ctx context.Context, req *userRequest) (any, *
 	// The only time the secret leaves the cluster; the audit event drops
 	// it, and the answer's writer zeroes it once written.
 	answer := map[string]any{"AccessKey": map[string]any{
-		"UserName": u.Name, "AccessKeyId": id, "SecretAccessKey": awsjson.SecretString(secret), "Status": "Active", "CreateDate": epochSeconds(now),
+		"UserName": u.Name, "AccessKeyId": id, "SecretAccessKey": sensitive.String(secret), "Status": "Active", "CreateDate": epochSeconds(now),
 	}}
 	if e := s.commit(ctx, fsm.CmdCreateAccessKey, ak, answer); e != nil {
 		clear(secret)

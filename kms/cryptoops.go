@@ -8,7 +8,7 @@ import (
 	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
-	"github.com/keyraft/keyraft/transport/awsjson"
+	"github.com/keyraft/keyraft/internal/sensitive"
 )
 
 const algSymmetric = "SYMMETRIC_DEFAULT"
@@ -150,7 +150,7 @@ func (s *Service) Decrypt(ctx context.Context, req *decryptRequest) (any, *Error
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"KeyId": s.arn(k.KeyId), "Plaintext": awsjson.Secret(plaintext), "EncryptionAlgorithm": algSymmetric}, nil
+	return map[string]any{"KeyId": s.arn(k.KeyId), "Plaintext": sensitive.Bytes(plaintext), "EncryptionAlgorithm": algSymmetric}, nil
 }
 
 // open decrypts a ciphertext blob: the blob names its key; a key named by

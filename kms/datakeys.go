@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	"github.com/keyraft/keyraft/fsm/fsmpb"
-	"github.com/keyraft/keyraft/transport/awsjson"
+	"github.com/keyraft/keyraft/internal/sensitive"
 )
 
 type generateDataKeyRequest struct {
@@ -22,7 +22,7 @@ func (s *Service) GenerateDataKey(ctx context.Context, req *generateDataKeyReque
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"CiphertextBlob": blob, "Plaintext": awsjson.Secret(plaintext), "KeyId": s.arn(k.KeyId)}, nil
+	return map[string]any{"CiphertextBlob": blob, "Plaintext": sensitive.Bytes(plaintext), "KeyId": s.arn(k.KeyId)}, nil
 }
 
 func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, req *generateDataKeyRequest) (any, *Error) {
@@ -102,5 +102,5 @@ func (s *Service) GenerateRandom(ctx context.Context, req *generateRandomRequest
 	if _, err := s.rand().Read(out); err != nil {
 		return nil, Internal("could not generate random bytes")
 	}
-	return map[string]any{"Plaintext": awsjson.Secret(out)}, nil
+	return map[string]any{"Plaintext": sensitive.Bytes(out)}, nil
 }

@@ -1,22 +1,18 @@
 package kms
 
 import (
-	"fmt"
 	"net/http"
+
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
-// Error is an AWS-style error: Type goes to `__type`, Message to `message`.
-type Error struct {
-	Type    string
-	Message string
-	Status  int
-}
+// Error is the AWS error every KMS operation answers with. It is
+// awserr.Error under the name the handlers' signatures use: one type, which
+// the gateway writes to the wire as it is.
+type Error = awserr.Error
 
-func (e *Error) Error() string { return e.Type + ": " + e.Message }
-
-func newErr(typ string, status int, format string, args ...any) *Error {
-	return &Error{Type: typ, Status: status, Message: fmt.Sprintf(format, args...)}
-}
+// newErr is awserr.New, named for the handlers that call it.
+var newErr = awserr.New
 
 func notFound(format string, args ...any) *Error {
 	return newErr("NotFoundException", http.StatusNotFound, format, args...)
@@ -34,9 +30,7 @@ func invalidCiphertext() *Error {
 // Unavailable is the retryable answer of a cluster that cannot serve crypto
 // right now (sealed, leaderless, or leadership lost mid-request). SDKs retry
 // any 503.
-func Unavailable(msg string) *Error {
-	return newErr("ServiceUnavailableException", http.StatusServiceUnavailable, "%s", msg)
-}
+func Unavailable(msg string) *Error { return awserr.Unavailable(msg) }
 
 // Internal is a non-retryable-by-meaning server fault; SDKs still retry 500s.
 func Internal(msg string) *Error {

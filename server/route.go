@@ -15,6 +15,7 @@ import (
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/gateway"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/transport/awsjson"
 	"github.com/keyraft/keyraft/transport/clusterpb"
@@ -50,7 +51,7 @@ const errNoLeaderMsg = "No keyraft leader is available right now; retry."
 // from that same decoded request (serveKMSLocal).
 func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		awsjson.WriteError(w, "UnknownOperationException", "KMS requests are POST /", http.StatusBadRequest)
+		awsjson.WriteError(w, awserr.UnknownOperation("KMS requests are POST /"))
 		return
 	}
 	body, err := awsjson.ReadBody(w, r)
@@ -58,11 +59,11 @@ func (s *Server) serveKMS(w http.ResponseWriter, r *http.Request) {
 		// Refused before its signature could be checked: counted with
 		// the requests that fail authentication.
 		s.authFailures.Count("RequestTooLarge", sourceIP(r), claimedKey(r))
-		awsjson.WriteError(w, "SerializationException", fmt.Sprintf("The request body is larger than %d bytes.", awsjson.MaxBody), http.StatusRequestEntityTooLarge)
+		awsjson.WriteError(w, awserr.Serialization(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", awsjson.MaxBody)))
 		return
 	}
 	if err != nil {
-		awsjson.WriteError(w, "SerializationException", "The request body could not be read.", http.StatusBadRequest)
+		awsjson.WriteError(w, awserr.Serialization(http.StatusBadRequest, "The request body could not be read."))
 		return
 	}
 	// A sealed node is out of service even as a follower, as a sealed Vault
@@ -133,7 +134,7 @@ var authFailureTypes = map[string]bool{
 
 // unrecognized reports an access key the verifier does not know.
 func unrecognized(err error) bool {
-	var ae *sigv4.AuthError
+	var ae *awserr.Error
 	return errors.As(err, &ae) && ae.Type == sigv4.TypeUnrecognizedClient
 }
 
@@ -210,7 +211,7 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 	caller, ok := s.caller(accessKeyID)
 	if !ok {
 		// Deleted since the signature was checked.
-		s.refuseUnauthenticated(w, r, &sigv4.AuthError{Type: sigv4.TypeUnrecognizedClient, Message: "The security token included in the request is invalid.", Status: http.StatusBadRequest})
+		s.refuseUnauthenticated(w, r, sigv4.ErrUnrecognizedClient())
 		return
 	}
 	caller.SecureTransport = secureTransport(r)
@@ -236,9 +237,9 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 	ctx = audit.WithRecorder(r.Context(), rec)
 	switch {
 	case op == nil && api == gateway.IAM:
-		kerr = &kms.Error{Type: "UnknownOperationException", Message: fmt.Sprintf("Unknown IAM operation %q", eventName(name)), Status: http.StatusBadRequest}
+		kerr = awserr.UnknownOperation(fmt.Sprintf("Unknown IAM operation %q", eventName(name)))
 	case op == nil:
-		kerr = &kms.Error{Type: "UnknownOperationException", Status: http.StatusBadRequest}
+		kerr = awserr.UnknownOperation("")
 	default:
 		if req, kerr = op.Decode(body); kerr == nil {
 			res, kerr = op.Run(ctx, s.services, caller, req)
@@ -300,11 +301,11 @@ func (s *Server) caller(accessKeyID string) (kms.Caller, bool) {
 }
 
 func authError(err error) *kms.Error {
-	var ae *sigv4.AuthError
+	var ae *awserr.Error
 	if errors.As(err, &ae) {
-		return &kms.Error{Type: ae.Type, Message: ae.Message, Status: ae.Status}
+		return ae
 	}
-	return &kms.Error{Type: "InvalidSignatureException", Message: "The request signature could not be verified.", Status: http.StatusBadRequest}
+	return &awserr.Error{Type: sigv4.TypeInvalidSignature, Message: "The request signature could not be verified.", Status: http.StatusBadRequest}
 }
 
 func toProto(r *http.Request, body []byte) *clusterpb.HTTPRequest {
@@ -319,5 +320,5 @@ func toProto(r *http.Request, body []byte) *clusterpb.HTTPRequest {
 }
 
 func writeKMSError(w http.ResponseWriter, e *kms.Error) {
-	awsjson.WriteError(w, e.Type, e.Message, e.Status)
+	awsjson.WriteError(w, e)
 }

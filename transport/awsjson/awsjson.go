@@ -1,11 +1,13 @@
 package awsjson
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+
+	"github.com/keyraft/keyraft/internal/awserr"
+	"github.com/keyraft/keyraft/internal/sensitive"
 )
 
 // ContentType is what AWS JSON 1.1 services send and expect.
@@ -46,16 +48,12 @@ func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 // WriteError writes an AWS JSON 1.1 error. SDKs read the type from
 // `__type` and from X-Amzn-Errortype.
-func WriteError(w http.ResponseWriter, typ, message string, status int) {
+func WriteError(w http.ResponseWriter, e *awserr.Error) {
 	h := w.Header()
 	h.Set("Content-Type", ContentType)
-	h.Set("X-Amzn-Errortype", typ)
-	w.WriteHeader(status)
-	b, _ := json.Marshal(struct {
-		Type    string `json:"__type"`
-		Message string `json:"message,omitempty"`
-	}{typ, message})
-	_, _ = w.Write(b)
+	h.Set("X-Amzn-Errortype", e.Type)
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(e.JSON())
 }
 
 // WriteResult writes a 200 answer; a nil result is an empty body.
@@ -67,7 +65,7 @@ func WriteResult(w http.ResponseWriter, v any) {
 	}
 	b, err := Marshal(v)
 	if err != nil {
-		WriteError(w, "KMSInternalException", "could not encode the response", http.StatusInternalServerError)
+		WriteError(w, &awserr.Error{Type: "KMSInternalException", Message: "could not encode the response", Status: http.StatusInternalServerError})
 		return
 	}
 	// A known length saves the chunked encoding on every answer.
@@ -78,13 +76,13 @@ func WriteResult(w http.ResponseWriter, v any) {
 	ForgetSecrets(v)
 }
 
-// ForgetSecrets zeroes every Secret and SecretString in an answer (maps of
-// members, nested), once nothing needs it any more.
+// ForgetSecrets zeroes every sensitive.Bytes and sensitive.String in an answer
+// (maps of members, nested), once nothing needs it any more.
 func ForgetSecrets(v any) {
 	switch v := v.(type) {
-	case Secret:
+	case sensitive.Bytes:
 		clear(v)
-	case SecretString:
+	case sensitive.String:
 		clear(v)
 	case map[string]any:
 		for _, m := range v {

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"slices"
+
+	"github.com/keyraft/keyraft/internal/sensitive"
 )
 
 // Marshal encodes an answer exactly as json.Marshal does. Answers are maps
@@ -13,26 +15,15 @@ import (
 // to json.Marshal, value by value (FuzzMarshal holds the two equal).
 //
 // The answer is built in one buffer that, when it must grow, is copied and
-// the old one zeroed, so that an answer carrying a Secret leaves exactly one
-// copy of it, which WriteResult zeroes once written.
+// the old one zeroed, so that an answer carrying a secret (package
+// internal/secret) leaves exactly one copy of it, which WriteResult zeroes
+// once written.
 func Marshal(v any) ([]byte, error) {
 	return appendValue(make([]byte, 0, 256), v)
 }
 
-// Secret is an answer member that must not outlive the answer: a
-// plaintext, a data key, random bytes. It is written as base64, as []byte
-// is, and WriteResult zeroes it once the answer is written.
-type Secret []byte
-
-// SecretString is Secret for a member written as a JSON string: a secret
-// access key.
-type SecretString []byte
-
-// MarshalJSON writes s as a JSON string (Marshal does the same without it).
-func (s SecretString) MarshalJSON() ([]byte, error) { return appendSecretString(nil, s), nil }
-
 // reserve returns b with room for n more bytes. When that takes a new
-// buffer, the old one is zeroed: it may hold a Secret already written.
+// buffer, the old one is zeroed: it may hold a secret already written.
 func reserve(b []byte, n int) []byte {
 	if cap(b)-len(b) >= n {
 		return b
@@ -74,10 +65,10 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		return appendString(b, v), nil
 	case []byte:
 		return appendBytes(b, v), nil
-	case Secret:
+	case sensitive.Bytes:
 		return appendBytes(b, v), nil
-	case SecretString:
-		return appendSecretString(b, v), nil // nil too: json.Marshal calls MarshalJSON
+	case sensitive.String:
+		return v.AppendJSON(reserve(b, v.MaxJSONLen())), nil // nil too: json.Marshal calls MarshalJSON
 	case bool:
 		if v {
 			return put(b, "true"), nil
@@ -101,23 +92,6 @@ func appendBytes(b, v []byte) []byte {
 	b = reserve(b, base64.StdEncoding.EncodedLen(len(v))+2)
 	b = append(b, '"')
 	b = base64.StdEncoding.AppendEncode(b, v)
-	return append(b, '"')
-}
-
-// appendSecretString quotes s without handing it to encoding/json, whose
-// pooled buffers would keep a copy: printable ASCII but quote and backslash
-// as is, the rest as \u00XX.
-func appendSecretString(b, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	b = reserve(b, 6*len(s)+2)
-	b = append(b, '"')
-	for _, c := range s {
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			continue
-		}
-		b = append(b, c)
-	}
 	return append(b, '"')
 }
 

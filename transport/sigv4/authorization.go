@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 const (
@@ -33,7 +35,7 @@ func (a Authorization) String() string {
 }
 
 // ParseAuthorization parses an Authorization header strictly. It never
-// panics; every error is an *AuthError carrying AWS's exception name:
+// panics; every error is an *awserr.Error carrying AWS's exception name:
 //
 //   - a header that is not SigV4 at all (no "AWS4-" prefix): MissingAuthenticationTokenException,
 //     as AWS treats it as no credentials;
@@ -85,7 +87,7 @@ type parsed struct {
 // problems) and returns the "requires 'X' parameter. " sentences for missing
 // components separately, so that Verify can add its X-Amz-Date sentence to
 // the same message as AWS does. When missing is non-empty, p is zero.
-func parseAuthorization(header string) (p parsed, missing string, err *AuthError) {
+func parseAuthorization(header string) (p parsed, missing string, err *awserr.Error) {
 	h := trimOWS(header)
 	if !strings.HasPrefix(h, "AWS4-") {
 		return parsed{}, "", errMissingToken()
@@ -150,7 +152,7 @@ func parseAuthorization(header string) (p parsed, missing string, err *AuthError
 }
 
 // parseCredential splits AKID/YYYYMMDD/region/service/terminator.
-func parseCredential(cred string) (parsed, *AuthError) {
+func parseCredential(cred string) (parsed, *awserr.Error) {
 	var parts [5]string
 	n := 0
 	for rest, more := cred, true; more; n++ {
@@ -173,7 +175,7 @@ func parseCredential(cred string) (parsed, *AuthError) {
 // checkSignedHeaders accepts what every SigV4 signer writes: distinct,
 // lowercase header names (RFC 9110 token characters) in ascending byte order,
 // joined by ";". Anything else is refused rather than guessed at.
-func checkSignedHeaders(s string) *AuthError {
+func checkSignedHeaders(s string) *awserr.Error {
 	prev := ""
 	for name, rest, more := "", s, true; more; prev = name {
 		name, rest, more = strings.Cut(rest, ";")
@@ -212,7 +214,7 @@ func isLowerToken(s string) bool {
 }
 
 // checkSignature accepts exactly what the signers send: 64 lowercase hex digits.
-func checkSignature(s string) *AuthError {
+func checkSignature(s string) *awserr.Error {
 	if len(s) != 64 {
 		return errMismatch()
 	}

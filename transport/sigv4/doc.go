@@ -60,7 +60,7 @@
 // The messages are AWS's where AWS's are known (from AWS's troubleshooting
 // guide and from responses recorded against the JSON-protocol services that
 // share KMS's front end); see Verify for the order of the checks and the two
-// deliberate departures. Every AuthError has status 400: the JSON services
+// deliberate departures. Every refusal has status 400: the JSON services
 // answer 400 to all four exception types, InvalidSignatureException included
 // (403 SignatureDoesNotMatch belongs to the query/XML and REST services).
 //

@@ -5,22 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/keyraft/keyraft/internal/awserr"
 )
-
-// AuthError is an AWS-style authentication failure; the HTTP layer writes
-// {"__type": Type, "message": Message} with Status (and X-Amzn-Errortype: Type).
-//
-// Messages quote what the client sent (its Authorization header, dates,
-// scope parts) the way AWS does, and never contain a secret access key or
-// anything derived from one.
-type AuthError struct {
-	Type    string
-	Message string
-	Status  int
-}
-
-// Error implements error.
-func (e *AuthError) Error() string { return e.Type + ": " + e.Message }
 
 // Error types (the "__type" values). Every one of them is answered with HTTP
 // 400: that is what AWS's JSON-protocol services, KMS among them, return for
@@ -55,28 +42,41 @@ const maxSkew = 5 * time.Minute
 // seven days, as in AWS (a signing key is valid for no longer).
 const maxExpires = 7 * 24 * time.Hour
 
-func newError(typ, msg string) *AuthError {
-	return &AuthError{Type: typ, Message: msg, Status: http.StatusBadRequest}
+// newError makes a refusal. Every refusal is an *awserr.Error, the one AWS
+// error type, which the HTTP layer writes as it writes any other:
+// {"__type": Type, "message": Message} with Status (and X-Amzn-Errortype:
+// Type).
+//
+// Messages quote what the client sent (its Authorization header, dates,
+// scope parts) the way AWS does, and never contain a secret access key or
+// anything derived from one.
+func newError(typ, msg string) *awserr.Error {
+	return &awserr.Error{Type: typ, Message: msg, Status: http.StatusBadRequest}
 }
 
-func errMissingToken() *AuthError { return newError(TypeMissingAuthenticationToken, msgMissingToken) }
+func errMissingToken() *awserr.Error {
+	return newError(TypeMissingAuthenticationToken, msgMissingToken)
+}
 
-func errUnrecognized() *AuthError { return newError(TypeUnrecognizedClient, msgUnrecognized) }
+// ErrUnrecognizedClient is the refusal of an access key the verifier does
+// not know; the pipeline gives the same answer for a key deleted after its
+// signature was checked.
+func ErrUnrecognizedClient() *awserr.Error { return newError(TypeUnrecognizedClient, msgUnrecognized) }
 
-func errMismatch() *AuthError { return newError(TypeInvalidSignature, msgSignatureMismatch) }
+func errMismatch() *awserr.Error { return newError(TypeInvalidSignature, msgSignatureMismatch) }
 
-func errIncomplete(msg string) *AuthError { return newError(TypeIncompleteSignature, msg) }
+func errIncomplete(msg string) *awserr.Error { return newError(TypeIncompleteSignature, msg) }
 
-func errInvalid(msg string) *AuthError { return newError(TypeInvalidSignature, msg) }
+func errInvalid(msg string) *awserr.Error { return newError(TypeInvalidSignature, msg) }
 
 // errBadDate is AWS's answer to an X-Amz-Date that is not YYYYMMDD'T'HHMMSS'Z'.
-func errBadDate(got string) *AuthError {
+func errBadDate(got string) *awserr.Error {
 	return errIncomplete(fmt.Sprintf("Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", got))
 }
 
 // errSkew reports a request date outside now±maxSkew in AWS's words, e.g.
 // "Signature expired: 20260101T000000Z is now earlier than 20260101T000500Z (20260101T001000Z - 5 min.)".
-func errSkew(date, now time.Time) *AuthError {
+func errSkew(date, now time.Time) *awserr.Error {
 	if date.Before(now) {
 		return errInvalid(fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 5 min.)",
 			formatTime(date), formatTime(now.Add(-maxSkew)), formatTime(now)))
@@ -87,7 +87,7 @@ func errSkew(date, now time.Time) *AuthError {
 
 // errExpired reports a presigned request used after X-Amz-Date plus its
 // X-Amz-Expires, worded as errSkew words an expired header signature.
-func errExpired(date, now time.Time, expires time.Duration) *AuthError {
+func errExpired(date, now time.Time, expires time.Duration) *awserr.Error {
 	return errInvalid(fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - %d sec.)",
 		formatTime(date), formatTime(now.Add(-expires)), formatTime(now), int64(expires/time.Second)))
 }

@@ -8,10 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 // FuzzParseAuthorization: ParseAuthorization never panics, fails only with an
-// *AuthError, and whatever it accepts is well formed and survives a round
+// *awserr.Error, and whatever it accepts is well formed and survives a round
 // trip through Authorization.String. Seeds: testdata/fuzz/FuzzParseAuthorization.
 func FuzzParseAuthorization(f *testing.F) {
 	f.Add("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260315/us-east-1/kms/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=" + goodSig)
@@ -42,7 +44,7 @@ func FuzzParseAuthorization(f *testing.F) {
 // FuzzVerify mutates one thing of a validly signed request at a time (a
 // header, the Authorization header, X-Amz-Date, host, query, method, path)
 // and may also replace its body. Verify never panics, fails only with an
-// *AuthError, and never accepts a request whose body differs from the body
+// *awserr.Error, and never accepts a request whose body differs from the body
 // that was signed. Seeds: testdata/fuzz/FuzzVerify.
 func FuzzVerify(f *testing.F) {
 	// The signed request, as wire bytes, parsed afresh for every input. It
@@ -125,9 +127,9 @@ func FuzzParseExpires(f *testing.F) {
 
 func checkWellFormedError(t *testing.T, err error) {
 	t.Helper()
-	var ae *AuthError
+	var ae *awserr.Error
 	if !errors.As(err, &ae) {
-		t.Fatalf("error %T %v is not an *AuthError", err, err)
+		t.Fatalf("error %T %v is not an *awserr.Error", err, err)
 	}
 	switch ae.Type {
 	case TypeMissingAuthenticationToken, TypeIncompleteSignature, TypeInvalidSignature, TypeUnrecognizedClient:

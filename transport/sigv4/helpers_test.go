@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 const (
@@ -184,9 +186,9 @@ func wantAuthError(t testing.TB, v *Verifier, r *http.Request, body []byte, typ,
 
 func checkAuthError(t testing.TB, err error, typ, msg string) {
 	t.Helper()
-	var ae *AuthError
+	var ae *awserr.Error
 	if !errors.As(err, &ae) {
-		t.Fatalf("error %T %v is not an *AuthError", err, err)
+		t.Fatalf("error %T %v is not an *awserr.Error", err, err)
 	}
 	if ae.Type != typ || ae.Message != msg || ae.Status != http.StatusBadRequest {
 		t.Errorf("got  %d %s %q\nwant 400 %s %q", ae.Status, ae.Type, ae.Message, typ, msg)

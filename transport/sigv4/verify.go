@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 // Verifier checks SigV4-signed AWS JSON 1.1 requests. Verify reads its
@@ -38,7 +40,7 @@ type Verifier struct {
 }
 
 // Verify checks r (whose body has already been read into body) and returns
-// the access key id that signed it. Every error is an *AuthError.
+// the access key id that signed it. Every error is an *awserr.Error.
 //
 // Credentials come from the Authorization header or, for a presigned request,
 // from the X-Amz-* query parameters; having both is refused. A presigned
@@ -128,12 +130,12 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	}
 
 	if v.Secret == nil {
-		return "", errUnrecognized()
+		return "", ErrUnrecognizedClient()
 	}
 	secret, ok := v.Secret(p.AccessKeyID)
 	defer clear(secret)
 	if !ok || len(secret) == 0 {
-		return "", errUnrecognized()
+		return "", ErrUnrecognizedClient()
 	}
 
 	// The buffers below are sized for a KMS request (a canonical request
@@ -154,7 +156,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	var stsBuf [256]byte
 	want, ok := v.keys.signingKey(s, secret).mac(stringToSign(stsBuf[:0], amzDate, s, canonical))
 	if !ok {
-		return "", errUnrecognized() // Forget ran meanwhile: the node sealed
+		return "", ErrUnrecognizedClient() // Forget ran meanwhile: the node sealed
 	}
 
 	// checkSignature let only 64 lowercase hex digits through. Decoding the
@@ -350,7 +352,7 @@ func queryCredentials(q url.Values) (parsed, string, error) {
 
 // parseExpires reads X-Amz-Expires: whole seconds, 0 to 604800, in decimal
 // digits only; the messages are S3's, which documents the parameter.
-func parseExpires(s string) (time.Duration, *AuthError) {
+func parseExpires(s string) (time.Duration, *awserr.Error) {
 	const reexamine = "Re-examine the query-string parameters."
 	digits := strings.TrimPrefix(s, "-")
 	if digits == "" || strings.Trim(digits, "0123456789") != "" {
