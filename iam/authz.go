@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/policy"
 )
 
@@ -35,7 +36,7 @@ func callOf(ctx context.Context) *call {
 
 // UserARN is the ARN of the account's IAM user name.
 func (s *Service) UserARN(name string) string {
-	return "arn:aws:iam::" + s.Account + ":user/" + name
+	return arn.User(s.Account, name)
 }
 
 // authorizeUser authorizes the request's operation on the user *name. An

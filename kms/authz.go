@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/policy"
 )
@@ -171,5 +172,5 @@ func grantOp(op string) string {
 
 // isRoot reports whether the caller is the account's root principal.
 func (s *Service) isRoot(c Caller) bool {
-	return c.UserName == "" && c.PrincipalARN == policy.RootARN(s.Account)
+	return c.UserName == "" && c.PrincipalARN == arn.Root(s.Account)
 }

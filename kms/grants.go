@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/policy"
@@ -140,7 +141,7 @@ func (s *Service) CreateGrant(ctx context.Context, req *createGrantRequest) (any
 	}
 	g := &fsmpb.Grant{
 		KeyId: id, GranteePrincipal: *req.GranteePrincipal, Operations: slices.Sorted(slices.Values(req.Operations)),
-		IssuingAccount: policy.RootARN(s.Account), CreationDate: s.now().UnixNano(),
+		IssuingAccount: arn.Root(s.Account), CreationDate: s.now().UnixNano(),
 	}
 	g.Operations = slices.Compact(g.Operations)
 	if req.RetiringPrincipal != nil {

@@ -5,18 +5,16 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
 // arn is the key ARN AWS would give this key in our region and account.
-func (s *Service) arn(keyID string) string {
-	return "arn:aws:kms:" + s.Region + ":" + s.Account + ":key/" + keyID
-}
+func (s *Service) arn(keyID string) string { return arn.Key(s.Region, s.Account, keyID) }
 
-func (s *Service) aliasARN(alias string) string {
-	return "arn:aws:kms:" + s.Region + ":" + s.Account + ":" + alias
-}
+// aliasARN is the ARN of an alias ("alias/NAME") in our region and account.
+func (s *Service) aliasARN(alias string) string { return arn.Alias(s.Region, s.Account, alias) }
 
 // keyIDPattern is the shape of a key id AWS accepts (a UUID, or a
 // multi-Region "mrk-" id); anything else is "Invalid keyId", not "does not exist".
@@ -36,22 +34,22 @@ func (s *Service) parseKeyRef(field, ref string) (keyRef, *Error) {
 	}
 	id := ref
 	switch {
-	case strings.HasPrefix(ref, "arn:"):
-		parts := strings.SplitN(ref, ":", 6)
-		if len(parts) != 6 || parts[1] != "aws" || parts[2] != "kms" {
+	case strings.HasPrefix(ref, arn.Prefix):
+		a, ok := arn.Parse(ref)
+		if !ok || a.Partition != arn.Partition || a.Service != "kms" {
 			return keyRef{}, newErr("InvalidArnException", http.StatusBadRequest, "ARN '%s' is not a valid KMS ARN", ref)
 		}
-		if parts[3] != s.Region || parts[4] != s.Account {
-			return keyRef{}, notFound("Invalid arn %s", parts[3])
+		if a.Region != s.Region || a.Account != s.Account {
+			return keyRef{}, notFound("Invalid arn %s", a.Region)
 		}
-		res := parts[5]
-		if strings.HasPrefix(res, "alias/") {
-			return keyRef{alias: res}, nil
+		if strings.HasPrefix(a.Resource, "alias/") {
+			return keyRef{alias: a.Resource}, nil
 		}
-		if !strings.HasPrefix(res, "key/") {
+		keyID, ok := strings.CutPrefix(a.Resource, "key/")
+		if !ok {
 			return keyRef{}, newErr("InvalidArnException", http.StatusBadRequest, "ARN '%s' is not a valid key ARN", ref)
 		}
-		id = strings.TrimPrefix(res, "key/")
+		id = keyID
 	case strings.HasPrefix(ref, "alias/"):
 		return keyRef{alias: ref}, nil
 	}
@@ -65,7 +63,7 @@ func invalidKeyID(ref string) *Error { return notFound("Invalid keyId '%s'", ref
 
 // isAliasRef reports whether ref names an alias rather than a key.
 func isAliasRef(ref string) bool {
-	return strings.HasPrefix(ref, "alias/") || (strings.HasPrefix(ref, "arn:") && strings.Contains(ref, ":alias/"))
+	return strings.HasPrefix(ref, "alias/") || (strings.HasPrefix(ref, arn.Prefix) && strings.Contains(ref, ":alias/"))
 }
 
 // resolveKey finds the key named by a key id, key ARN, alias name or alias

@@ -1,6 +1,10 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/keyraft/keyraft/arn"
+)
 
 // Basis says what made a Decision, for the audit event and the error message.
 type Basis uint8
@@ -102,7 +106,7 @@ func Decide(keyPolicy *Policy, identityPolicies []*Policy, req Request) Decision
 		return Decision{Basis: ImplicitDeny}
 	}
 	acct := principalAccount(&req)
-	keyAcct := arnAccount(req.Resource)
+	keyAcct := arn.Account(req.Resource)
 	if keyAcct == "" || keyAcct == acct {
 		switch {
 		case kp.allow:

@@ -1,5 +1,7 @@
 package policy
 
+import "github.com/keyraft/keyraft/arn"
+
 // DefaultKeyPolicy is the key policy AWS KMS gives a key created without one,
 // byte for byte as GetKeyPolicy returns it (AWS's pretty-printer: " : "
 // between name and value, "[ {" opening the statement list, no final newline),
@@ -14,7 +16,7 @@ func DefaultKeyPolicy(account string) []byte {
     "Sid" : "Enable IAM User Permissions",
     "Effect" : "Allow",
     "Principal" : {
-      "AWS" : "arn:aws:iam::` + account + `:root"
+      "AWS" : "` + arn.Root(account) + `"
     },
     "Action" : "kms:*",
     "Resource" : "*"

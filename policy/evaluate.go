@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/keyraft/keyraft/arn"
 )
 
 // Effect is what a policy says about a request.
@@ -50,12 +52,12 @@ func principalAccount(req *Request) string {
 	if req.CallerAccount != "" {
 		return req.CallerAccount
 	}
-	return arnAccount(req.PrincipalARN)
+	return arn.Account(req.PrincipalARN)
 }
 
 // callerRoot reports whether the caller is its own account's root principal.
 func callerRoot(req *Request) bool {
-	a := rootAccount(req.PrincipalARN)
+	a := arn.RootAccount(req.PrincipalARN)
 	return a != "" && a == principalAccount(req)
 }
 
@@ -131,7 +133,7 @@ func (s *statement) principalMatch(req *Request, kind Kind) principalMatch {
 		if p == req.PrincipalARN {
 			return pmDirect
 		}
-		if a := rootAccount(p); a != "" && a == acct {
+		if a := arn.RootAccount(p); a != "" && a == acct {
 			if isRoot {
 				return pmDirect
 			}

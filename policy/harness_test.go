@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/keyraft/keyraft/arn"
 )
 
 const (
@@ -39,7 +41,7 @@ func withCond(principal, actions, cond string) string {
 }
 
 func req(principal, action string, ec map[string]string) Request {
-	return Request{PrincipalARN: principal, CallerAccount: arnAccount(principal), Action: action, Resource: keyARN, EncryptionContext: ec}
+	return Request{PrincipalARN: principal, CallerAccount: arn.Account(principal), Action: action, Resource: keyARN, EncryptionContext: ec}
 }
 
 func ec(kv ...string) map[string]string {

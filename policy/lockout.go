@@ -1,5 +1,7 @@
 package policy
 
+import "github.com/keyraft/keyraft/arn"
+
 // LockoutCheck is AWS KMS's policy lockout safety check, run on CreateKey and
 // PutKeyPolicy unless the request sets BypassPolicyLockoutSafetyCheck: the
 // new key policy p must let callerARN, or the root of account, call
@@ -13,7 +15,7 @@ package policy
 // it could name a key of the account. Refusal is a *MalformedError wrapping
 // ErrLockout with AWS's message.
 func LockoutCheck(p *Policy, callerARN, account string) error {
-	for _, who := range []string{callerARN, RootARN(account)} {
+	for _, who := range []string{callerARN, arn.Root(account)} {
 		req := Request{PrincipalARN: who, CallerAccount: account, Action: "kms:PutKeyPolicy", unknownKey: true}
 		if o := p.evaluate(&req); o.allow && !o.deny {
 			return nil

@@ -38,10 +38,12 @@ func glob(pattern, s string) bool {
 // arnLike is IAM's ArnLike (and ArnEquals, which AWS evaluates the same way):
 // both sides split into the six colon-separated ARN fields, the last keeping
 // any further colons, and each field globbed on its own so that a '*' in the
-// region cannot swallow the account.
-func arnLike(pattern, arn string) bool {
+// region cannot swallow the account. The pattern's first field is globbed
+// too ("*:…" is a pattern, not an ARN), so this splits by hand rather than
+// with arn.Parse.
+func arnLike(pattern, s string) bool {
 	pp := strings.SplitN(pattern, ":", 6)
-	ap := strings.SplitN(arn, ":", 6)
+	ap := strings.SplitN(s, ":", 6)
 	if len(pp) != 6 || len(ap) != 6 {
 		return false
 	}
@@ -57,43 +59,4 @@ func arnLike(pattern, arn string) bool {
 // "KMS:Encrypt" name the same action).
 func actionMatches(pattern, action string) bool {
 	return glob(strings.ToLower(pattern), strings.ToLower(action))
-}
-
-// isAccountID reports whether s is a 12-digit AWS account id.
-func isAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// RootARN is the ARN of an account's root principal, which a key policy may
-// also name by the bare account id.
-func RootARN(account string) string {
-	return "arn:aws:iam::" + account + ":root"
-}
-
-// rootAccount returns the account of an account-root ARN in any partition
-// ("arn:aws-cn:iam::111122223333:root"), or "" if arn is not one.
-func rootAccount(arn string) string {
-	parts := strings.Split(arn, ":")
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "iam" ||
-		parts[3] != "" || !isAccountID(parts[4]) || parts[5] != "root" {
-		return ""
-	}
-	return parts[4]
-}
-
-// arnAccount returns the account field of an ARN ("" if s is not an ARN).
-func arnAccount(s string) string {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" {
-		return ""
-	}
-	return parts[4]
 }

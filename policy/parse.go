@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/keyraft/keyraft/arn"
 )
 
 // parser holds what statement parsing needs from the document as a whole.
@@ -162,8 +164,8 @@ func (pp parser) principal(s *statement, n *node, part string) error {
 			switch {
 			case v == "*":
 				s.anyPrincipal = true
-			case isAccountID(v):
-				s.principals = append(s.principals, RootARN(v))
+			case arn.IsAccountID(v):
+				s.principals = append(s.principals, arn.Root(v))
 			case validPrincipalARN(v):
 				s.principals = append(s.principals, v)
 			default:
@@ -182,16 +184,16 @@ func validPrincipalARN(v string) bool {
 	if strings.ContainsAny(v, "*?") {
 		return false
 	}
-	parts := strings.SplitN(v, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[3] != "" || !isAccountID(parts[4]) {
+	a, ok := arn.Parse(v)
+	if !ok || a.Partition == "" || a.Region != "" || !arn.IsAccountID(a.Account) {
 		return false
 	}
 	name := func(prefix string) bool {
-		return strings.HasPrefix(parts[5], prefix) && len(parts[5]) > len(prefix) && !strings.HasSuffix(parts[5], "/")
+		return strings.HasPrefix(a.Resource, prefix) && len(a.Resource) > len(prefix) && !strings.HasSuffix(a.Resource, "/")
 	}
-	switch parts[2] {
+	switch a.Service {
 	case "iam":
-		return parts[5] == "root" || name("user/") || name("role/")
+		return a.Resource == "root" || name("user/") || name("role/")
 	case "sts":
 		return name("assumed-role/")
 	}
@@ -252,7 +254,7 @@ func (pp parser) resources(n *node, part string) ([]string, error) {
 		if r == "*" {
 			continue
 		}
-		if parts := strings.SplitN(r, ":", 6); len(parts) != 6 || parts[0] != "arn" {
+		if _, ok := arn.Parse(r); !ok {
 			return nil, malformed(fmt.Sprintf(reasonResourceFormat, r), at, "")
 		}
 		if pp.variables && strings.Contains(r, "${") {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/fsm"
@@ -120,7 +121,7 @@ func (s *Server) identity(accessKeyID string) *audit.UserIdentity {
 
 // keyARN finds the key an event is about, from the answer or the request.
 func (s *Server) keyARN(ev *audit.Event) string {
-	prefix := "arn:aws:kms:" + s.cfg.Region + ":" + s.cfg.Account + ":key/"
+	prefix := arn.Key(s.cfg.Region, s.cfg.Account, "")
 	if v, ok := ev.ResponseElements["keyId"].(string); ok && strings.HasPrefix(v, prefix) {
 		return v
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/iam"
 )
 
@@ -56,13 +57,13 @@ func (e *operatorRefusal) Error() string { return e.msg }
 // nodeARN is the resource of an operator action on one server of the
 // cluster: arn:aws:keyraft:REGION:ACCOUNT:node/NODE_ID.
 func (s *Server) nodeARN(nodeID string) string {
-	return "arn:aws:keyraft:" + s.cfg.Region + ":" + s.cfg.Account + ":node/" + nodeID
+	return arn.Node(s.cfg.Region, s.cfg.Account, nodeID)
 }
 
 // clusterARN is the resource of an operator action on the cluster as a
 // whole, which no one server stands for: arn:aws:keyraft:REGION:ACCOUNT:cluster.
 func (s *Server) clusterARN() string {
-	return "arn:aws:keyraft:" + s.cfg.Region + ":" + s.cfg.Account + ":cluster"
+	return arn.Cluster(s.cfg.Region, s.cfg.Account)
 }
 
 // checkOperator checks that an operator API request is signed with SigV4

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
@@ -95,7 +96,7 @@ func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, thresh
 		Shares: uint32(shares), Threshold: uint32(threshold), SealedKeyring: sealedKR,
 		RootAccessKey: &fsmpb.AccessKey{
 			AccessKeyId: akid, SealedSecret: sealedSecret, CreateDate: now.UnixNano(),
-			PrincipalArn: "arn:aws:iam::" + s.cfg.Account + ":root",
+			PrincipalArn: arn.Root(s.cfg.Account),
 		},
 	}, now, event)
 	if err != nil {
