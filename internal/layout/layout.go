@@ -41,6 +41,11 @@ var Rules = []Rule{
 		Why:   "fsm is deterministic Apply over its own state: it must not depend on the Raft node that drives it nor on the wire (DESIGN.md, Layout)",
 	},
 	{
+		From:  "policy/...",
+		Never: []string{"cluster/...", "fsm/...", "seal/...", "transport/..."},
+		Why:   "policy is pure: it parses and evaluates policy documents it is handed and knows nothing of the cluster, the state machine, the barrier or the wire (policy's doc comment)",
+	},
+	{
 		From:  "transport/...",
 		Never: []string{"fsm/...", "kms/...", "iam/...", "audit/...", "cluster/..."},
 		Why:   "the wire moves bytes: it knows no state machine, operation semantics, audit log or cluster (DESIGN.md, Layout; STYLE.md 8)",
