@@ -113,6 +113,12 @@ func TestFileAndFlags(t *testing.T) {
 	if n.Account != Default().Account {
 		t.Errorf("a setting neither gave is %q, not its default", n.Account)
 	}
+	// Numbers reach their flag as written: a float64 on the way would
+	// make 1000000 "1e+06", which an integer flag refuses.
+	n2, err := loadArgs(t, append([]string{"-config", writeFile(t, `{"audit-retain-events": 1000000, "min-free-disk": 268435456, "raft-trailing-logs": 20000000}`)}, required...)...)
+	if err != nil || n2.AuditRetainEvents != 1000000 || n2.MinFreeDisk != 268435456 || n2.TrailingLogs != 20000000 {
+		t.Fatalf("large numbers in the file: %v %+v", err, n2)
+	}
 	// The flag order does not matter: -config before or after the others.
 	m, err := loadArgs(t, "-region", "ap-south-1", "-node-id", "n7", "-config", file)
 	if err != nil || !reflect.DeepEqual(m, n) {

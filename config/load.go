@@ -61,7 +61,9 @@ func (f *flags) applyFile(path string) error {
 	if err != nil {
 		return err
 	}
-	var values map[string]any
+	// Values stay JSON text until their flag parses them: through float64
+	// a 1000000 would reach the flag as "1e+06", which no integer flag takes.
+	var values map[string]json.RawMessage
 	if err := json.Unmarshal(b, &values); err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
@@ -76,11 +78,21 @@ func (f *flags) applyFile(path string) error {
 		if given[name] {
 			continue
 		}
-		if err := f.fs.Set(name, fmt.Sprint(v)); err != nil {
+		if err := f.fs.Set(name, fileValue(v)); err != nil {
 			return fmt.Errorf("config %s: %s: %w", path, name, err)
 		}
 	}
 	return nil
+}
+
+// fileValue is the text a flag parses for a file's value: a JSON string's
+// contents, or the JSON text of a number or boolean as written.
+func fileValue(v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
 }
 
 // readGossipKey decodes the gossip key from -gossip-key or the file
