@@ -19,8 +19,8 @@ var ErrUsage = errors.New("bad command line")
 
 // Load is the configuration the server subcommand's arguments give: the
 // defaults, then what the -config file sets, then the flags on the command
-// line, which win over the file. It is validated, and with -dev it takes
-// the dev node's settings for what neither the file nor a flag gave.
+// line, which win over the file; with -dev, the dev node's settings
+// (devDefaults). The result is validated.
 func Load(args []string) (Node, error) {
 	return load(args, os.Stderr)
 }
@@ -122,10 +122,11 @@ func readGossipKey(given map[string]bool, key, file string) ([]byte, error) {
 }
 
 // devDefaults makes a -dev node one node on loopback, alone in its
-// cluster: listeners neither the file nor a flag placed bind 127.0.0.1, and
-// with nothing to authenticate between nodes it runs insecure unless
-// cluster TLS and a gossip key are given anyway. Its data dir, when none is
-// given, is a temporary one the process makes.
+// cluster: listeners neither the file nor a flag placed bind 127.0.0.1, it
+// bootstraps alone whatever -join and -bootstrap-expect say, and with
+// nothing to authenticate between nodes it runs insecure unless cluster TLS
+// and a gossip key are given anyway. Its data dir, when none is given, is a
+// temporary one the process makes.
 func (n *Node) devDefaults(given map[string]bool) {
 	for name, p := range map[string]*string{"api-addr": &n.APIAddr, "cluster-addr": &n.ClusterAddr, "raft-addr": &n.RaftAddr, "gossip-addr": &n.GossipAddr} {
 		if !given[name] {
