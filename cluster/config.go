@@ -5,27 +5,23 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/keyraft/keyraft/config"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/internal/diskspace"
 	"github.com/keyraft/keyraft/transport/tlsconfig"
 )
 
-// Config is one server's place in the cluster. Bind addresses are host:port;
-// Advertise* are what peers dial, and must not be unspecified (0.0.0.0).
+// Config is one server's place in the cluster: the node's configuration
+// that concerns the cluster (config.Cluster, handed over whole), and what
+// the node wires in at start. Advertise* are what peers dial, and must not
+// be unspecified (0.0.0.0).
 type Config struct {
-	NodeID  string
-	DataDir string
+	config.Cluster
 
-	RaftBind, RaftAdvertise     string
-	GossipBind, GossipAdvertise string
-	ClusterAdvertise            string
-	APIAdvertise                string
-
-	// Join lists memberlist seeds (host:port), retried until one answers.
-	Join []string
-	// BootstrapExpect is how many servers must find each other before the
-	// first of them bootstrap Raft together.
-	BootstrapExpect int
+	RaftAdvertise    string
+	GossipAdvertise  string
+	ClusterAdvertise string
+	APIAdvertise     string
 
 	FSM    *fsm.FSM
 	Logger hclog.Logger
@@ -35,9 +31,6 @@ type Config struct {
 	// configuration only servers whose certificate chains to the same CA
 	// and names their node id. Nil runs both in plaintext.
 	TLS *tlsconfig.Cluster
-	// GossipKey, when set, encrypts and authenticates gossip (AES-GCM,
-	// 16, 24 or 32 bytes); members without it cannot join.
-	GossipKey []byte
 
 	// Sealed reports this server's seal state for gossip and hand-off.
 	Sealed func() bool
@@ -51,42 +44,21 @@ type Config struct {
 	// reach the log; nil is Wall.
 	Now func() time.Time
 
-	// MinFreeDisk, when above zero, makes the leader refuse new proposals
-	// (ErrNoSpace) while any voter's data dir has less free space.
-	MinFreeDisk uint64
 	// Reserve, when set, is given back to the filesystem when a store
 	// write finds the disk full, and made again once there is room.
 	Reserve *diskspace.Reserve
-
-	// Raft tuning; zero values take the defaults below.
-	HeartbeatTimeout  time.Duration
-	ElectionTimeout   time.Duration
-	SnapshotThreshold uint64
-	TrailingLogs      uint64
-	SnapshotInterval  time.Duration // how often Raft checks the threshold
 }
 
+// setDefaults fills what the caller left unset: Raft's tuning from the
+// config package's defaults, and inert stand-ins for the hooks, so that a
+// test can start a node with little more than its addresses.
 func (c *Config) setDefaults() {
+	c.Cluster.Complete()
 	if c.Wall == nil {
 		c.Wall = time.Now
 	}
 	if c.Now == nil {
 		c.Now = c.Wall
-	}
-	if c.HeartbeatTimeout == 0 {
-		c.HeartbeatTimeout = time.Second
-	}
-	if c.ElectionTimeout == 0 {
-		c.ElectionTimeout = time.Second
-	}
-	if c.SnapshotThreshold == 0 {
-		c.SnapshotThreshold = 8192
-	}
-	if c.TrailingLogs == 0 {
-		c.TrailingLogs = 10240
-	}
-	if c.SnapshotInterval == 0 {
-		c.SnapshotInterval = 2 * time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()

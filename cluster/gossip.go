@@ -25,7 +25,7 @@ func splitHostPort(addr string) (string, int, error) {
 func (n *Node) startGossip() error {
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = n.cfg.NodeID
-	host, port, err := splitHostPort(n.cfg.GossipBind)
+	host, port, err := splitHostPort(n.cfg.GossipAddr)
 	if err != nil {
 		return fmt.Errorf("gossip address: %w", err)
 	}

@@ -207,9 +207,9 @@ func (n *Node) raftTransport(adv net.Addr) (*raft.NetworkTransport, error) {
 	const maxPool, timeout = 3, 10 * time.Second
 	logger := n.log.Named("raft-net")
 	if n.cfg.TLS == nil {
-		return raft.NewTCPTransportWithLogger(n.cfg.RaftBind, adv, maxPool, timeout, logger)
+		return raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, adv, maxPool, timeout, logger)
 	}
-	layer, err := raftstream.Listen(n.cfg.RaftBind, adv, n.cfg.TLS)
+	layer, err := raftstream.Listen(n.cfg.RaftAddr, adv, n.cfg.TLS)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/keyraft/keyraft/audit"
+	"github.com/keyraft/keyraft/config"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/internal/testport"
 )
@@ -78,14 +79,16 @@ func startBenchCluster(b *testing.B) *Node {
 			seed = gossip
 		}
 		n, err := Start(Config{
-			NodeID: fmt.Sprintf("n%d", i+1), DataDir: b.TempDir(),
-			RaftBind: raftAddr, RaftAdvertise: raftAddr,
-			GossipBind: gossip, GossipAdvertise: gossip,
+			Cluster: config.Cluster{
+				NodeID: fmt.Sprintf("n%d", i+1), DataDir: b.TempDir(),
+				RaftAddr: raftAddr, GossipAddr: gossip,
+				Join: []string{seed}, BootstrapExpect: 3,
+			},
+			RaftAdvertise: raftAddr, GossipAdvertise: gossip,
 			ClusterAdvertise: fmt.Sprintf("127.0.0.1:%d", testport.Take(b)),
 			APIAdvertise:     fmt.Sprintf("127.0.0.1:%d", testport.Take(b)),
-			Join:             []string{seed}, BootstrapExpect: 3,
-			FSM:    fsm.New(store),
-			Sealed: func() bool { return false }, Initialized: func() bool { return true },
+			FSM:              fsm.New(store),
+			Sealed:           func() bool { return false }, Initialized: func() bool { return true },
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -11,27 +11,11 @@ import (
 	"github.com/keyraft/keyraft/transport/connlimit"
 )
 
-// Bounds of the API listener, the defaults of the server flags. A client
-// at its per-address cap holds at most DefaultMaxConnectionsPerIP request
-// bodies (64 KiB each at most once the body bound is 64 KiB) and cannot
-// keep them longer than DefaultHTTPReadTimeout; other addresses are served
-// meanwhile. The header timeout, read timeout and idle timeout are Vault's
-// listener defaults but for the idle one (Vault: 5 min), which is kept
-// above the 90 s after which Go's and most SDKs' clients drop an idle
-// connection themselves, so that a client does not reuse a connection we
-// are closing.
-const (
-	DefaultMaxConnections        = 4096
-	DefaultMaxConnectionsPerIP   = 256
-	DefaultHTTPReadHeaderTimeout = 10 * time.Second
-	DefaultHTTPReadTimeout       = 30 * time.Second
-	DefaultHTTPWriteTimeout      = 60 * time.Second
-	DefaultHTTPIdleTimeout       = 2 * time.Minute
-	// maxHeaderBytes bounds a request's header block: a KMS request's
-	// (SigV4 headers, a presigned query) is a few KiB; net/http's default
-	// is 1 MiB per connection.
-	maxHeaderBytes = 64 << 10
-)
+// maxHeaderBytes bounds a request's header block: a KMS request's (SigV4
+// headers, a presigned query) is a few KiB; net/http's default is 1 MiB per
+// connection. The API listener's other bounds and timeouts are settings,
+// with their defaults in package config.
+const maxHeaderBytes = 64 << 10
 
 // The cluster listener carries the nodes' gRPC: one or two connections
 // from each peer, and the forwards of a follower multiplexed on them.
@@ -41,30 +25,22 @@ const (
 	clusterHandshakeTimeout    = 10 * time.Second
 )
 
-// orDefault is d, or def when d is not positive.
-func orDefault(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
-}
-
 // apiHTTPServer is the API listener's http.Server, with every timeout set:
 // a connection that sends slowly, reads slowly or idles is closed.
 func (s *Server) apiHTTPServer() *http.Server {
 	return &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: orDefault(s.cfg.HTTPReadHeaderTimeout, DefaultHTTPReadHeaderTimeout),
-		ReadTimeout:       orDefault(s.cfg.HTTPReadTimeout, DefaultHTTPReadTimeout),
+		ReadHeaderTimeout: s.cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       s.cfg.HTTPReadTimeout,
 		WriteTimeout:      s.writeTimeout(),
-		IdleTimeout:       orDefault(s.cfg.HTTPIdleTimeout, DefaultHTTPIdleTimeout),
+		IdleTimeout:       s.cfg.HTTPIdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ConnState:         s.connState,
 	}
 }
 
 func (s *Server) writeTimeout() time.Duration {
-	return orDefault(s.cfg.HTTPWriteTimeout, DefaultHTTPWriteTimeout)
+	return s.cfg.HTTPWriteTimeout
 }
 
 // extendWrite gives a long answer (an audit log export) another write

@@ -10,11 +10,6 @@ import (
 	"github.com/keyraft/keyraft/internal/diskspace"
 )
 
-// DefaultMinFreeDisk is -min-free-disk's default: room for a few minutes of
-// a busy cluster's Raft log and audit segments (64 MiB each) after the
-// leader stops proposing, and for a snapshot.
-const DefaultMinFreeDisk = 256 << 20
-
 // maxReserve bounds the reserve file; a quarter of -min-free-disk below it.
 const maxReserve = 64 << 20
 

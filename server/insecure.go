@@ -24,7 +24,7 @@ const insecureWarnEvery = time.Minute
 
 // checkClusterAuth refuses a cluster without mutual TLS and a gossip key
 // unless the operator chose Insecure.
-func (c *Config) checkClusterAuth(clusterTLS *tlsconfig.Cluster) error {
+func checkClusterAuth(c *Config, clusterTLS *tlsconfig.Cluster) error {
 	if c.Insecure || (clusterTLS != nil && len(c.GossipKey) > 0) {
 		return nil
 	}

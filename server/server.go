@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -86,15 +85,10 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "keyraft", Level: hclog.Info})
 	}
-	if cfg.NodeID == "" || cfg.DataDir == "" {
-		return nil, errors.New("node id and data dir are required")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	if cfg.Account == "" {
-		cfg.Account = "111122223333"
-	}
+	cfg.Complete()
 	adv := map[string]string{}
 	for name, bind := range map[string]string{"api": cfg.APIAddr, "cluster": cfg.ClusterAddr, "raft": cfg.RaftAddr, "gossip": cfg.GossipAddr} {
 		a, err := advertised(bind, cfg.Advertise)
@@ -103,11 +97,11 @@ func Start(cfg Config) (*Server, error) {
 		}
 		adv[name] = a
 	}
-	apiTLS, clusterTLS, err := cfg.loadTLS()
+	apiTLS, clusterTLS, err := loadTLS(&cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.checkClusterAuth(clusterTLS); err != nil {
+	if err := checkClusterAuth(&cfg, clusterTLS); err != nil {
 		return nil, err
 	}
 	if err := datadir.Prepare(cfg.DataDir); err != nil {
@@ -152,19 +146,15 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.clusterLn = s.limitCluster(s.clusterLn)
 	s.node, err = cluster.Start(cluster.Config{
-		NodeID: cfg.NodeID, DataDir: cfg.DataDir,
-		RaftBind: cfg.RaftAddr, RaftAdvertise: adv["raft"],
-		GossipBind: cfg.GossipAddr, GossipAdvertise: adv["gossip"],
+		Cluster:       cfg.Cluster,
+		RaftAdvertise: adv["raft"], GossipAdvertise: adv["gossip"],
 		ClusterAdvertise: adv["cluster"], APIAdvertise: adv["api"],
-		Join: cfg.Join, BootstrapExpect: cfg.BootstrapExpect,
-		TLS: clusterTLS, GossipKey: cfg.GossipKey,
+		TLS: clusterTLS,
 		FSM: s.fsm, Logger: cfg.Logger.Named("cluster"),
 		Sealed:      func() bool { return s.barrier.Status(0).Sealed },
 		Initialized: func() bool { return s.fsm.Init() != nil },
 		Wall:        cfg.Wall, Now: s.clock.Now,
-		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
-		SnapshotThreshold: cfg.SnapshotThreshold, TrailingLogs: cfg.TrailingLogs, SnapshotInterval: cfg.SnapshotInterval,
-		MinFreeDisk: cfg.MinFreeDisk, Reserve: reserve,
+		Reserve: reserve,
 	})
 	if err != nil {
 		s.apiLn.Close()

@@ -79,7 +79,7 @@ func TestFollowerWithoutLeaderContactAnswersAtOnce(t *testing.T) {
 	})
 
 	const (
-		heartbeatTimeout = time.Second             // the cluster default (server/config.go)
+		heartbeatTimeout = time.Second             // the cluster default (config.Default)
 		margin           = 300 * time.Millisecond  // beyond the leader's last heartbeat (sent every 100 ms)
 		fast             = 1000 * time.Millisecond // a 503 from the follower itself takes milliseconds
 		clientTimeout    = 4 * time.Second

@@ -1,4 +1,5 @@
-// Command keyraft is the keyraft server and its operator tool.
+// Command keyraft is keyraft's one binary: the server, and the operator,
+// iam, audit and bench commands an operator runs against a cluster.
 package main
 
 import (

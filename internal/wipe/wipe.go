@@ -1,9 +1,11 @@
-// Package wipe zeroes the memory of values the standard library keeps
-// secrets in but gives no way to clear: an AES key schedule, a GCM instance,
-// a SHA-256 state (Pointee), an HMAC (Deep, NewHMAC). Go's garbage collector does not zero what it frees (and
-// with mlockall the pages are never returned to the system either), so a
-// secret left in a dropped object stays readable in the process's memory
-// until the allocator happens to reuse the slot.
+// Package wipe zeroes memory that may hold secrets where Go gives no way to
+// clear it: the values the standard library keeps secrets in (an AES key
+// schedule, a GCM instance, a SHA-256 state: Pointee; an HMAC: Deep,
+// NewHMAC), and the free memory of the heap and of goroutine stacks (Heap).
+// Go's garbage collector does not zero what it frees (and with mlockall the
+// pages are never returned to the system either), so a secret left in a
+// dropped object stays readable in the process's memory until the
+// allocator happens to reuse the slot. See DESIGN.md.
 package wipe
 
 import "reflect"

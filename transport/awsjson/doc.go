@@ -1,3 +1,4 @@
-// Package awsjson moves AWS JSON 1.1 requests and answers over HTTP: the
-// target header, body limits, and AWS-shaped results and errors.
+// Package awsjson moves AWS JSON 1.1 requests and answers over HTTP: it
+// reads a bounded body, decodes it with AWS's exact member names, and
+// encodes answers and AWS-shaped errors. See transport/DESIGN.md.
 package awsjson

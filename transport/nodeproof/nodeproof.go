@@ -1,6 +1,6 @@
 // Package nodeproof proves, on a cluster TLS connection, that the accepting
-// node, and then the dialing node (SendDialer, CheckDialer), holds the identity key bound to the node id its certificate
-// names.
+// node, and then the dialing node (SendDialer, CheckDialer), holds the
+// identity key bound to the node id its certificate names.
 // Right after the TLS handshake the acceptor sends an Ed25519 signature of
 // the session's exporter secret (RFC 8446 §7.5, label Label); the dialer
 // verifies it under the key the replicated state binds to that id. Both

@@ -1,6 +1,7 @@
-// Package sigv4 verifies AWS Signature Version 4 on AWS JSON 1.1 requests
-// (POST /, service kms) and answers failures with the exception names,
-// messages and status codes AWS KMS gives.
+// Package sigv4 verifies AWS Signature Version 4 on keyraft's API requests
+// (AWS JSON 1.1 at POST / for the kms and iam services, and the operator
+// API, which names its operation by method and path) and answers failures
+// with the exception names, messages and status codes AWS KMS gives.
 //
 // # Why the canonical request is built here and not by the SDK's signer
 //

@@ -1,6 +1,6 @@
 //go:build keyraft_testknobs
 
-package main
+package config
 
 import (
 	"flag"
@@ -8,18 +8,16 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/keyraft/keyraft/server"
 )
 
-// testKnobsBuilt is true in binaries built with -tags keyraft_testknobs,
-// the only ones that accept the -test-* flags.
-const testKnobsBuilt = true
+// TestKnobsBuilt is true only in binaries built with -tags
+// keyraft_testknobs, the only ones that accept the -test-* flags.
+const TestKnobsBuilt = true
 
 // registerTestKnobs adds the flags that bend time and storage for tests.
 // They exist only in test builds: a release binary does not know them, and
-// no build takes them from a config file (applyConfigFile).
-func registerTestKnobs(fs *flag.FlagSet, cfg *server.Config) {
+// no build takes them from a config file (applyFile).
+func registerTestKnobs(fs *flag.FlagSet, cfg *Node) {
 	fs.Int64Var(&cfg.AuditSegmentSize, "test-audit-segment-size", 0, "TESTING ONLY: bytes at which audit segments roll, the same on every node (default 64 MiB)")
 	fs.DurationVar(&cfg.DayLength, "test-day-length", 0, "TESTING ONLY: the length of a 'day' in deletion windows and rotation periods (default 24h)")
 	fs.Func("test-clock-offset-file", "TESTING ONLY: a file holding a duration (e.g. 1440h) added to this server's wall clock while the file says so, to jump it", func(path string) error {

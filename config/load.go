@@ -1,0 +1,143 @@
+package config
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// ErrUsage marks a command line the flag package refused; it has said why
+// on the flag set's output already.
+var ErrUsage = errors.New("bad command line")
+
+// Load is the configuration the server subcommand's arguments give: the
+// defaults, then what the -config file sets, then the flags on the command
+// line, which win over the file; with -dev, the dev node's settings
+// (devDefaults). The result is validated.
+func Load(args []string) (Node, error) {
+	return load(args, os.Stderr)
+}
+
+func load(args []string, out io.Writer) (Node, error) {
+	n := Default()
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(out)
+	f := newFlags(fs, &n)
+	if err := fs.Parse(args); err != nil {
+		return Node{}, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if f.file != "" {
+		if err := f.applyFile(f.file); err != nil {
+			return Node{}, err
+		}
+	}
+	given := f.given()
+	key, err := readGossipKey(given, f.gossipKey, f.gossipKeyFile)
+	if err != nil {
+		return Node{}, err
+	}
+	n.GossipKey = key
+	if n.Dev {
+		n.devDefaults(given)
+	}
+	if err := n.Validate(); err != nil {
+		return Node{}, err
+	}
+	return n, nil
+}
+
+// applyFile sets every flag named in the file that the command line did
+// not set. Test knobs are refused by name, in every build, so that a file
+// written for a test binary cannot bend a release one (or the reverse).
+func (f *flags) applyFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	// Values stay JSON text until their flag parses them: through float64
+	// a 1000000 would reach the flag as "1e+06", which no integer flag takes.
+	var values map[string]json.RawMessage
+	if err := json.Unmarshal(b, &values); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	given := f.given()
+	for name, v := range values {
+		if strings.HasPrefix(name, "test-") {
+			return fmt.Errorf("config %s: %q is a test-only setting; it cannot be set from a config file", path, name)
+		}
+		if f.fs.Lookup(name) == nil {
+			return fmt.Errorf("config %s: unknown setting %q", path, name)
+		}
+		if given[name] {
+			continue
+		}
+		if err := f.fs.Set(name, fileValue(v)); err != nil {
+			return fmt.Errorf("config %s: %s: %w", path, name, err)
+		}
+	}
+	return nil
+}
+
+// fileValue is the text a flag parses for a file's value: a JSON string's
+// contents, or the JSON text of a number or boolean as written.
+func fileValue(v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
+}
+
+// readGossipKey decodes the gossip key from -gossip-key or the file
+// -gossip-key-file names; nil when neither is given. A flag given empty is
+// an error rather than plaintext gossip.
+func readGossipKey(given map[string]bool, key, file string) ([]byte, error) {
+	switch {
+	case given["gossip-key"] && given["gossip-key-file"]:
+		return nil, errors.New("give -gossip-key or -gossip-key-file, not both")
+	case given["gossip-key-file"]:
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("gossip key: %w", err)
+		}
+		key = string(b)
+	case !given["gossip-key"]:
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(key))
+	if err != nil {
+		return nil, fmt.Errorf("gossip key: not base64: %w", err)
+	}
+	if err := memberlist.ValidateKey(b); err != nil {
+		return nil, fmt.Errorf("gossip key: %d bytes: %w", len(b), err)
+	}
+	return b, nil
+}
+
+// devDefaults makes a -dev node one node on loopback, alone in its
+// cluster: listeners neither the file nor a flag placed bind 127.0.0.1, it
+// bootstraps alone whatever -join and -bootstrap-expect say, and with
+// nothing to authenticate between nodes it runs insecure unless cluster TLS
+// and a gossip key are given anyway. Its data dir, when none is given, is a
+// temporary one the process makes.
+func (n *Node) devDefaults(given map[string]bool) {
+	for name, p := range map[string]*string{"api-addr": &n.APIAddr, "cluster-addr": &n.ClusterAddr, "raft-addr": &n.RaftAddr, "gossip-addr": &n.GossipAddr} {
+		if !given[name] {
+			*p = strings.Replace(*p, "0.0.0.0", "127.0.0.1", 1)
+		}
+	}
+	if n.NodeID == "" {
+		n.NodeID = "dev"
+	}
+	if n.ClusterCAFile == "" || len(n.GossipKey) == 0 {
+		n.Insecure = true
+	}
+	n.BootstrapExpect, n.Join = 1, nil
+}
