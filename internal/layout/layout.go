@@ -70,8 +70,9 @@ var Rules = []Rule{
 // wireBelow explains the rule issue 15 brought in. Before it, kms and iam
 // imported transport/awsjson for the types that mark a secret in an answer
 // (awsjson.Secret, SecretString): operation semantics reached down into the
-// wire that should only carry them. The rule names that import until those
-// types live below the wire.
+// wire that should only carry them. Those types now live in
+// internal/sensitive, which the wire imports; the message still names the
+// old import, for whoever brings it back.
 func wireBelow(pkg string) string {
 	return pkg + " sits below the wire: the gateway decodes requests and encodes answers and hands " + pkg +
 		" plain values; a type " + pkg + " needs from transport/... (issue 15: awsjson.Secret, SecretString, the JSON member scanner)" +
