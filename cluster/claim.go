@@ -57,11 +57,7 @@ func (n *Node) bindVoter(m Meta) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := n.Apply(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	if err, ok := res.(error); ok {
+	if _, err := n.Apply(ctx, cmd); err != nil {
 		return err
 	}
 	n.log.Info("bound node id to server identity", "node_id", m.ID, "identity", m.Identity)

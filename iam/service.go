@@ -48,7 +48,7 @@ type Caller struct {
 type Service struct {
 	Account string
 	FSM     *fsm.FSM
-	Propose func(ctx context.Context, cmd []byte) (any, error)
+	Propose fsm.Proposer
 	Keyring func() (*seal.Keyring, error)
 	Now     func() time.Time
 
@@ -92,21 +92,14 @@ func checkUserName(name string) *Error {
 // request's audit.Recorder, the command carries the request's event (and
 // that answer), so the change and its event commit as one entry.
 func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.Message, answer any) *Error {
-	rec := audit.RecorderFrom(ctx)
-	cmd, err := fsm.NewAuditedCommand(t, payload, s.now(), rec.Carry(answer))
-	if err != nil {
-		return newErr("ServiceFailure", http.StatusInternalServerError, "could not encode the command")
-	}
-	res, err := s.Propose(ctx, cmd)
-	if err != nil {
-		rec.Set(audit.Indeterminate)
-		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request: %v; retry.", err)
-	}
-	err, _ = res.(error)
+	_, err := fsm.ProposeAudited(ctx, s.Propose, audit.RecorderFrom(ctx), t, payload, s.now(), answer)
 	switch {
 	case err == nil:
-		rec.Set(audit.Recorded)
 		return nil
+	case errors.Is(err, fsm.ErrEncode):
+		return newErr("ServiceFailure", http.StatusInternalServerError, "could not encode the command")
+	case !fsm.Refused(err):
+		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request: %v; retry.", err)
 	case errors.Is(err, fsm.ErrUserExists):
 		return newErr("EntityAlreadyExists", http.StatusConflict, "User with name %s already exists.", userIn(payload))
 	case errors.Is(err, fsm.ErrUserNotFound):

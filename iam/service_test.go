@@ -43,17 +43,17 @@ func newTestService(t *testing.T) *testService {
 		Keyring: func() (*seal.Keyring, error) { return kr, nil }}
 	cmd, _ := fsm.NewCommand(fsm.CmdInit, &fsmpb.Init{Shares: 1, Threshold: 1, SealedKeyring: []byte("k"),
 		RootAccessKey: &fsmpb.AccessKey{AccessKeyId: "AKIAROOT"}}, time.Now())
-	if res, _ := ts.apply(context.Background(), cmd); res != nil {
-		t.Fatalf("init: %v", res)
+	if _, err := ts.apply(context.Background(), cmd); err != nil {
+		t.Fatalf("init: %v", err)
 	}
 	return ts
 }
 
-func (ts *testService) apply(_ context.Context, cmd []byte) (any, error) {
+func (ts *testService) apply(_ context.Context, cmd []byte) (fsm.Result, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	ts.index++
-	return ts.FSM.Apply(&raft.Log{Index: ts.index, Type: raft.LogCommand, Data: cmd}), nil
+	return fsm.ResultOf(ts.FSM.Apply(&raft.Log{Index: ts.index, Type: raft.LogCommand, Data: cmd}))
 }
 
 func (ts *testService) call(t *testing.T, c Caller, op string, in map[string]any) (map[string]any, *Error) {

@@ -56,8 +56,8 @@ func newTestService(tb testing.TB) *testService {
 	}
 	cmd, _ := fsm.NewCommand(fsm.CmdInit, &fsmpb.Init{Shares: 1, Threshold: 1, SealedKeyring: sealedKR,
 		RootAccessKey: &fsmpb.AccessKey{AccessKeyId: "AKIATEST"}}, time.Now())
-	if res, _ := ts.apply(context.Background(), cmd); res != nil {
-		tb.Fatalf("init: %v", res)
+	if _, err := ts.apply(context.Background(), cmd); err != nil {
+		tb.Fatalf("init: %v", err)
 	}
 	return ts
 }
@@ -82,11 +82,11 @@ func (ts *testService) advance(d time.Duration) time.Time {
 	return ts.clock
 }
 
-func (ts *testService) apply(_ context.Context, cmd []byte) (any, error) {
+func (ts *testService) apply(_ context.Context, cmd []byte) (fsm.Result, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	ts.index++
-	return ts.FSM.Apply(&raft.Log{Index: ts.index, Type: raft.LogCommand, Data: cmd}), nil
+	return fsm.ResultOf(ts.FSM.Apply(&raft.Log{Index: ts.index, Type: raft.LogCommand, Data: cmd}))
 }
 
 // call runs op with a JSON body built from in and decodes the answer into a map.

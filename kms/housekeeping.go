@@ -72,7 +72,9 @@ func (s *Service) proposeRaw(ctx context.Context, t fsm.CommandType, payload pro
 	if err != nil {
 		return err
 	}
-	_, err = s.Propose(ctx, cmd)
+	if _, err = s.Propose(ctx, cmd); fsm.Refused(err) {
+		return nil
+	}
 	return err
 }
 

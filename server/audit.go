@@ -36,14 +36,8 @@ func (s *Server) proposeAudit(ctx context.Context, events [][]byte) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.node.Apply(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	if err, ok := res.(error); ok {
-		return err
-	}
-	return nil
+	_, err = s.node.Apply(ctx, cmd)
+	return err
 }
 
 // kmsEvent describes one KMS or IAM request for the audit log. Its

@@ -101,11 +101,7 @@ func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, thresh
 	if err != nil {
 		return nil, err
 	}
-	applied, err := s.node.Apply(ctx, cmd)
-	if err != nil {
-		return nil, err
-	}
-	if err, ok := applied.(error); ok {
+	if _, err := s.node.Apply(ctx, cmd); err != nil {
 		if errors.Is(err, fsm.ErrAlreadyInitialized) {
 			return nil, ErrAlreadyInitialized
 		}
