@@ -21,7 +21,7 @@ func (n *Node) claimHolds(m Meta) bool {
 	if n.bound(m) {
 		return true
 	}
-	bound, _ := n.cfg.FSM.VoterIdentity(m.ID)
+	bound, _ := n.cfg.FSM.Query().VoterIdentity(m.ID)
 	key := "claim|" + m.ID + "|" + m.Identity
 	n.admitMu.Lock()
 	defer n.admitMu.Unlock()
@@ -42,7 +42,7 @@ func (n *Node) bound(m Meta) bool {
 	if m.ID == n.cfg.NodeID {
 		return true
 	}
-	id, ok := n.cfg.FSM.VoterIdentity(m.ID)
+	id, ok := n.cfg.FSM.Query().VoterIdentity(m.ID)
 	return !ok || (m.Identity != "" && id == m.Identity)
 }
 

@@ -228,7 +228,7 @@ func (n *Node) boundKey(id string) (ed25519.PublicKey, bool) {
 	if n.cfg.FSM == nil {
 		return nil, false
 	}
-	s, ok := n.cfg.FSM.VoterIdentity(id)
+	s, ok := n.cfg.FSM.Query().VoterIdentity(id)
 	if !ok {
 		return nil, false
 	}

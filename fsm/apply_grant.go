@@ -55,27 +55,3 @@ func (f *FSM) applyRemoveGrant(cmd *fsmpb.Command) any {
 	f.st.grants.remove(g)
 	return nil
 }
-
-// Grant returns a copy of one grant.
-func (f *FSM) Grant(id string) (*fsmpb.Grant, bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	g, ok := f.st.grants.byID[id]
-	if !ok {
-		return nil, false
-	}
-	return clone(g), true
-}
-
-// Grants returns every grant that matches, sorted by grant id. It scans
-// them all: requests use the indexed reads (AnyGrant, KeyGrants,
-// RetirableGrants) instead.
-func (f *FSM) Grants(match func(*fsmpb.Grant) bool) []*fsmpb.Grant {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	out := sortedGrants(f.st.grants.byID, match)
-	for i, g := range out {
-		out[i] = clone(g)
-	}
-	return out
-}

@@ -47,7 +47,8 @@ type Caller struct {
 // Service runs the IAM operations on the leader.
 type Service struct {
 	Account string
-	FSM     *fsm.FSM
+	// State reads the replicated state as this server has applied it.
+	State   fsm.Query
 	Propose fsm.Proposer
 	Keyring func() (*seal.Keyring, error)
 	Now     func() time.Time
@@ -147,3 +148,11 @@ func NewAccessKey() (id string, secret []byte, err error) {
 }
 
 func epochSeconds(nanos int64) float64 { return float64(nanos/1e6) / 1e3 }
+
+// epochOf is epochSeconds of a time; the zero time (unset) is 0.
+func epochOf(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return epochSeconds(t.UnixNano())
+}

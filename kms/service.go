@@ -25,7 +25,8 @@ import (
 type Service struct {
 	Region  string
 	Account string
-	FSM     *fsm.FSM
+	// State reads the replicated state as this server has applied it.
+	State fsm.Query
 	// Propose commits a command through Raft (leader only).
 	Propose fsm.Proposer
 	// Keyring is the open barrier keyring, or seal.ErrSealed.

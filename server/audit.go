@@ -101,9 +101,9 @@ func boundedUserAgent(ua string) string {
 // identity is the CloudTrail userIdentity of an access key.
 func (s *Server) identity(accessKeyID string) *audit.UserIdentity {
 	id := &audit.UserIdentity{Type: "IAMUser", AccessKeyID: accessKeyID, AccountID: s.cfg.Account}
-	if ak, ok := s.fsm.AccessKey(accessKeyID); ok {
-		id.ARN = ak.PrincipalArn
-		if strings.HasSuffix(ak.PrincipalArn, ":root") {
+	if ak, ok := s.fsm.Query().AccessKey(accessKeyID); ok {
+		id.ARN = ak.PrincipalARN
+		if strings.HasSuffix(ak.PrincipalARN, ":root") {
 			id.Type, id.PrincipalID = "Root", s.cfg.Account
 		}
 	} else {

@@ -46,7 +46,7 @@ func (r *InitResult) Forget() {
 // init carries its own OperatorInit event (from r, when a request asked),
 // so neither commits without the other.
 func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, threshold int) (*InitResult, error) {
-	if s.fsm.Init() != nil {
+	if s.fsm.Query().Init() != nil {
 		return nil, ErrAlreadyInitialized
 	}
 	if !s.node.IsLeader() {
@@ -139,7 +139,7 @@ func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {
 func (s *Server) awaitInit(wait time.Duration) *fsmpb.Init {
 	deadline := time.Now().Add(wait)
 	for {
-		in := s.fsm.Init()
+		in := s.fsm.Query().Init()
 		if in != nil || s.node.LeaderID() == "" || time.Now().After(deadline) {
 			return in
 		}
@@ -198,7 +198,7 @@ type Status struct {
 
 // Status reports this node's seal and Raft state.
 func (s *Server) Status() Status {
-	in := s.fsm.Init()
+	in := s.fsm.Query().Init()
 	st := s.barrier.Status(int(in.GetThreshold()))
 	r := s.node.Raft()
 	return Status{

@@ -29,7 +29,7 @@ type PublicStatus struct {
 
 // PublicStatus reports this node's seal state.
 func (s *Server) PublicStatus() PublicStatus {
-	in := s.fsm.Init()
+	in := s.fsm.Query().Init()
 	st := s.barrier.Status(int(in.GetThreshold()))
 	return PublicStatus{Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()), Version: Version(),
 		Alarms: s.alarms(), Insecure: s.cfg.Insecure}
