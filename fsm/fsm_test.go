@@ -239,7 +239,7 @@ func TestDeterminism(t *testing.T) {
 	if !errors.Is(ra[2].(error), ErrAlreadyInitialized) {
 		t.Fatalf("second init: %v", ra[2])
 	}
-	if a.Query().Init().GetRootAccessKey().GetAccessKeyId() != "AKIAROOT" {
+	if in, _ := a.Query().Init(); in.RootAccessKey.AccessKeyID != "AKIAROOT" {
 		t.Fatal("second init replaced the first")
 	}
 }

@@ -122,6 +122,14 @@ type AccessKey struct {
 	UserName     string
 }
 
+// InitRecord is what the init ceremony recorded: the Shamir parameters, the
+// barrier keyring sealed under the root key, and the root's access key.
+type InitRecord struct {
+	Shares, Threshold int
+	SealedKeyring     []byte
+	RootAccessKey     AccessKey
+}
+
 // timeOf reads a Unix-nanosecond field; 0 (unset) is the zero time.
 func timeOf(nanos int64) time.Time {
 	if nanos == 0 {

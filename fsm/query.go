@@ -1,8 +1,6 @@
 package fsm
 
-import (
-	"github.com/keyraft/keyraft/fsm/fsmpb"
-)
+import "bytes"
 
 // Query reads the replicated state as this replica has applied it. Every
 // read takes the FSM's read lock for itself alone and returns copies in the
@@ -25,14 +23,20 @@ func (q Query) Initialized() bool {
 	return q.f.st.init != nil
 }
 
-// Init returns the initialisation record, or nil before init.
-func (q Query) Init() *fsmpb.Init {
+// Init returns the initialisation record; false (and the zero record,
+// threshold 0) before init.
+func (q Query) Init() (InitRecord, bool) {
 	q.f.mu.RLock()
 	defer q.f.mu.RUnlock()
-	if q.f.st.init == nil {
-		return nil
+	in := q.f.st.init
+	if in == nil {
+		return InitRecord{}, false
 	}
-	return clone(q.f.st.init)
+	out := InitRecord{Shares: int(in.Shares), Threshold: int(in.Threshold), SealedKeyring: bytes.Clone(in.SealedKeyring)}
+	if ak := in.RootAccessKey; ak != nil {
+		out.RootAccessKey = accessKeyOf(ak)
+	}
+	return out, true
 }
 
 // Key returns a copy of a key, or nil.

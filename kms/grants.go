@@ -94,7 +94,7 @@ func grantIDOfToken(t string) (string, bool) {
 
 // grantAllows reports whether a grant lets the caller perform operation on
 // the key with this encryption context. It reads the caller's grants on
-// the key alone (fsm.FSM.AnyGrant), whatever the number of grants.
+// the key alone (fsm.Query.AnyGrant), whatever the number of grants.
 func (s *Service) grantAllows(c Caller, keyID, operation string, encCtx map[string]string) bool {
 	return s.State.AnyGrant(keyID, c.PrincipalARN, func(g fsm.Grant) bool {
 		return slices.Contains(g.Operations, operation) && constraintsHold(g, encCtx)

@@ -160,7 +160,7 @@ func Start(cfg Config) (*Server, error) {
 		TLS: clusterTLS, GossipKey: cfg.GossipKey,
 		FSM: s.fsm, Logger: cfg.Logger.Named("cluster"),
 		Sealed:      func() bool { return s.barrier.Status(0).Sealed },
-		Initialized: func() bool { return s.fsm.Query().Init() != nil },
+		Initialized: s.fsm.Query().Initialized,
 		Wall:        cfg.Wall, Now: s.clock.Now,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
 		SnapshotThreshold: cfg.SnapshotThreshold, TrailingLogs: cfg.TrailingLogs, SnapshotInterval: cfg.SnapshotInterval,
