@@ -8,7 +8,7 @@ import (
 
 // applyPutKeyPolicy replaces a key's policy. The policy was validated on the
 // leader; Apply only checks the key can still be changed.
-func (f *FSM) applyPutKeyPolicy(cmd *fsmpb.Command) any {
+func (f *FSM) applyPutKeyPolicy(cmd *fsmpb.Command) error {
 	var c fsmpb.PutKeyPolicy
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingDeletion)
@@ -25,7 +25,7 @@ func (f *FSM) applyPutKeyPolicy(cmd *fsmpb.Command) any {
 // applyCreateGrant adds a grant. As in AWS, a grant may be created on a
 // disabled key (it takes effect when the key is enabled) but not on one
 // pending deletion, nor beyond MaxGrantsPerKey grants on the key.
-func (f *FSM) applyCreateGrant(cmd *fsmpb.Command) any {
+func (f *FSM) applyCreateGrant(cmd *fsmpb.Command) error {
 	var c fsmpb.CreateGrant
 	decodePayload(cmd, &c)
 	g := c.GetGrant()
@@ -45,7 +45,7 @@ func (f *FSM) applyCreateGrant(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyRemoveGrant(cmd *fsmpb.Command) any {
+func (f *FSM) applyRemoveGrant(cmd *fsmpb.Command) error {
 	var c fsmpb.RemoveGrant
 	decodePayload(cmd, &c)
 	g, ok := f.st.grants.byID[c.GrantId]

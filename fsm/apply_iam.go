@@ -11,7 +11,7 @@ import (
 // MaxAccessKeysPerUser is IAM's limit of access keys per user.
 const MaxAccessKeysPerUser = 2
 
-func (f *FSM) applyCreateUser(cmd *fsmpb.Command) any {
+func (f *FSM) applyCreateUser(cmd *fsmpb.Command) error {
 	var c fsmpb.CreateUser
 	decodePayload(cmd, &c)
 	if f.st.init == nil {
@@ -31,7 +31,7 @@ func (f *FSM) applyCreateUser(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyCreateAccessKey(cmd *fsmpb.Command) any {
+func (f *FSM) applyCreateAccessKey(cmd *fsmpb.Command) error {
 	var ak fsmpb.AccessKey
 	decodePayload(cmd, &ak)
 	if ak.AccessKeyId == "" || len(ak.SealedSecret) == 0 || ak.UserName == "" {
@@ -58,7 +58,7 @@ func (f *FSM) applyCreateAccessKey(cmd *fsmpb.Command) any {
 
 // applyDeleteAccessKey deletes a user's key. The root's key is not a user's
 // and cannot be deleted this way: it is the way back in.
-func (f *FSM) applyDeleteAccessKey(cmd *fsmpb.Command) any {
+func (f *FSM) applyDeleteAccessKey(cmd *fsmpb.Command) error {
 	var c fsmpb.DeleteAccessKey
 	decodePayload(cmd, &c)
 	ak, ok := f.st.accessKeys[c.AccessKeyId]
@@ -69,7 +69,7 @@ func (f *FSM) applyDeleteAccessKey(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyPutUserPolicy(cmd *fsmpb.Command) any {
+func (f *FSM) applyPutUserPolicy(cmd *fsmpb.Command) error {
 	var c fsmpb.PutUserPolicy
 	decodePayload(cmd, &c)
 	u, ok := f.st.users[c.UserName]

@@ -27,7 +27,7 @@ func (f *FSM) key(id string, allowed ...KeyState) (*fsmpb.Key, error) {
 	return k, nil
 }
 
-func (f *FSM) applyUpdateKeyDescription(cmd *fsmpb.Command) any {
+func (f *FSM) applyUpdateKeyDescription(cmd *fsmpb.Command) error {
 	var c fsmpb.UpdateKeyDescription
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
@@ -38,7 +38,7 @@ func (f *FSM) applyUpdateKeyDescription(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applySetKeyEnabled(cmd *fsmpb.Command) any {
+func (f *FSM) applySetKeyEnabled(cmd *fsmpb.Command) error {
 	var c fsmpb.SetKeyEnabled
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
@@ -53,7 +53,7 @@ func (f *FSM) applySetKeyEnabled(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyScheduleKeyDeletion(cmd *fsmpb.Command) any {
+func (f *FSM) applyScheduleKeyDeletion(cmd *fsmpb.Command) error {
 	var c fsmpb.ScheduleKeyDeletion
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
@@ -64,7 +64,7 @@ func (f *FSM) applyScheduleKeyDeletion(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyCancelKeyDeletion(cmd *fsmpb.Command) any {
+func (f *FSM) applyCancelKeyDeletion(cmd *fsmpb.Command) error {
 	var c fsmpb.KeyRef
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StatePendingDeletion)
@@ -77,7 +77,7 @@ func (f *FSM) applyCancelKeyDeletion(cmd *fsmpb.Command) any {
 
 // applyDeleteKey removes a key whose deletion window has ended by the
 // leader's timestamp, and every alias that points at it.
-func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) any {
+func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) error {
 	var c fsmpb.KeyRef
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StatePendingDeletion)
@@ -97,7 +97,7 @@ func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyTagResource(cmd *fsmpb.Command) any {
+func (f *FSM) applyTagResource(cmd *fsmpb.Command) error {
 	var c fsmpb.TagResource
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
@@ -120,7 +120,7 @@ func (f *FSM) applyTagResource(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyUntagResource(cmd *fsmpb.Command) any {
+func (f *FSM) applyUntagResource(cmd *fsmpb.Command) error {
 	var c fsmpb.UntagResource
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
@@ -131,7 +131,7 @@ func (f *FSM) applyUntagResource(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applySetKeyRotation(cmd *fsmpb.Command) any {
+func (f *FSM) applySetKeyRotation(cmd *fsmpb.Command) error {
 	var c fsmpb.SetKeyRotation
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled)
@@ -149,7 +149,7 @@ func (f *FSM) applySetKeyRotation(cmd *fsmpb.Command) any {
 
 // applyRotateKey adds new material. Automatic rotations carry the next date
 // of the schedule; on-demand ones are counted against their limit.
-func (f *FSM) applyRotateKey(cmd *fsmpb.Command) any {
+func (f *FSM) applyRotateKey(cmd *fsmpb.Command) error {
 	var c fsmpb.RotateKey
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled)

@@ -150,14 +150,23 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 // apply runs one command and, when it carries its request's audit event
 // and changed state, records the event at the same index: the change and
 // its event are one entry, so neither commits without the other. A refused
-// command records nothing; its request is audited on its own.
+// command records nothing; its request is audited on its own. The answer
+// is what Apply returns (see ResultOf): the refusal, an audit sequence
+// number, or nil.
 func (f *FSM) apply(cmd *fsmpb.Command, index uint64) any {
 	f.observeTime(cmd)
-	res := f.dispatch(cmd, index)
-	if len(cmd.AuditEvent) == 0 || f.audit == nil {
-		return res
+	var res any
+	switch CommandType(cmd.Type) {
+	case CmdAuditBatch:
+		res = f.applyAuditBatch(cmd, index)
+	case CmdAuditTrim:
+		res = f.applyAuditTrim(cmd, index)
+	default:
+		if err := f.dispatch(cmd, index); err != nil {
+			return err
+		}
 	}
-	if _, refused := res.(error); refused {
+	if len(cmd.AuditEvent) == 0 || f.audit == nil {
 		return res
 	}
 	f.untilWritten(func() error {
@@ -167,7 +176,8 @@ func (f *FSM) apply(cmd *fsmpb.Command, index uint64) any {
 	return res
 }
 
-func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {
+// dispatch routes a state command to its handler and returns its refusal.
+func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) error {
 	t := CommandType(cmd.Type)
 	switch t {
 	case CmdInit:
@@ -200,10 +210,6 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {
 		return f.applySetKeyRotation(cmd)
 	case CmdRotateKey:
 		return f.applyRotateKey(cmd)
-	case CmdAuditBatch:
-		return f.applyAuditBatch(cmd, index)
-	case CmdAuditTrim:
-		return f.applyAuditTrim(cmd, index)
 	case CmdCreateUser:
 		return f.applyCreateUser(cmd)
 	case CmdCreateAccessKey:
