@@ -21,7 +21,7 @@ func (n *Node) claimHolds(m Meta) bool {
 	if n.bound(m) {
 		return true
 	}
-	bound, _ := n.cfg.FSM.VoterIdentity(m.ID)
+	bound, _ := n.cfg.FSM.Query().VoterIdentity(m.ID)
 	key := "claim|" + m.ID + "|" + m.Identity
 	n.admitMu.Lock()
 	defer n.admitMu.Unlock()
@@ -42,7 +42,7 @@ func (n *Node) bound(m Meta) bool {
 	if m.ID == n.cfg.NodeID {
 		return true
 	}
-	id, ok := n.cfg.FSM.VoterIdentity(m.ID)
+	id, ok := n.cfg.FSM.Query().VoterIdentity(m.ID)
 	return !ok || (m.Identity != "" && id == m.Identity)
 }
 
@@ -57,11 +57,7 @@ func (n *Node) bindVoter(m Meta) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := n.Apply(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	if err, ok := res.(error); ok {
+	if _, err := n.Apply(ctx, cmd); err != nil {
 		return err
 	}
 	n.log.Info("bound node id to server identity", "node_id", m.ID, "identity", m.Identity)

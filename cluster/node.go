@@ -228,7 +228,7 @@ func (n *Node) boundKey(id string) (ed25519.PublicKey, bool) {
 	if n.cfg.FSM == nil {
 		return nil, false
 	}
-	s, ok := n.cfg.FSM.VoterIdentity(id)
+	s, ok := n.cfg.FSM.Query().VoterIdentity(id)
 	if !ok {
 		return nil, false
 	}
@@ -339,15 +339,16 @@ func (n *Node) WaitReady(ctx context.Context) error {
 }
 
 // Apply proposes a command and waits for it to be applied on this (leader)
-// server; the FSM's result is returned as-is. While any voter is short of
-// disk space (-min-free-disk, or a store write waiting for space) nothing
-// is proposed: the answer is a *NoSpaceError.
-func (n *Node) Apply(ctx context.Context, cmd []byte) (any, error) {
+// server (an fsm.Proposer): the FSM's refusal is an *fsm.RefusedError, any
+// other error the cluster's. While any voter is short of disk space
+// (-min-free-disk, or a store write waiting for space) nothing is
+// proposed: the answer is a *NoSpaceError.
+func (n *Node) Apply(ctx context.Context, cmd []byte) (fsm.Result, error) {
 	if n.raft.State() != raft.Leader {
-		return nil, ErrNotLeader
+		return fsm.Result{}, ErrNotLeader
 	}
 	if err := n.noSpace(); err != nil {
-		return nil, err
+		return fsm.Result{}, err
 	}
 	return n.propose(ctx, cmd)
 }
@@ -356,26 +357,26 @@ func (n *Node) Apply(ctx context.Context, cmd []byte) (any, error) {
 // retention trim): it is proposed even while a voter is short of space,
 // as etcd still takes compactions under its NOSPACE alarm, since it is
 // what lets the disks recover. -min-free-disk leaves it the room.
-func (n *Node) ApplyFreeing(ctx context.Context, cmd []byte) (any, error) {
+func (n *Node) ApplyFreeing(ctx context.Context, cmd []byte) (fsm.Result, error) {
 	if n.raft.State() != raft.Leader {
-		return nil, ErrNotLeader
+		return fsm.Result{}, ErrNotLeader
 	}
 	return n.propose(ctx, cmd)
 }
 
-func (n *Node) propose(ctx context.Context, cmd []byte) (any, error) {
+func (n *Node) propose(ctx context.Context, cmd []byte) (fsm.Result, error) {
 	timeout := 10 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
 	if n.raft.State() != raft.Leader {
-		return nil, ErrNotLeader
+		return fsm.Result{}, ErrNotLeader
 	}
 	f := n.raft.Apply(cmd, timeout)
 	if err := f.Error(); err != nil {
-		return nil, mapRaftErr(err)
+		return fsm.Result{}, mapRaftErr(err)
 	}
-	return f.Response(), nil
+	return fsm.ResultOf(f.Response())
 }
 
 func mapRaftErr(err error) error {
@@ -481,11 +482,7 @@ func (n *Node) RemovePeer(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	res, err := n.Apply(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	if err, ok := res.(error); ok {
+	if _, err := n.Apply(ctx, cmd); err != nil {
 		return err
 	}
 	return mapRaftErr(n.raft.RemoveServer(raft.ServerID(id), 0, 0).Error())

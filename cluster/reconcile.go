@@ -149,7 +149,7 @@ func (n *Node) reconcileVoters() {
 		if !n.claimHolds(m) {
 			continue
 		}
-		_, isBound := n.cfg.FSM.VoterIdentity(id)
+		_, isBound := n.cfg.FSM.Query().VoterIdentity(id)
 		if s, ok := current[id]; ok && s.Suffrage == raft.Voter && string(s.Address) == m.Raft {
 			if !isBound && m.Identity != "" {
 				if err := n.bindVoter(m); err != nil {
@@ -158,7 +158,7 @@ func (n *Node) reconcileVoters() {
 			}
 			continue
 		}
-		if t, ok := n.cfg.FSM.RemovedPeer(id); ok && t.BootNonce == m.Boot {
+		if nonce, ok := n.cfg.FSM.Query().RemovedBootNonce(id); ok && nonce == m.Boot {
 			continue
 		}
 		if !n.admit(m) {

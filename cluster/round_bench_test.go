@@ -48,11 +48,7 @@ func benchRounds(b *testing.B, events int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res, err := leader.Apply(ctx, cmd)
-		if err == nil {
-			err, _ = res.(error)
-		}
-		if err != nil {
+		if _, err := leader.Apply(ctx, cmd); err != nil {
 			b.Fatal(err)
 		}
 		cpu += processCPU(b) - before

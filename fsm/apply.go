@@ -6,7 +6,7 @@ import (
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
-func (f *FSM) applyInit(cmd *fsmpb.Command) any {
+func (f *FSM) applyInit(cmd *fsmpb.Command) error {
 	var in fsmpb.Init
 	decodePayload(cmd, &in)
 	if f.st.init != nil {
@@ -19,7 +19,7 @@ func (f *FSM) applyInit(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyCreateKey(cmd *fsmpb.Command) any {
+func (f *FSM) applyCreateKey(cmd *fsmpb.Command) error {
 	var ck fsmpb.CreateKey
 	decodePayload(cmd, &ck)
 	if f.st.init == nil {
@@ -36,7 +36,7 @@ func (f *FSM) applyCreateKey(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyRemovePeer(cmd *fsmpb.Command) any {
+func (f *FSM) applyRemovePeer(cmd *fsmpb.Command) error {
 	var rp fsmpb.RemovePeer
 	decodePayload(cmd, &rp)
 	if rp.NodeId == "" {
@@ -50,7 +50,7 @@ func (f *FSM) applyRemovePeer(cmd *fsmpb.Command) any {
 // applyBindVoter records which server identity owns a node id. The first
 // binding holds: a different identity for a bound id is refused, so that
 // the leader never adds a second process under a voter's id.
-func (f *FSM) applyBindVoter(cmd *fsmpb.Command) any {
+func (f *FSM) applyBindVoter(cmd *fsmpb.Command) error {
 	var v fsmpb.Voter
 	decodePayload(cmd, &v)
 	if v.NodeId == "" || v.Identity == "" {

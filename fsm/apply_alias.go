@@ -4,7 +4,7 @@ import (
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
-func (f *FSM) applyCreateAlias(cmd *fsmpb.Command) any {
+func (f *FSM) applyCreateAlias(cmd *fsmpb.Command) error {
 	var c fsmpb.AliasChange
 	decodePayload(cmd, &c)
 	if _, ok := f.st.aliases[c.AliasName]; ok {
@@ -21,7 +21,7 @@ func (f *FSM) applyCreateAlias(cmd *fsmpb.Command) any {
 
 // applyUpdateAlias points an alias at another key; the old target may be
 // pending deletion, the new one may not (as in AWS).
-func (f *FSM) applyUpdateAlias(cmd *fsmpb.Command) any {
+func (f *FSM) applyUpdateAlias(cmd *fsmpb.Command) error {
 	var c fsmpb.AliasChange
 	decodePayload(cmd, &c)
 	a, ok := f.st.aliases[c.AliasName]
@@ -35,7 +35,7 @@ func (f *FSM) applyUpdateAlias(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyDeleteAlias(cmd *fsmpb.Command) any {
+func (f *FSM) applyDeleteAlias(cmd *fsmpb.Command) error {
 	var c fsmpb.AliasChange
 	decodePayload(cmd, &c)
 	if _, ok := f.st.aliases[c.AliasName]; !ok {

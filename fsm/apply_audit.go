@@ -6,7 +6,7 @@ import "github.com/keyraft/keyraft/fsm/fsmpb"
 // the sequence number of the first. A store that cannot be written stops
 // the replica (continuing would let its log diverge from the others'); one
 // that is out of space makes it wait for space (nospace.go).
-func (f *FSM) applyAuditBatch(cmd *fsmpb.Command, index uint64) any {
+func (f *FSM) applyAuditBatch(cmd *fsmpb.Command, index uint64) uint64 {
 	var c fsmpb.AuditBatch
 	decodePayload(cmd, &c)
 	if f.audit == nil {
@@ -21,7 +21,7 @@ func (f *FSM) applyAuditBatch(cmd *fsmpb.Command, index uint64) any {
 }
 
 // applyAuditTrim enforces retention, identically on every replica.
-func (f *FSM) applyAuditTrim(cmd *fsmpb.Command, index uint64) any {
+func (f *FSM) applyAuditTrim(cmd *fsmpb.Command, index uint64) uint64 {
 	var c fsmpb.AuditTrim
 	decodePayload(cmd, &c)
 	if f.audit == nil {

@@ -8,7 +8,7 @@ import (
 
 // applyPutKeyPolicy replaces a key's policy. The policy was validated on the
 // leader; Apply only checks the key can still be changed.
-func (f *FSM) applyPutKeyPolicy(cmd *fsmpb.Command) any {
+func (f *FSM) applyPutKeyPolicy(cmd *fsmpb.Command) error {
 	var c fsmpb.PutKeyPolicy
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingDeletion)
@@ -25,7 +25,7 @@ func (f *FSM) applyPutKeyPolicy(cmd *fsmpb.Command) any {
 // applyCreateGrant adds a grant. As in AWS, a grant may be created on a
 // disabled key (it takes effect when the key is enabled) but not on one
 // pending deletion, nor beyond MaxGrantsPerKey grants on the key.
-func (f *FSM) applyCreateGrant(cmd *fsmpb.Command) any {
+func (f *FSM) applyCreateGrant(cmd *fsmpb.Command) error {
 	var c fsmpb.CreateGrant
 	decodePayload(cmd, &c)
 	g := c.GetGrant()
@@ -45,7 +45,7 @@ func (f *FSM) applyCreateGrant(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyRemoveGrant(cmd *fsmpb.Command) any {
+func (f *FSM) applyRemoveGrant(cmd *fsmpb.Command) error {
 	var c fsmpb.RemoveGrant
 	decodePayload(cmd, &c)
 	g, ok := f.st.grants.byID[c.GrantId]
@@ -54,28 +54,4 @@ func (f *FSM) applyRemoveGrant(cmd *fsmpb.Command) any {
 	}
 	f.st.grants.remove(g)
 	return nil
-}
-
-// Grant returns a copy of one grant.
-func (f *FSM) Grant(id string) (*fsmpb.Grant, bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	g, ok := f.st.grants.byID[id]
-	if !ok {
-		return nil, false
-	}
-	return clone(g), true
-}
-
-// Grants returns every grant that matches, sorted by grant id. It scans
-// them all: requests use the indexed reads (AnyGrant, KeyGrants,
-// RetirableGrants) instead.
-func (f *FSM) Grants(match func(*fsmpb.Grant) bool) []*fsmpb.Grant {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	out := sortedGrants(f.st.grants.byID, match)
-	for i, g := range out {
-		out[i] = clone(g)
-	}
-	return out
 }

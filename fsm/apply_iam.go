@@ -11,7 +11,7 @@ import (
 // MaxAccessKeysPerUser is IAM's limit of access keys per user.
 const MaxAccessKeysPerUser = 2
 
-func (f *FSM) applyCreateUser(cmd *fsmpb.Command) any {
+func (f *FSM) applyCreateUser(cmd *fsmpb.Command) error {
 	var c fsmpb.CreateUser
 	decodePayload(cmd, &c)
 	if f.st.init == nil {
@@ -31,7 +31,7 @@ func (f *FSM) applyCreateUser(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyCreateAccessKey(cmd *fsmpb.Command) any {
+func (f *FSM) applyCreateAccessKey(cmd *fsmpb.Command) error {
 	var ak fsmpb.AccessKey
 	decodePayload(cmd, &ak)
 	if ak.AccessKeyId == "" || len(ak.SealedSecret) == 0 || ak.UserName == "" {
@@ -58,7 +58,7 @@ func (f *FSM) applyCreateAccessKey(cmd *fsmpb.Command) any {
 
 // applyDeleteAccessKey deletes a user's key. The root's key is not a user's
 // and cannot be deleted this way: it is the way back in.
-func (f *FSM) applyDeleteAccessKey(cmd *fsmpb.Command) any {
+func (f *FSM) applyDeleteAccessKey(cmd *fsmpb.Command) error {
 	var c fsmpb.DeleteAccessKey
 	decodePayload(cmd, &c)
 	ak, ok := f.st.accessKeys[c.AccessKeyId]
@@ -69,7 +69,7 @@ func (f *FSM) applyDeleteAccessKey(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyPutUserPolicy(cmd *fsmpb.Command) any {
+func (f *FSM) applyPutUserPolicy(cmd *fsmpb.Command) error {
 	var c fsmpb.PutUserPolicy
 	decodePayload(cmd, &c)
 	u, ok := f.st.users[c.UserName]
@@ -88,55 +88,4 @@ func (f *FSM) applyPutUserPolicy(cmd *fsmpb.Command) any {
 	u.Policies = append(u.Policies, p)
 	slices.SortFunc(u.Policies, func(a, b *fsmpb.UserPolicy) int { return strings.Compare(a.Name, b.Name) })
 	return nil
-}
-
-// User returns a copy of a user's record.
-func (f *FSM) User(name string) (*fsmpb.User, bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	u, ok := f.st.users[name]
-	if !ok {
-		return nil, false
-	}
-	return clone(u), true
-}
-
-// Users returns every user, sorted by name.
-func (f *FSM) Users() []*fsmpb.User {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	out := make([]*fsmpb.User, 0, len(f.st.users))
-	for _, name := range sortedKeys(f.st.users) {
-		out = append(out, clone(f.st.users[name]))
-	}
-	return out
-}
-
-// UserPolicyDocuments returns a user's identity policy documents, sorted
-// by policy name; none for "" (the account's root) or an unknown user.
-func (f *FSM) UserPolicyDocuments(user string) []string {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	u, ok := f.st.users[user]
-	if !ok {
-		return nil
-	}
-	docs := make([]string, len(u.Policies))
-	for i, p := range u.Policies {
-		docs[i] = p.Document
-	}
-	return docs
-}
-
-// UserAccessKeys returns a user's access keys, sorted by id.
-func (f *FSM) UserAccessKeys(user string) []*fsmpb.AccessKey {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	var out []*fsmpb.AccessKey
-	for _, id := range sortedKeys(f.st.accessKeys) {
-		if ak := f.st.accessKeys[id]; ak.UserName == user {
-			out = append(out, clone(ak))
-		}
-	}
-	return out
 }

@@ -7,36 +7,27 @@ import (
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
-// Key states, as AWS names them.
-const (
-	StateEnabled         = "Enabled"
-	StateDisabled        = "Disabled"
-	StatePendingDeletion = "PendingDeletion"
-)
-
 // Limits enforced where they depend on state.
 const (
 	MaxTagsPerKey           = 50
 	MaxOnDemandRotations    = 25
-	RotationTypeAutomatic   = "AUTOMATIC"
-	RotationTypeOnDemand    = "ON_DEMAND"
 	nanosPerDay             = int64(24 * 60 * 60 * 1e9)
 	defaultRotationPeriodDy = 365
 )
 
 // key finds a key for a command and checks its state is one of allowed.
-func (f *FSM) key(id string, allowed ...string) (*fsmpb.Key, error) {
+func (f *FSM) key(id string, allowed ...KeyState) (*fsmpb.Key, error) {
 	k, ok := f.st.keys[id]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, id)
 	}
-	if len(allowed) > 0 && !slices.Contains(allowed, k.KeyState) {
-		return nil, &KeyStateError{KeyID: id, State: k.KeyState}
+	if len(allowed) > 0 && !slices.Contains(allowed, KeyState(k.KeyState)) {
+		return nil, &KeyStateError{KeyID: id, State: KeyState(k.KeyState)}
 	}
 	return k, nil
 }
 
-func (f *FSM) applyUpdateKeyDescription(cmd *fsmpb.Command) any {
+func (f *FSM) applyUpdateKeyDescription(cmd *fsmpb.Command) error {
 	var c fsmpb.UpdateKeyDescription
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
@@ -47,7 +38,7 @@ func (f *FSM) applyUpdateKeyDescription(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applySetKeyEnabled(cmd *fsmpb.Command) any {
+func (f *FSM) applySetKeyEnabled(cmd *fsmpb.Command) error {
 	var c fsmpb.SetKeyEnabled
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
@@ -55,38 +46,38 @@ func (f *FSM) applySetKeyEnabled(cmd *fsmpb.Command) any {
 		return err
 	}
 	if c.Enabled {
-		k.KeyState = StateEnabled
+		k.KeyState = string(StateEnabled)
 	} else {
-		k.KeyState = StateDisabled
+		k.KeyState = string(StateDisabled)
 	}
 	return nil
 }
 
-func (f *FSM) applyScheduleKeyDeletion(cmd *fsmpb.Command) any {
+func (f *FSM) applyScheduleKeyDeletion(cmd *fsmpb.Command) error {
 	var c fsmpb.ScheduleKeyDeletion
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
 	if err != nil {
 		return err
 	}
-	k.KeyState, k.DeletionDate, k.PendingWindowDays = StatePendingDeletion, c.DeletionDate, c.PendingWindowDays
+	k.KeyState, k.DeletionDate, k.PendingWindowDays = string(StatePendingDeletion), c.DeletionDate, c.PendingWindowDays
 	return nil
 }
 
-func (f *FSM) applyCancelKeyDeletion(cmd *fsmpb.Command) any {
+func (f *FSM) applyCancelKeyDeletion(cmd *fsmpb.Command) error {
 	var c fsmpb.KeyRef
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StatePendingDeletion)
 	if err != nil {
 		return err
 	}
-	k.KeyState, k.DeletionDate, k.PendingWindowDays = StateDisabled, 0, 0
+	k.KeyState, k.DeletionDate, k.PendingWindowDays = string(StateDisabled), 0, 0
 	return nil
 }
 
 // applyDeleteKey removes a key whose deletion window has ended by the
 // leader's timestamp, and every alias that points at it.
-func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) any {
+func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) error {
 	var c fsmpb.KeyRef
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StatePendingDeletion)
@@ -106,7 +97,7 @@ func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyTagResource(cmd *fsmpb.Command) any {
+func (f *FSM) applyTagResource(cmd *fsmpb.Command) error {
 	var c fsmpb.TagResource
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
@@ -129,7 +120,7 @@ func (f *FSM) applyTagResource(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applyUntagResource(cmd *fsmpb.Command) any {
+func (f *FSM) applyUntagResource(cmd *fsmpb.Command) error {
 	var c fsmpb.UntagResource
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
@@ -140,7 +131,7 @@ func (f *FSM) applyUntagResource(cmd *fsmpb.Command) any {
 	return nil
 }
 
-func (f *FSM) applySetKeyRotation(cmd *fsmpb.Command) any {
+func (f *FSM) applySetKeyRotation(cmd *fsmpb.Command) error {
 	var c fsmpb.SetKeyRotation
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled)
@@ -158,7 +149,7 @@ func (f *FSM) applySetKeyRotation(cmd *fsmpb.Command) any {
 
 // applyRotateKey adds new material. Automatic rotations carry the next date
 // of the schedule; on-demand ones are counted against their limit.
-func (f *FSM) applyRotateKey(cmd *fsmpb.Command) any {
+func (f *FSM) applyRotateKey(cmd *fsmpb.Command) error {
 	var c fsmpb.RotateKey
 	decodePayload(cmd, &c)
 	k, err := f.key(c.KeyId, StateEnabled)
@@ -173,7 +164,7 @@ func (f *FSM) applyRotateKey(cmd *fsmpb.Command) any {
 	onDemand := 0
 	for _, km := range k.Material {
 		current = max(current, km.Version)
-		if km.RotationType == RotationTypeOnDemand {
+		if RotationType(km.RotationType) == RotationTypeOnDemand {
 			onDemand++
 		}
 	}
@@ -181,7 +172,7 @@ func (f *FSM) applyRotateKey(cmd *fsmpb.Command) any {
 		// The leader read an older state; the proposal is stale.
 		return fmt.Errorf("%w: material version %d after %d", ErrInvalidCommand, m.Version, current)
 	}
-	switch m.RotationType {
+	switch RotationType(m.RotationType) {
 	case RotationTypeOnDemand:
 		if onDemand >= MaxOnDemandRotations {
 			return ErrRotationLimit
@@ -196,13 +187,4 @@ func (f *FSM) applyRotateKey(cmd *fsmpb.Command) any {
 	}
 	k.Material = append(k.Material, m)
 	return nil
-}
-
-// CurrentVersion is the newest material version of a key.
-func CurrentVersion(k *fsmpb.Key) uint32 {
-	var v uint32
-	for _, km := range k.Material {
-		v = max(v, km.Version)
-	}
-	return v
 }

@@ -71,7 +71,7 @@ func TestChangeCarriesItsEvent(t *testing.T) {
 	if n := len(events()); n != 2 {
 		t.Fatalf("replaying index 3 left %d events, want 2", n)
 	}
-	if k, _ := f.Key("k1"); k.KeyState != StateDisabled {
+	if k, _ := f.Query().Key("k1"); k.KeyState != StateDisabled {
 		t.Fatalf("k1 is %s", k.KeyState)
 	}
 }

@@ -43,10 +43,10 @@ var ErrVoterBound = errors.New("node id is bound to another server identity")
 // KeyStateError refuses an operation the key's state does not allow.
 type KeyStateError struct {
 	KeyID string
-	State string
+	State KeyState
 }
 
-func (e *KeyStateError) Error() string { return "key " + e.KeyID + " is " + e.State }
+func (e *KeyStateError) Error() string { return "key " + e.KeyID + " is " + e.State.String() }
 
 var (
 	_ raft.FSM         = (*FSM)(nil)
@@ -150,14 +150,23 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 // apply runs one command and, when it carries its request's audit event
 // and changed state, records the event at the same index: the change and
 // its event are one entry, so neither commits without the other. A refused
-// command records nothing; its request is audited on its own.
+// command records nothing; its request is audited on its own. The answer
+// is what Apply returns (see ResultOf): the refusal, an audit sequence
+// number, or nil.
 func (f *FSM) apply(cmd *fsmpb.Command, index uint64) any {
 	f.observeTime(cmd)
-	res := f.dispatch(cmd, index)
-	if len(cmd.AuditEvent) == 0 || f.audit == nil {
-		return res
+	var res any
+	switch CommandType(cmd.Type) {
+	case CmdAuditBatch:
+		res = f.applyAuditBatch(cmd, index)
+	case CmdAuditTrim:
+		res = f.applyAuditTrim(cmd, index)
+	default:
+		if err := f.dispatch(cmd, index); err != nil {
+			return err
+		}
 	}
-	if _, refused := res.(error); refused {
+	if len(cmd.AuditEvent) == 0 || f.audit == nil {
 		return res
 	}
 	f.untilWritten(func() error {
@@ -167,7 +176,8 @@ func (f *FSM) apply(cmd *fsmpb.Command, index uint64) any {
 	return res
 }
 
-func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {
+// dispatch routes a state command to its handler and returns its refusal.
+func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) error {
 	t := CommandType(cmd.Type)
 	switch t {
 	case CmdInit:
@@ -200,10 +210,6 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) any {
 		return f.applySetKeyRotation(cmd)
 	case CmdRotateKey:
 		return f.applyRotateKey(cmd)
-	case CmdAuditBatch:
-		return f.applyAuditBatch(cmd, index)
-	case CmdAuditTrim:
-		return f.applyAuditTrim(cmd, index)
 	case CmdCreateUser:
 		return f.applyCreateUser(cmd)
 	case CmdCreateAccessKey:
@@ -254,97 +260,6 @@ func (f *FSM) AppliedIndex() uint64 {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.index
-}
-
-// Init returns the initialisation record, or nil before init.
-func (f *FSM) Init() *fsmpb.Init {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if f.st.init == nil {
-		return nil
-	}
-	return clone(f.st.init)
-}
-
-// Key returns a copy of a key's record.
-func (f *FSM) Key(id string) (*fsmpb.Key, bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	k, ok := f.st.keys[id]
-	if !ok {
-		return nil, false
-	}
-	return clone(k), true
-}
-
-// KeyIDs returns every key id in sorted order.
-func (f *FSM) KeyIDs() []string {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return f.st.sortedKeyIDs()
-}
-
-// AccessKey returns an access key's record.
-func (f *FSM) AccessKey(id string) (*fsmpb.AccessKey, bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	ak, ok := f.st.accessKeys[id]
-	if !ok {
-		return nil, false
-	}
-	return clone(ak), true
-}
-
-// Alias returns an alias's record.
-func (f *FSM) Alias(name string) (*fsmpb.Alias, bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	a, ok := f.st.aliases[name]
-	if !ok {
-		return nil, false
-	}
-	return clone(a), true
-}
-
-// Aliases returns every alias, sorted by name.
-func (f *FSM) Aliases() []*fsmpb.Alias {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	out := make([]*fsmpb.Alias, 0, len(f.st.aliases))
-	for _, name := range sortedKeys(f.st.aliases) {
-		out = append(out, clone(f.st.aliases[name]))
-	}
-	return out
-}
-
-// Keys returns a copy of every key record, sorted by id.
-func (f *FSM) Keys() []*fsmpb.Key {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	out := make([]*fsmpb.Key, 0, len(f.st.keys))
-	for _, id := range f.st.sortedKeyIDs() {
-		out = append(out, clone(f.st.keys[id]))
-	}
-	return out
-}
-
-// VoterIdentity returns the identity bound to a node id, if any.
-func (f *FSM) VoterIdentity(nodeID string) (string, bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	v, ok := f.st.voters[nodeID]
-	return v.GetIdentity(), ok
-}
-
-// RemovedPeer returns the tombstone of a removed server.
-func (f *FSM) RemovedPeer(nodeID string) (*fsmpb.RemovePeer, bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	r, ok := f.st.removed[nodeID]
-	if !ok {
-		return nil, false
-	}
-	return clone(r), true
 }
 
 // Snapshot captures the state; Persist does the I/O. The audit log is read

@@ -69,13 +69,13 @@ func commandLog(t *testing.T) [][]byte {
 		encode(t, CmdUntagResource, &fsmpb.UntagResource{KeyId: "key-010", TagKeys: []string{"b"}}, ts),
 		encode(t, CmdSetKeyRotation, &fsmpb.SetKeyRotation{KeyId: "key-011", Enabled: true, RotationPeriodDays: 90, NextRotationDate: ts}, ts),
 		encode(t, CmdRotateKey, &fsmpb.RotateKey{KeyId: "key-011", NextRotationDate: later,
-			Material: &fsmpb.KeyMaterial{Version: 2, Sealed: []byte("m2"), CreateDate: ts, RotationType: RotationTypeAutomatic}}, ts),
+			Material: &fsmpb.KeyMaterial{Version: 2, Sealed: []byte("m2"), CreateDate: ts, RotationType: string(RotationTypeAutomatic)}}, ts),
 		encode(t, CmdRotateKey, &fsmpb.RotateKey{KeyId: "key-011",
-			Material: &fsmpb.KeyMaterial{Version: 3, Sealed: []byte("m3"), CreateDate: ts, RotationType: RotationTypeOnDemand}}, ts),
+			Material: &fsmpb.KeyMaterial{Version: 3, Sealed: []byte("m3"), CreateDate: ts, RotationType: string(RotationTypeOnDemand)}}, ts),
 		encode(t, CmdRotateKey, &fsmpb.RotateKey{KeyId: "key-011",
-			Material: &fsmpb.KeyMaterial{Version: 3, Sealed: []byte("stale"), CreateDate: ts, RotationType: RotationTypeOnDemand}}, ts),
+			Material: &fsmpb.KeyMaterial{Version: 3, Sealed: []byte("stale"), CreateDate: ts, RotationType: string(RotationTypeOnDemand)}}, ts),
 		encode(t, CmdRotateKey, &fsmpb.RotateKey{KeyId: "key-003",
-			Material: &fsmpb.KeyMaterial{Version: 2, Sealed: []byte("m"), CreateDate: ts, RotationType: RotationTypeOnDemand}}, ts),
+			Material: &fsmpb.KeyMaterial{Version: 2, Sealed: []byte("m"), CreateDate: ts, RotationType: string(RotationTypeOnDemand)}}, ts),
 	)
 	for i := range 5 {
 		log = append(log, encode(t, CmdAuditBatch, &fsmpb.AuditBatch{Events: [][]byte{
@@ -218,19 +218,19 @@ func TestDeterminism(t *testing.T) {
 			t.Fatalf("audit verify: %d events, %v %v", n, viol, err)
 		}
 	}
-	if got := len(a.KeyIDs()); got != 39 {
+	if got := len(a.Query().KeyIDs()); got != 39 {
 		t.Fatalf("keys = %d, want 39 (40 created, one deleted)", got)
 	}
-	if _, ok := a.Alias("alias/gone"); ok {
+	if _, ok := a.Query().Alias("alias/gone"); ok {
 		t.Fatal("deleting a key left its alias behind")
 	}
-	if al, _ := a.Alias("alias/b"); al.GetTargetKeyId() != "key-009" {
+	if al, _ := a.Query().Alias("alias/b"); al.TargetKeyID != "key-009" {
 		t.Fatalf("alias/b -> %v", al)
 	}
-	if k, _ := a.Key("key-011"); len(k.Material) != 3 {
+	if k, _ := a.Query().Key("key-011"); len(k.Material) != 3 {
 		t.Fatalf("key-011 has %d material versions, want 3", len(k.Material))
 	}
-	if k, _ := a.Key("key-003"); k.KeyState != StateDisabled || len(k.Material) != 1 {
+	if k, _ := a.Query().Key("key-003"); k.KeyState != StateDisabled || len(k.Material) != 1 {
 		t.Fatalf("disabled key rotated or not disabled: %v", k)
 	}
 	if !errors.Is(ra[0].(error), ErrNotInitialized) {
@@ -239,7 +239,7 @@ func TestDeterminism(t *testing.T) {
 	if !errors.Is(ra[2].(error), ErrAlreadyInitialized) {
 		t.Fatalf("second init: %v", ra[2])
 	}
-	if a.Init().GetRootAccessKey().GetAccessKeyId() != "AKIAROOT" {
+	if in, _ := a.Query().Init(); in.RootAccessKey.AccessKeyID != "AKIAROOT" {
 		t.Fatal("second init replaced the first")
 	}
 }
@@ -258,13 +258,13 @@ func TestSnapshotRoundTripKeepsReads(t *testing.T) {
 	if n, viol, err := r.Audit().Verify(); err != nil || viol != nil || n != 11 || r.Audit().First() != 4 {
 		t.Fatalf("restored audit log: %d events from %d, %v %v", n, r.Audit().First(), viol, err)
 	}
-	if _, ok := r.AccessKey("AKIAROOT"); !ok {
+	if _, ok := r.Query().AccessKey("AKIAROOT"); !ok {
 		t.Fatal("access key lost in restore")
 	}
-	if _, ok := r.RemovedPeer("n3"); !ok {
+	if _, ok := r.Query().RemovedBootNonce("n3"); !ok {
 		t.Fatal("tombstone lost in restore")
 	}
-	k, ok := r.Key("key-007")
+	k, ok := r.Query().Key("key-007")
 	if !ok || string(k.Material[0].Sealed) != "m-key-007" {
 		t.Fatalf("key lost in restore: %v", k)
 	}
@@ -328,23 +328,23 @@ func TestAccessRecords(t *testing.T) {
 			t.Errorf("no command was refused with %v", want)
 		}
 	}
-	if users := f.Users(); len(users) != 2 || users[0].Name != "alice" || users[1].Name != "bob" {
+	if users := f.Query().Users(); len(users) != 2 || users[0].Name != "alice" || users[1].Name != "bob" {
 		t.Fatalf("users: %v", users)
 	}
-	if keys := f.UserAccessKeys("alice"); len(keys) != 1 || keys[0].AccessKeyId != "AKIA1" {
+	if keys := f.Query().UserAccessKeys("alice"); len(keys) != 1 || keys[0].AccessKeyID != "AKIA1" {
 		t.Fatalf("alice's access keys: %v", keys)
 	}
-	if _, ok := f.AccessKey("AKIA2"); ok {
+	if _, ok := f.Query().AccessKey("AKIA2"); ok {
 		t.Fatal("a deleted access key still authenticates")
 	}
-	if bob, _ := f.User("bob"); len(bob.Policies) != 2 || bob.Policies[0].Name != "a" {
+	if bob, _ := f.Query().User("bob"); len(bob.Policies) != 2 || bob.Policies[0].Name != "a" {
 		t.Fatalf("bob's policies are not sorted by name: %v", bob.Policies)
 	}
-	if k, _ := f.Key("key-012"); k.Policy != `{"Statement":[]}` {
+	if k, _ := f.Query().Key("key-012"); k.Policy != `{"Statement":[]}` {
 		t.Fatalf("key policy: %q", k.Policy)
 	}
-	grants := f.Grants(func(*fsmpb.Grant) bool { return true })
-	if len(grants) != 1 || grants[0].GrantId != "g1" {
+	grants := f.Query().Grants(func(Grant) bool { return true })
+	if len(grants) != 1 || grants[0].GrantID != "g1" {
 		t.Fatalf("grants: %v", grants)
 	}
 }

@@ -96,7 +96,7 @@ func sortedGrants(set map[string]*fsmpb.Grant, match func(*fsmpb.Grant) bool) []
 
 // GrantPage is one page of a grant listing, in grant id order.
 type GrantPage struct {
-	Grants    []*fsmpb.Grant
+	Grants    []Grant
 	Truncated bool // more grants follow the page's last
 }
 
@@ -113,21 +113,56 @@ func pageOf(sorted []*fsmpb.Grant, after string, limit int) GrantPage {
 		}
 	}
 	end := min(start+max(limit, 0), len(sorted))
-	p := GrantPage{Grants: make([]*fsmpb.Grant, 0, end-start), Truncated: end < len(sorted)}
+	p := GrantPage{Grants: make([]Grant, 0, end-start), Truncated: end < len(sorted)}
 	for _, g := range sorted[start:end] {
-		p.Grants = append(p.Grants, clone(g))
+		p.Grants = append(p.Grants, grantOf(g))
 	}
 	return p
 }
 
+// viewMatch adapts a match on domain grants to the index's records; nil
+// stays nil (every grant matches).
+func viewMatch(match func(Grant) bool) func(*fsmpb.Grant) bool {
+	if match == nil {
+		return nil
+	}
+	return func(g *fsmpb.Grant) bool { return match(grantView(g)) }
+}
+
+// Grant returns one grant.
+func (q Query) Grant(id string) (Grant, bool) {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	g, ok := q.f.st.grants.byID[id]
+	if !ok {
+		return Grant{}, false
+	}
+	return grantOf(g), true
+}
+
+// Grants returns every grant that matches, sorted by grant id. It scans
+// them all: requests use the indexed reads (AnyGrant, KeyGrants,
+// RetirableGrants) instead.
+func (q Query) Grants(match func(Grant) bool) []Grant {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	sorted := sortedGrants(q.f.st.grants.byID, viewMatch(match))
+	out := make([]Grant, len(sorted))
+	for i, g := range sorted {
+		out[i] = grantOf(g)
+	}
+	return out
+}
+
 // AnyGrant reports whether match holds for one of the grants of grantee on
 // key keyID. It visits those grants alone, without copying them: match runs
-// under the FSM's read lock and must neither keep nor change its argument.
-func (f *FSM) AnyGrant(keyID, grantee string, match func(*fsmpb.Grant) bool) bool {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	for _, g := range f.st.grants.byGrantee[keyGrantee{keyID, grantee}] {
-		if match(g) {
+// under the FSM's read lock and must neither keep nor change the slices and
+// maps of its argument.
+func (q Query) AnyGrant(keyID, grantee string, match func(Grant) bool) bool {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	for _, g := range q.f.st.grants.byGrantee[keyGrantee{keyID, grantee}] {
+		if match(grantView(g)) {
 			return true
 		}
 	}
@@ -135,29 +170,30 @@ func (f *FSM) AnyGrant(keyID, grantee string, match func(*fsmpb.Grant) bool) boo
 }
 
 // KeyGrants returns the page after grant id after (see pageOf) of the
-// grants on key keyID that match (all when match is nil); with grantee not
-// empty, of that grantee's alone.
-func (f *FSM) KeyGrants(keyID, grantee string, match func(*fsmpb.Grant) bool, after string, limit int) GrantPage {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	set := f.st.grants.byKey[keyID]
+// grants on key keyID that match (all when match is nil; match sees the
+// grants as AnyGrant's does); with grantee not empty, of that grantee's
+// alone.
+func (q Query) KeyGrants(keyID, grantee string, match func(Grant) bool, after string, limit int) GrantPage {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	set := q.f.st.grants.byKey[keyID]
 	if grantee != "" {
-		set = f.st.grants.byGrantee[keyGrantee{keyID, grantee}]
+		set = q.f.st.grants.byGrantee[keyGrantee{keyID, grantee}]
 	}
-	return pageOf(sortedGrants(set, match), after, limit)
+	return pageOf(sortedGrants(set, viewMatch(match)), after, limit)
 }
 
 // RetirableGrants returns the page after grant id after of the grants that
 // name principal as their retiring principal.
-func (f *FSM) RetirableGrants(principal, after string, limit int) GrantPage {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return pageOf(sortedGrants(f.st.grants.byRetiring[principal], nil), after, limit)
+func (q Query) RetirableGrants(principal, after string, limit int) GrantPage {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	return pageOf(sortedGrants(q.f.st.grants.byRetiring[principal], nil), after, limit)
 }
 
 // KeyGrantCount is the number of grants on key keyID.
-func (f *FSM) KeyGrantCount(keyID string) int {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return len(f.st.grants.byKey[keyID])
+func (q Query) KeyGrantCount(keyID string) int {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	return len(q.f.st.grants.byKey[keyID])
 }

@@ -55,10 +55,10 @@ func TestGrantCheckVisitsOnlyTheCallersGrants(t *testing.T) {
 	const keys = 5
 	f, _ := grantFSM(t, keys, 50_000)
 	visits := 0
-	f.AnyGrant("key-3", "arn:aws:iam::111122223333:user/u3", func(g *fsmpb.Grant) bool {
+	f.Query().AnyGrant("key-3", "arn:aws:iam::111122223333:user/u3", func(g Grant) bool {
 		visits++
-		if g.KeyId != "key-3" || g.GranteePrincipal != "arn:aws:iam::111122223333:user/u3" {
-			t.Fatalf("visited grant %s of %s on %s", g.GrantId, g.GranteePrincipal, g.KeyId)
+		if g.KeyID != "key-3" || g.GranteePrincipal != "arn:aws:iam::111122223333:user/u3" {
+			t.Fatalf("visited grant %s of %s on %s", g.GrantID, g.GranteePrincipal, g.KeyID)
 		}
 		return false
 	})
@@ -76,7 +76,7 @@ func TestGrantCheckVisitsOnlyTheCallersGrants(t *testing.T) {
 		t.Fatalf("RetirableGrants: %d grants, want 5000", n)
 	}
 	allocs := testing.AllocsPerRun(100, func() {
-		f.AnyGrant("key-3", "arn:aws:iam::111122223333:user/u3", func(*fsmpb.Grant) bool { return false })
+		f.Query().AnyGrant("key-3", "arn:aws:iam::111122223333:user/u3", func(Grant) bool { return false })
 	})
 	if allocs > 0 {
 		t.Fatalf("the grant check allocates %v times", allocs)
@@ -92,7 +92,7 @@ func TestGrantIndexFollowsChanges(t *testing.T) {
 		t.Fatal(res)
 	}
 	idx++
-	if f.AnyGrant("key-0", "arn:aws:iam::111122223333:user/u0", func(g *fsmpb.Grant) bool { return g.GrantId == "g000000" }) {
+	if f.Query().AnyGrant("key-0", "arn:aws:iam::111122223333:user/u0", func(g Grant) bool { return g.GrantID == "g000000" }) {
 		t.Fatal("a removed grant is still found by the check")
 	}
 	sched := encodeAt(t, CmdScheduleKeyDeletion, &fsmpb.ScheduleKeyDeletion{KeyId: "key-1", DeletionDate: 1, PendingWindowDays: 7})
@@ -106,12 +106,12 @@ func TestGrantIndexFollowsChanges(t *testing.T) {
 	if n := len(all(f, "key-1", "")); n != 0 {
 		t.Fatalf("a deleted key still has %d grants", n)
 	}
-	if f.AnyGrant("key-1", "arn:aws:iam::111122223333:user/u1", func(*fsmpb.Grant) bool { return true }) {
+	if f.Query().AnyGrant("key-1", "arn:aws:iam::111122223333:user/u1", func(Grant) bool { return true }) {
 		t.Fatal("a grant of a deleted key is still found by the check")
 	}
 	for _, g := range retirable(f, "arn:aws:iam::111122223333:user/r1") {
-		if g.KeyId == "key-1" {
-			t.Fatalf("grant %s of a deleted key is still retirable", g.GrantId)
+		if g.KeyID == "key-1" {
+			t.Fatalf("grant %s of a deleted key is still retirable", g.GrantID)
 		}
 	}
 
@@ -142,7 +142,7 @@ func TestGrantQuotaPerKey(t *testing.T) {
 	if res := f.Apply(&raft.Log{Index: idx, Type: raft.LogCommand, Data: over}); res != ErrGrantLimit {
 		t.Fatalf("grant %d on one key: %v, want %v", MaxGrantsPerKey+1, res, ErrGrantLimit)
 	}
-	if _, ok := f.Grant(g.GrantId); ok {
+	if _, ok := f.Query().Grant(g.GrantId); ok {
 		t.Fatal("the refused grant was stored")
 	}
 	remove := encodeAt(t, CmdRemoveGrant, &fsmpb.RemoveGrant{GrantId: "g000001"})
@@ -162,25 +162,25 @@ func encodeAt(tb testing.TB, t CommandType, p proto.Message) []byte {
 	return cmd
 }
 
-func ids(gs []*fsmpb.Grant) string {
+func ids(gs []Grant) string {
 	s := ""
 	for _, g := range gs {
-		s += g.GrantId + " "
+		s += g.GrantID + " "
 	}
 	return s
 }
 
 // all pages through KeyGrants 100 at a time, as ListGrants does.
-func all(f *FSM, keyID, grantee string) []*fsmpb.Grant {
-	return pages(func(after string) GrantPage { return f.KeyGrants(keyID, grantee, nil, after, 100) })
+func all(f *FSM, keyID, grantee string) []Grant {
+	return pages(func(after string) GrantPage { return f.Query().KeyGrants(keyID, grantee, nil, after, 100) })
 }
 
-func retirable(f *FSM, principal string) []*fsmpb.Grant {
-	return pages(func(after string) GrantPage { return f.RetirableGrants(principal, after, 100) })
+func retirable(f *FSM, principal string) []Grant {
+	return pages(func(after string) GrantPage { return f.Query().RetirableGrants(principal, after, 100) })
 }
 
-func pages(read func(after string) GrantPage) []*fsmpb.Grant {
-	var out []*fsmpb.Grant
+func pages(read func(after string) GrantPage) []Grant {
+	var out []Grant
 	after := ""
 	for {
 		p := read(after)
@@ -188,6 +188,6 @@ func pages(read func(after string) GrantPage) []*fsmpb.Grant {
 		if !p.Truncated {
 			return out
 		}
-		after = p.Grants[len(p.Grants)-1].GrantId
+		after = p.Grants[len(p.Grants)-1].GrantID
 	}
 }

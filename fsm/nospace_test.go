@@ -100,7 +100,7 @@ func TestFullDiskStallsApply(t *testing.T) {
 	})
 	// Readers are not held up by the wait.
 	read := make(chan uint64)
-	go func() { read <- f.AppliedIndex(); _ = f.Init() }()
+	go func() { read <- f.AppliedIndex(); _, _ = f.Query().Init() }()
 	select {
 	case <-read:
 	case <-time.After(5 * time.Second):

@@ -35,7 +35,7 @@ func TestVoterBinding(t *testing.T) {
 	if err := r.Restore(io.NopCloser(bytes.NewReader(snapshotBytes(t, f)))); err != nil {
 		t.Fatal(err)
 	}
-	if id, ok := r.VoterIdentity("n2"); !ok || id != "aaaa" {
+	if id, ok := r.Query().VoterIdentity("n2"); !ok || id != "aaaa" {
 		t.Fatalf("restored binding of n2: %q %v", id, ok)
 	}
 	res = applyAll(r, [][]byte{
@@ -45,7 +45,7 @@ func TestVoterBinding(t *testing.T) {
 	if res[0] != nil || res[1] != nil {
 		t.Fatalf("after remove-peer: %v, %v", res[0], res[1])
 	}
-	if id, _ := r.VoterIdentity("n2"); id != "bbbb" {
+	if id, _ := r.Query().VoterIdentity("n2"); id != "bbbb" {
 		t.Fatalf("n2 after remove-peer is bound to %q", id)
 	}
 }

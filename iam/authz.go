@@ -81,7 +81,7 @@ func (s *Service) authorizeCall(c *call, resource string) *Error {
 // may do anything) whether it may perform action on resource, an ARN or
 // "*": the IAM operations, and the keyraft actions of the operator API.
 func (s *Service) Authorize(c Caller, action, resource string) *Error {
-	ids, err := s.policies.Identities(s.FSM.UserPolicyDocuments(c.UserName))
+	ids, err := s.policies.Identities(s.State.UserPolicyDocuments(c.UserName))
 	if err != nil {
 		return newErr("ServiceFailure", http.StatusInternalServerError, "a stored identity policy could not be parsed")
 	}

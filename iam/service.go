@@ -42,8 +42,9 @@ type Caller struct {
 // Service runs the IAM operations on the leader.
 type Service struct {
 	Account string
-	FSM     *fsm.FSM
-	Propose func(ctx context.Context, cmd []byte) (any, error)
+	// State reads the replicated state as this server has applied it.
+	State   fsm.Query
+	Propose fsm.Proposer
 	Keyring func() (*seal.Keyring, error)
 	Now     func() time.Time
 
@@ -87,21 +88,14 @@ func checkUserName(name string) *Error {
 // request's audit.Recorder, the command carries the request's event (and
 // that answer), so the change and its event commit as one entry.
 func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.Message, answer any) *Error {
-	rec := audit.RecorderFrom(ctx)
-	cmd, err := fsm.NewAuditedCommand(t, payload, s.now(), rec.Carry(answer))
-	if err != nil {
-		return newErr("ServiceFailure", http.StatusInternalServerError, "could not encode the command")
-	}
-	res, err := s.Propose(ctx, cmd)
-	if err != nil {
-		rec.Set(audit.Indeterminate)
-		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request: %v; retry.", err)
-	}
-	err, _ = res.(error)
+	_, err := fsm.ProposeAudited(ctx, s.Propose, audit.RecorderFrom(ctx), t, payload, s.now(), answer)
 	switch {
 	case err == nil:
-		rec.Set(audit.Recorded)
 		return nil
+	case errors.Is(err, fsm.ErrEncode):
+		return newErr("ServiceFailure", http.StatusInternalServerError, "could not encode the command")
+	case !fsm.Refused(err):
+		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request: %v; retry.", err)
 	case errors.Is(err, fsm.ErrUserExists):
 		return newErr("EntityAlreadyExists", http.StatusConflict, "User with name %s already exists.", userIn(payload))
 	case errors.Is(err, fsm.ErrUserNotFound):
@@ -149,3 +143,11 @@ func NewAccessKey() (id string, secret []byte, err error) {
 }
 
 func epochSeconds(nanos int64) float64 { return float64(nanos/1e6) / 1e3 }
+
+// epochOf is epochSeconds of a time; the zero time (unset) is 0.
+func epochOf(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return epochSeconds(t.UnixNano())
+}

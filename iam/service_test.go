@@ -20,8 +20,9 @@ import (
 // in log order, as Raft would feed it on the leader, and a real keyring.
 type testService struct {
 	*Service
-	mu    sync.Mutex
-	index uint64
+	machine *fsm.FSM // the state machine the Service reads and proposes to
+	mu      sync.Mutex
+	index   uint64
 }
 
 const account = "111122223333"
@@ -38,22 +39,22 @@ func newTestService(t *testing.T) *testService {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testService{}
-	ts.Service = &Service{Account: account, FSM: fsm.New(nil), Propose: ts.apply,
+	ts := &testService{machine: fsm.New(nil)}
+	ts.Service = &Service{Account: account, State: ts.machine.Query(), Propose: ts.apply,
 		Keyring: func() (*seal.Keyring, error) { return kr, nil }}
 	cmd, _ := fsm.NewCommand(fsm.CmdInit, &fsmpb.Init{Shares: 1, Threshold: 1, SealedKeyring: []byte("k"),
 		RootAccessKey: &fsmpb.AccessKey{AccessKeyId: "AKIAROOT"}}, time.Now())
-	if res, _ := ts.apply(context.Background(), cmd); res != nil {
-		t.Fatalf("init: %v", res)
+	if _, err := ts.apply(context.Background(), cmd); err != nil {
+		t.Fatalf("init: %v", err)
 	}
 	return ts
 }
 
-func (ts *testService) apply(_ context.Context, cmd []byte) (any, error) {
+func (ts *testService) apply(_ context.Context, cmd []byte) (fsm.Result, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	ts.index++
-	return ts.FSM.Apply(&raft.Log{Index: ts.index, Type: raft.LogCommand, Data: cmd}), nil
+	return fsm.ResultOf(ts.machine.Apply(&raft.Log{Index: ts.index, Type: raft.LogCommand, Data: cmd}))
 }
 
 func (ts *testService) call(t *testing.T, c Caller, op string, in map[string]any) (map[string]any, *Error) {
@@ -122,13 +123,13 @@ func (ts *testService) newUser(t *testing.T, name, doc string) {
 func (ts *testService) snapshot(t *testing.T) string {
 	t.Helper()
 	var names []string
-	for _, u := range ts.FSM.Users() {
+	for _, u := range ts.State.Users() {
 		names = append(names, u.Name)
 		for _, p := range u.Policies {
 			names = append(names, p.Name+"="+p.Document)
 		}
-		for _, k := range ts.FSM.UserAccessKeys(u.Name) {
-			names = append(names, k.AccessKeyId)
+		for _, k := range ts.State.UserAccessKeys(u.Name) {
+			names = append(names, k.AccessKeyID)
 		}
 	}
 	return strings.Join(names, ",")

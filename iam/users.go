@@ -17,8 +17,8 @@ type userRequest struct {
 	UserName string
 }
 
-func (s *Service) userMap(u *fsmpb.User) map[string]any {
-	return map[string]any{"UserName": u.Name, "Arn": u.Arn, "UserId": u.UserId, "Path": "/", "CreateDate": epochSeconds(u.CreateDate)}
+func (s *Service) userMap(u *fsm.User) map[string]any {
+	return map[string]any{"UserName": u.Name, "Arn": u.ARN, "UserId": u.UserID, "Path": "/", "CreateDate": epochOf(u.CreateDate)}
 }
 
 func (s *Service) CreateUser(ctx context.Context, req *userRequest) (any, *Error) {
@@ -32,12 +32,12 @@ func (s *Service) CreateUser(ctx context.Context, req *userRequest) (any, *Error
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "could not generate a user id")
 	}
-	u := &fsmpb.User{
-		Name: req.UserName, Arn: s.UserARN(req.UserName),
-		UserId: "AIDA" + strings.ToUpper(hex.EncodeToString(id[:]))[:17], CreateDate: s.now().UnixNano(),
+	u := fsm.User{
+		Name: req.UserName, ARN: s.UserARN(req.UserName),
+		UserID: "AIDA" + strings.ToUpper(hex.EncodeToString(id[:]))[:17], CreateDate: s.now(),
 	}
-	answer := map[string]any{"User": s.userMap(u)}
-	if e := s.commit(ctx, fsm.CmdCreateUser, &fsmpb.CreateUser{User: u}, answer); e != nil {
+	answer := map[string]any{"User": s.userMap(&u)}
+	if e := s.commit(ctx, fsm.CmdCreateUser, fsm.CreateUserCommand(u), answer); e != nil {
 		return nil, e
 	}
 	return answer, nil
@@ -47,10 +47,10 @@ func (s *Service) ListUsers(ctx context.Context, _ *struct{}) (any, *Error) {
 	if e := s.authorizeAny(ctx); e != nil {
 		return nil, e
 	}
-	users := s.FSM.Users()
+	users := s.State.Users()
 	out := make([]map[string]any, 0, len(users))
 	for _, u := range users {
-		out = append(out, s.userMap(u))
+		out = append(out, s.userMap(&u))
 	}
 	return map[string]any{"Users": out, "IsTruncated": false}, nil
 }
@@ -59,7 +59,7 @@ func (s *Service) CreateAccessKey(ctx context.Context, req *userRequest) (any, *
 	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
-	u, ok := s.FSM.User(req.UserName)
+	u, ok := s.State.User(req.UserName)
 	if !ok {
 		return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
 	}
@@ -77,7 +77,7 @@ func (s *Service) CreateAccessKey(ctx context.Context, req *userRequest) (any, *
 		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "could not seal the secret")
 	}
 	now := s.now().UnixNano()
-	ak := &fsmpb.AccessKey{AccessKeyId: id, SealedSecret: sealed, PrincipalArn: u.Arn, CreateDate: now, UserName: u.Name}
+	ak := &fsmpb.AccessKey{AccessKeyId: id, SealedSecret: sealed, PrincipalArn: u.ARN, CreateDate: now, UserName: u.Name}
 	// The only time the secret leaves the cluster; the audit event drops
 	// it, and the answer's writer zeroes it once written.
 	answer := map[string]any{"AccessKey": map[string]any{
@@ -111,13 +111,13 @@ func (s *Service) ListAccessKeys(ctx context.Context, req *userRequest) (any, *E
 	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
-	if _, ok := s.FSM.User(req.UserName); !ok {
+	if _, ok := s.State.User(req.UserName); !ok {
 		return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
 	}
-	keys := s.FSM.UserAccessKeys(req.UserName)
+	keys := s.State.UserAccessKeys(req.UserName)
 	out := make([]map[string]any, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, map[string]any{"UserName": k.UserName, "AccessKeyId": k.AccessKeyId, "Status": "Active", "CreateDate": epochSeconds(k.CreateDate)})
+		out = append(out, map[string]any{"UserName": k.UserName, "AccessKeyId": k.AccessKeyID, "Status": "Active", "CreateDate": epochOf(k.CreateDate)})
 	}
 	return map[string]any{"AccessKeyMetadata": out, "IsTruncated": false}, nil
 }
@@ -152,7 +152,7 @@ func (s *Service) GetUserPolicy(ctx context.Context, req *userPolicyRequest) (an
 	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
 		return nil, e
 	}
-	u, ok := s.FSM.User(req.UserName)
+	u, ok := s.State.User(req.UserName)
 	if !ok {
 		return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
 	}

@@ -88,8 +88,8 @@ func (s *Service) UpdateAlias(ctx context.Context, req *aliasRequest) (any, *Err
 		return nil, e
 	}
 	// AWS checks kms:UpdateAlias on both the alias's current key and the new one.
-	if a, ok := s.FSM.Alias(req.AliasName); ok {
-		if e := s.authorizeKeyID(ctx, a.TargetKeyId); e != nil {
+	if a, ok := s.State.Alias(req.AliasName); ok {
+		if e := s.authorizeKeyID(ctx, a.TargetKeyID); e != nil {
 			return nil, e
 		}
 	}
@@ -103,8 +103,8 @@ func (s *Service) DeleteAlias(ctx context.Context, req *aliasRequest) (any, *Err
 	if e := checkAliasRef(req.AliasName); e != nil {
 		return nil, e
 	}
-	if a, ok := s.FSM.Alias(req.AliasName); ok {
-		if e := s.authorizeKeyID(ctx, a.TargetKeyId); e != nil {
+	if a, ok := s.State.Alias(req.AliasName); ok {
+		if e := s.authorizeKeyID(ctx, a.TargetKeyID); e != nil {
 			return nil, e
 		}
 	}
@@ -144,18 +144,18 @@ func (s *Service) ListAliases(ctx context.Context, req *listAliasesRequest) (any
 			return nil, e
 		}
 	}
-	all := s.FSM.Aliases()
+	all := s.State.Aliases()
 	keyExists := true
 	if keyID != "" {
-		_, keyExists = s.FSM.Key(keyID)
+		keyExists = s.State.KeyExists(keyID)
 	}
 	if !keyExists {
 		return nil, notFound("Key '%s' does not exist", s.arn(keyID))
 	}
 	var names []string
-	var aliases []*fsmpb.Alias
+	var aliases []fsm.Alias
 	for _, a := range all {
-		if keyID == "" || a.TargetKeyId == keyID {
+		if keyID == "" || a.TargetKeyID == keyID {
 			names, aliases = append(names, a.AliasName), append(aliases, a)
 		}
 	}
@@ -163,8 +163,8 @@ func (s *Service) ListAliases(ctx context.Context, req *listAliasesRequest) (any
 	entries := make([]aliasListEntry, 0, end-start)
 	for _, a := range aliases[start:end] {
 		entries = append(entries, aliasListEntry{
-			AliasName: a.AliasName, AliasArn: s.aliasARN(a.AliasName), TargetKeyId: a.TargetKeyId,
-			CreationDate: epochSeconds(a.CreationDate), LastUpdatedDate: epochSeconds(a.LastUpdatedDate),
+			AliasName: a.AliasName, AliasArn: s.aliasARN(a.AliasName), TargetKeyId: a.TargetKeyID,
+			CreationDate: epochOf(a.CreationDate), LastUpdatedDate: epochOf(a.LastUpdatedDate),
 		})
 	}
 	out := map[string]any{"Aliases": entries, "Truncated": end < len(names)}

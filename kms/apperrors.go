@@ -8,16 +8,12 @@ import (
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
-// refusal names, in AWS's terms, the FSM's verdict on a command of type t.
-// The FSM alone decides whether a command applies (a check made here
-// beforehand would race with other commands); this only translates.
+// refusal names, in AWS's terms, the FSM's refusal err of a command of
+// type t. The FSM alone decides whether a command applies (a check made
+// here beforehand would race with other commands); this only translates.
 // payload is the command's payload, which names the key or alias a
 // NotFound message must quote.
-func (s *Service) refusal(t fsm.CommandType, payload any, res any) *Error {
-	err, _ := res.(error)
-	if err == nil {
-		return nil
-	}
+func (s *Service) refusal(t fsm.CommandType, payload any, err error) *Error {
 	var kse *fsm.KeyStateError
 	switch {
 	case errors.As(err, &kse):

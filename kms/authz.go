@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	"github.com/keyraft/keyraft/arn"
-	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/policy"
 )
 
@@ -55,7 +55,7 @@ func accessDenied(c call, action, resource string, d policy.Decision) *Error {
 
 // identityPolicies returns the caller's IAM policies (none for the root).
 func (s *Service) identityPolicies(c Caller) ([]*policy.Policy, *Error) {
-	ps, err := s.policies.Identities(s.FSM.UserPolicyDocuments(c.UserName))
+	ps, err := s.policies.Identities(s.State.UserPolicyDocuments(c.UserName))
 	if err != nil {
 		return nil, Internal("a stored identity policy could not be parsed")
 	}
@@ -63,7 +63,7 @@ func (s *Service) identityPolicies(c Caller) ([]*policy.Policy, *Error) {
 }
 
 // keyPolicy returns a key's policy, AWS's default when it has none.
-func (s *Service) keyPolicy(k *fsmpb.Key) (*policy.Policy, *Error) {
+func (s *Service) keyPolicy(k *fsm.Key) (*policy.Policy, *Error) {
 	doc := k.Policy
 	if doc == "" {
 		doc = string(policy.DefaultKeyPolicy(s.Account))
@@ -78,17 +78,17 @@ func (s *Service) keyPolicy(k *fsmpb.Key) (*policy.Policy, *Error) {
 // authorize decides whether the caller may perform the request's operation
 // on key k: key policy, the caller's identity policies, then grants. It runs
 // before any cryptography and before anything is proposed.
-func (s *Service) authorize(ctx context.Context, k *fsmpb.Key, encCtx map[string]string, grantTokens []string) *Error {
+func (s *Service) authorize(ctx context.Context, k *fsm.Key, encCtx map[string]string, grantTokens []string) *Error {
 	c, _ := callOf(ctx)
 	return s.authorizeAction(ctx, "kms:"+c.op, grantOp(c.op), k, encCtx, grantTokens)
 }
 
 // authorizeAction is authorize for an action other than the operation's
 // own name (ReEncrypt checks kms:ReEncryptFrom and kms:ReEncryptTo).
-func (s *Service) authorizeAction(ctx context.Context, action, grantOperation string, k *fsmpb.Key, encCtx map[string]string, grantTokens []string) *Error {
+func (s *Service) authorizeAction(ctx context.Context, action, grantOperation string, k *fsm.Key, encCtx map[string]string, grantTokens []string) *Error {
 	var byGrant func(c Caller) bool
 	if grantOperation != "" {
-		byGrant = func(c Caller) bool { return s.grantAllows(c, k.KeyId, grantOperation, encCtx) }
+		byGrant = func(c Caller) bool { return s.grantAllows(c, k.KeyID, grantOperation, encCtx) }
 	}
 	return s.decide(ctx, action, k, encCtx, grantTokens, byGrant)
 }
@@ -96,7 +96,7 @@ func (s *Service) authorizeAction(ctx context.Context, action, grantOperation st
 // decide makes the decision of authorizeAction: the key policy and the
 // caller's identity policies, then, unless they deny explicitly, byGrant
 // (nil when no grant can allow the action).
-func (s *Service) decide(ctx context.Context, action string, k *fsmpb.Key, encCtx map[string]string, grantTokens []string, byGrant func(Caller) bool) *Error {
+func (s *Service) decide(ctx context.Context, action string, k *fsm.Key, encCtx map[string]string, grantTokens []string, byGrant func(Caller) bool) *Error {
 	c, ok := callOf(ctx)
 	if !ok {
 		return Internal("request has no authenticated caller")
@@ -112,7 +112,7 @@ func (s *Service) decide(ctx context.Context, action string, k *fsmpb.Key, encCt
 	if e != nil {
 		return e
 	}
-	resource := s.arn(k.KeyId)
+	resource := s.arn(k.KeyID)
 	req := policy.Request{
 		PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action,
 		Resource: resource, EncryptionContext: encCtx, SecureTransport: c.caller.SecureTransport,
@@ -150,7 +150,7 @@ func (s *Service) authorizeAccount(ctx context.Context) *Error {
 // authorizeKeyID is authorize for operations that name a key only by id: a
 // key that does not exist is left to the operation's own NotFound.
 func (s *Service) authorizeKeyID(ctx context.Context, id string) *Error {
-	k, ok := s.FSM.Key(id)
+	k, ok := s.State.Key(id)
 	if !ok {
 		return nil
 	}

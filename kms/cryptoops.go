@@ -7,7 +7,6 @@ import (
 
 	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
-	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/internal/sensitive"
 )
 
@@ -17,8 +16,8 @@ const algSymmetric = "SYMMETRIC_DEFAULT"
 // opening it under the keyring on first use. fn runs under the cache's read
 // lock, so DropSecrets cannot zero the material while fn is using it: a seal
 // racing a request can fail it, never make it encrypt under a zeroed key.
-func (s *Service) withMaterial(k *fsmpb.Key, version uint32, fn func(m []byte) *Error) *Error {
-	path := materialPath(k.KeyId, version)
+func (s *Service) withMaterial(k *fsm.Key, version uint32, fn func(m []byte) *Error) *Error {
+	path := materialPath(k.KeyID, version)
 	s.cacheMu.RLock()
 	if m, ok := s.material[path]; ok {
 		defer s.cacheMu.RUnlock()
@@ -87,12 +86,12 @@ func checkAlgorithm(alg *string) *Error {
 }
 
 // encryptUnder seals plaintext under the key's current material.
-func (s *Service) encryptUnder(k *fsmpb.Key, plaintext []byte, encCtx map[string]string) ([]byte, *Error) {
-	v := fsm.CurrentVersion(k)
+func (s *Service) encryptUnder(k *fsm.Key, plaintext []byte, encCtx map[string]string) ([]byte, *Error) {
+	v := k.CurrentVersion()
 	var blob []byte
 	e := s.withMaterial(k, v, func(m []byte) *Error {
 		var err error
-		blob, err = crypto.EncryptBlob(m, crypto.Header{KeyID: k.KeyId, KeyVersion: v}, plaintext, encCtx, s.rand())
+		blob, err = crypto.EncryptBlob(m, crypto.Header{KeyID: k.KeyID, KeyVersion: v}, plaintext, encCtx, s.rand())
 		if err != nil {
 			return Internal("encryption failed")
 		}
@@ -130,7 +129,7 @@ func (s *Service) Encrypt(ctx context.Context, req *encryptRequest) (any, *Error
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"CiphertextBlob": blob, "KeyId": s.arn(k.KeyId), "EncryptionAlgorithm": algSymmetric}, nil
+	return map[string]any{"CiphertextBlob": blob, "KeyId": s.arn(k.KeyID), "EncryptionAlgorithm": algSymmetric}, nil
 }
 
 type decryptRequest struct {
@@ -150,13 +149,13 @@ func (s *Service) Decrypt(ctx context.Context, req *decryptRequest) (any, *Error
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"KeyId": s.arn(k.KeyId), "Plaintext": sensitive.Bytes(plaintext), "EncryptionAlgorithm": algSymmetric}, nil
+	return map[string]any{"KeyId": s.arn(k.KeyID), "Plaintext": sensitive.Bytes(plaintext), "EncryptionAlgorithm": algSymmetric}, nil
 }
 
 // open decrypts a ciphertext blob: the blob names its key; a key named by
 // the caller must be that key (IncorrectKeyException otherwise). grantOp is
 // the permission checked on that key (Decrypt or ReEncryptFrom).
-func (s *Service) open(ctx context.Context, grantOp string, grantTokens []string, blob []byte, encCtx map[string]string, keyRef *string, blobField, keyField string) (*fsmpb.Key, []byte, *Error) {
+func (s *Service) open(ctx context.Context, grantOp string, grantTokens []string, blob []byte, encCtx map[string]string, keyRef *string, blobField, keyField string) (*fsm.Key, []byte, *Error) {
 	if e := firstErr(checkBlobLen(blobField, blob, 1, 6144), checkContext(encCtx)); e != nil {
 		return nil, nil, e
 	}
@@ -164,13 +163,13 @@ func (s *Service) open(ctx context.Context, grantOp string, grantTokens []string
 	if err != nil {
 		return nil, nil, invalidCiphertext()
 	}
-	k, ok := s.FSM.Key(hdr.KeyID)
+	k, ok := s.State.Key(hdr.KeyID)
 	if keyRef != nil {
 		named, e := s.resolveKey(keyField, *keyRef)
 		if e != nil {
 			return nil, nil, e
 		}
-		if !ok || named.KeyId != hdr.KeyID {
+		if !ok || named.KeyID != hdr.KeyID {
 			return nil, nil, newErr("IncorrectKeyException", http.StatusBadRequest,
 				"The key ID in the request does not identify a CMK that can perform this operation.")
 		}
@@ -239,7 +238,7 @@ func (s *Service) ReEncrypt(ctx context.Context, req *reEncryptRequest) (any, *E
 		return nil, e
 	}
 	return map[string]any{
-		"CiphertextBlob": blob, "SourceKeyId": s.arn(src.KeyId), "KeyId": s.arn(dst.KeyId),
+		"CiphertextBlob": blob, "SourceKeyId": s.arn(src.KeyID), "KeyId": s.arn(dst.KeyID),
 		"SourceEncryptionAlgorithm": algSymmetric, "DestinationEncryptionAlgorithm": algSymmetric,
 	}, nil
 }

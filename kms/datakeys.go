@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/internal/sensitive"
 )
 
@@ -22,7 +22,7 @@ func (s *Service) GenerateDataKey(ctx context.Context, req *generateDataKeyReque
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"CiphertextBlob": blob, "Plaintext": sensitive.Bytes(plaintext), "KeyId": s.arn(k.KeyId)}, nil
+	return map[string]any{"CiphertextBlob": blob, "Plaintext": sensitive.Bytes(plaintext), "KeyId": s.arn(k.KeyID)}, nil
 }
 
 func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, req *generateDataKeyRequest) (any, *Error) {
@@ -31,12 +31,12 @@ func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, req *gene
 		return nil, e
 	}
 	clear(plaintext)
-	return map[string]any{"CiphertextBlob": blob, "KeyId": s.arn(k.KeyId)}, nil
+	return map[string]any{"CiphertextBlob": blob, "KeyId": s.arn(k.KeyID)}, nil
 }
 
 // newDataKey makes a random data key and its ciphertext under the key the
 // request names.
-func (s *Service) newDataKey(ctx context.Context, req *generateDataKeyRequest) (*fsmpb.Key, []byte, []byte, *Error) {
+func (s *Service) newDataKey(ctx context.Context, req *generateDataKeyRequest) (*fsm.Key, []byte, []byte, *Error) {
 	if e := firstErr(checkContext(req.EncryptionContext), checkGrantTokens(req.GrantTokens),
 		checkRange("numberOfBytes", req.NumberOfBytes, 1, 1024)); e != nil {
 		return nil, nil, nil, e

@@ -5,7 +5,7 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/fsm"
 )
 
 // A grant that allows CreateGrant lets its grantee pass on what it holds,
@@ -17,13 +17,13 @@ import (
 // authorizeCreateGrant authorizes CreateGrant of the grant req describes.
 // encCtx is the new grant's constraint, which the policies' encryption
 // context conditions see.
-func (s *Service) authorizeCreateGrant(ctx context.Context, k *fsmpb.Key, req *createGrantRequest, encCtx map[string]string) *Error {
+func (s *Service) authorizeCreateGrant(ctx context.Context, k *fsm.Key, req *createGrantRequest, encCtx map[string]string) *Error {
 	var eq, sub map[string]string
 	if req.Constraints != nil {
 		eq, sub = req.Constraints.EncryptionContextEquals, req.Constraints.EncryptionContextSubset
 	}
 	return s.decide(ctx, "kms:CreateGrant", k, encCtx, req.GrantTokens, func(c Caller) bool {
-		return s.FSM.AnyGrant(k.KeyId, c.PrincipalARN, func(parent *fsmpb.Grant) bool {
+		return s.State.AnyGrant(k.KeyID, c.PrincipalARN, func(parent fsm.Grant) bool {
 			return grantCovers(parent, req.Operations, eq, sub)
 		})
 	})
@@ -34,7 +34,7 @@ func (s *Service) authorizeCreateGrant(ctx context.Context, k *fsmpb.Key, req *c
 // (EncryptionContextSubset): parent allows CreateGrant and every one of
 // ops, and the new constraints are at least as strict as parent's. An
 // empty map is no constraint, as AWS reads it.
-func grantCovers(parent *fsmpb.Grant, ops []string, eq, sub map[string]string) bool {
+func grantCovers(parent fsm.Grant, ops []string, eq, sub map[string]string) bool {
 	if !slices.Contains(parent.Operations, "CreateGrant") {
 		return false
 	}

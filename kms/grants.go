@@ -95,14 +95,14 @@ func grantIDOfToken(t string) (string, bool) {
 
 // grantAllows reports whether a grant lets the caller perform operation on
 // the key with this encryption context. It reads the caller's grants on
-// the key alone (fsm.FSM.AnyGrant), whatever the number of grants.
+// the key alone (fsm.Query.AnyGrant), whatever the number of grants.
 func (s *Service) grantAllows(c Caller, keyID, operation string, encCtx map[string]string) bool {
-	return s.FSM.AnyGrant(keyID, c.PrincipalARN, func(g *fsmpb.Grant) bool {
+	return s.State.AnyGrant(keyID, c.PrincipalARN, func(g fsm.Grant) bool {
 		return slices.Contains(g.Operations, operation) && constraintsHold(g, encCtx)
 	})
 }
 
-func constraintsHold(g *fsmpb.Grant, encCtx map[string]string) bool {
+func constraintsHold(g fsm.Grant, encCtx map[string]string) bool {
 	if len(g.ContextEquals) > 0 && !maps.Equal(g.ContextEquals, encCtx) {
 		return false
 	}
@@ -122,7 +122,7 @@ func (s *Service) CreateGrant(ctx context.Context, req *createGrantRequest) (any
 	if e := req.validate(); e != nil {
 		return nil, e
 	}
-	k, ok := s.FSM.Key(id)
+	k, ok := s.State.Key(id)
 	if !ok {
 		return nil, notFound("Key '%s' does not exist", s.arn(id))
 	}
@@ -139,9 +139,9 @@ func (s *Service) CreateGrant(ctx context.Context, req *createGrantRequest) (any
 	if req.DryRun {
 		return nil, dryRunSucceeded()
 	}
-	g := &fsmpb.Grant{
-		KeyId: id, GranteePrincipal: *req.GranteePrincipal, Operations: slices.Sorted(slices.Values(req.Operations)),
-		IssuingAccount: arn.Root(s.Account), CreationDate: s.now().UnixNano(),
+	g := fsm.Grant{
+		KeyID: id, GranteePrincipal: *req.GranteePrincipal, Operations: slices.Sorted(slices.Values(req.Operations)),
+		IssuingAccount: arn.Root(s.Account), CreationDate: s.now(),
 	}
 	g.Operations = slices.Compact(g.Operations)
 	if req.RetiringPrincipal != nil {
@@ -150,9 +150,9 @@ func (s *Service) CreateGrant(ctx context.Context, req *createGrantRequest) (any
 	if req.Name != nil {
 		g.Name = *req.Name
 		// AWS: the same parameters under the same name return the existing grant.
-		same := s.FSM.KeyGrants(id, g.GranteePrincipal, func(o *fsmpb.Grant) bool { return sameGrant(o, g, req.Constraints) }, "", 1)
+		same := s.State.KeyGrants(id, g.GranteePrincipal, func(o fsm.Grant) bool { return sameGrant(o, g, req.Constraints) }, "", 1)
 		if len(same.Grants) > 0 {
-			return map[string]any{"GrantId": same.Grants[0].GrantId, "GrantToken": same.Grants[0].Token}, nil
+			return map[string]any{"GrantId": same.Grants[0].GrantID, "GrantToken": same.Grants[0].Token}, nil
 		}
 	}
 	if req.Constraints != nil {
@@ -162,25 +162,25 @@ func (s *Service) CreateGrant(ctx context.Context, req *createGrantRequest) (any
 	if _, err := rand.Read(idBytes[:]); err != nil {
 		return nil, Internal("could not generate a grant id")
 	}
-	g.GrantId = hex.EncodeToString(idBytes[:])
-	tok, err := newGrantToken(g.GrantId)
+	g.GrantID = hex.EncodeToString(idBytes[:])
+	tok, err := newGrantToken(g.GrantID)
 	if err != nil {
 		return nil, Internal("could not generate a grant token")
 	}
 	g.Token = tok
-	answer := map[string]any{"GrantId": g.GrantId, "GrantToken": g.Token}
-	if e := s.commitAnswer(ctx, fsm.CmdCreateGrant, &fsmpb.CreateGrant{Grant: g}, s.now(), answer); e != nil {
+	answer := map[string]any{"GrantId": g.GrantID, "GrantToken": g.Token}
+	if e := s.commitAnswer(ctx, fsm.CmdCreateGrant, fsm.CreateGrantCommand(g), s.now(), answer); e != nil {
 		return nil, e
 	}
 	return answer, nil
 }
 
-func sameGrant(o, g *fsmpb.Grant, c *grantConstraints) bool {
+func sameGrant(o, g fsm.Grant, c *grantConstraints) bool {
 	var eq, sub map[string]string
 	if c != nil {
 		eq, sub = c.EncryptionContextEquals, c.EncryptionContextSubset
 	}
-	return o.KeyId == g.KeyId && o.Name == g.Name && o.GranteePrincipal == g.GranteePrincipal &&
+	return o.KeyID == g.KeyID && o.Name == g.Name && o.GranteePrincipal == g.GranteePrincipal &&
 		o.RetiringPrincipal == g.RetiringPrincipal && slices.Equal(o.Operations, g.Operations) &&
 		maps.Equal(o.ContextEquals, eq) && maps.Equal(o.ContextSubset, sub)
 }
@@ -261,12 +261,12 @@ func (s *Service) ListGrants(ctx context.Context, req *listGrantsRequest) (any, 
 		}
 		grantee = *req.GranteePrincipal
 	}
-	var match func(*fsmpb.Grant) bool
+	var match func(fsm.Grant) bool
 	if req.GrantId != nil {
-		match = func(g *fsmpb.Grant) bool { return g.GrantId == *req.GrantId }
+		match = func(g fsm.Grant) bool { return g.GrantID == *req.GrantId }
 	}
 	return s.grantPage(req.Limit, req.Marker, func(after string, limit int) fsm.GrantPage {
-		return s.FSM.KeyGrants(id, grantee, match, after, limit)
+		return s.State.KeyGrants(id, grantee, match, after, limit)
 	})
 }
 
@@ -284,7 +284,7 @@ func (s *Service) ListRetirableGrants(ctx context.Context, req *listRetirableGra
 		return nil, e
 	}
 	return s.grantPage(req.Limit, req.Marker, func(after string, limit int) fsm.GrantPage {
-		return s.FSM.RetirableGrants(*req.RetiringPrincipal, after, limit)
+		return s.State.RetirableGrants(*req.RetiringPrincipal, after, limit)
 	})
 }
 
@@ -311,14 +311,14 @@ func (s *Service) grantPage(limit *int32, marker *string, read func(after string
 	}
 	res := map[string]any{"Grants": out, "Truncated": p.Truncated}
 	if p.Truncated && len(p.Grants) > 0 {
-		res["NextMarker"] = p.Grants[len(p.Grants)-1].GrantId
+		res["NextMarker"] = p.Grants[len(p.Grants)-1].GrantID
 	}
 	return res, nil
 }
 
-func (s *Service) grantEntry(g *fsmpb.Grant) map[string]any {
+func (s *Service) grantEntry(g fsm.Grant) map[string]any {
 	m := map[string]any{
-		"KeyId": s.arn(g.KeyId), "GrantId": g.GrantId, "CreationDate": epochSeconds(g.CreationDate),
+		"KeyId": s.arn(g.KeyID), "GrantId": g.GrantID, "CreationDate": epochOf(g.CreationDate),
 		"GranteePrincipal": g.GranteePrincipal, "IssuingAccount": g.IssuingAccount, "Operations": g.Operations,
 	}
 	if g.Name != "" {
@@ -355,7 +355,7 @@ func (s *Service) RetireGrant(ctx context.Context, req *retireGrantRequest) (any
 	default:
 		return nil, validation("grantToken", "Either GrantToken, or both KeyId and GrantId, must be specified")
 	}
-	g, ok := s.FSM.Grant(gid)
+	g, ok := s.State.Grant(gid)
 	if !ok || (req.GrantToken != nil && g.Token != *req.GrantToken) {
 		return nil, notFound("Grant ID not found")
 	}
@@ -364,7 +364,7 @@ func (s *Service) RetireGrant(ctx context.Context, req *retireGrantRequest) (any
 		if e != nil {
 			return nil, e
 		}
-		if id != g.KeyId {
+		if id != g.KeyID {
 			return nil, notFound("Grant ID not found")
 		}
 	}
@@ -372,12 +372,12 @@ func (s *Service) RetireGrant(ctx context.Context, req *retireGrantRequest) (any
 	allowed := s.isRoot(c.caller) || (g.RetiringPrincipal != "" && g.RetiringPrincipal == c.caller.PrincipalARN) ||
 		(g.GranteePrincipal == c.caller.PrincipalARN && slices.Contains(g.Operations, "RetireGrant"))
 	if !allowed {
-		return nil, accessDenied(c, "kms:RetireGrant", s.arn(g.KeyId), policy.Decision{})
+		return nil, accessDenied(c, "kms:RetireGrant", s.arn(g.KeyID), policy.Decision{})
 	}
 	if req.DryRun {
 		return nil, dryRunSucceeded()
 	}
-	return nil, s.commit(ctx, fsm.CmdRemoveGrant, &fsmpb.RemoveGrant{KeyId: g.KeyId, GrantId: g.GrantId}, s.now())
+	return nil, s.commit(ctx, fsm.CmdRemoveGrant, &fsmpb.RemoveGrant{KeyId: g.KeyID, GrantId: g.GrantID}, s.now())
 }
 
 type revokeGrantRequest struct {

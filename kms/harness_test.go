@@ -23,9 +23,10 @@ import (
 // in log order, as Raft would feed it on the leader, and a real keyring.
 type testService struct {
 	*Service
-	mu     sync.Mutex
-	index  uint64
-	sealed atomic.Bool
+	machine *fsm.FSM // the state machine the Service reads and proposes to
+	mu      sync.Mutex
+	index   uint64
+	sealed  atomic.Bool
 
 	clockMu sync.Mutex
 	clock   time.Time // the Service's Now once a test has moved time; zero: the wall clock
@@ -37,9 +38,9 @@ func newTestService(tb testing.TB) *testService {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ts := &testService{}
+	ts := &testService{machine: fsm.New(nil)}
 	ts.Service = &Service{
-		Region: "us-east-1", Account: "111122223333", FSM: fsm.New(nil),
+		Region: "us-east-1", Account: "111122223333", State: ts.machine.Query(),
 		Propose: ts.apply,
 		Now:     ts.now,
 		Keyring: func() (*seal.Keyring, error) {
@@ -56,8 +57,8 @@ func newTestService(tb testing.TB) *testService {
 	}
 	cmd, _ := fsm.NewCommand(fsm.CmdInit, &fsmpb.Init{Shares: 1, Threshold: 1, SealedKeyring: sealedKR,
 		RootAccessKey: &fsmpb.AccessKey{AccessKeyId: "AKIATEST"}}, time.Now())
-	if res, _ := ts.apply(context.Background(), cmd); res != nil {
-		tb.Fatalf("init: %v", res)
+	if _, err := ts.apply(context.Background(), cmd); err != nil {
+		tb.Fatalf("init: %v", err)
 	}
 	return ts
 }
@@ -82,11 +83,11 @@ func (ts *testService) advance(d time.Duration) time.Time {
 	return ts.clock
 }
 
-func (ts *testService) apply(_ context.Context, cmd []byte) (any, error) {
+func (ts *testService) apply(_ context.Context, cmd []byte) (fsm.Result, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	ts.index++
-	return ts.FSM.Apply(&raft.Log{Index: ts.index, Type: raft.LogCommand, Data: cmd}), nil
+	return fsm.ResultOf(ts.machine.Apply(&raft.Log{Index: ts.index, Type: raft.LogCommand, Data: cmd}))
 }
 
 // call runs op with a JSON body built from in and decodes the answer into a map.
@@ -116,7 +117,7 @@ func (ts *testService) call(tb testing.TB, op string, in any) (map[string]any, *
 // refusal is a log entry like any other); everything else is the state.
 func (ts *testService) snapshot(tb testing.TB) []byte {
 	tb.Helper()
-	s, err := ts.FSM.Snapshot()
+	s, err := ts.machine.Snapshot()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -195,7 +196,7 @@ func (ts *testService) createKeyWithID(tb testing.TB, id string) {
 	now := ts.now()
 	k := &fsmpb.Key{
 		KeyId: id, CreationDate: now.UnixNano(), KeyUsage: "ENCRYPT_DECRYPT", KeySpec: "SYMMETRIC_DEFAULT",
-		KeyState: fsm.StateEnabled, Origin: "AWS_KMS",
+		KeyState: string(fsm.StateEnabled), Origin: "AWS_KMS",
 		Material: []*fsmpb.KeyMaterial{{Version: 1, Sealed: sealed, CreateDate: now.UnixNano()}},
 	}
 	if e := ts.commit(context.Background(), fsm.CmdCreateKey, &fsmpb.CreateKey{Key: k}, now); e != nil {

@@ -25,16 +25,16 @@ import (
 // is returned; the next pass picks up what this one left.
 func (s *Service) Housekeeping(ctx context.Context) error {
 	now := s.now()
-	for _, k := range s.FSM.Keys() {
+	for _, k := range s.State.Keys() {
 		var err error
 		switch {
-		case k.KeyState == fsm.StatePendingDeletion && k.DeletionDate <= now.UnixNano():
-			err = s.proposeRaw(ctx, fsm.CmdDeleteKey, &fsmpb.KeyRef{KeyId: k.KeyId}, now)
-		case k.KeyState == fsm.StateEnabled && k.RotationEnabled && k.NextRotationDate <= now.UnixNano():
-			err = s.rotateDue(ctx, k, now)
+		case k.KeyState == fsm.StatePendingDeletion && !k.DeletionDate.After(now):
+			err = s.proposeRaw(ctx, fsm.CmdDeleteKey, &fsmpb.KeyRef{KeyId: k.KeyID}, now)
+		case k.KeyState == fsm.StateEnabled && k.RotationEnabled && !k.NextRotationDate.After(now):
+			err = s.rotateDue(ctx, &k, now)
 		}
 		if err != nil {
-			return fmt.Errorf("housekeeping of key %s: %w", k.KeyId, err)
+			return fmt.Errorf("housekeeping of key %s: %w", k.KeyID, err)
 		}
 	}
 	s.dropDeletedMaterial()
@@ -44,7 +44,7 @@ func (s *Service) Housekeeping(ctx context.Context) error {
 // rotateDue proposes the automatic rotation of k and moves its schedule one
 // period past now (not past the missed date: a leader that was down for
 // several periods rotates once, not once per missed period).
-func (s *Service) rotateDue(ctx context.Context, k *fsmpb.Key, now time.Time) error {
+func (s *Service) rotateDue(ctx context.Context, k *fsm.Key, now time.Time) error {
 	kr, err := s.Keyring()
 	if err != nil {
 		return err
@@ -53,14 +53,14 @@ func (s *Service) rotateDue(ctx context.Context, k *fsmpb.Key, now time.Time) er
 	if period <= 0 {
 		period = defaultRotationPeriodDays
 	}
-	version := fsm.CurrentVersion(k) + 1
-	sealed, e := s.newMaterial(kr, k.KeyId, version)
+	version := k.CurrentVersion() + 1
+	sealed, e := s.newMaterial(kr, k.KeyID, version)
 	if e != nil {
 		return e
 	}
 	return s.proposeRaw(ctx, fsm.CmdRotateKey, &fsmpb.RotateKey{
-		KeyId:            k.KeyId,
-		Material:         &fsmpb.KeyMaterial{Version: version, Sealed: sealed, CreateDate: now.UnixNano(), RotationType: fsm.RotationTypeAutomatic},
+		KeyId:            k.KeyID,
+		Material:         &fsmpb.KeyMaterial{Version: version, Sealed: sealed, CreateDate: now.UnixNano(), RotationType: string(fsm.RotationTypeAutomatic)},
 		NextRotationDate: now.Add(s.days(period)).UnixNano(),
 	}, now)
 }
@@ -72,7 +72,9 @@ func (s *Service) proposeRaw(ctx context.Context, t fsm.CommandType, payload pro
 	if err != nil {
 		return err
 	}
-	_, err = s.Propose(ctx, cmd)
+	if _, err = s.Propose(ctx, cmd); fsm.Refused(err) {
+		return nil
+	}
 	return err
 }
 
@@ -83,7 +85,7 @@ func (s *Service) dropDeletedMaterial() {
 	defer s.cacheMu.Unlock()
 	for path, m := range s.material {
 		id, _, _ := strings.Cut(strings.TrimPrefix(path, "key/"), "/")
-		if _, ok := s.FSM.Key(id); !ok {
+		if !s.State.KeyExists(id) {
 			clear(m)
 			delete(s.material, path)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyraft/keyraft/fsm"
 )
 
 const day = 24 * time.Hour
@@ -143,7 +145,7 @@ func TestHousekeepingClusterError(t *testing.T) {
 	ts.mustCall(t, "ScheduleKeyDeletion", map[string]any{"KeyId": id, "PendingWindowInDays": 7})
 	ts.advance(8 * day)
 	errNoLeader := errors.New("not the leader")
-	ts.Propose = func(context.Context, []byte) (any, error) { return nil, errNoLeader }
+	ts.Propose = func(context.Context, []byte) (fsm.Result, error) { return fsm.Result{}, errNoLeader }
 	if err := ts.Housekeeping(t.Context()); !errors.Is(err, errNoLeader) {
 		t.Fatalf("Housekeeping: %v, want %v", err, errNoLeader)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/fsm"
-	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
 // arn is the key ARN AWS would give this key in our region and account.
@@ -69,20 +68,20 @@ func isAliasRef(ref string) bool {
 // resolveKey finds the key named by a key id, key ARN, alias name or alias
 // ARN: the operations whose KeyId AWS documents as accepting aliases
 // (cryptographic operations and DescribeKey) use it.
-func (s *Service) resolveKey(field, ref string) (*fsmpb.Key, *Error) {
+func (s *Service) resolveKey(field, ref string) (*fsm.Key, *Error) {
 	r, e := s.parseKeyRef(field, ref)
 	if e != nil {
 		return nil, e
 	}
 	id := r.id
 	if r.alias != "" {
-		a, ok := s.FSM.Alias(r.alias)
+		a, ok := s.State.Alias(r.alias)
 		if !ok {
 			return nil, notFound("Alias %s is not found.", s.aliasARN(r.alias))
 		}
-		id = a.TargetKeyId
+		id = a.TargetKeyID
 	}
-	k, ok := s.FSM.Key(id)
+	k, ok := s.State.Key(id)
 	if !ok {
 		return nil, notFound("Key '%s' does not exist", s.arn(id))
 	}
@@ -106,8 +105,8 @@ func (s *Service) keyIDOf(field, ref string) (string, *Error) {
 
 // readKey reads one key's record from local state for an answer, so it
 // confirms leadership before answering, NotFound included.
-func (s *Service) readKey(id string) (*fsmpb.Key, *Error) {
-	k, ok := s.FSM.Key(id)
+func (s *Service) readKey(id string) (*fsm.Key, *Error) {
+	k, ok := s.State.Key(id)
 	if !ok {
 		return nil, notFound("Key '%s' does not exist", s.arn(id))
 	}
@@ -115,9 +114,9 @@ func (s *Service) readKey(id string) (*fsmpb.Key, *Error) {
 }
 
 // usable is the state check of every cryptographic operation.
-func (s *Service) usable(k *fsmpb.Key) *Error {
+func (s *Service) usable(k *fsm.Key) *Error {
 	if k.KeyState == fsm.StateEnabled {
 		return nil
 	}
-	return s.stateError(fsm.CmdUnknown, &fsm.KeyStateError{KeyID: k.KeyId, State: k.KeyState})
+	return s.stateError(fsm.CmdUnknown, &fsm.KeyStateError{KeyID: k.KeyID, State: k.KeyState})
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
-	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/policy"
 	"github.com/keyraft/keyraft/seal"
 )
@@ -36,16 +36,16 @@ type KeyMetadata struct {
 	PendingDeletionWindowInDays *int32   `json:",omitempty"`
 }
 
-func (s *Service) metadata(k *fsmpb.Key) KeyMetadata {
+func (s *Service) metadata(k *fsm.Key) KeyMetadata {
 	md := KeyMetadata{
 		AWSAccountId:          s.Account,
-		KeyId:                 k.KeyId,
-		Arn:                   s.arn(k.KeyId),
-		CreationDate:          epochSeconds(k.CreationDate),
+		KeyId:                 k.KeyID,
+		Arn:                   s.arn(k.KeyID),
+		CreationDate:          epochOf(k.CreationDate),
 		Enabled:               k.KeyState == fsm.StateEnabled,
 		Description:           k.Description,
 		KeyUsage:              k.KeyUsage,
-		KeyState:              k.KeyState,
+		KeyState:              k.KeyState.String(),
 		Origin:                k.Origin,
 		KeyManager:            "CUSTOMER",
 		CustomerMasterKeySpec: k.KeySpec,
@@ -53,7 +53,7 @@ func (s *Service) metadata(k *fsmpb.Key) KeyMetadata {
 		EncryptionAlgorithms:  []string{"SYMMETRIC_DEFAULT"},
 	}
 	if k.KeyState == fsm.StatePendingDeletion {
-		date, window := epochSeconds(k.DeletionDate), k.PendingWindowDays
+		date, window := epochOf(k.DeletionDate), k.PendingWindowDays
 		md.DeletionDate, md.PendingDeletionWindowInDays = &date, &window
 	}
 	return md
@@ -62,6 +62,14 @@ func (s *Service) metadata(k *fsmpb.Key) KeyMetadata {
 // epochSeconds renders a Unix-nanosecond time as AWS's fractional epoch seconds.
 func epochSeconds(nanos int64) float64 {
 	return float64(nanos/1e6) / 1e3
+}
+
+// epochOf is epochSeconds of a time; the zero time (unset) is 0.
+func epochOf(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return epochSeconds(t.UnixNano())
 }
 
 type createKeyRequest struct {
@@ -101,18 +109,18 @@ func (s *Service) CreateKey(ctx context.Context, req *createKeyRequest) (any, *E
 	if e != nil {
 		return nil, e
 	}
-	k := &fsmpb.Key{
-		KeyId: id, CreationDate: now.UnixNano(), KeyUsage: "ENCRYPT_DECRYPT",
+	k := &fsm.Key{
+		KeyID: id, CreationDate: now, KeyUsage: "ENCRYPT_DECRYPT",
 		KeySpec: "SYMMETRIC_DEFAULT", KeyState: fsm.StateEnabled, Origin: "AWS_KMS",
-		Material: []*fsmpb.KeyMaterial{{Version: 1, Sealed: sealed, CreateDate: now.UnixNano()}},
+		Material: []fsm.KeyMaterial{{Version: 1, Sealed: sealed, CreateDate: now}},
 	}
 	if req.Description != nil {
 		k.Description = *req.Description
 	}
 	k.Policy = doc
-	k.Tags = tagsToPB(req.Tags)
+	k.Tags = domainTags(req.Tags)
 	answer := map[string]any{"KeyMetadata": s.metadata(k)}
-	if e := s.commitAnswer(ctx, fsm.CmdCreateKey, &fsmpb.CreateKey{Key: k}, now, answer); e != nil {
+	if e := s.commitAnswer(ctx, fsm.CmdCreateKey, fsm.CreateKeyCommand(*k), now, answer); e != nil {
 		return nil, e
 	}
 	return answer, nil
@@ -214,7 +222,7 @@ func (s *Service) ListKeys(ctx context.Context, req *listKeysRequest) (any, *Err
 	if e := s.authorizeAccount(ctx); e != nil {
 		return nil, e
 	}
-	ids := s.FSM.KeyIDs()
+	ids := s.State.KeyIDs()
 	start, end := page(ids, req.Marker, limit)
 	entries := make([]keyListEntry, 0, end-start)
 	for _, id := range ids[start:end] {

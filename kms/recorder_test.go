@@ -18,7 +18,7 @@ func TestWriteCarriesItsEvent(t *testing.T) {
 	ts := newTestService(t)
 	var carried [][]byte
 	propose := ts.Propose
-	ts.Propose = func(ctx context.Context, cmd []byte) (any, error) {
+	ts.Propose = func(ctx context.Context, cmd []byte) (fsm.Result, error) {
 		c, err := fsm.DecodeCommand(cmd)
 		if err != nil {
 			t.Fatal(err)
@@ -67,7 +67,7 @@ func TestWriteCarriesItsEvent(t *testing.T) {
 	if e == nil || rec.Outcome() != audit.NotCarried {
 		t.Fatalf("DisableKey of a key pending deletion: %v, outcome %d", e, rec.Outcome())
 	}
-	ts.Propose = func(context.Context, []byte) (any, error) { return nil, errors.New("leadership lost") }
+	ts.Propose = func(context.Context, []byte) (fsm.Result, error) { return fsm.Result{}, errors.New("leadership lost") }
 	rec, _, e = run("CancelKeyDeletion", map[string]any{"KeyId": id})
 	if e == nil || rec.Outcome() != audit.Indeterminate {
 		t.Fatalf("CancelKeyDeletion with a failed proposal: %v, outcome %d", e, rec.Outcome())

@@ -62,7 +62,7 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, req *keyIDRequest) (
 	out := map[string]any{"KeyId": s.arn(id), "KeyRotationEnabled": k.RotationEnabled}
 	if k.RotationEnabled {
 		out["RotationPeriodInDays"] = k.RotationPeriodDays
-		out["NextRotationDate"] = epochSeconds(k.NextRotationDate)
+		out["NextRotationDate"] = epochOf(k.NextRotationDate)
 	}
 	return out, nil
 }
@@ -97,18 +97,18 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, req *keyIDRequest) (any
 
 // rotate proposes the next material version of k. nextRotation replaces the
 // schedule's next date for automatic rotations and is 0 for on-demand ones.
-func (s *Service) rotate(ctx context.Context, kr *seal.Keyring, k *fsmpb.Key, rotationType string, nextRotation int64) *Error {
-	version := fsm.CurrentVersion(k) + 1
-	sealed, e := s.newMaterial(kr, k.KeyId, version)
+func (s *Service) rotate(ctx context.Context, kr *seal.Keyring, k *fsm.Key, rotationType fsm.RotationType, nextRotation int64) *Error {
+	version := k.CurrentVersion() + 1
+	sealed, e := s.newMaterial(kr, k.KeyID, version)
 	if e != nil {
 		return e
 	}
 	now := s.now()
 	return s.commitAnswer(ctx, fsm.CmdRotateKey, &fsmpb.RotateKey{
-		KeyId:            k.KeyId,
-		Material:         &fsmpb.KeyMaterial{Version: version, Sealed: sealed, CreateDate: now.UnixNano(), RotationType: rotationType},
+		KeyId:            k.KeyID,
+		Material:         &fsmpb.KeyMaterial{Version: version, Sealed: sealed, CreateDate: now.UnixNano(), RotationType: string(rotationType)},
 		NextRotationDate: nextRotation,
-	}, now, map[string]any{"KeyId": s.arn(k.KeyId)})
+	}, now, map[string]any{"KeyId": s.arn(k.KeyID)})
 }
 
 type listKeyRotationsRequest struct {
@@ -159,12 +159,12 @@ func (s *Service) ListKeyRotations(ctx context.Context, req *listKeyRotationsReq
 	if e != nil {
 		return nil, e
 	}
-	materials := slices.SortedFunc(slices.Values(k.Material), func(a, b *fsmpb.KeyMaterial) int {
+	materials := slices.SortedFunc(slices.Values(k.Material), func(a, b fsm.KeyMaterial) int {
 		return cmp.Compare(a.Version, b.Version)
 	})
-	current := fsm.CurrentVersion(k)
+	current := k.CurrentVersion()
 	var versions []uint32
-	byVersion := map[uint32]*fsmpb.KeyMaterial{}
+	byVersion := map[uint32]fsm.KeyMaterial{}
 	for _, m := range materials {
 		if m.RotationType == "" && !all {
 			continue
@@ -176,9 +176,9 @@ func (s *Service) ListKeyRotations(ctx context.Context, req *listKeyRotationsReq
 	entries := make([]rotationEntry, 0, end-start)
 	for _, v := range versions[start:end] {
 		m := byVersion[v]
-		entry := rotationEntry{KeyId: id, RotationType: m.RotationType, KeyMaterialState: "NON_CURRENT"}
+		entry := rotationEntry{KeyId: id, RotationType: m.RotationType.String(), KeyMaterialState: "NON_CURRENT"}
 		if m.RotationType != "" {
-			entry.RotationDate = new(epochSeconds(m.CreateDate))
+			entry.RotationDate = new(epochOf(m.CreateDate))
 		}
 		if v == current {
 			entry.KeyMaterialState = "CURRENT"

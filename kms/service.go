@@ -25,9 +25,10 @@ import (
 type Service struct {
 	Region  string
 	Account string
-	FSM     *fsm.FSM
-	// Propose commits a command through Raft (leader only) and returns the FSM's result.
-	Propose func(ctx context.Context, cmd []byte) (any, error)
+	// State reads the replicated state as this server has applied it.
+	State fsm.Query
+	// Propose commits a command through Raft (leader only).
+	Propose fsm.Proposer
 	// Keyring is the open barrier keyring, or seal.ErrSealed.
 	Keyring func() (*seal.Keyring, error)
 	Rand    io.Reader
@@ -98,18 +99,6 @@ func (s *Service) keyring() (*seal.Keyring, *Error) {
 	return kr, nil
 }
 
-// propose commits a command and maps cluster failures to retryable errors.
-func (s *Service) propose(ctx context.Context, cmd []byte) (any, *Error) {
-	res, err := s.Propose(ctx, cmd)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return nil, newErr("DependencyTimeoutException", http.StatusServiceUnavailable, "The request timed out while committing; retry.")
-		}
-		return nil, Unavailable("The cluster could not commit the request: " + err.Error())
-	}
-	return res, nil
-}
-
 // commit proposes one command stamped with now and returns nil once it has
 // applied, or the FSM's refusal as the AWS error for it. The operation
 // answers nothing when it succeeds.
@@ -120,21 +109,19 @@ func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.M
 // commitAnswer is commit for an operation that will answer answer if the
 // command applies. When the request has an audit.Recorder, the command
 // carries the request's event (with that answer), so the change and its
-// event commit as one entry.
+// event commit as one entry (fsm.ProposeAudited).
 func (s *Service) commitAnswer(ctx context.Context, t fsm.CommandType, payload proto.Message, now time.Time, answer any) *Error {
-	rec := audit.RecorderFrom(ctx)
-	cmd, err := fsm.NewAuditedCommand(t, payload, now, rec.Carry(answer))
-	if err != nil {
+	_, err := fsm.ProposeAudited(ctx, s.Propose, audit.RecorderFrom(ctx), t, payload, now, answer)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fsm.ErrEncode):
 		return Internal("could not encode the command")
+	case fsm.Refused(err):
+		return s.refusal(t, payload, err)
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return newErr("DependencyTimeoutException", http.StatusServiceUnavailable, "The request timed out while committing; retry.")
+	default:
+		return Unavailable("The cluster could not commit the request: " + err.Error())
 	}
-	res, e := s.propose(ctx, cmd)
-	if e != nil {
-		rec.Set(audit.Indeterminate)
-		return e
-	}
-	if e := s.refusal(t, payload, res); e != nil {
-		return e
-	}
-	rec.Set(audit.Recorded)
-	return nil
 }

@@ -52,6 +52,14 @@ func checkTagKeyPrefix(key string) *Error {
 	return nil
 }
 
+func domainTags(tags []tag) []fsm.Tag {
+	var out []fsm.Tag
+	for _, t := range tags {
+		out = append(out, fsm.Tag{Key: t.TagKey, Value: t.TagValue})
+	}
+	return out
+}
+
 func tagsToPB(tags []tag) []*fsmpb.Tag {
 	var out []*fsmpb.Tag
 	for _, t := range tags {
@@ -127,7 +135,7 @@ func (s *Service) ListResourceTags(ctx context.Context, req *listResourceTagsReq
 	if e != nil {
 		return nil, e
 	}
-	slices.SortFunc(k.Tags, func(a, b *fsmpb.Tag) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(k.Tags, func(a, b fsm.Tag) int { return strings.Compare(a.Key, b.Key) })
 	keys := make([]string, len(k.Tags))
 	for i, t := range k.Tags {
 		keys[i] = t.Key

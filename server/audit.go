@@ -37,14 +37,8 @@ func (s *Server) proposeAudit(ctx context.Context, events [][]byte) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.node.Apply(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	if err, ok := res.(error); ok {
-		return err
-	}
-	return nil
+	_, err = s.node.Apply(ctx, cmd)
+	return err
 }
 
 // kmsEvent describes one KMS or IAM request for the audit log. Its
@@ -108,9 +102,9 @@ func boundedUserAgent(ua string) string {
 // identity is the CloudTrail userIdentity of an access key.
 func (s *Server) identity(accessKeyID string) *audit.UserIdentity {
 	id := &audit.UserIdentity{Type: "IAMUser", AccessKeyID: accessKeyID, AccountID: s.cfg.Account}
-	if ak, ok := s.fsm.AccessKey(accessKeyID); ok {
-		id.ARN = ak.PrincipalArn
-		if strings.HasSuffix(ak.PrincipalArn, ":root") {
+	if ak, ok := s.fsm.Query().AccessKey(accessKeyID); ok {
+		id.ARN = ak.PrincipalARN
+		if strings.HasSuffix(ak.PrincipalARN, ":root") {
 			id.Type, id.PrincipalID = "Root", s.cfg.Account
 		}
 	} else {

@@ -293,11 +293,11 @@ func eventName(op string) string {
 
 // caller is the principal an access key belongs to.
 func (s *Server) caller(accessKeyID string) (kms.Caller, bool) {
-	ak, ok := s.fsm.AccessKey(accessKeyID)
+	ak, ok := s.fsm.Query().AccessKey(accessKeyID)
 	if !ok {
 		return kms.Caller{}, false
 	}
-	return kms.Caller{AccessKeyID: accessKeyID, PrincipalARN: ak.PrincipalArn, UserName: ak.UserName}, true
+	return kms.Caller{AccessKeyID: accessKeyID, PrincipalARN: ak.PrincipalARN, UserName: ak.UserName}, true
 }
 
 func authError(err error) *kms.Error {

@@ -47,7 +47,7 @@ func (r *InitResult) Forget() {
 // init carries its own OperatorInit event (from r, when a request asked),
 // so neither commits without the other.
 func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, threshold int) (*InitResult, error) {
-	if s.fsm.Init() != nil {
+	if s.fsm.Query().Initialized() {
 		return nil, ErrAlreadyInitialized
 	}
 	if !s.node.IsLeader() {
@@ -102,11 +102,7 @@ func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, thresh
 	if err != nil {
 		return nil, err
 	}
-	applied, err := s.node.Apply(ctx, cmd)
-	if err != nil {
-		return nil, err
-	}
-	if err, ok := applied.(error); ok {
+	if _, err := s.node.Apply(ctx, cmd); err != nil {
 		if errors.Is(err, fsm.ErrAlreadyInitialized) {
 			return nil, ErrAlreadyInitialized
 		}
@@ -122,12 +118,11 @@ func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {
 	if reset {
 		return s.barrier.ResetProgress(), nil
 	}
-	in := s.awaitInit(15 * time.Second)
-	threshold := int(in.GetThreshold())
-	if in == nil {
+	in, initialized := s.awaitInit(15 * time.Second)
+	if !initialized {
 		return s.barrier.Status(0), ErrNotInitialized
 	}
-	st, err := s.barrier.Unseal(share, in.SealedKeyring, threshold)
+	st, err := s.barrier.Unseal(share, in.SealedKeyring, in.Threshold)
 	if err == nil && !st.Sealed {
 		s.log.Info("node unsealed")
 	}
@@ -141,12 +136,12 @@ func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {
 // right after init, or right after a restart (Raft backs off replication to
 // a peer that was down for up to ~10 s), a follower may not have applied it
 // yet, and an unseal arriving then should not fail for that.
-func (s *Server) awaitInit(wait time.Duration) *fsmpb.Init {
+func (s *Server) awaitInit(wait time.Duration) (fsm.InitRecord, bool) {
 	deadline := time.Now().Add(wait)
 	for {
-		in := s.fsm.Init()
-		if in != nil || s.node.LeaderID() == "" || time.Now().After(deadline) {
-			return in
+		in, ok := s.fsm.Query().Init()
+		if ok || s.node.LeaderID() == "" || time.Now().After(deadline) {
+			return in, ok
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -203,13 +198,13 @@ type Status struct {
 
 // Status reports this node's seal and Raft state.
 func (s *Server) Status() Status {
-	in := s.fsm.Init()
-	st := s.barrier.Status(int(in.GetThreshold()))
+	in, initialized := s.fsm.Query().Init()
+	st := s.barrier.Status(in.Threshold)
 	r := s.node.Raft()
 	return Status{
 		Insecure:    s.cfg.Insecure,
-		Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()),
-		Shares: int(in.GetShares()), Nonce: st.Nonce, NodeID: s.cfg.NodeID, LeaderID: s.node.LeaderID(),
+		Initialized: initialized, Sealed: st.Sealed, Progress: st.Progress, Threshold: in.Threshold,
+		Shares: in.Shares, Nonce: st.Nonce, NodeID: s.cfg.NodeID, LeaderID: s.node.LeaderID(),
 		RaftState: r.State().String(), RaftIndex: r.AppliedIndex(), Term: r.CurrentTerm(),
 		Alarms: s.alarms(),
 	}

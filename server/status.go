@@ -29,9 +29,9 @@ type PublicStatus struct {
 
 // PublicStatus reports this node's seal state.
 func (s *Server) PublicStatus() PublicStatus {
-	in := s.fsm.Init()
-	st := s.barrier.Status(int(in.GetThreshold()))
-	return PublicStatus{Initialized: in != nil, Sealed: st.Sealed, Progress: st.Progress, Threshold: int(in.GetThreshold()), Version: Version(),
+	in, initialized := s.fsm.Query().Init()
+	st := s.barrier.Status(in.Threshold)
+	return PublicStatus{Initialized: initialized, Sealed: st.Sealed, Progress: st.Progress, Threshold: in.Threshold, Version: Version(),
 		Alarms: s.alarms(), Insecure: s.cfg.Insecure}
 }
 

@@ -1,0 +1,179 @@
+package fsm
+
+import "bytes"
+
+// Query reads the replicated state as this replica has applied it. Every
+// read takes the FSM's read lock for itself alone and returns copies in the
+// domain types (model.go), so a caller may keep and change what it gets;
+// two reads may see different states if a command applied in between.
+//
+// The reads are local: on a follower, or on a leader that has just been
+// deposed, they may be stale. The services answer from them only because
+// every request's audit event commits through Raft before its answer goes
+// out (kms.Service).
+type Query struct{ f *FSM }
+
+// Query returns the read side of f.
+func (f *FSM) Query() Query { return Query{f} }
+
+// Initialized reports whether the cluster has been initialised.
+func (q Query) Initialized() bool {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	return q.f.st.init != nil
+}
+
+// Init returns the initialisation record; false (and the zero record,
+// threshold 0) before init.
+func (q Query) Init() (InitRecord, bool) {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	in := q.f.st.init
+	if in == nil {
+		return InitRecord{}, false
+	}
+	out := InitRecord{Shares: int(in.Shares), Threshold: int(in.Threshold), SealedKeyring: bytes.Clone(in.SealedKeyring)}
+	if ak := in.RootAccessKey; ak != nil {
+		out.RootAccessKey = accessKeyOf(ak)
+	}
+	return out, true
+}
+
+// Key returns a copy of a key, or nil.
+func (q Query) Key(id string) (*Key, bool) {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	k, ok := q.f.st.keys[id]
+	if !ok {
+		return nil, false
+	}
+	out := keyOf(k)
+	return &out, true
+}
+
+// KeyExists reports whether key id exists, without copying it.
+func (q Query) KeyExists(id string) bool {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	_, ok := q.f.st.keys[id]
+	return ok
+}
+
+// KeyIDs returns every key id in sorted order.
+func (q Query) KeyIDs() []string {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	return q.f.st.sortedKeyIDs()
+}
+
+// Keys returns every key, sorted by id.
+func (q Query) Keys() []Key {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	out := make([]Key, 0, len(q.f.st.keys))
+	for _, id := range q.f.st.sortedKeyIDs() {
+		out = append(out, keyOf(q.f.st.keys[id]))
+	}
+	return out
+}
+
+// Alias returns an alias.
+func (q Query) Alias(name string) (Alias, bool) {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	a, ok := q.f.st.aliases[name]
+	if !ok {
+		return Alias{}, false
+	}
+	return aliasOf(a), true
+}
+
+// Aliases returns every alias, sorted by name.
+func (q Query) Aliases() []Alias {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	out := make([]Alias, 0, len(q.f.st.aliases))
+	for _, name := range sortedKeys(q.f.st.aliases) {
+		out = append(out, aliasOf(q.f.st.aliases[name]))
+	}
+	return out
+}
+
+// AccessKey returns an access key, the root's or a user's.
+func (q Query) AccessKey(id string) (AccessKey, bool) {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	ak, ok := q.f.st.accessKeys[id]
+	if !ok {
+		return AccessKey{}, false
+	}
+	return accessKeyOf(ak), true
+}
+
+// User returns a user.
+func (q Query) User(name string) (User, bool) {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	u, ok := q.f.st.users[name]
+	if !ok {
+		return User{}, false
+	}
+	return userOf(u), true
+}
+
+// Users returns every user, sorted by name.
+func (q Query) Users() []User {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	out := make([]User, 0, len(q.f.st.users))
+	for _, name := range sortedKeys(q.f.st.users) {
+		out = append(out, userOf(q.f.st.users[name]))
+	}
+	return out
+}
+
+// UserPolicyDocuments returns a user's identity policy documents, sorted
+// by policy name; none for "" (the account's root) or an unknown user.
+func (q Query) UserPolicyDocuments(user string) []string {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	u, ok := q.f.st.users[user]
+	if !ok {
+		return nil
+	}
+	docs := make([]string, len(u.Policies))
+	for i, p := range u.Policies {
+		docs[i] = p.Document
+	}
+	return docs
+}
+
+// UserAccessKeys returns a user's access keys, sorted by id.
+func (q Query) UserAccessKeys(user string) []AccessKey {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	var out []AccessKey
+	for _, id := range sortedKeys(q.f.st.accessKeys) {
+		if ak := q.f.st.accessKeys[id]; ak.UserName == user {
+			out = append(out, accessKeyOf(ak))
+		}
+	}
+	return out
+}
+
+// VoterIdentity returns the identity bound to a node id, if any.
+func (q Query) VoterIdentity(nodeID string) (string, bool) {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	v, ok := q.f.st.voters[nodeID]
+	return v.GetIdentity(), ok
+}
+
+// RemovedBootNonce returns the boot nonce recorded when a server was
+// removed (remove-peer's tombstone), if it was.
+func (q Query) RemovedBootNonce(nodeID string) (string, bool) {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	r, ok := q.f.st.removed[nodeID]
+	return r.GetBootNonce(), ok
+}
