@@ -44,13 +44,6 @@ type Service struct {
 	policies policy.Cache
 }
 
-// WithCall returns ctx carrying the caller and the operation of one
-// request, which every operation's authorization reads. The gateway sets
-// it before it runs an operation.
-func WithCall(ctx context.Context, caller Caller, op string) context.Context {
-	return context.WithValue(ctx, callKey{}, &call{caller: caller, op: op})
-}
-
 func (s *Service) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
@@ -113,16 +106,16 @@ func (s *Service) propose(ctx context.Context, cmd []byte) (any, *Error) {
 // commit proposes one command stamped with now and returns nil once it has
 // applied, or the FSM's refusal as the AWS error for it. The operation
 // answers nothing when it succeeds.
-func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.Message, now time.Time) *Error {
-	return s.commitAnswer(ctx, t, payload, now, nil)
+func (s *Service) commit(ctx context.Context, call Call, t fsm.CommandType, payload proto.Message, now time.Time) *Error {
+	return s.commitAnswer(ctx, call, t, payload, now, nil)
 }
 
 // commitAnswer is commit for an operation that will answer answer if the
-// command applies. When the request has an audit.Recorder, the command
+// command applies. When the call has an audit.Recorder, the command
 // carries the request's event (with that answer), so the change and its
 // event commit as one entry.
-func (s *Service) commitAnswer(ctx context.Context, t fsm.CommandType, payload proto.Message, now time.Time, answer any) *Error {
-	rec := audit.RecorderFrom(ctx)
+func (s *Service) commitAnswer(ctx context.Context, call Call, t fsm.CommandType, payload proto.Message, now time.Time, answer any) *Error {
+	rec := call.Recorder
 	cmd, err := fsm.NewAuditedCommand(t, payload, now, rec.Carry(answer))
 	if err != nil {
 		return Internal("could not encode the command")

@@ -233,7 +233,6 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		}
 		return b
 	}}
-	ctx = audit.WithRecorder(r.Context(), rec)
 	switch {
 	case op == nil && api == gateway.IAM:
 		kerr = &kms.Error{Type: "UnknownOperationException", Message: fmt.Sprintf("Unknown IAM operation %q", eventName(name)), Status: http.StatusBadRequest}
@@ -241,7 +240,7 @@ func (s *Server) serveKMSLocal(w http.ResponseWriter, r *http.Request, body []by
 		kerr = &kms.Error{Type: "UnknownOperationException", Status: http.StatusBadRequest}
 	default:
 		if req, kerr = op.Decode(body); kerr == nil {
-			res, kerr = op.Run(ctx, s.services, caller, req)
+			res, kerr = op.Run(r.Context(), s.services, caller, rec, req)
 		}
 	}
 	switch rec.Outcome() {
