@@ -20,13 +20,14 @@ import (
 	"github.com/hashicorp/memberlist"
 
 	"github.com/keyraft/keyraft/internal/diskspace"
-	"github.com/keyraft/keyraft/server"
+	"github.com/keyraft/keyraft/node"
+	operatorapi "github.com/keyraft/keyraft/operator"
 )
 
 func runServer(args []string) int {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	var (
-		cfg           server.Config
+		cfg           node.Config
 		join          string
 		config        string
 		dev           bool
@@ -66,7 +67,7 @@ func runServer(args []string) int {
 	fs.Uint64Var(&cfg.SnapshotThreshold, "raft-snapshot-threshold", 8192, "take a Raft snapshot once this many entries follow the last one")
 	fs.Uint64Var(&cfg.TrailingLogs, "raft-trailing-logs", 10240, "Raft entries kept after a snapshot, for followers that fall briefly behind")
 	fs.DurationVar(&cfg.SnapshotInterval, "raft-snapshot-interval", 2*time.Minute, "how often Raft checks -raft-snapshot-threshold (it adds up to this much jitter)")
-	cfg.MinFreeDisk = server.DefaultMinFreeDisk
+	cfg.MinFreeDisk = node.DefaultMinFreeDisk
 	fs.Var(sizeFlag{&cfg.MinFreeDisk}, "min-free-disk", "refuse writes (503, NOSPACE alarm in status) while any voter's data dir has less free space than this, e.g. 256MiB, 1GiB; 0 turns the check off")
 	disableMlock := fs.Bool("disable-mlock", false, "do not lock memory (mlockall); unsealed keys may then be swapped to disk. Without it the server refuses to start when it cannot lock")
 	enableCoreDumps := fs.Bool("enable-core-dumps", false, "allow core dumps, which would hold unsealed keys (off by default)")
@@ -117,7 +118,7 @@ func runServer(args []string) int {
 		fmt.Fprintln(os.Stderr, "keyraft server: -node-id and -data-dir are required (or use -dev)")
 		return 2
 	}
-	s, err := server.Start(cfg)
+	s, err := node.Start(cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "keyraft server: %v\n", err)
 		return 1
@@ -193,7 +194,7 @@ func waitForSignal() {
 
 // runDev runs one node on loopback in a temporary directory, initialised
 // with a single share and unsealed, and prints how to point the AWS CLI at it.
-func runDev(fs *flag.FlagSet, cfg server.Config) int {
+func runDev(fs *flag.FlagSet, cfg node.Config) int {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	defaults := map[string]*string{"api-addr": &cfg.APIAddr, "cluster-addr": &cfg.ClusterAddr, "raft-addr": &cfg.RaftAddr, "gossip-addr": &cfg.GossipAddr}
@@ -220,7 +221,7 @@ func runDev(fs *flag.FlagSet, cfg server.Config) int {
 		cfg.DataDir = dir
 	}
 	cfg.BootstrapExpect, cfg.Join = 1, nil
-	s, err := server.Start(cfg)
+	s, err := node.Start(cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "keyraft server -dev: %v\n", err)
 		return 1
@@ -266,7 +267,7 @@ export AWS_ACCESS_KEY_ID=%s
 	return 0
 }
 
-func devInit(ctx context.Context, s *server.Server) (*server.InitResult, error) {
+func devInit(ctx context.Context, s *node.Server) (*operatorapi.InitResult, error) {
 	for !s.Node().IsLeader() {
 		select {
 		case <-ctx.Done():

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/keyraft/keyraft/server"
+	"github.com/keyraft/keyraft/node"
 )
 
 // testKnobsBuilt is true in binaries built with -tags keyraft_testknobs,
@@ -19,7 +19,7 @@ const testKnobsBuilt = true
 // registerTestKnobs adds the flags that bend time and storage for tests.
 // They exist only in test builds: a release binary does not know them, and
 // no build takes them from a config file (applyConfigFile).
-func registerTestKnobs(fs *flag.FlagSet, cfg *server.Config) {
+func registerTestKnobs(fs *flag.FlagSet, cfg *node.Config) {
 	fs.Int64Var(&cfg.AuditSegmentSize, "test-audit-segment-size", 0, "TESTING ONLY: bytes at which audit segments roll, the same on every node (default 64 MiB)")
 	fs.DurationVar(&cfg.DayLength, "test-day-length", 0, "TESTING ONLY: the length of a 'day' in deletion windows and rotation periods (default 24h)")
 	fs.Func("test-clock-offset-file", "TESTING ONLY: a file holding a duration (e.g. 1440h) added to this server's wall clock while the file says so, to jump it", func(path string) error {
