@@ -44,9 +44,6 @@ type Gateway struct {
 	AuthFailures *failtally.Tally
 }
 
-// ServeHTTP serves a request that arrived on this node's API listener.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.Serve(w, r, Origin{}) }
-
 // Serve is the one way in for KMS and IAM requests, in one pass: a
 // bounded body read, the signature, then (on the leader) the caller, one
 // decoding of the body, authorization, execution and the audit event, all

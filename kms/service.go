@@ -21,7 +21,7 @@ import (
 // Reads answer from the local FSM, so the caller must not release any
 // answer before committing the request's audit event through Raft: that
 // commit is what proves this node still led when it answered (a deposed
-// leader cannot commit), and the server does it for every request.
+// leader cannot commit), and the gateway does it for every request.
 type Service struct {
 	Region  string
 	Account string

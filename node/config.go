@@ -89,7 +89,7 @@ type Config struct {
 	// MinFreeDisk, when above zero, makes the leader refuse writes (503,
 	// NOSPACE alarm) while any voter's data dir has less free space; a
 	// quarter of it, at most 64 MiB, is kept as a reserve file that the
-	// node gives back when a write finds its disk full (server/disk.go).
+	// node gives back when a write finds its disk full (node/disk.go).
 	// Zero turns both off; the flag's default is DefaultMinFreeDisk.
 	MinFreeDisk uint64
 

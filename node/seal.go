@@ -16,7 +16,7 @@ func (s *Server) Seal() {
 	}
 	// Then the copies no code here holds: request and answer buffers that
 	// net/http, crypto/tls and encoding/json pool or dropped unzeroed
-	// (scrub.go).
+	// (node/scrub.go).
 	s.forgetConnections()
 	wipe.Heap()
 	s.log.Info("node sealed")
