@@ -17,7 +17,6 @@ import (
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/internal/failtally"
 	"github.com/keyraft/keyraft/kms"
-	"github.com/keyraft/keyraft/seal"
 	"github.com/keyraft/keyraft/transport/awsjson"
 	"github.com/keyraft/keyraft/transport/sigv4"
 )
@@ -30,9 +29,9 @@ type Gateway struct {
 	FSM    *fsm.FSM
 	Node   *cluster.Node
 	Events *Events
-	// Keyring is the node's open barrier keyring, or an error while the
-	// node is sealed: a sealed node serves no request.
-	Keyring  func() (*seal.Keyring, error)
+	// Sealed reports whether the node is sealed: a sealed node serves no
+	// request, even as a follower.
+	Sealed   func() bool
 	Services Services
 	// KMSVerifier and IAMVerifier check the signatures of the KMS and the
 	// IAM operations, which are signed for different services.
@@ -67,7 +66,7 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, from Origin) {
 	}
 	// A sealed node is out of service even as a follower, as a sealed Vault
 	// standby is: operators unseal each node before it takes traffic.
-	if _, err := g.Keyring(); err != nil {
+	if g.Sealed() {
 		writeKMSError(w, kms.Sealed())
 		return
 	}

@@ -171,7 +171,7 @@ func Start(cfg Config) (*Server, error) {
 	s.kms.Propose = s.node.Apply
 	s.iam.Propose = s.node.Apply
 	s.gateway = &gateway.Gateway{
-		Log: cfg.Logger, FSM: s.fsm, Node: s.node, Events: s.events, Keyring: s.barrier.Keyring,
+		Log: cfg.Logger, FSM: s.fsm, Node: s.node, Events: s.events, Sealed: s.sealed,
 		Services:    gateway.Services{KMS: s.kms, IAM: s.iam},
 		KMSVerifier: s.verifier, IAMVerifier: s.iamVerifier,
 		Batcher: s.batcher, AuthFailures: &s.authFailures,
@@ -260,6 +260,12 @@ func (s *Server) housekeeping() {
 		}
 		cancel()
 	}
+}
+
+// sealed reports whether the barrier's keyring is closed.
+func (s *Server) sealed() bool {
+	_, err := s.barrier.Keyring()
+	return err != nil
 }
 
 // secretFor returns an access key's secret, opened under the keyring, as a
