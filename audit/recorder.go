@@ -1,7 +1,5 @@
 package audit
 
-import "context"
-
 // Outcome is what became of an event carried in a state-changing command.
 type Outcome uint8
 
@@ -18,8 +16,9 @@ const (
 
 // Recorder lets a write carry its request's audit event inside the command
 // that makes the change, so that no change can commit without its event (a
-// leader lost between two entries once left exactly that). The server makes
-// one per request; the operation's commit path calls Event and then Set.
+// leader lost between two entries once left exactly that). The gateway makes
+// one per request and hands it to the operation with the request's caller
+// (kms.Call, iam.Call); the operation's commit path calls Event and then Set.
 type Recorder struct {
 	// Event builds the request's event, as JSON, with the answer the
 	// operation will give if the command applies.
@@ -48,16 +47,3 @@ func (r *Recorder) Set(o Outcome) {
 
 // Outcome reports what happened to the event.
 func (r *Recorder) Outcome() Outcome { return r.outcome }
-
-type recorderKey struct{}
-
-// WithRecorder returns ctx carrying r.
-func WithRecorder(ctx context.Context, r *Recorder) context.Context {
-	return context.WithValue(ctx, recorderKey{}, r)
-}
-
-// RecorderFrom returns the request's Recorder, or nil.
-func RecorderFrom(ctx context.Context) *Recorder {
-	r, _ := ctx.Value(recorderKey{}).(*Recorder)
-	return r
-}

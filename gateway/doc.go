@@ -1,6 +1,5 @@
-// Package gateway holds what keyraft knows about each API operation, in one
-// table: the handler, whether it is read-only, its IAM action, the kind of
-// resource it acts on and the request members its audit event records. The
-// server reads a request once, decodes it once with AWS's exact member
-// names, and runs and audits that same decoded request through its entry.
+// Package gateway is the one way a KMS or IAM request takes through a
+// node: bounded read, signature, caller, operation table, one decoding,
+// authorization, execution, audit event, commit and answer, on the leader,
+// or forwarded to it from a follower. DESIGN.md walks the steps.
 package gateway

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/iam"
 	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/transport/awsjson"
@@ -48,7 +49,7 @@ type Op struct {
 	Audited []string
 
 	newRequest func() any
-	run        func(s Services, ctx context.Context, c kms.Caller, req any) (any, *kms.Error)
+	run        func(ctx context.Context, s Services, c kms.Caller, rec *audit.Recorder, req any) (any, *kms.Error)
 }
 
 // Action is the operation's IAM action, as policies name it.
@@ -82,33 +83,37 @@ func (o *Op) Decode(body []byte) (any, *kms.Error) {
 }
 
 // Run runs the operation for an authenticated caller on a request Decode
-// made. Every operation authorizes the caller before it changes anything.
-func (o *Op) Run(ctx context.Context, s Services, c kms.Caller, req any) (any, *kms.Error) {
-	return o.run(s, ctx, c, req)
+// made; a write carries the request's event through rec. Every operation
+// authorizes the caller before it changes anything.
+func (o *Op) Run(ctx context.Context, s Services, c kms.Caller, rec *audit.Recorder, req any) (any, *kms.Error) {
+	return o.run(ctx, s, c, rec, req)
 }
 
 // kmsOp is an entry for a KMS operation: h runs on the decoded request
-// with the caller in its context.
-func kmsOp[T any](name string, readOnly bool, res Resource, h func(*kms.Service, context.Context, *T) (any, *kms.Error), audited ...string) *Op {
+// for the Call made of the caller, the operation's name and rec.
+func kmsOp[T any](name string, readOnly bool, res Resource, h func(*kms.Service, context.Context, kms.Call, *T) (any, *kms.Error), audited ...string) *Op {
 	return &Op{
 		Name: name, API: KMS, ReadOnly: readOnly, Resource: res, Audited: audited,
 		newRequest: func() any { return new(T) },
-		run: func(s Services, ctx context.Context, c kms.Caller, req any) (any, *kms.Error) {
-			return h(s.KMS, kms.WithCall(ctx, c, name), req.(*T))
+		run: func(ctx context.Context, s Services, c kms.Caller, rec *audit.Recorder, req any) (any, *kms.Error) {
+			return h(s.KMS, ctx, kms.Call{Caller: c, Op: name, Recorder: rec}, req.(*T))
 		},
 	}
 }
 
 // iamOp is an entry for an IAM operation: h authorizes the caller's
 // identity policies against the user it acts on (iam.Service.Run).
-func iamOp[T any](name string, readOnly bool, h func(*iam.Service, context.Context, *T) (any, *iam.Error), audited ...string) *Op {
+func iamOp[T any](name string, readOnly bool, h func(*iam.Service, context.Context, *iam.Call, *T) (any, *iam.Error), audited ...string) *Op {
 	return &Op{
 		Name: name, API: IAM, ReadOnly: readOnly, Resource: User, Audited: audited,
 		newRequest: func() any { return new(T) },
-		run: func(s Services, ctx context.Context, c kms.Caller, req any) (any, *kms.Error) {
-			ic := iam.Caller{PrincipalARN: c.PrincipalARN, UserName: c.UserName, SecureTransport: c.SecureTransport}
-			res, e := s.IAM.Run(ctx, ic, name, func(ctx context.Context) (any, *iam.Error) {
-				return h(s.IAM, ctx, req.(*T))
+		run: func(ctx context.Context, s Services, c kms.Caller, rec *audit.Recorder, req any) (any, *kms.Error) {
+			call := &iam.Call{
+				Caller: iam.Caller{PrincipalARN: c.PrincipalARN, UserName: c.UserName, SecureTransport: c.SecureTransport},
+				Op:     name, Recorder: rec,
+			}
+			res, e := s.IAM.Run(call, func() (any, *iam.Error) {
+				return h(s.IAM, ctx, call, req.(*T))
 			})
 			if e != nil {
 				return nil, e

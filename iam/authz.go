@@ -1,10 +1,10 @@
 package iam
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/keyraft/keyraft/arn"
+	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/policy"
 )
 
@@ -16,22 +16,16 @@ import (
 // against "*". Handle cannot know the user before the body is decoded, so
 // each operation authorizes itself once it has (authorizeUser).
 
-// call is what Handle puts in the context for the operation to authorize.
-type call struct {
-	caller     Caller
-	op         string
-	authorized bool
-}
+// Call is one request as the gateway hands it to an operation: who signed
+// it, which operation it named, and the audit Recorder through which a
+// write carries the request's event (nil: the event is committed on its
+// own). Run checks afterwards that the operation authorized the call.
+type Call struct {
+	Caller   Caller
+	Op       string
+	Recorder *audit.Recorder
 
-type callKey struct{}
-
-func withCall(ctx context.Context, c *call) context.Context {
-	return context.WithValue(ctx, callKey{}, c)
-}
-
-func callOf(ctx context.Context) *call {
-	c, _ := ctx.Value(callKey{}).(*call)
-	return c
+	authorized bool // set by authorizeCall; read by Run
 }
 
 // UserARN is the ARN of the account's IAM user name.
@@ -43,16 +37,12 @@ func (s *Service) UserARN(name string) string {
 // empty *name is the caller itself, as AWS reads the operations whose
 // UserName is optional (CreateAccessKey, DeleteAccessKey, ListAccessKeys):
 // *name is set to it. The root has no user name, and must name one.
-func (s *Service) authorizeUser(ctx context.Context, name *string) *Error {
-	c := callOf(ctx)
-	if c == nil {
-		return newErr("ServiceFailure", http.StatusInternalServerError, "request has no authenticated caller")
-	}
+func (s *Service) authorizeUser(c *Call, name *string) *Error {
 	if *name == "" {
-		if c.caller.UserName == "" {
+		if c.Caller.UserName == "" {
 			return newErr("ValidationError", http.StatusBadRequest, "UserName is required: the account's root is not an IAM user")
 		}
-		*name = c.caller.UserName
+		*name = c.Caller.UserName
 	}
 	if e := checkUserName(*name); e != nil {
 		return e
@@ -61,16 +51,12 @@ func (s *Service) authorizeUser(ctx context.Context, name *string) *Error {
 }
 
 // authorizeAny authorizes an operation that names no resource.
-func (s *Service) authorizeAny(ctx context.Context) *Error {
-	c := callOf(ctx)
-	if c == nil {
-		return newErr("ServiceFailure", http.StatusInternalServerError, "request has no authenticated caller")
-	}
+func (s *Service) authorizeAny(c *Call) *Error {
 	return s.authorizeCall(c, "*")
 }
 
-func (s *Service) authorizeCall(c *call, resource string) *Error {
-	if e := s.Authorize(c.caller, "iam:"+c.op, resource); e != nil {
+func (s *Service) authorizeCall(c *Call, resource string) *Error {
+	if e := s.Authorize(c.Caller, "iam:"+c.Op, resource); e != nil {
 		return e
 	}
 	c.authorized = true

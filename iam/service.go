@@ -12,7 +12,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/internal/awserr"
@@ -51,18 +50,17 @@ type Service struct {
 	policies policy.Cache
 }
 
-// Run runs one operation's handler h for the caller. The handler
-// authorizes itself against the user it acts on once its request is
-// decoded (authz.go): the account's root, or an identity policy allowing
-// iam:OP on that user's ARN.
-func (s *Service) Run(ctx context.Context, c Caller, op string, h func(ctx context.Context) (any, *Error)) (any, *Error) {
-	cl := &call{caller: c, op: op}
-	res, e := h(withCall(ctx, cl))
-	if e == nil && !cl.authorized {
+// Run runs one operation's handler h for call. The handler authorizes
+// call against the user it acts on once its request is decoded (authz.go):
+// the account's root, or an identity policy allowing iam:OP on that
+// user's ARN.
+func (s *Service) Run(call *Call, h func() (any, *Error)) (any, *Error) {
+	res, e := h()
+	if e == nil && !call.authorized {
 		// A backstop for a bug, never an answer: every operation authorizes
 		// itself before it reads or proposes anything
 		// (TestEveryOperationIsAuthorizedOnItsUser).
-		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "the operation %s did not authorize its caller", op)
+		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "the operation %s did not authorize its caller", call.Op)
 	}
 	return res, e
 }
@@ -85,10 +83,10 @@ func checkUserName(name string) *Error {
 
 // commit proposes a command and maps the FSM's refusal to IAM's error.
 // answer is what the operation will answer if the command applies: with the
-// request's audit.Recorder, the command carries the request's event (and
+// call's audit.Recorder, the command carries the request's event (and
 // that answer), so the change and its event commit as one entry.
-func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.Message, answer any) *Error {
-	_, err := fsm.ProposeAudited(ctx, s.Propose, audit.RecorderFrom(ctx), t, payload, s.now(), answer)
+func (s *Service) commit(ctx context.Context, call *Call, t fsm.CommandType, payload proto.Message, answer any) *Error {
+	_, err := fsm.ProposeAudited(ctx, s.Propose, call.Recorder, t, payload, s.now(), answer)
 	switch {
 	case err == nil:
 		return nil

@@ -67,7 +67,8 @@ func (ts *testService) call(t *testing.T, c Caller, op string, in map[string]any
 	if !ok {
 		t.Fatalf("no operation %s", op)
 	}
-	res, e := ts.Run(context.Background(), c, op, func(ctx context.Context) (any, *Error) { return h(ts.Service, ctx, body) })
+	call := &Call{Caller: c, Op: op}
+	res, e := ts.Run(call, func() (any, *Error) { return h(ts.Service, context.Background(), call, body) })
 	if e != nil {
 		return nil, e
 	}
@@ -81,7 +82,7 @@ func (ts *testService) call(t *testing.T, c Caller, op string, in map[string]any
 
 // testOperations decode a request as the gateway's table does (the
 // gateway imports this package, so its table cannot be used here).
-var testOperations = map[string]func(*Service, context.Context, []byte) (any, *Error){
+var testOperations = map[string]func(*Service, context.Context, *Call, []byte) (any, *Error){
 	"CreateUser":      decoded((*Service).CreateUser),
 	"ListUsers":       decoded((*Service).ListUsers),
 	"CreateAccessKey": decoded((*Service).CreateAccessKey),
@@ -91,13 +92,13 @@ var testOperations = map[string]func(*Service, context.Context, []byte) (any, *E
 	"GetUserPolicy":   decoded((*Service).GetUserPolicy),
 }
 
-func decoded[T any](h func(*Service, context.Context, *T) (any, *Error)) func(*Service, context.Context, []byte) (any, *Error) {
-	return func(s *Service, ctx context.Context, body []byte) (any, *Error) {
+func decoded[T any](h func(*Service, context.Context, *Call, *T) (any, *Error)) func(*Service, context.Context, *Call, []byte) (any, *Error) {
+	return func(s *Service, ctx context.Context, call *Call, body []byte) (any, *Error) {
 		req := new(T)
 		if err := json.Unmarshal(body, req); err != nil {
 			return nil, newErr("ValidationError", 400, "%v", err)
 		}
-		return h(s, ctx, req)
+		return h(s, ctx, call, req)
 	}
 }
 

@@ -21,11 +21,11 @@ func (s *Service) userMap(u *fsm.User) map[string]any {
 	return map[string]any{"UserName": u.Name, "Arn": u.ARN, "UserId": u.UserID, "Path": "/", "CreateDate": epochOf(u.CreateDate)}
 }
 
-func (s *Service) CreateUser(ctx context.Context, req *userRequest) (any, *Error) {
+func (s *Service) CreateUser(ctx context.Context, call *Call, req *userRequest) (any, *Error) {
 	if req.UserName == "" {
 		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
 	}
-	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
+	if e := s.authorizeUser(call, &req.UserName); e != nil {
 		return nil, e
 	}
 	var id [10]byte
@@ -37,14 +37,14 @@ func (s *Service) CreateUser(ctx context.Context, req *userRequest) (any, *Error
 		UserID: "AIDA" + strings.ToUpper(hex.EncodeToString(id[:]))[:17], CreateDate: s.now(),
 	}
 	answer := map[string]any{"User": s.userMap(&u)}
-	if e := s.commit(ctx, fsm.CmdCreateUser, fsm.CreateUserCommand(u), answer); e != nil {
+	if e := s.commit(ctx, call, fsm.CmdCreateUser, fsm.CreateUserCommand(u), answer); e != nil {
 		return nil, e
 	}
 	return answer, nil
 }
 
-func (s *Service) ListUsers(ctx context.Context, _ *struct{}) (any, *Error) {
-	if e := s.authorizeAny(ctx); e != nil {
+func (s *Service) ListUsers(ctx context.Context, call *Call, _ *struct{}) (any, *Error) {
+	if e := s.authorizeAny(call); e != nil {
 		return nil, e
 	}
 	users := s.State.Users()
@@ -55,8 +55,8 @@ func (s *Service) ListUsers(ctx context.Context, _ *struct{}) (any, *Error) {
 	return map[string]any{"Users": out, "IsTruncated": false}, nil
 }
 
-func (s *Service) CreateAccessKey(ctx context.Context, req *userRequest) (any, *Error) {
-	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
+func (s *Service) CreateAccessKey(ctx context.Context, call *Call, req *userRequest) (any, *Error) {
+	if e := s.authorizeUser(call, &req.UserName); e != nil {
 		return nil, e
 	}
 	u, ok := s.State.User(req.UserName)
@@ -83,7 +83,7 @@ func (s *Service) CreateAccessKey(ctx context.Context, req *userRequest) (any, *
 	answer := map[string]any{"AccessKey": map[string]any{
 		"UserName": u.Name, "AccessKeyId": id, "SecretAccessKey": sensitive.String(secret), "Status": "Active", "CreateDate": epochSeconds(now),
 	}}
-	if e := s.commit(ctx, fsm.CmdCreateAccessKey, ak, answer); e != nil {
+	if e := s.commit(ctx, call, fsm.CmdCreateAccessKey, ak, answer); e != nil {
 		clear(secret)
 		return nil, e
 	}
@@ -95,20 +95,20 @@ type deleteAccessKeyRequest struct {
 	AccessKeyId string
 }
 
-func (s *Service) DeleteAccessKey(ctx context.Context, req *deleteAccessKeyRequest) (any, *Error) {
+func (s *Service) DeleteAccessKey(ctx context.Context, call *Call, req *deleteAccessKeyRequest) (any, *Error) {
 	if req.AccessKeyId == "" {
 		return nil, newErr("ValidationError", http.StatusBadRequest, "AccessKeyId is required")
 	}
 	// Without UserName the key must be the caller's own: the FSM refuses
 	// a key of another user.
-	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
+	if e := s.authorizeUser(call, &req.UserName); e != nil {
 		return nil, e
 	}
-	return map[string]any{}, s.commit(ctx, fsm.CmdDeleteAccessKey, &fsmpb.DeleteAccessKey{AccessKeyId: req.AccessKeyId, UserName: req.UserName}, map[string]any{})
+	return map[string]any{}, s.commit(ctx, call, fsm.CmdDeleteAccessKey, &fsmpb.DeleteAccessKey{AccessKeyId: req.AccessKeyId, UserName: req.UserName}, map[string]any{})
 }
 
-func (s *Service) ListAccessKeys(ctx context.Context, req *userRequest) (any, *Error) {
-	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
+func (s *Service) ListAccessKeys(ctx context.Context, call *Call, req *userRequest) (any, *Error) {
+	if e := s.authorizeUser(call, &req.UserName); e != nil {
 		return nil, e
 	}
 	if _, ok := s.State.User(req.UserName); !ok {
@@ -128,11 +128,11 @@ type userPolicyRequest struct {
 	PolicyDocument string
 }
 
-func (s *Service) PutUserPolicy(ctx context.Context, req *userPolicyRequest) (any, *Error) {
+func (s *Service) PutUserPolicy(ctx context.Context, call *Call, req *userPolicyRequest) (any, *Error) {
 	if req.UserName == "" {
 		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
 	}
-	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
+	if e := s.authorizeUser(call, &req.UserName); e != nil {
 		return nil, e
 	}
 	if !userNamePattern.MatchString(req.PolicyName) || len(req.PolicyName) > 128 {
@@ -142,14 +142,14 @@ func (s *Service) PutUserPolicy(ctx context.Context, req *userPolicyRequest) (an
 		return nil, newErr("MalformedPolicyDocument", http.StatusBadRequest, "%s", err.Error())
 	}
 	p := &fsmpb.UserPolicy{Name: req.PolicyName, Document: req.PolicyDocument}
-	return map[string]any{}, s.commit(ctx, fsm.CmdPutUserPolicy, &fsmpb.PutUserPolicy{UserName: req.UserName, Policy: p}, map[string]any{})
+	return map[string]any{}, s.commit(ctx, call, fsm.CmdPutUserPolicy, &fsmpb.PutUserPolicy{UserName: req.UserName, Policy: p}, map[string]any{})
 }
 
-func (s *Service) GetUserPolicy(ctx context.Context, req *userPolicyRequest) (any, *Error) {
+func (s *Service) GetUserPolicy(ctx context.Context, call *Call, req *userPolicyRequest) (any, *Error) {
 	if req.UserName == "" {
 		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
 	}
-	if e := s.authorizeUser(ctx, &req.UserName); e != nil {
+	if e := s.authorizeUser(call, &req.UserName); e != nil {
 		return nil, e
 	}
 	u, ok := s.State.User(req.UserName)

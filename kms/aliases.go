@@ -63,7 +63,7 @@ type aliasRequest struct {
 	TargetKeyId string
 }
 
-func (s *Service) CreateAlias(ctx context.Context, req *aliasRequest) (any, *Error) {
+func (s *Service) CreateAlias(ctx context.Context, call Call, req *aliasRequest) (any, *Error) {
 	if e := checkNewAliasName(req.AliasName); e != nil {
 		return nil, e
 	}
@@ -71,15 +71,15 @@ func (s *Service) CreateAlias(ctx context.Context, req *aliasRequest) (any, *Err
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorizeKeyID(ctx, id); e != nil {
+	if e := s.authorizeKeyID(call, id); e != nil {
 		return nil, e
 	}
-	return nil, s.commit(ctx, fsm.CmdCreateAlias, &fsmpb.AliasChange{AliasName: req.AliasName, TargetKeyId: id}, s.now())
+	return nil, s.commit(ctx, call, fsm.CmdCreateAlias, &fsmpb.AliasChange{AliasName: req.AliasName, TargetKeyId: id}, s.now())
 }
 
 // updateAlias points an alias at another key. The FSM refuses a new target
 // that is pending deletion but not an old one, as AWS does.
-func (s *Service) UpdateAlias(ctx context.Context, req *aliasRequest) (any, *Error) {
+func (s *Service) UpdateAlias(ctx context.Context, call Call, req *aliasRequest) (any, *Error) {
 	if e := checkAliasRef(req.AliasName); e != nil {
 		return nil, e
 	}
@@ -89,26 +89,26 @@ func (s *Service) UpdateAlias(ctx context.Context, req *aliasRequest) (any, *Err
 	}
 	// AWS checks kms:UpdateAlias on both the alias's current key and the new one.
 	if a, ok := s.State.Alias(req.AliasName); ok {
-		if e := s.authorizeKeyID(ctx, a.TargetKeyID); e != nil {
+		if e := s.authorizeKeyID(call, a.TargetKeyID); e != nil {
 			return nil, e
 		}
 	}
-	if e := s.authorizeKeyID(ctx, id); e != nil {
+	if e := s.authorizeKeyID(call, id); e != nil {
 		return nil, e
 	}
-	return nil, s.commit(ctx, fsm.CmdUpdateAlias, &fsmpb.AliasChange{AliasName: req.AliasName, TargetKeyId: id}, s.now())
+	return nil, s.commit(ctx, call, fsm.CmdUpdateAlias, &fsmpb.AliasChange{AliasName: req.AliasName, TargetKeyId: id}, s.now())
 }
 
-func (s *Service) DeleteAlias(ctx context.Context, req *aliasRequest) (any, *Error) {
+func (s *Service) DeleteAlias(ctx context.Context, call Call, req *aliasRequest) (any, *Error) {
 	if e := checkAliasRef(req.AliasName); e != nil {
 		return nil, e
 	}
 	if a, ok := s.State.Alias(req.AliasName); ok {
-		if e := s.authorizeKeyID(ctx, a.TargetKeyID); e != nil {
+		if e := s.authorizeKeyID(call, a.TargetKeyID); e != nil {
 			return nil, e
 		}
 	}
-	return nil, s.commit(ctx, fsm.CmdDeleteAlias, &fsmpb.AliasChange{AliasName: req.AliasName}, s.now())
+	return nil, s.commit(ctx, call, fsm.CmdDeleteAlias, &fsmpb.AliasChange{AliasName: req.AliasName}, s.now())
 }
 
 type listAliasesRequest struct {
@@ -127,7 +127,7 @@ type aliasListEntry struct {
 
 // listAliases lists aliases by name. AWS also lists its alias/aws/*
 // aliases of AWS managed keys; this server has none.
-func (s *Service) ListAliases(ctx context.Context, req *listAliasesRequest) (any, *Error) {
+func (s *Service) ListAliases(ctx context.Context, call Call, req *listAliasesRequest) (any, *Error) {
 	limit, e := pageLimit(req.Limit, 50, 100)
 	if e != nil {
 		return nil, e
@@ -135,7 +135,7 @@ func (s *Service) ListAliases(ctx context.Context, req *listAliasesRequest) (any
 	if e := checkMarker(req.Marker); e != nil {
 		return nil, e
 	}
-	if e := s.authorizeAccount(ctx); e != nil {
+	if e := s.authorizeAccount(call); e != nil {
 		return nil, e
 	}
 	var keyID string

@@ -1,10 +1,10 @@
 package kms
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/keyraft/keyraft/arn"
+	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/policy"
 )
@@ -19,24 +19,18 @@ type Caller struct {
 	SecureTransport bool
 }
 
-// call is what WithCall puts in the context for the authorization checks.
-type call struct {
-	caller Caller
-	op     string
-}
-
-type callKey struct{}
-
-func callOf(ctx context.Context) (call, bool) {
-	c, ok := ctx.Value(callKey{}).(*call)
-	if !ok {
-		return call{}, false
-	}
-	return *c, true
+// Call is one request as the gateway hands it to an operation: who signed
+// it and which operation it named, which every authorization check reads,
+// and the audit Recorder through which a write carries the request's event
+// (nil when the request's event is committed on its own).
+type Call struct {
+	Caller   Caller
+	Op       string
+	Recorder *audit.Recorder
 }
 
 // accessDenied words a refusal as AWS does.
-func accessDenied(c call, action, resource string, d policy.Decision) *Error {
+func accessDenied(c Call, action, resource string, d policy.Decision) *Error {
 	why := "because no resource-based policy allows the " + action + " action"
 	if d.Basis == policy.ExplicitDeny {
 		why = "with an explicit deny in a resource-based or identity-based policy"
@@ -47,10 +41,10 @@ func accessDenied(c call, action, resource string, d policy.Decision) *Error {
 			why = "with an explicit deny in an identity-based policy"
 		}
 		return newErr("AccessDeniedException", http.StatusBadRequest,
-			"User: %s is not authorized to perform: %s %s", c.caller.PrincipalARN, action, why)
+			"User: %s is not authorized to perform: %s %s", c.Caller.PrincipalARN, action, why)
 	}
 	return newErr("AccessDeniedException", http.StatusBadRequest,
-		"User: %s is not authorized to perform: %s on resource: %s %s", c.caller.PrincipalARN, action, resource, why)
+		"User: %s is not authorized to perform: %s on resource: %s %s", c.Caller.PrincipalARN, action, resource, why)
 }
 
 // identityPolicies returns the caller's IAM policies (none for the root).
@@ -78,29 +72,24 @@ func (s *Service) keyPolicy(k *fsm.Key) (*policy.Policy, *Error) {
 // authorize decides whether the caller may perform the request's operation
 // on key k: key policy, the caller's identity policies, then grants. It runs
 // before any cryptography and before anything is proposed.
-func (s *Service) authorize(ctx context.Context, k *fsm.Key, encCtx map[string]string, grantTokens []string) *Error {
-	c, _ := callOf(ctx)
-	return s.authorizeAction(ctx, "kms:"+c.op, grantOp(c.op), k, encCtx, grantTokens)
+func (s *Service) authorize(call Call, k *fsm.Key, encCtx map[string]string, grantTokens []string) *Error {
+	return s.authorizeAction(call, "kms:"+call.Op, grantOp(call.Op), k, encCtx, grantTokens)
 }
 
 // authorizeAction is authorize for an action other than the operation's
 // own name (ReEncrypt checks kms:ReEncryptFrom and kms:ReEncryptTo).
-func (s *Service) authorizeAction(ctx context.Context, action, grantOperation string, k *fsm.Key, encCtx map[string]string, grantTokens []string) *Error {
+func (s *Service) authorizeAction(call Call, action, grantOperation string, k *fsm.Key, encCtx map[string]string, grantTokens []string) *Error {
 	var byGrant func(c Caller) bool
 	if grantOperation != "" {
 		byGrant = func(c Caller) bool { return s.grantAllows(c, k.KeyID, grantOperation, encCtx) }
 	}
-	return s.decide(ctx, action, k, encCtx, grantTokens, byGrant)
+	return s.decide(call, action, k, encCtx, grantTokens, byGrant)
 }
 
 // decide makes the decision of authorizeAction: the key policy and the
 // caller's identity policies, then, unless they deny explicitly, byGrant
 // (nil when no grant can allow the action).
-func (s *Service) decide(ctx context.Context, action string, k *fsm.Key, encCtx map[string]string, grantTokens []string, byGrant func(Caller) bool) *Error {
-	c, ok := callOf(ctx)
-	if !ok {
-		return Internal("request has no authenticated caller")
-	}
+func (s *Service) decide(c Call, action string, k *fsm.Key, encCtx map[string]string, grantTokens []string, byGrant func(Caller) bool) *Error {
 	if e := checkGrantTokens(grantTokens); e != nil {
 		return e
 	}
@@ -108,17 +97,17 @@ func (s *Service) decide(ctx context.Context, action string, k *fsm.Key, encCtx 
 	if e != nil {
 		return e
 	}
-	ids, e := s.identityPolicies(c.caller)
+	ids, e := s.identityPolicies(c.Caller)
 	if e != nil {
 		return e
 	}
 	resource := s.arn(k.KeyID)
 	req := policy.Request{
-		PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action,
-		Resource: resource, EncryptionContext: encCtx, SecureTransport: c.caller.SecureTransport,
+		PrincipalARN: c.Caller.PrincipalARN, CallerAccount: s.Account, Action: action,
+		Resource: resource, EncryptionContext: encCtx, SecureTransport: c.Caller.SecureTransport,
 	}
 	d := policy.Decide(kp, ids, req)
-	if !d.Allowed && d.Basis != policy.ExplicitDeny && byGrant != nil && byGrant(c.caller) {
+	if !d.Allowed && d.Basis != policy.ExplicitDeny && byGrant != nil && byGrant(c.Caller) {
 		d = d.WithGrant()
 	}
 	if !d.Allowed {
@@ -130,17 +119,13 @@ func (s *Service) decide(ctx context.Context, action string, k *fsm.Key, encCtx 
 // authorizeAccount decides an account-level operation (CreateKey, ListKeys,
 // ListAliases, GenerateRandom, ListRetirableGrants): IAM alone decides it,
 // and the account's root principal may do all of them.
-func (s *Service) authorizeAccount(ctx context.Context) *Error {
-	c, ok := callOf(ctx)
-	if !ok {
-		return Internal("request has no authenticated caller")
-	}
-	ids, e := s.identityPolicies(c.caller)
+func (s *Service) authorizeAccount(c Call) *Error {
+	ids, e := s.identityPolicies(c.Caller)
 	if e != nil {
 		return e
 	}
-	action := "kms:" + c.op
-	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.caller.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*", SecureTransport: c.caller.SecureTransport})
+	action := "kms:" + c.Op
+	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.Caller.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*", SecureTransport: c.Caller.SecureTransport})
 	if !d.Allowed {
 		return accessDenied(c, action, "*", d)
 	}
@@ -149,12 +134,12 @@ func (s *Service) authorizeAccount(ctx context.Context) *Error {
 
 // authorizeKeyID is authorize for operations that name a key only by id: a
 // key that does not exist is left to the operation's own NotFound.
-func (s *Service) authorizeKeyID(ctx context.Context, id string) *Error {
+func (s *Service) authorizeKeyID(call Call, id string) *Error {
 	k, ok := s.State.Key(id)
 	if !ok {
 		return nil
 	}
-	return s.authorize(ctx, k, nil, nil)
+	return s.authorize(call, k, nil, nil)
 }
 
 // grantOp is the grant operation that can allow an API operation; "" for

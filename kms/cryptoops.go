@@ -109,7 +109,7 @@ type encryptRequest struct {
 	DryRun              bool
 }
 
-func (s *Service) Encrypt(ctx context.Context, req *encryptRequest) (any, *Error) {
+func (s *Service) Encrypt(ctx context.Context, call Call, req *encryptRequest) (any, *Error) {
 	if e := firstErr(checkBlobLen("plaintext", req.Plaintext, 1, 4096), checkContext(req.EncryptionContext),
 		checkGrantTokens(req.GrantTokens), checkAlgorithm(req.EncryptionAlgorithm)); e != nil {
 		return nil, e
@@ -118,7 +118,7 @@ func (s *Service) Encrypt(ctx context.Context, req *encryptRequest) (any, *Error
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorize(ctx, k, req.EncryptionContext, req.GrantTokens); e != nil {
+	if e := s.authorize(call, k, req.EncryptionContext, req.GrantTokens); e != nil {
 		return nil, e
 	}
 	if e := s.usable(k); e != nil {
@@ -141,11 +141,11 @@ type decryptRequest struct {
 	DryRun              bool
 }
 
-func (s *Service) Decrypt(ctx context.Context, req *decryptRequest) (any, *Error) {
+func (s *Service) Decrypt(ctx context.Context, call Call, req *decryptRequest) (any, *Error) {
 	if e := firstErr(checkGrantTokens(req.GrantTokens), checkAlgorithm(req.EncryptionAlgorithm)); e != nil {
 		return nil, e
 	}
-	k, plaintext, e := s.open(ctx, "Decrypt", req.GrantTokens, req.CiphertextBlob, req.EncryptionContext, req.KeyId, "ciphertextBlob", "keyId")
+	k, plaintext, e := s.open(call, "Decrypt", req.GrantTokens, req.CiphertextBlob, req.EncryptionContext, req.KeyId, "ciphertextBlob", "keyId")
 	if e != nil {
 		return nil, e
 	}
@@ -155,7 +155,7 @@ func (s *Service) Decrypt(ctx context.Context, req *decryptRequest) (any, *Error
 // open decrypts a ciphertext blob: the blob names its key; a key named by
 // the caller must be that key (IncorrectKeyException otherwise). grantOp is
 // the permission checked on that key (Decrypt or ReEncryptFrom).
-func (s *Service) open(ctx context.Context, grantOp string, grantTokens []string, blob []byte, encCtx map[string]string, keyRef *string, blobField, keyField string) (*fsm.Key, []byte, *Error) {
+func (s *Service) open(call Call, grantOp string, grantTokens []string, blob []byte, encCtx map[string]string, keyRef *string, blobField, keyField string) (*fsm.Key, []byte, *Error) {
 	if e := firstErr(checkBlobLen(blobField, blob, 1, 6144), checkContext(encCtx)); e != nil {
 		return nil, nil, e
 	}
@@ -177,7 +177,7 @@ func (s *Service) open(ctx context.Context, grantOp string, grantTokens []string
 	if !ok {
 		return nil, nil, invalidCiphertext()
 	}
-	if e := s.authorizeAction(ctx, "kms:"+grantOp, grantOp, k, encCtx, grantTokens); e != nil {
+	if e := s.authorizeAction(call, "kms:"+grantOp, grantOp, k, encCtx, grantTokens); e != nil {
 		return nil, nil, e
 	}
 	if e := s.usable(k); e != nil {
@@ -213,7 +213,7 @@ type reEncryptRequest struct {
 	DryRun                         bool
 }
 
-func (s *Service) ReEncrypt(ctx context.Context, req *reEncryptRequest) (any, *Error) {
+func (s *Service) ReEncrypt(ctx context.Context, call Call, req *reEncryptRequest) (any, *Error) {
 	if e := firstErr(checkGrantTokens(req.GrantTokens), checkAlgorithm(req.SourceEncryptionAlgorithm),
 		checkAlgorithm(req.DestinationEncryptionAlgorithm), checkContext(req.DestinationEncryptionContext)); e != nil {
 		return nil, e
@@ -222,10 +222,10 @@ func (s *Service) ReEncrypt(ctx context.Context, req *reEncryptRequest) (any, *E
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorizeAction(ctx, "kms:ReEncryptTo", "ReEncryptTo", dst, req.DestinationEncryptionContext, req.GrantTokens); e != nil {
+	if e := s.authorizeAction(call, "kms:ReEncryptTo", "ReEncryptTo", dst, req.DestinationEncryptionContext, req.GrantTokens); e != nil {
 		return nil, e
 	}
-	src, plaintext, e := s.open(ctx, "ReEncryptFrom", req.GrantTokens, req.CiphertextBlob, req.SourceEncryptionContext, req.SourceKeyId, "ciphertextBlob", "sourceKeyId")
+	src, plaintext, e := s.open(call, "ReEncryptFrom", req.GrantTokens, req.CiphertextBlob, req.SourceEncryptionContext, req.SourceKeyId, "ciphertextBlob", "sourceKeyId")
 	if e != nil {
 		return nil, e
 	}

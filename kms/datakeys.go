@@ -17,16 +17,16 @@ type generateDataKeyRequest struct {
 	DryRun            bool
 }
 
-func (s *Service) GenerateDataKey(ctx context.Context, req *generateDataKeyRequest) (any, *Error) {
-	k, plaintext, blob, e := s.newDataKey(ctx, req)
+func (s *Service) GenerateDataKey(ctx context.Context, call Call, req *generateDataKeyRequest) (any, *Error) {
+	k, plaintext, blob, e := s.newDataKey(call, req)
 	if e != nil {
 		return nil, e
 	}
 	return map[string]any{"CiphertextBlob": blob, "Plaintext": sensitive.Bytes(plaintext), "KeyId": s.arn(k.KeyID)}, nil
 }
 
-func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, req *generateDataKeyRequest) (any, *Error) {
-	k, plaintext, blob, e := s.newDataKey(ctx, req)
+func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, call Call, req *generateDataKeyRequest) (any, *Error) {
+	k, plaintext, blob, e := s.newDataKey(call, req)
 	if e != nil {
 		return nil, e
 	}
@@ -36,7 +36,7 @@ func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, req *gene
 
 // newDataKey makes a random data key and its ciphertext under the key the
 // request names.
-func (s *Service) newDataKey(ctx context.Context, req *generateDataKeyRequest) (*fsm.Key, []byte, []byte, *Error) {
+func (s *Service) newDataKey(call Call, req *generateDataKeyRequest) (*fsm.Key, []byte, []byte, *Error) {
 	if e := firstErr(checkContext(req.EncryptionContext), checkGrantTokens(req.GrantTokens),
 		checkRange("numberOfBytes", req.NumberOfBytes, 1, 1024)); e != nil {
 		return nil, nil, nil, e
@@ -59,7 +59,7 @@ func (s *Service) newDataKey(ctx context.Context, req *generateDataKeyRequest) (
 	if e != nil {
 		return nil, nil, nil, e
 	}
-	if e := s.authorize(ctx, k, req.EncryptionContext, req.GrantTokens); e != nil {
+	if e := s.authorize(call, k, req.EncryptionContext, req.GrantTokens); e != nil {
 		return nil, nil, nil, e
 	}
 	if e := s.usable(k); e != nil {
@@ -82,7 +82,7 @@ type generateRandomRequest struct {
 	Recipient        any
 }
 
-func (s *Service) GenerateRandom(ctx context.Context, req *generateRandomRequest) (any, *Error) {
+func (s *Service) GenerateRandom(ctx context.Context, call Call, req *generateRandomRequest) (any, *Error) {
 	if req.NumberOfBytes == nil {
 		return nil, validation("numberOfBytes", "Member must not be null")
 	}
@@ -95,7 +95,7 @@ func (s *Service) GenerateRandom(ctx context.Context, req *generateRandomRequest
 	if req.Recipient != nil {
 		return nil, newErr("UnsupportedOperationException", http.StatusBadRequest, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
 	}
-	if e := s.authorizeAccount(ctx); e != nil {
+	if e := s.authorizeAccount(call); e != nil {
 		return nil, e
 	}
 	out := make([]byte, *req.NumberOfBytes)

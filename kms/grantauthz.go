@@ -1,7 +1,6 @@
 package kms
 
 import (
-	"context"
 	"maps"
 	"slices"
 
@@ -17,12 +16,12 @@ import (
 // authorizeCreateGrant authorizes CreateGrant of the grant req describes.
 // encCtx is the new grant's constraint, which the policies' encryption
 // context conditions see.
-func (s *Service) authorizeCreateGrant(ctx context.Context, k *fsm.Key, req *createGrantRequest, encCtx map[string]string) *Error {
+func (s *Service) authorizeCreateGrant(call Call, k *fsm.Key, req *createGrantRequest, encCtx map[string]string) *Error {
 	var eq, sub map[string]string
 	if req.Constraints != nil {
 		eq, sub = req.Constraints.EncryptionContextEquals, req.Constraints.EncryptionContextSubset
 	}
-	return s.decide(ctx, "kms:CreateGrant", k, encCtx, req.GrantTokens, func(c Caller) bool {
+	return s.decide(call, "kms:CreateGrant", k, encCtx, req.GrantTokens, func(c Caller) bool {
 		return s.State.AnyGrant(k.KeyID, c.PrincipalARN, func(parent fsm.Grant) bool {
 			return grantCovers(parent, req.Operations, eq, sub)
 		})

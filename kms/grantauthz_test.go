@@ -142,7 +142,7 @@ func (ts *testService) fillGrants(tb testing.TB, id string, from, n int) {
 			GrantId: fmt.Sprintf("%064x", i), KeyId: id, Token: "t", Operations: []string{"Decrypt", "Encrypt"},
 			GranteePrincipal: fmt.Sprintf("arn:aws:iam::111122223333:user/filler%d", i%1000),
 		}
-		if e := ts.commit(context.Background(), fsm.CmdCreateGrant, &fsmpb.CreateGrant{Grant: g}, ts.now()); e != nil {
+		if e := ts.commit(context.Background(), Call{}, fsm.CmdCreateGrant, &fsmpb.CreateGrant{Grant: g}, ts.now()); e != nil {
 			tb.Fatal(e)
 		}
 	}

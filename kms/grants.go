@@ -114,7 +114,7 @@ func constraintsHold(g fsm.Grant, encCtx map[string]string) bool {
 	return true
 }
 
-func (s *Service) CreateGrant(ctx context.Context, req *createGrantRequest) (any, *Error) {
+func (s *Service) CreateGrant(ctx context.Context, call Call, req *createGrantRequest) (any, *Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -133,7 +133,7 @@ func (s *Service) CreateGrant(ctx context.Context, req *createGrantRequest) (any
 			encCtx = req.Constraints.EncryptionContextSubset
 		}
 	}
-	if e := s.authorizeCreateGrant(ctx, k, req, encCtx); e != nil {
+	if e := s.authorizeCreateGrant(call, k, req, encCtx); e != nil {
 		return nil, e
 	}
 	if req.DryRun {
@@ -169,7 +169,7 @@ func (s *Service) CreateGrant(ctx context.Context, req *createGrantRequest) (any
 	}
 	g.Token = tok
 	answer := map[string]any{"GrantId": g.GrantID, "GrantToken": g.Token}
-	if e := s.commitAnswer(ctx, fsm.CmdCreateGrant, fsm.CreateGrantCommand(g), s.now(), answer); e != nil {
+	if e := s.commitAnswer(ctx, call, fsm.CmdCreateGrant, fsm.CreateGrantCommand(g), s.now(), answer); e != nil {
 		return nil, e
 	}
 	return answer, nil
@@ -242,7 +242,7 @@ type listGrantsRequest struct {
 	GranteePrincipal *string
 }
 
-func (s *Service) ListGrants(ctx context.Context, req *listGrantsRequest) (any, *Error) {
+func (s *Service) ListGrants(ctx context.Context, call Call, req *listGrantsRequest) (any, *Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -251,7 +251,7 @@ func (s *Service) ListGrants(ctx context.Context, req *listGrantsRequest) (any, 
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorize(ctx, k, nil, nil); e != nil {
+	if e := s.authorize(call, k, nil, nil); e != nil {
 		return nil, e
 	}
 	var grantee string
@@ -276,11 +276,11 @@ type listRetirableGrantsRequest struct {
 	Marker            *string
 }
 
-func (s *Service) ListRetirableGrants(ctx context.Context, req *listRetirableGrantsRequest) (any, *Error) {
+func (s *Service) ListRetirableGrants(ctx context.Context, call Call, req *listRetirableGrantsRequest) (any, *Error) {
 	if req.RetiringPrincipal == nil {
 		return nil, validation("retiringPrincipal", "Member must not be null")
 	}
-	if e := s.authorizeAccount(ctx); e != nil {
+	if e := s.authorizeAccount(call); e != nil {
 		return nil, e
 	}
 	return s.grantPage(req.Limit, req.Marker, func(after string, limit int) fsm.GrantPage {
@@ -342,7 +342,7 @@ type retireGrantRequest struct {
 
 // retireGrant: the grant's retiring principal, its grantee when the grant
 // includes RetireGrant, or the account's root may retire it.
-func (s *Service) RetireGrant(ctx context.Context, req *retireGrantRequest) (any, *Error) {
+func (s *Service) RetireGrant(ctx context.Context, call Call, req *retireGrantRequest) (any, *Error) {
 	var gid string
 	switch {
 	case req.GrantToken != nil:
@@ -368,16 +368,15 @@ func (s *Service) RetireGrant(ctx context.Context, req *retireGrantRequest) (any
 			return nil, notFound("Grant ID not found")
 		}
 	}
-	c, _ := callOf(ctx)
-	allowed := s.isRoot(c.caller) || (g.RetiringPrincipal != "" && g.RetiringPrincipal == c.caller.PrincipalARN) ||
-		(g.GranteePrincipal == c.caller.PrincipalARN && slices.Contains(g.Operations, "RetireGrant"))
+	allowed := s.isRoot(call.Caller) || (g.RetiringPrincipal != "" && g.RetiringPrincipal == call.Caller.PrincipalARN) ||
+		(g.GranteePrincipal == call.Caller.PrincipalARN && slices.Contains(g.Operations, "RetireGrant"))
 	if !allowed {
-		return nil, accessDenied(c, "kms:RetireGrant", s.arn(g.KeyID), policy.Decision{})
+		return nil, accessDenied(call, "kms:RetireGrant", s.arn(g.KeyID), policy.Decision{})
 	}
 	if req.DryRun {
 		return nil, dryRunSucceeded()
 	}
-	return nil, s.commit(ctx, fsm.CmdRemoveGrant, &fsmpb.RemoveGrant{KeyId: g.KeyID, GrantId: g.GrantID}, s.now())
+	return nil, s.commit(ctx, call, fsm.CmdRemoveGrant, &fsmpb.RemoveGrant{KeyId: g.KeyID, GrantId: g.GrantID}, s.now())
 }
 
 type revokeGrantRequest struct {
@@ -386,7 +385,7 @@ type revokeGrantRequest struct {
 	DryRun  bool
 }
 
-func (s *Service) RevokeGrant(ctx context.Context, req *revokeGrantRequest) (any, *Error) {
+func (s *Service) RevokeGrant(ctx context.Context, call Call, req *revokeGrantRequest) (any, *Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -394,13 +393,13 @@ func (s *Service) RevokeGrant(ctx context.Context, req *revokeGrantRequest) (any
 	if req.GrantId == nil {
 		return nil, validation("grantId", "Member must not be null")
 	}
-	if e := s.authorizeKeyID(ctx, id); e != nil {
+	if e := s.authorizeKeyID(call, id); e != nil {
 		return nil, e
 	}
 	if req.DryRun {
 		return nil, dryRunSucceeded()
 	}
-	return nil, s.commit(ctx, fsm.CmdRemoveGrant, &fsmpb.RemoveGrant{KeyId: id, GrantId: *req.GrantId}, s.now())
+	return nil, s.commit(ctx, call, fsm.CmdRemoveGrant, &fsmpb.RemoveGrant{KeyId: id, GrantId: *req.GrantId}, s.now())
 }
 
 func dryRunSucceeded() *Error {

@@ -199,7 +199,7 @@ func (ts *testService) createKeyWithID(tb testing.TB, id string) {
 		KeyState: string(fsm.StateEnabled), Origin: "AWS_KMS",
 		Material: []*fsmpb.KeyMaterial{{Version: 1, Sealed: sealed, CreateDate: now.UnixNano()}},
 	}
-	if e := ts.commit(context.Background(), fsm.CmdCreateKey, &fsmpb.CreateKey{Key: k}, now); e != nil {
+	if e := ts.commit(context.Background(), Call{}, fsm.CmdCreateKey, &fsmpb.CreateKey{Key: k}, now); e != nil {
 		tb.Fatal(e)
 	}
 }

@@ -84,17 +84,17 @@ type createKeyRequest struct {
 	MultiRegion                    bool
 }
 
-func (s *Service) CreateKey(ctx context.Context, req *createKeyRequest) (any, *Error) {
+func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyRequest) (any, *Error) {
 	if e := req.validate(); e != nil {
 		return nil, e
 	}
-	if e := s.authorizeAccount(ctx); e != nil {
+	if e := s.authorizeAccount(call); e != nil {
 		return nil, e
 	}
 	// A key always carries its policy: AWS's default one when none is given.
 	doc := string(policy.DefaultKeyPolicy(s.Account))
 	if req.Policy != nil {
-		if e := s.checkKeyPolicy(ctx, *req.Policy, req.BypassPolicyLockoutSafetyCheck); e != nil {
+		if e := s.checkKeyPolicy(call, *req.Policy, req.BypassPolicyLockoutSafetyCheck); e != nil {
 			return nil, e
 		}
 		doc = *req.Policy
@@ -120,7 +120,7 @@ func (s *Service) CreateKey(ctx context.Context, req *createKeyRequest) (any, *E
 	k.Policy = doc
 	k.Tags = domainTags(req.Tags)
 	answer := map[string]any{"KeyMetadata": s.metadata(k)}
-	if e := s.commitAnswer(ctx, fsm.CmdCreateKey, fsm.CreateKeyCommand(*k), now, answer); e != nil {
+	if e := s.commitAnswer(ctx, call, fsm.CmdCreateKey, fsm.CreateKeyCommand(*k), now, answer); e != nil {
 		return nil, e
 	}
 	return answer, nil
@@ -187,7 +187,7 @@ type describeKeyRequest struct {
 	GrantTokens []string
 }
 
-func (s *Service) DescribeKey(ctx context.Context, req *describeKeyRequest) (any, *Error) {
+func (s *Service) DescribeKey(ctx context.Context, call Call, req *describeKeyRequest) (any, *Error) {
 	if e := checkGrantTokens(req.GrantTokens); e != nil {
 		return nil, e
 	}
@@ -195,7 +195,7 @@ func (s *Service) DescribeKey(ctx context.Context, req *describeKeyRequest) (any
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorize(ctx, k, nil, req.GrantTokens); e != nil {
+	if e := s.authorize(call, k, nil, req.GrantTokens); e != nil {
 		return nil, e
 	}
 	return map[string]any{"KeyMetadata": s.metadata(k)}, nil
@@ -211,7 +211,7 @@ type keyListEntry struct {
 	KeyArn string
 }
 
-func (s *Service) ListKeys(ctx context.Context, req *listKeysRequest) (any, *Error) {
+func (s *Service) ListKeys(ctx context.Context, call Call, req *listKeysRequest) (any, *Error) {
 	limit, e := pageLimit(req.Limit, 100, 1000)
 	if e != nil {
 		return nil, e
@@ -219,7 +219,7 @@ func (s *Service) ListKeys(ctx context.Context, req *listKeysRequest) (any, *Err
 	if e := checkMarker(req.Marker); e != nil {
 		return nil, e
 	}
-	if e := s.authorizeAccount(ctx); e != nil {
+	if e := s.authorizeAccount(call); e != nil {
 		return nil, e
 	}
 	ids := s.State.KeyIDs()

@@ -17,18 +17,18 @@ type keyIDRequest struct {
 
 // keyIDBody resolves the key of a request whose only member is KeyId and
 // authorizes the caller on that key.
-func (s *Service) keyIDBody(ctx context.Context, req *keyIDRequest) (string, *Error) {
-	return s.authorizedKeyID(ctx, "keyId", req.KeyId)
+func (s *Service) keyIDBody(call Call, req *keyIDRequest) (string, *Error) {
+	return s.authorizedKeyID(call, "keyId", req.KeyId)
 }
 
 // authorizedKeyID is keyIDOf followed by the caller's authorization on the
 // key (a key that does not exist is left to the FSM's NotFound).
-func (s *Service) authorizedKeyID(ctx context.Context, field, ref string) (string, *Error) {
+func (s *Service) authorizedKeyID(call Call, field, ref string) (string, *Error) {
 	id, e := s.keyIDOf(field, ref)
 	if e != nil {
 		return "", e
 	}
-	return id, s.authorizeKeyID(ctx, id)
+	return id, s.authorizeKeyID(call, id)
 }
 
 type updateKeyDescriptionRequest struct {
@@ -36,8 +36,8 @@ type updateKeyDescriptionRequest struct {
 	Description *string
 }
 
-func (s *Service) UpdateKeyDescription(ctx context.Context, req *updateKeyDescriptionRequest) (any, *Error) {
-	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
+func (s *Service) UpdateKeyDescription(ctx context.Context, call Call, req *updateKeyDescriptionRequest) (any, *Error) {
+	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}
@@ -47,24 +47,24 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, req *updateKeyDescri
 	if e := checkLen("description", *req.Description, 0, 8192); e != nil {
 		return nil, e
 	}
-	return nil, s.commit(ctx, fsm.CmdUpdateKeyDescription,
+	return nil, s.commit(ctx, call, fsm.CmdUpdateKeyDescription,
 		&fsmpb.UpdateKeyDescription{KeyId: id, Description: *req.Description}, s.now())
 }
 
-func (s *Service) EnableKey(ctx context.Context, req *keyIDRequest) (any, *Error) {
-	return nil, s.setKeyEnabled(ctx, req, true)
+func (s *Service) EnableKey(ctx context.Context, call Call, req *keyIDRequest) (any, *Error) {
+	return nil, s.setKeyEnabled(ctx, call, req, true)
 }
 
-func (s *Service) DisableKey(ctx context.Context, req *keyIDRequest) (any, *Error) {
-	return nil, s.setKeyEnabled(ctx, req, false)
+func (s *Service) DisableKey(ctx context.Context, call Call, req *keyIDRequest) (any, *Error) {
+	return nil, s.setKeyEnabled(ctx, call, req, false)
 }
 
-func (s *Service) setKeyEnabled(ctx context.Context, req *keyIDRequest, enabled bool) *Error {
-	id, e := s.keyIDBody(ctx, req)
+func (s *Service) setKeyEnabled(ctx context.Context, call Call, req *keyIDRequest, enabled bool) *Error {
+	id, e := s.keyIDBody(call, req)
 	if e != nil {
 		return e
 	}
-	return s.commit(ctx, fsm.CmdSetKeyEnabled, &fsmpb.SetKeyEnabled{KeyId: id, Enabled: enabled}, s.now())
+	return s.commit(ctx, call, fsm.CmdSetKeyEnabled, &fsmpb.SetKeyEnabled{KeyId: id, Enabled: enabled}, s.now())
 }
 
 type scheduleKeyDeletionRequest struct {
@@ -72,8 +72,8 @@ type scheduleKeyDeletionRequest struct {
 	PendingWindowInDays *int32
 }
 
-func (s *Service) ScheduleKeyDeletion(ctx context.Context, req *scheduleKeyDeletionRequest) (any, *Error) {
-	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
+func (s *Service) ScheduleKeyDeletion(ctx context.Context, call Call, req *scheduleKeyDeletionRequest) (any, *Error) {
+	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}
@@ -91,20 +91,20 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, req *scheduleKeyDelet
 		"KeyId": s.arn(id), "DeletionDate": epochSeconds(date),
 		"KeyState": fsm.StatePendingDeletion, "PendingWindowInDays": window,
 	}
-	if e := s.commitAnswer(ctx, fsm.CmdScheduleKeyDeletion,
+	if e := s.commitAnswer(ctx, call, fsm.CmdScheduleKeyDeletion,
 		&fsmpb.ScheduleKeyDeletion{KeyId: id, DeletionDate: date, PendingWindowDays: window}, now, answer); e != nil {
 		return nil, e
 	}
 	return answer, nil
 }
 
-func (s *Service) CancelKeyDeletion(ctx context.Context, req *keyIDRequest) (any, *Error) {
-	id, e := s.keyIDBody(ctx, req)
+func (s *Service) CancelKeyDeletion(ctx context.Context, call Call, req *keyIDRequest) (any, *Error) {
+	id, e := s.keyIDBody(call, req)
 	if e != nil {
 		return nil, e
 	}
 	answer := map[string]any{"KeyId": s.arn(id)}
-	if e := s.commitAnswer(ctx, fsm.CmdCancelKeyDeletion, &fsmpb.KeyRef{KeyId: id}, s.now(), answer); e != nil {
+	if e := s.commitAnswer(ctx, call, fsm.CmdCancelKeyDeletion, &fsmpb.KeyRef{KeyId: id}, s.now(), answer); e != nil {
 		return nil, e
 	}
 	return answer, nil

@@ -14,7 +14,7 @@ const defaultPolicyName = "default"
 
 // checkKeyPolicy parses a new key policy and, unless bypassed, runs AWS's
 // lockout safety check for the caller.
-func (s *Service) checkKeyPolicy(ctx context.Context, doc string, bypass bool) *Error {
+func (s *Service) checkKeyPolicy(call Call, doc string, bypass bool) *Error {
 	if e := checkLen("policy", doc, 1, policy.MaxSize); e != nil {
 		return e
 	}
@@ -25,8 +25,7 @@ func (s *Service) checkKeyPolicy(ctx context.Context, doc string, bypass bool) *
 	if bypass {
 		return nil
 	}
-	c, _ := callOf(ctx)
-	if err := policy.LockoutCheck(p, c.caller.PrincipalARN, s.Account); err != nil {
+	if err := policy.LockoutCheck(p, call.Caller.PrincipalARN, s.Account); err != nil {
 		return newErr("MalformedPolicyDocumentException", http.StatusBadRequest, "%s", err.Error())
 	}
 	return nil
@@ -52,7 +51,7 @@ type putKeyPolicyRequest struct {
 	BypassPolicyLockoutSafetyCheck bool
 }
 
-func (s *Service) PutKeyPolicy(ctx context.Context, req *putKeyPolicyRequest) (any, *Error) {
+func (s *Service) PutKeyPolicy(ctx context.Context, call Call, req *putKeyPolicyRequest) (any, *Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -63,13 +62,13 @@ func (s *Service) PutKeyPolicy(ctx context.Context, req *putKeyPolicyRequest) (a
 	if e := checkPolicyName(req.PolicyName); e != nil {
 		return nil, e
 	}
-	if e := s.authorizeKeyID(ctx, id); e != nil {
+	if e := s.authorizeKeyID(call, id); e != nil {
 		return nil, e
 	}
-	if e := s.checkKeyPolicy(ctx, *req.Policy, req.BypassPolicyLockoutSafetyCheck); e != nil {
+	if e := s.checkKeyPolicy(call, *req.Policy, req.BypassPolicyLockoutSafetyCheck); e != nil {
 		return nil, e
 	}
-	return nil, s.commit(ctx, fsm.CmdPutKeyPolicy, &fsmpb.PutKeyPolicy{KeyId: id, Policy: *req.Policy}, s.now())
+	return nil, s.commit(ctx, call, fsm.CmdPutKeyPolicy, &fsmpb.PutKeyPolicy{KeyId: id, Policy: *req.Policy}, s.now())
 }
 
 type getKeyPolicyRequest struct {
@@ -77,7 +76,7 @@ type getKeyPolicyRequest struct {
 	PolicyName *string
 }
 
-func (s *Service) GetKeyPolicy(ctx context.Context, req *getKeyPolicyRequest) (any, *Error) {
+func (s *Service) GetKeyPolicy(ctx context.Context, call Call, req *getKeyPolicyRequest) (any, *Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -89,7 +88,7 @@ func (s *Service) GetKeyPolicy(ctx context.Context, req *getKeyPolicyRequest) (a
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorize(ctx, k, nil, nil); e != nil {
+	if e := s.authorize(call, k, nil, nil); e != nil {
 		return nil, e
 	}
 	doc := k.Policy
@@ -105,7 +104,7 @@ type listKeyPoliciesRequest struct {
 	Marker *string
 }
 
-func (s *Service) ListKeyPolicies(ctx context.Context, req *listKeyPoliciesRequest) (any, *Error) {
+func (s *Service) ListKeyPolicies(ctx context.Context, call Call, req *listKeyPoliciesRequest) (any, *Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -120,7 +119,7 @@ func (s *Service) ListKeyPolicies(ctx context.Context, req *listKeyPoliciesReque
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorize(ctx, k, nil, nil); e != nil {
+	if e := s.authorize(call, k, nil, nil); e != nil {
 		return nil, e
 	}
 	names := []string{defaultPolicyName}

@@ -34,7 +34,7 @@ func TestWriteCarriesItsEvent(t *testing.T) {
 			return b
 		}}
 		body, _ := json.Marshal(in)
-		res, e := ts.Handle(audit.WithRecorder(context.Background(), rec), testRoot, op, body)
+		res, e := ts.HandleCall(context.Background(), Call{Caller: testRoot, Op: op, Recorder: rec}, body)
 		m, _ := res.(map[string]any)
 		return rec, m, e
 	}

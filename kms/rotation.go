@@ -21,8 +21,8 @@ type enableKeyRotationRequest struct {
 	RotationPeriodInDays *int32
 }
 
-func (s *Service) EnableKeyRotation(ctx context.Context, req *enableKeyRotationRequest) (any, *Error) {
-	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
+func (s *Service) EnableKeyRotation(ctx context.Context, call Call, req *enableKeyRotationRequest) (any, *Error) {
+	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}
@@ -34,24 +34,24 @@ func (s *Service) EnableKeyRotation(ctx context.Context, req *enableKeyRotationR
 		period = *req.RotationPeriodInDays
 	}
 	now := s.now()
-	return nil, s.commit(ctx, fsm.CmdSetKeyRotation, &fsmpb.SetKeyRotation{
+	return nil, s.commit(ctx, call, fsm.CmdSetKeyRotation, &fsmpb.SetKeyRotation{
 		KeyId: id, Enabled: true, RotationPeriodDays: period, NextRotationDate: now.Add(s.days(period)).UnixNano(),
 	}, now)
 }
 
-func (s *Service) DisableKeyRotation(ctx context.Context, req *keyIDRequest) (any, *Error) {
-	id, e := s.keyIDBody(ctx, req)
+func (s *Service) DisableKeyRotation(ctx context.Context, call Call, req *keyIDRequest) (any, *Error) {
+	id, e := s.keyIDBody(call, req)
 	if e != nil {
 		return nil, e
 	}
-	return nil, s.commit(ctx, fsm.CmdSetKeyRotation, &fsmpb.SetKeyRotation{KeyId: id}, s.now())
+	return nil, s.commit(ctx, call, fsm.CmdSetKeyRotation, &fsmpb.SetKeyRotation{KeyId: id}, s.now())
 }
 
 // getKeyRotationStatus answers in every key state, as AWS does. The period
 // and next date appear only while rotation is enabled; on-demand rotations
 // complete when they commit, so OnDemandRotationStartDate never appears.
-func (s *Service) GetKeyRotationStatus(ctx context.Context, req *keyIDRequest) (any, *Error) {
-	id, e := s.keyIDBody(ctx, req)
+func (s *Service) GetKeyRotationStatus(ctx context.Context, call Call, req *keyIDRequest) (any, *Error) {
+	id, e := s.keyIDBody(call, req)
 	if e != nil {
 		return nil, e
 	}
@@ -71,8 +71,8 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, req *keyIDRequest) (
 // race with another rotation of the same key.
 const rotationAttempts = 3
 
-func (s *Service) RotateKeyOnDemand(ctx context.Context, req *keyIDRequest) (any, *Error) {
-	id, e := s.keyIDBody(ctx, req)
+func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRequest) (any, *Error) {
+	id, e := s.keyIDBody(call, req)
 	if e != nil {
 		return nil, e
 	}
@@ -85,7 +85,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, req *keyIDRequest) (any
 		if e != nil {
 			return nil, e
 		}
-		e = s.rotate(ctx, kr, k, fsm.RotationTypeOnDemand, 0)
+		e = s.rotate(ctx, call, kr, k, fsm.RotationTypeOnDemand, 0)
 		if e == nil {
 			return map[string]any{"KeyId": s.arn(id)}, nil
 		}
@@ -97,14 +97,14 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, req *keyIDRequest) (any
 
 // rotate proposes the next material version of k. nextRotation replaces the
 // schedule's next date for automatic rotations and is 0 for on-demand ones.
-func (s *Service) rotate(ctx context.Context, kr *seal.Keyring, k *fsm.Key, rotationType fsm.RotationType, nextRotation int64) *Error {
+func (s *Service) rotate(ctx context.Context, call Call, kr *seal.Keyring, k *fsm.Key, rotationType fsm.RotationType, nextRotation int64) *Error {
 	version := k.CurrentVersion() + 1
 	sealed, e := s.newMaterial(kr, k.KeyID, version)
 	if e != nil {
 		return e
 	}
 	now := s.now()
-	return s.commitAnswer(ctx, fsm.CmdRotateKey, &fsmpb.RotateKey{
+	return s.commitAnswer(ctx, call, fsm.CmdRotateKey, &fsmpb.RotateKey{
 		KeyId:            k.KeyID,
 		Material:         &fsmpb.KeyMaterial{Version: version, Sealed: sealed, CreateDate: now.UnixNano(), RotationType: string(rotationType)},
 		NextRotationDate: nextRotation,
@@ -128,8 +128,8 @@ type rotationEntry struct {
 // listKeyRotations lists material versions oldest first. The first
 // material is not a rotation: AWS lists it only for ALL_KEY_MATERIAL, and
 // without a rotation date or type. A marker is the last version listed.
-func (s *Service) ListKeyRotations(ctx context.Context, req *listKeyRotationsRequest) (any, *Error) {
-	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
+func (s *Service) ListKeyRotations(ctx context.Context, call Call, req *listKeyRotationsRequest) (any, *Error) {
+	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}

@@ -11,7 +11,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/policy"
 	"github.com/keyraft/keyraft/seal"
@@ -21,7 +20,7 @@ import (
 // Reads answer from the local FSM, so the caller must not release any
 // answer before committing the request's audit event through Raft: that
 // commit is what proves this node still led when it answered (a deposed
-// leader cannot commit), and the server does it for every request.
+// leader cannot commit), and the gateway does it for every request.
 type Service struct {
 	Region  string
 	Account string
@@ -43,13 +42,6 @@ type Service struct {
 	material map[string][]byte
 
 	policies policy.Cache
-}
-
-// WithCall returns ctx carrying the caller and the operation of one
-// request, which every operation's authorization reads. The gateway sets
-// it before it runs an operation.
-func WithCall(ctx context.Context, caller Caller, op string) context.Context {
-	return context.WithValue(ctx, callKey{}, &call{caller: caller, op: op})
 }
 
 func (s *Service) now() time.Time {
@@ -102,16 +94,16 @@ func (s *Service) keyring() (*seal.Keyring, *Error) {
 // commit proposes one command stamped with now and returns nil once it has
 // applied, or the FSM's refusal as the AWS error for it. The operation
 // answers nothing when it succeeds.
-func (s *Service) commit(ctx context.Context, t fsm.CommandType, payload proto.Message, now time.Time) *Error {
-	return s.commitAnswer(ctx, t, payload, now, nil)
+func (s *Service) commit(ctx context.Context, call Call, t fsm.CommandType, payload proto.Message, now time.Time) *Error {
+	return s.commitAnswer(ctx, call, t, payload, now, nil)
 }
 
 // commitAnswer is commit for an operation that will answer answer if the
-// command applies. When the request has an audit.Recorder, the command
+// command applies. When the call has an audit.Recorder, the command
 // carries the request's event (with that answer), so the change and its
 // event commit as one entry (fsm.ProposeAudited).
-func (s *Service) commitAnswer(ctx context.Context, t fsm.CommandType, payload proto.Message, now time.Time, answer any) *Error {
-	_, err := fsm.ProposeAudited(ctx, s.Propose, audit.RecorderFrom(ctx), t, payload, now, answer)
+func (s *Service) commitAnswer(ctx context.Context, call Call, t fsm.CommandType, payload proto.Message, now time.Time, answer any) *Error {
+	_, err := fsm.ProposeAudited(ctx, s.Propose, call.Recorder, t, payload, now, answer)
 	switch {
 	case err == nil:
 		return nil

@@ -73,8 +73,8 @@ type tagResourceRequest struct {
 	Tags  []tag
 }
 
-func (s *Service) TagResource(ctx context.Context, req *tagResourceRequest) (any, *Error) {
-	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
+func (s *Service) TagResource(ctx context.Context, call Call, req *tagResourceRequest) (any, *Error) {
+	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}
@@ -84,7 +84,7 @@ func (s *Service) TagResource(ctx context.Context, req *tagResourceRequest) (any
 	if e := checkTags(req.Tags); e != nil {
 		return nil, e
 	}
-	return nil, s.commit(ctx, fsm.CmdTagResource, &fsmpb.TagResource{KeyId: id, Tags: tagsToPB(req.Tags)}, s.now())
+	return nil, s.commit(ctx, call, fsm.CmdTagResource, &fsmpb.TagResource{KeyId: id, Tags: tagsToPB(req.Tags)}, s.now())
 }
 
 type untagResourceRequest struct {
@@ -92,8 +92,8 @@ type untagResourceRequest struct {
 	TagKeys []string
 }
 
-func (s *Service) UntagResource(ctx context.Context, req *untagResourceRequest) (any, *Error) {
-	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
+func (s *Service) UntagResource(ctx context.Context, call Call, req *untagResourceRequest) (any, *Error) {
+	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}
@@ -108,7 +108,7 @@ func (s *Service) UntagResource(ctx context.Context, req *untagResourceRequest) 
 			return nil, e
 		}
 	}
-	return nil, s.commit(ctx, fsm.CmdUntagResource, &fsmpb.UntagResource{KeyId: id, TagKeys: req.TagKeys}, s.now())
+	return nil, s.commit(ctx, call, fsm.CmdUntagResource, &fsmpb.UntagResource{KeyId: id, TagKeys: req.TagKeys}, s.now())
 }
 
 type listResourceTagsRequest struct {
@@ -119,8 +119,8 @@ type listResourceTagsRequest struct {
 
 // listResourceTags lists a key's tags in key order; a marker is the last
 // tag key of the previous page.
-func (s *Service) ListResourceTags(ctx context.Context, req *listResourceTagsRequest) (any, *Error) {
-	id, e := s.authorizedKeyID(ctx, "keyId", req.KeyId)
+func (s *Service) ListResourceTags(ctx context.Context, call Call, req *listResourceTagsRequest) (any, *Error) {
+	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/keyraft/keyraft/audit"
-	"github.com/keyraft/keyraft/server"
+	operatorapi "github.com/keyraft/keyraft/operator"
 )
 
 func runAudit(args []string) int {
@@ -44,7 +44,7 @@ func streamEvents(of *operatorFlags, q url.Values, w io.Writer) (uint64, error) 
 	if err != nil {
 		return 0, err
 	}
-	if err := of.sign(req, nil, server.OperatorSigningService); err != nil {
+	if err := of.sign(req, nil, operatorapi.SigningService); err != nil {
 		return 0, err
 	}
 	resp, err := client.Do(req)

@@ -27,7 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyraft/keyraft/internal/testport"
-	"github.com/keyraft/keyraft/server"
+	operatorapi "github.com/keyraft/keyraft/operator"
 )
 
 // binary is the keyraft executable built once for every test in this package.
@@ -188,7 +188,7 @@ func signedAuditGet(api, path string) (*http.Request, error) {
 	creds := credsFor(api)
 	sum := sha256.Sum256(nil)
 	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
-		req, hex.EncodeToString(sum[:]), server.OperatorSigningService, "us-east-1", time.Now())
+		req, hex.EncodeToString(sum[:]), operatorapi.SigningService, "us-east-1", time.Now())
 	return req, err
 }
 

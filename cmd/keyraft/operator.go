@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"github.com/keyraft/keyraft/server"
+	operatorapi "github.com/keyraft/keyraft/operator"
 )
 
 // operatorFlags are the flags every operator command takes.
@@ -125,7 +125,7 @@ func call(of *operatorFlags, method, path string, in, out any) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if err := of.sign(req, body, server.OperatorSigningService); err != nil {
+	if err := of.sign(req, body, operatorapi.SigningService); err != nil {
 		return err
 	}
 	raw, err := of.send(req)

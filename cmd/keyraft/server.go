@@ -16,7 +16,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/keyraft/keyraft/config"
-	"github.com/keyraft/keyraft/server"
+	"github.com/keyraft/keyraft/node"
+	operatorapi "github.com/keyraft/keyraft/operator"
 )
 
 func runServer(args []string) int {
@@ -43,7 +44,7 @@ func runServer(args []string) int {
 	if cfg.Dev {
 		return runDev(cfg)
 	}
-	s, err := server.Start(cfg)
+	s, err := node.Start(cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "keyraft server: %v\n", err)
 		return 1
@@ -72,7 +73,7 @@ func runDev(cfg config.Node) int {
 		defer os.RemoveAll(dir)
 		cfg.DataDir = dir
 	}
-	s, err := server.Start(cfg)
+	s, err := node.Start(cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "keyraft server -dev: %v\n", err)
 		return 1
@@ -118,7 +119,7 @@ export AWS_ACCESS_KEY_ID=%s
 	return 0
 }
 
-func devInit(ctx context.Context, s *server.Server) (*server.InitResult, error) {
+func devInit(ctx context.Context, s *node.Server) (*operatorapi.InitResult, error) {
 	for !s.Node().IsLeader() {
 		select {
 		case <-ctx.Done():

@@ -1,4 +1,4 @@
-package server
+package node
 
 import "github.com/keyraft/keyraft/cluster"
 

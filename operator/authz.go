@@ -1,17 +1,18 @@
-package server
+package operator
 
 import (
 	"net/http"
 
 	"github.com/keyraft/keyraft/arn"
+	"github.com/keyraft/keyraft/gateway"
 	"github.com/keyraft/keyraft/iam"
 )
 
-// OperatorSigningService is the SigV4 service name of the operator API's
+// SigningService is the SigV4 service name of the operator API's
 // signed requests (their credential scope ends in /keyraft/aws4_request):
 // a signature made for KMS or IAM is not valid here, nor one made here
 // for them.
-const OperatorSigningService = "keyraft"
+const SigningService = "keyraft"
 
 // The IAM actions of the operator API calls that need a principal. The
 // account's root may do all of them; anyone else needs an identity policy
@@ -56,39 +57,39 @@ func (e *operatorRefusal) Error() string { return e.msg }
 
 // nodeARN is the resource of an operator action on one server of the
 // cluster: arn:aws:keyraft:REGION:ACCOUNT:node/NODE_ID.
-func (s *Server) nodeARN(nodeID string) string {
-	return arn.Node(s.cfg.Region, s.cfg.Account, nodeID)
+func (a *API) nodeARN(nodeID string) string {
+	return arn.Node(a.Region, a.Account, nodeID)
 }
 
 // clusterARN is the resource of an operator action on the cluster as a
 // whole, which no one server stands for: arn:aws:keyraft:REGION:ACCOUNT:cluster.
-func (s *Server) clusterARN() string {
-	return arn.Cluster(s.cfg.Region, s.cfg.Account)
+func (a *API) clusterARN() string {
+	return arn.Cluster(a.Region, a.Account)
 }
 
 // checkOperator checks that an operator API request is signed with SigV4
-// (service OperatorSigningService) over body by a known access key whose
+// (service SigningService) over body by a known access key whose
 // principal may perform action on resource (an ARN). It returns the access key once the
 // signature holds, even when the action is refused, so that the refusal
 // can name who asked. A sealed node cannot check: the access keys' secrets
 // are sealed.
-func (s *Server) checkOperator(r *http.Request, body []byte, action, resource string) (accessKeyID string, refused *operatorRefusal) {
-	if _, err := s.barrier.Keyring(); err != nil {
+func (a *API) checkOperator(r *http.Request, from gateway.Origin, body []byte, action, resource string) (accessKeyID string, refused *operatorRefusal) {
+	if _, err := a.Barrier.Keyring(); err != nil {
 		return "", &operatorRefusal{http.StatusServiceUnavailable, "this node is sealed and cannot check the request's signature; ask an unsealed node"}
 	}
 	if r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Signature") == "" {
 		return "", &operatorRefusal{http.StatusForbidden, "this endpoint needs a request signed with AWS Signature Version 4 " +
-			"(service " + OperatorSigningService + ") by an access key allowed " + action + "; the keyraft CLI signs with the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment"}
+			"(service " + SigningService + ") by an access key allowed " + action + "; the keyraft CLI signs with the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment"}
 	}
-	akid, err := s.operatorVerifier.Verify(r, body)
+	akid, err := a.Verifier.Verify(r, body)
 	if err != nil {
-		return "", &operatorRefusal{http.StatusForbidden, authError(err).Message}
+		return "", &operatorRefusal{http.StatusForbidden, gateway.AuthError(err).Message}
 	}
-	caller, ok := s.caller(akid)
+	caller, ok := gateway.CallerOf(a.State, akid)
 	if !ok {
 		return "", &operatorRefusal{http.StatusForbidden, "The security token included in the request is invalid."}
 	}
-	if e := s.iam.Authorize(iam.Caller{PrincipalARN: caller.PrincipalARN, UserName: caller.UserName, SecureTransport: secureTransport(r)}, action, resource); e != nil {
+	if e := a.IAM.Authorize(iam.Caller{PrincipalARN: caller.PrincipalARN, UserName: caller.UserName, SecureTransport: from.SecureTransport(r)}, action, resource); e != nil {
 		return akid, &operatorRefusal{http.StatusForbidden, e.Message}
 	}
 	return akid, nil
@@ -97,18 +98,18 @@ func (s *Server) checkOperator(r *http.Request, body []byte, action, resource st
 // unauthenticated reports (and counts, as the API's failed signatures
 // are) an operator call refused before anyone was authenticated: it gets
 // no event of its own.
-func (s *Server) unauthenticated(r *http.Request, akid string, refused *operatorRefusal) bool {
+func (a *API) unauthenticated(r *http.Request, akid string, refused *operatorRefusal) bool {
 	if refused == nil || akid != "" || refused.status != http.StatusForbidden {
 		return false
 	}
-	s.authFailures.Count("OperatorSignature", sourceIP(r), claimedKey(r))
+	a.AuthFailures.Count("OperatorSignature", gateway.SourceIP(r), gateway.ClaimedKey(r))
 	return true
 }
 
 // authorizeOperator is checkOperator for calls whose refusals are not
 // audited (reads of the audit log): it answers a refused request itself.
-func (s *Server) authorizeOperator(w http.ResponseWriter, r *http.Request, action, resource string) bool {
-	if _, refused := s.checkOperator(r, nil, action, resource); refused != nil {
+func (a *API) authorizeOperator(w http.ResponseWriter, r *http.Request, from gateway.Origin, action, resource string) bool {
+	if _, refused := a.checkOperator(r, from, nil, action, resource); refused != nil {
 		writeErr(w, refused.status, refused.msg)
 		return false
 	}

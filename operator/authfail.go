@@ -1,4 +1,4 @@
-package server
+package operator
 
 import (
 	"encoding/json"
@@ -16,20 +16,20 @@ const authFailureSummaryEvery = time.Minute
 // counted: one AuthenticationFailureSummary event from this node, with
 // no userIdentity (nobody was authenticated), committed as operator events
 // are, through the leader.
-func (s *Server) summariseAuthFailures() {
+func (a *API) summariseAuthFailures() {
 	t := time.NewTicker(authFailureSummaryEvery)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-a.stop:
 			return
 		case <-t.C:
 		}
-		sum := s.authFailures.Take()
+		sum := a.AuthFailures.Take()
 		if sum.Total == 0 {
 			continue
 		}
-		ev := s.baseEvent(nil, "AuthenticationFailureSummary", "KeyraftServiceEvent", uuid.NewString(), uuid.NewString())
+		ev := a.Events.Base(nil, "AuthenticationFailureSummary", "KeyraftServiceEvent", uuid.NewString(), uuid.NewString())
 		ev.EventSource = "keyraft.gateway"
 		ev.RequestParameters = map[string]any{
 			"failures": sum.Total, "counts": sum.Counts, "uncounted": sum.Overflow,
@@ -37,9 +37,9 @@ func (s *Server) summariseAuthFailures() {
 		}
 		b, err := json.Marshal(ev)
 		if err != nil {
-			s.log.Warn("authentication failures could not be summarised", "failures", sum.Total, "error", err)
+			a.Log.Warn("authentication failures could not be summarised", "failures", sum.Total, "error", err)
 			continue
 		}
-		s.offerEvent(ev.EventName, b)
+		a.offerEvent(ev.EventName, b)
 	}
 }

@@ -1,12 +1,10 @@
-package server
+package node
 
 import (
-	"errors"
 	"path/filepath"
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/internal/diskspace"
 )
 
@@ -32,24 +30,4 @@ func diskReserve(cfg Config, log hclog.Logger) *diskspace.Reserve {
 			"free", diskspace.FormatSize(free), "min_free_disk", diskspace.FormatSize(cfg.MinFreeDisk))
 	}
 	return r
-}
-
-// noSpaceMsg is the client's answer when err is a write refused for lack of
-// disk space, or "".
-func noSpaceMsg(err error) string {
-	var ns *cluster.NoSpaceError
-	if errors.As(err, &ns) {
-		return "The request could not be recorded: " + ns.Error() + "."
-	}
-	return ""
-}
-
-// noLeaderMsg is the answer of a node that finds no leader: a node whose
-// own disk is full (it may be why, as a full disk stops a lone node from
-// saving its term) says so.
-func (s *Server) noLeaderMsg() string {
-	if err := s.node.LocalNoSpace(); err != nil {
-		return "No keyraft leader is available right now: " + err.Error() + "."
-	}
-	return errNoLeaderMsg
 }

@@ -1,4 +1,4 @@
-package server
+package node
 
 import (
 	"net"
@@ -41,13 +41,6 @@ func (s *Server) apiHTTPServer() *http.Server {
 
 func (s *Server) writeTimeout() time.Duration {
 	return s.cfg.HTTPWriteTimeout
-}
-
-// extendWrite gives a long answer (an audit log export) another write
-// timeout from now: its deadline rolls with each write, so a slow but
-// reading client gets it all and a client that stops reading is dropped.
-func (s *Server) extendWrite(w http.ResponseWriter) {
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.writeTimeout()))
 }
 
 // limitAPI caps the API listener's connections (below TLS, so handshakes

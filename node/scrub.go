@@ -1,4 +1,4 @@
-package server
+package node
 
 import (
 	"context"
@@ -18,7 +18,9 @@ import (
 // connection that asked for the seal is closed after its answer and the
 // heap overwritten once more when it is.
 
-// connKey is the context key of a request's connection.
+// connKey is the context key of a request's connection. It is the one
+// context value the node sets: net/http hands a handler its connection only
+// through the context (http.Server.ConnContext), so no parameter can.
 type connKey struct{}
 
 // scrubAfter records the connections whose closing is to be followed by

@@ -1,4 +1,4 @@
-package server
+package operator
 
 import (
 	"net/http"
@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/keyraft/keyraft/audit"
+	"github.com/keyraft/keyraft/gateway"
 )
 
 // serveAuditEvents streams the committed audit log as JSON lines:
 // GET /v1/sys/audit/events?after=SEQ&last=N&limit=N&since=RFC3339&until=RFC3339&key_id=ID&event_name=OP
 // Every node serves its own copy of the same committed log.
-func (s *Server) serveAuditEvents(w http.ResponseWriter, r *http.Request) {
-	if !s.authorizeOperator(w, r, ActionReadAuditLog, s.clusterARN()) {
+func (a *API) serveAuditEvents(w http.ResponseWriter, r *http.Request, from gateway.Origin) {
+	if !a.authorizeOperator(w, r, from, ActionReadAuditLog, a.clusterARN()) {
 		return
 	}
 	q := r.URL.Query()
@@ -46,15 +47,15 @@ func (s *Server) serveAuditEvents(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, http.StatusBadRequest, "last: not a count")
 			return
 		}
-		head, _ := s.auditStore.Head()
+		head, _ := a.AuditStore.Head()
 		if head > n && head-n > f.After {
 			f.After = head - n
 		}
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
-	_ = s.auditStore.Export(f, limit, func(rec audit.Record) error {
-		s.extendWrite(w)
+	_ = a.AuditStore.Export(f, limit, func(rec audit.Record) error {
+		a.extendWrite(w)
 		line := rec.JSON()
 		_, err := w.Write(append(line, '\n'))
 		return err
@@ -71,18 +72,18 @@ type verifyAnswer struct {
 }
 
 // serveAuditVerify checks this node's whole chain.
-func (s *Server) serveAuditVerify(w http.ResponseWriter, r *http.Request) {
-	if !s.authorizeOperator(w, r, ActionReadAuditLog, s.clusterARN()) {
+func (a *API) serveAuditVerify(w http.ResponseWriter, r *http.Request, from gateway.Origin) {
+	if !a.authorizeOperator(w, r, from, ActionReadAuditLog, a.clusterARN()) {
 		return
 	}
-	n, viol, err := s.auditStore.VerifyContext(r.Context())
+	n, viol, err := a.AuditStore.VerifyContext(r.Context())
 	if err != nil {
 		writeErr(w, http.StatusInternalServerError, "audit verify: "+err.Error())
 		return
 	}
-	head, _ := s.auditStore.Head()
-	s.extendWrite(w) // verifying a long chain may take longer than the write timeout
-	out := verifyAnswer{NodeID: s.cfg.NodeID, Events: n, Head: head, OK: viol == nil}
+	head, _ := a.AuditStore.Head()
+	a.extendWrite(w) // verifying a long chain may take longer than the write timeout
+	out := verifyAnswer{NodeID: a.NodeID, Events: n, Head: head, OK: viol == nil}
 	if viol != nil {
 		out.BrokenAt, out.Violation = viol.Seq, viol.Error()
 	}

@@ -1,14 +1,14 @@
-package server
+package operator
 
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/keyraft/keyraft/gateway"
 	"github.com/keyraft/keyraft/seal"
 )
 
@@ -120,27 +120,19 @@ func (f *unsealFailures) dueLocked(now time.Time) map[string]int {
 	return out
 }
 
-// sourceHost is the address part of a request's remote address.
-func sourceHost(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
-}
-
 // unsealSummaryPeriod is the most often failed unseal attempts are summarised.
 const unsealSummaryPeriod = time.Minute
 
 // admitUnseal takes a token for the request's source, or answers 429.
-func (s *Server) admitUnseal(w http.ResponseWriter, r *http.Request) bool {
-	ok, wait := s.unsealLimit.allow(sourceHost(r), time.Now())
+func (a *API) admitUnseal(w http.ResponseWriter, r *http.Request) bool {
+	ok, wait := a.unsealLimit.allow(gateway.SourceIP(r), time.Now())
 	if ok {
 		return true
 	}
-	s.unsealFailed(r)
+	a.unsealFailed(r)
 	secs := int(wait/time.Second) + 1
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("unseal: too many attempts from %s; retry in %d s", sourceHost(r), secs))
+	writeErr(w, http.StatusTooManyRequests, fmt.Sprintf("unseal: too many attempts from %s; retry in %d s", gateway.SourceIP(r), secs))
 	return false
 }
 
@@ -151,13 +143,13 @@ func isShareFailure(err error) bool {
 }
 
 // unsealFailed counts a failed (or refused) unseal attempt of r's source.
-func (s *Server) unsealFailed(r *http.Request) {
-	s.summariseUnsealFailures(s.unsealFails.Count(sourceHost(r), time.Now()))
+func (a *API) unsealFailed(r *http.Request) {
+	a.summariseUnsealFailures(a.unsealFails.Count(gateway.SourceIP(r), time.Now()))
 }
 
 // summariseUnsealFailures logs counts of failed unseal attempts by source
 // and records them as one audit event.
-func (s *Server) summariseUnsealFailures(counts map[string]int) {
+func (a *API) summariseUnsealFailures(counts map[string]int) {
 	if len(counts) == 0 {
 		return
 	}
@@ -165,22 +157,22 @@ func (s *Server) summariseUnsealFailures(counts map[string]int) {
 	for _, n := range counts {
 		total += n
 	}
-	s.log.Warn("failed unseal attempts", "attempts", total, "by_source", counts)
-	s.auditAsync(nil, "", "OperatorUnsealFailures", map[string]any{"failedAttempts": counts, "period": unsealSummaryPeriod.String()},
+	a.Log.Warn("failed unseal attempts", "attempts", total, "by_source", counts)
+	a.auditAsync(nil, "", "OperatorUnsealFailures", map[string]any{"failedAttempts": counts, "period": unsealSummaryPeriod.String()},
 		fmt.Errorf("%d failed unseal attempts", total))
 }
 
 // watchUnsealFailures summarises the failures counted since the last
 // summary once a period allows it.
-func (s *Server) watchUnsealFailures() {
+func (a *API) watchUnsealFailures() {
 	t := time.NewTicker(unsealSummaryPeriod / 6)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-a.stop:
 			return
 		case now := <-t.C:
-			s.summariseUnsealFailures(s.unsealFails.Due(now))
+			a.summariseUnsealFailures(a.unsealFails.Due(now))
 		}
 	}
 }

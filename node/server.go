@@ -1,4 +1,4 @@
-package server
+package node
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,13 +24,16 @@ import (
 	"github.com/keyraft/keyraft/internal/datadir"
 	"github.com/keyraft/keyraft/internal/failtally"
 	"github.com/keyraft/keyraft/kms"
+	"github.com/keyraft/keyraft/operator"
 	"github.com/keyraft/keyraft/seal"
 	"github.com/keyraft/keyraft/transport/clusterpb"
 	"github.com/keyraft/keyraft/transport/connlimit"
 	"github.com/keyraft/keyraft/transport/sigv4"
 )
 
-// Server is one running keyraft node.
+// Server is one running keyraft node: it builds the state machine, the
+// seal barrier, the cluster node and the services, and runs the gateway
+// and the operator API on its listeners.
 type Server struct {
 	cfg      Config
 	log      hclog.Logger
@@ -41,7 +45,7 @@ type Server struct {
 	// IAM operations are signed for the "iam" service, on the same endpoint.
 	iamVerifier *sigv4.Verifier
 	// operatorVerifier checks the operator API requests that need a
-	// principal (operatorauth.go).
+	// principal.
 	operatorVerifier *sigv4.Verifier
 	iam              *iam.Service
 
@@ -55,23 +59,17 @@ type Server struct {
 	grpc      *grpc.Server
 	stop      chan struct{}
 
-	// asyncAudits holds a slot per operator event still being offered to
-	// a leader (auditAsync).
-	asyncAudits chan struct{}
+	// gateway serves the KMS and IAM API; operator the operator API.
+	gateway  *gateway.Gateway
+	operator *operator.API
+	events   *gateway.Events
 
-	// services are what the gateway's operations run on.
-	services gateway.Services
 	// authFailures counts the requests refused for their signature,
-	// which summariseAuthFailures records once a minute at most.
+	// which the operator API records once a minute at most.
 	authFailures failtally.Tally
 
 	// scrub overwrites the free heap after a sealing connection closes (scrub.go).
 	scrub scrubAfter
-
-	// unsealLimit and unsealFails guard the unauthenticated unseal
-	// endpoint (unsealguard.go).
-	unsealLimit unsealLimiter
-	unsealFails unsealFailures
 
 	// clock is the cluster clock every timestamp this node proposes comes
 	// from; clockAlarm is the latest alarm about it (clock.go).
@@ -115,9 +113,7 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.AuditSegmentSize > 0 {
 		store.SetSegmentSize(cfg.AuditSegmentSize)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, fsm: fsm.New(store), auditStore: store, barrier: seal.NewBarrier(), stop: make(chan struct{}),
-		asyncAudits: make(chan struct{}, maxPendingOperatorEvents)}
-	s.unsealFails.period = unsealSummaryPeriod
+	s := &Server{cfg: cfg, log: cfg.Logger, fsm: fsm.New(store), auditStore: store, barrier: seal.NewBarrier(), stop: make(chan struct{})}
 	s.clock = &clusterclock.Clock{Last: s.fsm.LastTimestamp, Wall: cfg.Wall}
 	// One audit proposal in flight: events that arrive meanwhile all ride
 	// in the next entry. Measured with keyraft bench on 3 nodes, 16 clients:
@@ -127,9 +123,9 @@ func Start(cfg Config) (*Server, error) {
 	s.kms = &kms.Service{Region: cfg.Region, Account: cfg.Account, State: s.fsm.Query(), Keyring: s.barrier.Keyring, DayLength: cfg.DayLength, Now: s.clock.Now}
 	s.verifier = &sigv4.Verifier{Region: cfg.Region, Service: "kms", Secret: s.secretFor}
 	s.iamVerifier = &sigv4.Verifier{Region: cfg.Region, Service: "iam", Secret: s.secretFor}
-	s.operatorVerifier = &sigv4.Verifier{Region: cfg.Region, Service: OperatorSigningService, Secret: s.secretFor, PathNamesOperation: true}
+	s.operatorVerifier = &sigv4.Verifier{Region: cfg.Region, Service: operator.SigningService, Secret: s.secretFor, PathNamesOperation: true}
 	s.iam = &iam.Service{Account: cfg.Account, State: s.fsm.Query(), Keyring: s.barrier.Keyring, Now: s.clock.Now}
-	s.services = gateway.Services{KMS: s.kms, IAM: s.iam}
+	s.events = &gateway.Events{Region: cfg.Region, Account: cfg.Account, NodeID: cfg.NodeID, State: s.fsm.Query(), Now: s.clock.Now}
 
 	if s.apiLn, err = net.Listen("tcp", cfg.APIAddr); err != nil {
 		store.Close()
@@ -164,6 +160,20 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.kms.Propose = s.node.Apply
 	s.iam.Propose = s.node.Apply
+	s.gateway = &gateway.Gateway{
+		Log: cfg.Logger, State: s.fsm.Query(), Node: s.node, Events: s.events, Sealed: s.sealed,
+		Services:    gateway.Services{KMS: s.kms, IAM: s.iam},
+		KMSVerifier: s.verifier, IAMVerifier: s.iamVerifier,
+		Batcher: s.batcher, AuthFailures: &s.authFailures,
+	}
+	s.operator = &operator.API{
+		NodeID: cfg.NodeID, Region: cfg.Region, Account: cfg.Account, Insecure: cfg.Insecure,
+		Log: cfg.Logger, State: s.fsm.Query(), Barrier: s.barrier, Node: s.node, IAM: s.iam,
+		Verifier: s.operatorVerifier, Batcher: s.batcher, AuditStore: store, Events: s.events,
+		AuthFailures: &s.authFailures, Now: s.clock.Now,
+		Seal: s.Seal, ScrubAfter: s.scrub.mark, Alarms: s.alarms, WriteTimeout: s.writeTimeout(),
+	}
+	s.operator.Start(s.stop)
 
 	grpcOpts := []grpc.ServerOption{grpc.ConnectionTimeout(clusterHandshakeTimeout)}
 	if clusterTLS != nil {
@@ -180,8 +190,6 @@ func Start(cfg Config) (*Server, error) {
 	go func() { _ = s.http.Serve(s.apiLn) }()
 	go s.watchSeal()
 	go s.housekeeping()
-	go s.summariseAuthFailures()
-	go s.watchUnsealFailures()
 	s.log.Info("keyraft node started", "node_id", cfg.NodeID, "api", s.apiLn.Addr().String(),
 		"cluster", adv["cluster"], "raft", adv["raft"], "gossip", adv["gossip"],
 		"api_tls", apiTLS != nil, "cluster_tls", clusterTLS != nil, "gossip_encrypted", len(cfg.GossipKey) > 0)
@@ -244,6 +252,12 @@ func (s *Server) housekeeping() {
 	}
 }
 
+// sealed reports whether the barrier's keyring is closed.
+func (s *Server) sealed() bool {
+	_, err := s.barrier.Keyring()
+	return err != nil
+}
+
 // secretFor returns an access key's secret, opened under the keyring, as a
 // fresh copy that the verifier zeroes once it has used it: no secret stays
 // in memory between requests, so sealing (which drops the keyring) leaves
@@ -262,6 +276,40 @@ func (s *Server) secretFor(accessKeyID string) ([]byte, bool) {
 		return nil, false
 	}
 	return secret, true
+}
+
+// ServeHTTP routes the API listener: KMS and IAM at POST /, the operator
+// API below /v1/sys/.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r, gateway.Origin{}) }
+
+// serve routes a request that came as from says: on the API listener, or
+// forwarded by a follower (rpc.go).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, from gateway.Origin) {
+	switch {
+	case r.URL.Path == "/":
+		s.gateway.Serve(w, r, from)
+	case strings.HasPrefix(r.URL.Path, "/v1/sys/"):
+		s.operator.Serve(w, r, from)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// Initialize runs the init ceremony on this node, which must lead
+// (operator.API.Initialize); `server -dev` initialises itself with it.
+func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, threshold int) (*operator.InitResult, error) {
+	return s.operator.Initialize(ctx, r, shares, threshold)
+}
+
+// Unseal gives this node one share (operator.API.Unseal).
+func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {
+	return s.operator.Unseal(share, reset)
+}
+
+// RecordSetup audits an operator action the process took on its own
+// (operator.API.RecordSetup).
+func (s *Server) RecordSetup(ctx context.Context, name string, params map[string]any) error {
+	return s.operator.RecordSetup(ctx, name, params)
 }
 
 // APIAddr is the address the API listener is bound to.

@@ -1,4 +1,4 @@
-package server
+package operator
 
 import (
 	"context"
@@ -13,9 +13,7 @@ import (
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/iam"
-	"github.com/keyraft/keyraft/internal/wipe"
 	"github.com/keyraft/keyraft/seal"
-	"github.com/keyraft/keyraft/transport/sigv4"
 )
 
 // Errors of the operator seal and init calls.
@@ -46,11 +44,11 @@ func (r *InitResult) Forget() {
 // must run on the leader. The root key never leaves this function. The
 // init carries its own OperatorInit event (from r, when a request asked),
 // so neither commits without the other.
-func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, threshold int) (*InitResult, error) {
-	if s.fsm.Query().Initialized() {
+func (a *API) Initialize(ctx context.Context, r *http.Request, shares, threshold int) (*InitResult, error) {
+	if a.State.Initialized() {
 		return nil, ErrAlreadyInitialized
 	}
-	if !s.node.IsLeader() {
+	if !a.Node.IsLeader() {
 		return nil, cluster.ErrNotLeader
 	}
 	root, err := seal.GenerateRootKey(rand.Reader)
@@ -87,47 +85,47 @@ func (s *Server) Initialize(ctx context.Context, r *http.Request, shares, thresh
 	if err != nil {
 		return nil, err
 	}
-	event, err := s.operatorEvent(r, "", "OperatorInit", initParams(shares, threshold), nil)
+	event, err := a.operatorEvent(r, "", "OperatorInit", initParams(shares, threshold), nil)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := a.Now()
 	cmd, err := fsm.NewAuditedCommand(fsm.CmdInit, &fsmpb.Init{
 		Shares: uint32(shares), Threshold: uint32(threshold), SealedKeyring: sealedKR,
 		RootAccessKey: &fsmpb.AccessKey{
 			AccessKeyId: akid, SealedSecret: sealedSecret, CreateDate: now.UnixNano(),
-			PrincipalArn: arn.Root(s.cfg.Account),
+			PrincipalArn: arn.Root(a.Account),
 		},
 	}, now, event)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.node.Apply(ctx, cmd); err != nil {
+	if _, err := a.Node.Apply(ctx, cmd); err != nil {
 		if errors.Is(err, fsm.ErrAlreadyInitialized) {
 			return nil, ErrAlreadyInitialized
 		}
 		return nil, err
 	}
-	s.log.Info("cluster initialized", "shares", shares, "threshold", threshold, "access_key_id", akid)
+	a.Log.Info("cluster initialized", "shares", shares, "threshold", threshold, "access_key_id", akid)
 	ok = true
 	return res, nil
 }
 
 // Unseal gives this node one share (or resets its progress).
-func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {
+func (a *API) Unseal(share []byte, reset bool) (seal.Status, error) {
 	if reset {
-		return s.barrier.ResetProgress(), nil
+		return a.Barrier.ResetProgress(), nil
 	}
-	in, initialized := s.awaitInit(15 * time.Second)
+	in, initialized := a.awaitInit(15 * time.Second)
 	if !initialized {
-		return s.barrier.Status(0), ErrNotInitialized
+		return a.Barrier.Status(0), ErrNotInitialized
 	}
-	st, err := s.barrier.Unseal(share, in.SealedKeyring, in.Threshold)
+	st, err := a.Barrier.Unseal(share, in.SealedKeyring, in.Threshold)
 	if err == nil && !st.Sealed {
-		s.log.Info("node unsealed")
+		a.Log.Info("node unsealed")
 	}
 	if errors.Is(err, seal.ErrWrongShares) {
-		s.log.Warn("unseal attempt failed: wrong shares; progress reset")
+		a.Log.Warn("unseal attempt failed: wrong shares; progress reset")
 	}
 	return st, err
 }
@@ -136,11 +134,11 @@ func (s *Server) Unseal(share []byte, reset bool) (seal.Status, error) {
 // right after init, or right after a restart (Raft backs off replication to
 // a peer that was down for up to ~10 s), a follower may not have applied it
 // yet, and an unseal arriving then should not fail for that.
-func (s *Server) awaitInit(wait time.Duration) (fsm.InitRecord, bool) {
+func (a *API) awaitInit(wait time.Duration) (fsm.InitRecord, bool) {
 	deadline := time.Now().Add(wait)
 	for {
-		in, ok := s.fsm.Query().Init()
-		if ok || s.node.LeaderID() == "" || time.Now().After(deadline) {
+		in, ok := a.State.Init()
+		if ok || a.Node.LeaderID() == "" || time.Now().After(deadline) {
 			return in, ok
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -156,25 +154,8 @@ func initParams(shares, threshold int) map[string]any {
 // with no request behind it: `server -dev` unseals itself (its init
 // carries its own event), and its log should still begin as a cluster's
 // does.
-func (s *Server) RecordSetup(ctx context.Context, name string, params map[string]any) error {
-	return s.recordOperatorEvent(ctx, nil, "", name, params, nil)
-}
-
-// Seal drops every unsealed secret from memory on this node: the keyring,
-// the key material cache and the SigV4 signing keys are zeroed, not merely
-// dropped (docs/security.md says what remains best effort).
-func (s *Server) Seal() {
-	s.barrier.Seal()
-	s.kms.DropSecrets()
-	for _, v := range []*sigv4.Verifier{s.verifier, s.iamVerifier, s.operatorVerifier} {
-		v.Forget()
-	}
-	// Then the copies no code here holds: request and answer buffers that
-	// net/http, crypto/tls and encoding/json pool or dropped unzeroed
-	// (scrub.go).
-	s.forgetConnections()
-	wipe.Heap()
-	s.log.Info("node sealed")
+func (a *API) RecordSetup(ctx context.Context, name string, params map[string]any) error {
+	return a.recordOperatorEvent(ctx, nil, "", name, params, nil)
 }
 
 // Status is the answer of `operator status`.
@@ -197,16 +178,16 @@ type Status struct {
 }
 
 // Status reports this node's seal and Raft state.
-func (s *Server) Status() Status {
-	in, initialized := s.fsm.Query().Init()
-	st := s.barrier.Status(in.Threshold)
-	r := s.node.Raft()
+func (a *API) Status() Status {
+	in, initialized := a.State.Init()
+	st := a.Barrier.Status(in.Threshold)
+	r := a.Node.Raft()
 	return Status{
-		Insecure:    s.cfg.Insecure,
+		Insecure:    a.Insecure,
 		Initialized: initialized, Sealed: st.Sealed, Progress: st.Progress, Threshold: in.Threshold,
-		Shares: in.Shares, Nonce: st.Nonce, NodeID: s.cfg.NodeID, LeaderID: s.node.LeaderID(),
+		Shares: in.Shares, Nonce: st.Nonce, NodeID: a.NodeID, LeaderID: a.Node.LeaderID(),
 		RaftState: r.State().String(), RaftIndex: r.AppliedIndex(), Term: r.CurrentTerm(),
-		Alarms: s.alarms(),
+		Alarms: a.Alarms(),
 	}
 }
 

@@ -1,4 +1,4 @@
-package server
+package operator
 
 import (
 	"encoding/base64"
@@ -10,31 +10,33 @@ import (
 	"time"
 
 	"github.com/keyraft/keyraft/cluster"
+	"github.com/keyraft/keyraft/gateway"
 	"github.com/keyraft/keyraft/seal"
 )
 
-// The operator API, under /v1/sys/. Answers are JSON; failures are
-// {"errors": ["..."]} with a 4xx/5xx status, as Vault's API does.
-func (s *Server) serveOperator(w http.ResponseWriter, r *http.Request) {
+// Serve answers a request of the operator API, under /v1/sys/, which came
+// as from says. Answers are JSON; failures are {"errors": ["..."]} with a
+// 4xx/5xx status, as Vault's API does.
+func (a *API) Serve(w http.ResponseWriter, r *http.Request, from gateway.Origin) {
 	switch r.Method + " " + r.URL.Path {
 	case "GET /v1/sys/seal-status":
-		writeJSON(w, http.StatusOK, s.PublicStatus())
+		writeJSON(w, http.StatusOK, a.PublicStatus())
 	case "GET /v1/sys/status":
-		s.serveStatus(w, r)
+		a.serveStatus(w, r, from)
 	case "POST /v1/sys/init":
-		s.onLeader(w, r, s.handleInit)
+		a.onLeader(w, r, from, a.handleInit)
 	case "POST /v1/sys/unseal":
-		s.handleUnseal(w, r)
+		a.handleUnseal(w, r)
 	case "POST /v1/sys/seal":
-		s.handleSeal(w, r)
+		a.handleSeal(w, r, from)
 	case "GET /v1/sys/raft/peers":
-		s.servePeers(w, r)
+		a.servePeers(w, r, from)
 	case "GET /v1/sys/audit/events":
-		s.serveAuditEvents(w, r)
+		a.serveAuditEvents(w, r, from)
 	case "GET /v1/sys/audit/verify":
-		s.serveAuditVerify(w, r)
+		a.serveAuditVerify(w, r, from)
 	case "POST /v1/sys/raft/remove-peer":
-		s.onLeader(w, r, s.handleRemovePeer)
+		a.onLeader(w, r, from, a.handleRemovePeer)
 	default:
 		writeErr(w, http.StatusNotFound, "no such operator endpoint: "+r.Method+" "+r.URL.Path)
 	}
@@ -42,16 +44,16 @@ func (s *Server) serveOperator(w http.ResponseWriter, r *http.Request) {
 
 // onLeader runs h here when this node leads, and otherwise forwards the
 // request to the leader.
-func (s *Server) onLeader(w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request, []byte)) {
+func (a *API) onLeader(w http.ResponseWriter, r *http.Request, from gateway.Origin, h func(http.ResponseWriter, *http.Request, gateway.Origin, []byte)) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, "could not read the request body")
 		return
 	}
-	if !s.node.IsLeader() {
-		served, err := s.forward(w, r, body)
+	if !a.Node.IsLeader() {
+		served, err := gateway.Forward(a.Node, w, r, from, body)
 		switch {
-		case errors.Is(err, errLeadershipMoved):
+		case errors.Is(err, gateway.ErrLeadershipMoved):
 			writeErr(w, http.StatusServiceUnavailable, "leadership moved while forwarding; retry")
 			return
 		case err != nil:
@@ -61,7 +63,7 @@ func (s *Server) onLeader(w http.ResponseWriter, r *http.Request, h func(http.Re
 			return
 		}
 	}
-	h(w, r, body)
+	h(w, r, from, body)
 }
 
 type initRequest struct {
@@ -69,20 +71,20 @@ type initRequest struct {
 	SecretThreshold int `json:"secret_threshold"`
 }
 
-func (s *Server) handleInit(w http.ResponseWriter, r *http.Request, body []byte) {
+func (a *API) handleInit(w http.ResponseWriter, r *http.Request, _ gateway.Origin, body []byte) {
 	var req initRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		writeErr(w, http.StatusBadRequest, "init: the body must be {\"secret_shares\": N, \"secret_threshold\": T}")
 		return
 	}
-	res, err := s.Initialize(r.Context(), r, req.SecretShares, req.SecretThreshold)
+	res, err := a.Initialize(r.Context(), r, req.SecretShares, req.SecretThreshold)
 	if err != nil {
 		// Init needs no principal, so a refused one is anybody's: it is
 		// counted with the failed signatures and summarised once a minute
 		// (authfail.go), never appended one by one, or a flood of them
 		// would fill the replicated log and trim real evidence. A
 		// successful init carried its own event.
-		s.authFailures.Count("OperatorInit", sourceIP(r), "")
+		a.AuthFailures.Count("OperatorInit", gateway.SourceIP(r), "")
 	}
 	switch {
 	case errors.Is(err, ErrAlreadyInitialized):
@@ -152,14 +154,14 @@ type UnsealAnswer struct {
 	Error     string `json:"error,omitempty"`
 }
 
-func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
-	if !s.admitUnseal(w, r) {
+func (a *API) handleUnseal(w http.ResponseWriter, r *http.Request) {
+	if !a.admitUnseal(w, r) {
 		return
 	}
 	body, err := readZeroable(r.Body, 1<<16)
 	defer clear(body)
 	if err != nil {
-		s.unsealFailed(r)
+		a.unsealFailed(r)
 		writeErr(w, http.StatusBadRequest, "could not read the request body")
 		return
 	}
@@ -169,33 +171,33 @@ func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
 	var badBase64 base64.CorruptInputError
 	switch {
 	case errors.As(err, &badBase64):
-		s.unsealFailed(r)
+		a.unsealFailed(r)
 		writeErr(w, http.StatusBadRequest, "unseal: the share is not valid base64")
 		return
 	case err != nil:
-		s.unsealFailed(r)
+		a.unsealFailed(r)
 		writeErr(w, http.StatusBadRequest, "unseal: the body must be {\"key\": \"<base64 share>\"} or {\"reset\": true}")
 		return
 	}
 	var share []byte
 	if !req.Reset {
 		if share = req.Key; len(share) == 0 {
-			s.unsealFailed(r)
+			a.unsealFailed(r)
 			writeErr(w, http.StatusBadRequest, "unseal: the share is not valid base64")
 			return
 		}
 	}
-	if req.All && s.cfg.Insecure {
+	if req.All && a.Insecure {
 		// Refused before this node takes the share either: the operator
 		// meant every node, and none of them can be told from an impostor.
 		writeErr(w, http.StatusBadRequest, cluster.ErrInsecureUnseal.Error())
 		return
 	}
-	wasSealed := s.barrier.Status(0).Sealed
-	st, err := s.Unseal(share, req.Reset)
+	wasSealed := a.Barrier.Status(0).Sealed
+	st, err := a.Unseal(share, req.Reset)
 	switch {
 	case isShareFailure(err):
-		s.unsealFailed(r)
+		a.unsealFailed(r)
 	case err == nil && wasSealed && !st.Sealed:
 		// The unseal that opened the node: the one that changed what the
 		// cluster can do. Anyone may post a share, so everything else (a
@@ -203,7 +205,7 @@ func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
 		// unsealed node) is counted and summarised, not an event each:
 		// a flood of them from many addresses would fill the replicated
 		// log and trim real evidence.
-		s.auditAsync(r, "", "OperatorUnseal", map[string]any{"reset": req.Reset, "all": req.All, "progress": st.Progress, "sealed": st.Sealed}, nil)
+		a.auditAsync(r, "", "OperatorUnseal", map[string]any{"reset": req.Reset, "all": req.All, "progress": st.Progress, "sealed": st.Sealed}, nil)
 	default:
 		kind := "OperatorUnsealNoChange"
 		switch {
@@ -214,9 +216,9 @@ func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
 		case st.Sealed:
 			kind = "OperatorUnsealProgress"
 		}
-		s.authFailures.Count(kind, sourceIP(r), "")
+		a.AuthFailures.Count(kind, gateway.SourceIP(r), "")
 	}
-	local := UnsealAnswer{NodeID: s.cfg.NodeID, Sealed: st.Sealed, Progress: st.Progress, Threshold: st.Threshold}
+	local := UnsealAnswer{NodeID: a.NodeID, Sealed: st.Sealed, Progress: st.Progress, Threshold: st.Threshold}
 	if err != nil {
 		local.Error = describeUnsealErr(err)
 	}
@@ -234,13 +236,13 @@ func (s *Server) handleUnseal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answers := []UnsealAnswer{local}
-	peers, err := s.node.UnsealPeers(r.Context(), share)
+	peers, err := a.Node.UnsealPeers(r.Context(), share)
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	for id, a := range peers {
-		answers = append(answers, UnsealAnswer{NodeID: id, Sealed: a.Sealed, Progress: int(a.Progress), Threshold: int(a.Threshold), Error: a.Error})
+	for id, p := range peers {
+		answers = append(answers, UnsealAnswer{NodeID: id, Sealed: p.Sealed, Progress: int(p.Progress), Threshold: int(p.Threshold), Error: p.Error})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"nodes": answers})
 }
@@ -252,9 +254,9 @@ type removePeerRequest struct {
 // handleSeal seals this node for a principal allowed ActionSeal. Sealing a
 // sealed node changes nothing, so it needs no signature (none could be
 // checked) and is not an event.
-func (s *Server) handleSeal(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.barrier.Keyring(); err != nil {
-		writeJSON(w, http.StatusOK, s.PublicStatus())
+func (a *API) handleSeal(w http.ResponseWriter, r *http.Request, from gateway.Origin) {
+	if _, err := a.Barrier.Keyring(); err != nil {
+		writeJSON(w, http.StatusOK, a.PublicStatus())
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
@@ -262,60 +264,60 @@ func (s *Server) handleSeal(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, "could not read the request body")
 		return
 	}
-	akid, refused := s.checkOperator(r, body, ActionSeal, s.nodeARN(s.cfg.NodeID))
-	if s.unauthenticated(r, akid, refused) {
+	akid, refused := a.checkOperator(r, from, body, ActionSeal, a.nodeARN(a.NodeID))
+	if a.unauthenticated(r, akid, refused) {
 		writeErr(w, refused.status, refused.msg)
 		return
 	}
 	if refused != nil {
-		s.auditAsync(r, akid, "OperatorSeal", nil, refused)
+		a.auditAsync(r, akid, "OperatorSeal", nil, refused)
 		writeErr(w, refused.status, refused.msg)
 		return
 	}
-	s.Seal()
-	s.scrub.mark(w, r)
-	s.auditAsync(r, akid, "OperatorSeal", nil, nil)
-	writeJSON(w, http.StatusOK, s.Status())
+	a.Seal()
+	a.ScrubAfter(w, r)
+	a.auditAsync(r, akid, "OperatorSeal", nil, nil)
+	writeJSON(w, http.StatusOK, a.Status())
 }
 
 // handleRemovePeer runs on the leader, which checks the signature: it
 // holds the configuration the call changes.
-func (s *Server) handleRemovePeer(w http.ResponseWriter, r *http.Request, body []byte) {
+func (a *API) handleRemovePeer(w http.ResponseWriter, r *http.Request, from gateway.Origin, body []byte) {
 	var req removePeerRequest
 	if err := json.Unmarshal(body, &req); err != nil || req.NodeID == "" {
 		writeErr(w, http.StatusBadRequest, "remove-peer: the body must be {\"node_id\": \"ID\"}")
 		return
 	}
 	params := map[string]any{"removedNodeId": req.NodeID}
-	akid, refused := s.checkOperator(r, body, ActionRemovePeer, s.nodeARN(req.NodeID))
-	if s.unauthenticated(r, akid, refused) {
+	akid, refused := a.checkOperator(r, from, body, ActionRemovePeer, a.nodeARN(req.NodeID))
+	if a.unauthenticated(r, akid, refused) {
 		writeErr(w, refused.status, refused.msg)
 		return
 	}
 	if refused != nil {
-		_ = s.recordOperatorEvent(r.Context(), r, akid, "OperatorRemovePeer", params, refused)
+		_ = a.recordOperatorEvent(r.Context(), r, akid, "OperatorRemovePeer", params, refused)
 		writeErr(w, refused.status, refused.msg)
 		return
 	}
-	if req.NodeID == s.cfg.NodeID {
-		if !s.hasOtherVoter() {
+	if req.NodeID == a.NodeID {
+		if !a.hasOtherVoter() {
 			err := errors.New("remove-peer: " + req.NodeID + " is the only voter; removing it would leave no cluster")
-			_ = s.recordOperatorEvent(r.Context(), r, akid, "OperatorRemovePeer", params, err)
+			_ = a.recordOperatorEvent(r.Context(), r, akid, "OperatorRemovePeer", params, err)
 			writeErr(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		s.removeSelf(w, r, body)
+		a.removeSelf(w, r, from, body)
 		return
 	}
-	err := s.node.RemovePeer(r.Context(), req.NodeID)
-	_ = s.recordOperatorEvent(r.Context(), r, akid, "OperatorRemovePeer", params, err)
+	err := a.Node.RemovePeer(r.Context(), req.NodeID)
+	_ = a.recordOperatorEvent(r.Context(), r, akid, "OperatorRemovePeer", params, err)
 	switch {
 	case errors.Is(err, cluster.ErrUnknownPeer):
 		writeErr(w, http.StatusNotFound, "remove-peer: "+req.NodeID+" is not in the raft configuration")
 	case err != nil:
 		writeErr(w, http.StatusServiceUnavailable, "remove-peer failed; retry: "+err.Error())
 	default:
-		s.log.Info("removed peer", "node_id", req.NodeID)
+		a.Log.Info("removed peer", "node_id", req.NodeID)
 		writeJSON(w, http.StatusOK, map[string]any{"removed": req.NodeID})
 	}
 }
@@ -326,29 +328,29 @@ func (s *Server) handleRemovePeer(w http.ResponseWriter, r *http.Request, body [
 // one). So it hands leadership off and has the next leader, of which it
 // is a follower, remove it. That is a second hop for a forwarded request,
 // and safe: the next leader is another server and removes it there.
-func (s *Server) removeSelf(w http.ResponseWriter, r *http.Request, body []byte) {
-	if err := s.node.HandOff(5 * time.Second); err != nil {
+func (a *API) removeSelf(w http.ResponseWriter, r *http.Request, from gateway.Origin, body []byte) {
+	if err := a.Node.HandOff(5 * time.Second); err != nil {
 		writeErr(w, http.StatusServiceUnavailable, "remove-peer: this server leads and could not hand leadership off before its removal; retry: "+err.Error())
 		return
 	}
-	resp, err := s.node.Forward(r.Context(), toProto(r, body))
+	resp, err := a.Node.Forward(r.Context(), gateway.ForwardRequest(r, from, body))
 	if err != nil {
 		writeErr(w, http.StatusServiceUnavailable, "remove-peer: leadership moved to another server, which could not be asked; retry: "+err.Error())
 		return
 	}
-	writeForwarded(w, resp)
+	gateway.WriteForwarded(w, resp)
 }
 
 // hasOtherVoter reports whether a voter other than this server is in the
 // Raft configuration (or the configuration could not be read: the hand-off
 // then says why).
-func (s *Server) hasOtherVoter() bool {
-	peers, err := s.node.Peers()
+func (a *API) hasOtherVoter() bool {
+	peers, err := a.Node.Peers()
 	if err != nil {
 		return true
 	}
 	for _, p := range peers {
-		if p.Voter && p.ID != s.cfg.NodeID {
+		if p.Voter && p.ID != a.NodeID {
 			return true
 		}
 	}

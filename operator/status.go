@@ -1,4 +1,4 @@
-package server
+package operator
 
 import (
 	"net/http"
@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/keyraft/keyraft/cluster"
+	"github.com/keyraft/keyraft/gateway"
 )
 
 // PublicStatus is what GET /v1/sys/seal-status answers anyone who reaches
@@ -28,30 +29,30 @@ type PublicStatus struct {
 }
 
 // PublicStatus reports this node's seal state.
-func (s *Server) PublicStatus() PublicStatus {
-	in, initialized := s.fsm.Query().Init()
-	st := s.barrier.Status(in.Threshold)
+func (a *API) PublicStatus() PublicStatus {
+	in, initialized := a.State.Init()
+	st := a.Barrier.Status(in.Threshold)
 	return PublicStatus{Initialized: initialized, Sealed: st.Sealed, Progress: st.Progress, Threshold: in.Threshold, Version: Version(),
-		Alarms: s.alarms(), Insecure: s.cfg.Insecure}
+		Alarms: a.Alarms(), Insecure: a.Insecure}
 }
 
 // serveStatus answers GET /v1/sys/status, the whole Status, to a principal
 // allowed ActionReadStatus. A sealed node cannot check a signature (the
 // secrets are sealed) and answers 503: its public status says why.
-func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
-	if !s.authorizeOperator(w, r, ActionReadStatus, s.nodeARN(s.cfg.NodeID)) {
+func (a *API) serveStatus(w http.ResponseWriter, r *http.Request, from gateway.Origin) {
+	if !a.authorizeOperator(w, r, from, ActionReadStatus, a.nodeARN(a.NodeID)) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.Status())
+	writeJSON(w, http.StatusOK, a.Status())
 }
 
 // servePeers answers GET /v1/sys/raft/peers to a principal allowed
 // ActionListPeers.
-func (s *Server) servePeers(w http.ResponseWriter, r *http.Request) {
-	if !s.authorizeOperator(w, r, ActionListPeers, s.clusterARN()) {
+func (a *API) servePeers(w http.ResponseWriter, r *http.Request, from gateway.Origin) {
+	if !a.authorizeOperator(w, r, from, ActionListPeers, a.clusterARN()) {
 		return
 	}
-	peers, err := s.node.Peers()
+	peers, err := a.Node.Peers()
 	if err != nil {
 		writeErr(w, http.StatusServiceUnavailable, err.Error())
 		return
