@@ -13,7 +13,7 @@ import (
 	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm"
-	"github.com/keyraft/keyraft/kms"
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 // AuditCommitTimeout bounds how long a request waits for its event: past
@@ -36,7 +36,7 @@ type Events struct {
 // operation ran (nil when the body could not be decoded or the operation
 // is unknown); its response elements only the loggable members of the
 // answer. No plaintext, data keys, ciphertext or secrets.
-func (e *Events) request(r *http.Request, op *Op, api API, name, requestID, eventID, accessKeyID string, req, result any, kerr *kms.Error) *audit.Event {
+func (e *Events) request(r *http.Request, op *Op, api API, name, requestID, eventID, accessKeyID string, req, result any, kerr *awserr.Error) *audit.Event {
 	ev := e.Base(r, eventName(name), "AwsApiCall", requestID, eventID)
 	ev.RequestParameters = map[string]any{}
 	if api == IAM {

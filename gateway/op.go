@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/iam"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/transport/awsjson"
 )
@@ -49,7 +50,7 @@ type Op struct {
 	Audited []string
 
 	newRequest func() any
-	run        func(ctx context.Context, s Services, c kms.Caller, rec *audit.Recorder, req any) (any, *kms.Error)
+	run        func(ctx context.Context, s Services, c kms.Caller, rec *audit.Recorder, req any) (any, *awserr.Error)
 }
 
 // Action is the operation's IAM action, as policies name it.
@@ -70,14 +71,14 @@ func (o *Op) EventSource() string {
 
 // Decode reads a request body into the operation's request, with AWS's
 // exact member names. A body it refuses is a SerializationException.
-func (o *Op) Decode(body []byte) (any, *kms.Error) {
+func (o *Op) Decode(body []byte) (any, *awserr.Error) {
 	req := o.newRequest()
 	if e := awsjson.Decode(body, req); e != nil {
 		typ := "SerializationException"
 		if o.API == IAM {
 			typ = "ValidationError"
 		}
-		return nil, &kms.Error{Type: typ, Message: e.Message, Status: http.StatusBadRequest}
+		return nil, &awserr.Error{Type: typ, Message: e.Message, Status: http.StatusBadRequest}
 	}
 	return req, nil
 }
@@ -85,17 +86,17 @@ func (o *Op) Decode(body []byte) (any, *kms.Error) {
 // Run runs the operation for an authenticated caller on a request Decode
 // made; a write carries the request's event through rec. Every operation
 // authorizes the caller before it changes anything.
-func (o *Op) Run(ctx context.Context, s Services, c kms.Caller, rec *audit.Recorder, req any) (any, *kms.Error) {
+func (o *Op) Run(ctx context.Context, s Services, c kms.Caller, rec *audit.Recorder, req any) (any, *awserr.Error) {
 	return o.run(ctx, s, c, rec, req)
 }
 
 // kmsOp is an entry for a KMS operation: h runs on the decoded request
 // for the Call made of the caller, the operation's name and rec.
-func kmsOp[T any](name string, readOnly bool, res Resource, h func(*kms.Service, context.Context, kms.Call, *T) (any, *kms.Error), audited ...string) *Op {
+func kmsOp[T any](name string, readOnly bool, res Resource, h func(*kms.Service, context.Context, kms.Call, *T) (any, *awserr.Error), audited ...string) *Op {
 	return &Op{
 		Name: name, API: KMS, ReadOnly: readOnly, Resource: res, Audited: audited,
 		newRequest: func() any { return new(T) },
-		run: func(ctx context.Context, s Services, c kms.Caller, rec *audit.Recorder, req any) (any, *kms.Error) {
+		run: func(ctx context.Context, s Services, c kms.Caller, rec *audit.Recorder, req any) (any, *awserr.Error) {
 			return h(s.KMS, ctx, kms.Call{Caller: c, Op: name, Recorder: rec}, req.(*T))
 		},
 	}
@@ -103,16 +104,16 @@ func kmsOp[T any](name string, readOnly bool, res Resource, h func(*kms.Service,
 
 // iamOp is an entry for an IAM operation: h authorizes the caller's
 // identity policies against the user it acts on (iam.Service.Run).
-func iamOp[T any](name string, readOnly bool, h func(*iam.Service, context.Context, *iam.Call, *T) (any, *iam.Error), audited ...string) *Op {
+func iamOp[T any](name string, readOnly bool, h func(*iam.Service, context.Context, *iam.Call, *T) (any, *awserr.Error), audited ...string) *Op {
 	return &Op{
 		Name: name, API: IAM, ReadOnly: readOnly, Resource: User, Audited: audited,
 		newRequest: func() any { return new(T) },
-		run: func(ctx context.Context, s Services, c kms.Caller, rec *audit.Recorder, req any) (any, *kms.Error) {
+		run: func(ctx context.Context, s Services, c kms.Caller, rec *audit.Recorder, req any) (any, *awserr.Error) {
 			call := &iam.Call{
 				Caller: iam.Caller{PrincipalARN: c.PrincipalARN, UserName: c.UserName, SecureTransport: c.SecureTransport},
 				Op:     name, Recorder: rec,
 			}
-			res, e := s.IAM.Run(call, func() (any, *iam.Error) {
+			res, e := s.IAM.Run(call, func() (any, *awserr.Error) {
 				return h(s.IAM, ctx, call, req.(*T))
 			})
 			if e != nil {

@@ -137,13 +137,13 @@ func (g *Gateway) serveLocal(w http.ResponseWriter, r *http.Request, from Origin
 	var (
 		req  any
 		res  any
-		kerr *kms.Error
+		kerr *awserr.Error
 	)
 	// One request, one event, whichever way it is committed: a write carries
 	// it in its own command (the Recorder), anything else commits it below.
 	// Both are built from req, the request the operation ran.
 	requestID, eventID := uuid.NewString(), uuid.NewString()
-	eventFor := func(res any, kerr *kms.Error) *audit.Event {
+	eventFor := func(res any, kerr *awserr.Error) *audit.Event {
 		return g.Events.request(r, op, api, name, requestID, eventID, caller.AccessKeyID, req, res, kerr)
 	}
 	rec := &audit.Recorder{Event: func(answer any) []byte {
@@ -209,6 +209,6 @@ func eventName(op string) string {
 	return strings.ToValidUTF8(op, "?")
 }
 
-func writeKMSError(w http.ResponseWriter, e *kms.Error) {
+func writeKMSError(w http.ResponseWriter, e *awserr.Error) {
 	awsjson.WriteError(w, e)
 }

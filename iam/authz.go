@@ -5,6 +5,7 @@ import (
 
 	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/audit"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/policy"
 )
 
@@ -37,10 +38,10 @@ func (s *Service) UserARN(name string) string {
 // empty *name is the caller itself, as AWS reads the operations whose
 // UserName is optional (CreateAccessKey, DeleteAccessKey, ListAccessKeys):
 // *name is set to it. The root has no user name, and must name one.
-func (s *Service) authorizeUser(c *Call, name *string) *Error {
+func (s *Service) authorizeUser(c *Call, name *string) *awserr.Error {
 	if *name == "" {
 		if c.Caller.UserName == "" {
-			return newErr("ValidationError", http.StatusBadRequest, "UserName is required: the account's root is not an IAM user")
+			return awserr.New("ValidationError", http.StatusBadRequest, "UserName is required: the account's root is not an IAM user")
 		}
 		*name = c.Caller.UserName
 	}
@@ -51,11 +52,11 @@ func (s *Service) authorizeUser(c *Call, name *string) *Error {
 }
 
 // authorizeAny authorizes an operation that names no resource.
-func (s *Service) authorizeAny(c *Call) *Error {
+func (s *Service) authorizeAny(c *Call) *awserr.Error {
 	return s.authorizeCall(c, "*")
 }
 
-func (s *Service) authorizeCall(c *Call, resource string) *Error {
+func (s *Service) authorizeCall(c *Call, resource string) *awserr.Error {
 	if e := s.Authorize(c.Caller, "iam:"+c.Op, resource); e != nil {
 		return e
 	}
@@ -66,10 +67,10 @@ func (s *Service) authorizeCall(c *Call, resource string) *Error {
 // Authorize decides by the caller's identity policies (the account's root
 // may do anything) whether it may perform action on resource, an ARN or
 // "*": the IAM operations, and the keyraft actions of the operator API.
-func (s *Service) Authorize(c Caller, action, resource string) *Error {
+func (s *Service) Authorize(c Caller, action, resource string) *awserr.Error {
 	ids, err := s.policies.Identities(s.State.UserPolicyDocuments(c.UserName))
 	if err != nil {
-		return newErr("ServiceFailure", http.StatusInternalServerError, "a stored identity policy could not be parsed")
+		return awserr.New("ServiceFailure", http.StatusInternalServerError, "a stored identity policy could not be parsed")
 	}
 	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: resource, SecureTransport: c.SecureTransport})
 	if d.Allowed {
@@ -79,5 +80,5 @@ func (s *Service) Authorize(c Caller, action, resource string) *Error {
 	if d.Basis == policy.ExplicitDeny {
 		why = "with an explicit deny in an identity-based policy"
 	}
-	return newErr("AccessDenied", http.StatusForbidden, "User: %s is not authorized to perform: %s on resource: %s %s", c.PrincipalARN, action, resource, why)
+	return awserr.New("AccessDenied", http.StatusForbidden, "User: %s is not authorized to perform: %s on resource: %s %s", c.PrincipalARN, action, resource, why)
 }

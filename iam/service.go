@@ -23,14 +23,6 @@ import (
 // keyraft serves as AWS JSON 1.1 on the KMS endpoint.
 const TargetPrefix = "KeyraftIAM."
 
-// Error is the AWS error every IAM operation answers with, Type being AWS
-// IAM's error code. It is awserr.Error, the type kms answers with too, so
-// the gateway writes either without converting it.
-type Error = awserr.Error
-
-// newErr is awserr.New, named for the handlers that call it.
-var newErr = awserr.New
-
 // Caller is the authenticated principal of a request.
 type Caller struct {
 	PrincipalARN    string
@@ -54,13 +46,13 @@ type Service struct {
 // call against the user it acts on once its request is decoded (authz.go):
 // the account's root, or an identity policy allowing iam:OP on that
 // user's ARN.
-func (s *Service) Run(call *Call, h func() (any, *Error)) (any, *Error) {
+func (s *Service) Run(call *Call, h func() (any, *awserr.Error)) (any, *awserr.Error) {
 	res, e := h()
 	if e == nil && !call.authorized {
 		// A backstop for a bug, never an answer: every operation authorizes
 		// itself before it reads or proposes anything
 		// (TestEveryOperationIsAuthorizedOnItsUser).
-		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "the operation %s did not authorize its caller", call.Op)
+		return nil, awserr.New("ServiceFailure", http.StatusInternalServerError, "the operation %s did not authorize its caller", call.Op)
 	}
 	return res, e
 }
@@ -74,9 +66,9 @@ func (s *Service) now() time.Time {
 
 var userNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 
-func checkUserName(name string) *Error {
+func checkUserName(name string) *awserr.Error {
 	if !userNamePattern.MatchString(name) {
-		return newErr("ValidationError", http.StatusBadRequest, "1 validation error detected: Value '%s' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+ and have length 1–64", name)
+		return awserr.New("ValidationError", http.StatusBadRequest, "1 validation error detected: Value '%s' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+ and have length 1–64", name)
 	}
 	return nil
 }
@@ -85,27 +77,27 @@ func checkUserName(name string) *Error {
 // answer is what the operation will answer if the command applies: with the
 // call's audit.Recorder, the command carries the request's event (and
 // that answer), so the change and its event commit as one entry.
-func (s *Service) commit(ctx context.Context, call *Call, t fsm.CommandType, payload proto.Message, answer any) *Error {
+func (s *Service) commit(ctx context.Context, call *Call, t fsm.CommandType, payload proto.Message, answer any) *awserr.Error {
 	_, err := fsm.ProposeAudited(ctx, s.Propose, call.Recorder, t, payload, s.now(), answer)
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, fsm.ErrEncode):
-		return newErr("ServiceFailure", http.StatusInternalServerError, "could not encode the command")
+		return awserr.New("ServiceFailure", http.StatusInternalServerError, "could not encode the command")
 	case !fsm.Refused(err):
-		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request: %v; retry.", err)
+		return awserr.New("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster could not commit the request: %v; retry.", err)
 	case errors.Is(err, fsm.ErrUserExists):
-		return newErr("EntityAlreadyExists", http.StatusConflict, "User with name %s already exists.", userIn(payload))
+		return awserr.New("EntityAlreadyExists", http.StatusConflict, "User with name %s already exists.", userIn(payload))
 	case errors.Is(err, fsm.ErrUserNotFound):
-		return newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", userIn(payload))
+		return awserr.New("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", userIn(payload))
 	case errors.Is(err, fsm.ErrAccessKeyNotFound):
-		return newErr("NoSuchEntity", http.StatusNotFound, "The Access Key with id %s cannot be found.", payload.(*fsmpb.DeleteAccessKey).GetAccessKeyId())
+		return awserr.New("NoSuchEntity", http.StatusNotFound, "The Access Key with id %s cannot be found.", payload.(*fsmpb.DeleteAccessKey).GetAccessKeyId())
 	case errors.Is(err, fsm.ErrAccessKeyLimit):
-		return newErr("LimitExceeded", http.StatusConflict, "Cannot exceed quota for AccessKeysPerUser: %d", fsm.MaxAccessKeysPerUser)
+		return awserr.New("LimitExceeded", http.StatusConflict, "Cannot exceed quota for AccessKeysPerUser: %d", fsm.MaxAccessKeysPerUser)
 	case errors.Is(err, fsm.ErrNotInitialized):
-		return newErr("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster is not initialized.")
+		return awserr.New("ServiceUnavailable", http.StatusServiceUnavailable, "The cluster is not initialized.")
 	}
-	return newErr("ServiceFailure", http.StatusInternalServerError, "the request could not be applied")
+	return awserr.New("ServiceFailure", http.StatusInternalServerError, "the request could not be applied")
 }
 
 func userIn(payload any) string {

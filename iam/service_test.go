@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/seal"
 )
 
@@ -57,7 +58,7 @@ func (ts *testService) apply(_ context.Context, cmd []byte) (fsm.Result, error) 
 	return fsm.ResultOf(ts.machine.Apply(&raft.Log{Index: ts.index, Type: raft.LogCommand, Data: cmd}))
 }
 
-func (ts *testService) call(t *testing.T, c Caller, op string, in map[string]any) (map[string]any, *Error) {
+func (ts *testService) call(t *testing.T, c Caller, op string, in map[string]any) (map[string]any, *awserr.Error) {
 	t.Helper()
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -68,7 +69,7 @@ func (ts *testService) call(t *testing.T, c Caller, op string, in map[string]any
 		t.Fatalf("no operation %s", op)
 	}
 	call := &Call{Caller: c, Op: op}
-	res, e := ts.Run(call, func() (any, *Error) { return h(ts.Service, context.Background(), call, body) })
+	res, e := ts.Run(call, func() (any, *awserr.Error) { return h(ts.Service, context.Background(), call, body) })
 	if e != nil {
 		return nil, e
 	}
@@ -82,7 +83,7 @@ func (ts *testService) call(t *testing.T, c Caller, op string, in map[string]any
 
 // testOperations decode a request as the gateway's table does (the
 // gateway imports this package, so its table cannot be used here).
-var testOperations = map[string]func(*Service, context.Context, *Call, []byte) (any, *Error){
+var testOperations = map[string]func(*Service, context.Context, *Call, []byte) (any, *awserr.Error){
 	"CreateUser":      decoded((*Service).CreateUser),
 	"ListUsers":       decoded((*Service).ListUsers),
 	"CreateAccessKey": decoded((*Service).CreateAccessKey),
@@ -92,11 +93,11 @@ var testOperations = map[string]func(*Service, context.Context, *Call, []byte) (
 	"GetUserPolicy":   decoded((*Service).GetUserPolicy),
 }
 
-func decoded[T any](h func(*Service, context.Context, *Call, *T) (any, *Error)) func(*Service, context.Context, *Call, []byte) (any, *Error) {
-	return func(s *Service, ctx context.Context, call *Call, body []byte) (any, *Error) {
+func decoded[T any](h func(*Service, context.Context, *Call, *T) (any, *awserr.Error)) func(*Service, context.Context, *Call, []byte) (any, *awserr.Error) {
+	return func(s *Service, ctx context.Context, call *Call, body []byte) (any, *awserr.Error) {
 		req := new(T)
 		if err := json.Unmarshal(body, req); err != nil {
-			return nil, newErr("ValidationError", 400, "%v", err)
+			return nil, awserr.New("ValidationError", 400, "%v", err)
 		}
 		return h(s, ctx, call, req)
 	}

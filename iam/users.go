@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/internal/sensitive"
 	"github.com/keyraft/keyraft/policy"
 )
@@ -21,16 +22,16 @@ func (s *Service) userMap(u *fsm.User) map[string]any {
 	return map[string]any{"UserName": u.Name, "Arn": u.ARN, "UserId": u.UserID, "Path": "/", "CreateDate": epochOf(u.CreateDate)}
 }
 
-func (s *Service) CreateUser(ctx context.Context, call *Call, req *userRequest) (any, *Error) {
+func (s *Service) CreateUser(ctx context.Context, call *Call, req *userRequest) (any, *awserr.Error) {
 	if req.UserName == "" {
-		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
+		return nil, awserr.New("ValidationError", http.StatusBadRequest, "UserName is required")
 	}
 	if e := s.authorizeUser(call, &req.UserName); e != nil {
 		return nil, e
 	}
 	var id [10]byte
 	if _, err := rand.Read(id[:]); err != nil {
-		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "could not generate a user id")
+		return nil, awserr.New("ServiceFailure", http.StatusInternalServerError, "could not generate a user id")
 	}
 	u := fsm.User{
 		Name: req.UserName, ARN: s.UserARN(req.UserName),
@@ -43,7 +44,7 @@ func (s *Service) CreateUser(ctx context.Context, call *Call, req *userRequest) 
 	return answer, nil
 }
 
-func (s *Service) ListUsers(ctx context.Context, call *Call, _ *struct{}) (any, *Error) {
+func (s *Service) ListUsers(ctx context.Context, call *Call, _ *struct{}) (any, *awserr.Error) {
 	if e := s.authorizeAny(call); e != nil {
 		return nil, e
 	}
@@ -55,26 +56,26 @@ func (s *Service) ListUsers(ctx context.Context, call *Call, _ *struct{}) (any, 
 	return map[string]any{"Users": out, "IsTruncated": false}, nil
 }
 
-func (s *Service) CreateAccessKey(ctx context.Context, call *Call, req *userRequest) (any, *Error) {
+func (s *Service) CreateAccessKey(ctx context.Context, call *Call, req *userRequest) (any, *awserr.Error) {
 	if e := s.authorizeUser(call, &req.UserName); e != nil {
 		return nil, e
 	}
 	u, ok := s.State.User(req.UserName)
 	if !ok {
-		return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
+		return nil, awserr.New("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
 	}
 	kr, err := s.Keyring()
 	if err != nil {
-		return nil, newErr("ServiceUnavailable", http.StatusServiceUnavailable, "This keyraft node is sealed; retry once it is unsealed.")
+		return nil, awserr.New("ServiceUnavailable", http.StatusServiceUnavailable, "This keyraft node is sealed; retry once it is unsealed.")
 	}
 	id, secret, err := NewAccessKey()
 	if err != nil {
-		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "could not generate an access key")
+		return nil, awserr.New("ServiceFailure", http.StatusInternalServerError, "could not generate an access key")
 	}
 	sealed, err := kr.Seal(SecretPath(id), secret, rand.Reader)
 	if err != nil {
 		clear(secret)
-		return nil, newErr("ServiceFailure", http.StatusInternalServerError, "could not seal the secret")
+		return nil, awserr.New("ServiceFailure", http.StatusInternalServerError, "could not seal the secret")
 	}
 	now := s.now().UnixNano()
 	ak := &fsmpb.AccessKey{AccessKeyId: id, SealedSecret: sealed, PrincipalArn: u.ARN, CreateDate: now, UserName: u.Name}
@@ -95,9 +96,9 @@ type deleteAccessKeyRequest struct {
 	AccessKeyId string
 }
 
-func (s *Service) DeleteAccessKey(ctx context.Context, call *Call, req *deleteAccessKeyRequest) (any, *Error) {
+func (s *Service) DeleteAccessKey(ctx context.Context, call *Call, req *deleteAccessKeyRequest) (any, *awserr.Error) {
 	if req.AccessKeyId == "" {
-		return nil, newErr("ValidationError", http.StatusBadRequest, "AccessKeyId is required")
+		return nil, awserr.New("ValidationError", http.StatusBadRequest, "AccessKeyId is required")
 	}
 	// Without UserName the key must be the caller's own: the FSM refuses
 	// a key of another user.
@@ -107,12 +108,12 @@ func (s *Service) DeleteAccessKey(ctx context.Context, call *Call, req *deleteAc
 	return map[string]any{}, s.commit(ctx, call, fsm.CmdDeleteAccessKey, &fsmpb.DeleteAccessKey{AccessKeyId: req.AccessKeyId, UserName: req.UserName}, map[string]any{})
 }
 
-func (s *Service) ListAccessKeys(ctx context.Context, call *Call, req *userRequest) (any, *Error) {
+func (s *Service) ListAccessKeys(ctx context.Context, call *Call, req *userRequest) (any, *awserr.Error) {
 	if e := s.authorizeUser(call, &req.UserName); e != nil {
 		return nil, e
 	}
 	if _, ok := s.State.User(req.UserName); !ok {
-		return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
+		return nil, awserr.New("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
 	}
 	keys := s.State.UserAccessKeys(req.UserName)
 	out := make([]map[string]any, 0, len(keys))
@@ -128,38 +129,38 @@ type userPolicyRequest struct {
 	PolicyDocument string
 }
 
-func (s *Service) PutUserPolicy(ctx context.Context, call *Call, req *userPolicyRequest) (any, *Error) {
+func (s *Service) PutUserPolicy(ctx context.Context, call *Call, req *userPolicyRequest) (any, *awserr.Error) {
 	if req.UserName == "" {
-		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
+		return nil, awserr.New("ValidationError", http.StatusBadRequest, "UserName is required")
 	}
 	if e := s.authorizeUser(call, &req.UserName); e != nil {
 		return nil, e
 	}
 	if !userNamePattern.MatchString(req.PolicyName) || len(req.PolicyName) > 128 {
-		return nil, newErr("ValidationError", http.StatusBadRequest, "PolicyName must be 1–128 characters of [\\w+=,.@-]")
+		return nil, awserr.New("ValidationError", http.StatusBadRequest, "PolicyName must be 1–128 characters of [\\w+=,.@-]")
 	}
 	if _, err := policy.ParseIdentity([]byte(req.PolicyDocument)); err != nil {
-		return nil, newErr("MalformedPolicyDocument", http.StatusBadRequest, "%s", err.Error())
+		return nil, awserr.New("MalformedPolicyDocument", http.StatusBadRequest, "%s", err.Error())
 	}
 	p := &fsmpb.UserPolicy{Name: req.PolicyName, Document: req.PolicyDocument}
 	return map[string]any{}, s.commit(ctx, call, fsm.CmdPutUserPolicy, &fsmpb.PutUserPolicy{UserName: req.UserName, Policy: p}, map[string]any{})
 }
 
-func (s *Service) GetUserPolicy(ctx context.Context, call *Call, req *userPolicyRequest) (any, *Error) {
+func (s *Service) GetUserPolicy(ctx context.Context, call *Call, req *userPolicyRequest) (any, *awserr.Error) {
 	if req.UserName == "" {
-		return nil, newErr("ValidationError", http.StatusBadRequest, "UserName is required")
+		return nil, awserr.New("ValidationError", http.StatusBadRequest, "UserName is required")
 	}
 	if e := s.authorizeUser(call, &req.UserName); e != nil {
 		return nil, e
 	}
 	u, ok := s.State.User(req.UserName)
 	if !ok {
-		return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
+		return nil, awserr.New("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
 	}
 	for _, p := range u.Policies {
 		if p.Name == req.PolicyName {
 			return map[string]any{"UserName": u.Name, "PolicyName": p.Name, "PolicyDocument": p.Document}, nil
 		}
 	}
-	return nil, newErr("NoSuchEntity", http.StatusNotFound, "The user policy with name %s cannot be found.", req.PolicyName)
+	return nil, awserr.New("NoSuchEntity", http.StatusNotFound, "The user policy with name %s cannot be found.", req.PolicyName)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 var (
@@ -21,7 +22,7 @@ const reservedAliasPrefix = "alias/aws/"
 
 // checkAliasRef validates an AliasName that names an existing alias
 // (UpdateAlias, DeleteAlias): the wire constraints and the alias/ prefix.
-func checkAliasRef(name string) *Error {
+func checkAliasRef(name string) *awserr.Error {
 	if e := checkLen("aliasName", name, 1, 256); e != nil {
 		return e
 	}
@@ -29,31 +30,31 @@ func checkAliasRef(name string) *Error {
 		return validation("aliasName", "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$")
 	}
 	if !strings.HasPrefix(name, "alias/") {
-		return newErr("ValidationException", http.StatusBadRequest,
+		return awserr.New("ValidationException", http.StatusBadRequest,
 			`Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html`)
 	}
 	return nil
 }
 
 // checkNewAliasName adds what CreateAlias requires of a new name.
-func checkNewAliasName(name string) *Error {
+func checkNewAliasName(name string) *awserr.Error {
 	if e := checkAliasRef(name); e != nil {
 		return e
 	}
 	if !aliasNamePattern.MatchString(name) {
-		return newErr("ValidationException", http.StatusBadRequest, "%s contains invalid characters for an alias", name)
+		return awserr.New("ValidationException", http.StatusBadRequest, "%s contains invalid characters for an alias", name)
 	}
 	if strings.HasPrefix(name, reservedAliasPrefix) {
-		return newErr("InvalidAliasNameException", http.StatusBadRequest,
+		return awserr.New("InvalidAliasNameException", http.StatusBadRequest,
 			"%s: alias names beginning with %s are reserved for AWS managed keys", name, reservedAliasPrefix)
 	}
 	return nil
 }
 
 // aliasTarget reads TargetKeyId, which must name a key directly.
-func (s *Service) aliasTarget(ref string) (string, *Error) {
+func (s *Service) aliasTarget(ref string) (string, *awserr.Error) {
 	if isAliasRef(ref) {
-		return "", newErr("ValidationException", http.StatusBadRequest, "Aliases must refer to keys. Not aliases")
+		return "", awserr.New("ValidationException", http.StatusBadRequest, "Aliases must refer to keys. Not aliases")
 	}
 	return s.keyIDOf("targetKeyId", ref)
 }
@@ -63,7 +64,7 @@ type aliasRequest struct {
 	TargetKeyId string
 }
 
-func (s *Service) CreateAlias(ctx context.Context, call Call, req *aliasRequest) (any, *Error) {
+func (s *Service) CreateAlias(ctx context.Context, call Call, req *aliasRequest) (any, *awserr.Error) {
 	if e := checkNewAliasName(req.AliasName); e != nil {
 		return nil, e
 	}
@@ -79,7 +80,7 @@ func (s *Service) CreateAlias(ctx context.Context, call Call, req *aliasRequest)
 
 // updateAlias points an alias at another key. The FSM refuses a new target
 // that is pending deletion but not an old one, as AWS does.
-func (s *Service) UpdateAlias(ctx context.Context, call Call, req *aliasRequest) (any, *Error) {
+func (s *Service) UpdateAlias(ctx context.Context, call Call, req *aliasRequest) (any, *awserr.Error) {
 	if e := checkAliasRef(req.AliasName); e != nil {
 		return nil, e
 	}
@@ -99,7 +100,7 @@ func (s *Service) UpdateAlias(ctx context.Context, call Call, req *aliasRequest)
 	return nil, s.commit(ctx, call, fsm.CmdUpdateAlias, &fsmpb.AliasChange{AliasName: req.AliasName, TargetKeyId: id}, s.now())
 }
 
-func (s *Service) DeleteAlias(ctx context.Context, call Call, req *aliasRequest) (any, *Error) {
+func (s *Service) DeleteAlias(ctx context.Context, call Call, req *aliasRequest) (any, *awserr.Error) {
 	if e := checkAliasRef(req.AliasName); e != nil {
 		return nil, e
 	}
@@ -127,7 +128,7 @@ type aliasListEntry struct {
 
 // listAliases lists aliases by name. AWS also lists its alias/aws/*
 // aliases of AWS managed keys; this server has none.
-func (s *Service) ListAliases(ctx context.Context, call Call, req *listAliasesRequest) (any, *Error) {
+func (s *Service) ListAliases(ctx context.Context, call Call, req *listAliasesRequest) (any, *awserr.Error) {
 	limit, e := pageLimit(req.Limit, 50, 100)
 	if e != nil {
 		return nil, e

@@ -6,6 +6,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 // refusal names, in AWS's terms, the FSM's refusal err of a command of
@@ -13,7 +14,7 @@ import (
 // here beforehand would race with other commands); this only translates.
 // payload is the command's payload, which names the key or alias a
 // NotFound message must quote.
-func (s *Service) refusal(t fsm.CommandType, payload any, err error) *Error {
+func (s *Service) refusal(t fsm.CommandType, payload any, err error) *awserr.Error {
 	var kse *fsm.KeyStateError
 	switch {
 	case errors.As(err, &kse):
@@ -21,13 +22,13 @@ func (s *Service) refusal(t fsm.CommandType, payload any, err error) *Error {
 	case errors.Is(err, fsm.ErrKeyNotFound):
 		return notFound("Key '%s' does not exist", s.arn(keyIDIn(payload)))
 	case errors.Is(err, fsm.ErrAliasExists):
-		return newErr("AlreadyExistsException", http.StatusConflict, "An alias with the name %s already exists", s.aliasARN(aliasIn(payload)))
+		return awserr.New("AlreadyExistsException", http.StatusConflict, "An alias with the name %s already exists", s.aliasARN(aliasIn(payload)))
 	case errors.Is(err, fsm.ErrAliasNotFound):
 		return notFound("Alias %s is not found.", s.aliasARN(aliasIn(payload)))
 	case errors.Is(err, fsm.ErrTagLimit):
-		return newErr("TagException", http.StatusBadRequest, "Too many tags")
+		return awserr.New("TagException", http.StatusBadRequest, "Too many tags")
 	case errors.Is(err, fsm.ErrRotationLimit):
-		return newErr("LimitExceededException", http.StatusBadRequest,
+		return awserr.New("LimitExceededException", http.StatusBadRequest,
 			"The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: %s",
 			s.arn(keyIDIn(payload)))
 	case errors.Is(err, fsm.ErrNotInitialized):
@@ -35,14 +36,14 @@ func (s *Service) refusal(t fsm.CommandType, payload any, err error) *Error {
 	case errors.Is(err, fsm.ErrInvalidCommand) && t == fsm.CmdRotateKey:
 		// The leader built the new material version from a state that another
 		// rotation has since moved past.
-		return newErr("ConflictException", http.StatusConflict, "%s was rotated concurrently; retry.", s.arn(keyIDIn(payload)))
+		return awserr.New("ConflictException", http.StatusConflict, "%s was rotated concurrently; retry.", s.arn(keyIDIn(payload)))
 	case errors.Is(err, fsm.ErrGrantLimit):
-		return newErr("LimitExceededException", http.StatusBadRequest,
+		return awserr.New("LimitExceededException", http.StatusBadRequest,
 			"Cannot exceed quota for GrantsPerKey: %d on key %s", fsm.MaxGrantsPerKey, s.arn(keyIDIn(payload)))
 	case errors.Is(err, fsm.ErrGrantNotFound):
 		return notFound("Grant ID not found")
 	case errors.Is(err, fsm.ErrNotDue):
-		return newErr("KMSInvalidStateException", http.StatusConflict, "%s is not due for this operation.", s.arn(keyIDIn(payload)))
+		return awserr.New("KMSInvalidStateException", http.StatusConflict, "%s is not due for this operation.", s.arn(keyIDIn(payload)))
 	default:
 		return Internal("the request could not be applied")
 	}
@@ -50,19 +51,19 @@ func (s *Service) refusal(t fsm.CommandType, payload any, err error) *Error {
 
 // stateError is AWS's answer when a key's state forbids a command of type t
 // (fsm.CmdUnknown for cryptographic operations, which no command carries).
-func (s *Service) stateError(t fsm.CommandType, e *fsm.KeyStateError) *Error {
+func (s *Service) stateError(t fsm.CommandType, e *fsm.KeyStateError) *awserr.Error {
 	arn := s.arn(e.KeyID)
 	switch {
 	case t == fsm.CmdCancelKeyDeletion || t == fsm.CmdDeleteKey:
 		// The only commands that need PendingDeletion: AWS names the missing
 		// state, whatever the current one is.
-		return newErr("KMSInvalidStateException", http.StatusConflict, "%s is not pending deletion.", arn)
+		return awserr.New("KMSInvalidStateException", http.StatusConflict, "%s is not pending deletion.", arn)
 	case e.State == fsm.StateDisabled:
-		return newErr("DisabledException", http.StatusConflict, "%s is disabled.", arn)
+		return awserr.New("DisabledException", http.StatusConflict, "%s is disabled.", arn)
 	case e.State == fsm.StatePendingDeletion:
-		return newErr("KMSInvalidStateException", http.StatusConflict, "%s is pending deletion.", arn)
+		return awserr.New("KMSInvalidStateException", http.StatusConflict, "%s is pending deletion.", arn)
 	default:
-		return newErr("KMSInvalidStateException", http.StatusConflict, "%s is %s.", arn, e.State)
+		return awserr.New("KMSInvalidStateException", http.StatusConflict, "%s is %s.", arn, e.State)
 	}
 }
 

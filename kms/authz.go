@@ -6,6 +6,7 @@ import (
 	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/policy"
 )
 
@@ -30,7 +31,7 @@ type Call struct {
 }
 
 // accessDenied words a refusal as AWS does.
-func accessDenied(c Call, action, resource string, d policy.Decision) *Error {
+func accessDenied(c Call, action, resource string, d policy.Decision) *awserr.Error {
 	why := "because no resource-based policy allows the " + action + " action"
 	if d.Basis == policy.ExplicitDeny {
 		why = "with an explicit deny in a resource-based or identity-based policy"
@@ -40,15 +41,15 @@ func accessDenied(c Call, action, resource string, d policy.Decision) *Error {
 		if d.Basis == policy.ExplicitDeny {
 			why = "with an explicit deny in an identity-based policy"
 		}
-		return newErr("AccessDeniedException", http.StatusBadRequest,
+		return awserr.New("AccessDeniedException", http.StatusBadRequest,
 			"User: %s is not authorized to perform: %s %s", c.Caller.PrincipalARN, action, why)
 	}
-	return newErr("AccessDeniedException", http.StatusBadRequest,
+	return awserr.New("AccessDeniedException", http.StatusBadRequest,
 		"User: %s is not authorized to perform: %s on resource: %s %s", c.Caller.PrincipalARN, action, resource, why)
 }
 
 // identityPolicies returns the caller's IAM policies (none for the root).
-func (s *Service) identityPolicies(c Caller) ([]*policy.Policy, *Error) {
+func (s *Service) identityPolicies(c Caller) ([]*policy.Policy, *awserr.Error) {
 	ps, err := s.policies.Identities(s.State.UserPolicyDocuments(c.UserName))
 	if err != nil {
 		return nil, Internal("a stored identity policy could not be parsed")
@@ -57,7 +58,7 @@ func (s *Service) identityPolicies(c Caller) ([]*policy.Policy, *Error) {
 }
 
 // keyPolicy returns a key's policy, AWS's default when it has none.
-func (s *Service) keyPolicy(k *fsm.Key) (*policy.Policy, *Error) {
+func (s *Service) keyPolicy(k *fsm.Key) (*policy.Policy, *awserr.Error) {
 	doc := k.Policy
 	if doc == "" {
 		doc = string(policy.DefaultKeyPolicy(s.Account))
@@ -72,13 +73,13 @@ func (s *Service) keyPolicy(k *fsm.Key) (*policy.Policy, *Error) {
 // authorize decides whether the caller may perform the request's operation
 // on key k: key policy, the caller's identity policies, then grants. It runs
 // before any cryptography and before anything is proposed.
-func (s *Service) authorize(call Call, k *fsm.Key, encCtx map[string]string, grantTokens []string) *Error {
+func (s *Service) authorize(call Call, k *fsm.Key, encCtx map[string]string, grantTokens []string) *awserr.Error {
 	return s.authorizeAction(call, "kms:"+call.Op, grantOp(call.Op), k, encCtx, grantTokens)
 }
 
 // authorizeAction is authorize for an action other than the operation's
 // own name (ReEncrypt checks kms:ReEncryptFrom and kms:ReEncryptTo).
-func (s *Service) authorizeAction(call Call, action, grantOperation string, k *fsm.Key, encCtx map[string]string, grantTokens []string) *Error {
+func (s *Service) authorizeAction(call Call, action, grantOperation string, k *fsm.Key, encCtx map[string]string, grantTokens []string) *awserr.Error {
 	var byGrant func(c Caller) bool
 	if grantOperation != "" {
 		byGrant = func(c Caller) bool { return s.grantAllows(c, k.KeyID, grantOperation, encCtx) }
@@ -89,7 +90,7 @@ func (s *Service) authorizeAction(call Call, action, grantOperation string, k *f
 // decide makes the decision of authorizeAction: the key policy and the
 // caller's identity policies, then, unless they deny explicitly, byGrant
 // (nil when no grant can allow the action).
-func (s *Service) decide(c Call, action string, k *fsm.Key, encCtx map[string]string, grantTokens []string, byGrant func(Caller) bool) *Error {
+func (s *Service) decide(c Call, action string, k *fsm.Key, encCtx map[string]string, grantTokens []string, byGrant func(Caller) bool) *awserr.Error {
 	if e := checkGrantTokens(grantTokens); e != nil {
 		return e
 	}
@@ -119,7 +120,7 @@ func (s *Service) decide(c Call, action string, k *fsm.Key, encCtx map[string]st
 // authorizeAccount decides an account-level operation (CreateKey, ListKeys,
 // ListAliases, GenerateRandom, ListRetirableGrants): IAM alone decides it,
 // and the account's root principal may do all of them.
-func (s *Service) authorizeAccount(c Call) *Error {
+func (s *Service) authorizeAccount(c Call) *awserr.Error {
 	ids, e := s.identityPolicies(c.Caller)
 	if e != nil {
 		return e
@@ -134,7 +135,7 @@ func (s *Service) authorizeAccount(c Call) *Error {
 
 // authorizeKeyID is authorize for operations that name a key only by id: a
 // key that does not exist is left to the operation's own NotFound.
-func (s *Service) authorizeKeyID(call Call, id string) *Error {
+func (s *Service) authorizeKeyID(call Call, id string) *awserr.Error {
 	k, ok := s.State.Key(id)
 	if !ok {
 		return nil

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 // checkLen validates a string member's length in characters, as AWS counts.
-func checkLen(field, s string, minLen, maxLen int) *Error {
+func checkLen(field, s string, minLen, maxLen int) *awserr.Error {
 	n := utf8.RuneCountInString(s)
 	if n < minLen {
 		return validation(field, "Member must have length greater than or equal to "+strconv.Itoa(minLen))
@@ -18,7 +20,7 @@ func checkLen(field, s string, minLen, maxLen int) *Error {
 	return nil
 }
 
-func checkBlobLen(field string, b []byte, minLen, maxLen int) *Error {
+func checkBlobLen(field string, b []byte, minLen, maxLen int) *awserr.Error {
 	if len(b) < minLen {
 		return validation(field, "Member must have length greater than or equal to "+strconv.Itoa(minLen))
 	}
@@ -28,7 +30,7 @@ func checkBlobLen(field string, b []byte, minLen, maxLen int) *Error {
 	return nil
 }
 
-func checkRange(field string, v *int32, lo, hi int32) *Error {
+func checkRange(field string, v *int32, lo, hi int32) *awserr.Error {
 	if v == nil {
 		return nil
 	}
@@ -41,7 +43,7 @@ func checkRange(field string, v *int32, lo, hi int32) *Error {
 	return nil
 }
 
-func checkEnum(field, v string, allowed ...string) *Error {
+func checkEnum(field, v string, allowed ...string) *awserr.Error {
 	for _, a := range allowed {
 		if v == a {
 			return nil

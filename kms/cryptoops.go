@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/internal/sensitive"
 )
 
@@ -16,7 +17,7 @@ const algSymmetric = "SYMMETRIC_DEFAULT"
 // opening it under the keyring on first use. fn runs under the cache's read
 // lock, so DropSecrets cannot zero the material while fn is using it: a seal
 // racing a request can fail it, never make it encrypt under a zeroed key.
-func (s *Service) withMaterial(k *fsm.Key, version uint32, fn func(m []byte) *Error) *Error {
+func (s *Service) withMaterial(k *fsm.Key, version uint32, fn func(m []byte) *awserr.Error) *awserr.Error {
 	path := materialPath(k.KeyID, version)
 	s.cacheMu.RLock()
 	if m, ok := s.material[path]; ok {
@@ -63,7 +64,7 @@ func (s *Service) withMaterial(k *fsm.Key, version uint32, fn func(m []byte) *Er
 	return s.withMaterial(k, version, fn)
 }
 
-func checkContext(ctx map[string]string) *Error {
+func checkContext(ctx map[string]string) *awserr.Error {
 	for k := range ctx {
 		if k == "" {
 			return validation("encryptionContext", "Member must have keys of length greater than or equal to 1")
@@ -72,7 +73,7 @@ func checkContext(ctx map[string]string) *Error {
 	return nil
 }
 
-func checkAlgorithm(alg *string) *Error {
+func checkAlgorithm(alg *string) *awserr.Error {
 	if alg == nil {
 		return nil
 	}
@@ -80,16 +81,16 @@ func checkAlgorithm(alg *string) *Error {
 		return e
 	}
 	if *alg != algSymmetric {
-		return newErr("InvalidKeyUsageException", http.StatusBadRequest, "The encryption algorithm %s is not supported by a symmetric key.", *alg)
+		return awserr.New("InvalidKeyUsageException", http.StatusBadRequest, "The encryption algorithm %s is not supported by a symmetric key.", *alg)
 	}
 	return nil
 }
 
 // encryptUnder seals plaintext under the key's current material.
-func (s *Service) encryptUnder(k *fsm.Key, plaintext []byte, encCtx map[string]string) ([]byte, *Error) {
+func (s *Service) encryptUnder(k *fsm.Key, plaintext []byte, encCtx map[string]string) ([]byte, *awserr.Error) {
 	v := k.CurrentVersion()
 	var blob []byte
-	e := s.withMaterial(k, v, func(m []byte) *Error {
+	e := s.withMaterial(k, v, func(m []byte) *awserr.Error {
 		var err error
 		blob, err = crypto.EncryptBlob(m, crypto.Header{KeyID: k.KeyID, KeyVersion: v}, plaintext, encCtx, s.rand())
 		if err != nil {
@@ -109,7 +110,7 @@ type encryptRequest struct {
 	DryRun              bool
 }
 
-func (s *Service) Encrypt(ctx context.Context, call Call, req *encryptRequest) (any, *Error) {
+func (s *Service) Encrypt(ctx context.Context, call Call, req *encryptRequest) (any, *awserr.Error) {
 	if e := firstErr(checkBlobLen("plaintext", req.Plaintext, 1, 4096), checkContext(req.EncryptionContext),
 		checkGrantTokens(req.GrantTokens), checkAlgorithm(req.EncryptionAlgorithm)); e != nil {
 		return nil, e
@@ -141,7 +142,7 @@ type decryptRequest struct {
 	DryRun              bool
 }
 
-func (s *Service) Decrypt(ctx context.Context, call Call, req *decryptRequest) (any, *Error) {
+func (s *Service) Decrypt(ctx context.Context, call Call, req *decryptRequest) (any, *awserr.Error) {
 	if e := firstErr(checkGrantTokens(req.GrantTokens), checkAlgorithm(req.EncryptionAlgorithm)); e != nil {
 		return nil, e
 	}
@@ -155,7 +156,7 @@ func (s *Service) Decrypt(ctx context.Context, call Call, req *decryptRequest) (
 // open decrypts a ciphertext blob: the blob names its key; a key named by
 // the caller must be that key (IncorrectKeyException otherwise). grantOp is
 // the permission checked on that key (Decrypt or ReEncryptFrom).
-func (s *Service) open(call Call, grantOp string, grantTokens []string, blob []byte, encCtx map[string]string, keyRef *string, blobField, keyField string) (*fsm.Key, []byte, *Error) {
+func (s *Service) open(call Call, grantOp string, grantTokens []string, blob []byte, encCtx map[string]string, keyRef *string, blobField, keyField string) (*fsm.Key, []byte, *awserr.Error) {
 	if e := firstErr(checkBlobLen(blobField, blob, 1, 6144), checkContext(encCtx)); e != nil {
 		return nil, nil, e
 	}
@@ -170,7 +171,7 @@ func (s *Service) open(call Call, grantOp string, grantTokens []string, blob []b
 			return nil, nil, e
 		}
 		if !ok || named.KeyID != hdr.KeyID {
-			return nil, nil, newErr("IncorrectKeyException", http.StatusBadRequest,
+			return nil, nil, awserr.New("IncorrectKeyException", http.StatusBadRequest,
 				"The key ID in the request does not identify a CMK that can perform this operation.")
 		}
 	}
@@ -184,7 +185,7 @@ func (s *Service) open(call Call, grantOp string, grantTokens []string, blob []b
 		return nil, nil, e
 	}
 	var plaintext []byte
-	e := s.withMaterial(k, hdr.KeyVersion, func(m []byte) *Error {
+	e := s.withMaterial(k, hdr.KeyVersion, func(m []byte) *awserr.Error {
 		var err error
 		_, plaintext, err = crypto.DecryptBlob(m, blob, encCtx)
 		switch {
@@ -213,7 +214,7 @@ type reEncryptRequest struct {
 	DryRun                         bool
 }
 
-func (s *Service) ReEncrypt(ctx context.Context, call Call, req *reEncryptRequest) (any, *Error) {
+func (s *Service) ReEncrypt(ctx context.Context, call Call, req *reEncryptRequest) (any, *awserr.Error) {
 	if e := firstErr(checkGrantTokens(req.GrantTokens), checkAlgorithm(req.SourceEncryptionAlgorithm),
 		checkAlgorithm(req.DestinationEncryptionAlgorithm), checkContext(req.DestinationEncryptionContext)); e != nil {
 		return nil, e
@@ -243,7 +244,7 @@ func (s *Service) ReEncrypt(ctx context.Context, call Call, req *reEncryptReques
 	}, nil
 }
 
-func firstErr(errs ...*Error) *Error {
+func firstErr(errs ...*awserr.Error) *awserr.Error {
 	for _, e := range errs {
 		if e != nil {
 			return e

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/internal/sensitive"
 )
 
@@ -17,7 +18,7 @@ type generateDataKeyRequest struct {
 	DryRun            bool
 }
 
-func (s *Service) GenerateDataKey(ctx context.Context, call Call, req *generateDataKeyRequest) (any, *Error) {
+func (s *Service) GenerateDataKey(ctx context.Context, call Call, req *generateDataKeyRequest) (any, *awserr.Error) {
 	k, plaintext, blob, e := s.newDataKey(call, req)
 	if e != nil {
 		return nil, e
@@ -25,7 +26,7 @@ func (s *Service) GenerateDataKey(ctx context.Context, call Call, req *generateD
 	return map[string]any{"CiphertextBlob": blob, "Plaintext": sensitive.Bytes(plaintext), "KeyId": s.arn(k.KeyID)}, nil
 }
 
-func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, call Call, req *generateDataKeyRequest) (any, *Error) {
+func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, call Call, req *generateDataKeyRequest) (any, *awserr.Error) {
 	k, plaintext, blob, e := s.newDataKey(call, req)
 	if e != nil {
 		return nil, e
@@ -36,7 +37,7 @@ func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, call Call
 
 // newDataKey makes a random data key and its ciphertext under the key the
 // request names.
-func (s *Service) newDataKey(call Call, req *generateDataKeyRequest) (*fsm.Key, []byte, []byte, *Error) {
+func (s *Service) newDataKey(call Call, req *generateDataKeyRequest) (*fsm.Key, []byte, []byte, *awserr.Error) {
 	if e := firstErr(checkContext(req.EncryptionContext), checkGrantTokens(req.GrantTokens),
 		checkRange("numberOfBytes", req.NumberOfBytes, 1, 1024)); e != nil {
 		return nil, nil, nil, e
@@ -82,7 +83,7 @@ type generateRandomRequest struct {
 	Recipient        any
 }
 
-func (s *Service) GenerateRandom(ctx context.Context, call Call, req *generateRandomRequest) (any, *Error) {
+func (s *Service) GenerateRandom(ctx context.Context, call Call, req *generateRandomRequest) (any, *awserr.Error) {
 	if req.NumberOfBytes == nil {
 		return nil, validation("numberOfBytes", "Member must not be null")
 	}
@@ -90,10 +91,10 @@ func (s *Service) GenerateRandom(ctx context.Context, call Call, req *generateRa
 		return nil, e
 	}
 	if req.CustomKeyStoreId != nil {
-		return nil, newErr("CustomKeyStoreNotFoundException", http.StatusBadRequest, "Custom key stores are not supported by this server.")
+		return nil, awserr.New("CustomKeyStoreNotFoundException", http.StatusBadRequest, "Custom key stores are not supported by this server.")
 	}
 	if req.Recipient != nil {
-		return nil, newErr("UnsupportedOperationException", http.StatusBadRequest, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
+		return nil, awserr.New("UnsupportedOperationException", http.StatusBadRequest, "Recipient (Nitro Enclaves attestation) is not supported by this server.")
 	}
 	if e := s.authorizeAccount(call); e != nil {
 		return nil, e

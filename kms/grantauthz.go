@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 // A grant that allows CreateGrant lets its grantee pass on what it holds,
@@ -16,7 +17,7 @@ import (
 // authorizeCreateGrant authorizes CreateGrant of the grant req describes.
 // encCtx is the new grant's constraint, which the policies' encryption
 // context conditions see.
-func (s *Service) authorizeCreateGrant(call Call, k *fsm.Key, req *createGrantRequest, encCtx map[string]string) *Error {
+func (s *Service) authorizeCreateGrant(call Call, k *fsm.Key, req *createGrantRequest, encCtx map[string]string) *awserr.Error {
 	var eq, sub map[string]string
 	if req.Constraints != nil {
 		eq, sub = req.Constraints.EncryptionContextEquals, req.Constraints.EncryptionContextSubset

@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 // testUser is an IAM user of the test account with no identity policy: the
@@ -20,7 +21,7 @@ func testUser(name string) Caller {
 }
 
 // callAs is call for another principal than the root.
-func (ts *testService) callAs(tb testing.TB, c Caller, op string, in any) (map[string]any, *Error) {
+func (ts *testService) callAs(tb testing.TB, c Caller, op string, in any) (map[string]any, *awserr.Error) {
 	tb.Helper()
 	body, err := json.Marshal(in)
 	if err != nil {

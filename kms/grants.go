@@ -14,6 +14,7 @@ import (
 	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/policy"
 )
 
@@ -57,7 +58,7 @@ type createGrantRequest struct {
 
 // checkGrantTokens applies AWS's limits: at most 10 tokens of 1–8192
 // characters; a token this cluster did not issue is refused.
-func checkGrantTokens(tokens []string) *Error {
+func checkGrantTokens(tokens []string) *awserr.Error {
 	if len(tokens) > 10 {
 		return validation("grantTokens", "Member must have length less than or equal to 10")
 	}
@@ -66,7 +67,7 @@ func checkGrantTokens(tokens []string) *Error {
 			return e
 		}
 		if _, ok := grantIDOfToken(t); !ok {
-			return newErr("InvalidGrantTokenException", http.StatusBadRequest, "The grant token is not valid.")
+			return awserr.New("InvalidGrantTokenException", http.StatusBadRequest, "The grant token is not valid.")
 		}
 	}
 	return nil
@@ -114,7 +115,7 @@ func constraintsHold(g fsm.Grant, encCtx map[string]string) bool {
 	return true
 }
 
-func (s *Service) CreateGrant(ctx context.Context, call Call, req *createGrantRequest) (any, *Error) {
+func (s *Service) CreateGrant(ctx context.Context, call Call, req *createGrantRequest) (any, *awserr.Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -185,7 +186,7 @@ func sameGrant(o, g fsm.Grant, c *grantConstraints) bool {
 		maps.Equal(o.ContextEquals, eq) && maps.Equal(o.ContextSubset, sub)
 }
 
-func (r *createGrantRequest) validate() *Error {
+func (r *createGrantRequest) validate() *awserr.Error {
 	if r.GranteePrincipal == nil {
 		return validation("granteePrincipal", "Member must not be null")
 	}
@@ -242,7 +243,7 @@ type listGrantsRequest struct {
 	GranteePrincipal *string
 }
 
-func (s *Service) ListGrants(ctx context.Context, call Call, req *listGrantsRequest) (any, *Error) {
+func (s *Service) ListGrants(ctx context.Context, call Call, req *listGrantsRequest) (any, *awserr.Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -276,7 +277,7 @@ type listRetirableGrantsRequest struct {
 	Marker            *string
 }
 
-func (s *Service) ListRetirableGrants(ctx context.Context, call Call, req *listRetirableGrantsRequest) (any, *Error) {
+func (s *Service) ListRetirableGrants(ctx context.Context, call Call, req *listRetirableGrantsRequest) (any, *awserr.Error) {
 	if req.RetiringPrincipal == nil {
 		return nil, validation("retiringPrincipal", "Member must not be null")
 	}
@@ -289,7 +290,7 @@ func (s *Service) ListRetirableGrants(ctx context.Context, call Call, req *listR
 }
 
 // grantPage answers the page read returns (nil: no grant) after the marker.
-func (s *Service) grantPage(limit *int32, marker *string, read func(after string, limit int) fsm.GrantPage) (any, *Error) {
+func (s *Service) grantPage(limit *int32, marker *string, read func(after string, limit int) fsm.GrantPage) (any, *awserr.Error) {
 	n, e := pageLimit(limit, 50, 100)
 	if e != nil {
 		return nil, e
@@ -342,7 +343,7 @@ type retireGrantRequest struct {
 
 // retireGrant: the grant's retiring principal, its grantee when the grant
 // includes RetireGrant, or the account's root may retire it.
-func (s *Service) RetireGrant(ctx context.Context, call Call, req *retireGrantRequest) (any, *Error) {
+func (s *Service) RetireGrant(ctx context.Context, call Call, req *retireGrantRequest) (any, *awserr.Error) {
 	var gid string
 	switch {
 	case req.GrantToken != nil:
@@ -385,7 +386,7 @@ type revokeGrantRequest struct {
 	DryRun  bool
 }
 
-func (s *Service) RevokeGrant(ctx context.Context, call Call, req *revokeGrantRequest) (any, *Error) {
+func (s *Service) RevokeGrant(ctx context.Context, call Call, req *revokeGrantRequest) (any, *awserr.Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -402,6 +403,6 @@ func (s *Service) RevokeGrant(ctx context.Context, call Call, req *revokeGrantRe
 	return nil, s.commit(ctx, call, fsm.CmdRemoveGrant, &fsmpb.RemoveGrant{KeyId: id, GrantId: *req.GrantId}, s.now())
 }
 
-func dryRunSucceeded() *Error {
-	return newErr("DryRunOperationException", http.StatusPreconditionFailed, "The request would have succeeded, but the DryRun option is set.")
+func dryRunSucceeded() *awserr.Error {
+	return awserr.New("DryRunOperationException", http.StatusPreconditionFailed, "The request would have succeeded, but the DryRun option is set.")
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/seal"
 )
 
@@ -91,7 +92,7 @@ func (ts *testService) apply(_ context.Context, cmd []byte) (fsm.Result, error) 
 }
 
 // call runs op with a JSON body built from in and decodes the answer into a map.
-func (ts *testService) call(tb testing.TB, op string, in any) (map[string]any, *Error) {
+func (ts *testService) call(tb testing.TB, op string, in any) (map[string]any, *awserr.Error) {
 	tb.Helper()
 	body, err := json.Marshal(in)
 	if err != nil {

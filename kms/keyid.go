@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 // arn is the key ARN AWS would give this key in our region and account.
@@ -27,7 +28,7 @@ type keyRef struct {
 
 // parseKeyRef reads any of the four forms AWS has for naming a key, without
 // looking at state.
-func (s *Service) parseKeyRef(field, ref string) (keyRef, *Error) {
+func (s *Service) parseKeyRef(field, ref string) (keyRef, *awserr.Error) {
 	if e := checkLen(field, ref, 1, 2048); e != nil {
 		return keyRef{}, e
 	}
@@ -36,7 +37,7 @@ func (s *Service) parseKeyRef(field, ref string) (keyRef, *Error) {
 	case strings.HasPrefix(ref, arn.Prefix):
 		a, ok := arn.Parse(ref)
 		if !ok || a.Partition != arn.Partition || a.Service != "kms" {
-			return keyRef{}, newErr("InvalidArnException", http.StatusBadRequest, "ARN '%s' is not a valid KMS ARN", ref)
+			return keyRef{}, awserr.New("InvalidArnException", http.StatusBadRequest, "ARN '%s' is not a valid KMS ARN", ref)
 		}
 		if a.Region != s.Region || a.Account != s.Account {
 			return keyRef{}, notFound("Invalid arn %s", a.Region)
@@ -46,7 +47,7 @@ func (s *Service) parseKeyRef(field, ref string) (keyRef, *Error) {
 		}
 		keyID, ok := strings.CutPrefix(a.Resource, "key/")
 		if !ok {
-			return keyRef{}, newErr("InvalidArnException", http.StatusBadRequest, "ARN '%s' is not a valid key ARN", ref)
+			return keyRef{}, awserr.New("InvalidArnException", http.StatusBadRequest, "ARN '%s' is not a valid key ARN", ref)
 		}
 		id = keyID
 	case strings.HasPrefix(ref, "alias/"):
@@ -58,7 +59,7 @@ func (s *Service) parseKeyRef(field, ref string) (keyRef, *Error) {
 	return keyRef{id: id}, nil
 }
 
-func invalidKeyID(ref string) *Error { return notFound("Invalid keyId '%s'", ref) }
+func invalidKeyID(ref string) *awserr.Error { return notFound("Invalid keyId '%s'", ref) }
 
 // isAliasRef reports whether ref names an alias rather than a key.
 func isAliasRef(ref string) bool {
@@ -68,7 +69,7 @@ func isAliasRef(ref string) bool {
 // resolveKey finds the key named by a key id, key ARN, alias name or alias
 // ARN: the operations whose KeyId AWS documents as accepting aliases
 // (cryptographic operations and DescribeKey) use it.
-func (s *Service) resolveKey(field, ref string) (*fsm.Key, *Error) {
+func (s *Service) resolveKey(field, ref string) (*fsm.Key, *awserr.Error) {
 	r, e := s.parseKeyRef(field, ref)
 	if e != nil {
 		return nil, e
@@ -92,7 +93,7 @@ func (s *Service) resolveKey(field, ref string) (*fsm.Key, *Error) {
 // management operations (EnableKey, ScheduleKeyDeletion, TagResource,
 // rotation, …). It reads no state: whether the key exists, and in which
 // state, is the FSM's verdict when the command applies.
-func (s *Service) keyIDOf(field, ref string) (string, *Error) {
+func (s *Service) keyIDOf(field, ref string) (string, *awserr.Error) {
 	r, e := s.parseKeyRef(field, ref)
 	if e != nil {
 		return "", e
@@ -105,7 +106,7 @@ func (s *Service) keyIDOf(field, ref string) (string, *Error) {
 
 // readKey reads one key's record from local state for an answer, so it
 // confirms leadership before answering, NotFound included.
-func (s *Service) readKey(id string) (*fsm.Key, *Error) {
+func (s *Service) readKey(id string) (*fsm.Key, *awserr.Error) {
 	k, ok := s.State.Key(id)
 	if !ok {
 		return nil, notFound("Key '%s' does not exist", s.arn(id))
@@ -114,7 +115,7 @@ func (s *Service) readKey(id string) (*fsm.Key, *Error) {
 }
 
 // usable is the state check of every cryptographic operation.
-func (s *Service) usable(k *fsm.Key) *Error {
+func (s *Service) usable(k *fsm.Key) *awserr.Error {
 	if k.KeyState == fsm.StateEnabled {
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/policy"
 	"github.com/keyraft/keyraft/seal"
 )
@@ -84,7 +85,7 @@ type createKeyRequest struct {
 	MultiRegion                    bool
 }
 
-func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyRequest) (any, *Error) {
+func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyRequest) (any, *awserr.Error) {
 	if e := req.validate(); e != nil {
 		return nil, e
 	}
@@ -126,7 +127,7 @@ func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyReques
 	return answer, nil
 }
 
-func (r *createKeyRequest) validate() *Error {
+func (r *createKeyRequest) validate() *awserr.Error {
 	if r.Description != nil {
 		if e := checkLen("description", *r.Description, 0, 8192); e != nil {
 			return e
@@ -137,7 +138,7 @@ func (r *createKeyRequest) validate() *Error {
 			return e
 		}
 		if *r.KeyUsage != "ENCRYPT_DECRYPT" {
-			return newErr("UnsupportedOperationException", http.StatusBadRequest, "KeyUsage %s is not supported by this server yet.", *r.KeyUsage)
+			return awserr.New("UnsupportedOperationException", http.StatusBadRequest, "KeyUsage %s is not supported by this server yet.", *r.KeyUsage)
 		}
 	}
 	spec := r.KeySpec
@@ -147,18 +148,18 @@ func (r *createKeyRequest) validate() *Error {
 		return validation("keySpec", "KeySpec and CustomerMasterKeySpec cannot both be specified")
 	}
 	if spec != nil && *spec != "SYMMETRIC_DEFAULT" {
-		return newErr("UnsupportedOperationException", http.StatusBadRequest, "KeySpec %s is not supported by this server yet.", *spec)
+		return awserr.New("UnsupportedOperationException", http.StatusBadRequest, "KeySpec %s is not supported by this server yet.", *spec)
 	}
 	if r.Origin != nil {
 		if e := checkEnum("origin", *r.Origin, "AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"); e != nil {
 			return e
 		}
 		if *r.Origin != "AWS_KMS" {
-			return newErr("UnsupportedOperationException", http.StatusBadRequest, "Origin %s is not supported by this server.", *r.Origin)
+			return awserr.New("UnsupportedOperationException", http.StatusBadRequest, "Origin %s is not supported by this server.", *r.Origin)
 		}
 	}
 	if r.MultiRegion {
-		return newErr("UnsupportedOperationException", http.StatusBadRequest, "Multi-Region keys are not supported by this server.")
+		return awserr.New("UnsupportedOperationException", http.StatusBadRequest, "Multi-Region keys are not supported by this server.")
 	}
 	return checkTags(r.Tags)
 }
@@ -169,7 +170,7 @@ func materialPath(keyID string, version uint32) string {
 
 // newMaterial generates one version of a key's material and returns it
 // sealed under the keyring; the plaintext never leaves this function.
-func (s *Service) newMaterial(kr *seal.Keyring, keyID string, version uint32) ([]byte, *Error) {
+func (s *Service) newMaterial(kr *seal.Keyring, keyID string, version uint32) ([]byte, *awserr.Error) {
 	material, err := crypto.NewKey(s.rand())
 	if err != nil {
 		return nil, Internal("could not generate key material")
@@ -187,7 +188,7 @@ type describeKeyRequest struct {
 	GrantTokens []string
 }
 
-func (s *Service) DescribeKey(ctx context.Context, call Call, req *describeKeyRequest) (any, *Error) {
+func (s *Service) DescribeKey(ctx context.Context, call Call, req *describeKeyRequest) (any, *awserr.Error) {
 	if e := checkGrantTokens(req.GrantTokens); e != nil {
 		return nil, e
 	}
@@ -211,7 +212,7 @@ type keyListEntry struct {
 	KeyArn string
 }
 
-func (s *Service) ListKeys(ctx context.Context, call Call, req *listKeysRequest) (any, *Error) {
+func (s *Service) ListKeys(ctx context.Context, call Call, req *listKeysRequest) (any, *awserr.Error) {
 	limit, e := pageLimit(req.Limit, 100, 1000)
 	if e != nil {
 		return nil, e

@@ -5,6 +5,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 // Key lifecycle: description, enable/disable, scheduled deletion. AWS
@@ -17,13 +18,13 @@ type keyIDRequest struct {
 
 // keyIDBody resolves the key of a request whose only member is KeyId and
 // authorizes the caller on that key.
-func (s *Service) keyIDBody(call Call, req *keyIDRequest) (string, *Error) {
+func (s *Service) keyIDBody(call Call, req *keyIDRequest) (string, *awserr.Error) {
 	return s.authorizedKeyID(call, "keyId", req.KeyId)
 }
 
 // authorizedKeyID is keyIDOf followed by the caller's authorization on the
 // key (a key that does not exist is left to the FSM's NotFound).
-func (s *Service) authorizedKeyID(call Call, field, ref string) (string, *Error) {
+func (s *Service) authorizedKeyID(call Call, field, ref string) (string, *awserr.Error) {
 	id, e := s.keyIDOf(field, ref)
 	if e != nil {
 		return "", e
@@ -36,7 +37,7 @@ type updateKeyDescriptionRequest struct {
 	Description *string
 }
 
-func (s *Service) UpdateKeyDescription(ctx context.Context, call Call, req *updateKeyDescriptionRequest) (any, *Error) {
+func (s *Service) UpdateKeyDescription(ctx context.Context, call Call, req *updateKeyDescriptionRequest) (any, *awserr.Error) {
 	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -51,15 +52,15 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, call Call, req *upda
 		&fsmpb.UpdateKeyDescription{KeyId: id, Description: *req.Description}, s.now())
 }
 
-func (s *Service) EnableKey(ctx context.Context, call Call, req *keyIDRequest) (any, *Error) {
+func (s *Service) EnableKey(ctx context.Context, call Call, req *keyIDRequest) (any, *awserr.Error) {
 	return nil, s.setKeyEnabled(ctx, call, req, true)
 }
 
-func (s *Service) DisableKey(ctx context.Context, call Call, req *keyIDRequest) (any, *Error) {
+func (s *Service) DisableKey(ctx context.Context, call Call, req *keyIDRequest) (any, *awserr.Error) {
 	return nil, s.setKeyEnabled(ctx, call, req, false)
 }
 
-func (s *Service) setKeyEnabled(ctx context.Context, call Call, req *keyIDRequest, enabled bool) *Error {
+func (s *Service) setKeyEnabled(ctx context.Context, call Call, req *keyIDRequest, enabled bool) *awserr.Error {
 	id, e := s.keyIDBody(call, req)
 	if e != nil {
 		return e
@@ -72,7 +73,7 @@ type scheduleKeyDeletionRequest struct {
 	PendingWindowInDays *int32
 }
 
-func (s *Service) ScheduleKeyDeletion(ctx context.Context, call Call, req *scheduleKeyDeletionRequest) (any, *Error) {
+func (s *Service) ScheduleKeyDeletion(ctx context.Context, call Call, req *scheduleKeyDeletionRequest) (any, *awserr.Error) {
 	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -98,7 +99,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, call Call, req *sched
 	return answer, nil
 }
 
-func (s *Service) CancelKeyDeletion(ctx context.Context, call Call, req *keyIDRequest) (any, *Error) {
+func (s *Service) CancelKeyDeletion(ctx context.Context, call Call, req *keyIDRequest) (any, *awserr.Error) {
 	id, e := s.keyIDBody(call, req)
 	if e != nil {
 		return nil, e

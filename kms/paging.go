@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"net/http"
 	"slices"
+
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 // pageLimit validates a List* Limit against AWS's wire constraint (1–1000
@@ -11,7 +13,7 @@ import (
 // max. Several operations document a smaller maximum than the wire allows
 // (ListAliases 100, ListResourceTags 50); AWS "might return fewer" items
 // than Limit, so a larger Limit is served a shorter page rather than refused.
-func pageLimit(limit *int32, def, max int) (int, *Error) {
+func pageLimit(limit *int32, def, max int) (int, *awserr.Error) {
 	if e := checkRange("limit", limit, 1, 1000); e != nil {
 		return 0, e
 	}
@@ -22,7 +24,7 @@ func pageLimit(limit *int32, def, max int) (int, *Error) {
 }
 
 // checkMarker applies AWS's MarkerType constraints.
-func checkMarker(marker *string) *Error {
+func checkMarker(marker *string) *awserr.Error {
 	if marker == nil {
 		return nil
 	}
@@ -52,6 +54,6 @@ func page[T cmp.Ordered](sorted []T, after *T, limit int) (start, end int) {
 	return start, min(start+limit, len(sorted))
 }
 
-func invalidMarker() *Error {
-	return newErr("InvalidMarkerException", http.StatusBadRequest, "Invalid marker")
+func invalidMarker() *awserr.Error {
+	return awserr.New("InvalidMarkerException", http.StatusBadRequest, "Invalid marker")
 }

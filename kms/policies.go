@@ -6,6 +6,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/policy"
 )
 
@@ -14,24 +15,24 @@ const defaultPolicyName = "default"
 
 // checkKeyPolicy parses a new key policy and, unless bypassed, runs AWS's
 // lockout safety check for the caller.
-func (s *Service) checkKeyPolicy(call Call, doc string, bypass bool) *Error {
+func (s *Service) checkKeyPolicy(call Call, doc string, bypass bool) *awserr.Error {
 	if e := checkLen("policy", doc, 1, policy.MaxSize); e != nil {
 		return e
 	}
 	p, err := policy.Parse([]byte(doc))
 	if err != nil {
-		return newErr("MalformedPolicyDocumentException", http.StatusBadRequest, "%s", err.Error())
+		return awserr.New("MalformedPolicyDocumentException", http.StatusBadRequest, "%s", err.Error())
 	}
 	if bypass {
 		return nil
 	}
 	if err := policy.LockoutCheck(p, call.Caller.PrincipalARN, s.Account); err != nil {
-		return newErr("MalformedPolicyDocumentException", http.StatusBadRequest, "%s", err.Error())
+		return awserr.New("MalformedPolicyDocumentException", http.StatusBadRequest, "%s", err.Error())
 	}
 	return nil
 }
 
-func checkPolicyName(name *string) *Error {
+func checkPolicyName(name *string) *awserr.Error {
 	if name == nil {
 		return nil
 	}
@@ -51,7 +52,7 @@ type putKeyPolicyRequest struct {
 	BypassPolicyLockoutSafetyCheck bool
 }
 
-func (s *Service) PutKeyPolicy(ctx context.Context, call Call, req *putKeyPolicyRequest) (any, *Error) {
+func (s *Service) PutKeyPolicy(ctx context.Context, call Call, req *putKeyPolicyRequest) (any, *awserr.Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -76,7 +77,7 @@ type getKeyPolicyRequest struct {
 	PolicyName *string
 }
 
-func (s *Service) GetKeyPolicy(ctx context.Context, call Call, req *getKeyPolicyRequest) (any, *Error) {
+func (s *Service) GetKeyPolicy(ctx context.Context, call Call, req *getKeyPolicyRequest) (any, *awserr.Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -104,7 +105,7 @@ type listKeyPoliciesRequest struct {
 	Marker *string
 }
 
-func (s *Service) ListKeyPolicies(ctx context.Context, call Call, req *listKeyPoliciesRequest) (any, *Error) {
+func (s *Service) ListKeyPolicies(ctx context.Context, call Call, req *listKeyPoliciesRequest) (any, *awserr.Error) {
 	id, e := s.keyIDOf("keyId", req.KeyId)
 	if e != nil {
 		return nil, e

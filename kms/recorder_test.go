@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 // TestWriteCarriesItsEvent: with a Recorder, a write proposes one command
@@ -26,7 +27,7 @@ func TestWriteCarriesItsEvent(t *testing.T) {
 		carried = append(carried, c.AuditEvent)
 		return propose(ctx, cmd)
 	}
-	run := func(op string, in any) (*audit.Recorder, map[string]any, *Error) {
+	run := func(op string, in any) (*audit.Recorder, map[string]any, *awserr.Error) {
 		t.Helper()
 		carried = nil
 		rec := &audit.Recorder{Event: func(answer any) []byte {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/seal"
 )
 
@@ -21,7 +22,7 @@ type enableKeyRotationRequest struct {
 	RotationPeriodInDays *int32
 }
 
-func (s *Service) EnableKeyRotation(ctx context.Context, call Call, req *enableKeyRotationRequest) (any, *Error) {
+func (s *Service) EnableKeyRotation(ctx context.Context, call Call, req *enableKeyRotationRequest) (any, *awserr.Error) {
 	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -39,7 +40,7 @@ func (s *Service) EnableKeyRotation(ctx context.Context, call Call, req *enableK
 	}, now)
 }
 
-func (s *Service) DisableKeyRotation(ctx context.Context, call Call, req *keyIDRequest) (any, *Error) {
+func (s *Service) DisableKeyRotation(ctx context.Context, call Call, req *keyIDRequest) (any, *awserr.Error) {
 	id, e := s.keyIDBody(call, req)
 	if e != nil {
 		return nil, e
@@ -50,7 +51,7 @@ func (s *Service) DisableKeyRotation(ctx context.Context, call Call, req *keyIDR
 // getKeyRotationStatus answers in every key state, as AWS does. The period
 // and next date appear only while rotation is enabled; on-demand rotations
 // complete when they commit, so OnDemandRotationStartDate never appears.
-func (s *Service) GetKeyRotationStatus(ctx context.Context, call Call, req *keyIDRequest) (any, *Error) {
+func (s *Service) GetKeyRotationStatus(ctx context.Context, call Call, req *keyIDRequest) (any, *awserr.Error) {
 	id, e := s.keyIDBody(call, req)
 	if e != nil {
 		return nil, e
@@ -71,7 +72,7 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, call Call, req *keyI
 // race with another rotation of the same key.
 const rotationAttempts = 3
 
-func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRequest) (any, *Error) {
+func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRequest) (any, *awserr.Error) {
 	id, e := s.keyIDBody(call, req)
 	if e != nil {
 		return nil, e
@@ -97,7 +98,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRe
 
 // rotate proposes the next material version of k. nextRotation replaces the
 // schedule's next date for automatic rotations and is 0 for on-demand ones.
-func (s *Service) rotate(ctx context.Context, call Call, kr *seal.Keyring, k *fsm.Key, rotationType fsm.RotationType, nextRotation int64) *Error {
+func (s *Service) rotate(ctx context.Context, call Call, kr *seal.Keyring, k *fsm.Key, rotationType fsm.RotationType, nextRotation int64) *awserr.Error {
 	version := k.CurrentVersion() + 1
 	sealed, e := s.newMaterial(kr, k.KeyID, version)
 	if e != nil {
@@ -128,7 +129,7 @@ type rotationEntry struct {
 // listKeyRotations lists material versions oldest first. The first
 // material is not a rotation: AWS lists it only for ALL_KEY_MATERIAL, and
 // without a rotation date or type. A marker is the last version listed.
-func (s *Service) ListKeyRotations(ctx context.Context, call Call, req *listKeyRotationsRequest) (any, *Error) {
+func (s *Service) ListKeyRotations(ctx context.Context, call Call, req *listKeyRotationsRequest) (any, *awserr.Error) {
 	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e

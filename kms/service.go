@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/policy"
 	"github.com/keyraft/keyraft/seal"
 )
@@ -80,10 +81,10 @@ func (s *Service) DropSecrets() {
 const sealedMsg = "This keyraft node is sealed: unseal it with `keyraft operator unseal`, then retry."
 
 // Sealed is the retryable answer of a sealed node.
-func Sealed() *Error { return Unavailable(sealedMsg) }
+func Sealed() *awserr.Error { return Unavailable(sealedMsg) }
 
 // keyring returns the open keyring or the retryable sealed error.
-func (s *Service) keyring() (*seal.Keyring, *Error) {
+func (s *Service) keyring() (*seal.Keyring, *awserr.Error) {
 	kr, err := s.Keyring()
 	if err != nil {
 		return nil, Sealed()
@@ -94,7 +95,7 @@ func (s *Service) keyring() (*seal.Keyring, *Error) {
 // commit proposes one command stamped with now and returns nil once it has
 // applied, or the FSM's refusal as the AWS error for it. The operation
 // answers nothing when it succeeds.
-func (s *Service) commit(ctx context.Context, call Call, t fsm.CommandType, payload proto.Message, now time.Time) *Error {
+func (s *Service) commit(ctx context.Context, call Call, t fsm.CommandType, payload proto.Message, now time.Time) *awserr.Error {
 	return s.commitAnswer(ctx, call, t, payload, now, nil)
 }
 
@@ -102,7 +103,7 @@ func (s *Service) commit(ctx context.Context, call Call, t fsm.CommandType, payl
 // command applies. When the call has an audit.Recorder, the command
 // carries the request's event (with that answer), so the change and its
 // event commit as one entry (fsm.ProposeAudited).
-func (s *Service) commitAnswer(ctx context.Context, call Call, t fsm.CommandType, payload proto.Message, now time.Time, answer any) *Error {
+func (s *Service) commitAnswer(ctx context.Context, call Call, t fsm.CommandType, payload proto.Message, now time.Time, answer any) *awserr.Error {
 	_, err := fsm.ProposeAudited(ctx, s.Propose, call.Recorder, t, payload, now, answer)
 	switch {
 	case err == nil:
@@ -112,7 +113,7 @@ func (s *Service) commitAnswer(ctx context.Context, call Call, t fsm.CommandType
 	case fsm.Refused(err):
 		return s.refusal(t, payload, err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		return newErr("DependencyTimeoutException", http.StatusServiceUnavailable, "The request timed out while committing; retry.")
+		return awserr.New("DependencyTimeoutException", http.StatusServiceUnavailable, "The request timed out while committing; retry.")
 	default:
 		return Unavailable("The cluster could not commit the request: " + err.Error())
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 type tag struct {
@@ -19,16 +20,16 @@ type tag struct {
 // checkTags validates the tags of one request (CreateKey, TagResource) in
 // the order AWS does. The limit of 50 tags per key, which depends on the
 // tags the key already has, is the FSM's to enforce.
-func checkTags(tags []tag) *Error {
+func checkTags(tags []tag) *awserr.Error {
 	seen := make(map[string]bool, len(tags))
 	for _, t := range tags {
 		if seen[t.TagKey] {
-			return newErr("TagException", http.StatusBadRequest, "Duplicate tag keys")
+			return awserr.New("TagException", http.StatusBadRequest, "Duplicate tag keys")
 		}
 		seen[t.TagKey] = true
 	}
 	if len(tags) > fsm.MaxTagsPerKey {
-		return newErr("TagException", http.StatusBadRequest, "Too many tags")
+		return awserr.New("TagException", http.StatusBadRequest, "Too many tags")
 	}
 	for i, t := range tags {
 		field := "tags." + strconv.Itoa(i+1) + ".member."
@@ -45,9 +46,9 @@ func checkTags(tags []tag) *Error {
 	return nil
 }
 
-func checkTagKeyPrefix(key string) *Error {
+func checkTagKeyPrefix(key string) *awserr.Error {
 	if strings.HasPrefix(strings.ToLower(key), "aws:") {
-		return newErr("TagException", http.StatusBadRequest, "Tags beginning with aws: are reserved")
+		return awserr.New("TagException", http.StatusBadRequest, "Tags beginning with aws: are reserved")
 	}
 	return nil
 }
@@ -73,7 +74,7 @@ type tagResourceRequest struct {
 	Tags  []tag
 }
 
-func (s *Service) TagResource(ctx context.Context, call Call, req *tagResourceRequest) (any, *Error) {
+func (s *Service) TagResource(ctx context.Context, call Call, req *tagResourceRequest) (any, *awserr.Error) {
 	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -92,7 +93,7 @@ type untagResourceRequest struct {
 	TagKeys []string
 }
 
-func (s *Service) UntagResource(ctx context.Context, call Call, req *untagResourceRequest) (any, *Error) {
+func (s *Service) UntagResource(ctx context.Context, call Call, req *untagResourceRequest) (any, *awserr.Error) {
 	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
@@ -119,7 +120,7 @@ type listResourceTagsRequest struct {
 
 // listResourceTags lists a key's tags in key order; a marker is the last
 // tag key of the previous page.
-func (s *Service) ListResourceTags(ctx context.Context, call Call, req *listResourceTagsRequest) (any, *Error) {
+func (s *Service) ListResourceTags(ctx context.Context, call Call, req *listResourceTagsRequest) (any, *awserr.Error) {
 	id, e := s.authorizedKeyID(call, "keyId", req.KeyId)
 	if e != nil {
 		return nil, e
