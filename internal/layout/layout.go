@@ -65,6 +65,31 @@ var Rules = []Rule{
 		Never: []string{"transport/..."},
 		Why:   wireBelow("audit"),
 	},
+	{
+		From:  "kms/...",
+		Never: []string{"cluster/...", "gateway/...", "operator/...", "node/..."},
+		Why:   "kms is operation semantics over the replicated state: it proposes through the fsm.Proposer it is given and never reaches the Raft node, the pipeline that calls it or the node that wires it",
+	},
+	{
+		From:  "iam/...",
+		Never: []string{"cluster/...", "gateway/...", "operator/...", "node/..."},
+		Why:   "iam is operation semantics over the replicated state, as kms is: the pipeline calls it, never the reverse",
+	},
+	{
+		From:  "cluster/...",
+		Never: []string{"kms/...", "iam/...", "gateway/...", "operator/...", "node/..."},
+		Why:   "cluster runs Raft and membership for whatever state machine it is given; what requests mean is above it",
+	},
+	{
+		From:  "gateway/...",
+		Never: []string{"operator/...", "node/..."},
+		Why:   "the request pipeline is one package a node wires in; the operator API uses the gateway's forwarding, never the reverse",
+	},
+	{
+		From:  "operator/...",
+		Never: []string{"node/..."},
+		Why:   "the operator API is given what it serves; only node wires packages together",
+	},
 }
 
 // wireBelow explains the rule issue 15 brought in. Before it, kms and iam
