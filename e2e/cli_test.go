@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -202,7 +202,7 @@ func TestAWSCLIScript(t *testing.T) {
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Fatal("the AWS CLI is not on PATH: .ci/run installs it (apt-get install awscli) when missing")
 	}
-	cmd := exec.Command("bash", "../../scripts/test-aws-cli.sh", binary)
+	cmd := exec.Command("bash", "../scripts/test-aws-cli.sh", binary)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("scripts/test-aws-cli.sh: %v\n%s", err, out)

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("KEYRAFT_TEST_RACE") != "" { // race-check the servers the tests start
 		args = append(args, "-race")
 	}
-	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+	out, err := exec.Command("go", append(args, "../cmd/keyraft")...).CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build keyraft: %v\n%s", err, out)
 		os.Exit(1)

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -108,7 +108,7 @@ func TestClockJumpDestroysNothing(t *testing.T) {
 // flags, and no build takes them from a config file.
 func TestTestKnobsOnlyInTestBuilds(t *testing.T) {
 	release := filepath.Join(t.TempDir(), "keyraft-release")
-	if out, err := exec.Command("go", "build", "-o", release, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", release, "../cmd/keyraft").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	for _, knob := range [][]string{{"-test-day-length", "1s"}, {"-test-audit-segment-size", "4096"}, {"-test-clock-offset-file", "/dev/null"}} {
