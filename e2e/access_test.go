@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,27 +18,6 @@ import (
 )
 
 const account = "111122223333"
-
-// iamCmd runs `keyraft iam ARGS -address API -format json` as the principal
-// whose access key creds holds, and decodes stdout.
-func iamCmd(t *testing.T, api string, creds initOutput, out any, args ...string) error {
-	t.Helper()
-	args = append(append([]string{"iam"}, args...), "-address", api, "-format", "json")
-	if ca, ok := apiCAs.Load(api); ok {
-		args = append(args, "-ca-file", ca.(string))
-	}
-	cmd := exec.Command(binary, args...)
-	cmd.Env = signingEnv(creds)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("keyraft iam %s: %v: %s", args[1], err, stderr.String())
-	}
-	if out != nil {
-		return json.Unmarshal(stdout.Bytes(), out)
-	}
-	return nil
-}
 
 // newUser creates an IAM user with an access key and, when policy is not
 // empty, that inline identity policy; it returns a KMS client signing as it.

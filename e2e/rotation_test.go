@@ -92,12 +92,8 @@ func TestCiphertextSurvivesFailoverAndRotation(t *testing.T) {
 	for _, p := range c.nodes {
 		p.kill()
 	}
-	var seeds []string
 	for _, p := range c.nodes {
-		seeds = append(seeds, p.gossip)
-	}
-	for _, p := range c.nodes {
-		p.start(seeds)
+		p.start(c.seeds())
 	}
 	// Any node: who leads a sealed cluster is for principals to see, and
 	// none can be checked while every node is sealed.
