@@ -161,9 +161,7 @@ func TestClockCatchesUpAfterDowntime(t *testing.T) {
 	for _, p := range c.nodes {
 		p.start(c.seeds())
 	}
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
+	c.unsealEach()
 	waitFor(t, 40*time.Second, "the key's deletion once the clock caught up", func() (bool, error) {
 		_, err := client.DescribeKey(ctx10(t), &kms.DescribeKeyInput{KeyId: id})
 		return apiCode(err) == "NotFoundException", err

@@ -44,9 +44,7 @@ func TestClusterSurvivesLeaderLoss(t *testing.T) {
 	// Each node takes the share holders' shares: this cluster runs with
 	// -insecure, which refuses unseal -all (TestClusterMutualTLS and
 	// TestRoguesNeverJoinATLSCluster unseal with it under mutual TLS).
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
+	c.unsealEach()
 	for _, p := range c.nodes {
 		st, err := status(t, p.api)
 		if err != nil || st.Sealed || !st.Initialized {

@@ -174,9 +174,7 @@ func TestNodeIDTheft(t *testing.T) {
 	c := startCluster(t)
 	// Who leads is for principals to see: init waits for a leader itself.
 	c.init("-key-shares", "3", "-key-threshold", "2")
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
+	c.unsealEach()
 	leader := c.waitLeader(15*time.Second, "")
 	victim := c.follower(leader)
 	seeds := c.seeds()
@@ -295,9 +293,7 @@ func TestRoguesAtADownVotersRaftAddress(t *testing.T) {
 	gk := gossipKeygen(t)
 	c := startClusterWith(t, func(p *proc) { p.secure(ca, gk) })
 	c.init("-key-shares", "3", "-key-threshold", "2")
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
+	c.unsealEach()
 	leader := c.waitLeader(15*time.Second, "")
 	victim := c.follower(leader)
 	serves(t, leader.api, c.creds) // a few entries more to replicate

@@ -248,9 +248,7 @@ func TestFullDiskOfAFollowerStopsWrites(t *testing.T) {
 	// Who leads is for principals to see: init first (it waits for a
 	// leader), then ask.
 	c.init("-key-shares", "1", "-key-threshold", "1")
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
+	c.unsealEach()
 	leader := c.waitLeader(15*time.Second, "")
 	victim := c.follower(leader)
 	cl := kmsClient(leader.api, c.creds, 1)
@@ -402,9 +400,7 @@ func TestFullFollowerWithoutHeadroom(t *testing.T) {
 	// Who leads is for principals to see: init first (it waits for a
 	// leader), then ask.
 	c.init("-key-shares", "1", "-key-threshold", "1")
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
+	c.unsealEach()
 	leader := c.waitLeader(15*time.Second, "")
 	victim := c.follower(leader)
 	cl := kmsClient(leader.api, c.creds, 1)

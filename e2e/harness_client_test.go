@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,6 +183,37 @@ func apiHTTPClient(api string) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
+// httpClient is apiHTTPClient, or the default client for a plain-HTTP node.
+func httpClient(api string) *http.Client {
+	if hc := apiHTTPClient(api); hc != nil {
+		return hc
+	}
+	return http.DefaultClient
+}
+
+// sign signs req, whose body is body, with SigV4 as creds' access key for
+// service in the cluster's region, at time at, as the SDKs and the CLI do.
+func sign(req *http.Request, body string, creds initOutput, service string, at time.Time) error {
+	sum := sha256.Sum256([]byte(body))
+	return v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
+		req, hex.EncodeToString(sum[:]), service, "us-east-1", at)
+}
+
+// kmsRequest is an AWS JSON 1.1 request of body to api, with X-Amz-Target
+// target (none when "").
+func kmsRequest(t *testing.T, api, target, body string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, api+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	if target != "" {
+		req.Header.Set("X-Amz-Target", target)
+	}
+	return req
+}
+
 // signedAuditGet is a GET of an operator API path signed with the root
 // access key of api's cluster, as `keyraft audit` signs it.
 func signedAuditGet(api, path string) (*http.Request, error) {
@@ -189,11 +221,7 @@ func signedAuditGet(api, path string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	creds := credsFor(api)
-	sum := sha256.Sum256(nil)
-	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
-		req, hex.EncodeToString(sum[:]), server.OperatorSigningService, "us-east-1", time.Now())
-	return req, err
+	return req, sign(req, "", credsFor(api), server.OperatorSigningService, time.Now())
 }
 
 // getJSON sends a signedAuditGet of path to api, bounded by ctx, and
@@ -203,11 +231,7 @@ func getJSON(ctx context.Context, api, path string, decode func(*json.Decoder) e
 	if err != nil {
 		return err
 	}
-	hc := apiHTTPClient(api)
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req.WithContext(ctx))
+	resp, err := httpClient(api).Do(req.WithContext(ctx))
 	if err != nil {
 		return err
 	}

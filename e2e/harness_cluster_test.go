@@ -81,10 +81,7 @@ func startUnsealedCluster(t *testing.T, extra ...string) *cluster {
 func startUnsealedClusterWith(t *testing.T, setup func(*proc), extra ...string) *cluster {
 	c := startClusterWith(t, setup, extra...)
 	c.init("-key-shares", "3", "-key-threshold", "2")
-	// One node at a time: plaintext (-insecure) clusters refuse unseal -all.
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
+	c.unsealEach()
 	for _, p := range c.nodes {
 		waitFor(t, 10*time.Second, p.id+" unsealed", func() (bool, error) {
 			st, err := status(t, p.api)
@@ -215,6 +212,15 @@ func (c *cluster) unseal(p *proc) {
 	st, err := status(c.t, p.api)
 	if err != nil || st.Sealed {
 		c.t.Fatalf("%s still sealed after %d shares: %+v %v", p.id, c.creds.Threshold, st, err)
+	}
+}
+
+// unsealEach unseals every node, one at a time: plaintext (-insecure)
+// clusters refuse unseal -all.
+func (c *cluster) unsealEach() {
+	c.t.Helper()
+	for _, p := range c.nodes {
+		c.unseal(p)
 	}
 }
 

@@ -1,18 +1,12 @@
 package e2e
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 type rawAnswer struct {
@@ -26,23 +20,13 @@ type rawAnswer struct {
 // unsigned when akid is ""), the way the SDKs do.
 func rawCall(t *testing.T, api, target, body, akid, secret string, at time.Time) rawAnswer {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, api+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	if target != "" {
-		req.Header.Set("X-Amz-Target", target)
-	}
+	req := kmsRequest(t, api, target, body)
 	if akid != "" {
-		sum := sha256.Sum256([]byte(body))
-		err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret},
-			req, hex.EncodeToString(sum[:]), "kms", "us-east-1", at)
-		if err != nil {
+		if err := sign(req, body, initOutput{AccessKeyID: akid, SecretAccessKey: secret}, "kms", at); err != nil {
 			t.Fatal(err)
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient(api).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"strings"
@@ -11,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
@@ -21,18 +17,8 @@ import (
 // it carries no X-Amz-Target then, so the signature does not cover one.
 func signedRequest(t *testing.T, api string, creds initOutput, target, body string) *http.Request {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, api+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	if target != "" {
-		req.Header.Set("X-Amz-Target", target)
-	}
-	sum := sha256.Sum256([]byte(body))
-	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
-		req, hex.EncodeToString(sum[:]), "kms", "us-east-1", time.Now())
-	if err != nil {
+	req := kmsRequest(t, api, target, body)
+	if err := sign(req, body, creds, "kms", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return req
@@ -40,11 +26,7 @@ func signedRequest(t *testing.T, api string, creds initOutput, target, body stri
 
 func send(t *testing.T, api string, req *http.Request) (int, string) {
 	t.Helper()
-	hc := apiHTTPClient(api)
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := httpClient(api).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
