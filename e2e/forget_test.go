@@ -25,7 +25,6 @@ import (
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/iam"
 	"github.com/keyraft/keyraft/seal"
-	"github.com/keyraft/keyraft/server"
 )
 
 // TestSealForgets: after `operator seal`, whoever reads the node's memory
@@ -125,7 +124,7 @@ func testSealForgets(t *testing.T, secure bool) {
 	today := time.Now().UTC().Format("20060102")
 	for who, secret := range map[string]string{"root": c.creds.SecretAccessKey, "user": user.SecretAccessKey} {
 		patterns = append(patterns, secretPattern{who + " secret access key", []byte(secret)})
-		for _, service := range []string{"kms", "iam", server.OperatorSigningService} {
+		for _, service := range []string{"kms", "iam", operatorService} {
 			k := signingKey(secret, today, "us-east-1", service)
 			patterns = append(patterns, secretPattern{who + " " + service + " signing key", k},
 				// crypto/hmac keeps key XOR ipad; a pooled HMAC state holds it.

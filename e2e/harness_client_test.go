@@ -28,6 +28,10 @@ import (
 	"github.com/keyraft/keyraft/server"
 )
 
+// operatorService is the SigV4 service name the operator API checks; this
+// is the package's one import of the server's.
+const operatorService = server.OperatorSigningService
+
 // Every client here finds what it needs to reach a node from the node's
 // API URL: the CA to trust (secure) and the root access key of its cluster
 // (init, through cluster.adopt).
@@ -221,7 +225,7 @@ func signedAuditGet(api, path string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	return req, sign(req, "", credsFor(api), server.OperatorSigningService, time.Now())
+	return req, sign(req, "", credsFor(api), operatorService, time.Now())
 }
 
 // getJSON sends a signedAuditGet of path to api, bounded by ctx, and
@@ -286,6 +290,68 @@ func kmsClientVia(api string, creds initOutput, attempts int, hc *http.Client) *
 		opts.HTTPClient = hc
 	}
 	return kms.New(opts)
+}
+
+// wantCode fails the test unless err is the AWS error code want.
+func wantCode(t *testing.T, what string, err error, want string) {
+	t.Helper()
+	if got := apiCode(err); got != want {
+		t.Fatalf("%s: got error %q (%v), want %s", what, got, err, want)
+	}
+}
+
+// signedRequest is a KMS request signed with the Go SDK's signer, which
+// signs every header the request carries when it signs: with target ""
+// it carries no X-Amz-Target then, so the signature does not cover one.
+func signedRequest(t *testing.T, api string, creds initOutput, target, body string) *http.Request {
+	t.Helper()
+	req := kmsRequest(t, api, target, body)
+	if err := sign(req, body, creds, "kms", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func send(t *testing.T, api string, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := httpClient(api).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+type rawAnswer struct {
+	status  int
+	errType string
+	message string
+	header  http.Header
+}
+
+// rawCall sends one AWS JSON 1.1 request, signed at `at` with secret (or
+// unsigned when akid is ""), the way the SDKs do.
+func rawCall(t *testing.T, api, target, body, akid, secret string, at time.Time) rawAnswer {
+	t.Helper()
+	req := kmsRequest(t, api, target, body)
+	if akid != "" {
+		if err := sign(req, body, initOutput{AccessKeyID: akid, SecretAccessKey: secret}, "kms", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := httpClient(api).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var e struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(raw, &e)
+	return rawAnswer{status: resp.StatusCode, errType: e.Type, message: e.Message, header: resp.Header}
 }
 
 // apiCode is the AWS error code of err, or "".

@@ -11,14 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
 
-// wantCode fails the test unless err is the AWS error code want.
-func wantCode(t *testing.T, what string, err error, want string) {
-	t.Helper()
-	if got := apiCode(err); got != want {
-		t.Fatalf("%s: got error %q (%v), want %s", what, got, err, want)
-	}
-}
-
 // TestKMSAPI runs every supported operation, its happy path and its
 // documented errors, through the real SDK against a three-node cluster.
 func TestKMSAPI(t *testing.T) {

@@ -1,44 +1,10 @@
 package e2e
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 )
-
-type rawAnswer struct {
-	status  int
-	errType string
-	message string
-	header  http.Header
-}
-
-// rawCall sends one AWS JSON 1.1 request, signed at `at` with secret (or
-// unsigned when akid is ""), the way the SDKs do.
-func rawCall(t *testing.T, api, target, body, akid, secret string, at time.Time) rawAnswer {
-	t.Helper()
-	req := kmsRequest(t, api, target, body)
-	if akid != "" {
-		if err := sign(req, body, initOutput{AccessKeyID: akid, SecretAccessKey: secret}, "kms", at); err != nil {
-			t.Fatal(err)
-		}
-	}
-	resp, err := httpClient(api).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var e struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}
-	_ = json.Unmarshal(raw, &e)
-	return rawAnswer{status: resp.StatusCode, errType: e.Type, message: e.Message, header: resp.Header}
-}
 
 func testProtocolErrors(t *testing.T, c *cluster) {
 	api := c.nodes[0].api

@@ -108,7 +108,6 @@ func TestCiphertextSurvivesFailoverAndRotation(t *testing.T) {
 	}
 	_, err = kmsClient(sealedLeader.api, c.creds, 1).Decrypt(ctx10(t), &kms.DecryptInput{CiphertextBlob: before.CiphertextBlob, EncryptionContext: ec})
 	wantCode(t, "decrypt on a sealed cluster", err, "ServiceUnavailableException")
-	// One at a time: -insecure refuses unseal -all.
 	c.unsealEach()
 	for _, p := range c.nodes {
 		decryptVia(p)

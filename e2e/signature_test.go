@@ -1,39 +1,14 @@
 package e2e
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
-
-// signedRequest is a KMS request signed with the Go SDK's signer, which
-// signs every header the request carries when it signs: with target ""
-// it carries no X-Amz-Target then, so the signature does not cover one.
-func signedRequest(t *testing.T, api string, creds initOutput, target, body string) *http.Request {
-	t.Helper()
-	req := kmsRequest(t, api, target, body)
-	if err := sign(req, body, creds, "kms", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	return req
-}
-
-func send(t *testing.T, api string, req *http.Request) (int, string) {
-	t.Helper()
-	resp, err := httpClient(api).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
 
 // TestSignatureCoversOperation: a signature that does not cover
 // X-Amz-Target is refused, so a request signed as a DescribeKey without the
