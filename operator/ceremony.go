@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/keyraft/keyraft/arn"
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/fsm"
@@ -172,6 +174,11 @@ type Status struct {
 	RaftState   string `json:"raft_state"`
 	RaftIndex   uint64 `json:"raft_index"`
 	Term        uint64 `json:"term"`
+	// LastContactMS is how long ago, in milliseconds, this follower last
+	// heard from its leader (0 on the leader, or before any contact). Past
+	// the heartbeat timeout the follower answers 503 rather than forward,
+	// so an operator can see why a node refuses while a leader is named.
+	LastContactMS int64 `json:"last_contact_ms"`
 	// Alarms are the NOSPACE alarms this node knows of (its own and those
 	// other servers gossip); while there is one, writes are refused.
 	Alarms []cluster.Alarm `json:"alarms,omitempty"`
@@ -187,8 +194,20 @@ func (a *API) Status() Status {
 		Initialized: initialized, Sealed: st.Sealed, Progress: st.Progress, Threshold: in.Threshold,
 		Shares: in.Shares, Nonce: st.Nonce, NodeID: a.NodeID, LeaderID: a.Node.LeaderID(),
 		RaftState: r.State().String(), RaftIndex: r.AppliedIndex(), Term: r.CurrentTerm(),
-		Alarms: a.Alarms(),
+		LastContactMS: lastContactMS(r),
+		Alarms:        a.Alarms(),
 	}
+}
+
+func lastContactMS(r *raft.Raft) int64 {
+	if r.State() == raft.Leader {
+		return 0
+	}
+	lc := r.LastContact()
+	if lc.IsZero() {
+		return 0
+	}
+	return time.Since(lc).Milliseconds()
 }
 
 func describeUnsealErr(err error) string {

@@ -1,7 +1,6 @@
-package main
+package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +14,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
 
+// clockOffsets gives each node a -test-clock-offset-file in a fresh
+// directory: withOffset is the setup that passes it, and offsetFile(p) is
+// the file whose duration shifts p's wall clock while it holds one.
+func clockOffsets(t *testing.T) (withOffset func(*proc), offsetFile func(*proc) string) {
+	dir := t.TempDir()
+	offsetFile = func(p *proc) string { return filepath.Join(dir, p.id+".offset") }
+	withOffset = func(p *proc) { p.args = append(p.args, "-test-clock-offset-file", offsetFile(p)) }
+	return withOffset, offsetFile
+}
+
 // TestClockJumpDestroysNothing: the leader's wall clock jumps 60 days
 // forward while a key waits out a 7-day deletion window and the audit log
 // keeps 30 days. The leader raises a clock alarm and holds its housekeeping:
@@ -22,11 +31,8 @@ import (
 // the alarm clears and the key is deleted when its window really ends.
 // Days last 2 s here, so the window is 14 s of real time.
 func TestClockJumpDestroysNothing(t *testing.T) {
-	offsets := t.TempDir()
-	offsetFile := func(p *proc) string { return filepath.Join(offsets, p.id+".offset") }
-	c := startUnsealedClusterWith(t, func(p *proc) {
-		p.args = append(p.args, "-test-clock-offset-file", offsetFile(p))
-	}, "-test-day-length", "2s", "-audit-retain-age", "720h")
+	withOffset, offsetFile := clockOffsets(t)
+	c := startUnsealedClusterWith(t, withOffset, "-test-day-length", "2s", "-audit-retain-age", "720h")
 	leader := c.waitLeader(10*time.Second, "")
 	client := kmsClient(leader.api, c.creds, 3)
 	key, err := client.CreateKey(ctx10(t), &kms.CreateKeyInput{})
@@ -41,8 +47,7 @@ func TestClockJumpDestroysNothing(t *testing.T) {
 	firstEvent := auditEvents(t, leader.api, "")[0]
 
 	held := func() int {
-		b, _ := os.ReadFile(leader.logPath)
-		return bytes.Count(b, []byte("holding key deletion, scheduled rotation and audit trimming by age"))
+		return logCount(t, leader, "holding key deletion, scheduled rotation and audit trimming by age")
 	}
 	if err := os.WriteFile(offsetFile(leader), []byte("1440h\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -108,8 +113,8 @@ func TestClockJumpDestroysNothing(t *testing.T) {
 // flags, and no build takes them from a config file.
 func TestTestKnobsOnlyInTestBuilds(t *testing.T) {
 	release := filepath.Join(t.TempDir(), "keyraft-release")
-	if out, err := exec.Command("go", "build", "-o", release, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	if err := buildKeyraft(release); err != nil {
+		t.Fatal(err)
 	}
 	for _, knob := range [][]string{{"-test-day-length", "1s"}, {"-test-audit-segment-size", "4096"}, {"-test-clock-offset-file", "/dev/null"}} {
 		out, err := exec.Command(release, append([]string{"server", "-dev"}, knob...)...).CombinedOutput()
@@ -134,11 +139,8 @@ func TestTestKnobsOnlyInTestBuilds(t *testing.T) {
 // ends. Days last 10 s, so the 7-day window is 70 s of real time: the key
 // goes long before that only if the clock caught up.
 func TestClockCatchesUpAfterDowntime(t *testing.T) {
-	offsets := t.TempDir()
-	offsetFile := func(p *proc) string { return filepath.Join(offsets, p.id+".offset") }
-	c := startUnsealedClusterWith(t, func(p *proc) {
-		p.args = append(p.args, "-test-clock-offset-file", offsetFile(p))
-	}, "-test-day-length", "10s")
+	withOffset, offsetFile := clockOffsets(t)
+	c := startUnsealedClusterWith(t, withOffset, "-test-day-length", "10s")
 	client := kmsClient(c.nodes[0].api, c.creds, 3)
 	key, err := client.CreateKey(ctx10(t), &kms.CreateKeyInput{})
 	if err != nil {
@@ -150,20 +152,16 @@ func TestClockCatchesUpAfterDowntime(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var seeds []string
 	for _, p := range c.nodes {
 		p.kill()
-		seeds = append(seeds, p.gossip)
 		if err := os.WriteFile(offsetFile(p), []byte("1h\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, p := range c.nodes {
-		p.start(seeds)
+		p.start(c.seeds())
 	}
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
+	c.unsealEach()
 	waitFor(t, 40*time.Second, "the key's deletion once the clock caught up", func() (bool, error) {
 		_, err := client.DescribeKey(ctx10(t), &kms.DescribeKeyInput{KeyId: id})
 		return apiCode(err) == "NotFoundException", err
@@ -176,8 +174,7 @@ func TestClockCatchesUpAfterDowntime(t *testing.T) {
 			st, err := fullStatus(t, p.api)
 			return err == nil && st.clockAlarm() == "", fmt.Errorf("%q %v", st.clockAlarm(), err)
 		})
-		b, _ := os.ReadFile(p.logPath)
-		if bytes.Contains(b, []byte("caught up with it")) {
+		if logCount(t, p, "caught up with it") > 0 {
 			t.Logf("%s caught up", p.id)
 		}
 	}

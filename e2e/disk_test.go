@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"errors"
@@ -32,6 +32,18 @@ func mountTmpfs(t *testing.T, size int64) string {
 		}
 	})
 	return dir
+}
+
+// onTmpfs is a setup that puts a node's data dir on a 64 MiB tmpfs of its
+// own, recorded in mounts by node id, with -min-free-disk minFree.
+func onTmpfs(t *testing.T, mounts map[string]string, minFree string) func(*proc) {
+	return func(p *proc) {
+		mnt := mountTmpfs(t, 64<<20)
+		mounts[p.id] = mnt
+		p.dataDir = filepath.Join(mnt, p.id)
+		p.setArg("-data-dir", p.dataDir)
+		p.setArg("-min-free-disk", minFree)
+	}
 }
 
 func freeBytes(t *testing.T, dir string) int64 {
@@ -68,43 +80,13 @@ func fillDisk(t *testing.T, dir string, leave int64) {
 	}
 }
 
-// setArg replaces the value of flag name in p's arguments, or adds it.
-func (p *proc) setArg(name, value string) {
-	for i, a := range p.args {
-		if a == name && i+1 < len(p.args) {
-			p.args[i+1] = value
-			return
-		}
-	}
-	p.args = append(p.args, name, value)
-}
-
-// diskStatus is the part of `operator status` that reports alarms.
-type diskStatus struct {
-	nodeStatus
-	Alarms []struct {
-		Alarm   string `json:"alarm"`
-		NodeID  string `json:"node_id"`
-		Message string `json:"message"`
-	} `json:"alarms"`
-}
-
-func (s diskStatus) noSpace(node string) bool {
-	for _, a := range s.Alarms {
-		if a.Alarm == "NOSPACE" && a.NodeID == node {
-			return true
-		}
-	}
-	return false
-}
-
 // waitAlarm waits until every node in on reports (want) or stops
 // reporting (!want) a NOSPACE alarm for node.
 func waitAlarm(t *testing.T, on []*proc, node string, want bool) {
 	t.Helper()
 	waitFor(t, 30*time.Second, fmt.Sprintf("NOSPACE alarm of %s = %v", node, want), func() (bool, error) {
 		for _, p := range on {
-			var st diskStatus
+			var st nodeStatus
 			if err := operator(t, p.api, &st, "status"); err != nil {
 				return false, err
 			}
@@ -167,19 +149,15 @@ func (a *acked) check(t *testing.T, cl *kms.Client) {
 // resume by themselves, nothing acknowledged is lost and the audit chain
 // verifies.
 func TestFullDiskStopsWrites(t *testing.T) {
-	mnt := mountTmpfs(t, 64<<20)
-	p := newProc(t, "n1", 1)
-	p.dataDir = filepath.Join(mnt, "n1")
-	p.setArg("-data-dir", p.dataDir)
-	p.setArg("-min-free-disk", "16MiB")
-	// Retention by age, checked every 100 ms: trims free space, so they
-	// must go on under the alarm.
-	p.setArg("-audit-retain-age", "2s")
-	p.setArg("-test-day-length", "400ms")
-	c := &cluster{t: t, nodes: []*proc{p}}
-	c.adopt(p)
-	p.start(nil)
-	c.init("-key-shares", "1", "-key-threshold", "1")
+	mounts := map[string]string{}
+	c := startOneNode(t, 1, 1, func(p *proc) {
+		onTmpfs(t, mounts, "16MiB")(p)
+		// Retention by age, checked every 100 ms: trims free space, so they
+		// must go on under the alarm.
+		p.setArg("-audit-retain-age", "2s")
+		p.setArg("-test-day-length", "400ms")
+	})
+	p, mnt := c.nodes[0], mounts["n1"]
 	c.unseal(p)
 	cl := kmsClient(p.api, c.creds, 1)
 	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
@@ -214,7 +192,7 @@ func TestFullDiskStopsWrites(t *testing.T) {
 	})
 	_, err = cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
 	refusedForSpace(t, "CreateKey", err)
-	var st diskStatus
+	var st nodeStatus
 	if err := operator(t, p.api, &st, "status"); err != nil || !strings.Contains(st.Alarms[0].Message, "no space left on the data dir") {
 		t.Fatalf("status below -min-free-disk: %+v %v", st, err)
 	}
@@ -233,7 +211,7 @@ func TestFullDiskStopsWrites(t *testing.T) {
 	p.kill()
 	p.start(nil)
 	waitFor(t, 30*time.Second, "n1 to answer its status on a full disk", func() (bool, error) {
-		var st diskStatus
+		var st nodeStatus
 		err := operator(t, p.api, &st, "status")
 		return err == nil && st.Initialized && st.noSpace("n1"), err
 	})
@@ -266,19 +244,11 @@ func TestFullDiskStopsWrites(t *testing.T) {
 // and every node's audit chain verifies.
 func TestFullDiskOfAFollowerStopsWrites(t *testing.T) {
 	mounts := map[string]string{}
-	c := startClusterWith(t, func(p *proc) {
-		mnt := mountTmpfs(t, 64<<20)
-		mounts[p.id] = mnt
-		p.dataDir = filepath.Join(mnt, p.id)
-		p.setArg("-data-dir", p.dataDir)
-		p.setArg("-min-free-disk", "16MiB")
-	})
+	c := startClusterWith(t, onTmpfs(t, mounts, "16MiB"))
 	// Who leads is for principals to see: init first (it waits for a
 	// leader), then ask.
 	c.init("-key-shares", "1", "-key-threshold", "1")
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
+	c.unsealEach()
 	leader := c.waitLeader(15*time.Second, "")
 	victim := c.follower(leader)
 	cl := kmsClient(leader.api, c.creds, 1)
@@ -316,7 +286,7 @@ func TestFullDiskOfAFollowerStopsWrites(t *testing.T) {
 	victim.kill()
 	victim.start([]string{leader.gossip, other.gossip})
 	waitFor(t, 30*time.Second, victim.id+" to answer its status on a full disk", func() (bool, error) {
-		var st diskStatus
+		var st nodeStatus
 		err := operator(t, victim.api, &st, "status")
 		return err == nil && st.Initialized && st.noSpace(victim.id), err
 	})
@@ -350,17 +320,13 @@ func TestFullDiskOfAFollowerStopsWrites(t *testing.T) {
 // it answers 503 and its status (with the alarm) while full, and resumes
 // once space returns.
 func TestFullDiskWithoutHeadroom(t *testing.T) {
-	mnt := mountTmpfs(t, 64<<20)
-	p := newProc(t, "n1", 1)
-	p.dataDir = filepath.Join(mnt, "n1")
-	p.setArg("-data-dir", p.dataDir)
-	p.setArg("-min-free-disk", "0")
-	p.setArg("-raft-snapshot-threshold", "4")
-	p.setArg("-raft-snapshot-interval", "200ms")
-	c := &cluster{t: t, nodes: []*proc{p}}
-	c.adopt(p)
-	p.start(nil)
-	c.init("-key-shares", "1", "-key-threshold", "1")
+	mounts := map[string]string{}
+	c := startOneNode(t, 1, 1, func(p *proc) {
+		onTmpfs(t, mounts, "0")(p)
+		p.setArg("-raft-snapshot-threshold", "4")
+		p.setArg("-raft-snapshot-interval", "200ms")
+	})
+	p, mnt := c.nodes[0], mounts["n1"]
 	c.unseal(p)
 	cl := kmsClient(p.api, c.creds, 1)
 	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
@@ -403,7 +369,7 @@ func TestFullDiskWithoutHeadroom(t *testing.T) {
 	p.kill()
 	p.start(nil)
 	waitFor(t, 30*time.Second, "n1 to answer its status on a full disk", func() (bool, error) {
-		var st diskStatus
+		var st nodeStatus
 		err := operator(t, p.api, &st, "status")
 		return err == nil && st.Initialized, err
 	})
@@ -430,19 +396,11 @@ func TestFullDiskWithoutHeadroom(t *testing.T) {
 // every node's chain verifies.
 func TestFullFollowerWithoutHeadroom(t *testing.T) {
 	mounts := map[string]string{}
-	c := startClusterWith(t, func(p *proc) {
-		mnt := mountTmpfs(t, 64<<20)
-		mounts[p.id] = mnt
-		p.dataDir = filepath.Join(mnt, p.id)
-		p.setArg("-data-dir", p.dataDir)
-		p.setArg("-min-free-disk", "0")
-	})
+	c := startClusterWith(t, onTmpfs(t, mounts, "0"))
 	// Who leads is for principals to see: init first (it waits for a
 	// leader), then ask.
 	c.init("-key-shares", "1", "-key-threshold", "1")
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
+	c.unsealEach()
 	leader := c.waitLeader(15*time.Second, "")
 	victim := c.follower(leader)
 	cl := kmsClient(leader.api, c.creds, 1)
@@ -467,7 +425,7 @@ func TestFullFollowerWithoutHeadroom(t *testing.T) {
 		return strings.Contains(err.Error(), "no space left on the data dir of node "+victim.id), err
 	})
 	waitAlarm(t, c.nodes, victim.id, true)
-	var st diskStatus
+	var st nodeStatus
 	if err := operator(t, victim.api, &st, "status"); err != nil || len(st.Alarms) == 0 || strings.Contains(st.Alarms[0].Message, mounts[victim.id]) {
 		t.Fatalf("the unauthenticated status must name the cause, not the data dir's path: %+v %v", st.Alarms, err)
 	}

@@ -1,60 +1,10 @@
-package main
+package e2e
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
-
-type rawAnswer struct {
-	status  int
-	errType string
-	message string
-	header  http.Header
-}
-
-// rawCall sends one AWS JSON 1.1 request, signed at `at` with secret (or
-// unsigned when akid is ""), the way the SDKs do.
-func rawCall(t *testing.T, api, target, body, akid, secret string, at time.Time) rawAnswer {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, api+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	if target != "" {
-		req.Header.Set("X-Amz-Target", target)
-	}
-	if akid != "" {
-		sum := sha256.Sum256([]byte(body))
-		err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret},
-			req, hex.EncodeToString(sum[:]), "kms", "us-east-1", at)
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var e struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}
-	_ = json.Unmarshal(raw, &e)
-	return rawAnswer{status: resp.StatusCode, errType: e.Type, message: e.Message, header: resp.Header}
-}
 
 func testProtocolErrors(t *testing.T, c *cluster) {
 	api := c.nodes[0].api

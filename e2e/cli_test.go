@@ -1,102 +1,15 @@
-package main
+package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
-
-// devNode starts `keyraft server -dev` and returns its API URL and the
-// environment its banner told us to export.
-func devNode(t *testing.T) (api string, env []string, share string) {
-	t.Helper()
-	api, env, share, _ = devNodeProc(t)
-	return api, env, share
-}
-
-// devNodeProc is devNode with extra server flags, and its process.
-func devNodeProc(t *testing.T, extra ...string) (api string, env []string, share string, cmd *exec.Cmd) {
-	t.Helper()
-	ports := make([]int, 4)
-	for i := range ports {
-		ports[i] = freePort(t)
-	}
-	cmd = exec.Command(binary, append([]string{"server", "-dev",
-		"-api-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "-cluster-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		"-raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[2]), "-gossip-addr", fmt.Sprintf("127.0.0.1:%d", ports[3])}, extra...)...)
-	// The node is killed at the end, before it can remove its temporary
-	// data dir: make that dir inside the test's own, which is removed.
-	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("dev server log:\n%s", tail(stderr.Bytes(), 4096))
-		}
-	})
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	deadline := time.After(30 * time.Second)
-	for len(env) < 4 {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("dev server exited before printing its exports")
-			}
-			if rest, ok := strings.CutPrefix(l, "export "); ok {
-				env = append(env, rest)
-				if v, ok := strings.CutPrefix(rest, "AWS_ENDPOINT_URL="); ok {
-					api = v
-				}
-			}
-			if v, ok := strings.CutPrefix(l, "Unseal share (already applied): "); ok {
-				share = v
-			}
-		case <-deadline:
-			t.Fatal("dev server printed no exports within 30s")
-		}
-	}
-	go func() {
-		for range lines {
-		}
-	}()
-	// Operator calls that need a principal (seal) sign with the exported
-	// access key, as they would in the shell that pasted the exports.
-	creds := &initOutput{}
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "AWS_ACCESS_KEY_ID="); ok {
-			creds.AccessKeyID = v
-		}
-		if v, ok := strings.CutPrefix(kv, "AWS_SECRET_ACCESS_KEY="); ok {
-			creds.SecretAccessKey = v
-		}
-	}
-	apiCreds.Store(api, creds)
-	return api, env, share, cmd
-}
 
 // awsCLI runs the real `aws` CLI with the dev node's exports.
 func awsCLI(t *testing.T, env []string, args ...string) (map[string]any, string, error) {
@@ -202,7 +115,7 @@ func TestAWSCLIScript(t *testing.T) {
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Fatal("the AWS CLI is not on PATH: .ci/run installs it (apt-get install awscli) when missing")
 	}
-	cmd := exec.Command("bash", "../../scripts/test-aws-cli.sh", binary)
+	cmd := exec.Command("bash", "../scripts/test-aws-cli.sh", binary)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("scripts/test-aws-cli.sh: %v\n%s", err, out)

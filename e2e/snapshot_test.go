@@ -1,7 +1,6 @@
-package main
+package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -115,15 +114,6 @@ func load(t *testing.T, c *cluster, keyID string, stop <-chan struct{}) *sync.Wa
 		}()
 	}
 	return &wg
-}
-
-func logCount(t *testing.T, p *proc, line string) int {
-	t.Helper()
-	b, err := os.ReadFile(p.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Count(b, []byte(line))
 }
 
 // TestSnapshotsCarryTheAuditLog runs the snapshot paths on a real cluster

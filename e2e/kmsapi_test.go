@@ -1,10 +1,8 @@
-package main
+package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,59 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
-
-// startUnsealedCluster starts three nodes, initialises through one and
-// unseals each of them.
-func startUnsealedCluster(t *testing.T, extra ...string) *cluster {
-	return startUnsealedClusterWith(t, nil, extra...)
-}
-
-// startUnsealedClusterWith is startUnsealedCluster with setup (when not
-// nil) applied to each node before it starts.
-func startUnsealedClusterWith(t *testing.T, setup func(*proc), extra ...string) *cluster {
-	c := startClusterWith(t, setup, extra...)
-	c.init("-key-shares", "3", "-key-threshold", "2")
-	// One node at a time: plaintext (-insecure) clusters refuse unseal -all.
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
-	for _, p := range c.nodes {
-		waitFor(t, 10*time.Second, p.id+" unsealed", func() (bool, error) {
-			st, err := status(t, p.api)
-			return err == nil && !st.Sealed, err
-		})
-	}
-	return c
-}
-
-// spread hands out clients of every node in turn, so that calls land on
-// followers and the leader alike.
-type spread struct {
-	clients []*kms.Client
-	n       atomic.Uint64
-}
-
-func newSpread(c *cluster) *spread {
-	s := &spread{}
-	for _, p := range c.nodes {
-		s.clients = append(s.clients, kmsClient(p.api, c.creds, 3))
-	}
-	return s
-}
-
-func (s *spread) next() *kms.Client {
-	return s.clients[int(s.n.Add(1))%len(s.clients)]
-}
-
-func ctx10(t *testing.T) context.Context { return ctxTimeout(t, 10*time.Second) }
-
-// wantCode fails the test unless err is the AWS error code want.
-func wantCode(t *testing.T, what string, err error, want string) {
-	t.Helper()
-	if got := apiCode(err); got != want {
-		t.Fatalf("%s: got error %q (%v), want %s", what, got, err, want)
-	}
-}
 
 // TestKMSAPI runs every supported operation, its happy path and its
 // documented errors, through the real SDK against a three-node cluster.

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -44,14 +44,7 @@ func TestClusterMutualTLS(t *testing.T) {
 	c := startClusterWith(t, func(p *proc) { p.secure(ca, gossipKey) })
 	c.init("-key-shares", "3", "-key-threshold", "2")
 	follower := c.nodes[1] // any node: unseal -all reaches the others from it
-	waitFor(t, 20*time.Second, "every node to hold the init record", func() (bool, error) {
-		for _, p := range c.nodes {
-			if st, err := status(t, p.api); err != nil || !st.Initialized {
-				return false, err
-			}
-		}
-		return true, nil
-	})
+	c.waitInitialized(20 * time.Second)
 	for _, k := range c.creds.Keys[:c.creds.Threshold] {
 		out := unsealAll(t, follower.api, k)
 		if len(out) != 3 {
@@ -107,8 +100,7 @@ func TestClusterMutualTLS(t *testing.T) {
 	// and refused it.
 	leader = c.waitLeader(10*time.Second, "")
 	waitFor(t, 20*time.Second, "the leader to refuse n4's certificate", func() (bool, error) {
-		b, err := os.ReadFile(leader.logPath)
-		return bytes.Contains(b, []byte("refusing server")) && bytes.Contains(b, []byte("node_id=n4")), err
+		return logHas([]*proc{leader}, "refusing server", "node_id=n4")
 	})
 	// An unseal -all sends n4 no share: it goes only to voters (whose
 	// cluster certificates the client checks again).
@@ -120,17 +112,16 @@ func TestClusterMutualTLS(t *testing.T) {
 		t.Fatalf("n5, with another gossip key, is in gossip: %+v", out)
 	}
 
-	// Over several reconcile rounds (500 ms each) neither joins raft, and
-	// the rogue receives no log.
-	deadline := time.Now().Add(4 * time.Second)
-	for time.Now().Before(deadline) {
+	// Over eight reconcile rounds neither joins raft, and the rogue
+	// receives no log.
+	holdsFor(t, 8*reconcileInterval, "n4 and n5 staying out of the raft configuration", func() (bool, error) {
 		for _, id := range []string{"n4", "n5"} {
 			if in, _ := inRaftConfiguration(t, leader.api, id); in {
-				t.Fatalf("%s is in the raft configuration", id)
+				return false, fmt.Errorf("%s is in the raft configuration", id)
 			}
 		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return true, nil
+	})
 	for _, p := range []*proc{rogue, stranger} {
 		st, err := status(t, p.api)
 		if err != nil {
@@ -198,42 +189,6 @@ func TestClusterMutualTLS(t *testing.T) {
 	if st, err := status(t, leader.api); err != nil || st.Term != leaderStatus.Term || st.LeaderID != leader.id {
 		t.Errorf("after the rogue's vote request: %+v %v (term was %d)", st, err, leaderStatus.Term)
 	}
-}
-
-// unsealAll runs `operator unseal -all SHARE` and maps node id to error text.
-func unsealAll(t *testing.T, api, share string) map[string]string {
-	t.Helper()
-	var out struct {
-		Nodes []struct {
-			NodeID string `json:"node_id"`
-			Error  string `json:"error"`
-		} `json:"nodes"`
-	}
-	if err := operator(t, api, &out, "unseal", "-all", share); err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]string{}
-	for _, n := range out.Nodes {
-		m[n.NodeID] = n.Error
-	}
-	return m
-}
-
-func inRaftConfiguration(t *testing.T, api, id string) (bool, error) {
-	var peers struct {
-		Peers []struct {
-			ID string `json:"node_id"`
-		} `json:"peers"`
-	}
-	if err := operator(t, api, &peers, "raft", "list-peers"); err != nil {
-		return false, err
-	}
-	for _, p := range peers.Peers {
-		if p.ID == id {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 func loadCluster(t *testing.T, ca, cert, key string) *tlsconfig.Cluster {

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"testing"
@@ -92,12 +92,8 @@ func TestCiphertextSurvivesFailoverAndRotation(t *testing.T) {
 	for _, p := range c.nodes {
 		p.kill()
 	}
-	var seeds []string
 	for _, p := range c.nodes {
-		seeds = append(seeds, p.gossip)
-	}
-	for _, p := range c.nodes {
-		p.start(seeds)
+		p.start(c.seeds())
 	}
 	// Any node: who leads a sealed cluster is for principals to see, and
 	// none can be checked while every node is sealed.
@@ -112,9 +108,7 @@ func TestCiphertextSurvivesFailoverAndRotation(t *testing.T) {
 	}
 	_, err = kmsClient(sealedLeader.api, c.creds, 1).Decrypt(ctx10(t), &kms.DecryptInput{CiphertextBlob: before.CiphertextBlob, EncryptionContext: ec})
 	wantCode(t, "decrypt on a sealed cluster", err, "ServiceUnavailableException")
-	for _, p := range c.nodes { // one at a time: -insecure refuses unseal -all
-		c.unseal(p)
-	}
+	c.unsealEach()
 	for _, p := range c.nodes {
 		decryptVia(p)
 	}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/keyraft/keyraft/transport/awsjson"
@@ -46,13 +44,7 @@ func hostPort(t *testing.T, api string) string {
 // fresh pool each, and no retries: a refused connection shows.
 func kmsClientFrom(api string, creds initOutput, ip string) *kms.Client {
 	tr := &http.Transport{DialContext: dialerFrom(ip).DialContext}
-	return kms.New(kms.Options{
-		Region:           "us-east-1",
-		BaseEndpoint:     aws.String(api),
-		Credentials:      credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, ""),
-		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: tr},
-	})
+	return kmsClientVia(api, creds, 1, &http.Client{Transport: tr})
 }
 
 // hold opens a connection from ip, which the test closes at its end. It
@@ -304,26 +296,6 @@ func serverSockets(t *testing.T, port int, from string) (n, unread int) {
 	return n, unread
 }
 
-// rssKiB is a process's resident set (VmRSS) in KiB.
-func rssKiB(t *testing.T, pid int) int {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			if err != nil {
-				t.Fatalf("VmRSS %q", v)
-			}
-			return n
-		}
-	}
-	t.Fatal("no VmRSS")
-	return 0
-}
-
 // TestSlowBodyAttackIsBounded: 500 connections from one address each send
 // all but the last byte of the largest body the API takes, and hold. The
 // node keeps only -max-connections-per-ip (32 here) of them, so its
@@ -333,13 +305,13 @@ func rssKiB(t *testing.T, pid int) int {
 // the 500 was held (about 500 MiB) for as long as the attacker liked.
 func TestSlowBodyAttackIsBounded(t *testing.T) {
 	const attackers, perIP = 500, 32
-	api, _, _, cmd := devNodeProc(t, "-max-connections-per-ip", strconv.Itoa(perIP), "-http-read-timeout", "10s")
+	api, _, _, p := devNodeProc(t, "-max-connections-per-ip", strconv.Itoa(perIP), "-http-read-timeout", "10s")
 	creds := credsFor(api)
 	addr := hostPort(t, api)
 	port := portOf(t, addr)
-	pid := cmd.Process.Pid
+	pid := p.cmd.Process.Pid
 
-	before := rssKiB(t, pid)
+	before := procStatusKB(t, pid, "VmRSS")
 	head := "POST / HTTP/1.1\r\nHost: " + addr + "\r\nX-Amz-Target: TrentService.Encrypt\r\n" +
 		"Content-Type: application/x-amz-json-1.1\r\nContent-Length: " + strconv.Itoa(awsjson.MaxBody) + "\r\n\r\n"
 	body := make([]byte, awsjson.MaxBody-1)
@@ -370,7 +342,7 @@ func TestSlowBodyAttackIsBounded(t *testing.T) {
 		held = n
 		return unread == 0 && n > 0, fmt.Errorf("%d connections, %d bytes unread", n, unread)
 	})
-	grown := rssKiB(t, pid) - before
+	grown := procStatusKB(t, pid, "VmRSS") - before
 	t.Logf("%d attacking connections, %d held; resident memory grew by %d MiB", attackers, held, grown>>10)
 	if held > perIP {
 		t.Fatalf("the node holds %d connections from 127.0.0.2, cap %d", held, perIP)

@@ -1,57 +1,14 @@
-package main
+package e2e
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
-
-// signedRequest is a KMS request signed with the Go SDK's signer, which
-// signs every header the request carries when it signs: with target ""
-// it carries no X-Amz-Target then, so the signature does not cover one.
-func signedRequest(t *testing.T, api string, creds initOutput, target, body string) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, api+"/", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	if target != "" {
-		req.Header.Set("X-Amz-Target", target)
-	}
-	sum := sha256.Sum256([]byte(body))
-	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
-		req, hex.EncodeToString(sum[:]), "kms", "us-east-1", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
-}
-
-func send(t *testing.T, api string, req *http.Request) (int, string) {
-	t.Helper()
-	hc := apiHTTPClient(api)
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
 
 // TestSignatureCoversOperation: a signature that does not cover
 // X-Amz-Target is refused, so a request signed as a DescribeKey without the

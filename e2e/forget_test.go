@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,7 +24,6 @@ import (
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/iam"
-	operatorapi "github.com/keyraft/keyraft/operator"
 	"github.com/keyraft/keyraft/seal"
 )
 
@@ -42,14 +40,12 @@ func TestSealForgets(t *testing.T) {
 }
 
 func testSealForgets(t *testing.T, secure bool) {
-	p := newProc(t, "n1", 1)
-	if secure {
-		p.secure(tlsGen(t, "n1"), gossipKeygen(t))
-	}
-	p.start(nil)
-	c := &cluster{t: t, nodes: []*proc{p}}
-	c.adopt(p)
-	c.init("-key-shares", "3", "-key-threshold", "2")
+	c := startOneNode(t, 3, 2, func(p *proc) {
+		if secure {
+			p.secure(tlsGen(t, "n1"), gossipKeygen(t))
+		}
+	})
+	p := c.nodes[0]
 	c.unseal(p)
 
 	// Use every kind of secret: key material (two versions), a data key,
@@ -128,7 +124,7 @@ func testSealForgets(t *testing.T, secure bool) {
 	today := time.Now().UTC().Format("20060102")
 	for who, secret := range map[string]string{"root": c.creds.SecretAccessKey, "user": user.SecretAccessKey} {
 		patterns = append(patterns, secretPattern{who + " secret access key", []byte(secret)})
-		for _, service := range []string{"kms", "iam", operatorapi.SigningService} {
+		for _, service := range []string{"kms", "iam", operatorService} {
 			k := signingKey(secret, today, "us-east-1", service)
 			patterns = append(patterns, secretPattern{who + " " + service + " signing key", k},
 				// crypto/hmac keeps key XOR ipad; a pooled HMAC state holds it.
@@ -296,10 +292,7 @@ func hmacStates(key []byte) [][]byte {
 func TestMemoryProtection(t *testing.T) {
 	p := newProc(t, "n1", 1)
 	p.start(nil)
-	waitFor(t, 20*time.Second, "the node up", func() (bool, error) {
-		_, err := status(t, p.api)
-		return err == nil, err
-	})
+	p.waitUp(20 * time.Second)
 	if lck := procStatusKB(t, p.cmd.Process.Pid, "VmLck"); lck == 0 {
 		t.Error("the server's memory is not locked")
 	}
@@ -310,11 +303,8 @@ func TestMemoryProtection(t *testing.T) {
 	// Told not to: nothing locked, core dumps as the environment allows.
 	q := newProc(t, "n2", 1)
 	q.args = append(q.args, "-disable-mlock", "-enable-core-dumps")
-	runWrapped(t, q, "prlimit", "--core=1048576:1048576")
-	waitFor(t, 20*time.Second, "the node up", func() (bool, error) {
-		_, err := status(t, q.api)
-		return err == nil, err
-	})
+	q.startUnder("prlimit", "--core=1048576:1048576")
+	q.waitUp(20 * time.Second)
 	if lck := procStatusKB(t, q.cmd.Process.Pid, "VmLck"); lck != 0 {
 		t.Errorf("%d kB locked with -disable-mlock", lck)
 	}
@@ -328,51 +318,10 @@ func TestMemoryProtection(t *testing.T) {
 	// Unable to lock (a small RLIMIT_MEMLOCK and no CAP_IPC_LOCK): refused.
 	r := newProc(t, "n3", 1)
 	// (A server that starts anyway is killed after a while, and fails this.)
-	cmd := exec.CommandContext(ctxTimeout(t, 20*time.Second), "prlimit", append([]string{"--memlock=65536:65536", "setpriv", "--inh-caps=-ipc_lock", "--bounding-set=-ipc_lock", binary}, r.args...)...)
-	out, err := cmd.CombinedOutput()
+	out, err := runToRefusal(20*time.Second, r.args, "prlimit", "--memlock=65536:65536", "setpriv", "--inh-caps=-ipc_lock", "--bounding-set=-ipc_lock")
 	if err == nil || !strings.Contains(string(out), "could not lock memory") || !strings.Contains(string(out), "-disable-mlock") {
 		t.Fatalf("a server that cannot lock its memory: %v\n%s", err, out)
 	}
-}
-
-// runWrapped starts p's server under a wrapper command (prlimit ...).
-func runWrapped(t *testing.T, p *proc, wrapper ...string) {
-	t.Helper()
-	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := append(append(append([]string{}, wrapper[1:]...), binary), p.args...)
-	p.cmd = exec.Command(wrapper[0], args...)
-	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	cmd := p.cmd
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-}
-
-// procStatusKB reads a "Name: N kB" line of /proc/PID/status.
-func procStatusKB(t *testing.T, pid int, name string) int {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+":"); ok {
-			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no %s in /proc/%d/status", name, pid)
-	return 0
 }
 
 // coreLimit is the soft and hard RLIMIT_CORE of pid.

@@ -1,10 +1,8 @@
-package main
+package e2e
 
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"net/http"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +15,8 @@ type raftView struct {
 	LeaderID  string `json:"leader_id"`
 	RaftState string `json:"raft_state"`
 	Term      uint64 `json:"term"`
+	// LastContactMS: how long ago the node last heard from its leader.
+	LastContactMS int64 `json:"last_contact_ms"`
 }
 
 // raftStatus reads a node's status directly over HTTP, signed as its
@@ -26,31 +26,8 @@ func raftStatus(api string) (raftView, error) {
 	var v raftView
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	req, err := signedAuditGet(api, "/v1/sys/status")
-	if err != nil {
-		return v, err
-	}
-	req = req.WithContext(ctx)
-	hc := apiHTTPClient(api)
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return v, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return v, fmt.Errorf("status: HTTP %d", resp.StatusCode)
-	}
-	return v, json.NewDecoder(resp.Body).Decode(&v)
-}
-
-func (p *proc) signal(sig syscall.Signal) {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		p.t.Fatal(err)
-	}
+	err := getJSON(ctx, api, "/v1/sys/status", func(dec *json.Decoder) error { return dec.Decode(&v) })
+	return v, err
 }
 
 // TestFollowerWithoutLeaderContactAnswersAtOnce: a follower that has heard
@@ -117,7 +94,16 @@ func TestFollowerWithoutLeaderContactAnswersAtOnce(t *testing.T) {
 			v, err := raftStatus(f.api)
 			return err == nil && v.RaftState == "Follower" && v.LeaderID == leader.id
 		}
-		time.Sleep(heartbeatTimeout + margin)
+		// Until the follower has gone a heartbeat timeout without contact it
+		// rightly forwards, and a request would hang: wait for its status
+		// to say so (or for it to drop the leader, which ends the trial).
+		waitFor(t, 3*heartbeatTimeout, "follower "+f.id+" to go a heartbeat timeout without leader contact", func() (bool, error) {
+			v, err := raftStatus(f.api)
+			if err != nil {
+				return false, err
+			}
+			return v.LastContactMS >= (heartbeatTimeout+margin).Milliseconds() || v.RaftState != "Follower" || v.LeaderID != leader.id, nil
+		})
 		for time.Since(t0) < 3*heartbeatTimeout && stillFollowing() {
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
@@ -138,7 +124,7 @@ func TestFollowerWithoutLeaderContactAnswersAtOnce(t *testing.T) {
 			if code := apiCode(err); code != "ServiceUnavailableException" {
 				t.Fatalf("a request to follower %s cut off from its leader answered %v, want ServiceUnavailableException", f.id, err)
 			}
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond) // spaces the samples; waits for nothing
 		}
 		if sampled == 0 {
 			t.Logf("trial %d: follower %s left the stopped leader before a request could be sent; again", trial, f.id)

@@ -1,7 +1,7 @@
-package main
+package e2e
 
 import (
-	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -26,11 +26,8 @@ func TestDataDirRefusedWhenOthersMayReachIt(t *testing.T) {
 		if err := os.Chmod(p.dataDir, mode); err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		out, err := exec.CommandContext(ctx, binary, p.args...).CombinedOutput()
-		timedOut := ctx.Err() != nil
-		cancel()
-		if timedOut {
+		out, err := runToRefusal(20*time.Second, p.args)
+		if errors.Is(err, errKeptRunning) {
 			t.Fatalf("the server ran on a data dir of mode %#o", mode)
 		}
 		if err == nil || !strings.Contains(string(out), "chmod 0700 "+p.dataDir) {
@@ -45,15 +42,11 @@ func TestDataDirModesWhateverTheUmask(t *testing.T) {
 	c := &cluster{t: t}
 	p := newProc(t, "n1", 1)
 	p.args = append(p.args, snapshotFlags...)
-	c.nodes = append(c.nodes, p)
-	c.adopt(p)
+	c.add(p)
 	old := syscall.Umask(0)
 	p.start(nil)
 	syscall.Umask(old)
-	waitFor(t, 20*time.Second, "the node to take an init", func() (bool, error) {
-		err := operator(t, p.api, &c.creds, "init", "-key-shares", "1", "-key-threshold", "1")
-		return err == nil, err
-	})
+	c.init("-key-shares", "1", "-key-threshold", "1")
 	c.unseal(p)
 	client := kmsClient(p.api, c.creds, 3)
 	waitFor(t, 60*time.Second, "a raft snapshot", func() (bool, error) {

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -319,17 +319,30 @@ func TestAuditSurvivesLeaderKill(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(time.Second)
+	acks := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked)
+	}
+	// Load acknowledged under the old leader, then under the new one.
+	waitFor(t, 20*time.Second, "25 requests acknowledged before the kill", func() (bool, error) {
+		n := acks()
+		return n >= 25, fmt.Errorf("%d acknowledged", n)
+	})
 	leader.kill()
 	c.waitLeader(10*time.Second, leader.id)
-	time.Sleep(2 * time.Second)
+	elected := acks()
+	waitFor(t, 20*time.Second, "25 requests acknowledged after the new leader's election", func() (bool, error) {
+		n := acks() - elected
+		return n >= 25, fmt.Errorf("%d acknowledged", n)
+	})
 	close(stop)
 	wg.Wait()
 	if len(acked) < 50 {
 		t.Fatalf("only %d acknowledged requests: the load did not run", len(acked))
 	}
 	delete(acked, "")
-	leader.start([]string{c.nodes[0].gossip, c.nodes[1].gossip, c.nodes[2].gossip})
+	leader.start(c.seeds())
 	c.unseal(leader) // a sealed node cannot check who asks for its log
 
 	for _, p := range c.nodes {

@@ -1,12 +1,10 @@
-package main
+package e2e
 
 import (
-	"bytes"
-	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -47,10 +45,8 @@ func TestServerRefusesAnUnauthenticatedCluster(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newProc(t, "n1", 1)
 			args := append(slices.DeleteFunc(p.args, func(a string) bool { return a == "-insecure" }), tc.extra...)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			out, err := exec.CommandContext(ctx, binary, args...).CombinedOutput()
-			if ctx.Err() != nil {
+			out, err := runToRefusal(10*time.Second, args)
+			if errors.Is(err, errKeptRunning) {
 				t.Fatalf("the server started and ran until killed:\n%s", tail(out, 2048))
 			}
 			if err == nil || !strings.Contains(string(out), tc.want) {
@@ -80,8 +76,7 @@ func TestInsecureServerWarnsAndRefusesUnsealAll(t *testing.T) {
 		t.Fatalf("status of an -insecure server: %v, want \"insecure\": true", st)
 	}
 	waitFor(t, 10*time.Second, "the -insecure warning in the log", func() (bool, error) {
-		b, err := os.ReadFile(p.logPath)
-		return bytes.Contains(b, []byte("INSECURE: this server runs with -insecure")), err
+		return logHas([]*proc{p}, "INSECURE: this server runs with -insecure")
 	})
 	resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/cmdline")
 	if err != nil {
@@ -110,55 +105,6 @@ func TestInsecureServerWarnsAndRefusesUnsealAll(t *testing.T) {
 	if s, err := status(t, p.api); err != nil || s.Sealed {
 		t.Fatalf("after unseal: %+v %v", s, err)
 	}
-}
-
-type peerInfo struct {
-	ID      string `json:"node_id"`
-	Address string `json:"address"`
-	Alive   bool   `json:"alive"`
-}
-
-func listPeers(t *testing.T, api string) ([]peerInfo, error) {
-	var out struct {
-		Peers []peerInfo `json:"peers"`
-	}
-	err := operator(t, api, &out, "raft", "list-peers")
-	return out.Peers, err
-}
-
-// peerAddress is the raft address id holds in the configuration, "" when absent.
-func peerAddress(t *testing.T, api, id string) string {
-	t.Helper()
-	peers, err := listPeers(t, api)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range peers {
-		if p.ID == id {
-			return p.Address
-		}
-	}
-	return ""
-}
-
-// logHas reports whether any of ps has logged every one of subs on one line.
-func logHas(ps []*proc, subs ...string) (bool, error) {
-	for _, p := range ps {
-		b, err := os.ReadFile(p.logPath)
-		if err != nil {
-			return false, err
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			all := true
-			for _, s := range subs {
-				all = all && strings.Contains(line, s)
-			}
-			if all {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
 }
 
 // assertNoRaftState checks, once p has stopped, that it never received a
@@ -228,15 +174,10 @@ func TestNodeIDTheft(t *testing.T) {
 	c := startCluster(t)
 	// Who leads is for principals to see: init waits for a leader itself.
 	c.init("-key-shares", "3", "-key-threshold", "2")
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
+	c.unsealEach()
 	leader := c.waitLeader(15*time.Second, "")
 	victim := c.follower(leader)
-	var seeds []string
-	for _, p := range c.nodes {
-		seeds = append(seeds, p.gossip)
-	}
+	seeds := c.seeds()
 
 	// The voter runs: gossip keeps it and reports the conflict.
 	twin := newProc(t, victim.id, 3)
@@ -254,15 +195,7 @@ func TestNodeIDTheft(t *testing.T) {
 	// The voter is down: gossip lets a new process reclaim its name, and
 	// the leader refuses it for its identity.
 	victim.kill()
-	waitFor(t, 30*time.Second, "gossip to declare "+victim.id+" dead", func() (bool, error) {
-		peers, err := listPeers(t, leader.api)
-		for _, p := range peers {
-			if p.ID == victim.id {
-				return !p.Alive, err
-			}
-		}
-		return false, err
-	})
+	waitGossipDead(t, leader.api, victim.id)
 	thief := newProc(t, victim.id, 3)
 	thief.start(seeds)
 	t.Logf("%s killed and declared dead; a second %s started", victim.id, victim.id)
@@ -299,14 +232,7 @@ func TestRoguesNeverJoinATLSCluster(t *testing.T) {
 	c := startClusterWith(t, func(p *proc) { p.secure(ca, gk) })
 	c.init("-key-shares", "3", "-key-threshold", "2")
 	leader := c.nodes[0] // any node: unseal -all reaches the others from it
-	waitFor(t, 20*time.Second, "every node to hold the init record", func() (bool, error) {
-		for _, p := range c.nodes {
-			if st, err := status(t, p.api); err != nil || !st.Initialized {
-				return false, err
-			}
-		}
-		return true, nil
-	})
+	c.waitInitialized(20 * time.Second)
 	for _, k := range c.creds.Keys[:c.creds.Threshold] {
 		if out := unsealAll(t, leader.api, k); len(out) != 3 {
 			t.Fatalf("unseal -all reached %v", out)
@@ -318,15 +244,7 @@ func TestRoguesNeverJoinATLSCluster(t *testing.T) {
 	plain := newProc(t, "n9", 3) // -insecure, no gossip key
 	plain.start([]string{leader.gossip})
 	victim.kill()
-	waitFor(t, 30*time.Second, "gossip to declare "+victim.id+" dead", func() (bool, error) {
-		peers, err := listPeers(t, leader.api)
-		for _, p := range peers {
-			if p.ID == victim.id {
-				return !p.Alive, err
-			}
-		}
-		return false, err
-	})
+	waitGossipDead(t, leader.api, victim.id)
 	thief := newProc(t, victim.id, 3)
 	thief.secure(ca, gk) // the victim's own certificate and key
 	thief.start([]string{leader.gossip})
@@ -375,9 +293,7 @@ func TestRoguesAtADownVotersRaftAddress(t *testing.T) {
 	gk := gossipKeygen(t)
 	c := startClusterWith(t, func(p *proc) { p.secure(ca, gk) })
 	c.init("-key-shares", "3", "-key-threshold", "2")
-	for _, p := range c.nodes {
-		c.unseal(p)
-	}
+	c.unsealEach()
 	leader := c.waitLeader(15*time.Second, "")
 	victim := c.follower(leader)
 	serves(t, leader.api, c.creds) // a few entries more to replicate

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
@@ -27,7 +27,7 @@ func TestStatusAndPeersNeedAPrincipal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := httpClient(api).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -13,29 +13,12 @@ import (
 	"time"
 )
 
-// startOneNode starts a one-node cluster with extra flags, initialises it
-// with shares/threshold and returns it still sealed.
-func startOneNode(t *testing.T, shares, threshold int, extra ...string) *cluster {
-	t.Helper()
-	c := &cluster{t: t}
-	p := newProc(t, "n1", 1)
-	p.args = append(p.args, extra...)
-	c.nodes = append(c.nodes, p)
-	c.adopt(p)
-	p.start(nil)
-	waitFor(t, 20*time.Second, "the node to take an init", func() (bool, error) {
-		err := operator(t, p.api, &c.creds, "init", "-key-shares", fmt.Sprint(shares), "-key-threshold", fmt.Sprint(threshold))
-		return err == nil, err
-	})
-	return c
-}
-
 // TestUnsealRateLimitedAndFailuresSummarised: a flood of bad unseal
 // attempts from one address is throttled (429) after a burst, each failed
 // attempt is not an audit event of its own but counted in a summary, and
 // the share holders still unseal once the bucket refills.
 func TestUnsealRateLimitedAndFailuresSummarised(t *testing.T) {
-	c := startOneNode(t, 3, 2)
+	c := startOneNode(t, 3, 2, nil)
 	p := c.nodes[0]
 	bogus := make([]byte, 7) // not a share of any root key: every attempt fails
 	_, _ = rand.Read(bogus)
