@@ -9,7 +9,8 @@ import (
 )
 
 // Run creates the keys cfg asks for, drives the endpoints with cfg.Clients
-// closed-loop workers for cfg.Warmup and then cfg.Duration, and returns what
+// workers (closed-loop, or open-loop at cfg.Rate) for cfg.Warmup and then
+// cfg.Duration, and returns what
 // the timed phase measured. If ctx ends during the timed phase, Run returns
 // the result of the shortened phase together with ctx's error.
 func Run(ctx context.Context, cfg Config) (Result, error) {

@@ -12,7 +12,7 @@ import (
 // firewall cuts links between local nodes with iptables.
 //
 // Why not a TCP proxy in front of every raft and cluster port: keyraft
-// advertises exactly the port it binds (server/config.go advertised() keeps
+// advertises exactly the port it binds (node/config.go advertised() keeps
 // the bind port; only the host can differ), and a wildcard bind holds that
 // port on every loopback address, so peers always dial the node itself and
 // a proxy never sees their traffic. What does work on one host: each node
