@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"unicode"
 )
@@ -77,7 +78,11 @@ func ResponseElements(result any) map[string]any {
 			switch v.(type) {
 			case string, bool, float64, int, int32, int64, nil:
 			default:
-				v = ResponseElements(v) // a nested shape such as KeyMetadata
+				if sv, ok := scalar(v); ok {
+					v = sv
+				} else {
+					v = ResponseElements(v) // a nested shape such as KeyMetadata
+				}
 			}
 			out[lowerFirst(k)] = v
 		}
@@ -92,6 +97,26 @@ func ResponseElements(result any) map[string]any {
 		return nil
 	}
 	return loggable(out)
+}
+
+// scalar turns a value of a named scalar type (fsm.KeyState is a string)
+// into its plain value, as encoding/json would write it; a nested shape is
+// not one.
+func scalar(v any) (any, bool) {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.String:
+		return rv.String(), true
+	case reflect.Bool:
+		return rv.Bool(), true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int(), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return rv.Uint(), true
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), true
+	}
+	return nil, false
 }
 
 func loggable(in map[string]any) map[string]any {

@@ -19,3 +19,26 @@ func TestFileNumbersAsBeforeTheConfigPackage(t *testing.T) {
 			n.MaxConnections, n.MaxConnectionsPerIP, n.AuditRetainEvents)
 	}
 }
+
+// TestFileValuesThatNameNothingRefused: a null or an object in a config
+// file is refused by name (it used to set the flag to "<nil>" or
+// "map[a:1]"); a list is taken only by a flag that holds a list (-join).
+func TestFileValuesThatNameNothingRefused(t *testing.T) {
+	for _, body := range []string{
+		`{"node-id": "n1", "data-dir": "/d", "region": null}`,
+		`{"node-id": "n1", "data-dir": "/d", "region": {"a": 1}}`,
+		`{"node-id": "n1", "data-dir": "/d", "region": ["us-east-1", "eu-west-1"]}`,
+		`{"node-id": "n1", "data-dir": "/d", "join": ["a:1", 2]}`,
+	} {
+		if _, err := loadArgs(t, "-config", writeFile(t, body)); err == nil {
+			t.Errorf("%s: taken, want refused", body)
+		}
+	}
+	n, err := loadArgs(t, "-config", writeFile(t, `{"node-id": "n1", "data-dir": "/d", "join": ["a:8203", "b:8203"], "disable-mlock": 1.0}`))
+	if err != nil {
+		t.Fatalf("a list for -join and a whole number for a boolean: %v", err)
+	}
+	if len(n.Join) != 2 || n.Join[0] != "a:8203" || n.Join[1] != "b:8203" {
+		t.Fatalf("join %q, want [a:8203 b:8203]", n.Join)
+	}
+}

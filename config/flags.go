@@ -33,7 +33,7 @@ func newFlags(fs *flag.FlagSet, n *Node) *flags {
 	fs.StringVar(&n.GossipAddr, "gossip-addr", n.GossipAddr, "memberlist gossip listener (TCP and UDP)")
 	fs.StringVar(&n.Advertise, "advertise", n.Advertise, "host or IP peers use to reach this server when a listener binds 0.0.0.0")
 	limitFlags(fs, n)
-	fs.Var(listFlag{&n.Join}, "join", "comma-separated gossip seeds host:port, retried until one answers")
+	fs.Var(listFlag{&n.Join}, "join", "comma-separated gossip seeds `host:port`, retried until one answers")
 	fs.IntVar(&n.BootstrapExpect, "bootstrap-expect", n.BootstrapExpect, "form the cluster once this many servers have found each other")
 	fs.StringVar(&n.TLSCertFile, "tls-cert-file", n.TLSCertFile, "serve the API over HTTPS with this certificate (PEM; with -tls-key-file)")
 	fs.StringVar(&n.TLSKeyFile, "tls-key-file", n.TLSKeyFile, "the API certificate's private key (PEM)")

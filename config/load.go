@@ -1,13 +1,16 @@
 package config
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/memberlist"
@@ -78,7 +81,14 @@ func (f *flags) applyFile(path string) error {
 		if given[name] {
 			continue
 		}
-		if err := f.fs.Set(name, fileValue(v)); err != nil {
+		text, err := fileValue(v)
+		if _, isList := f.fs.Lookup(name).Value.(listFlag); err == nil && !isList && bytes.HasPrefix(bytes.TrimSpace(v), []byte("[")) {
+			err = errors.New("takes one value, not a list")
+		}
+		if err == nil {
+			err = f.fs.Set(name, text)
+		}
+		if err != nil {
 			return fmt.Errorf("config %s: %s: %w", path, name, err)
 		}
 	}
@@ -86,13 +96,41 @@ func (f *flags) applyFile(path string) error {
 }
 
 // fileValue is the text a flag parses for a file's value: a JSON string's
-// contents, or the JSON text of a number or boolean as written.
-func fileValue(v json.RawMessage) string {
-	var s string
-	if json.Unmarshal(v, &s) == nil {
-		return s
+// contents, a boolean as written, a number as an integer where it is a whole
+// one however JSON spells it (1e3 and 100.0, as JSON writers emit whole
+// numbers, are "1000" and "100"; 1000000 stays exact, which through float64
+// it would not), and a list of strings joined by commas (-join). A null or
+// an object names no value: refused rather than set to "<nil>" or "map[…]".
+func fileValue(v json.RawMessage) (string, error) {
+	var val any
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	if err := dec.Decode(&val); err != nil {
+		return "", err
 	}
-	return string(v)
+	switch x := val.(type) {
+	case string:
+		return x, nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case json.Number:
+		f, ok := new(big.Float).SetPrec(512).SetString(x.String())
+		if ok && f.IsInt() {
+			return f.Text('f', 0), nil
+		}
+		return x.String(), nil
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return "", errors.New("a list may hold only strings")
+			}
+			parts[i] = s
+		}
+		return strings.Join(parts, ","), nil
+	}
+	return "", errors.New("want a string, number, boolean or list of strings")
 }
 
 // readGossipKey decodes the gossip key from -gossip-key or the file
