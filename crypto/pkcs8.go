@@ -50,6 +50,9 @@ func ParsePrivateKey(der []byte) (*PrivateKey, error) {
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("%w: trailing bytes after PKCS#8", ErrMalformedKey)
 	}
+	if !canonical(der, p) {
+		return nil, fmt.Errorf("%w: PKCS#8 is not in canonical DER or carries attributes", ErrMalformedKey)
+	}
 	if p.Version != 0 && p.Version != 1 {
 		return nil, fmt.Errorf("%w: PKCS#8 version %d", ErrMalformedKey, p.Version)
 	}
@@ -111,7 +114,7 @@ func parseStdlibPKCS8(der []byte) (*PrivateKey, error) {
 func parseSecp256k1(inner []byte) (*PrivateKey, error) {
 	var ec ecPrivateKey
 	rest, err := asn1.Unmarshal(inner, &ec)
-	if err != nil || len(rest) != 0 || ec.Version != 1 || len(ec.PrivateKey) != 32 {
+	if err != nil || len(rest) != 0 || ec.Version != 1 || len(ec.PrivateKey) != 32 || !canonical(inner, ec) {
 		return nil, fmt.Errorf("%w: secp256k1 ECPrivateKey", ErrMalformedKey)
 	}
 	if len(ec.NamedCurveOID) != 0 && !ec.NamedCurveOID.Equal(oidSecp256k1) {
@@ -157,7 +160,7 @@ func parsePQPrivateKey(spec KeySpec, inner []byte) ([]byte, error) {
 		return bytes.Clone(raw.Bytes), nil
 	case raw.Class == asn1.ClassUniversal && raw.Tag == asn1.TagSequence:
 		var both struct{ Seed, Expanded []byte }
-		if rest, err := asn1.Unmarshal(raw.FullBytes, &both); err != nil || len(rest) != 0 || len(both.Seed) != seedSize {
+		if rest, err := asn1.Unmarshal(raw.FullBytes, &both); err != nil || len(rest) != 0 || len(both.Seed) != seedSize || !canonical(raw.FullBytes, both) {
 			return nil, fmt.Errorf("%w: %s private key (both)", ErrMalformedKey, spec)
 		}
 		expanded, err := expandPQ(spec, both.Seed)

@@ -1,6 +1,7 @@
 package crypto
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -44,6 +45,9 @@ func ParsePublicKey(der []byte) (*PublicKey, error) {
 	}
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("%w: trailing bytes after SubjectPublicKeyInfo", ErrMalformedKey)
+	}
+	if !canonical(der, spki) {
+		return nil, fmt.Errorf("%w: SubjectPublicKeyInfo is not in canonical DER", ErrMalformedKey)
 	}
 	if spki.PublicKey.BitLength%8 != 0 {
 		return nil, fmt.Errorf("%w: public key bit string is not whole bytes", ErrMalformedKey)
@@ -238,4 +242,14 @@ func checkPQPublicKey(spec KeySpec, raw []byte) error {
 	}
 	_, err := mlkemEncapsulationKey(spec, raw)
 	return err
+}
+
+// canonical reports whether der is exactly the encoding of v, the structure
+// parsed from it. encoding/asn1 skips elements appended inside a SEQUENCE;
+// Wycheproof's InvalidAsn vectors append them. One key must have one
+// encoding (fingerprints, comparisons, the cache of a parsed key), so
+// anything else is refused.
+func canonical(der []byte, v any) bool {
+	again, err := asn1.Marshal(v)
+	return err == nil && bytes.Equal(again, der)
 }
