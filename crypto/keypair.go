@@ -115,11 +115,12 @@ func (k *PrivateKey) PublicKeyDER() ([]byte, error) {
 	return MarshalPublicKey(pub)
 }
 
-// Wipe zeroes the secret numbers of k, as far as Go lets them be reached
-// (DESIGN.md: an RSA key's precomputed values are in big.Int and bigmod
-// buffers that wipe.Deep reaches; Go may have copied them elsewhere while
-// computing). k must not be used afterwards. It reports whether all of k
-// could be zeroed.
+// Wipe zeroes the secret numbers of k, as far as Go lets them be reached:
+// an RSA key's primes, exponents and precomputed values (big.Int and
+// bigmod buffers wipe.Deep reaches), an ECDSA scalar's words, seeds and
+// byte keys. Copies Go made while computing are out of reach (DESIGN.md).
+// k must not be used afterwards. It reports whether all of k could be
+// zeroed.
 func (k *PrivateKey) Wipe() bool {
 	switch key := k.Key.(type) {
 	case *secp256k1.PrivateKey:
@@ -131,10 +132,20 @@ func (k *PrivateKey) Wipe() bool {
 	case []byte:
 		clear(key)
 		return true
+	case *ecdsa.PrivateKey:
+		// Not wipe.Deep: it would follow Curve into the package-level
+		// curve parameters every key shares. D's words are the secret;
+		// Bits aliases them.
+		if key.D != nil {
+			clear(key.D.Bits())
+		}
+		return true
+	case *rsa.PrivateKey:
+		return wipe.Deep(key)
 	case nil:
 		return true
 	}
-	return wipe.Deep(k.Key)
+	return false
 }
 
 // expandPQ returns the expanded private key (FIPS 204 / FIPS 203 encoding)
