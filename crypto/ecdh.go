@@ -4,8 +4,6 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
-
-	"github.com/keyraft/keyraft/internal/wipe"
 )
 
 // KeyAgreementECDH is AWS's one KeyAgreementAlgorithmSpec.
@@ -49,7 +47,9 @@ func DeriveSharedSecret(priv *ecdsa.PrivateKey, peerPublicKey []byte) ([]byte, e
 	if err != nil {
 		return nil, fmt.Errorf("%w: private key", ErrMalformedKey)
 	}
-	defer wipe.Deep(d)
+	// d holds the scalar again, and cannot be zeroed: wipe.Deep refuses it
+	// because it reaches the curve every key shares (an interface to a
+	// package-level value). DESIGN.md, Wiping, lists it.
 	secret, err := d.ECDH(pub)
 	if err != nil {
 		// NIST curves of prime order have no small subgroup: a valid point

@@ -127,7 +127,10 @@ func TestDeriveSharedSecretRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	point := elliptic.Marshal(elliptic.P256(), priv.X, priv.Y) //nolint:staticcheck // the encoding, to corrupt it
+	point, err := priv.PublicKey.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
 	p256Params, _ := asn1.Marshal(oidP256)
 	spki := func(pt []byte) []byte {
 		b, err := marshalSPKI(oidECPublicKey, p256Params, pt)
@@ -139,7 +142,7 @@ func TestDeriveSharedSecretRefusals(t *testing.T) {
 	offCurve := bytes.Clone(point)
 	offCurve[len(offCurve)-1] ^= 1
 	infinity := []byte{0}
-	compressed := elliptic.MarshalCompressed(elliptic.P256(), priv.X, priv.Y)
+	compressed := append([]byte{2 | point[64]&1}, point[1:33]...)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), nil)
 	p384DER, _ := x509.MarshalPKIXPublicKey(&p384.PublicKey)
 	k1, _ := GenerateDataKeyPairPublic(t, SpecECCSECGP256K1)

@@ -135,9 +135,11 @@ func (k *PrivateKey) Wipe() bool {
 	case *ecdsa.PrivateKey:
 		// Not wipe.Deep: it would follow Curve into the package-level
 		// curve parameters every key shares. D's words are the secret;
-		// Bits aliases them.
-		if key.D != nil {
-			clear(key.D.Bits())
+		// Bits aliases them. D is deprecated for writing because a
+		// changed key is invalid; this key is dead.
+		//lint:ignore SA1019 zeroing the scalar of a key that is never used again
+		if d := key.D; d != nil {
+			clear(d.Bits())
 		}
 		return true
 	case *rsa.PrivateKey:

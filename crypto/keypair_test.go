@@ -191,7 +191,7 @@ func TestParsePrivateKeyRefusals(t *testing.T) {
 		}
 		return der
 	}
-	n := secp256k1.S256().N
+	n := secp256k1.Params().N
 	pqPKCS8 := func(oid asn1.ObjectIdentifier, inner []byte) []byte {
 		der, err := asn1.Marshal(pkcs8{Algorithm: algorithmIdentifier{Algorithm: oid}, PrivateKey: inner})
 		if err != nil {
@@ -278,6 +278,7 @@ func TestWipe(t *testing.T) {
 		case *rsa.PrivateKey:
 			zero = allZero(key.D.Bits()) && allZero(key.Primes[0].Bits()) && allZero(key.Precomputed.Dp.Bits())
 		case *ecdsa.PrivateKey:
+			//lint:ignore SA1019 reading the scalar to see it zeroed
 			zero = allZero(key.D.Bits())
 		case *secp256k1.PrivateKey:
 			zero = key.Key.IsZero()
