@@ -28,13 +28,14 @@ const (
 	SpecMLKEM1024     KeySpec = "ML_KEM_1024"
 )
 
-// AllKeySpecs lists every spec in the order AWS's DataKeyPairSpec and
-// KeySpec enums list them.
+// AllKeySpecs lists every asymmetric spec this package handles, in the
+// order of AWS's KeySpec enum (the symmetric and HMAC specs, and SM2 of
+// the China Regions, left out).
 var AllKeySpecs = []KeySpec{
 	SpecRSA2048, SpecRSA3072, SpecRSA4096,
 	SpecECCNISTP256, SpecECCNISTP384, SpecECCNISTP521, SpecECCSECGP256K1,
-	SpecEd25519,
 	SpecMLDSA44, SpecMLDSA65, SpecMLDSA87,
+	SpecEd25519,
 	SpecMLKEM512, SpecMLKEM768, SpecMLKEM1024,
 }
 
