@@ -21,8 +21,9 @@ type PrivateKey struct {
 	Key  any
 }
 
-// pkcs8 is RFC 5958's OneAsymmetricKey without its optional fields, which
-// keyraft neither writes nor needs; encoding/asn1 ignores them when reading.
+// pkcs8 is RFC 5958's OneAsymmetricKey without its optional attributes and
+// public key, which keyraft neither writes nor reads: ParsePrivateKey's
+// canonical check refuses a key that carries them.
 type pkcs8 struct {
 	Version    int
 	Algorithm  algorithmIdentifier
