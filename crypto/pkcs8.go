@@ -169,7 +169,8 @@ func parsePQPrivateKey(spec KeySpec, inner []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%w: %s expanded key does not match its seed", ErrMalformedKey, spec)
 		}
 		clear(expanded)
-		return both.Seed, nil
+		clear(both.Expanded)
+		return both.Seed, nil // encoding/asn1 copied it out of inner
 	case raw.Class == asn1.ClassUniversal && raw.Tag == asn1.TagOctetString:
 		return nil, fmt.Errorf("%w: %s private key without its seed", ErrUnsupportedKeySpec, spec)
 	}

@@ -52,7 +52,9 @@ func ParsePublicKey(der []byte) (*PublicKey, error) {
 	if spki.PublicKey.BitLength%8 != 0 {
 		return nil, fmt.Errorf("%w: public key bit string is not whole bytes", ErrMalformedKey)
 	}
-	alg, raw := spki.Algorithm, spki.PublicKey.Bytes
+	// encoding/asn1 returns slices of der; the key must not change when
+	// the caller reuses its buffer.
+	alg, raw := spki.Algorithm, bytes.Clone(spki.PublicKey.Bytes)
 	switch {
 	case alg.Algorithm.Equal(oidRSAEncryption):
 		return parseRSAPublicKey(der)
