@@ -97,8 +97,9 @@ func getHealth(of *operatorFlags, q url.Values) (int, map[string]any, error) {
 	if httpToHTTPS(resp.StatusCode, raw) {
 		return 0, nil, wrongSchemeHTTP(base)
 	}
-	var body map[string]any
-	if err := json.Unmarshal(raw, &body); err != nil {
+	body := map[string]any{}
+	// A 204 (-activecode 204) has no body.
+	if err := json.Unmarshal(raw, &body); err != nil && len(raw) > 0 {
 		return 0, nil, fmt.Errorf("HTTP %d: not a health answer: %.200q", resp.StatusCode, raw)
 	}
 	if errs, ok := body["errors"]; ok && resp.StatusCode == http.StatusBadRequest {

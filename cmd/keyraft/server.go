@@ -130,17 +130,19 @@ keyraft is running in -dev mode: one node, in-memory seal state, data in %s (rem
 
 Paste these lines into another shell, then try: aws kms create-key
 
-export KEYRAFT_ADDR=%s
 export AWS_ENDPOINT_URL=%s
 export AWS_ACCESS_KEY_ID=%s
-`, endpoint, endpoint, res.AccessKeyID)
+`, endpoint, res.AccessKeyID)
 	b = append(append(append(b[:0], "export AWS_SECRET_ACCESS_KEY="...), res.SecretAccessKey...), '\n')
 	_, _ = os.Stdout.Write(b)
 	clear(b)
 	res.Forget()
+	// KEYRAFT_ADDR (for the keyraft CLI) comes last: scripts that read
+	// the first four lines get the AWS CLI's settings, as before.
 	fmt.Printf(`export AWS_DEFAULT_REGION=%s
+export KEYRAFT_ADDR=%s
 
-`, cfg.Region)
+`, cfg.Region, endpoint)
 	waitForSignal()
 	return 0
 }
