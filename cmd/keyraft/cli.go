@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -124,6 +123,3 @@ func hostOf(base string) string {
 	}
 	return base
 }
-
-// drain reads what is left of r, for a connection to be reused.
-func drain(r io.Reader) { _, _ = io.Copy(io.Discard, io.LimitReader(r, 1<<16)) }

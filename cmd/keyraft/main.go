@@ -37,7 +37,8 @@ Commands:
   audit verify [-data-dir DIR] check the audit hash chain (of a stopped node's data dir)
                                (over the API, audit commands sign with $AWS_ACCESS_KEY_ID: the root,
                                or a user allowed keyraft:ReadAuditLog)
-  iam create-user|list-users|create-access-key|list-access-keys|delete-access-key|put-user-policy|get-user-policy
+  iam create-user|delete-user|list-users|create-access-key|list-access-keys|delete-access-key|
+      put-user-policy|get-user-policy|list-user-policies|delete-user-policy
                                principals, access keys and identity policies (signed with $AWS_ACCESS_KEY_ID)
 `
 
