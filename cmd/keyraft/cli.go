@@ -79,15 +79,17 @@ func isHelp(arg string) bool {
 // nodeURL is -address as a base URL: a bare host:port means
 // http://host:port, as Vault's -address does not but operators type.
 func nodeURL(address string) (string, error) {
-	a := strings.TrimRight(strings.TrimSpace(address), "/")
+	a := strings.TrimSpace(address)
 	if !strings.Contains(a, "://") {
 		a = "http://" + a
 	}
 	u, err := url.Parse(a)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("-address %q: want http://host:port, https://host:port or host:port", address)
 	}
-	return a, nil
+	// A path is kept, for a node behind a proxy that serves it below one.
+	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }
 
 // explainSendError adds to an error of the HTTP client what to check: the

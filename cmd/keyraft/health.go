@@ -58,10 +58,10 @@ func opHealth(args []string) int {
 	if err != nil {
 		return fail("health", err)
 	}
+	body["status_code"] = status
 	if of.format == "json" {
 		printJSON(body)
 	} else {
-		body["status_code"] = status
 		printTable(body, []string{"status_code", "initialized", "sealed", "standby", "ha_connection_healthy", "version"})
 	}
 	if status/100 != 2 {
