@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -136,8 +137,12 @@ func TestCLIAddressAndSchemeErrors(t *testing.T) {
 		t.Errorf("status with https:// and the CA: exit %d\n%s%s", exit, stdout, stderr)
 	}
 	// https:// to a plain HTTP listener (a dev node).
-	api, _, _ := devNode(t)
+	api, _, _, dev := devNodeProc(t)
 	plain := strings.TrimPrefix(api, "http://")
+	// Its banner exports KEYRAFT_ADDR for the keyraft CLI too.
+	if banner, err := os.ReadFile(dev.outPath); err != nil || !strings.Contains(string(banner), "\nexport KEYRAFT_ADDR="+api+"\n") {
+		t.Errorf("the dev banner does not export KEYRAFT_ADDR=%s: %v\n%s", api, err, banner)
+	}
 	exit, _, stderr = runCLI(t, "operator", "status", "-address", "https://"+plain)
 	if exit != 1 || !strings.Contains(stderr, "serves plain HTTP") || !strings.Contains(stderr, "http://"+plain) {
 		t.Errorf("status -address https:// on an HTTP node: exit %d\n%s", exit, stderr)

@@ -176,6 +176,24 @@ func TestHealthCodes(t *testing.T) {
 	if st["version"] != lb["version"] || pub["version"] != lb["version"] {
 		t.Errorf("versions: status %v, seal-status %v, health %v", st["version"], pub["version"], lb["version"])
 	}
+	// The last unsealed follower, once the leader and the sealed follower
+	// are gone, has no quorum and knows no leader: 474, which standbyok does
+	// not turn healthy (it could forward nothing).
+	var last *proc
+	for _, p := range c.nodes {
+		if p != leader && p != follower {
+			last = p
+		}
+	}
+	leader.kill()
+	follower.kill()
+	waitFor(t, 20*time.Second, last.id+" to know no leader", func() (bool, error) {
+		return getHealth(t, last.api, "").code == 474, nil
+	})
+	wantHealth(t, "follower without a leader", last.api, map[string]int{"": 474, "standbyok=true": 474, "haunhealthycode=200": 200})
+	if b := getHealth(t, last.api, "").body; b["standby"] != true || b["ha_connection_healthy"] != false {
+		t.Errorf("follower without a leader: %v", b)
+	}
 }
 
 // TestHealthCLIUnreachable: a probe of a node that is not there fails (exit
