@@ -28,5 +28,14 @@ COPY --chown=65534:65534 data /tls
 USER 65534:65534
 # API (AWS KMS + /v1/sys), cluster gRPC, raft, gossip (tcp+udp).
 EXPOSE 8200 8201 8202 8203 8203/udp
+# The binary is its own probe (the image has no shell or curl): healthy is
+# an unsealed node, leader or follower (-standbyok), that knows its leader;
+# sealed, uninitialised or cut off from a leader is unhealthy. The address
+# and CA come from $KEYRAFT_ADDR and $KEYRAFT_CACERT when the container
+# sets them (docker-compose.yml does, for its HTTPS API), else
+# http://127.0.0.1:8200. A load balancer that must reach the leader alone
+# asks GET /v1/sys/health without overrides instead (docs/api.md).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["/keyraft", "operator", "health", "-standbyok", "-timeout", "4s"]
 ENTRYPOINT ["/keyraft"]
 CMD ["server", "-dev", "-api-addr", "0.0.0.0:8200"]

@@ -1,13 +1,17 @@
 GO ?= go
 BIN := bin/keyraft
 IMAGE ?= keyraft:dev
+# VERSION=0.3.0 make build stamps a release's version into the binary
+# (internal/version.Base); without it the binary is 0.x.y-dev plus its commit.
+VERSION ?=
+VERSION_LDFLAGS := $(if $(VERSION),-X github.com/keyraft/keyraft/internal/version.Base=$(VERSION))
 # protoc finds protoc-gen-go and protoc-gen-go-grpc in GOPATH/bin.
 export PATH := $(PATH):$(shell $(GO) env GOPATH)/bin
 
 .PHONY: build test proto lint image cluster-up cluster-down fuzz
 
 build:
-	$(GO) build -o $(BIN) ./cmd/keyraft
+	$(GO) build -ldflags='$(VERSION_LDFLAGS)' -o $(BIN) ./cmd/keyraft
 
 # The jepsen module's own tests (its checkers against doctored histories)
 # run here too; its fault-injection runs are the jepsen targets below.
@@ -37,7 +41,7 @@ COMPOSE_PROJECT ?= keyraft
 # registry here, nothing to pull). The build context is bin/image/, which holds
 # only the binary and two empty directories, so it is sent in a moment.
 image:
-	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o bin/keyraft-linux ./cmd/keyraft
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w $(VERSION_LDFLAGS)' -o bin/keyraft-linux ./cmd/keyraft
 	rm -rf bin/image && mkdir -p bin/image/data bin/image/tmp
 	cp bin/keyraft-linux bin/image/keyraft-linux
 	docker build -t $(IMAGE) -f Dockerfile bin/image

@@ -46,8 +46,12 @@ func (n *Node) startGossip() error {
 	mc.Delegate = &delegate{n: n}
 	mc.Events = &events{n: n}
 	mc.Ping = n.clocks
-	mc.Logger = nil
-	mc.LogOutput = n.log.Named("gossip").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})
+	// A logger without log's timestamp prefix, so that hclog reads the
+	// level memberlist writes first ("[DEBUG] memberlist: …") and the line
+	// comes out in the node's format at that level (LogOutput would get
+	// "2006/01/02 15:04:05 [DEBUG] …", logged whole as INFO).
+	mc.LogOutput = nil
+	mc.Logger = n.log.Named("gossip").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		return fmt.Errorf("gossip listener: %w", err)

@@ -45,7 +45,7 @@ func TestDefaults(t *testing.T) {
 	// The values the docs (README, docs/) and the flags' usage promise.
 	for name, got := range map[string]any{
 		"api-addr": n.APIAddr, "cluster-addr": n.ClusterAddr, "raft-addr": n.RaftAddr, "gossip-addr": n.GossipAddr,
-		"region": n.Region, "account-id": n.Account, "log-level": n.LogLevel,
+		"region": n.Region, "account-id": n.Account, "log-level": n.LogLevel, "log-format": n.LogFormat,
 		"raft-snapshot-threshold": n.SnapshotThreshold, "raft-trailing-logs": n.TrailingLogs, "raft-snapshot-interval": n.SnapshotInterval,
 		"min-free-disk": n.MinFreeDisk, "max-connections": n.MaxConnections, "max-connections-per-ip": n.MaxConnectionsPerIP,
 		"http-read-header-timeout": n.HTTPReadHeaderTimeout, "http-read-timeout": n.HTTPReadTimeout,
@@ -53,8 +53,8 @@ func TestDefaults(t *testing.T) {
 		"heartbeat": n.HeartbeatTimeout, "election": n.ElectionTimeout,
 	} {
 		want := map[string]any{
-			"api-addr": "0.0.0.0:8200", "cluster-addr": "0.0.0.0:8201", "raft-addr": "0.0.0.0:8202", "gossip-addr": "0.0.0.0:8203",
-			"region": "us-east-1", "account-id": "111122223333", "log-level": "info",
+			"api-addr": "127.0.0.1:8200", "cluster-addr": "0.0.0.0:8201", "raft-addr": "0.0.0.0:8202", "gossip-addr": "0.0.0.0:8203",
+			"region": "us-east-1", "account-id": "111122223333", "log-level": "info", "log-format": "standard",
 			"raft-snapshot-threshold": uint64(8192), "raft-trailing-logs": uint64(10240), "raft-snapshot-interval": 2 * time.Minute,
 			"min-free-disk": uint64(256 << 20), "max-connections": 4096, "max-connections-per-ip": 256,
 			"http-read-header-timeout": 10 * time.Second, "http-read-timeout": 30 * time.Second,
@@ -78,7 +78,7 @@ func TestFlagUsageShowsDefaults(t *testing.T) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	newFlags(fs, &n)
 	for name, want := range map[string]string{
-		"api-addr": "0.0.0.0:8200", "region": "us-east-1", "account-id": "111122223333",
+		"api-addr": "127.0.0.1:8200", "log-format": "standard", "region": "us-east-1", "account-id": "111122223333",
 		"raft-snapshot-threshold": "8192", "raft-trailing-logs": "10240", "raft-snapshot-interval": "2m0s",
 		"min-free-disk": "268435456", "max-connections": "4096", "http-idle-timeout": "2m0s", "log-level": "info",
 	} {

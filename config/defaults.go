@@ -29,11 +29,15 @@ func Default() Node {
 			TrailingLogs:      10240,
 			SnapshotInterval:  2 * time.Minute,
 		},
-		APIAddr:               "0.0.0.0:8200",
+		// The API binds loopback unless told otherwise, as Vault's dev
+		// listener does: a node reachable from other hosts is a choice
+		// (-api-addr 0.0.0.0:8200), not an accident of the default.
+		APIAddr:               "127.0.0.1:8200",
 		ClusterAddr:           "0.0.0.0:8201",
 		Region:                "us-east-1",
 		Account:               "111122223333",
 		LogLevel:              "info",
+		LogFormat:             "standard",
 		MaxConnections:        4096,
 		MaxConnectionsPerIP:   256,
 		HTTPReadHeaderTimeout: 10 * time.Second,
@@ -54,6 +58,9 @@ func (n *Node) Complete() {
 	}
 	if n.Account == "" {
 		n.Account = d.Account
+	}
+	if n.LogFormat == "" {
+		n.LogFormat = d.LogFormat
 	}
 	orDefault(&n.HTTPReadHeaderTimeout, d.HTTPReadHeaderTimeout)
 	orDefault(&n.HTTPReadTimeout, d.HTTPReadTimeout)

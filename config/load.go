@@ -24,14 +24,39 @@ var ErrUsage = errors.New("bad command line")
 // defaults, then what the -config file sets, then the flags on the command
 // line, which win over the file; with -dev, the dev node's settings
 // (devDefaults). The result is validated.
+//
+// -h is an error wrapping flag.ErrHelp (and ErrUsage): the usage has been
+// printed on stdout, and the process should exit 0. A refused flag is
+// said on stderr, with the usage.
 func Load(args []string) (Node, error) {
-	return load(args, os.Stderr)
+	var out bytes.Buffer
+	n, err := load(args, &out)
+	w := os.Stderr
+	if errors.Is(err, flag.ErrHelp) {
+		w = os.Stdout
+	}
+	_, _ = w.Write(out.Bytes())
+	return n, err
 }
+
+const serverUsage = `Usage: keyraft server -node-id ID -data-dir DIR [flags]
+       keyraft server -dev [flags]
+
+Run a keyraft node. Without -dev it starts sealed, in a cluster of the
+servers it finds through -join (or alone until -bootstrap-expect are found);
+-dev runs one unsealed node in a temporary data dir, on loopback.
+
+Flags:
+`
 
 func load(args []string, out io.Writer) (Node, error) {
 	n := Default()
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serverUsage)
+		fs.PrintDefaults()
+	}
 	f := newFlags(fs, &n)
 	if err := fs.Parse(args); err != nil {
 		return Node{}, fmt.Errorf("%w: %w", ErrUsage, err)

@@ -33,9 +33,13 @@ type Node struct {
 	Region  string
 	Account string
 
-	// Logger is built by the process from LogLevel; nil is info level.
+	// Logger is built by the process from LogLevel and LogFormat; nil is
+	// info level. Raft's and memberlist's logs go through it too.
 	Logger   hclog.Logger
 	LogLevel string
+	// LogFormat is "standard" (hclog's text lines) or "json" (one JSON
+	// object a line, hclog's JSONFormat) for log shippers.
+	LogFormat string
 
 	// AuditRetainEvents, AuditRetainAge and AuditRetainMiB bound the audit
 	// log: the leader trims the oldest events beyond any of them (zero

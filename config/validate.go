@@ -17,6 +17,9 @@ func (n *Node) Validate() error {
 	if n.AuditReturnWait < 0 || n.AuditReturnWait > maxAuditReturnWait {
 		return fmt.Errorf("-audit-batch-return-wait %s: want 0 to 100ms", n.AuditReturnWait)
 	}
+	if n.LogFormat != "" && n.LogFormat != "standard" && n.LogFormat != "json" {
+		return fmt.Errorf("-log-format %q: want standard or json", n.LogFormat)
+	}
 	if n.PprofAddr != "" {
 		if err := checkLoopback(n.PprofAddr); err != nil {
 			return fmt.Errorf("-pprof-addr: %w", err)

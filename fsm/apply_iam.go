@@ -89,3 +89,40 @@ func (f *FSM) applyPutUserPolicy(cmd *fsmpb.Command) error {
 	slices.SortFunc(u.Policies, func(a, b *fsmpb.UserPolicy) int { return strings.Compare(a.Name, b.Name) })
 	return nil
 }
+
+// applyDeleteUser deletes a user with no access keys and no policies left,
+// as IAM refuses (DeleteConflict) to delete one that has any: a user is
+// never removed from under a credential that still signs as it.
+func (f *FSM) applyDeleteUser(cmd *fsmpb.Command) error {
+	var c fsmpb.DeleteUser
+	decodePayload(cmd, &c)
+	u, ok := f.st.users[c.UserName]
+	if !ok {
+		return ErrUserNotFound
+	}
+	if len(u.Policies) > 0 {
+		return ErrUserHasEntities
+	}
+	for _, k := range f.st.accessKeys {
+		if k.UserName == c.UserName {
+			return ErrUserHasEntities
+		}
+	}
+	delete(f.st.users, c.UserName)
+	return nil
+}
+
+func (f *FSM) applyDeleteUserPolicy(cmd *fsmpb.Command) error {
+	var c fsmpb.DeleteUserPolicy
+	decodePayload(cmd, &c)
+	u, ok := f.st.users[c.UserName]
+	if !ok {
+		return ErrUserNotFound
+	}
+	i := slices.IndexFunc(u.Policies, func(q *fsmpb.UserPolicy) bool { return q.Name == c.PolicyName })
+	if i < 0 {
+		return ErrUserPolicyNotFound
+	}
+	u.Policies = slices.Delete(slices.Clone(u.Policies), i, i+1)
+	return nil
+}

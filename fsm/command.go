@@ -44,6 +44,9 @@ const (
 	CmdRemoveGrant     CommandType = 24
 
 	CmdBindVoter CommandType = 25
+
+	CmdDeleteUser       CommandType = 26
+	CmdDeleteUserPolicy CommandType = 27
 )
 
 var commandNames = map[CommandType]string{
@@ -56,6 +59,7 @@ var commandNames = map[CommandType]string{
 	CmdAuditTrim: "AuditTrim", CmdCreateUser: "CreateUser", CmdCreateAccessKey: "CreateAccessKey",
 	CmdDeleteAccessKey: "DeleteAccessKey", CmdPutUserPolicy: "PutUserPolicy", CmdPutKeyPolicy: "PutKeyPolicy",
 	CmdCreateGrant: "CreateGrant", CmdRemoveGrant: "RemoveGrant", CmdBindVoter: "BindVoter",
+	CmdDeleteUser: "DeleteUser", CmdDeleteUserPolicy: "DeleteUserPolicy",
 }
 
 func (t CommandType) String() string {

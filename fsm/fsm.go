@@ -32,6 +32,10 @@ var (
 	ErrUserNotFound       = errors.New("user not found")
 	ErrAccessKeyNotFound  = errors.New("access key not found")
 	ErrAccessKeyLimit     = errors.New("too many access keys")
+	// ErrUserHasEntities: a user is deleted only once its access keys and
+	// policies are (IAM's DeleteConflict).
+	ErrUserHasEntities    = errors.New("user still has access keys or policies")
+	ErrUserPolicyNotFound = errors.New("user policy not found")
 	ErrGrantNotFound      = errors.New("grant not found")
 	ErrGrantLimit         = errors.New("too many grants on the key")
 )
@@ -218,6 +222,10 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) error {
 		return f.applyDeleteAccessKey(cmd)
 	case CmdPutUserPolicy:
 		return f.applyPutUserPolicy(cmd)
+	case CmdDeleteUser:
+		return f.applyDeleteUser(cmd)
+	case CmdDeleteUserPolicy:
+		return f.applyDeleteUserPolicy(cmd)
 	case CmdPutKeyPolicy:
 		return f.applyPutKeyPolicy(cmd)
 	case CmdCreateGrant:

@@ -68,4 +68,7 @@ var operations = []*Op{
 	iamOp("ListAccessKeys", true, (*iam.Service).ListAccessKeys, "UserName"),
 	iamOp("PutUserPolicy", false, (*iam.Service).PutUserPolicy, "UserName", "PolicyName", "PolicyDocument"),
 	iamOp("GetUserPolicy", true, (*iam.Service).GetUserPolicy, "UserName", "PolicyName"),
+	iamOp("DeleteUser", false, (*iam.Service).DeleteUser, "UserName"),
+	iamOp("ListUserPolicies", true, (*iam.Service).ListUserPolicies, "UserName"),
+	iamOp("DeleteUserPolicy", false, (*iam.Service).DeleteUserPolicy, "UserName", "PolicyName"),
 }

@@ -92,6 +92,10 @@ func (s *Service) commit(ctx context.Context, call *Call, t fsm.CommandType, pay
 		return awserr.New("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", userIn(payload))
 	case errors.Is(err, fsm.ErrAccessKeyNotFound):
 		return awserr.New("NoSuchEntity", http.StatusNotFound, "The Access Key with id %s cannot be found.", payload.(*fsmpb.DeleteAccessKey).GetAccessKeyId())
+	case errors.Is(err, fsm.ErrUserHasEntities):
+		return awserr.New("DeleteConflict", http.StatusConflict, "Cannot delete entity, must delete access keys and policies first.")
+	case errors.Is(err, fsm.ErrUserPolicyNotFound):
+		return awserr.New("NoSuchEntity", http.StatusNotFound, "The user policy with name %s cannot be found.", payload.(*fsmpb.DeleteUserPolicy).GetPolicyName())
 	case errors.Is(err, fsm.ErrAccessKeyLimit):
 		return awserr.New("LimitExceeded", http.StatusConflict, "Cannot exceed quota for AccessKeysPerUser: %d", fsm.MaxAccessKeysPerUser)
 	case errors.Is(err, fsm.ErrNotInitialized):
@@ -109,6 +113,10 @@ func userIn(payload any) string {
 	case *fsmpb.PutUserPolicy:
 		return p.GetUserName()
 	case *fsmpb.DeleteAccessKey:
+		return p.GetUserName()
+	case *fsmpb.DeleteUser:
+		return p.GetUserName()
+	case *fsmpb.DeleteUserPolicy:
 		return p.GetUserName()
 	}
 	return ""

@@ -164,3 +164,46 @@ func (s *Service) GetUserPolicy(ctx context.Context, call *Call, req *userPolicy
 	}
 	return nil, awserr.New("NoSuchEntity", http.StatusNotFound, "The user policy with name %s cannot be found.", req.PolicyName)
 }
+
+// DeleteUser deletes a user that has no access keys and no policies left;
+// the FSM checks that as it applies, so a key created meanwhile cannot be
+// left without its user (DeleteConflict, as IAM answers).
+func (s *Service) DeleteUser(ctx context.Context, call *Call, req *userRequest) (any, *awserr.Error) {
+	if req.UserName == "" {
+		return nil, awserr.New("ValidationError", http.StatusBadRequest, "UserName is required")
+	}
+	if e := s.authorizeUser(call, &req.UserName); e != nil {
+		return nil, e
+	}
+	return map[string]any{}, s.commit(ctx, call, fsm.CmdDeleteUser, &fsmpb.DeleteUser{UserName: req.UserName}, map[string]any{})
+}
+
+// ListUserPolicies lists the names of a user's inline policies, sorted.
+func (s *Service) ListUserPolicies(ctx context.Context, call *Call, req *userRequest) (any, *awserr.Error) {
+	if req.UserName == "" {
+		return nil, awserr.New("ValidationError", http.StatusBadRequest, "UserName is required")
+	}
+	if e := s.authorizeUser(call, &req.UserName); e != nil {
+		return nil, e
+	}
+	u, ok := s.State.User(req.UserName)
+	if !ok {
+		return nil, awserr.New("NoSuchEntity", http.StatusNotFound, "The user with name %s cannot be found.", req.UserName)
+	}
+	names := make([]string, 0, len(u.Policies))
+	for _, p := range u.Policies {
+		names = append(names, p.Name)
+	}
+	return map[string]any{"PolicyNames": names, "IsTruncated": false}, nil
+}
+
+// DeleteUserPolicy removes one of a user's inline policies.
+func (s *Service) DeleteUserPolicy(ctx context.Context, call *Call, req *userPolicyRequest) (any, *awserr.Error) {
+	if req.UserName == "" || req.PolicyName == "" {
+		return nil, awserr.New("ValidationError", http.StatusBadRequest, "UserName and PolicyName are required")
+	}
+	if e := s.authorizeUser(call, &req.UserName); e != nil {
+		return nil, e
+	}
+	return map[string]any{}, s.commit(ctx, call, fsm.CmdDeleteUserPolicy, &fsmpb.DeleteUserPolicy{UserName: req.UserName, PolicyName: req.PolicyName}, map[string]any{})
+}

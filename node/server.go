@@ -23,6 +23,7 @@ import (
 	"github.com/keyraft/keyraft/iam"
 	"github.com/keyraft/keyraft/internal/datadir"
 	"github.com/keyraft/keyraft/internal/failtally"
+	"github.com/keyraft/keyraft/internal/version"
 	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/operator"
 	"github.com/keyraft/keyraft/seal"
@@ -190,7 +191,7 @@ func Start(cfg Config) (*Server, error) {
 	go func() { _ = s.http.Serve(s.apiLn) }()
 	go s.watchSeal()
 	go s.housekeeping()
-	s.log.Info("keyraft node started", "node_id", cfg.NodeID, "api", s.apiLn.Addr().String(),
+	s.log.Info("keyraft node started", "version", version.String(), "node_id", cfg.NodeID, "api", s.apiLn.Addr().String(),
 		"cluster", adv["cluster"], "raft", adv["raft"], "gossip", adv["gossip"],
 		"api_tls", apiTLS != nil, "cluster_tls", clusterTLS != nil, "gossip_encrypted", len(cfg.GossipKey) > 0)
 	if cfg.Insecure {

@@ -15,6 +15,7 @@ import (
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/iam"
+	"github.com/keyraft/keyraft/internal/version"
 	"github.com/keyraft/keyraft/seal"
 )
 
@@ -178,7 +179,8 @@ type Status struct {
 	// heard from its leader (0 on the leader, or before any contact). Past
 	// the heartbeat timeout the follower answers 503 rather than forward,
 	// so an operator can see why a node refuses while a leader is named.
-	LastContactMS int64 `json:"last_contact_ms"`
+	LastContactMS int64  `json:"last_contact_ms"`
+	Version       string `json:"version"`
 	// Alarms are the NOSPACE alarms this node knows of (its own and those
 	// other servers gossip); while there is one, writes are refused.
 	Alarms []cluster.Alarm `json:"alarms,omitempty"`
@@ -195,6 +197,7 @@ func (a *API) Status() Status {
 		Shares: in.Shares, Nonce: st.Nonce, NodeID: a.NodeID, LeaderID: a.Node.LeaderID(),
 		RaftState: r.State().String(), RaftIndex: r.AppliedIndex(), Term: r.CurrentTerm(),
 		LastContactMS: lastContactMS(r),
+		Version:       version.String(),
 		Alarms:        a.Alarms(),
 	}
 }

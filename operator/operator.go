@@ -21,6 +21,8 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, from gateway.Origin)
 	switch r.Method + " " + r.URL.Path {
 	case "GET /v1/sys/seal-status":
 		writeJSON(w, http.StatusOK, a.PublicStatus())
+	case "GET /v1/sys/health", "HEAD /v1/sys/health":
+		a.serveHealth(w, r)
 	case "GET /v1/sys/status":
 		a.serveStatus(w, r, from)
 	case "POST /v1/sys/init":

@@ -2,11 +2,10 @@ package operator
 
 import (
 	"net/http"
-	"runtime/debug"
-	"sync"
 
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/gateway"
+	"github.com/keyraft/keyraft/internal/version"
 )
 
 // PublicStatus is what GET /v1/sys/seal-status answers anyone who reaches
@@ -32,7 +31,7 @@ type PublicStatus struct {
 func (a *API) PublicStatus() PublicStatus {
 	in, initialized := a.State.Init()
 	st := a.Barrier.Status(in.Threshold)
-	return PublicStatus{Initialized: initialized, Sealed: st.Sealed, Progress: st.Progress, Threshold: in.Threshold, Version: Version(),
+	return PublicStatus{Initialized: initialized, Sealed: st.Sealed, Progress: st.Progress, Threshold: in.Threshold, Version: version.String(),
 		Alarms: a.Alarms(), Insecure: a.Insecure}
 }
 
@@ -59,21 +58,3 @@ func (a *API) servePeers(w http.ResponseWriter, r *http.Request, from gateway.Or
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"peers": peers})
 }
-
-var version = sync.OnceValue(func() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
-		}
-	}
-	return v
-})
-
-// Version is this binary's module version (and commit, when built from a
-// checkout), as the build recorded it.
-func Version() string { return version() }

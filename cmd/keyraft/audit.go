@@ -22,6 +22,9 @@ func runAudit(args []string) int {
 		return 2
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Print(usage)
+		return 0
 	case "tail":
 		return auditTail(args[1:])
 	case "export":
@@ -40,7 +43,11 @@ func streamEvents(of *operatorFlags, q url.Values, w io.Writer) (uint64, error) 
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequest(http.MethodGet, strings.TrimRight(of.address, "/")+"/v1/sys/audit/events?"+q.Encode(), nil)
+	base, err := nodeURL(of.address)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequest(http.MethodGet, base+"/v1/sys/audit/events?"+q.Encode(), nil)
 	if err != nil {
 		return 0, err
 	}
@@ -49,11 +56,14 @@ func streamEvents(of *operatorFlags, q url.Values, w io.Writer) (uint64, error) 
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, explainSendError(base, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
+		if httpToHTTPS(resp.StatusCode, b) {
+			return 0, wrongSchemeHTTP(base)
+		}
 		return 0, fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
 	}
 	var last uint64
@@ -74,12 +84,12 @@ func streamEvents(of *operatorFlags, q url.Values, w io.Writer) (uint64, error) 
 }
 
 func auditTail(args []string) int {
-	fs, of := newOperatorFlags("audit tail")
+	fs, of := newOperatorFlags("audit tail", "audit tail [flags]", "Print the newest audit events as JSON lines (with -f, keep printing new ones). Signed with\n$AWS_ACCESS_KEY_ID (the root, or a user allowed keyraft:ReadAuditLog).")
 	n := fs.Int("n", 20, "how many of the newest events to print")
 	follow := fs.Bool("f", false, "keep printing new events as they are committed")
 	fs.DurationVar(&of.timeout, "timeout", 10*time.Minute, "how long one read of the node may take")
 	if _, err := parseInterspersed(fs, args); err != nil {
-		return 2
+		return usageExit(err)
 	}
 	last, err := streamEvents(of, url.Values{"last": {fmt.Sprint(*n)}}, os.Stdout)
 	if err != nil {
@@ -98,7 +108,7 @@ func auditTail(args []string) int {
 }
 
 func auditExport(args []string) int {
-	fs, of := newOperatorFlags("audit export")
+	fs, of := newOperatorFlags("audit export", "audit export [flags]", "Print the audit events that match the filters as JSON lines (-format jsonl). Signed like\naudit tail.")
 	since := fs.String("since", "", "only events at or after this RFC 3339 time")
 	until := fs.String("until", "", "only events before this RFC 3339 time")
 	keyID := fs.String("key-id", "", "only events about this key (id or ARN)")
@@ -107,7 +117,7 @@ func auditExport(args []string) int {
 	// million events (11 GB) on the development machine.
 	fs.DurationVar(&of.timeout, "timeout", time.Hour, "how long the export may take")
 	if _, err := parseInterspersed(fs, args); err != nil {
-		return 2
+		return usageExit(err)
 	}
 	if of.format == "table" { // the operator default; events are always JSON lines
 		of.format = "jsonl"
@@ -130,13 +140,13 @@ func auditExport(args []string) int {
 // auditVerify checks the chain on a running node, or offline on a stopped
 // node's data dir, and exits 1 naming the first broken event.
 func auditVerify(args []string) int {
-	fs, of := newOperatorFlags("audit verify")
+	fs, of := newOperatorFlags("audit verify", "audit verify [flags]", "Check the audit hash chain: of a running node (signed like audit tail), or with -data-dir of a\nstopped node's data dir. Exits 1 naming the first broken event.")
 	dataDir := fs.String("data-dir", "", "verify this stopped node's data dir instead of asking a running node")
 	// The node reads its whole log before it answers: 92 s for ten
 	// million events (11 GB) on the development machine.
 	fs.DurationVar(&of.timeout, "timeout", time.Hour, "how long to wait for a running node's answer (it reads the whole log first)")
 	if _, err := parseInterspersed(fs, args); err != nil {
-		return 2
+		return usageExit(err)
 	}
 	var out struct {
 		NodeID    string `json:"node_id,omitempty"`

@@ -33,6 +33,7 @@ const benchGCPercent = 1000
 // runBench is `keyraft bench`: flag parsing and output around bench.Run.
 func runBench(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	describe(fs, "bench [flags]", "Load-test a KMS endpoint through the AWS SDK and report ops/s, latency and CPU per op.\nSigned with $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY; region from $AWS_REGION.")
 	defaultEndpoint := os.Getenv("AWS_ENDPOINT_URL")
 	if defaultEndpoint == "" {
 		defaultEndpoint = "http://127.0.0.1:8200"
@@ -42,7 +43,7 @@ func runBench(args []string) int {
 		endpoints, op, pids string
 		format, cpuProfile  string
 	)
-	fs.StringVar(&endpoints, "endpoint", defaultEndpoint, "comma-separated KMS endpoint URLs; clients are spread round-robin over them (default $AWS_ENDPOINT_URL)")
+	fs.StringVar(&endpoints, "endpoint", defaultEndpoint, "comma-separated KMS endpoint URLs; clients are spread round-robin over them (also $AWS_ENDPOINT_URL)")
 	fs.StringVar(&op, "op", string(bench.OpEncrypt), "encrypt, decrypt, generate-data-key or mixed (a third of each)")
 	fs.IntVar(&cfg.Size, "size", 4096, fmt.Sprintf("plaintext bytes for encrypt and decrypt, 1..%d", bench.MaxSize))
 	fs.IntVar(&cfg.Clients, "c", 16, "concurrent clients")
@@ -53,11 +54,12 @@ func runBench(args []string) int {
 	fs.StringVar(&pids, "server-pids", "", "comma-separated pids of local server processes whose CPU time per op to report")
 	fs.StringVar(&format, "format", "table", "table or json")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file (go tool pprof)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return usageExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "keyraft bench: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(os.Stderr, "keyraft bench: unexpected argument %q\n", pos[0])
 		return 2
 	}
 	if format != "table" && format != "json" {

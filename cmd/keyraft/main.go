@@ -5,9 +5,13 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/keyraft/keyraft/internal/version"
 )
 
-const usage = `Usage: keyraft <command> [flags]
+const usage = `Usage: keyraft <command> [flags] [args]
+
+Every command prints its own usage and flags with -h.
 
 Commands:
   server                       run a keyraft node (-dev for a one-node, unsealed playground)
@@ -15,6 +19,10 @@ Commands:
   operator unseal [-all] SHARE give a node (or every node) one unseal share
   operator seal                seal a node: drop every unsealed secret from its memory
                                (signed with $AWS_ACCESS_KEY_ID: the root, or a user allowed keyraft:Seal)
+  version                      print keyraft's version (also -version)
+  operator health [-standbyok] [-sealedcode N ...]
+                               exit 0 when the node is healthy (the unsealed leader, by default), 1 otherwise;
+                               Vault's /v1/sys/health status-code overrides (for HEALTHCHECK and load balancers)
   operator status              seal status of a node (and, signed, its raft status and alarms)
   operator raft list-peers     the raft configuration
   operator raft remove-peer ID remove a server from the raft configuration
@@ -29,7 +37,8 @@ Commands:
   audit verify [-data-dir DIR] check the audit hash chain (of a stopped node's data dir)
                                (over the API, audit commands sign with $AWS_ACCESS_KEY_ID: the root,
                                or a user allowed keyraft:ReadAuditLog)
-  iam create-user|list-users|create-access-key|list-access-keys|delete-access-key|put-user-policy|get-user-policy
+  iam create-user|delete-user|list-users|create-access-key|list-access-keys|delete-access-key|
+      put-user-policy|get-user-policy|list-user-policies|delete-user-policy
                                principals, access keys and identity policies (signed with $AWS_ACCESS_KEY_ID)
 `
 
@@ -53,6 +62,9 @@ func run(args []string) int {
 		return runAudit(args[1:])
 	case "iam":
 		return runIAM(args[1:])
+	case "version", "-version", "--version":
+		fmt.Printf("keyraft %s\n", version.String())
+		return 0
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 		return 0

@@ -33,17 +33,20 @@ type operatorFlags struct {
 	timeout time.Duration
 }
 
-func newOperatorFlags(name string) (*flag.FlagSet, *operatorFlags) {
+// newOperatorFlags is the flag set of `keyraft <synopsis>`; name is the
+// command's words, synopsis its usage line, help what it does.
+func newOperatorFlags(name, synopsis, help string) (*flag.FlagSet, *operatorFlags) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	describe(fs, synopsis, help)
 	of := &operatorFlags{timeout: 30 * time.Second}
 	def := os.Getenv("KEYRAFT_ADDR")
 	if def == "" {
 		def = "http://127.0.0.1:8200"
 	}
-	fs.StringVar(&of.address, "address", def, "node API URL (default $KEYRAFT_ADDR, then http://127.0.0.1:8200)")
+	fs.StringVar(&of.address, "address", def, "the node's API: http://host:port, https://host:port, or host:port for http (also $KEYRAFT_ADDR)")
 	fs.StringVar(&of.format, "format", "table", "output format: json or table")
-	fs.StringVar(&of.region, "region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")), "region of the SigV4 credential scope of signed requests")
-	fs.StringVar(&of.caFile, "ca-file", os.Getenv("KEYRAFT_CACERT"), "PEM CA certificate(s) that sign an https:// node's API certificate (default $KEYRAFT_CACERT; else the system roots)")
+	fs.StringVar(&of.region, "region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")), "region of the SigV4 credential scope of signed requests (also $AWS_REGION, $AWS_DEFAULT_REGION)")
+	fs.StringVar(&of.caFile, "ca-file", os.Getenv("KEYRAFT_CACERT"), "PEM CA certificate(s) that sign an https:// node's API certificate (also $KEYRAFT_CACERT; without it, the system roots)")
 	return fs, of
 }
 
@@ -72,12 +75,17 @@ func runOperator(args []string) int {
 		return 2
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Print(usage)
+		return 0
 	case "init":
 		return opInit(args[1:])
+	case "health":
+		return opHealth(args[1:])
 	case "unseal":
 		return opUnseal(args[1:])
 	case "seal":
-		return opSimple("seal", http.MethodPost, "/v1/sys/seal", args[1:])
+		return opSimple("seal", "Seal the node: drop every unsealed secret from its memory. Signed with\n$AWS_ACCESS_KEY_ID (the root, or a user allowed keyraft:Seal).", http.MethodPost, "/v1/sys/seal", args[1:])
 	case "status":
 		return opStatus(args[1:])
 	case "tls-gen":
@@ -85,6 +93,10 @@ func runOperator(args []string) int {
 	case "gossip-keygen":
 		return opGossipKeygen(args[1:])
 	case "raft":
+		if len(args) == 2 && isHelp(args[1]) {
+			fmt.Print(usage)
+			return 0
+		}
 		if len(args) > 1 && args[1] == "list-peers" {
 			return opListPeers(args[2:])
 		}
@@ -96,21 +108,6 @@ func runOperator(args []string) int {
 	return 2
 }
 
-// parseInterspersed lets flags follow positional arguments (`unseal SHARE -address X`).
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 // call sends one operator API request and decodes the JSON answer into out.
 func call(of *operatorFlags, method, path string, in, out any) error {
 	var body []byte
@@ -120,7 +117,11 @@ func call(of *operatorFlags, method, path string, in, out any) error {
 			return err
 		}
 	}
-	req, err := http.NewRequest(method, strings.TrimRight(of.address, "/")+path, bytes.NewReader(body))
+	base, err := nodeURL(of.address)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest(method, base+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -157,9 +158,10 @@ func (of *operatorFlags) send(req *http.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	base := req.URL.Scheme + "://" + req.URL.Host
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, explainSendError(base, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -168,6 +170,9 @@ func (of *operatorFlags) send(req *http.Request) ([]byte, error) {
 	}
 	if resp.StatusCode/100 == 2 {
 		return raw, nil
+	}
+	if httpToHTTPS(resp.StatusCode, raw) {
+		return nil, wrongSchemeHTTP(base)
 	}
 	var e struct {
 		Errors  []string `json:"errors"`
@@ -213,10 +218,10 @@ func printTable(v map[string]any, order []string) {
 
 var statusOrder = []string{"node_id", "initialized", "sealed", "progress", "threshold", "shares", "leader_id", "raft_state", "raft_index", "term", "insecure", "version"}
 
-func opSimple(name, method, path string, args []string) int {
-	fs, of := newOperatorFlags(name)
+func opSimple(name, help, method, path string, args []string) int {
+	fs, of := newOperatorFlags(name, "operator "+name+" [flags]", help)
 	if _, err := parseInterspersed(fs, args); err != nil {
-		return 2
+		return usageExit(err)
 	}
 	var out map[string]any
 	if err := call(of, method, path, nil, &out); err != nil {
@@ -236,9 +241,10 @@ func opSimple(name, method, path string, args []string) int {
 // to check the signature; else the public part anyone may read (GET
 // /v1/sys/seal-status: initialised, sealed, progress, threshold, version).
 func opStatus(args []string) int {
-	fs, of := newOperatorFlags("status")
+	fs, of := newOperatorFlags("status", "operator status [flags]",
+		"Print a node's seal status; signed with $AWS_ACCESS_KEY_ID (the root, or a user allowed\nkeyraft:ReadStatus) and the node unsealed, also its raft state and alarms.")
 	if _, err := parseInterspersed(fs, args); err != nil {
-		return 2
+		return usageExit(err)
 	}
 	var out map[string]any
 	if err := call(of, http.MethodGet, "/v1/sys/seal-status", nil, &out); err != nil {
@@ -271,11 +277,12 @@ func printAlarms(v map[string]any) {
 }
 
 func opInit(args []string) int {
-	fs, of := newOperatorFlags("init")
+	fs, of := newOperatorFlags("init", "operator init [flags]",
+		"Initialise the cluster (on its leader; a follower forwards) and print the unseal shares\nand the root access key, once.")
 	shares := fs.Int("key-shares", 5, "number of unseal shares to make")
 	threshold := fs.Int("key-threshold", 3, "shares needed to unseal")
 	if _, err := parseInterspersed(fs, args); err != nil {
-		return 2
+		return usageExit(err)
 	}
 	if *threshold < 1 || *threshold > *shares || *shares > 255 || (*shares >= 2 && *threshold < 2) {
 		return fail("init", fmt.Errorf("need 1 <= -key-threshold <= -key-shares <= 255, and -key-threshold >= 2 when -key-shares >= 2"))
@@ -306,12 +313,13 @@ func opInit(args []string) int {
 }
 
 func opUnseal(args []string) int {
-	fs, of := newOperatorFlags("unseal")
+	fs, of := newOperatorFlags("unseal", "operator unseal [flags] SHARE\n       keyraft operator unseal -reset [flags]",
+		"Give the node (with -all, every node the cluster knows) one unseal share (base64).")
 	all := fs.Bool("all", false, "submit the share to every node the cluster knows")
 	reset := fs.Bool("reset", false, "discard this node's unseal progress")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return 2
+		return usageExit(err)
 	}
 	req := map[string]any{"reset": *reset, "all": *all}
 	if !*reset {
@@ -349,9 +357,10 @@ func opUnseal(args []string) int {
 }
 
 func opListPeers(args []string) int {
-	fs, of := newOperatorFlags("raft list-peers")
+	fs, of := newOperatorFlags("raft list-peers", "operator raft list-peers [flags]",
+		"Print the raft configuration: each server, its address, role, seal state and liveness.\nSigned with $AWS_ACCESS_KEY_ID (keyraft:ListPeers).")
 	if _, err := parseInterspersed(fs, args); err != nil {
-		return 2
+		return usageExit(err)
 	}
 	var out struct {
 		Peers []map[string]any `json:"peers"`
@@ -381,10 +390,11 @@ func opListPeers(args []string) int {
 }
 
 func opRemovePeer(args []string) int {
-	fs, of := newOperatorFlags("raft remove-peer")
+	fs, of := newOperatorFlags("raft remove-peer", "operator raft remove-peer [flags] NODE_ID",
+		"Remove a server from the raft configuration. Signed with $AWS_ACCESS_KEY_ID (keyraft:RemovePeer).")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return 2
+		return usageExit(err)
 	}
 	if len(pos) != 1 {
 		return fail("raft remove-peer", fmt.Errorf("give exactly one node id"))

@@ -16,12 +16,13 @@ import (
 // of them is missing.
 func opTLSGen(args []string) int {
 	fs := flag.NewFlagSet("tls-gen", flag.ContinueOnError)
+	describe(fs, "operator tls-gen -out DIR -nodes n1,n2,n3 [flags]", "Write a cluster CA and a certificate per node for mutual TLS (docs/tls.md). Works locally.")
 	out := fs.String("out", "", "an empty or absent directory to write to (created mode 0700)")
 	force := fs.Bool("force", false, "write into a directory that is not empty (or that every user may write): add what it lacks, keep what it holds, sign only with a CA tls-gen made there")
 	nodes := fs.String("nodes", "", "comma-separated node ids, one certificate each (e.g. n1,n2,n3)")
 	hosts := fs.String("hosts", "", "comma-separated extra DNS names or IPs for every node certificate (besides the node id, localhost and 127.0.0.1)")
 	if _, err := parseInterspersed(fs, args); err != nil {
-		return 2
+		return usageExit(err)
 	}
 	if *out == "" || *nodes == "" {
 		fmt.Fprintln(os.Stderr, "keyraft operator tls-gen: -out DIR and -nodes n1,n2,… are required")
@@ -48,9 +49,10 @@ func opTLSGen(args []string) int {
 // not exist yet.
 func opGossipKeygen(args []string) int {
 	fs := flag.NewFlagSet("gossip-keygen", flag.ContinueOnError)
+	describe(fs, "operator gossip-keygen [flags]", "Print a new -gossip-key (32 random bytes, base64), or write it to -out. Works locally.")
 	out := fs.String("out", "", "write the key to this file (mode 0600) instead of stdout; an existing file is kept")
 	if _, err := parseInterspersed(fs, args); err != nil {
-		return 2
+		return usageExit(err)
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {

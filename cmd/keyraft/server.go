@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	_ "net/http/pprof"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc/grpclog"
 
 	"github.com/keyraft/keyraft/config"
 	"github.com/keyraft/keyraft/node"
@@ -22,6 +26,9 @@ import (
 
 func runServer(args []string) int {
 	cfg, err := config.Load(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0 // the usage is printed
+	}
 	if errors.Is(err, config.ErrUsage) {
 		return 2 // the flag package has said why
 	}
@@ -33,7 +40,7 @@ func runServer(args []string) int {
 		addr := cfg.PprofAddr
 		go func() { _ = http.ListenAndServe(addr, nil) }() // DefaultServeMux holds net/http/pprof
 	}
-	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "keyraft", Level: hclog.LevelFromString(cfg.LogLevel), Output: os.Stderr})
+	cfg.Logger = newLogger(cfg.LogLevel, cfg.LogFormat)
 	if config.TestKnobsBuilt {
 		cfg.Logger.Warn("this binary was built with -tags keyraft_testknobs: its -test-* flags bend time and storage; never run it in production")
 	}
@@ -52,6 +59,24 @@ func runServer(args []string) int {
 	waitForSignal()
 	s.Shutdown()
 	return 0
+}
+
+// newLogger is the process's one logger, on stderr, in format ("json":
+// hclog's JSON lines). Everything else that logs is sent through it, so
+// that a log shipper reads one format: Go's standard logger (net/http's
+// "TLS handshake error" lines use it) and gRPC's error log; raft and
+// memberlist are given it by the cluster package.
+func newLogger(level, format string) hclog.Logger {
+	l := hclog.New(&hclog.LoggerOptions{Name: "keyraft", Level: hclog.LevelFromString(level), Output: os.Stderr,
+		JSONFormat: format == "json"})
+	log.SetFlags(0)
+	log.SetPrefix("")
+	log.SetOutput(l.Named("stdlog").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true}))
+	// gRPC logs only errors unless its environment variables ask for more,
+	// as its default logger does.
+	grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard,
+		l.Named("grpc").StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Error})))
+	return l
 }
 
 func waitForSignal() {
@@ -112,9 +137,12 @@ export AWS_ACCESS_KEY_ID=%s
 	_, _ = os.Stdout.Write(b)
 	clear(b)
 	res.Forget()
+	// KEYRAFT_ADDR (for the keyraft CLI) comes last: scripts that read
+	// the first four lines get the AWS CLI's settings, as before.
 	fmt.Printf(`export AWS_DEFAULT_REGION=%s
+export KEYRAFT_ADDR=%s
 
-`, cfg.Region)
+`, cfg.Region, endpoint)
 	waitForSignal()
 	return 0
 }

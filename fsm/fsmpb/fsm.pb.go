@@ -1708,6 +1708,104 @@ func (x *PutUserPolicy) GetPolicy() *UserPolicy {
 	return nil
 }
 
+// DeleteUser removes a user that has no access keys and no policies left.
+type DeleteUser struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserName      string                 `protobuf:"bytes,1,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteUser) Reset() {
+	*x = DeleteUser{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteUser) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteUser) ProtoMessage() {}
+
+func (x *DeleteUser) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteUser.ProtoReflect.Descriptor instead.
+func (*DeleteUser) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *DeleteUser) GetUserName() string {
+	if x != nil {
+		return x.UserName
+	}
+	return ""
+}
+
+// DeleteUserPolicy removes one of a user's inline policies.
+type DeleteUserPolicy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserName      string                 `protobuf:"bytes,1,opt,name=user_name,json=userName,proto3" json:"user_name,omitempty"`
+	PolicyName    string                 `protobuf:"bytes,2,opt,name=policy_name,json=policyName,proto3" json:"policy_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteUserPolicy) Reset() {
+	*x = DeleteUserPolicy{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteUserPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteUserPolicy) ProtoMessage() {}
+
+func (x *DeleteUserPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteUserPolicy.ProtoReflect.Descriptor instead.
+func (*DeleteUserPolicy) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *DeleteUserPolicy) GetUserName() string {
+	if x != nil {
+		return x.UserName
+	}
+	return ""
+}
+
+func (x *DeleteUserPolicy) GetPolicyName() string {
+	if x != nil {
+		return x.PolicyName
+	}
+	return ""
+}
+
 type PutKeyPolicy struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
@@ -1718,7 +1816,7 @@ type PutKeyPolicy struct {
 
 func (x *PutKeyPolicy) Reset() {
 	*x = PutKeyPolicy{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1730,7 +1828,7 @@ func (x *PutKeyPolicy) String() string {
 func (*PutKeyPolicy) ProtoMessage() {}
 
 func (x *PutKeyPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1743,7 +1841,7 @@ func (x *PutKeyPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutKeyPolicy.ProtoReflect.Descriptor instead.
 func (*PutKeyPolicy) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PutKeyPolicy) GetKeyId() string {
@@ -1782,7 +1880,7 @@ type Grant struct {
 
 func (x *Grant) Reset() {
 	*x = Grant{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +1892,7 @@ func (x *Grant) String() string {
 func (*Grant) ProtoMessage() {}
 
 func (x *Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +1905,7 @@ func (x *Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Grant.ProtoReflect.Descriptor instead.
 func (*Grant) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Grant) GetGrantId() string {
@@ -1896,7 +1994,7 @@ type CreateGrant struct {
 
 func (x *CreateGrant) Reset() {
 	*x = CreateGrant{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1908,7 +2006,7 @@ func (x *CreateGrant) String() string {
 func (*CreateGrant) ProtoMessage() {}
 
 func (x *CreateGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1921,7 +2019,7 @@ func (x *CreateGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGrant.ProtoReflect.Descriptor instead.
 func (*CreateGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CreateGrant) GetGrant() *Grant {
@@ -1942,7 +2040,7 @@ type RemoveGrant struct {
 
 func (x *RemoveGrant) Reset() {
 	*x = RemoveGrant{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2052,7 @@ func (x *RemoveGrant) String() string {
 func (*RemoveGrant) ProtoMessage() {}
 
 func (x *RemoveGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2065,7 @@ func (x *RemoveGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveGrant.ProtoReflect.Descriptor instead.
 func (*RemoveGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RemoveGrant) GetKeyId() string {
@@ -1998,7 +2096,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2010,7 +2108,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2023,7 +2121,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SnapshotHeader) GetFormatVersion() uint32 {
@@ -2070,7 +2168,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2082,7 +2180,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2095,7 +2193,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SnapshotRecord) GetRecord() isSnapshotRecord_Record {
@@ -2295,7 +2393,7 @@ type AuditLog struct {
 
 func (x *AuditLog) Reset() {
 	*x = AuditLog{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +2405,7 @@ func (x *AuditLog) String() string {
 func (*AuditLog) ProtoMessage() {}
 
 func (x *AuditLog) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +2418,7 @@ func (x *AuditLog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditLog.ProtoReflect.Descriptor instead.
 func (*AuditLog) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AuditLog) GetFirst() uint64 {
@@ -2375,7 +2473,7 @@ type AuditSegment struct {
 
 func (x *AuditSegment) Reset() {
 	*x = AuditSegment{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2387,7 +2485,7 @@ func (x *AuditSegment) String() string {
 func (*AuditSegment) ProtoMessage() {}
 
 func (x *AuditSegment) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2400,7 +2498,7 @@ func (x *AuditSegment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditSegment.ProtoReflect.Descriptor instead.
 func (*AuditSegment) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{34}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AuditSegment) GetFirst() uint64 {
@@ -2546,7 +2644,14 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\tuser_name\x18\x02 \x01(\tR\buserName\"`\n" +
 	"\rPutUserPolicy\x12\x1b\n" +
 	"\tuser_name\x18\x01 \x01(\tR\buserName\x122\n" +
-	"\x06policy\x18\x02 \x01(\v2\x1a.keyraft.fsm.v1.UserPolicyR\x06policy\"=\n" +
+	"\x06policy\x18\x02 \x01(\v2\x1a.keyraft.fsm.v1.UserPolicyR\x06policy\")\n" +
+	"\n" +
+	"DeleteUser\x12\x1b\n" +
+	"\tuser_name\x18\x01 \x01(\tR\buserName\"P\n" +
+	"\x10DeleteUserPolicy\x12\x1b\n" +
+	"\tuser_name\x18\x01 \x01(\tR\buserName\x12\x1f\n" +
+	"\vpolicy_name\x18\x02 \x01(\tR\n" +
+	"policyName\"=\n" +
 	"\fPutKeyPolicy\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x16\n" +
 	"\x06policy\x18\x02 \x01(\tR\x06policy\"\xd3\x04\n" +
@@ -2621,7 +2726,7 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 	return file_fsm_fsmpb_fsm_proto_rawDescData
 }
 
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*Command)(nil),              // 0: keyraft.fsm.v1.Command
 	(*Init)(nil),                 // 1: keyraft.fsm.v1.Init
@@ -2650,16 +2755,18 @@ var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*CreateUser)(nil),           // 24: keyraft.fsm.v1.CreateUser
 	(*DeleteAccessKey)(nil),      // 25: keyraft.fsm.v1.DeleteAccessKey
 	(*PutUserPolicy)(nil),        // 26: keyraft.fsm.v1.PutUserPolicy
-	(*PutKeyPolicy)(nil),         // 27: keyraft.fsm.v1.PutKeyPolicy
-	(*Grant)(nil),                // 28: keyraft.fsm.v1.Grant
-	(*CreateGrant)(nil),          // 29: keyraft.fsm.v1.CreateGrant
-	(*RemoveGrant)(nil),          // 30: keyraft.fsm.v1.RemoveGrant
-	(*SnapshotHeader)(nil),       // 31: keyraft.fsm.v1.SnapshotHeader
-	(*SnapshotRecord)(nil),       // 32: keyraft.fsm.v1.SnapshotRecord
-	(*AuditLog)(nil),             // 33: keyraft.fsm.v1.AuditLog
-	(*AuditSegment)(nil),         // 34: keyraft.fsm.v1.AuditSegment
-	nil,                          // 35: keyraft.fsm.v1.Grant.ContextEqualsEntry
-	nil,                          // 36: keyraft.fsm.v1.Grant.ContextSubsetEntry
+	(*DeleteUser)(nil),           // 27: keyraft.fsm.v1.DeleteUser
+	(*DeleteUserPolicy)(nil),     // 28: keyraft.fsm.v1.DeleteUserPolicy
+	(*PutKeyPolicy)(nil),         // 29: keyraft.fsm.v1.PutKeyPolicy
+	(*Grant)(nil),                // 30: keyraft.fsm.v1.Grant
+	(*CreateGrant)(nil),          // 31: keyraft.fsm.v1.CreateGrant
+	(*RemoveGrant)(nil),          // 32: keyraft.fsm.v1.RemoveGrant
+	(*SnapshotHeader)(nil),       // 33: keyraft.fsm.v1.SnapshotHeader
+	(*SnapshotRecord)(nil),       // 34: keyraft.fsm.v1.SnapshotRecord
+	(*AuditLog)(nil),             // 35: keyraft.fsm.v1.AuditLog
+	(*AuditSegment)(nil),         // 36: keyraft.fsm.v1.AuditSegment
+	nil,                          // 37: keyraft.fsm.v1.Grant.ContextEqualsEntry
+	nil,                          // 38: keyraft.fsm.v1.Grant.ContextSubsetEntry
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	2,  // 0: keyraft.fsm.v1.Init.root_access_key:type_name -> keyraft.fsm.v1.AccessKey
@@ -2671,9 +2778,9 @@ var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	23, // 6: keyraft.fsm.v1.User.policies:type_name -> keyraft.fsm.v1.UserPolicy
 	22, // 7: keyraft.fsm.v1.CreateUser.user:type_name -> keyraft.fsm.v1.User
 	23, // 8: keyraft.fsm.v1.PutUserPolicy.policy:type_name -> keyraft.fsm.v1.UserPolicy
-	35, // 9: keyraft.fsm.v1.Grant.context_equals:type_name -> keyraft.fsm.v1.Grant.ContextEqualsEntry
-	36, // 10: keyraft.fsm.v1.Grant.context_subset:type_name -> keyraft.fsm.v1.Grant.ContextSubsetEntry
-	28, // 11: keyraft.fsm.v1.CreateGrant.grant:type_name -> keyraft.fsm.v1.Grant
+	37, // 9: keyraft.fsm.v1.Grant.context_equals:type_name -> keyraft.fsm.v1.Grant.ContextEqualsEntry
+	38, // 10: keyraft.fsm.v1.Grant.context_subset:type_name -> keyraft.fsm.v1.Grant.ContextSubsetEntry
+	30, // 11: keyraft.fsm.v1.CreateGrant.grant:type_name -> keyraft.fsm.v1.Grant
 	1,  // 12: keyraft.fsm.v1.SnapshotRecord.init:type_name -> keyraft.fsm.v1.Init
 	5,  // 13: keyraft.fsm.v1.SnapshotRecord.key:type_name -> keyraft.fsm.v1.Key
 	17, // 14: keyraft.fsm.v1.SnapshotRecord.removed_peer:type_name -> keyraft.fsm.v1.RemovePeer
@@ -2682,10 +2789,10 @@ var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	21, // 17: keyraft.fsm.v1.SnapshotRecord.audit_anchor_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
 	22, // 18: keyraft.fsm.v1.SnapshotRecord.user:type_name -> keyraft.fsm.v1.User
 	2,  // 19: keyraft.fsm.v1.SnapshotRecord.access_key:type_name -> keyraft.fsm.v1.AccessKey
-	28, // 20: keyraft.fsm.v1.SnapshotRecord.grant:type_name -> keyraft.fsm.v1.Grant
-	33, // 21: keyraft.fsm.v1.SnapshotRecord.audit_log:type_name -> keyraft.fsm.v1.AuditLog
+	30, // 20: keyraft.fsm.v1.SnapshotRecord.grant:type_name -> keyraft.fsm.v1.Grant
+	35, // 21: keyraft.fsm.v1.SnapshotRecord.audit_log:type_name -> keyraft.fsm.v1.AuditLog
 	18, // 22: keyraft.fsm.v1.SnapshotRecord.voter:type_name -> keyraft.fsm.v1.Voter
-	34, // 23: keyraft.fsm.v1.AuditLog.segments:type_name -> keyraft.fsm.v1.AuditSegment
+	36, // 23: keyraft.fsm.v1.AuditLog.segments:type_name -> keyraft.fsm.v1.AuditSegment
 	24, // [24:24] is the sub-list for method output_type
 	24, // [24:24] is the sub-list for method input_type
 	24, // [24:24] is the sub-list for extension type_name
@@ -2698,7 +2805,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 	if File_fsm_fsmpb_fsm_proto != nil {
 		return
 	}
-	file_fsm_fsmpb_fsm_proto_msgTypes[32].OneofWrappers = []any{
+	file_fsm_fsmpb_fsm_proto_msgTypes[34].OneofWrappers = []any{
 		(*SnapshotRecord_Init)(nil),
 		(*SnapshotRecord_Key)(nil),
 		(*SnapshotRecord_RemovedPeer)(nil),
@@ -2717,7 +2824,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   37,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestNodeURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:8200":          "http://127.0.0.1:8200",
+		"http://127.0.0.1:8200/":  "http://127.0.0.1:8200",
+		"https://kms.example:443": "https://kms.example:443",
+		" localhost:8200 ":        "http://localhost:8200",
+		"[::1]:8200":              "http://[::1]:8200",
+	} {
+		if got, err := nodeURL(in); err != nil || got != want {
+			t.Errorf("nodeURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "ftp://h:1", "http://", "://x", "unix:///run/k.sock"} {
+		if got, err := nodeURL(in); err == nil {
+			t.Errorf("nodeURL(%q) = %q, want an error", in, got)
+		}
+	}
+}
+
+// FuzzNodeURL: whatever -address is, nodeURL refuses it or gives an
+// http(s) URL with a host, to which the CLI appends its paths.
+func FuzzNodeURL(f *testing.F) {
+	f.Fuzz(func(t *testing.T, address string) {
+		got, err := nodeURL(address)
+		if err != nil {
+			return
+		}
+		u, err := url.Parse(got + "/v1/sys/health")
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.HasSuffix(got, "/") {
+			t.Fatalf("nodeURL(%q) = %q: %v", address, got, err)
+		}
+	})
+}
