@@ -1,0 +1,64 @@
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Namespace prefixes every metric keyraft defines.
+const Namespace = "keyraft"
+
+// Metrics is one node's registry and the parts of it each instrumented
+// package is given. Each node has its own (tests run several in one
+// process); nothing is registered with Prometheus's global registry.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	Gateway *Gateway
+	Raft    *Raft
+	Audit   *Audit
+	Node    *Node
+}
+
+// New builds a registry holding every keyraft metric, plus the Go runtime's
+// and the process's collectors.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg:     reg,
+		Gateway: newGateway(reg),
+		Raft:    newRaft(reg),
+		Audit:   newAudit(reg),
+		Node:    newNode(reg),
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus exposition formats. Errors
+// gathering a metric are answered, not panicked: a scrape never takes the
+// node down.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError,
+		// One scrape at a time: a flood of scrapes queues (and times out
+		// against the listener's limits) rather than gathering in parallel.
+		MaxRequestsInFlight: 1,
+		Timeout:             10 * time.Second,
+	})
+}
+
+// Registry is the registry itself, for tests that gather from it.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Latency buckets for a request and a Raft round: from 0.5 ms (a read on
+// an idle leader) to 10 s (the gateway's longest wait for a leader).
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// Apply buckets: the FSM applies one entry (or a run of them) in
+// microseconds, unless the audit store writes or waits for disk space.
+var applyBuckets = []float64{.00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .1, 1}
