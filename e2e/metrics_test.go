@@ -143,6 +143,25 @@ func TestMetricsScrape(t *testing.T) {
 		t.Fatalf("unknown operation: %d %s", status, body)
 	}
 
+	// A share that is not base64, to the follower: refused, and counted
+	// under the result its status means.
+	ureq, err := http.NewRequest(http.MethodPost, f.api+"/v1/sys/unseal", strings.NewReader(`{"key":"%%% not base64"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uresp, err := httpClient(f.api).Do(ureq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uresp.Body.Close()
+	unsealResult := map[bool]string{true: "rejected", false: "accepted"}[uresp.StatusCode >= 400]
+	switch {
+	case uresp.StatusCode == http.StatusTooManyRequests:
+		unsealResult = "throttled"
+	case uresp.StatusCode >= 500:
+		unsealResult = "error"
+	}
+
 	after := map[*proc]scrape{}
 	for _, p := range c.nodes {
 		after[p] = scrapeNode(t, p.api)
@@ -172,6 +191,10 @@ func TestMetricsScrape(t *testing.T) {
 	}
 	if got := delta(f, "keyraft_requests_total", nil); got != 7 {
 		t.Errorf("follower %s: keyraft_requests_total moved by %v in all, want 7", f.id, got)
+	}
+	if got := delta(f, "keyraft_unseal_attempts_total", map[string]string{"result": unsealResult}); got != 1 || uresp.StatusCode < 400 {
+		t.Errorf("follower %s: an unseal with a share that is not base64 answered %d; keyraft_unseal_attempts_total{result=%q} moved by %v, want a 4xx counted once",
+			f.id, uresp.StatusCode, unsealResult, got)
 	}
 	if got := delta(f, "keyraft_forwarded_requests_total", map[string]string{"outcome": "answered"}); got != 7 {
 		t.Errorf("follower %s: forwarded answered moved by %v, want 7", f.id, got)

@@ -62,3 +62,40 @@ var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25
 // Apply buckets: the FSM applies one entry (or a run of them) in
 // microseconds, unless the audit store writes or waits for disk space.
 var applyBuckets = []float64{.00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .1, 1}
+
+// Sample is the value of the sample of metric name whose labels include
+// labels (a histogram's count), summed over every sample that matches; 0
+// when none does. It reads the registry as a scrape would, for tests.
+func (m *Metrics) Sample(name string, labels map[string]string) float64 {
+	fams, err := m.reg.Gather()
+	if err != nil {
+		return 0
+	}
+	total := 0.0
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	samples:
+		for _, s := range f.GetMetric() {
+			have := map[string]string{}
+			for _, l := range s.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue samples
+				}
+			}
+			switch {
+			case s.Counter != nil:
+				total += s.GetCounter().GetValue()
+			case s.Gauge != nil:
+				total += s.GetGauge().GetValue()
+			case s.Histogram != nil:
+				total += float64(s.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return total
+}
