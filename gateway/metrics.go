@@ -4,37 +4,14 @@ import (
 	"net/http"
 )
 
-// observedWriter notes the error type of the answer written through it,
-// for the request's metrics.
-type observedWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (o *observedWriter) WriteHeader(status int) {
-	if o.status == 0 {
-		o.status = status
-	}
-	o.ResponseWriter.WriteHeader(status)
-}
-
-func (o *observedWriter) Write(b []byte) (int, error) {
-	if o.status == 0 {
-		o.status = http.StatusOK
-	}
-	return o.ResponseWriter.Write(b)
-}
-
-// errorType is the answer's AWS error code ("" for a success): every error
-// answer, this node's or the leader's copied through, carries it in
-// X-Amzn-Errortype. An error status without one is counted as such all
-// the same, under a code the metrics package does not know.
-func (o *observedWriter) errorType() string {
-	typ := o.Header().Get("X-Amzn-Errortype")
-	if typ == "" && o.status >= http.StatusBadRequest {
-		return http.StatusText(o.status)
-	}
-	return typ
+// answeredError is the AWS error code of the answer written to w, "" for
+// a success. Every error answer, this node's (awsjson.WriteError) or the
+// leader's copied through (WriteForwarded), carries it in
+// X-Amzn-Errortype; reading the header leaves w unwrapped, so
+// http.MaxBytesReader still reaches the server's own writer and closes
+// the connection after a body over the limit.
+func answeredError(w http.ResponseWriter) string {
+	return w.Header().Get("X-Amzn-Errortype")
 }
 
 // metricsOp is the operation r names as the operation table has it, or ""

@@ -56,18 +56,3 @@ func TestServeCounts(t *testing.T) {
 		t.Errorf("Encrypt latency count %v, want 2", got)
 	}
 }
-
-// TestObservedWriter: the code is the answer's X-Amzn-Errortype; an error
-// status without one is not counted as a success.
-func TestObservedWriter(t *testing.T) {
-	w := &observedWriter{ResponseWriter: httptest.NewRecorder()}
-	_, _ = w.Write([]byte("{}"))
-	if got := w.errorType(); got != "" {
-		t.Fatalf("a 200 answer: %q", got)
-	}
-	w = &observedWriter{ResponseWriter: httptest.NewRecorder()}
-	w.WriteHeader(http.StatusBadGateway)
-	if got := metrics.CodeLabel(w.errorType()); got != metrics.Other {
-		t.Fatalf("a 502 without an error type is counted as %q", got)
-	}
-}

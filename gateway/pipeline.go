@@ -55,9 +55,8 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, from Origin) {
 	if !from.Forwarded {
 		// Counted where the client sent it: a forwarded request is
 		// counted once, by the follower, with the leader's answer.
-		start, ow := time.Now(), &observedWriter{ResponseWriter: w}
-		w = ow
-		defer func() { g.Metrics.Request(metricsOp(r), ow.errorType(), time.Since(start)) }()
+		start := time.Now()
+		defer func() { g.Metrics.Request(metricsOp(r), answeredError(w), time.Since(start)) }()
 	}
 	if r.Method != http.MethodPost {
 		awsjson.WriteError(w, awserr.UnknownOperation("KMS requests are POST /"))

@@ -45,8 +45,8 @@ func New() *Metrics {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,
-		// One scrape at a time: a flood of scrapes queues (and times out
-		// against the listener's limits) rather than gathering in parallel.
+		// One scrape gathers at a time; others meanwhile get a 503 at
+		// once, so a flood of scrapes costs no more than one.
 		MaxRequestsInFlight: 1,
 		Timeout:             10 * time.Second,
 	})
