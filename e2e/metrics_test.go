@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -337,5 +338,40 @@ func TestMetricsDisabled(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("GET /metrics with -disable-metrics: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestMetricsConnections: the API listener's connections and the idle ones
+// it closes at -max-connections show in the scrape that made room.
+func TestMetricsConnections(t *testing.T) {
+	api, _, _, _ := devNodeProc(t, "-max-connections", "2")
+	before := scrapeNode(t, api)
+	addr := strings.TrimPrefix(api, "http://")
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	// Both held connections are idle (no request yet): once the listener
+	// has accepted them, the next scrape's connection takes the slot of the
+	// longest-idle one, and that scrape already counts the eviction (the
+	// listener reports it before it hands the new connection over).
+	waitFor(t, 10*time.Second, "a scrape to evict an idle connection", func() (bool, error) {
+		s := scrapeNode(t, api)
+		return s.value("keyraft_api_connections_refused_total", map[string]string{"reason": "evicted_idle"}) >= 1, nil
+	})
+	after := scrapeNode(t, api)
+	if got := after.value("keyraft_api_connections", nil); got < 1 || got > 2 {
+		t.Errorf("keyraft_api_connections = %v with -max-connections 2", got)
+	}
+	evicted := after.value("keyraft_api_connections_refused_total", map[string]string{"reason": "evicted_idle"}) -
+		before.value("keyraft_api_connections_refused_total", map[string]string{"reason": "evicted_idle"})
+	if evicted < 1 {
+		t.Errorf("no idle connection counted as evicted")
+	}
+	if other := after.value("keyraft_api_connections_refused_total", map[string]string{"reason": "other"}); other != 0 {
+		t.Errorf("%v refusals counted as other", other)
 	}
 }
