@@ -265,6 +265,24 @@ func TestMetricsScrape(t *testing.T) {
 	if leaders != 1 {
 		t.Errorf("keyraft_raft_is_leader sums to %v over the cluster, want 1", leaders)
 	}
+	// Sealing shows at once on the sealed node; unsealing it again counts
+	// each share it took.
+	if err := operator(t, f.api, nil, "seal"); err != nil {
+		t.Fatal(err)
+	}
+	if got := scrapeNode(t, f.api).value("keyraft_sealed", nil); got != 1 {
+		t.Errorf("follower %s: keyraft_sealed = %v after operator seal, want 1", f.id, got)
+	}
+	accepted := map[string]string{"result": "accepted"}
+	sealedScrape := scrapeNode(t, f.api)
+	c.unseal(f)
+	unsealed := scrapeNode(t, f.api)
+	if got := unsealed.value("keyraft_sealed", nil); got != 0 {
+		t.Errorf("follower %s: keyraft_sealed = %v after unseal, want 0", f.id, got)
+	}
+	if got := unsealed.value("keyraft_unseal_attempts_total", accepted) - sealedScrape.value("keyraft_unseal_attempts_total", accepted); got != float64(c.creds.Threshold) {
+		t.Errorf("follower %s: %v unseal calls counted as accepted, want the %d shares given", f.id, got, c.creds.Threshold)
+	}
 }
 
 // checkDocumented fails unless the keyraft_ metric families of the scrapes
