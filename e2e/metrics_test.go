@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -282,6 +283,25 @@ func TestMetricsScrape(t *testing.T) {
 	}
 	if got := unsealed.value("keyraft_unseal_attempts_total", accepted) - sealedScrape.value("keyraft_unseal_attempts_total", accepted); got != float64(c.creds.Threshold) {
 		t.Errorf("follower %s: %v unseal calls counted as accepted, want the %d shares given", f.id, got, c.creds.Threshold)
+	}
+	// The leader killed: each survivor counts the new leader, and the one
+	// elected says it leads.
+	for _, p := range c.nodes {
+		before[p] = scrapeNode(t, p.api)
+	}
+	leader.kill()
+	next := c.waitLeader(30*time.Second, leader.id)
+	for _, p := range c.nodes {
+		if p == leader {
+			continue
+		}
+		waitFor(t, 10*time.Second, p.id+" to count the new leader", func() (bool, error) {
+			s := scrapeNode(t, p.api)
+			got := s.value("keyraft_raft_leader_changes_total", nil) - before[p].value("keyraft_raft_leader_changes_total", nil)
+			lead := s.value("keyraft_raft_is_leader", nil)
+			// At least one: a split vote may elect twice before settling.
+			return got >= 1 && lead == map[bool]float64{true: 1}[p == next], fmt.Errorf("%v leader changes, is_leader %v", got, lead)
+		})
 	}
 }
 
