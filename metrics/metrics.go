@@ -16,7 +16,8 @@ const Namespace = "keyraft"
 // package is given. Each node has its own (tests run several in one
 // process); nothing is registered with Prometheus's global registry.
 type Metrics struct {
-	reg *prometheus.Registry
+	reg     *prometheus.Registry
+	handler http.Handler
 
 	Gateway *Gateway
 	Raft    *Raft
@@ -36,21 +37,21 @@ func New() *Metrics {
 		Node:    newNode(reg),
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError,
+		// One scrape gathers at a time; others meanwhile get a 503 at
+		// once, so a flood of scrapes costs no more than one. (The limit
+		// is the handler's: there is one handler per registry.)
+		MaxRequestsInFlight: 1,
+		Timeout:             10 * time.Second,
+	})
 	return m
 }
 
 // Handler serves the registry in the Prometheus exposition formats. Errors
 // gathering a metric are answered, not panicked: a scrape never takes the
 // node down.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		ErrorHandling: promhttp.ContinueOnError,
-		// One scrape gathers at a time; others meanwhile get a 503 at
-		// once, so a flood of scrapes costs no more than one.
-		MaxRequestsInFlight: 1,
-		Timeout:             10 * time.Second,
-	})
-}
+func (m *Metrics) Handler() http.Handler { return m.handler }
 
 // Registry is the registry itself, for tests that gather from it.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

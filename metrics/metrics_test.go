@@ -169,3 +169,12 @@ func scrape(t *testing.T, m *Metrics) string {
 	}
 	return rec.Body.String()
 }
+
+// TestOneScrapeAtATime: the limit of one scrape in flight holds across
+// calls to Handler (one handler per registry, not one per request).
+func TestOneScrapeAtATime(t *testing.T) {
+	m := New()
+	if m.Handler() != m.Handler() {
+		t.Fatal("Handler makes a new handler per call: its in-flight limit would not hold")
+	}
+}
