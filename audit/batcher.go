@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/keyraft/keyraft/metrics"
 )
 
 // Batcher is the leader's group commit: it gathers the events of concurrent
@@ -46,6 +48,8 @@ type Batcher struct {
 	// wait while callers are returning (0: MaxWait).
 	MaxWait       time.Duration
 	MaxReturnWait time.Duration
+	// Metrics records each batch's size and wait; nil records nothing.
+	Metrics *metrics.Audit
 
 	// last is the size of the previous batch; only loop uses it.
 	last int
@@ -131,6 +135,8 @@ func (b *Batcher) loop() {
 		}
 		batch = b.linger(batch, min(early+b.last, b.MaxEvents), b.wait())
 		b.last = len(batch)
+		// The first event is the oldest: the channel is FIFO.
+		b.Metrics.Batch(len(batch), time.Duration(time.Now().UnixNano()-batch[0].arrived))
 		go b.propose(b.noteOrigins(batch), batch)
 	}
 }

@@ -110,3 +110,14 @@ func (s *Store) below(first uint64) []*segment {
 	}
 	return drop
 }
+
+// Bytes is the size of the events the store holds, over all its segments.
+func (s *Store) Bytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var total int64
+	for _, g := range s.segs {
+		total += g.size
+	}
+	return total
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/keyraft/keyraft/config"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/internal/diskspace"
+	"github.com/keyraft/keyraft/metrics"
 	"github.com/keyraft/keyraft/transport/tlsconfig"
 )
 
@@ -47,6 +48,10 @@ type Config struct {
 	// Reserve, when set, is given back to the filesystem when a store
 	// write finds the disk full, and made again once there is room.
 	Reserve *diskspace.Reserve
+
+	// Metrics, when set, times commits and applies and counts leader
+	// changes.
+	Metrics *metrics.Raft
 }
 
 // setDefaults fills what the caller left unset: Raft's tuning from the

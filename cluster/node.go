@@ -140,6 +140,10 @@ func Start(cfg Config) (*Node, error) {
 	go n.joinLoop()
 	go n.bootstrapLoop()
 	go n.leaderLoop()
+	if n.cfg.Metrics != nil {
+		n.wg.Add(1)
+		go n.watchLeaders()
+	}
 	return n, nil
 }
 
@@ -192,7 +196,7 @@ func (n *Node) startRaft() (hasState bool, err error) {
 		store.Close()
 		return false, err
 	}
-	r, err := raft.NewRaft(rc, n.cfg.FSM, logs, &waitStable{StableStore: store, n: n}, snaps, trans)
+	r, err := raft.NewRaft(rc, n.raftFSM(), logs, &waitStable{StableStore: store, n: n}, snaps, trans)
 	if err != nil {
 		store.Close()
 		return false, err
@@ -372,10 +376,12 @@ func (n *Node) propose(ctx context.Context, cmd []byte) (fsm.Result, error) {
 	if n.raft.State() != raft.Leader {
 		return fsm.Result{}, ErrNotLeader
 	}
+	start := time.Now()
 	f := n.raft.Apply(cmd, timeout)
 	if err := f.Error(); err != nil {
 		return fsm.Result{}, mapRaftErr(err)
 	}
+	n.cfg.Metrics.Commit(time.Since(start))
 	return fsm.ResultOf(f.Response())
 }
 

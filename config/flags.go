@@ -77,6 +77,8 @@ func limitFlags(fs *flag.FlagSet, n *Node) {
 		"time to answer a request once its headers are read; an audit log export gets this long again for each event it sends")
 	fs.DurationVar(&n.HTTPIdleTimeout, "http-idle-timeout", n.HTTPIdleTimeout,
 		"how long an idle keep-alive connection is kept open")
+	fs.BoolVar(&n.DisableMetrics, "disable-metrics", n.DisableMetrics,
+		"do not serve GET /metrics on the API listener; it is unauthenticated (Prometheus format: request counts and latencies by operation, seal, raft and disk state; no key ids, principals or addresses)")
 }
 
 // given is the set of flags the command line or the file set.

@@ -76,6 +76,11 @@ type Node struct {
 	HTTPWriteTimeout      time.Duration
 	HTTPIdleTimeout       time.Duration
 
+	// DisableMetrics turns GET /metrics off (404). It is served without
+	// authentication otherwise, as Prometheus scrapes it: counts, latencies
+	// and states, never a key id, principal, address or secret (docs/metrics.md).
+	DisableMetrics bool
+
 	// The process around the node, which only cmd/keyraft reads: -dev
 	// mode, the pprof listener (loopback only) and memory protection.
 	Dev             bool

@@ -18,6 +18,7 @@ import (
 	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/internal/failtally"
 	"github.com/keyraft/keyraft/kms"
+	"github.com/keyraft/keyraft/metrics"
 	"github.com/keyraft/keyraft/transport/awsjson"
 	"github.com/keyraft/keyraft/transport/sigv4"
 )
@@ -42,6 +43,8 @@ type Gateway struct {
 	// AuthFailures counts the requests refused for their signature; the
 	// operator API summarises them.
 	AuthFailures *failtally.Tally
+	// Metrics counts requests and forwards; nil counts nothing.
+	Metrics *metrics.Gateway
 }
 
 // Serve is the one way in for KMS and IAM requests, in one pass: a
@@ -49,6 +52,12 @@ type Gateway struct {
 // decoding of the body, authorization, execution and the audit event, all
 // from that same decoded request (serveLocal).
 func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, from Origin) {
+	if !from.Forwarded {
+		// Counted where the client sent it: a forwarded request is
+		// counted once, by the follower, with the leader's answer.
+		start := time.Now()
+		defer func() { g.Metrics.Request(metricsOp(r), answeredError(w), time.Since(start)) }()
+	}
 	if r.Method != http.MethodPost {
 		awsjson.WriteError(w, awserr.UnknownOperation("KMS requests are POST /"))
 		return
@@ -89,13 +98,16 @@ func (g *Gateway) Serve(w http.ResponseWriter, r *http.Request, from Origin) {
 		served, err := Forward(g.Node, w, r, from, body)
 		switch {
 		case errors.Is(err, ErrLeadershipMoved):
+			g.Metrics.Forwarded(metrics.ForwardLeadershipMoved)
 			writeKMSError(w, kms.Unavailable("Leadership moved while forwarding; retry."))
 			return
 		case err != nil:
+			g.Metrics.Forwarded(metrics.ForwardNoLeader)
 			g.Log.Debug("forward to leader failed", "error", err)
 			writeKMSError(w, kms.Unavailable(NoLeaderMsg(g.Node)))
 			return
 		case served:
+			g.Metrics.Forwarded(metrics.ForwardAnswered)
 			// A failure the leader found is counted here, where the
 			// request was received (the leader does not count forwarded
 			// requests).

@@ -50,7 +50,7 @@ func (s *Server) writeTimeout() time.Duration {
 // which are idle.
 func (s *Server) limitAPI(ln net.Listener) net.Listener {
 	s.apiLimit = connlimit.New(ln, connlimit.Limits{Max: s.cfg.MaxConnections, PerIP: s.cfg.MaxConnectionsPerIP, EvictIdle: true},
-		newRejectLog(s.log, "api").note)
+		s.countRefusal(newRejectLog(s.log, "api").note))
 	return s.apiLimit
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/keyraft/keyraft/internal/failtally"
 	"github.com/keyraft/keyraft/internal/version"
 	"github.com/keyraft/keyraft/kms"
+	"github.com/keyraft/keyraft/metrics"
 	"github.com/keyraft/keyraft/operator"
 	"github.com/keyraft/keyraft/seal"
 	"github.com/keyraft/keyraft/transport/clusterpb"
@@ -76,6 +77,9 @@ type Server struct {
 	// from; clockAlarm is the latest alarm about it (clock.go).
 	clock      *clusterclock.Clock
 	clockAlarm atomic.Pointer[string]
+
+	// metrics is this node's registry, served on GET /metrics (metrics.go).
+	metrics *metrics.Metrics
 }
 
 // Start brings the node up sealed. It returns once every listener is bound;
@@ -114,13 +118,13 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.AuditSegmentSize > 0 {
 		store.SetSegmentSize(cfg.AuditSegmentSize)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, fsm: fsm.New(store), auditStore: store, barrier: seal.NewBarrier(), stop: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, fsm: fsm.New(store), auditStore: store, barrier: seal.NewBarrier(), stop: make(chan struct{}), metrics: metrics.New()}
 	s.clock = &clusterclock.Clock{Last: s.fsm.LastTimestamp, Wall: cfg.Wall}
 	// One audit proposal in flight: events that arrive meanwhile all ride
 	// in the next entry. Measured with keyraft bench on 3 nodes, 16 clients:
 	// 1340 ops/s and 846 µs of server CPU per request, against 1096 and
 	// 1107 with 2 in flight (each Raft round costs ~4 ms of CPU in fsyncs).
-	s.batcher = &audit.Batcher{Propose: s.proposeAudit, MaxInFlight: 1, MaxWait: auditBatchWait, MaxReturnWait: cfg.AuditReturnWait}
+	s.batcher = &audit.Batcher{Propose: s.proposeAudit, MaxInFlight: 1, MaxWait: auditBatchWait, MaxReturnWait: cfg.AuditReturnWait, Metrics: s.metrics.Audit}
 	s.kms = &kms.Service{Region: cfg.Region, Account: cfg.Account, State: s.fsm.Query(), Keyring: s.barrier.Keyring, DayLength: cfg.DayLength, Now: s.clock.Now}
 	s.verifier = &sigv4.Verifier{Region: cfg.Region, Service: "kms", Secret: s.secretFor}
 	s.iamVerifier = &sigv4.Verifier{Region: cfg.Region, Service: "iam", Secret: s.secretFor}
@@ -151,7 +155,7 @@ func Start(cfg Config) (*Server, error) {
 		Sealed:      func() bool { return s.barrier.Status(0).Sealed },
 		Initialized: s.fsm.Query().Initialized,
 		Wall:        cfg.Wall, Now: s.clock.Now,
-		Reserve: reserve,
+		Reserve: reserve, Metrics: s.metrics.Raft,
 	})
 	if err != nil {
 		s.apiLn.Close()
@@ -165,8 +169,9 @@ func Start(cfg Config) (*Server, error) {
 		Log: cfg.Logger, State: s.fsm.Query(), Node: s.node, Events: s.events, Sealed: s.sealed,
 		Services:    gateway.Services{KMS: s.kms, IAM: s.iam},
 		KMSVerifier: s.verifier, IAMVerifier: s.iamVerifier,
-		Batcher: s.batcher, AuthFailures: &s.authFailures,
+		Batcher: s.batcher, AuthFailures: &s.authFailures, Metrics: s.metrics.Gateway,
 	}
+	s.watchMetrics()
 	s.operator = &operator.API{
 		NodeID: cfg.NodeID, Region: cfg.Region, Account: cfg.Account, Insecure: cfg.Insecure,
 		Log: cfg.Logger, State: s.fsm.Query(), Barrier: s.barrier, Node: s.node, IAM: s.iam,
@@ -289,6 +294,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, from gateway.Orig
 	switch {
 	case r.URL.Path == "/":
 		s.gateway.Serve(w, r, from)
+	case r.URL.Path == "/metrics" && !from.Forwarded:
+		s.serveMetrics(w, r)
+	case r.URL.Path == "/v1/sys/unseal" && r.Method == http.MethodPost:
+		s.countUnseal(w, r, from)
 	case strings.HasPrefix(r.URL.Path, "/v1/sys/"):
 		s.operator.Serve(w, r, from)
 	default:

@@ -86,6 +86,11 @@ var Rules = []Rule{
 		Why:   "the request pipeline is one package a node wires in; the operator API uses the gateway's forwarding, never the reverse",
 	},
 	{
+		From:  "metrics/...",
+		Never: []string{"arn/...", "audit/...", "cluster/...", "config/...", "crypto/...", "fsm/...", "gateway/...", "iam/...", "kms/...", "node/...", "operator/...", "policy/...", "seal/...", "transport/..."},
+		Why:   "metrics only defines metrics: every package it instruments imports it, so it imports none of them (it is given functions to read, never the parts)",
+	},
+	{
 		From:  "operator/...",
 		Never: []string{"node/..."},
 		Why:   "the operator API is given what it serves; only node wires packages together",
