@@ -3,6 +3,7 @@ package kms
 import (
 	"cmp"
 	"context"
+	"net/http"
 	"slices"
 	"strconv"
 
@@ -29,6 +30,11 @@ func (s *Service) EnableKeyRotation(ctx context.Context, call Call, req *enableK
 	}
 	if e := checkRange("rotationPeriodInDays", req.RotationPeriodInDays, 90, 2560); e != nil {
 		return nil, e
+	}
+	if k, ok := s.State.Key(id); ok {
+		if e := s.rotatable(k); e != nil {
+			return nil, e
+		}
 	}
 	period := int32(defaultRotationPeriodDays)
 	if req.RotationPeriodInDays != nil {
@@ -86,6 +92,9 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRe
 		if e != nil {
 			return nil, e
 		}
+		if e := s.rotatable(k); e != nil {
+			return nil, e
+		}
 		e = s.rotate(ctx, call, kr, k, fsm.RotationTypeOnDemand, 0)
 		if e == nil {
 			return map[string]any{"KeyId": s.arn(id)}, nil
@@ -94,6 +103,16 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRe
 			return nil, e
 		}
 	}
+}
+
+// rotatable refuses rotation of every key but a symmetric encryption key,
+// as AWS does. A key's spec never changes, so this check cannot race.
+func (s *Service) rotatable(k *fsm.Key) *awserr.Error {
+	if k.KeySpec != specSymmetric {
+		return awserr.New("UnsupportedOperationException", http.StatusBadRequest,
+			"%s key spec %s does not support rotation.", s.arn(k.KeyID), k.KeySpec)
+	}
+	return nil
 }
 
 // rotate proposes the next material version of k. nextRotation replaces the

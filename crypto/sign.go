@@ -1,0 +1,228 @@
+package crypto
+
+import (
+	stdcrypto "crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	secpecdsa "github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
+)
+
+// Asymmetric signing keys. A private key travels as PKCS#8 DER (what the
+// barrier seals and what a later import would take); its public half as DER
+// SubjectPublicKeyInfo (what GetPublicKey answers). RSA, the NIST curves and
+// Ed25519 come from the standard library; secp256k1, which the standard
+// library lacks, from decred's maintained module, with its PKCS#8 and SPKI
+// encodings written here over encoding/asn1 (secp256k1.go).
+
+// KeyKind names the family of an asymmetric key.
+type KeyKind int
+
+const (
+	KindRSA KeyKind = iota + 1
+	KindECDSA
+	KindSecp256k1
+	KindEd25519
+)
+
+// Scheme is how a signature is made from a (hashed) message.
+type Scheme int
+
+const (
+	SchemePSS      Scheme = iota + 1 // RSASSA-PSS, MGF1 with the same hash, salt the hash's length
+	SchemePKCS1v15                   // RSASSA-PKCS1-v1_5
+	SchemeECDSA                      // ECDSA, DER-encoded (r, s)
+	SchemeEd25519                    // PureEdDSA over the message itself
+	SchemeEd25519ph                  // HashEdDSA (RFC 8032 Ed25519ph) over SHA-512 of the message
+)
+
+// SigAlg is one signing algorithm: its scheme and the hash it begins with.
+type SigAlg struct {
+	Scheme Scheme
+	Hash   stdcrypto.Hash
+}
+
+// ErrInvalidSignature is every verification failure, malformed signatures
+// included, so callers answer one error whatever the cause.
+var ErrInvalidSignature = errors.New("crypto: invalid signature")
+
+// errKeyKind reports a key that does not fit the algorithm asked of it.
+var errKeyKind = errors.New("crypto: the key does not fit the algorithm")
+
+// GenerateSigningKey makes a private key of the kind and returns it as
+// PKCS#8 DER. bits is the RSA modulus size; curve the NIST curve for
+// KindECDSA. rand is used where the standard library still reads it.
+func GenerateSigningKey(kind KeyKind, bits int, curve elliptic.Curve, rand io.Reader) ([]byte, error) {
+	rand = randOrDefault(rand)
+	var priv any
+	var err error
+	switch kind {
+	case KindRSA:
+		priv, err = rsa.GenerateKey(rand, bits)
+	case KindECDSA:
+		priv, err = ecdsa.GenerateKey(curve, rand)
+	case KindEd25519:
+		_, priv, err = ed25519.GenerateKey(rand)
+	case KindSecp256k1:
+		k, kerr := secp256k1.GeneratePrivateKeyFromRand(rand)
+		if kerr != nil {
+			return nil, fmt.Errorf("crypto: generating a secp256k1 key: %w", kerr)
+		}
+		defer k.Zero()
+		return marshalSecp256k1PKCS8(k)
+	default:
+		return nil, errKeyKind
+	}
+	if err != nil {
+		return nil, fmt.Errorf("crypto: generating a key: %w", err)
+	}
+	return x509.MarshalPKCS8PrivateKey(priv)
+}
+
+// SigningKey is a parsed private key. It lives only for one request: the
+// caller keeps the sealed PKCS#8 bytes, not this.
+type SigningKey struct {
+	priv any // *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey, *secp256k1.PrivateKey
+}
+
+// ParseSigningKey reads a PKCS#8 DER private key of any kind keyraft makes.
+func ParseSigningKey(der []byte) (*SigningKey, error) {
+	if k, ok, err := parseSecp256k1PKCS8(der); ok {
+		if err != nil {
+			return nil, err
+		}
+		return &SigningKey{priv: k}, nil
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("crypto: parsing a private key: %w", err)
+	}
+	switch priv.(type) {
+	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
+		return &SigningKey{priv: priv}, nil
+	}
+	return nil, errKeyKind
+}
+
+// Zero clears what of the key can be cleared: the secp256k1 and Ed25519
+// scalars. RSA and ECDSA keys keep their math/big internals until collected.
+func (k *SigningKey) Zero() {
+	switch p := k.priv.(type) {
+	case *secp256k1.PrivateKey:
+		p.Zero()
+	case ed25519.PrivateKey:
+		clear(p)
+	}
+}
+
+// PublicKeyDER is the key's public half as DER SubjectPublicKeyInfo.
+func (k *SigningKey) PublicKeyDER() ([]byte, error) {
+	switch p := k.priv.(type) {
+	case *secp256k1.PrivateKey:
+		return marshalSecp256k1SPKI(p.PubKey())
+	case stdcrypto.Signer:
+		return x509.MarshalPKIXPublicKey(p.Public())
+	}
+	return nil, errKeyKind
+}
+
+// prehash is the value the scheme signs: the message's hash, or the
+// message itself when the caller already hashed it (isDigest). The caller
+// checks a digest's length.
+func prehash(alg SigAlg, msg []byte, isDigest bool) []byte {
+	if isDigest {
+		return msg
+	}
+	h := alg.Hash.New()
+	h.Write(msg)
+	return h.Sum(nil)
+}
+
+// Sign signs msg (or, isDigest, its hash) with alg.
+//
+// Ed25519ph follows AWS: the caller's 64-byte SHA-512 digest is the message
+// of HashEdDSA, which hashes it again, so the signature verifies as
+// Ed25519ph over the digest's bytes.
+func (k *SigningKey) Sign(alg SigAlg, msg []byte, isDigest bool, rand io.Reader) ([]byte, error) {
+	rand = randOrDefault(rand)
+	switch p := k.priv.(type) {
+	case *rsa.PrivateKey:
+		h := prehash(alg, msg, isDigest)
+		switch alg.Scheme {
+		case SchemePSS:
+			return rsa.SignPSS(rand, p, alg.Hash, h, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		case SchemePKCS1v15:
+			return rsa.SignPKCS1v15(rand, p, alg.Hash, h)
+		}
+	case *ecdsa.PrivateKey:
+		if alg.Scheme == SchemeECDSA {
+			return ecdsa.SignASN1(rand, p, prehash(alg, msg, isDigest))
+		}
+	case *secp256k1.PrivateKey:
+		if alg.Scheme == SchemeECDSA {
+			return secpecdsa.Sign(p, prehash(alg, msg, isDigest)).Serialize(), nil
+		}
+	case ed25519.PrivateKey:
+		switch alg.Scheme {
+		case SchemeEd25519:
+			return ed25519.Sign(p, msg), nil
+		case SchemeEd25519ph:
+			h := prehash(SigAlg{Hash: stdcrypto.SHA512}, msg, false)
+			return p.Sign(nil, h, &ed25519.Options{Hash: stdcrypto.SHA512})
+		}
+	}
+	return nil, errKeyKind
+}
+
+// Verify checks sig over msg (or its hash) with the key's public half. Every
+// failure, a malformed signature included, is ErrInvalidSignature.
+func (k *SigningKey) Verify(alg SigAlg, msg []byte, isDigest bool, sig []byte) error {
+	ok := false
+	switch p := k.priv.(type) {
+	case *rsa.PrivateKey:
+		h := prehash(alg, msg, isDigest)
+		switch alg.Scheme {
+		case SchemePSS:
+			ok = rsa.VerifyPSS(&p.PublicKey, alg.Hash, h, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
+		case SchemePKCS1v15:
+			ok = rsa.VerifyPKCS1v15(&p.PublicKey, alg.Hash, h, sig) == nil
+		default:
+			return errKeyKind
+		}
+	case *ecdsa.PrivateKey:
+		if alg.Scheme != SchemeECDSA {
+			return errKeyKind
+		}
+		ok = ecdsa.VerifyASN1(&p.PublicKey, prehash(alg, msg, isDigest), sig)
+	case *secp256k1.PrivateKey:
+		if alg.Scheme != SchemeECDSA {
+			return errKeyKind
+		}
+		s, err := secpecdsa.ParseDERSignature(sig)
+		ok = err == nil && s.Verify(prehash(alg, msg, isDigest), p.PubKey())
+	case ed25519.PrivateKey:
+		pub := p.Public().(ed25519.PublicKey)
+		switch alg.Scheme {
+		case SchemeEd25519:
+			ok = ed25519.Verify(pub, msg, sig)
+		case SchemeEd25519ph:
+			h := prehash(SigAlg{Hash: stdcrypto.SHA512}, msg, false)
+			ok = ed25519.VerifyWithOptions(pub, h, sig, &ed25519.Options{Hash: stdcrypto.SHA512}) == nil
+		default:
+			return errKeyKind
+		}
+	default:
+		return errKeyKind
+	}
+	if !ok {
+		return ErrInvalidSignature
+	}
+	return nil
+}
