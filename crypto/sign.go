@@ -36,11 +36,11 @@ const (
 type Scheme int
 
 const (
-	SchemePSS      Scheme = iota + 1 // RSASSA-PSS, MGF1 with the same hash, salt the hash's length
-	SchemePKCS1v15                   // RSASSA-PKCS1-v1_5
-	SchemeECDSA                      // ECDSA, DER-encoded (r, s)
-	SchemeEd25519                    // PureEdDSA over the message itself
-	SchemeEd25519ph                  // HashEdDSA (RFC 8032 Ed25519ph) over SHA-512 of the message
+	SchemePSS       Scheme = iota + 1 // RSASSA-PSS, MGF1 with the same hash, salt the hash's length
+	SchemePKCS1v15                    // RSASSA-PKCS1-v1_5
+	SchemeECDSA                       // ECDSA, DER-encoded (r, s)
+	SchemeEd25519                     // PureEdDSA over the message itself
+	SchemeEd25519ph                   // HashEdDSA (RFC 8032 Ed25519ph) over SHA-512 of the message
 )
 
 // SigAlg is one signing algorithm: its scheme and the hash it begins with.

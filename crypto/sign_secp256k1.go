@@ -101,3 +101,12 @@ func marshalSecp256k1SPKI(pub *secp256k1.PublicKey) ([]byte, error) {
 	point := pub.SerializeUncompressed()
 	return asn1.Marshal(spki{Algo: secp256k1Algo(), PublicKey: asn1.BitString{Bytes: point, BitLength: 8 * len(point)}})
 }
+
+// asn1Unmarshal is encoding/asn1's Unmarshal refusing trailing bytes.
+func asn1Unmarshal(der []byte, v any) ([]byte, error) {
+	rest, err := asn1.Unmarshal(der, v)
+	if err == nil && len(rest) != 0 {
+		return rest, errors.New("crypto: trailing bytes after DER")
+	}
+	return rest, err
+}
