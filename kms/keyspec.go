@@ -4,6 +4,7 @@ import (
 	stdcrypto "crypto"
 	"crypto/elliptic"
 	"net/http"
+	"slices"
 
 	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
@@ -173,6 +174,40 @@ func (s *Service) symmetricOnly(k *fsm.Key, op string) *awserr.Error {
 	if k.KeySpec != specSymmetric {
 		return awserr.New("InvalidKeyUsageException", http.StatusBadRequest,
 			"The encryption algorithm %s is not supported by a key of spec %s.", algSymmetric, k.KeySpec)
+	}
+	return nil
+}
+
+// grantOperationsByUsage are the grant operations AWS accepts on a key of
+// each usage beyond those every key takes (CreateGrant, RetireGrant,
+// DescribeKey); symmetric and RSA encryption keys differ, so the
+// symmetric one is keyed by its spec.
+var grantOperationsByUsage = map[string][]string{
+	specSymmetric: {"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
+		"ReEncryptTo", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext"},
+	usageEncrypt:   {"Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"},
+	usageSign:      {"Sign", "Verify", "GetPublicKey"},
+	usageMac:       {"GenerateMac", "VerifyMac"},
+	usageAgreement: {"DeriveSharedSecret", "GetPublicKey"},
+}
+
+// grantOperationsFit refuses a grant whose operations the key's type
+// cannot perform, as AWS does: such a grant could never allow anything.
+// A key's spec and usage never change, so this check cannot race.
+func grantOperationsFit(k *fsm.Key, ops []string) *awserr.Error {
+	allowed := grantOperationsByUsage[k.KeyUsage]
+	if k.KeySpec == specSymmetric {
+		allowed = grantOperationsByUsage[specSymmetric]
+	}
+	for _, op := range ops {
+		switch op {
+		case "CreateGrant", "RetireGrant", "DescribeKey":
+			continue
+		}
+		if !slices.Contains(allowed, op) {
+			return awserr.New("ValidationException", http.StatusBadRequest,
+				"Grant operation %s is not valid for a KMS key with KeySpec %s and KeyUsage %s.", op, k.KeySpec, k.KeyUsage)
+		}
 	}
 	return nil
 }

@@ -235,3 +235,43 @@ func TestMaterialIsSealed(t *testing.T) {
 		}
 	}
 }
+
+// TestSigningAuthorization: Sign, Verify, GetPublicKey and the MAC
+// operations are decided by policy and grants as every operation is, and a
+// grant's operations must fit its key's type.
+func TestSigningAuthorization(t *testing.T) {
+	ts := newTestService(t)
+	ec, _ := ts.newSpecKey(t, "ECC_NIST_P256", "SIGN_VERIFY")
+	hm, _ := ts.newSpecKey(t, "HMAC_256", "GENERATE_VERIFY_MAC")
+	sym, _ := ts.newKey(t)
+	bob := testUser("bob")
+	sign := map[string]any{"KeyId": ec, "Message": []byte("m"), "SigningAlgorithm": "ECDSA_SHA_256"}
+	mac := map[string]any{"KeyId": hm, "Message": []byte("m"), "MacAlgorithm": "HMAC_SHA_256"}
+	for op, in := range map[string]map[string]any{"Sign": sign, "GetPublicKey": {"KeyId": ec}, "GenerateMac": mac} {
+		if _, e := ts.callAs(t, bob, op, in); e == nil || e.Type != "AccessDeniedException" || !strings.Contains(e.Message, "kms:"+op) {
+			t.Fatalf("%s without a grant: %v", op, e)
+		}
+	}
+	ts.grant(t, ec, bob, []string{"Sign", "GetPublicKey"}, nil)
+	ts.grant(t, hm, bob, []string{"GenerateMac"}, nil)
+	out, e := ts.callAs(t, bob, "Sign", sign)
+	if e != nil {
+		t.Fatal(e)
+	}
+	if _, e := ts.callAs(t, bob, "GetPublicKey", map[string]any{"KeyId": ec}); e != nil {
+		t.Fatal(e)
+	}
+	if _, e := ts.callAs(t, bob, "GenerateMac", mac); e != nil {
+		t.Fatal(e)
+	}
+	// The grant gave Sign, not Verify.
+	if _, e := ts.callAs(t, bob, "Verify", map[string]any{"KeyId": ec, "Message": []byte("m"), "SigningAlgorithm": "ECDSA_SHA_256", "Signature": out["Signature"]}); e == nil || e.Type != "AccessDeniedException" {
+		t.Fatalf("Verify with a grant for Sign only: %v", e)
+	}
+	for _, tc := range []struct {
+		key string
+		ops []string
+	}{{ec, []string{"Encrypt"}}, {ec, []string{"GenerateMac"}}, {hm, []string{"Sign"}}, {sym, []string{"Sign"}}, {sym, []string{"GetPublicKey"}}, {hm, []string{"GetPublicKey"}}} {
+		ts.refused(t, "CreateGrant", map[string]any{"KeyId": tc.key, "GranteePrincipal": bob.PrincipalARN, "Operations": tc.ops}, "ValidationException", "")
+	}
+}
