@@ -8,6 +8,8 @@ import (
 	"crypto/rsa"
 	"crypto/sha512"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"os"
 	"os/exec"
@@ -269,6 +271,34 @@ func TestMacEverySpec(t *testing.T) {
 	wantCode(t, "Encrypt with a SIGN_VERIFY key", err, "InvalidKeyUsageException")
 	_, err = s.next().CreateKey(ctx10(t), &kms.CreateKeyInput{KeySpec: types.KeySpecHmac256})
 	wantCode(t, "an HMAC key without its usage", err, "ValidationException")
+
+	// The audit log names the algorithm and never holds a message, a MAC or a signature.
+	sig, err := s.next().Sign(ctx10(t), &kms.SignInput{KeyId: ck.KeyMetadata.KeyId, Message: msg, SigningAlgorithm: "ECDSA_SHA_256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := c.waitLeader(10*time.Second, "")
+	for name, param := range map[string]string{"GenerateMac": "macAlgorithm", "VerifyMac": "macAlgorithm", "Sign": "signingAlgorithm"} {
+		evs := auditEvents(t, leader.api, "event_name="+name)
+		if len(evs) == 0 {
+			t.Fatalf("no %s event", name)
+		}
+		for _, ev := range evs {
+			rp, _ := ev["requestParameters"].(map[string]any)
+			if rp[param] == nil || rp["message"] != nil || rp["mac"] != nil {
+				t.Fatalf("%s event parameters: %v", name, rp)
+			}
+			b, _ := json.Marshal(ev)
+			for _, secret := range [][]byte{msg, sig.Signature} {
+				if bytes.Contains(b, []byte(base64.StdEncoding.EncodeToString(secret))) || bytes.Contains(b, secret) {
+					t.Fatalf("%s event holds a message or signature: %s", name, b)
+				}
+			}
+			if re, _ := ev["responseElements"].(map[string]any); re["mac"] != nil || re["signature"] != nil {
+				t.Fatalf("%s event response: %v", name, re)
+			}
+		}
+	}
 }
 
 // TestSigningKeysSurviveFailover: signing and MAC keys made before the
