@@ -136,6 +136,53 @@ func TestSignVerifyEverySpecInterop(t *testing.T) {
 	}
 }
 
+// TestPublicKeysOfOtherUsages: RSA encryption keys (created with the
+// deprecated CustomerMasterKeySpec, as older clients do) and ECDH keys give
+// their public keys with the algorithm list of their usage, parsable by Go
+// and openssl.
+func TestPublicKeysOfOtherUsages(t *testing.T) {
+	c := startUnsealedCluster(t)
+	s := newSpread(c)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		in    *kms.CreateKeyInput
+		spec  types.KeySpec
+		usage types.KeyUsageType
+		check func(*kms.GetPublicKeyOutput) bool
+	}{
+		{&kms.CreateKeyInput{CustomerMasterKeySpec: types.CustomerMasterKeySpecRsa3072, KeyUsage: types.KeyUsageTypeEncryptDecrypt}, types.KeySpecRsa3072, types.KeyUsageTypeEncryptDecrypt,
+			func(o *kms.GetPublicKeyOutput) bool {
+				return slices.Equal(o.EncryptionAlgorithms, []types.EncryptionAlgorithmSpec{"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"}) && o.SigningAlgorithms == nil
+			}},
+		{&kms.CreateKeyInput{KeySpec: types.KeySpecEccNistP384, KeyUsage: types.KeyUsageTypeKeyAgreement}, types.KeySpecEccNistP384, types.KeyUsageTypeKeyAgreement,
+			func(o *kms.GetPublicKeyOutput) bool {
+				return slices.Equal(o.KeyAgreementAlgorithms, []types.KeyAgreementAlgorithmSpec{"ECDH"}) && o.SigningAlgorithms == nil && o.EncryptionAlgorithms == nil
+			}},
+	} {
+		ck, err := s.next().CreateKey(ctxTimeout(t, 30*time.Second), tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ck.KeyMetadata.KeySpec != tc.spec || ck.KeyMetadata.KeyUsage != tc.usage {
+			t.Fatalf("CreateKey %+v: %+v", tc.in, ck.KeyMetadata)
+		}
+		pk, err := s.next().GetPublicKey(ctx10(t), &kms.GetPublicKeyInput{KeyId: ck.KeyMetadata.KeyId})
+		if err != nil || pk.KeySpec != tc.spec || pk.KeyUsage != tc.usage || !tc.check(pk) {
+			t.Fatalf("GetPublicKey %s: %+v %v", tc.spec, pk, err)
+		}
+		if _, err := x509.ParsePKIXPublicKey(pk.PublicKey); err != nil {
+			t.Fatalf("%s public key: %v", tc.spec, err)
+		}
+		pemFile := filepath.Join(dir, string(tc.spec)+".pem")
+		writeFile(t, pemFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pk.PublicKey}))
+		if out, err := exec.Command("openssl", "pkey", "-pubin", "-in", pemFile, "-noout").CombinedOutput(); err != nil {
+			t.Fatalf("openssl refuses the %s public key: %v %s", tc.spec, err, out)
+		}
+		_, err = s.next().Sign(ctx10(t), &kms.SignInput{KeyId: ck.KeyMetadata.KeyId, Message: []byte("m"), SigningAlgorithm: "ECDSA_SHA_384"})
+		wantCode(t, "Sign with a key not for signing", err, "InvalidKeyUsageException")
+	}
+}
+
 func writeFile(t *testing.T, path string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, b, 0o600); err != nil {
