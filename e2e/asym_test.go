@@ -351,6 +351,7 @@ func TestMacEverySpec(t *testing.T) {
 // TestSigningKeysSurviveFailover: signing and MAC keys made before the
 // leader dies sign, verify and MAC the same after it, through the new
 // leader: their sealed material was replicated, not kept by the old leader.
+// The same holds after every node has stopped and restarted.
 func TestSigningKeysSurviveFailover(t *testing.T) {
 	c := startUnsealedCluster(t)
 	s := newSpread(c)
@@ -393,31 +394,47 @@ func TestSigningKeysSurviveFailover(t *testing.T) {
 	leader.kill()
 	newLeader := c.waitLeader(10*time.Second, leader.id)
 	t.Logf("killed %s, %s leads", leader.id, newLeader.id)
-	var survivors []*kms.Client
+	var survivors []*proc
 	for _, p := range c.nodes {
 		if p != leader {
-			survivors = append(survivors, kmsClient(p.api, c.creds, 5))
+			survivors = append(survivors, p)
 		}
 	}
-	for i, k := range keys {
-		cl := survivors[i%len(survivors)]
-		pk, err := cl.GetPublicKey(ctxTimeout(t, 20*time.Second), &kms.GetPublicKeyInput{KeyId: k.id})
-		if err != nil || !bytes.Equal(pk.PublicKey, k.pub) {
-			t.Fatalf("public key of %s after failover: %v", *k.id, err)
+	checkVia := func(when string, nodes []*proc) {
+		t.Helper()
+		for i, k := range keys {
+			cl := kmsClient(nodes[i%len(nodes)].api, c.creds, 5)
+			pk, err := cl.GetPublicKey(ctxTimeout(t, 20*time.Second), &kms.GetPublicKeyInput{KeyId: k.id})
+			if err != nil || !bytes.Equal(pk.PublicKey, k.pub) {
+				t.Fatalf("public key of %s %s: %v", *k.id, when, err)
+			}
+			if _, err := cl.Verify(ctx10(t), &kms.VerifyInput{KeyId: k.id, Message: msg, SigningAlgorithm: k.alg, Signature: k.sig}); err != nil {
+				t.Fatalf("a signature made before, verified %s: %v", when, err)
+			}
+			out, err := cl.Sign(ctx10(t), &kms.SignInput{KeyId: k.id, Message: msg, SigningAlgorithm: k.alg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cl.Verify(ctx10(t), &kms.VerifyInput{KeyId: k.id, Message: msg, SigningAlgorithm: k.alg, Signature: out.Signature}); err != nil {
+				t.Fatalf("a signature made %s: %v", when, err)
+			}
 		}
-		if _, err := cl.Verify(ctx10(t), &kms.VerifyInput{KeyId: k.id, Message: msg, SigningAlgorithm: k.alg, Signature: k.sig}); err != nil {
-			t.Fatalf("a signature made before failover: %v", err)
-		}
-		out, err := cl.Sign(ctx10(t), &kms.SignInput{KeyId: k.id, Message: msg, SigningAlgorithm: k.alg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cl.Verify(ctx10(t), &kms.VerifyInput{KeyId: k.id, Message: msg, SigningAlgorithm: k.alg, Signature: out.Signature}); err != nil {
-			t.Fatalf("a signature made after failover: %v", err)
+		again, err := kmsClient(nodes[0].api, c.creds, 5).GenerateMac(ctxTimeout(t, 20*time.Second), &kms.GenerateMacInput{KeyId: hk.KeyMetadata.KeyId, Message: msg, MacAlgorithm: "HMAC_SHA_256"})
+		if err != nil || !bytes.Equal(again.Mac, mac.Mac) {
+			t.Fatalf("the HMAC key %s gives another MAC: %v", when, err)
 		}
 	}
-	again, err := survivors[0].GenerateMac(ctx10(t), &kms.GenerateMacInput{KeyId: hk.KeyMetadata.KeyId, Message: msg, MacAlgorithm: "HMAC_SHA_256"})
-	if err != nil || !bytes.Equal(again.Mac, mac.Mac) {
-		t.Fatalf("the HMAC key after failover gives another MAC: %v", err)
+	checkVia("after failover", survivors)
+
+	// A full restart: every node stops; they come back sealed from their
+	// data dirs, are unsealed, elect a leader, and the keys still work.
+	for _, p := range survivors {
+		p.kill()
 	}
+	for _, p := range c.nodes {
+		p.start(c.seeds())
+	}
+	c.unsealEach()
+	c.waitLeader(20*time.Second, "")
+	checkVia("after a full restart", c.nodes)
 }
