@@ -150,6 +150,7 @@ func TestPublicKeysOfOtherUsages(t *testing.T) {
 		usage types.KeyUsageType
 		check func(*kms.GetPublicKeyOutput) bool
 	}{
+		//lint:ignore SA1019 the deprecated member is what older clients send, and AWS still takes it
 		{&kms.CreateKeyInput{CustomerMasterKeySpec: types.CustomerMasterKeySpecRsa3072, KeyUsage: types.KeyUsageTypeEncryptDecrypt}, types.KeySpecRsa3072, types.KeyUsageTypeEncryptDecrypt,
 			func(o *kms.GetPublicKeyOutput) bool {
 				return slices.Equal(o.EncryptionAlgorithms, []types.EncryptionAlgorithmSpec{"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"}) && o.SigningAlgorithms == nil
