@@ -172,8 +172,7 @@ func (s *Service) symmetricOnly(k *fsm.Key, op string) *awserr.Error {
 		return s.wrongUsage(k.KeyID, k.KeyUsage, op)
 	}
 	if k.KeySpec != specSymmetric {
-		return awserr.New("InvalidKeyUsageException", http.StatusBadRequest,
-			"The encryption algorithm %s is not supported by a key of spec %s.", algSymmetric, k.KeySpec)
+		return incompatibleAlgorithm(algSymmetric, k.KeySpec)
 	}
 	return nil
 }
@@ -210,4 +209,10 @@ func grantOperationsFit(k *fsm.Key, ops []string) *awserr.Error {
 		}
 	}
 	return nil
+}
+
+// incompatibleAlgorithm is AWS's answer to an algorithm the key's spec
+// does not have.
+func incompatibleAlgorithm(alg, spec string) *awserr.Error {
+	return awserr.New("InvalidKeyUsageException", http.StatusBadRequest, "Algorithm %s is incompatible with key spec %s.", alg, spec)
 }

@@ -57,8 +57,7 @@ func (s *Service) prepareMac(call Call, keyID string, msg []byte, algName *strin
 		return nil, s.wrongUsage(k.KeyID, k.KeyUsage, call.Op)
 	}
 	if !slices.Contains(algorithmsOf(k.KeySpec, k.KeyUsage), *algName) {
-		return nil, awserr.New("InvalidKeyUsageException", http.StatusBadRequest,
-			"The MAC algorithm %s is not supported by a key of spec %s.", *algName, k.KeySpec)
+		return nil, incompatibleAlgorithm(*algName, k.KeySpec)
 	}
 	return k, nil
 }

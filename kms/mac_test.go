@@ -57,7 +57,7 @@ func TestMacErrors(t *testing.T) {
 		{"GenerateMac", map[string]any{"KeyId": hm, "Message": msg, "MacAlgorithm": "HMAC_SHA_1"}, "ValidationException", ""},
 		{"GenerateMac", map[string]any{"KeyId": hm, "MacAlgorithm": "HMAC_SHA_256"}, "ValidationException", ""},
 		{"GenerateMac", map[string]any{"KeyId": hm, "Message": make([]byte, 4097), "MacAlgorithm": "HMAC_SHA_256"}, "ValidationException", ""},
-		{"GenerateMac", map[string]any{"KeyId": hm, "Message": msg, "MacAlgorithm": "HMAC_SHA_512"}, "InvalidKeyUsageException", "The MAC algorithm HMAC_SHA_512 is not supported by a key of spec HMAC_256."},
+		{"GenerateMac", map[string]any{"KeyId": hm, "Message": msg, "MacAlgorithm": "HMAC_SHA_512"}, "InvalidKeyUsageException", "Algorithm HMAC_SHA_512 is incompatible with key spec HMAC_256."},
 		{"GenerateMac", map[string]any{"KeyId": sym, "Message": msg, "MacAlgorithm": "HMAC_SHA_256"}, "InvalidKeyUsageException", ts.arn(sym) + " key usage is ENCRYPT_DECRYPT which is not valid for GenerateMac."},
 		{"GenerateMac", map[string]any{"KeyId": ec, "Message": msg, "MacAlgorithm": "HMAC_SHA_256"}, "InvalidKeyUsageException", ""},
 		{"GenerateMac", map[string]any{"KeyId": hm, "Message": msg, "MacAlgorithm": "HMAC_SHA_256", "DryRun": true}, "DryRunOperationException", ""},

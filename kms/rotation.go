@@ -51,6 +51,11 @@ func (s *Service) DisableKeyRotation(ctx context.Context, call Call, req *keyIDR
 	if e != nil {
 		return nil, e
 	}
+	if k, ok := s.State.Key(id); ok {
+		if e := s.rotatable(k); e != nil {
+			return nil, e
+		}
+	}
 	return nil, s.commit(ctx, call, fsm.CmdSetKeyRotation, &fsmpb.SetKeyRotation{KeyId: id}, s.now())
 }
 
@@ -64,6 +69,9 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, call Call, req *keyI
 	}
 	k, e := s.readKey(id)
 	if e != nil {
+		return nil, e
+	}
+	if e := s.rotatable(k); e != nil {
 		return nil, e
 	}
 	out := map[string]any{"KeyId": s.arn(id), "KeyRotationEnabled": k.RotationEnabled}
@@ -105,12 +113,13 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRe
 	}
 }
 
-// rotatable refuses rotation of every key but a symmetric encryption key,
-// as AWS does. A key's spec never changes, so this check cannot race.
+// rotatable refuses every rotation operation on a key other than a
+// symmetric encryption key, with AWS's words. A key's spec never changes,
+// so this check cannot race.
 func (s *Service) rotatable(k *fsm.Key) *awserr.Error {
-	if k.KeySpec != specSymmetric {
+	if k.KeySpec != specSymmetric || k.KeyUsage != usageEncrypt {
 		return awserr.New("UnsupportedOperationException", http.StatusBadRequest,
-			"%s key spec %s does not support rotation.", s.arn(k.KeyID), k.KeySpec)
+			"You cannot perform this operation on a non-symmetric key or a key with non-ENCRYPT_DECRYPT key usage.")
 	}
 	return nil
 }
@@ -177,6 +186,9 @@ func (s *Service) ListKeyRotations(ctx context.Context, call Call, req *listKeyR
 	}
 	k, e := s.readKey(id)
 	if e != nil {
+		return nil, e
+	}
+	if e := s.rotatable(k); e != nil {
 		return nil, e
 	}
 	materials := slices.SortedFunc(slices.Values(k.Material), func(a, b fsm.KeyMaterial) int {

@@ -133,8 +133,7 @@ func (s *Service) prepareSigning(call Call, keyID string, msg []byte, msgType, a
 	}
 	alg, ok := signingAlgByName[*algName]
 	if !ok || !slices.Contains(algorithmsOf(k.KeySpec, k.KeyUsage), *algName) {
-		return nil, awserr.New("InvalidKeyUsageException", http.StatusBadRequest,
-			"The signing algorithm %s is not supported by a key of spec %s.", *algName, k.KeySpec)
+		return nil, incompatibleAlgorithm(*algName, k.KeySpec)
 	}
 	switch {
 	case mt == "EXTERNAL_MU":

@@ -130,6 +130,7 @@ func TestSigningErrors(t *testing.T) {
 	ec, _ := ts.newSpecKey(t, "ECC_NIST_P256", "SIGN_VERIFY")
 	sym, _ := ts.newKey(t)
 	mac, _ := ts.newSpecKey(t, "HMAC_256", "GENERATE_VERIFY_MAC")
+	rsaEnc, _ := ts.newSpecKey(t, "RSA_2048", "ENCRYPT_DECRYPT")
 	msg := []byte("m")
 	for _, tc := range []struct {
 		op       string
@@ -141,7 +142,7 @@ func TestSigningErrors(t *testing.T) {
 		{"Sign", map[string]any{"KeyId": ec, "Message": make([]byte, 4097), "SigningAlgorithm": "ECDSA_SHA_256"}, "ValidationException", ""},
 		{"Sign", map[string]any{"KeyId": ec, "Message": msg, "SigningAlgorithm": "ECDSA_SHA_1"}, "ValidationException", ""},
 		{"Sign", map[string]any{"KeyId": ec, "Message": msg, "SigningAlgorithm": "ECDSA_SHA_256", "MessageType": "HASHED"}, "ValidationException", ""},
-		{"Sign", map[string]any{"KeyId": ec, "Message": msg, "SigningAlgorithm": "ECDSA_SHA_384"}, "InvalidKeyUsageException", "The signing algorithm ECDSA_SHA_384 is not supported by a key of spec ECC_NIST_P256."},
+		{"Sign", map[string]any{"KeyId": ec, "Message": msg, "SigningAlgorithm": "ECDSA_SHA_384"}, "InvalidKeyUsageException", "Algorithm ECDSA_SHA_384 is incompatible with key spec ECC_NIST_P256."},
 		{"Sign", map[string]any{"KeyId": ec, "Message": msg, "SigningAlgorithm": "RSASSA_PSS_SHA_256"}, "InvalidKeyUsageException", ""},
 		{"Sign", map[string]any{"KeyId": ec, "Message": msg, "SigningAlgorithm": "ECDSA_SHA_256", "MessageType": "DIGEST"}, "ValidationException", "Digest is invalid length for algorithm ECDSA_SHA_256."},
 		{"Sign", map[string]any{"KeyId": ec, "Message": msg, "SigningAlgorithm": "ECDSA_SHA_256", "MessageType": "EXTERNAL_MU"}, "ValidationException", ""},
@@ -155,8 +156,14 @@ func TestSigningErrors(t *testing.T) {
 		{"GetPublicKey", map[string]any{"KeyId": mac}, "UnsupportedOperationException", ""},
 		{"Encrypt", map[string]any{"KeyId": ec, "Plaintext": msg}, "InvalidKeyUsageException", ts.arn(ec) + " key usage is SIGN_VERIFY which is not valid for Encrypt."},
 		{"GenerateDataKey", map[string]any{"KeyId": mac, "KeySpec": "AES_256"}, "InvalidKeyUsageException", ""},
+		{"Encrypt", map[string]any{"KeyId": rsaEnc, "Plaintext": msg}, "InvalidKeyUsageException", "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048."},
+		{"GenerateDataKey", map[string]any{"KeyId": rsaEnc, "KeySpec": "AES_256"}, "InvalidKeyUsageException", ""},
+		{"ReEncrypt", map[string]any{"CiphertextBlob": []byte("x"), "DestinationKeyId": rsaEnc}, "InvalidCiphertextException", ""},
 		{"EnableKeyRotation", map[string]any{"KeyId": ec}, "UnsupportedOperationException", ""},
-		{"RotateKeyOnDemand", map[string]any{"KeyId": mac}, "UnsupportedOperationException", ""},
+		{"RotateKeyOnDemand", map[string]any{"KeyId": mac}, "UnsupportedOperationException", "You cannot perform this operation on a non-symmetric key or a key with non-ENCRYPT_DECRYPT key usage."},
+		{"DisableKeyRotation", map[string]any{"KeyId": ec}, "UnsupportedOperationException", ""},
+		{"GetKeyRotationStatus", map[string]any{"KeyId": ec}, "UnsupportedOperationException", ""},
+		{"ListKeyRotations", map[string]any{"KeyId": mac}, "UnsupportedOperationException", ""},
 	} {
 		ts.refused(t, tc.op, tc.in, tc.typ, tc.msg)
 	}
