@@ -71,9 +71,8 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, call Call, req *keyI
 	if e != nil {
 		return nil, e
 	}
-	if e := s.rotatable(k); e != nil {
-		return nil, e
-	}
+	// Any other key's status is false, as AWS documented it, not an
+	// error: tools (Terraform) read every key's status.
 	out := map[string]any{"KeyId": s.arn(id), "KeyRotationEnabled": k.RotationEnabled}
 	if k.RotationEnabled {
 		out["RotationPeriodInDays"] = k.RotationPeriodDays
@@ -113,7 +112,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRe
 	}
 }
 
-// rotatable refuses every rotation operation on a key other than a
+// rotatable refuses enabling, disabling or rotating a key other than a
 // symmetric encryption key, with AWS's words. A key's spec never changes,
 // so this check cannot race.
 func (s *Service) rotatable(k *fsm.Key) *awserr.Error {
@@ -186,9 +185,6 @@ func (s *Service) ListKeyRotations(ctx context.Context, call Call, req *listKeyR
 	}
 	k, e := s.readKey(id)
 	if e != nil {
-		return nil, e
-	}
-	if e := s.rotatable(k); e != nil {
 		return nil, e
 	}
 	materials := slices.SortedFunc(slices.Values(k.Material), func(a, b fsm.KeyMaterial) int {

@@ -162,10 +162,12 @@ func TestSigningErrors(t *testing.T) {
 		{"EnableKeyRotation", map[string]any{"KeyId": ec}, "UnsupportedOperationException", ""},
 		{"RotateKeyOnDemand", map[string]any{"KeyId": mac}, "UnsupportedOperationException", "You cannot perform this operation on a non-symmetric key or a key with non-ENCRYPT_DECRYPT key usage."},
 		{"DisableKeyRotation", map[string]any{"KeyId": ec}, "UnsupportedOperationException", ""},
-		{"GetKeyRotationStatus", map[string]any{"KeyId": ec}, "UnsupportedOperationException", ""},
-		{"ListKeyRotations", map[string]any{"KeyId": mac}, "UnsupportedOperationException", ""},
 	} {
 		ts.refused(t, tc.op, tc.in, tc.typ, tc.msg)
+	}
+	// Reading a signing key's rotation status is not an error: it is false.
+	if st := ts.mustCall(t, "GetKeyRotationStatus", map[string]any{"KeyId": ec}); st["KeyRotationEnabled"] != false {
+		t.Fatalf("GetKeyRotationStatus of a signing key: %v", st)
 	}
 	// A disabled key neither signs nor gives its public key.
 	ts.mustCall(t, "DisableKey", map[string]any{"KeyId": ec})
