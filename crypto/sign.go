@@ -190,7 +190,9 @@ func (k *SigningKey) Verify(alg SigAlg, msg []byte, isDigest bool, sig []byte) e
 		h := prehash(alg, msg, isDigest)
 		switch alg.Scheme {
 		case SchemePSS:
-			ok = rsa.VerifyPSS(&p.PublicKey, alg.Hash, h, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
+			// Any salt length verifies: a signature made offline (OpenSSL
+			// signs with the longest salt by default) is as sound.
+			ok = rsa.VerifyPSS(&p.PublicKey, alg.Hash, h, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}) == nil
 		case SchemePKCS1v15:
 			ok = rsa.VerifyPKCS1v15(&p.PublicKey, alg.Hash, h, sig) == nil
 		default:

@@ -3,6 +3,9 @@ package crypto
 import (
 	stdcrypto "crypto"
 	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -155,5 +158,29 @@ func TestSigningKeyKinds(t *testing.T) {
 	sk, _ := ParseSigningKey(der)
 	if _, err := sk.Sign(SigAlg{SchemePSS, stdcrypto.SHA256}, []byte("m"), false, nil); err == nil {
 		t.Fatal("Ed25519 key signed PSS")
+	}
+}
+
+// TestVerifyPSSAnySalt: a PSS signature made with a salt longer than the
+// hash (OpenSSL's default) verifies; keyraft's own use the hash's length.
+func TestVerifyPSSAnySalt(t *testing.T) {
+	der, err := GenerateSigningKey(KindRSA, 2048, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, _ := ParseSigningKey(der)
+	priv := sk.priv.(*rsa.PrivateKey)
+	h := sha256.Sum256([]byte("m"))
+	sig, err := rsa.SignPSS(rand.Reader, priv, stdcrypto.SHA256, h[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alg := SigAlg{SchemePSS, stdcrypto.SHA256}
+	if err := sk.Verify(alg, []byte("m"), false, sig); err != nil {
+		t.Fatalf("a max-salt PSS signature: %v", err)
+	}
+	own, _ := sk.Sign(alg, []byte("m"), false, nil)
+	if rsa.VerifyPSS(&priv.PublicKey, stdcrypto.SHA256, h[:], own, &rsa.PSSOptions{SaltLength: 32}) != nil {
+		t.Fatal("keyraft's PSS salt is not the hash's length")
 	}
 }
