@@ -12,20 +12,52 @@ import (
 )
 
 // Asymmetric keys: GetPublicKey, Sign and Verify. The private key is the
-// key's sealed PKCS#8 material, opened through the material cache and
-// parsed for the one request; the public key is derived from it, so the
-// replicated key record carries nothing new.
+// key's sealed PKCS#8 material, opened through the material cache; its
+// parsed form is cached beside it (signers) and dropped with it on seal.
+// The public key is derived from it, so the replicated key record carries
+// nothing new.
 
-// withSigningKey runs fn with the key's parsed private key.
+// withSigningKey runs fn with the key's parsed private key, parsing it on
+// first use. Like withMaterial, fn runs under the cache's read lock, so a
+// seal cannot zero the key while fn signs with it.
 func (s *Service) withSigningKey(k *fsm.Key, fn func(sk *crypto.SigningKey) *awserr.Error) *awserr.Error {
-	return s.withMaterial(k, k.CurrentVersion(), func(m []byte) *awserr.Error {
-		sk, err := crypto.ParseSigningKey(m)
-		if err != nil {
+	v := k.CurrentVersion()
+	path := materialPath(k.KeyID, v)
+	s.cacheMu.RLock()
+	if sk, ok := s.signers[path]; ok {
+		defer s.cacheMu.RUnlock()
+		return fn(sk)
+	}
+	s.cacheMu.RUnlock()
+
+	var sk *crypto.SigningKey
+	e := s.withMaterial(k, v, func(m []byte) *awserr.Error {
+		var err error
+		if sk, err = crypto.ParseSigningKey(m); err != nil {
 			return Internal("key material could not be parsed")
 		}
-		defer sk.Zero()
-		return fn(sk)
+		return nil
 	})
+	if e != nil {
+		return e
+	}
+	s.cacheMu.Lock()
+	// As in withMaterial: nothing may be cached after a seal.
+	if _, err := s.Keyring(); err != nil {
+		s.cacheMu.Unlock()
+		sk.Zero()
+		return Sealed()
+	}
+	if s.signers == nil {
+		s.signers = map[string]*crypto.SigningKey{}
+	}
+	if _, ok := s.signers[path]; ok {
+		sk.Zero() // another request cached it first
+	} else {
+		s.signers[path] = sk
+	}
+	s.cacheMu.Unlock()
+	return s.withSigningKey(k, fn)
 }
 
 type getPublicKeyRequest struct {

@@ -9,7 +9,9 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"slices"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/keyraft/keyraft/crypto"
@@ -283,4 +285,85 @@ func TestSigningAuthorization(t *testing.T) {
 	}{{ec, []string{"Encrypt"}}, {ec, []string{"GenerateMac"}}, {hm, []string{"Sign"}}, {sym, []string{"Sign"}}, {sym, []string{"GetPublicKey"}}, {hm, []string{"GetPublicKey"}}} {
 		ts.refused(t, "CreateGrant", map[string]any{"KeyId": tc.key, "GranteePrincipal": bob.PrincipalARN, "Operations": tc.ops}, "ValidationException", "")
 	}
+}
+
+// TestSigningKeyCacheDropsOnSeal: a parsed private key is cached after its
+// first use and dropped with the material on seal; a sealed service signs
+// nothing, and signs again once unsealed.
+func TestSigningKeyCacheDropsOnSeal(t *testing.T) {
+	ts := newTestService(t)
+	ed, _ := ts.newSpecKey(t, "ECC_NIST_EDWARDS25519", "SIGN_VERIFY")
+	sign := map[string]any{"KeyId": ed, "Message": []byte("m"), "SigningAlgorithm": "ED25519_SHA_512"}
+	first := ts.mustCall(t, "Sign", sign)
+	ts.cacheMu.RLock()
+	sk := ts.signers[materialPath(ed, 1)]
+	ts.cacheMu.RUnlock()
+	if sk == nil {
+		t.Fatal("the parsed key is not cached")
+	}
+	if again := ts.mustCall(t, "Sign", sign); again["Signature"] != first["Signature"] {
+		t.Fatal("Ed25519 signatures of one message differ: another key was used")
+	}
+	ts.sealed.Store(true)
+	ts.DropSecrets()
+	if len(ts.signers) != 0 || len(ts.material) != 0 {
+		t.Fatal("secrets cached after DropSecrets")
+	}
+	if _, e := ts.call(t, "Sign", sign); e == nil || e.Status != 503 {
+		t.Fatalf("a sealed service signs: %v", e)
+	}
+	ts.sealed.Store(false)
+	if again := ts.mustCall(t, "Sign", sign); again["Signature"] != first["Signature"] {
+		t.Fatal("the key signs differently after a seal")
+	}
+}
+
+// TestSignRacingSeal: signatures made while the service seals and unseals
+// over and over are either refused as unavailable or verify: a seal never
+// makes the service sign with a zeroed key.
+func TestSignRacingSeal(t *testing.T) {
+	ts := newTestService(t)
+	ed, _ := ts.newSpecKey(t, "ECC_NIST_EDWARDS25519", "SIGN_VERIFY")
+	pub := unb64(t, ts.mustCall(t, "GetPublicKey", map[string]any{"KeyId": ed})["PublicKey"])
+	sign := map[string]any{"KeyId": ed, "Message": []byte("racing"), "SigningAlgorithm": "ED25519_SHA_512"}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var sigs [][]byte
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				out, e := ts.call(t, "Sign", sign)
+				if e != nil {
+					if e.Type != "ServiceUnavailableException" {
+						t.Errorf("sign during seal: %v", e)
+					}
+					continue
+				}
+				mu.Lock()
+				sigs = append(sigs, unb64(t, out["Signature"]))
+				mu.Unlock()
+			}
+		})
+	}
+	for seals := 0; seals < 300; seals++ {
+		ts.sealed.Store(true)
+		ts.DropSecrets()
+		ts.sealed.Store(false)
+		runtime.Gosched()
+	}
+	close(stop)
+	wg.Wait()
+	if len(sigs) == 0 {
+		t.Fatal("no signature succeeded")
+	}
+	for _, sig := range sigs {
+		verifyLocally(t, pub, "ED25519_SHA_512", []byte("racing"), sig)
+	}
+	t.Logf("%d signatures made across 300 seals all verify", len(sigs))
 }
