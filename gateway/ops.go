@@ -28,6 +28,12 @@ var operations = []*Op{
 		"SourceKeyId", "DestinationKeyId", "SourceEncryptionContext", "DestinationEncryptionContext",
 		"SourceEncryptionAlgorithm", "DestinationEncryptionAlgorithm", "DryRun"),
 	kmsOp("GenerateRandom", true, NoResource, (*kms.Service).GenerateRandom, "NumberOfBytes", "CustomKeyStoreId"),
+	// Asymmetric and HMAC keys: never the message, signature or MAC.
+	kmsOp("GetPublicKey", true, Key, (*kms.Service).GetPublicKey, "KeyId"),
+	kmsOp("Sign", true, Key, (*kms.Service).Sign, "KeyId", "MessageType", "SigningAlgorithm", "DryRun"),
+	kmsOp("Verify", true, Key, (*kms.Service).Verify, "KeyId", "MessageType", "SigningAlgorithm", "DryRun"),
+	kmsOp("GenerateMac", true, Key, (*kms.Service).GenerateMac, "KeyId", "MacAlgorithm", "DryRun"),
+	kmsOp("VerifyMac", true, Key, (*kms.Service).VerifyMac, "KeyId", "MacAlgorithm", "DryRun"),
 
 	kmsOp("UpdateKeyDescription", false, Key, (*kms.Service).UpdateKeyDescription, "KeyId", "Description"),
 	kmsOp("EnableKey", false, Key, (*kms.Service).EnableKey, "KeyId"),

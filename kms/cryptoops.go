@@ -122,7 +122,7 @@ func (s *Service) Encrypt(ctx context.Context, call Call, req *encryptRequest) (
 	if e := s.authorize(call, k, req.EncryptionContext, req.GrantTokens); e != nil {
 		return nil, e
 	}
-	if e := s.usable(k); e != nil {
+	if e := firstErr(s.usable(k), s.symmetricOnly(k, call.Op)); e != nil {
 		return nil, e
 	}
 	blob, e := s.encryptUnder(k, req.Plaintext, req.EncryptionContext)
@@ -181,7 +181,7 @@ func (s *Service) open(call Call, grantOp string, grantTokens []string, blob []b
 	if e := s.authorizeAction(call, "kms:"+grantOp, grantOp, k, encCtx, grantTokens); e != nil {
 		return nil, nil, e
 	}
-	if e := s.usable(k); e != nil {
+	if e := firstErr(s.usable(k), s.symmetricOnly(k, call.Op)); e != nil {
 		return nil, nil, e
 	}
 	var plaintext []byte
@@ -231,7 +231,7 @@ func (s *Service) ReEncrypt(ctx context.Context, call Call, req *reEncryptReques
 		return nil, e
 	}
 	defer clear(plaintext)
-	if e := s.usable(dst); e != nil {
+	if e := firstErr(s.usable(dst), s.symmetricOnly(dst, call.Op)); e != nil {
 		return nil, e
 	}
 	blob, e := s.encryptUnder(dst, plaintext, req.DestinationEncryptionContext)

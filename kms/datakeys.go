@@ -63,7 +63,7 @@ func (s *Service) newDataKey(call Call, req *generateDataKeyRequest) (*fsm.Key, 
 	if e := s.authorize(call, k, req.EncryptionContext, req.GrantTokens); e != nil {
 		return nil, nil, nil, e
 	}
-	if e := s.usable(k); e != nil {
+	if e := firstErr(s.usable(k), s.symmetricOnly(k, call.Op)); e != nil {
 		return nil, nil, nil, e
 	}
 	plaintext := make([]byte, n)

@@ -127,6 +127,9 @@ func (s *Service) CreateGrant(ctx context.Context, call Call, req *createGrantRe
 	if !ok {
 		return nil, notFound("Key '%s' does not exist", s.arn(id))
 	}
+	if e := grantOperationsFit(k, req.Operations); e != nil {
+		return nil, e
+	}
 	var encCtx map[string]string
 	if req.Constraints != nil {
 		encCtx = req.Constraints.EncryptionContextEquals

@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,20 +19,26 @@ import (
 // KeyMetadata is AWS's KeyMetadata shape. Fields that AWS always sends are
 // not omitted: some tools (Terraform) break without them.
 type KeyMetadata struct {
-	AWSAccountId          string
-	KeyId                 string
-	Arn                   string
-	CreationDate          float64
-	Enabled               bool
-	Description           string
-	KeyUsage              string
-	KeyState              string
-	Origin                string
-	KeyManager            string
-	CustomerMasterKeySpec string
+	AWSAccountId string
+	KeyId        string
+	Arn          string
+	CreationDate float64
+	Enabled      bool
+	Description  string
+	KeyUsage     string
+	KeyState     string
+	Origin       string
+	KeyManager   string
+	// The deprecated twin of KeySpec; AWS's enum for it lacks the newer
+	// specs (Ed25519, ML-DSA, ML-KEM), whose keys go without it.
+	CustomerMasterKeySpec string `json:",omitempty"`
 	KeySpec               string
-	EncryptionAlgorithms  []string
-	MultiRegion           bool
+	// Each list appears only for the usage it belongs to, as AWS sends them.
+	EncryptionAlgorithms   []string `json:",omitempty"`
+	SigningAlgorithms      []string `json:",omitempty"`
+	MacAlgorithms          []string `json:",omitempty"`
+	KeyAgreementAlgorithms []string `json:",omitempty"`
+	MultiRegion            bool
 	// Only while the key is pending deletion, as AWS sends them.
 	DeletionDate                *float64 `json:",omitempty"`
 	PendingDeletionWindowInDays *int32   `json:",omitempty"`
@@ -39,19 +46,34 @@ type KeyMetadata struct {
 
 func (s *Service) metadata(k *fsm.Key) KeyMetadata {
 	md := KeyMetadata{
-		AWSAccountId:          s.Account,
-		KeyId:                 k.KeyID,
-		Arn:                   s.arn(k.KeyID),
-		CreationDate:          epochOf(k.CreationDate),
-		Enabled:               k.KeyState == fsm.StateEnabled,
-		Description:           k.Description,
-		KeyUsage:              k.KeyUsage,
-		KeyState:              k.KeyState.String(),
-		Origin:                k.Origin,
-		KeyManager:            "CUSTOMER",
-		CustomerMasterKeySpec: k.KeySpec,
-		KeySpec:               k.KeySpec,
-		EncryptionAlgorithms:  []string{"SYMMETRIC_DEFAULT"},
+		AWSAccountId: s.Account,
+		KeyId:        k.KeyID,
+		Arn:          s.arn(k.KeyID),
+		CreationDate: epochOf(k.CreationDate),
+		Enabled:      k.KeyState == fsm.StateEnabled,
+		Description:  k.Description,
+		KeyUsage:     k.KeyUsage,
+		KeyState:     k.KeyState.String(),
+		Origin:       k.Origin,
+		KeyManager:   "CUSTOMER",
+		KeySpec:      k.KeySpec,
+	}
+	if slices.Contains(customerMasterKeySpecEnum, k.KeySpec) {
+		md.CustomerMasterKeySpec = k.KeySpec
+	}
+	algs := algorithmsOf(k.KeySpec, k.KeyUsage)
+	switch k.KeyUsage {
+	case usageSign:
+		md.SigningAlgorithms = algs
+	case usageMac:
+		md.MacAlgorithms = algs
+	case usageAgreement:
+		md.KeyAgreementAlgorithms = algs
+	default:
+		md.EncryptionAlgorithms = algs
+		if algs == nil {
+			md.EncryptionAlgorithms = []string{algSymmetric}
+		}
 	}
 	if k.KeyState == fsm.StatePendingDeletion {
 		date, window := epochOf(k.DeletionDate), k.PendingWindowDays
@@ -86,7 +108,8 @@ type createKeyRequest struct {
 }
 
 func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyRequest) (any, *awserr.Error) {
-	if e := req.validate(); e != nil {
+	spec, usage, e := req.validate()
+	if e != nil {
 		return nil, e
 	}
 	if e := s.authorizeAccount(call); e != nil {
@@ -106,13 +129,13 @@ func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyReques
 	}
 	id := uuid.New().String()
 	now := s.now()
-	sealed, e := s.newMaterial(kr, id, 1)
+	sealed, e := s.newSpecMaterial(kr, id, spec)
 	if e != nil {
 		return nil, e
 	}
 	k := &fsm.Key{
-		KeyID: id, CreationDate: now, KeyUsage: "ENCRYPT_DECRYPT",
-		KeySpec: "SYMMETRIC_DEFAULT", KeyState: fsm.StateEnabled, Origin: "AWS_KMS",
+		KeyID: id, CreationDate: now, KeyUsage: usage,
+		KeySpec: spec, KeyState: fsm.StateEnabled, Origin: "AWS_KMS",
 		Material: []fsm.KeyMaterial{{Version: 1, Sealed: sealed, CreateDate: now}},
 	}
 	if req.Description != nil {
@@ -127,45 +150,60 @@ func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyReques
 	return answer, nil
 }
 
-func (r *createKeyRequest) validate() *awserr.Error {
+// validate checks the request and returns the key's spec and usage.
+func (r *createKeyRequest) validate() (string, string, *awserr.Error) {
 	if r.Description != nil {
 		if e := checkLen("description", *r.Description, 0, 8192); e != nil {
-			return e
+			return "", "", e
 		}
 	}
-	if r.KeyUsage != nil {
-		if e := checkEnum("keyUsage", *r.KeyUsage, "SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"); e != nil {
-			return e
-		}
-		if *r.KeyUsage != "ENCRYPT_DECRYPT" {
-			return awserr.New("UnsupportedOperationException", http.StatusBadRequest, "KeyUsage %s is not supported by this server yet.", *r.KeyUsage)
-		}
-	}
-	spec := r.KeySpec
-	if spec == nil {
-		spec = r.CustomerMasterKeySpec
-	} else if r.CustomerMasterKeySpec != nil {
-		return validation("keySpec", "KeySpec and CustomerMasterKeySpec cannot both be specified")
-	}
-	if spec != nil && *spec != "SYMMETRIC_DEFAULT" {
-		return awserr.New("UnsupportedOperationException", http.StatusBadRequest, "KeySpec %s is not supported by this server yet.", *spec)
+	spec, usage, e := resolveSpec(r.KeySpec, r.CustomerMasterKeySpec, r.KeyUsage)
+	if e != nil {
+		return "", "", e
 	}
 	if r.Origin != nil {
 		if e := checkEnum("origin", *r.Origin, "AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"); e != nil {
-			return e
+			return "", "", e
 		}
 		if *r.Origin != "AWS_KMS" {
-			return awserr.New("UnsupportedOperationException", http.StatusBadRequest, "Origin %s is not supported by this server.", *r.Origin)
+			return "", "", awserr.New("UnsupportedOperationException", http.StatusBadRequest, "Origin %s is not supported by this server.", *r.Origin)
 		}
 	}
 	if r.MultiRegion {
-		return awserr.New("UnsupportedOperationException", http.StatusBadRequest, "Multi-Region keys are not supported by this server.")
+		return "", "", awserr.New("UnsupportedOperationException", http.StatusBadRequest, "Multi-Region keys are not supported by this server.")
 	}
-	return checkTags(r.Tags)
+	return spec, usage, checkTags(r.Tags)
 }
 
 func materialPath(keyID string, version uint32) string {
 	return "key/" + keyID + "/" + strconv.FormatUint(uint64(version), 10)
+}
+
+// newSpecMaterial generates the first material of a key of the spec and
+// returns it sealed under the keyring: an asymmetric private key as PKCS#8
+// DER, an HMAC key as random bytes of AWS's length, symmetric material as
+// newMaterial makes it.
+func (s *Service) newSpecMaterial(kr *seal.Keyring, keyID, spec string) ([]byte, *awserr.Error) {
+	ks := keySpecs[spec]
+	var material []byte
+	var err error
+	switch {
+	case ks.asymmetric:
+		material, err = crypto.GenerateSigningKey(crypto.KeySpec(spec), s.rand())
+	case ks.macSize != 0:
+		material, err = crypto.NewMacKey(ks.macSize, s.rand())
+	default:
+		return s.newMaterial(kr, keyID, 1)
+	}
+	if err != nil {
+		return nil, Internal("could not generate key material")
+	}
+	sealed, err := kr.Seal(materialPath(keyID, 1), material, s.rand())
+	clear(material)
+	if err != nil {
+		return nil, Internal("could not seal key material")
+	}
+	return sealed, nil
 }
 
 // newMaterial generates one version of a key's material and returns it

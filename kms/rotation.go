@@ -3,6 +3,7 @@ package kms
 import (
 	"cmp"
 	"context"
+	"net/http"
 	"slices"
 	"strconv"
 
@@ -30,6 +31,11 @@ func (s *Service) EnableKeyRotation(ctx context.Context, call Call, req *enableK
 	if e := checkRange("rotationPeriodInDays", req.RotationPeriodInDays, 90, 2560); e != nil {
 		return nil, e
 	}
+	if k, ok := s.State.Key(id); ok {
+		if e := s.rotatable(k); e != nil {
+			return nil, e
+		}
+	}
 	period := int32(defaultRotationPeriodDays)
 	if req.RotationPeriodInDays != nil {
 		period = *req.RotationPeriodInDays
@@ -44,6 +50,11 @@ func (s *Service) DisableKeyRotation(ctx context.Context, call Call, req *keyIDR
 	id, e := s.keyIDBody(call, req)
 	if e != nil {
 		return nil, e
+	}
+	if k, ok := s.State.Key(id); ok {
+		if e := s.rotatable(k); e != nil {
+			return nil, e
+		}
 	}
 	return nil, s.commit(ctx, call, fsm.CmdSetKeyRotation, &fsmpb.SetKeyRotation{KeyId: id}, s.now())
 }
@@ -60,6 +71,8 @@ func (s *Service) GetKeyRotationStatus(ctx context.Context, call Call, req *keyI
 	if e != nil {
 		return nil, e
 	}
+	// Any other key's status is false, as AWS documented it, not an
+	// error: tools (Terraform) read every key's status.
 	out := map[string]any{"KeyId": s.arn(id), "KeyRotationEnabled": k.RotationEnabled}
 	if k.RotationEnabled {
 		out["RotationPeriodInDays"] = k.RotationPeriodDays
@@ -86,6 +99,9 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRe
 		if e != nil {
 			return nil, e
 		}
+		if e := s.rotatable(k); e != nil {
+			return nil, e
+		}
 		e = s.rotate(ctx, call, kr, k, fsm.RotationTypeOnDemand, 0)
 		if e == nil {
 			return map[string]any{"KeyId": s.arn(id)}, nil
@@ -94,6 +110,17 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRe
 			return nil, e
 		}
 	}
+}
+
+// rotatable refuses enabling, disabling or rotating a key other than a
+// symmetric encryption key, with AWS's words. A key's spec never changes,
+// so this check cannot race.
+func (s *Service) rotatable(k *fsm.Key) *awserr.Error {
+	if k.KeySpec != specSymmetric || k.KeyUsage != usageEncrypt {
+		return awserr.New("UnsupportedOperationException", http.StatusBadRequest,
+			"You cannot perform this operation on a non-symmetric key or a key with non-ENCRYPT_DECRYPT key usage.")
+	}
+	return nil
 }
 
 // rotate proposes the next material version of k. nextRotation replaces the

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/policy"
@@ -41,6 +42,9 @@ type Service struct {
 	// filled lazily on the leader and zeroed by DropSecrets on seal.
 	cacheMu  sync.RWMutex
 	material map[string][]byte
+	// signers holds the parsed private keys of asymmetric material, by the
+	// same path: parsing costs as much as an ECDSA or Ed25519 signature.
+	signers map[string]*crypto.SigningKey
 
 	policies policy.Cache
 }
@@ -75,6 +79,10 @@ func (s *Service) DropSecrets() {
 	for k, m := range s.material {
 		clear(m)
 		delete(s.material, k)
+	}
+	for k, sk := range s.signers {
+		sk.Zero()
+		delete(s.signers, k)
 	}
 }
 
