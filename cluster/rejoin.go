@@ -38,24 +38,35 @@ func (n *Node) loadKnownPeers() map[string]string {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	var kp knownPeers
+	var out map[string]string
 	if err == nil {
-		err = json.Unmarshal(b, &kp)
+		out, err = parseKnownPeers(b, n.cfg.NodeID)
 	}
 	if err != nil {
 		n.log.Warn("ignoring the known gossip peers file", "file", knownPeersFile, "error", err)
 		return nil
 	}
+	return out
+}
+
+// parseKnownPeers decodes the file, keeping at most maxKnownPeers entries
+// whose address is a host:port, other than self's.
+func parseKnownPeers(b []byte, self string) (map[string]string, error) {
+	var kp knownPeers
+	if err := json.Unmarshal(b, &kp); err != nil {
+		return nil, err
+	}
 	out := map[string]string{}
-	for id, addr := range kp.Peers {
+	for _, id := range slices.Sorted(maps.Keys(kp.Peers)) {
 		if len(out) >= maxKnownPeers {
 			break
 		}
-		if _, _, err := splitHostPort(addr); err == nil && id != n.cfg.NodeID {
+		addr := kp.Peers[id]
+		if _, _, err := splitHostPort(addr); err == nil && id != self && id != "" {
 			out[id] = addr
 		}
 	}
-	return out
+	return out, nil
 }
 
 // storeKnownPeers writes peers atomically (a temporary file, 0600, then a
