@@ -136,6 +136,29 @@ func TestRestartedSeedRejoins(t *testing.T) {
 	leader := c.waitLeader(10*time.Second, "")
 	keyID := createKey(t, c, leader)
 
+	// What the seed will rejoin: its peers' gossip addresses, and nothing
+	// else, in a file only its user reads.
+	peersFile := filepath.Join(seed.dataDir, "gossip-peers.json")
+	waitFor(t, 15*time.Second, "the seed to record its peers' gossip addresses", func() (bool, error) {
+		b, err := os.ReadFile(peersFile)
+		if err != nil {
+			return false, err
+		}
+		var f struct {
+			Peers map[string]string `json:"peers"`
+		}
+		if err := json.Unmarshal(b, &f); err != nil {
+			return false, err
+		}
+		want := map[string]string{"n2": c.nodes[1].gossip, "n3": c.nodes[2].gossip}
+		return fmt.Sprint(f.Peers) == fmt.Sprint(want), fmt.Errorf("file holds %s", b)
+	})
+	if fi, err := os.Stat(peersFile); err != nil {
+		t.Fatal(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: mode %v, want 0600", peersFile, fi.Mode().Perm())
+	}
+
 	seed.stop()
 	c.waitLeader(10*time.Second, seed.id)
 	seed.start(nil)
