@@ -206,7 +206,7 @@ func (n *Node) handOffLeadership() bool {
 // (a heartbeat timeout and a vote) with every request failing meanwhile.
 // A follower has nothing to hand over.
 func (n *Node) Leave(wait time.Duration) {
-	if !n.IsLeader() {
+	if !n.IsLeader() || !n.hasOtherVoter() {
 		return
 	}
 	if !n.handOffLeadership() {
@@ -224,4 +224,19 @@ func (n *Node) Leave(wait time.Duration) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	n.log.Warn("leaving: no other server took leadership", "waited", wait)
+}
+
+// hasOtherVoter reports whether the raft configuration has a voter other
+// than this server (a single-node cluster has no one to hand off to).
+func (n *Node) hasOtherVoter() bool {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return false
+	}
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter && string(s.ID) != n.cfg.NodeID {
+			return true
+		}
+	}
+	return false
 }

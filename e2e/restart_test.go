@@ -172,9 +172,22 @@ func TestRestartedSeedRejoins(t *testing.T) {
 // serveWithin of the first. The downtime is the behaviour under test, so it
 // is slept; the cluster takes writes meanwhile so the node has to catch up.
 func TestRestartServesAfterDowntime(t *testing.T) {
-	for _, down := range []time.Duration{10 * time.Second, 2 * time.Minute} {
-		t.Run(down.String(), func(t *testing.T) {
-			c := startUnsealedCluster(t)
+	cases := []struct {
+		name string
+		down time.Duration
+		tls  bool
+	}{{"10s", 10 * time.Second, false}, {"2m", 2 * time.Minute, false}, {"10s-tls", 10 * time.Second, true}}
+	for _, tc := range cases {
+		down := tc.down
+		t.Run(tc.name, func(t *testing.T) {
+			var setup func(*proc)
+			if tc.tls {
+				// raft over mutual TLS (transport/raftstream): the held
+				// append must see through its dial error too.
+				k, key := tlsGen(t, "n1", "n2", "n3"), gossipKeygen(t)
+				setup = func(p *proc) { p.secure(k, key) }
+			}
+			c := startUnsealedClusterWith(t, setup)
 			leader := c.waitLeader(10*time.Second, "")
 			keyID := createKey(t, c, leader)
 			p := c.follower(leader)
