@@ -291,19 +291,27 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 		"-d", "10m", "-warmup", "0", "-format", "json")
 	bench.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+c.creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+c.creds.SecretAccessKey,
 		"AWS_REGION=us-east-1")
-	benchLog := filepath.Join(t.TempDir(), "bench.log")
+	dir := t.TempDir()
+	benchLog, benchOut := filepath.Join(dir, "bench.log"), filepath.Join(dir, "bench.json")
 	lf, err := os.Create(benchLog)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lf.Close()
-	bench.Stdout, bench.Stderr = lf, lf
+	of, err := os.Create(benchOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer of.Close()
+	bench.Stdout, bench.Stderr = of, lf
 	if err := bench.Start(); err != nil {
 		t.Fatal(err)
 	}
+	benchDone := make(chan struct{})
+	go func() { _ = bench.Wait(); close(benchDone) }()
 	defer func() {
-		_ = bench.Process.Kill()
-		_ = bench.Wait()
+		_ = bench.Process.Kill() // by its PID, if the test failed before stopping it
+		<-benchDone
 		if t.Failed() {
 			b, _ := os.ReadFile(benchLog)
 			t.Logf("---- bench ----\n%s", tail(b, 2048))
@@ -326,6 +334,26 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	}
 	close(stop)
 	<-done
+
+	// The bench stops on SIGTERM and prints what it did: the load was real.
+	if err := bench.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-benchDone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the bench did not stop within 30 s of SIGTERM")
+	}
+	var res struct {
+		Ops    uint64 `json:"ops"`
+		Errors uint64 `json:"errors"`
+	}
+	if b, err := os.ReadFile(benchOut); err != nil || json.Unmarshal(b, &res) != nil || res.Ops == 0 {
+		t.Fatalf("the bench reported no load: %q %v", b, err)
+	}
+	// Its clients are bound each to one node, stopped or sealed in turn, so
+	// its errors are expected; the probe is the client's view.
+	t.Logf("bench: %d requests answered, %d refused, during the rolling restart", res.Ops, res.Errors)
 	t.Logf("probe: %d answered, %d failed, longest without an answer %s (last error: %v)",
 		probe.ok, probe.failures, probe.longest.Round(time.Millisecond), probe.lastErr)
 	if probe.ok == 0 {
