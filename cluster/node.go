@@ -227,7 +227,7 @@ func (n *Node) raftTransport(adv net.Addr) (raft.Transport, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &promptTransport{NetworkTransport: t, stop: n.stopCh}, nil
+		return &promptTransport{NetworkTransport: t, stop: n.stopCh, moved: n.movedFrom}, nil
 	}
 	layer, err := raftstream.Listen(n.cfg.RaftAddr, adv, n.cfg.TLS)
 	if err != nil {
@@ -238,7 +238,16 @@ func (n *Node) raftTransport(adv net.Addr) (raft.Transport, error) {
 	layer.RequireBound(n.boundKey)
 	return &promptTransport{NetworkTransport: raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: layer, MaxPool: maxPool, Timeout: timeout, Logger: logger,
-	}), stop: n.stopCh}, nil
+	}), stop: n.stopCh, moved: n.movedFrom}, nil
+}
+
+// movedFrom reports whether gossip shows server id alive at a raft address
+// other than target (promptTransport).
+func (n *Node) movedFrom(id raft.ServerID, target raft.ServerAddress) bool {
+	n.membersMu.Lock()
+	m, ok := n.members[string(id)]
+	n.membersMu.Unlock()
+	return ok && m.Raft != "" && m.Raft != string(target)
 }
 
 // boundKey is the identity key bound to a node id in replicated state, for

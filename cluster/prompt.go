@@ -25,10 +25,15 @@ import (
 // promptHold, so a goroutine of a leadership that has ended, or of a
 // server removed from the configuration, does not wait forever: at worst
 // one failure per promptHold reaches raft (after 2 min down, two: a 10 ms
-// back-off).
+// back-off). It also ends once gossip shows the peer alive at another raft
+// address (a server restarted on a new IP): raft then gets the error, and
+// its next try, 10 ms later, dials the address reconciliation gave it.
 type promptTransport struct {
 	*raft.NetworkTransport
 	stop <-chan struct{}
+	// moved reports whether server id now lives at an address other than
+	// target; nil: never.
+	moved func(id raft.ServerID, target raft.ServerAddress) bool
 }
 
 const (
@@ -47,17 +52,17 @@ func (t *promptTransport) AppendEntries(id raft.ServerID, target raft.ServerAddr
 	if err == nil || !isDialError(err) {
 		return err
 	}
-	if !t.awaitListening(string(target)) {
+	if !t.awaitListening(id, target) {
 		return err
 	}
 	return t.NetworkTransport.AppendEntries(id, target, args, resp)
 }
 
-// awaitListening probes addr with a TCP connect until one succeeds (true),
-// or the node stops or promptHold passes (false). The probe connection is
-// closed at once: a raft listener takes it as a connection that sent
-// nothing.
-func (t *promptTransport) awaitListening(addr string) bool {
+// awaitListening probes target with a TCP connect until one succeeds
+// (true), or the node stops, promptHold passes or the peer has moved
+// (false). The probe connection is closed at once: a raft listener takes
+// it as a connection that sent nothing.
+func (t *promptTransport) awaitListening(id raft.ServerID, target raft.ServerAddress) bool {
 	deadline := time.NewTimer(promptHold)
 	defer deadline.Stop()
 	tick := time.NewTicker(promptProbe)
@@ -70,7 +75,10 @@ func (t *promptTransport) awaitListening(addr string) bool {
 			return false
 		case <-tick.C:
 		}
-		c, err := net.DialTimeout("tcp", addr, promptProbe*5)
+		if t.moved != nil && t.moved(id, target) {
+			return false
+		}
+		c, err := net.DialTimeout("tcp", string(target), promptProbe*5)
 		if err == nil {
 			_ = c.Close()
 			return true

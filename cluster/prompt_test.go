@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,5 +94,46 @@ func TestPromptTransportStopsWithTheNode(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the append still waits after the node stopped")
+	}
+}
+
+// A peer that came back at another address is no longer waited for at the
+// old one: raft gets the error and dials the new address.
+func TestPromptTransportGivesUpOnAMovedPeer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := l.Addr().String()
+	l.Close()
+	nt, err := raft.NewTCPTransportWithLogger("127.0.0.1:0", nil, 2, time.Second, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nt.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	var moved atomic.Bool
+	tr := &promptTransport{NetworkTransport: nt, stop: stop, moved: func(id raft.ServerID, target raft.ServerAddress) bool {
+		return id == "p" && target == raft.ServerAddress(peer) && moved.Load()
+	}}
+	done := make(chan error, 1)
+	go func() {
+		var resp raft.AppendEntriesResponse
+		done <- tr.AppendEntries("p", raft.ServerAddress(peer), &raft.AppendEntriesRequest{}, &resp)
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the append returned before the peer moved: %v", err)
+	case <-time.After(3 * promptProbe):
+	}
+	moved.Store(true)
+	select {
+	case err := <-done:
+		if !isDialError(err) {
+			t.Fatalf("after the move: %v, want the dial error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the append still waits at the old address")
 	}
 }

@@ -176,7 +176,9 @@ func TestRestartServesAfterDowntime(t *testing.T) {
 		name string
 		down time.Duration
 		tls  bool
-	}{{"10s", 10 * time.Second, false}, {"2m", 2 * time.Minute, false}, {"10s-tls", 10 * time.Second, true}}
+		move bool // restart on a new raft port, as a container on a new IP
+	}{{"10s", 10 * time.Second, false, false}, {"2m", 2 * time.Minute, false, false},
+		{"10s-tls", 10 * time.Second, true, false}, {"10s-new-address", 10 * time.Second, false, true}}
 	for _, tc := range cases {
 		down := tc.down
 		t.Run(tc.name, func(t *testing.T) {
@@ -198,6 +200,10 @@ func TestRestartServesAfterDowntime(t *testing.T) {
 				// election: only the log growing matters here.
 				_ = encryptVia(c, leader, keyID)
 				time.Sleep(min(time.Second, time.Until(deadline)))
+			}
+			if tc.move {
+				p.raft = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+				p.setArg("-raft-addr", p.raft)
 			}
 			p.start(c.seeds())
 			p.waitUp(15 * time.Second)
