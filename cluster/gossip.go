@@ -60,30 +60,6 @@ func (n *Node) startGossip() error {
 	return nil
 }
 
-// joinLoop contacts the seeds until one answers, then stops: memberlist
-// keeps the membership from there.
-func (n *Node) joinLoop() {
-	defer n.wg.Done()
-	if len(n.cfg.Join) == 0 {
-		return
-	}
-	backoff := 200 * time.Millisecond
-	for {
-		joined, err := n.ml.Join(n.cfg.Join)
-		if joined > 0 {
-			n.log.Info("joined gossip", "contacted", joined)
-			return
-		}
-		n.log.Debug("gossip seeds not answering yet", "seeds", n.cfg.Join, "error", err)
-		select {
-		case <-n.stopCh:
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
-}
-
 // updateMeta changes this server's gossiped metadata and pushes it out.
 func (n *Node) updateMeta(change func(*Meta)) {
 	n.metaMu.Lock()
@@ -122,9 +98,12 @@ func (n *Node) observe(node *memberlist.Node, alive bool) {
 	defer n.membersMu.Unlock()
 	if !alive {
 		delete(n.members, node.Name)
+		delete(n.gossipAt, node.Name)
 	} else if ok && meta.ID != n.cfg.NodeID {
 		n.members[node.Name] = meta
+		n.gossipAt[node.Name] = net.JoinHostPort(node.Addr.String(), strconv.Itoa(int(node.Port)))
 	}
+	n.peersChanged()
 }
 
 type delegate struct{ n *Node }

@@ -58,8 +58,12 @@ type Node struct {
 	metaMu sync.Mutex // guards meta against gossip reads and local updates
 	meta   Meta
 
-	membersMu sync.Mutex      // guards members against event callbacks vs readers
-	members   map[string]Meta // live peers by node name, from memberlist events
+	membersMu sync.Mutex        // guards members against event callbacks vs readers
+	members   map[string]Meta   // live peers by node name, from memberlist events
+	gossipAt  map[string]string // their gossip addresses (host:port), same keys
+
+	// peersKick wakes knownPeersLoop (rejoin.go) on a membership change.
+	peersKick chan struct{}
 
 	connMu sync.Mutex // guards conns
 	conns  map[string]*grpc.ClientConn
@@ -75,6 +79,11 @@ type Node struct {
 	// every entry committed before its term began (a raft Barrier). Until
 	// then its FSM may lag the log, and answers from it could be stale.
 	readyTerm atomic.Uint64
+
+	// bootLastIndex is the last index of the log this server started with;
+	// caughtUp latches once it has applied it (Serving).
+	bootLastIndex uint64
+	caughtUp      atomic.Bool
 
 	// clocks samples the peers' wall clocks from gossip acks (clockping.go).
 	clocks *pingClock
@@ -99,18 +108,20 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		boot:     hex.EncodeToString(bootBytes),
-		identity: identity,
-		idKey:    idKey,
-		stopCh:   make(chan struct{}),
-		conns:    map[string]*grpc.ClientConn{},
-		kick:     make(chan struct{}, 1),
-		members:  map[string]Meta{},
-		admitted: map[string]bool{},
-		refused:  map[string]time.Time{},
-		clocks:   &pingClock{wall: cfg.Wall},
+		cfg:       cfg,
+		log:       cfg.Logger,
+		boot:      hex.EncodeToString(bootBytes),
+		identity:  identity,
+		idKey:     idKey,
+		stopCh:    make(chan struct{}),
+		conns:     map[string]*grpc.ClientConn{},
+		kick:      make(chan struct{}, 1),
+		members:   map[string]Meta{},
+		gossipAt:  map[string]string{},
+		peersKick: make(chan struct{}, 1),
+		admitted:  map[string]bool{},
+		refused:   map[string]time.Time{},
+		clocks:    &pingClock{wall: cfg.Wall},
 	}
 	n.disk.waiting.Store("")
 	n.disk.full.Store("")
@@ -134,10 +145,12 @@ func Start(cfg Config) (*Node, error) {
 		n.store.Close()
 		return nil, err
 	}
-	n.wg.Add(5)
+	known := n.loadKnownPeers()
+	n.wg.Add(6)
 	go n.diskLoop()
 	go n.watchLeadership()
-	go n.joinLoop()
+	go n.joinLoop(known)
+	go n.knownPeersLoop(known)
 	go n.bootstrapLoop()
 	go n.leaderLoop()
 	if n.cfg.Metrics != nil {
@@ -203,15 +216,22 @@ func (n *Node) startRaft() (hasState bool, err error) {
 	}
 	n.raft = r
 	n.raftRef.Store(r)
+	n.bootLastIndex = r.LastIndex()
 	return hasState, nil
 }
 
-// raftTransport is raft's TCP transport, over mutual TLS when configured.
-func (n *Node) raftTransport(adv net.Addr) (*raft.NetworkTransport, error) {
+// raftTransport is raft's TCP transport, over mutual TLS when configured,
+// holding appends to a peer that is down until it listens again
+// (promptTransport).
+func (n *Node) raftTransport(adv net.Addr) (raft.Transport, error) {
 	const maxPool, timeout = 3, 10 * time.Second
 	logger := n.log.Named("raft-net")
 	if n.cfg.TLS == nil {
-		return raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, adv, maxPool, timeout, logger)
+		t, err := raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, adv, maxPool, timeout, logger)
+		if err != nil {
+			return nil, err
+		}
+		return &promptTransport{NetworkTransport: t, stop: n.stopCh, moved: n.movedFrom}, nil
 	}
 	layer, err := raftstream.Listen(n.cfg.RaftAddr, adv, n.cfg.TLS)
 	if err != nil {
@@ -220,9 +240,18 @@ func (n *Node) raftTransport(adv net.Addr) (*raft.NetworkTransport, error) {
 	layer.NameDialed(n.raftIDAt)
 	layer.Prove(n.idKey)
 	layer.RequireBound(n.boundKey)
-	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+	return &promptTransport{NetworkTransport: raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: layer, MaxPool: maxPool, Timeout: timeout, Logger: logger,
-	}), nil
+	}), stop: n.stopCh, moved: n.movedFrom}, nil
+}
+
+// movedFrom reports whether gossip shows server id alive at a raft address
+// other than target (promptTransport).
+func (n *Node) movedFrom(id raft.ServerID, target raft.ServerAddress) bool {
+	n.membersMu.Lock()
+	m, ok := n.members[string(id)]
+	n.membersMu.Unlock()
+	return ok && m.Raft != "" && m.Raft != string(target)
 }
 
 // boundKey is the identity key bound to a node id in replicated state, for

@@ -40,7 +40,7 @@ func TestStatusAndPeersNeedAPrincipal(t *testing.T) {
 	}
 
 	code, public := get("/v1/sys/seal-status", false)
-	allowed := []string{"initialized", "progress", "sealed", "threshold", "version", "alarms", "insecure"}
+	allowed := []string{"initialized", "progress", "sealed", "threshold", "version", "alarms", "insecure", "ready"}
 	for k := range public {
 		if !slices.Contains(allowed, k) {
 			t.Fatalf("the unauthenticated status shows %q: HTTP %d %v", k, code, public)

@@ -336,6 +336,7 @@ func (s *Server) Shutdown() {
 	default:
 	}
 	close(s.stop)
+	s.node.Leave(5 * time.Second) // a leader hands off first: no election for a restart
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_ = s.http.Shutdown(ctx)

@@ -133,15 +133,16 @@ func (a *API) Unseal(share []byte, reset bool) (seal.Status, error) {
 	return st, err
 }
 
-// awaitInit returns the init record, waiting for it when a leader exists:
-// right after init, or right after a restart (Raft backs off replication to
-// a peer that was down for up to ~10 s), a follower may not have applied it
+// awaitInit returns the init record, waiting for it when a leader exists
+// or this server belongs to a cluster: right after init, or right after a
+// restart (before the leader's first heartbeat, and until the log it
+// restarted with is committed again), a follower may not have applied it
 // yet, and an unseal arriving then should not fail for that.
 func (a *API) awaitInit(wait time.Duration) (fsm.InitRecord, bool) {
 	deadline := time.Now().Add(wait)
 	for {
 		in, ok := a.State.Init()
-		if ok || a.Node.LeaderID() == "" || time.Now().After(deadline) {
+		if ok || (a.Node.LeaderID() == "" && !a.Node.HasClusterState()) || time.Now().After(deadline) {
 			return in, ok
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -184,6 +185,24 @@ type Status struct {
 	// Alarms are the NOSPACE alarms this node knows of (its own and those
 	// other servers gossip); while there is one, writes are refused.
 	Alarms []cluster.Alarm `json:"alarms,omitempty"`
+	// Ready: this node serves KMS requests now (Ready); NotReady says why
+	// not.
+	Ready    bool   `json:"ready"`
+	NotReady string `json:"not_ready,omitempty"`
+}
+
+// Ready reports whether this node serves KMS requests now: initialised,
+// unsealed, and (cluster.Node.Serving) leading with its log applied, or
+// following a leader it hears from and reaches, having caught up with the
+// log it restarted with. A load balancer should send traffic only here.
+func (a *API) Ready() (bool, string) {
+	if _, ok := a.State.Init(); !ok {
+		return false, "not initialized"
+	}
+	if a.Barrier.Status(0).Sealed {
+		return false, "sealed"
+	}
+	return a.Node.Serving()
 }
 
 // Status reports this node's seal and Raft state.
@@ -191,7 +210,9 @@ func (a *API) Status() Status {
 	in, initialized := a.State.Init()
 	st := a.Barrier.Status(in.Threshold)
 	r := a.Node.Raft()
+	ready, why := a.Ready()
 	return Status{
+		Ready: ready, NotReady: why,
 		Insecure:    a.Insecure,
 		Initialized: initialized, Sealed: st.Sealed, Progress: st.Progress, Threshold: in.Threshold,
 		Shares: in.Shares, Nonce: st.Nonce, NodeID: a.NodeID, LeaderID: a.Node.LeaderID(),

@@ -94,7 +94,10 @@ func (a *API) health(c healthCodes) (Health, int) {
 		return h, c.active
 	}
 	h.Standby = true
-	healthy := a.Node.LeaderID() != ""
+	// A standby is healthy when it serves: it follows a leader it has heard
+	// from within the heartbeat timeout, can reach it, and has caught up
+	// (Ready), not merely when it knows a leader's name.
+	healthy, _ := a.Ready()
 	h.HAConnectionHealthy = &healthy
 	switch {
 	case !healthy:

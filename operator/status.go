@@ -25,13 +25,17 @@ type PublicStatus struct {
 	// Insecure is announced to anyone: a server run with -insecure trusts
 	// whoever reaches its cluster ports.
 	Insecure bool `json:"insecure,omitempty"`
+	// Ready: this node serves KMS requests now (API.Ready). Why not is
+	// for principals (Status.NotReady).
+	Ready bool `json:"ready"`
 }
 
 // PublicStatus reports this node's seal state.
 func (a *API) PublicStatus() PublicStatus {
 	in, initialized := a.State.Init()
 	st := a.Barrier.Status(in.Threshold)
-	return PublicStatus{Initialized: initialized, Sealed: st.Sealed, Progress: st.Progress, Threshold: in.Threshold, Version: version.String(),
+	ready, _ := a.Ready()
+	return PublicStatus{Ready: ready, Initialized: initialized, Sealed: st.Sealed, Progress: st.Progress, Threshold: in.Threshold, Version: version.String(),
 		Alarms: a.Alarms(), Insecure: a.Insecure}
 }
 

@@ -216,7 +216,7 @@ func printTable(v map[string]any, order []string) {
 	tw.Flush()
 }
 
-var statusOrder = []string{"node_id", "initialized", "sealed", "progress", "threshold", "shares", "leader_id", "raft_state", "raft_index", "term", "insecure", "version"}
+var statusOrder = []string{"node_id", "initialized", "sealed", "ready", "not_ready", "progress", "threshold", "shares", "leader_id", "raft_state", "raft_index", "term", "insecure", "version"}
 
 func opSimple(name, help, method, path string, args []string) int {
 	fs, of := newOperatorFlags(name, "operator "+name+" [flags]", help)
