@@ -150,7 +150,7 @@ func grantOp(op string) string {
 	case "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
 		"CreateGrant", "RetireGrant", "DescribeKey", "GenerateDataKeyPair",
 		"GenerateDataKeyPairWithoutPlaintext", "Sign", "Verify", "GetPublicKey",
-		"GenerateMac", "VerifyMac", "DeriveSharedSecret":
+		"GenerateMac", "VerifyMac", "DeriveSharedSecret", "Encapsulate", "Decapsulate":
 		return op
 	}
 	return ""

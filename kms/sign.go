@@ -98,7 +98,7 @@ func (s *Service) GetPublicKey(ctx context.Context, call Call, req *getPublicKey
 	if slices.Contains(customerMasterKeySpecEnum, k.KeySpec) {
 		out["CustomerMasterKeySpec"] = k.KeySpec
 	}
-	field := map[string]string{usageSign: "SigningAlgorithms", usageEncrypt: "EncryptionAlgorithms", usageAgreement: "KeyAgreementAlgorithms"}[k.KeyUsage]
+	field := map[string]string{usageSign: "SigningAlgorithms", usageEncrypt: "EncryptionAlgorithms", usageAgreement: "KeyAgreementAlgorithms", usageEncapsulate: "EncapsulationAlgorithms"}[k.KeyUsage]
 	if field != "" {
 		out[field] = algorithmsOf(k.KeySpec, k.KeyUsage)
 	}
@@ -168,6 +168,17 @@ func (s *Service) prepareSigning(call Call, keyID string, msg []byte, msgType, a
 		return nil, incompatibleAlgorithm(*algName, k.KeySpec)
 	}
 	switch {
+	case alg.Scheme == crypto.SchemeMLDSA && mt == "DIGEST":
+		return nil, awserr.New("ValidationException", http.StatusBadRequest,
+			"The ML_DSA_SHAKE_256 signing algorithm requires MessageType RAW or EXTERNAL_MU.")
+	case alg.Scheme == crypto.SchemeMLDSA && mt == "EXTERNAL_MU" && len(msg) != crypto.MLDSAMuSize:
+		return nil, awserr.New("ValidationException", http.StatusBadRequest,
+			"Digest is invalid length for algorithm %s.", *algName)
+	case alg.Scheme == crypto.SchemeMLDSA && mt == "EXTERNAL_MU":
+		// circl cannot sign or verify a given mu (crypto/DESIGN.md): AWS's
+		// answer to a feature it does not offer.
+		return nil, awserr.New("UnsupportedOperationException", http.StatusBadRequest,
+			"MessageType EXTERNAL_MU is not supported by this server; sign the message with MessageType RAW.")
 	case mt == "EXTERNAL_MU":
 		return nil, awserr.New("ValidationException", http.StatusBadRequest,
 			"MessageType EXTERNAL_MU is valid only with the ML_DSA_SHAKE_256 signing algorithm.")
