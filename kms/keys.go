@@ -115,7 +115,7 @@ func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyReques
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorizeAccount(call); e != nil {
+	if e := s.authorizeAccountWith(call, policy.Request{KeySpec: spec, KeyUsage: usage, KeyOrigin: "AWS_KMS"}); e != nil {
 		return nil, e
 	}
 	// A key always carries its policy: AWS's default one when none is given.

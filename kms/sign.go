@@ -9,6 +9,7 @@ import (
 	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/internal/awserr"
+	"github.com/keyraft/keyraft/policy"
 )
 
 // Asymmetric keys: GetPublicKey, Sign and Verify. The private key is the
@@ -154,7 +155,7 @@ func (s *Service) prepareSigning(call Call, keyID string, msg []byte, msgType, a
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorize(call, k, nil, grantTokens); e != nil {
+	if e := s.authorizeWith(call, k, nil, grantTokens, policy.Algorithms{Signing: *algName, MessageType: mt}); e != nil {
 		return nil, e
 	}
 	if e := s.usable(k); e != nil {
