@@ -5,6 +5,8 @@ import (
 	"crypto/mlkem"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -105,6 +107,7 @@ func TestPostQuantumKeys(t *testing.T) {
 		wantCode(t, "Sign ML-DSA with DIGEST", err, "ValidationException")
 	}
 
+	var secrets [][]byte // shared secrets and their ciphertexts: never in the audit log
 	for _, sp := range []struct {
 		spec    types.KeySpec
 		oid     asn1.ObjectIdentifier
@@ -167,6 +170,7 @@ func TestPostQuantumKeys(t *testing.T) {
 		if err != nil || !bytes.Equal(dec.SharedSecret, enc.SharedSecret) {
 			t.Fatalf("Decapsulate %s: %v, same secret %v", sp.spec, err, err == nil && bytes.Equal(dec.SharedSecret, enc.SharedSecret))
 		}
+		secrets = append(secrets, enc.SharedSecret, enc.SharedSecretCiphertextBlob)
 		ss, ct := sp.offline(t, ek)
 		dec, err = s.next().Decapsulate(ctx10(t), &kms.DecapsulateInput{KeyId: id, EncapsulationAlgorithm: algs[0], SharedSecretCiphertextBlob: ct})
 		if err != nil || !bytes.Equal(dec.SharedSecret, ss) {
@@ -174,6 +178,26 @@ func TestPostQuantumKeys(t *testing.T) {
 		}
 		_, err = s.next().Decapsulate(ctx10(t), &kms.DecapsulateInput{KeyId: id, EncapsulationAlgorithm: algs[0], SharedSecretCiphertextBlob: ct[1:]})
 		wantCode(t, "Decapsulate of a short ciphertext", err, "InvalidCiphertextException")
+	}
+
+	// The audit log names the key and algorithm, never a secret or its ciphertext.
+	leader := c.waitLeader(10*time.Second, "")
+	for _, name := range []string{"Encapsulate", "Decapsulate"} {
+		evs := auditEvents(t, leader.api, "event_name="+name)
+		if len(evs) < 3 {
+			t.Fatalf("%d %s events", len(evs), name)
+		}
+		for _, ev := range evs {
+			if rp, _ := ev["requestParameters"].(map[string]any); rp["encapsulationAlgorithm"] != "ML_KEM" || rp["keyId"] == nil {
+				t.Fatalf("%s event parameters: %v", name, rp)
+			}
+			b, _ := json.Marshal(ev)
+			for _, secret := range secrets {
+				if bytes.Contains(b, []byte(base64.StdEncoding.EncodeToString(secret))) || bytes.Contains(b, secret) {
+					t.Fatalf("%s event holds a shared secret or its ciphertext: %s", name, b)
+				}
+			}
+		}
 	}
 }
 
