@@ -231,3 +231,48 @@ func TestSigningAlgorithmCondition(t *testing.T) {
 	_, err = signer.CreateKey(ctx10(t), &kms.CreateKeyInput{})
 	checkAllowed(t, "CreateKey of a symmetric key", err, false)
 }
+
+// TestPostQuantumKeysSurviveFailover: an ML-DSA key's signature made before
+// the leader dies verifies after, and an ML-KEM ciphertext made before
+// decapsulates to the same secret on the new leader.
+func TestPostQuantumKeysSurviveFailover(t *testing.T) {
+	c := startUnsealedCluster(t)
+	s := newSpread(c)
+	msg := []byte("before and after")
+	dsa, err := s.next().CreateKey(ctxTimeout(t, 30*time.Second), &kms.CreateKeyInput{KeySpec: types.KeySpecMlDsa65, KeyUsage: types.KeyUsageTypeSignVerify})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kem, err := s.next().CreateKey(ctxTimeout(t, 30*time.Second), &kms.CreateKeyInput{KeySpec: types.KeySpecMlKem768, KeyUsage: types.KeyUsageTypeEncapsulateDecapsulate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := s.next().Sign(ctx10(t), &kms.SignInput{KeyId: dsa.KeyMetadata.KeyId, Message: msg, SigningAlgorithm: types.SigningAlgorithmSpecMlDsaShake256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := s.next().Encapsulate(ctx10(t), &kms.EncapsulateInput{KeyId: kem.KeyMetadata.KeyId, EncapsulationAlgorithm: types.EncapsulationAlgorithmSpecMlKem})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	leader := c.waitLeader(10*time.Second, "")
+	leader.kill()
+	newLeader := c.waitLeader(10*time.Second, leader.id)
+	t.Logf("killed %s, %s leads", leader.id, newLeader.id)
+	var via *proc
+	for _, p := range c.nodes {
+		if p != leader {
+			via = p
+		}
+	}
+	cl := kmsClient(via.api, c.creds, 5)
+	v, err := cl.Verify(ctxTimeout(t, 20*time.Second), &kms.VerifyInput{KeyId: dsa.KeyMetadata.KeyId, Message: msg, SigningAlgorithm: types.SigningAlgorithmSpecMlDsaShake256, Signature: sig.Signature})
+	if err != nil || !v.SignatureValid {
+		t.Fatalf("ML-DSA signature made before failover: %v", err)
+	}
+	dec, err := cl.Decapsulate(ctx10(t), &kms.DecapsulateInput{KeyId: kem.KeyMetadata.KeyId, EncapsulationAlgorithm: types.EncapsulationAlgorithmSpecMlKem, SharedSecretCiphertextBlob: enc.SharedSecretCiphertextBlob})
+	if err != nil || !bytes.Equal(dec.SharedSecret, enc.SharedSecret) {
+		t.Fatalf("ML-KEM ciphertext made before failover: %v", err)
+	}
+}
