@@ -28,6 +28,7 @@ const (
 	SchemeECDSA                       // ECDSA, DER-encoded (r, s)
 	SchemeEd25519                     // PureEdDSA over the message itself
 	SchemeEd25519ph                   // HashEdDSA (RFC 8032 Ed25519ph) over SHA-512 of the message
+	SchemeMLDSA                       // pure ML-DSA (FIPS 204), empty context, over the message itself
 )
 
 // SigAlg is one signing algorithm: its scheme and the hash it begins with.
@@ -48,9 +49,16 @@ func GenerateSigningKey(spec KeySpec, rand io.Reader) ([]byte, error) {
 
 // SigningKey is a parsed private key. It lives as long as the caller keeps
 // it (kms caches it beside the unsealed material and drops it on seal).
+//
+// ML-DSA and ML-KEM keys are held here too (their seed, []byte), so that
+// kms keeps one cache and one path for every asymmetric key: ML-DSA signs
+// through Sign/Verify, ML-KEM through Encapsulate/Decapsulate.
 type SigningKey struct {
 	pk   *PrivateKey
-	priv any // pk.Key: *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey, *secp256k1.PrivateKey
+	priv any // pk.Key: *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey, *secp256k1.PrivateKey, []byte (PQ seed)
+	// pqPub is a post-quantum key's raw public key (FIPS 204/203), derived
+	// once at parse so Verify and Encapsulate need not expand the seed.
+	pqPub []byte
 }
 
 // ParseSigningKey reads a PKCS#8 DER private key of a signing spec.
@@ -62,6 +70,15 @@ func ParseSigningKey(der []byte) (*SigningKey, error) {
 	switch pk.Key.(type) {
 	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey, *secp256k1.PrivateKey:
 		return &SigningKey{pk: pk, priv: pk.Key}, nil
+	case []byte:
+		if isMLDSA(pk.Spec) || isMLKEM(pk.Spec) {
+			pub, err := pk.Public()
+			if err != nil {
+				pk.Wipe()
+				return nil, err
+			}
+			return &SigningKey{pk: pk, priv: pk.Key, pqPub: pub.Key.([]byte)}, nil
+		}
 	}
 	pk.Wipe()
 	return nil, errKeyKind
@@ -117,6 +134,12 @@ func (k *SigningKey) Sign(alg SigAlg, msg []byte, isDigest bool, rand io.Reader)
 			h := prehash(SigAlg{Hash: stdcrypto.SHA512}, msg, false)
 			return p.Sign(nil, h, &ed25519.Options{Hash: stdcrypto.SHA512})
 		}
+	case []byte:
+		// ML-DSA draws its hedging randomness from crypto/rand (circl
+		// takes no reader); kms refuses DIGEST for it, so isDigest is false.
+		if alg.Scheme == SchemeMLDSA && isMLDSA(k.pk.Spec) && !isDigest {
+			return MLDSASign(k.pk.Spec, p, msg, MessageRaw)
+		}
 	}
 	return nil, errKeyKind
 }
@@ -160,6 +183,11 @@ func (k *SigningKey) Verify(alg SigAlg, msg []byte, isDigest bool, sig []byte) e
 		default:
 			return errKeyKind
 		}
+	case []byte:
+		if alg.Scheme != SchemeMLDSA || !isMLDSA(k.pk.Spec) || isDigest {
+			return errKeyKind
+		}
+		return MLDSAVerify(k.pk.Spec, k.pqPub, msg, sig, MessageRaw)
 	default:
 		return errKeyKind
 	}
@@ -167,4 +195,23 @@ func (k *SigningKey) Verify(alg SigAlg, msg []byte, isDigest bool, sig []byte) e
 		return ErrInvalidSignature
 	}
 	return nil
+}
+
+// Encapsulate makes a fresh shared secret and its ciphertext under an
+// ML-KEM key's public half (MLKEMEncapsulate).
+func (k *SigningKey) Encapsulate() (sharedSecret, ciphertext []byte, err error) {
+	if !isMLKEM(k.pk.Spec) {
+		return nil, nil, errKeyKind
+	}
+	return MLKEMEncapsulate(k.pk.Spec, k.pqPub)
+}
+
+// Decapsulate recovers the shared secret of ciphertext with an ML-KEM key
+// (MLKEMDecapsulate: only a wrong length is ErrInvalidCiphertext).
+func (k *SigningKey) Decapsulate(ciphertext []byte) ([]byte, error) {
+	seed, ok := k.priv.([]byte)
+	if !ok || !isMLKEM(k.pk.Spec) {
+		return nil, errKeyKind
+	}
+	return MLKEMDecapsulate(k.pk.Spec, seed, ciphertext)
 }

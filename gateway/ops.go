@@ -34,6 +34,9 @@ var operations = []*Op{
 	kmsOp("Verify", true, Key, (*kms.Service).Verify, "KeyId", "MessageType", "SigningAlgorithm", "DryRun"),
 	kmsOp("GenerateMac", true, Key, (*kms.Service).GenerateMac, "KeyId", "MacAlgorithm", "DryRun"),
 	kmsOp("VerifyMac", true, Key, (*kms.Service).VerifyMac, "KeyId", "MacAlgorithm", "DryRun"),
+	// ML-KEM: never the shared secret or its ciphertext.
+	kmsOp("Encapsulate", true, Key, (*kms.Service).Encapsulate, "KeyId", "EncapsulationAlgorithm", "DryRun"),
+	kmsOp("Decapsulate", true, Key, (*kms.Service).Decapsulate, "KeyId", "EncapsulationAlgorithm", "DryRun"),
 
 	kmsOp("UpdateKeyDescription", false, Key, (*kms.Service).UpdateKeyDescription, "KeyId", "Description"),
 	kmsOp("EnableKey", false, Key, (*kms.Service).EnableKey, "KeyId"),

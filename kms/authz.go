@@ -80,17 +80,43 @@ func (s *Service) authorize(call Call, k *fsm.Key, encCtx map[string]string, gra
 // authorizeAction is authorize for an action other than the operation's
 // own name (ReEncrypt checks kms:ReEncryptFrom and kms:ReEncryptTo).
 func (s *Service) authorizeAction(call Call, action, grantOperation string, k *fsm.Key, encCtx map[string]string, grantTokens []string) *awserr.Error {
+	return s.authorizeActionWith(call, action, grantOperation, k, encCtx, grantTokens, policy.Algorithms{})
+}
+
+// authorizeWith is authorize for an operation that names an algorithm or
+// message type, which the policies' kms:SigningAlgorithm, kms:MessageType,
+// kms:MacAlgorithm and kms:EncryptionAlgorithm conditions see.
+func (s *Service) authorizeWith(call Call, k *fsm.Key, encCtx map[string]string, grantTokens []string, algs policy.Algorithms) *awserr.Error {
+	return s.authorizeActionWith(call, "kms:"+call.Op, grantOp(call.Op), k, encCtx, grantTokens, algs)
+}
+
+func (s *Service) authorizeActionWith(call Call, action, grantOperation string, k *fsm.Key, encCtx map[string]string, grantTokens []string, algs policy.Algorithms) *awserr.Error {
 	var byGrant func(c Caller) bool
 	if grantOperation != "" {
 		byGrant = func(c Caller) bool { return s.grantAllows(c, k.KeyID, grantOperation, encCtx) }
 	}
-	return s.decide(call, action, k, encCtx, grantTokens, byGrant)
+	return s.decideWith(call, action, k, encCtx, grantTokens, byGrant, algs)
+}
+
+// encryptionActions carry kms:EncryptionAlgorithm. With a symmetric key
+// AWS sets it to SYMMETRIC_DEFAULT whether or not the request names it (the
+// only algorithm such a key has, and the only one GenerateDataKey* use).
+var encryptionActions = map[string]bool{
+	"kms:Encrypt": true, "kms:Decrypt": true, "kms:ReEncryptFrom": true, "kms:ReEncryptTo": true,
+	"kms:GenerateDataKey": true, "kms:GenerateDataKeyWithoutPlaintext": true,
+	"kms:GenerateDataKeyPair": true, "kms:GenerateDataKeyPairWithoutPlaintext": true,
 }
 
 // decide makes the decision of authorizeAction: the key policy and the
 // caller's identity policies, then, unless they deny explicitly, byGrant
 // (nil when no grant can allow the action).
 func (s *Service) decide(c Call, action string, k *fsm.Key, encCtx map[string]string, grantTokens []string, byGrant func(Caller) bool) *awserr.Error {
+	return s.decideWith(c, action, k, encCtx, grantTokens, byGrant, policy.Algorithms{})
+}
+
+// decideWith is decide with the request's algorithm condition keys; the
+// key's kms:KeySpec, kms:KeyUsage and kms:KeyOrigin come from k.
+func (s *Service) decideWith(c Call, action string, k *fsm.Key, encCtx map[string]string, grantTokens []string, byGrant func(Caller) bool, algs policy.Algorithms) *awserr.Error {
 	if e := checkGrantTokens(grantTokens); e != nil {
 		return e
 	}
@@ -106,6 +132,10 @@ func (s *Service) decide(c Call, action string, k *fsm.Key, encCtx map[string]st
 	req := policy.Request{
 		PrincipalARN: c.Caller.PrincipalARN, CallerAccount: s.Account, Action: action,
 		Resource: resource, EncryptionContext: encCtx, SecureTransport: c.Caller.SecureTransport,
+		KeySpec: k.KeySpec, KeyUsage: k.KeyUsage, KeyOrigin: k.Origin, Algorithms: algs,
+	}
+	if k.KeySpec == specSymmetric && encryptionActions[action] {
+		req.Encryption = specSymmetric
 	}
 	d := policy.Decide(kp, ids, req)
 	if !d.Allowed && d.Basis != policy.ExplicitDeny && byGrant != nil && byGrant(c.Caller) {
@@ -121,12 +151,22 @@ func (s *Service) decide(c Call, action string, k *fsm.Key, encCtx map[string]st
 // ListAliases, GenerateRandom, ListRetirableGrants): IAM alone decides it,
 // and the account's root principal may do all of them.
 func (s *Service) authorizeAccount(c Call) *awserr.Error {
+	return s.authorizeAccountWith(c, policy.Request{})
+}
+
+// authorizeAccountWith is authorizeAccount with condition keys the
+// operation carries (CreateKey: the requested kms:KeySpec, kms:KeyUsage and
+// kms:KeyOrigin).
+func (s *Service) authorizeAccountWith(c Call, conds policy.Request) *awserr.Error {
 	ids, e := s.identityPolicies(c.Caller)
 	if e != nil {
 		return e
 	}
 	action := "kms:" + c.Op
-	d := policy.Decide(nil, ids, policy.Request{PrincipalARN: c.Caller.PrincipalARN, CallerAccount: s.Account, Action: action, Resource: "*", SecureTransport: c.Caller.SecureTransport})
+	req := conds
+	req.PrincipalARN, req.CallerAccount, req.Action, req.Resource = c.Caller.PrincipalARN, s.Account, action, "*"
+	req.SecureTransport = c.Caller.SecureTransport
+	d := policy.Decide(nil, ids, req)
 	if !d.Allowed {
 		return accessDenied(c, action, "*", d)
 	}
@@ -150,7 +190,7 @@ func grantOp(op string) string {
 	case "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
 		"CreateGrant", "RetireGrant", "DescribeKey", "GenerateDataKeyPair",
 		"GenerateDataKeyPairWithoutPlaintext", "Sign", "Verify", "GetPublicKey",
-		"GenerateMac", "VerifyMac", "DeriveSharedSecret":
+		"GenerateMac", "VerifyMac", "DeriveSharedSecret", "Encapsulate", "Decapsulate":
 		return op
 	}
 	return ""

@@ -34,11 +34,12 @@ type KeyMetadata struct {
 	CustomerMasterKeySpec string `json:",omitempty"`
 	KeySpec               string
 	// Each list appears only for the usage it belongs to, as AWS sends them.
-	EncryptionAlgorithms   []string `json:",omitempty"`
-	SigningAlgorithms      []string `json:",omitempty"`
-	MacAlgorithms          []string `json:",omitempty"`
-	KeyAgreementAlgorithms []string `json:",omitempty"`
-	MultiRegion            bool
+	EncryptionAlgorithms    []string `json:",omitempty"`
+	SigningAlgorithms       []string `json:",omitempty"`
+	MacAlgorithms           []string `json:",omitempty"`
+	KeyAgreementAlgorithms  []string `json:",omitempty"`
+	EncapsulationAlgorithms []string `json:",omitempty"`
+	MultiRegion             bool
 	// Only while the key is pending deletion, as AWS sends them.
 	DeletionDate                *float64 `json:",omitempty"`
 	PendingDeletionWindowInDays *int32   `json:",omitempty"`
@@ -69,6 +70,8 @@ func (s *Service) metadata(k *fsm.Key) KeyMetadata {
 		md.MacAlgorithms = algs
 	case usageAgreement:
 		md.KeyAgreementAlgorithms = algs
+	case usageEncapsulate:
+		md.EncapsulationAlgorithms = algs
 	default:
 		md.EncryptionAlgorithms = algs
 		if algs == nil {
@@ -112,7 +115,7 @@ func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyReques
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorizeAccount(call); e != nil {
+	if e := s.authorizeAccountWith(call, policy.Request{KeySpec: spec, KeyUsage: usage, KeyOrigin: "AWS_KMS"}); e != nil {
 		return nil, e
 	}
 	// A key always carries its policy: AWS's default one when none is given.

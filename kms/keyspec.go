@@ -45,6 +45,13 @@ var (
 
 var rsaSpec = keySpec{algorithms: map[string][]string{usageSign: rsaSigning, usageEncrypt: rsaEncryption}, asymmetric: true}
 
+// Post-quantum keys: crypto keeps their private key as a seed in PKCS#8
+// like every other asymmetric key, so they take the same path.
+var (
+	mldsaSpec = keySpec{algorithms: map[string][]string{usageSign: {algMLDSA}}, asymmetric: true}
+	mlkemSpec = keySpec{algorithms: map[string][]string{usageEncapsulate: {algMLKEM}}, asymmetric: true}
+)
+
 func nistSpec(alg string) keySpec {
 	return keySpec{algorithms: map[string][]string{usageSign: {alg}, usageAgreement: {"ECDH"}}, asymmetric: true}
 }
@@ -68,12 +75,12 @@ var keySpecs = map[string]keySpec{
 	"HMAC_256":              macSpec("HMAC_SHA_256", 32),
 	"HMAC_384":              macSpec("HMAC_SHA_384", 48),
 	"HMAC_512":              macSpec("HMAC_SHA_512", 64),
-	"ML_DSA_44":             {algorithms: map[string][]string{usageSign: {"ML_DSA_SHAKE_256"}}, later: true},
-	"ML_DSA_65":             {algorithms: map[string][]string{usageSign: {"ML_DSA_SHAKE_256"}}, later: true},
-	"ML_DSA_87":             {algorithms: map[string][]string{usageSign: {"ML_DSA_SHAKE_256"}}, later: true},
-	"ML_KEM_512":            {algorithms: map[string][]string{usageEncapsulate: {"ML_KEM"}}, later: true},
-	"ML_KEM_768":            {algorithms: map[string][]string{usageEncapsulate: {"ML_KEM"}}, later: true},
-	"ML_KEM_1024":           {algorithms: map[string][]string{usageEncapsulate: {"ML_KEM"}}, later: true},
+	"ML_DSA_44":             mldsaSpec,
+	"ML_DSA_65":             mldsaSpec,
+	"ML_DSA_87":             mldsaSpec,
+	"ML_KEM_512":            mlkemSpec,
+	"ML_KEM_768":            mlkemSpec,
+	"ML_KEM_1024":           mlkemSpec,
 }
 
 // The wire enums, in the order of AWS's model (validation messages list them).
@@ -99,6 +106,7 @@ var (
 		"ECDSA_SHA_512":             {Scheme: crypto.SchemeECDSA, Hash: stdcrypto.SHA512},
 		"ED25519_SHA_512":           {Scheme: crypto.SchemeEd25519, Hash: stdcrypto.SHA512},
 		"ED25519_PH_SHA_512":        {Scheme: crypto.SchemeEd25519ph, Hash: stdcrypto.SHA512},
+		algMLDSA:                    {Scheme: crypto.SchemeMLDSA},
 	}
 	macHashByName = map[string]stdcrypto.Hash{
 		"HMAC_SHA_224": stdcrypto.SHA224, "HMAC_SHA_256": stdcrypto.SHA256,
@@ -179,10 +187,11 @@ func (s *Service) symmetricOnly(k *fsm.Key, op string) *awserr.Error {
 var grantOperationsByUsage = map[string][]string{
 	specSymmetric: {"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
 		"ReEncryptTo", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext"},
-	usageEncrypt:   {"Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"},
-	usageSign:      {"Sign", "Verify", "GetPublicKey"},
-	usageMac:       {"GenerateMac", "VerifyMac"},
-	usageAgreement: {"DeriveSharedSecret", "GetPublicKey"},
+	usageEncrypt:     {"Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"},
+	usageSign:        {"Sign", "Verify", "GetPublicKey"},
+	usageMac:         {"GenerateMac", "VerifyMac"},
+	usageAgreement:   {"DeriveSharedSecret", "GetPublicKey"},
+	usageEncapsulate: {"Encapsulate", "Decapsulate", "GetPublicKey"},
 }
 
 // grantOperationsFit refuses a grant whose operations the key's type

@@ -9,6 +9,7 @@ import (
 	"github.com/keyraft/keyraft/crypto"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/internal/awserr"
+	"github.com/keyraft/keyraft/policy"
 )
 
 // HMAC keys: GenerateMac and VerifyMac. The key's material is the HMAC key
@@ -47,7 +48,7 @@ func (s *Service) prepareMac(call Call, keyID string, msg []byte, algName *strin
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorize(call, k, nil, grantTokens); e != nil {
+	if e := s.authorizeWith(call, k, nil, grantTokens, policy.Algorithms{Mac: *algName}); e != nil {
 		return nil, e
 	}
 	if e := s.usable(k); e != nil {

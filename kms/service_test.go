@@ -98,7 +98,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"Encrypt", `{"KeyId":"` + id + `","Plaintext":"eA==","GrantTokens":["a","a","a","a","a","a","a","a","a","a","a"]}`, "ValidationException"},
 		{"Decrypt", `{"CiphertextBlob":"AAAA"}`, "InvalidCiphertextException"},
 		{"Decrypt", `{}`, "ValidationException"},
-		{"CreateKey", `{"KeySpec":"ML_DSA_44","KeyUsage":"SIGN_VERIFY"}`, "UnsupportedOperationException"},
+		{"CreateKey", `{"KeySpec":"SM2","KeyUsage":"SIGN_VERIFY"}`, "UnsupportedOperationException"},
 		{"CreateKey", `{"KeySpec":"HMAC_256"}`, "ValidationException"},
 		{"CreateKey", `{"KeyUsage":"BOGUS"}`, "ValidationException"},
 		{"CreateKey", `{"Tags":[{"TagKey":""}]}`, "ValidationException"},

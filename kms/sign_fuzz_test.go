@@ -10,7 +10,7 @@ import (
 
 // signFuzzOps are the operations FuzzSigningRequests drives; a seed's
 // index names its operation, so new ones go at the end.
-var signFuzzOps = []string{"Sign", "Verify", "GetPublicKey", "GenerateMac", "VerifyMac", "CreateKey"}
+var signFuzzOps = []string{"Sign", "Verify", "GetPublicKey", "GenerateMac", "VerifyMac", "CreateKey", "Encapsulate", "Decapsulate"}
 
 // signFuzzSeeds are request bodies naming the keys the target creates
 // (by alias: their ids are random), one per operation index.
@@ -28,6 +28,11 @@ var signFuzzSeeds = []struct {
 	{4, `{"KeyId":"alias/hmac","Message":"bQ==","MacAlgorithm":"HMAC_SHA_256","Mac":"AAAA"}`},
 	{5, `{"KeySpec":"HMAC_512","KeyUsage":"GENERATE_VERIFY_MAC"}`},
 	{5, `{"CustomerMasterKeySpec":"ECC_NIST_P256","KeyUsage":"SIGN_VERIFY"}`},
+	{0, `{"KeyId":"alias/mldsa","Message":"bQ==","SigningAlgorithm":"ML_DSA_SHAKE_256","MessageType":"EXTERNAL_MU"}`},
+	{1, `{"KeyId":"alias/mldsa","Message":"bQ==","SigningAlgorithm":"ML_DSA_SHAKE_256","Signature":"AAAA"}`},
+	{6, `{"KeyId":"alias/mlkem","EncapsulationAlgorithm":"ML_KEM"}`},
+	{7, `{"KeyId":"alias/mlkem","EncapsulationAlgorithm":"ML_KEM","SharedSecretCiphertextBlob":"AAAA"}`},
+	{5, `{"KeySpec":"ML_KEM_512","KeyUsage":"ENCAPSULATE_DECAPSULATE"}`},
 }
 
 // FuzzSigningRequests: arbitrary bodies to the signing and MAC operations
@@ -42,6 +47,7 @@ func FuzzSigningRequests(f *testing.F) {
 	for alias, in := range map[string]map[string]any{
 		"alias/ec": {"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}, "alias/ed": {"KeySpec": "ECC_NIST_EDWARDS25519", "KeyUsage": "SIGN_VERIFY"},
 		"alias/rsa": {"KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}, "alias/hmac": {"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC"},
+		"alias/mldsa": {"KeySpec": "ML_DSA_44", "KeyUsage": "SIGN_VERIFY"}, "alias/mlkem": {"KeySpec": "ML_KEM_768", "KeyUsage": "ENCAPSULATE_DECAPSULATE"},
 	} {
 		id := ts.mustCall(f, "CreateKey", in)["KeyMetadata"].(map[string]any)["KeyId"]
 		ts.mustCall(f, "CreateAlias", map[string]any{"AliasName": alias, "TargetKeyId": id})

@@ -192,8 +192,9 @@ func TestCreateKeySpecsAndUsages(t *testing.T) {
 		{map[string]any{"KeySpec": "RSA_1024", "KeyUsage": "SIGN_VERIFY"}, "ValidationException", ""},
 		{map[string]any{"KeySpec": "RSA_2048", "CustomerMasterKeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}, "ValidationException", ""},
 		{map[string]any{"CustomerMasterKeySpec": "ECC_NIST_EDWARDS25519", "KeyUsage": "SIGN_VERIFY"}, "ValidationException", ""},
-		{map[string]any{"KeySpec": "ML_DSA_65", "KeyUsage": "SIGN_VERIFY"}, "UnsupportedOperationException", "KeySpec ML_DSA_65 is not supported by this server yet."},
-		{map[string]any{"KeySpec": "ML_KEM_768", "KeyUsage": "ENCAPSULATE_DECAPSULATE"}, "UnsupportedOperationException", ""},
+		{map[string]any{"KeySpec": "ML_DSA_65", "KeyUsage": "ENCAPSULATE_DECAPSULATE"}, "ValidationException", "KeyUsage ENCAPSULATE_DECAPSULATE is not compatible with KeySpec ML_DSA_65"},
+		{map[string]any{"KeySpec": "ML_KEM_768"}, "ValidationException", "KeyUsage ENCRYPT_DECRYPT is not compatible with KeySpec ML_KEM_768"},
+		{map[string]any{"KeySpec": "ML_KEM_768", "KeyUsage": "SIGN_VERIFY"}, "ValidationException", ""},
 		{map[string]any{"KeySpec": "SM2", "KeyUsage": "SIGN_VERIFY"}, "UnsupportedOperationException", ""},
 	} {
 		ts.refused(t, "CreateKey", tc.in, tc.typ, tc.msg)

@@ -85,6 +85,13 @@ const (
 	keyPrincipalAccount
 	keyPrincipalArn
 	keySecureTransport
+	keyKeySpec
+	keyKeyUsage
+	keyKeyOrigin
+	keySigningAlgorithm
+	keyMessageType
+	keyMacAlgorithm
+	keyEncryptionAlgorithm
 )
 
 // condKeys are the supported keys, by lower-cased name: IAM condition key
@@ -95,6 +102,13 @@ var condKeys = map[string]keyKind{
 	"aws:principalaccount":      keyPrincipalAccount,
 	"aws:principalarn":          keyPrincipalArn,
 	"aws:securetransport":       keySecureTransport,
+	"kms:keyspec":               keyKeySpec,
+	"kms:keyusage":              keyKeyUsage,
+	"kms:keyorigin":             keyKeyOrigin,
+	"kms:signingalgorithm":      keySigningAlgorithm,
+	"kms:messagetype":           keyMessageType,
+	"kms:macalgorithm":          keyMacAlgorithm,
+	"kms:encryptionalgorithm":   keyEncryptionAlgorithm,
 }
 
 const ecPrefix = "kms:encryptioncontext:"
@@ -144,7 +158,8 @@ func (pp parser) conditions(n *node, part string) ([]condition, error) {
 				}
 			} else {
 				return nil, malformed(reasonConditionKey, kat, "supported: kms:EncryptionContext:<key>, kms:EncryptionContextKeys, "+
-					"kms:CallerAccount, aws:PrincipalAccount, aws:PrincipalArn, aws:SecureTransport")
+					"kms:CallerAccount, kms:KeySpec, kms:KeyUsage, kms:KeyOrigin, kms:SigningAlgorithm, kms:MessageType, kms:MacAlgorithm, "+
+					"kms:EncryptionAlgorithm, aws:PrincipalAccount, aws:PrincipalArn, aws:SecureTransport")
 			}
 			vals, err := pp.conditionValues(km.val, kat, o)
 			if err != nil {
@@ -227,6 +242,20 @@ func (c *condition) lookup(req *Request) []string {
 		return one(req.PrincipalARN)
 	case keySecureTransport:
 		return []string{fmt.Sprint(req.SecureTransport)}
+	case keyKeySpec:
+		return one(req.KeySpec)
+	case keyKeyUsage:
+		return one(req.KeyUsage)
+	case keyKeyOrigin:
+		return one(req.KeyOrigin)
+	case keySigningAlgorithm:
+		return one(req.Signing)
+	case keyMessageType:
+		return one(req.MessageType)
+	case keyMacAlgorithm:
+		return one(req.Mac)
+	case keyEncryptionAlgorithm:
+		return one(req.Encryption)
 	}
 	return nil
 }

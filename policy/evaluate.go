@@ -43,9 +43,25 @@ type Request struct {
 	EncryptionContext map[string]string
 	SecureTransport   bool // the call came over TLS (aws:SecureTransport)
 
+	// The KMS condition keys of the key and the request (AWS's "Condition
+	// keys for AWS KMS"); "" is a key the request does not carry.
+	// KeySpec, KeyUsage and KeyOrigin are the key's own for an operation on
+	// a key and the requested ones for CreateKey.
+	KeySpec, KeyUsage, KeyOrigin string
+	Algorithms
+
 	// unknownKey: LockoutCheck asks about the key a new policy will be
 	// attached to, whose ARN it does not know.
 	unknownKey bool
+}
+
+// Algorithms are the request's algorithm condition keys: each is carried
+// only by the operations that name it (kms:SigningAlgorithm and
+// kms:MessageType by Sign and Verify, kms:MacAlgorithm by GenerateMac and
+// VerifyMac, kms:EncryptionAlgorithm by the encryption and data key
+// operations).
+type Algorithms struct {
+	Signing, MessageType, Mac, Encryption string
 }
 
 func principalAccount(req *Request) string {

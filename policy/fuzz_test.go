@@ -87,7 +87,8 @@ var fuzzOperators = []string{
 	"ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike", "Bool", "Null",
 }
 
-var fuzzKeys = []string{"kms:EncryptionContext:", "kms:EncryptionContextKeys", "kms:CallerAccount", "aws:PrincipalArn", "aws:SecureTransport", "aws:PrincipalAccount"}
+var fuzzKeys = []string{"kms:EncryptionContext:", "kms:EncryptionContextKeys", "kms:CallerAccount", "aws:PrincipalArn", "aws:SecureTransport", "aws:PrincipalAccount",
+	"kms:KeySpec", "kms:KeyUsage", "kms:KeyOrigin", "kms:SigningAlgorithm", "kms:MessageType", "kms:MacAlgorithm", "kms:EncryptionAlgorithm"}
 
 // buildPolicy makes a one-statement key policy (Allow or Deny by shape's low
 // bit) for any principal, using action and resource as patterns and a
