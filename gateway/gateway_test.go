@@ -20,7 +20,7 @@ var neverAudited = map[string]bool{
 }
 
 func TestTable(t *testing.T) {
-	if len(Operations()) != 34+5+10 {
+	if len(Operations()) != 37+5+10 {
 		t.Fatalf("%d operations", len(Operations()))
 	}
 	for _, op := range Operations() {

@@ -34,6 +34,12 @@ var operations = []*Op{
 	kmsOp("Verify", true, Key, (*kms.Service).Verify, "KeyId", "MessageType", "SigningAlgorithm", "DryRun"),
 	kmsOp("GenerateMac", true, Key, (*kms.Service).GenerateMac, "KeyId", "MacAlgorithm", "DryRun"),
 	kmsOp("VerifyMac", true, Key, (*kms.Service).VerifyMac, "KeyId", "MacAlgorithm", "DryRun"),
+	// Never the private key (either form), the peer public key or the shared secret.
+	kmsOp("GenerateDataKeyPair", true, Key, (*kms.Service).GenerateDataKeyPair,
+		"KeyId", "KeyPairSpec", "EncryptionContext", "DryRun"),
+	kmsOp("GenerateDataKeyPairWithoutPlaintext", true, Key, (*kms.Service).GenerateDataKeyPairWithoutPlaintext,
+		"KeyId", "KeyPairSpec", "EncryptionContext", "DryRun"),
+	kmsOp("DeriveSharedSecret", true, Key, (*kms.Service).DeriveSharedSecret, "KeyId", "KeyAgreementAlgorithm", "DryRun"),
 
 	kmsOp("UpdateKeyDescription", false, Key, (*kms.Service).UpdateKeyDescription, "KeyId", "Description"),
 	kmsOp("EnableKey", false, Key, (*kms.Service).EnableKey, "KeyId"),
