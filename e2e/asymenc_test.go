@@ -6,7 +6,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,6 +115,7 @@ func TestDataKeyPairAndECDHInterop(t *testing.T) {
 		t.Fatal(err)
 	}
 	encCtx := map[string]string{"app": "pairs"}
+	var secrets [][]byte // private keys and shared secrets: in no audit event
 	for _, spec := range []types.DataKeyPairSpec{types.DataKeyPairSpecRsa2048, types.DataKeyPairSpecEccNistP256, types.DataKeyPairSpecEccSecgP256k1, types.DataKeyPairSpecEccNistEdwards25519} {
 		out, err := s.next().GenerateDataKeyPair(ctxTimeout(t, 30*time.Second), &kms.GenerateDataKeyPairInput{KeyId: sym.KeyMetadata.KeyId, KeyPairSpec: spec, EncryptionContext: encCtx})
 		if err != nil || out.KeyPairSpec != spec {
@@ -120,6 +125,7 @@ func TestDataKeyPairAndECDHInterop(t *testing.T) {
 		if err != nil || !bytes.Equal(dec.Plaintext, out.PrivateKeyPlaintext) {
 			t.Fatalf("%s: the private key's ciphertext does not decrypt to it: %v", spec, err)
 		}
+		secrets = append(secrets, out.PrivateKeyPlaintext)
 		keyFile := filepath.Join(dir, string(spec)+".key")
 		writeFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: dec.Plaintext}))
 		pubDER, err := exec.Command("openssl", "pkey", "-in", keyFile, "-pubout", "-outform", "DER").Output()
@@ -172,6 +178,7 @@ func TestDataKeyPairAndECDHInterop(t *testing.T) {
 				t.Fatalf("DeriveSharedSecret %s: %v", tc.spec, err)
 			}
 		}
+		secrets = append(secrets, want)
 		wrong, err := tc.other.GenerateKey(rand.Reader)
 		if err != nil {
 			t.Fatal(err)
@@ -186,5 +193,43 @@ func TestDataKeyPairAndECDHInterop(t *testing.T) {
 		offCurve[len(offCurve)-1] ^= 1
 		_, err = s.next().DeriveSharedSecret(ctx10(t), &kms.DeriveSharedSecretInput{KeyId: id, KeyAgreementAlgorithm: types.KeyAgreementAlgorithmSpecEcdh, PublicKey: offCurve})
 		wantCode(t, "DeriveSharedSecret with an off-curve point", err, "ValidationException")
+	}
+
+	// Every node's audit log has the events, with the algorithm and spec,
+	// and none of the secrets in any form the log could hold them.
+	for _, p := range c.nodes {
+		var events []map[string]any
+		waitFor(t, 20*time.Second, "the key pair and ECDH events on "+p.id, func() (bool, error) {
+			events = auditEvents(t, p.api, "")
+			n := map[any]int{}
+			for _, ev := range events {
+				n[ev["eventName"]]++
+			}
+			if n["DeriveSharedSecret"] < 15 || n["GenerateDataKeyPair"] < 4 || n["GenerateDataKeyPairWithoutPlaintext"] < 4 {
+				return false, fmt.Errorf("events so far: %v", n)
+			}
+			return true, nil
+		})
+		seenAlg := false
+		for _, ev := range events {
+			if ev["eventName"] == "DeriveSharedSecret" {
+				rp, _ := ev["requestParameters"].(map[string]any)
+				seenAlg = seenAlg || rp["keyAgreementAlgorithm"] == "ECDH"
+			}
+		}
+		if !seenAlg {
+			t.Fatalf("%s: no DeriveSharedSecret event records its algorithm", p.id)
+		}
+		raw, err := json.Marshal(events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sec := range secrets {
+			for _, form := range []string{base64.StdEncoding.EncodeToString(sec), hex.EncodeToString(sec)} {
+				if bytes.Contains(raw, []byte(form)) {
+					t.Fatalf("%s: a private key or shared secret is in the audit log", p.id)
+				}
+			}
+		}
 	}
 }
