@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/x509"
+	"strings"
 	"testing"
 
 	"github.com/keyraft/keyraft/crypto"
@@ -136,4 +137,48 @@ func TestDeriveSharedSecret(t *testing.T) {
 	}
 	ts.mustCall(t, "DisableKey", map[string]any{"KeyId": id})
 	ts.refused(t, "DeriveSharedSecret", call(peers["ECC_NIST_P256"]), "DisabledException", "")
+}
+
+// TestAsymEncGrantsAndPolicy: grants allow exactly the new operations on
+// the key types AWS allows them for; a caller with no grant and no policy
+// is AccessDeniedException naming the operation's action.
+func TestAsymEncGrantsAndPolicy(t *testing.T) {
+	ts := newTestService(t)
+	sym, _ := ts.newKey(t)
+	rsaID, _ := ts.newSpecKey(t, "RSA_2048", usageEncrypt)
+	ecdhID, _ := ts.newSpecKey(t, "ECC_NIST_P256", usageAgreement)
+	u := testUser("asym")
+	peer := unb64(t, any(fuzzPeerKey))
+	derive := map[string]any{"KeyId": ecdhID, "KeyAgreementAlgorithm": "ECDH", "PublicKey": peer}
+	pair := map[string]any{"KeyId": sym, "KeyPairSpec": "ECC_NIST_P256"}
+	enc := map[string]any{"KeyId": rsaID, "Plaintext": []byte("x"), "EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}
+	for op, in := range map[string]map[string]any{"DeriveSharedSecret": derive, "GenerateDataKeyPair": pair, "GenerateDataKeyPairWithoutPlaintext": pair, "Encrypt": enc} {
+		if _, e := ts.callAs(t, u, op, in); e == nil || e.Type != "AccessDeniedException" || !strings.Contains(e.Message, "kms:"+op) {
+			t.Fatalf("%s without a grant: %v", op, e)
+		}
+	}
+	ts.grant(t, ecdhID, u, []string{"DeriveSharedSecret"}, nil)
+	ts.grant(t, sym, u, []string{"GenerateDataKeyPair"}, nil)
+	ts.grant(t, rsaID, u, []string{"Encrypt", "Decrypt"}, nil)
+	if _, e := ts.callAs(t, u, "DeriveSharedSecret", derive); e != nil {
+		t.Fatalf("DeriveSharedSecret with a grant: %v", e)
+	}
+	if _, e := ts.callAs(t, u, "GenerateDataKeyPair", pair); e != nil {
+		t.Fatalf("GenerateDataKeyPair with a grant: %v", e)
+	}
+	// The grant names GenerateDataKeyPair only.
+	if _, e := ts.callAs(t, u, "GenerateDataKeyPairWithoutPlaintext", pair); e == nil || e.Type != "AccessDeniedException" {
+		t.Fatalf("GenerateDataKeyPairWithoutPlaintext under another operation's grant: %v", e)
+	}
+	out, e := ts.callAs(t, u, "Encrypt", enc)
+	if e != nil {
+		t.Fatalf("Encrypt with a grant: %v", e)
+	}
+	if _, e := ts.callAs(t, u, "Decrypt", map[string]any{"KeyId": rsaID, "CiphertextBlob": unb64(t, out["CiphertextBlob"]), "EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}); e != nil {
+		t.Fatalf("Decrypt with a grant: %v", e)
+	}
+	// Operations the key type cannot perform cannot be granted.
+	for _, g := range []struct{ id, op string }{{ecdhID, "Decrypt"}, {ecdhID, "Sign"}, {rsaID, "DeriveSharedSecret"}, {rsaID, "GenerateDataKeyPair"}, {sym, "DeriveSharedSecret"}} {
+		ts.refused(t, "CreateGrant", map[string]any{"KeyId": g.id, "GranteePrincipal": u.PrincipalARN, "Operations": []string{g.op}}, "ValidationException", "")
+	}
 }
