@@ -126,6 +126,9 @@ func (s *Service) Encrypt(ctx context.Context, call Call, req *encryptRequest) (
 		return nil, e
 	}
 	defer clear(req.Plaintext)
+	if req.DryRun {
+		return nil, dryRunSucceeded()
+	}
 	blob, e := s.encryptWith(k, alg, req.Plaintext, req.EncryptionContext, "encryptionContext")
 	if e != nil {
 		return nil, e
@@ -161,6 +164,12 @@ func (s *Service) Decrypt(ctx context.Context, call Call, req *decryptRequest) (
 	k, plaintext, alg, e := s.open(call, "Decrypt", req.GrantTokens, req.CiphertextBlob, req.EncryptionContext, req.KeyId, req.EncryptionAlgorithm, "ciphertextBlob", "keyId", "encryptionContext")
 	if e != nil {
 		return nil, e
+	}
+	if req.DryRun {
+		// Checked after the ciphertext opened, so a dry run reports what
+		// the real call would; the plaintext is dropped unseen.
+		clear(plaintext)
+		return nil, dryRunSucceeded()
 	}
 	return map[string]any{"KeyId": s.arn(k.KeyID), "Plaintext": sensitive.Bytes(plaintext), "EncryptionAlgorithm": alg}, nil
 }
@@ -281,6 +290,9 @@ func (s *Service) ReEncrypt(ctx context.Context, call Call, req *reEncryptReques
 	dstAlg, e := s.encryptionAlgorithm(dst, req.DestinationEncryptionAlgorithm, call.Op)
 	if e != nil {
 		return nil, e
+	}
+	if req.DryRun {
+		return nil, dryRunSucceeded()
 	}
 	blob, e := s.encryptWith(dst, dstAlg, plaintext, req.DestinationEncryptionContext, "destinationEncryptionContext")
 	if e != nil {

@@ -142,3 +142,29 @@ func TestRSAReEncrypt(t *testing.T) {
 	ts.refused(t, "ReEncrypt", map[string]any{"CiphertextBlob": blob, "SourceEncryptionContext": map[string]string{"k": "v"}, "DestinationKeyId": a},
 		"InvalidKeyUsageException", "")
 }
+
+// TestEncryptionDryRun: DryRun runs every check and then answers
+// DryRunOperationException instead of a result, for symmetric and RSA keys.
+func TestEncryptionDryRun(t *testing.T) {
+	ts := newTestService(t)
+	rsaID, _ := ts.newSpecKey(t, "RSA_2048", usageEncrypt)
+	sym, _ := ts.newKey(t)
+	ct := unb64(t, ts.mustCall(t, "Encrypt", map[string]any{"KeyId": rsaID, "Plaintext": []byte("x"), "EncryptionAlgorithm": "RSAES_OAEP_SHA_1"})["CiphertextBlob"])
+	blob := unb64(t, ts.mustCall(t, "Encrypt", map[string]any{"KeyId": sym, "Plaintext": []byte("x")})["CiphertextBlob"])
+	for _, c := range []struct {
+		op string
+		in map[string]any
+	}{
+		{"Encrypt", map[string]any{"KeyId": rsaID, "Plaintext": []byte("x"), "EncryptionAlgorithm": "RSAES_OAEP_SHA_1", "DryRun": true}},
+		{"Encrypt", map[string]any{"KeyId": sym, "Plaintext": []byte("x"), "DryRun": true}},
+		{"Decrypt", map[string]any{"KeyId": rsaID, "CiphertextBlob": ct, "EncryptionAlgorithm": "RSAES_OAEP_SHA_1", "DryRun": true}},
+		{"Decrypt", map[string]any{"CiphertextBlob": blob, "DryRun": true}},
+		{"ReEncrypt", map[string]any{"CiphertextBlob": blob, "DestinationKeyId": rsaID, "DestinationEncryptionAlgorithm": "RSAES_OAEP_SHA_256", "DryRun": true}},
+		{"GenerateDataKey", map[string]any{"KeyId": sym, "KeySpec": "AES_256", "DryRun": true}},
+		{"GenerateDataKeyWithoutPlaintext", map[string]any{"KeyId": sym, "NumberOfBytes": 16, "DryRun": true}},
+	} {
+		ts.refused(t, c.op, c.in, "DryRunOperationException", "")
+	}
+	// A dry run that would fail reports the failure.
+	ts.refused(t, "Encrypt", map[string]any{"KeyId": rsaID, "Plaintext": []byte("x"), "DryRun": true}, "InvalidKeyUsageException", "")
+}
