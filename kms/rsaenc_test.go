@@ -168,3 +168,15 @@ func TestEncryptionDryRun(t *testing.T) {
 	// A dry run that would fail reports the failure.
 	ts.refused(t, "Encrypt", map[string]any{"KeyId": rsaID, "Plaintext": []byte("x"), "DryRun": true}, "InvalidKeyUsageException", "")
 }
+
+// BenchmarkRSADecrypt is Decrypt with an RSA_2048 key through the service,
+// the private key parsed from its PKCS#8 per call (withPrivateKey).
+func BenchmarkRSADecrypt(b *testing.B) {
+	ts := newTestService(b)
+	id, _ := ts.newSpecKey(b, "RSA_2048", usageEncrypt)
+	ct := unb64(b, ts.mustCall(b, "Encrypt", map[string]any{"KeyId": id, "Plaintext": []byte("x"), "EncryptionAlgorithm": "RSAES_OAEP_SHA_256"})["CiphertextBlob"])
+	in := map[string]any{"KeyId": id, "CiphertextBlob": ct, "EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}
+	for b.Loop() {
+		ts.mustCall(b, "Decrypt", in)
+	}
+}
