@@ -37,6 +37,12 @@ var operations = []*Op{
 	// ML-KEM: never the shared secret or its ciphertext.
 	kmsOp("Encapsulate", true, Key, (*kms.Service).Encapsulate, "KeyId", "EncapsulationAlgorithm", "DryRun"),
 	kmsOp("Decapsulate", true, Key, (*kms.Service).Decapsulate, "KeyId", "EncapsulationAlgorithm", "DryRun"),
+	// Never the private key (either form), the peer public key or the shared secret.
+	kmsOp("GenerateDataKeyPair", true, Key, (*kms.Service).GenerateDataKeyPair,
+		"KeyId", "KeyPairSpec", "EncryptionContext", "DryRun"),
+	kmsOp("GenerateDataKeyPairWithoutPlaintext", true, Key, (*kms.Service).GenerateDataKeyPairWithoutPlaintext,
+		"KeyId", "KeyPairSpec", "EncryptionContext", "DryRun"),
+	kmsOp("DeriveSharedSecret", true, Key, (*kms.Service).DeriveSharedSecret, "KeyId", "KeyAgreementAlgorithm", "DryRun"),
 
 	kmsOp("UpdateKeyDescription", false, Key, (*kms.Service).UpdateKeyDescription, "KeyId", "Description"),
 	kmsOp("EnableKey", false, Key, (*kms.Service).EnableKey, "KeyId"),

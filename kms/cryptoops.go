@@ -77,13 +77,9 @@ func checkAlgorithm(alg *string) *awserr.Error {
 	if alg == nil {
 		return nil
 	}
-	if e := checkEnum("encryptionAlgorithm", *alg, "SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"); e != nil {
-		return e
-	}
-	if *alg != algSymmetric {
-		return awserr.New("InvalidKeyUsageException", http.StatusBadRequest, "The encryption algorithm %s is not supported by a symmetric key.", *alg)
-	}
-	return nil
+	// Whether the key takes it is encryptionAlgorithm's question, once the
+	// key is known.
+	return checkEnum("encryptionAlgorithm", *alg, "SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE")
 }
 
 // encryptUnder seals plaintext under the key's current material.
@@ -122,15 +118,34 @@ func (s *Service) Encrypt(ctx context.Context, call Call, req *encryptRequest) (
 	if e := s.authorize(call, k, req.EncryptionContext, req.GrantTokens); e != nil {
 		return nil, e
 	}
-	if e := firstErr(s.usable(k), s.symmetricOnly(k, call.Op)); e != nil {
+	if e := s.usable(k); e != nil {
 		return nil, e
 	}
-	blob, e := s.encryptUnder(k, req.Plaintext, req.EncryptionContext)
-	clear(req.Plaintext)
+	alg, e := s.encryptionAlgorithm(k, req.EncryptionAlgorithm, call.Op)
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"CiphertextBlob": blob, "KeyId": s.arn(k.KeyID), "EncryptionAlgorithm": algSymmetric}, nil
+	defer clear(req.Plaintext)
+	if req.DryRun {
+		return nil, dryRunSucceeded()
+	}
+	blob, e := s.encryptWith(k, alg, req.Plaintext, req.EncryptionContext, "encryptionContext")
+	if e != nil {
+		return nil, e
+	}
+	return map[string]any{"CiphertextBlob": blob, "KeyId": s.arn(k.KeyID), "EncryptionAlgorithm": alg}, nil
+}
+
+// encryptWith encrypts under k with alg (checked by encryptionAlgorithm):
+// a keyraft blob for a symmetric key, raw OAEP for an RSA key.
+func (s *Service) encryptWith(k *fsm.Key, alg string, plaintext []byte, encCtx map[string]string, ctxField string) ([]byte, *awserr.Error) {
+	if alg == algSymmetric {
+		return s.encryptUnder(k, plaintext, encCtx)
+	}
+	if e := noContextForRSA(ctxField, encCtx); e != nil {
+		return nil, e
+	}
+	return s.rsaEncrypt(k, alg, plaintext)
 }
 
 type decryptRequest struct {
@@ -146,19 +161,49 @@ func (s *Service) Decrypt(ctx context.Context, call Call, req *decryptRequest) (
 	if e := firstErr(checkGrantTokens(req.GrantTokens), checkAlgorithm(req.EncryptionAlgorithm)); e != nil {
 		return nil, e
 	}
-	k, plaintext, e := s.open(call, "Decrypt", req.GrantTokens, req.CiphertextBlob, req.EncryptionContext, req.KeyId, "ciphertextBlob", "keyId")
+	k, plaintext, alg, e := s.open(call, "Decrypt", req.GrantTokens, req.CiphertextBlob, req.EncryptionContext, req.KeyId, req.EncryptionAlgorithm, "ciphertextBlob", "keyId", "encryptionContext")
 	if e != nil {
 		return nil, e
 	}
-	return map[string]any{"KeyId": s.arn(k.KeyID), "Plaintext": sensitive.Bytes(plaintext), "EncryptionAlgorithm": algSymmetric}, nil
+	if req.DryRun {
+		// Checked after the ciphertext opened, so a dry run reports what
+		// the real call would; the plaintext is dropped unseen.
+		clear(plaintext)
+		return nil, dryRunSucceeded()
+	}
+	return map[string]any{"KeyId": s.arn(k.KeyID), "Plaintext": sensitive.Bytes(plaintext), "EncryptionAlgorithm": alg}, nil
 }
 
 // open decrypts a ciphertext blob: the blob names its key; a key named by
 // the caller must be that key (IncorrectKeyException otherwise). grantOp is
-// the permission checked on that key (Decrypt or ReEncryptFrom).
-func (s *Service) open(call Call, grantOp string, grantTokens []string, blob []byte, encCtx map[string]string, keyRef *string, blobField, keyField string) (*fsm.Key, []byte, *awserr.Error) {
+// the permission checked on that key (Decrypt or ReEncryptFrom). A raw OAEP
+// ciphertext names no key, so it opens only when the caller names an RSA
+// key (as AWS requires KeyId for asymmetric ciphertexts). It returns the
+// algorithm that opened the blob.
+func (s *Service) open(call Call, grantOp string, grantTokens []string, blob []byte, encCtx map[string]string, keyRef, algRef *string, blobField, keyField, ctxField string) (*fsm.Key, []byte, string, *awserr.Error) {
+	k, pt, e := s.openBlob(call, grantOp, grantTokens, blob, encCtx, keyRef, algRef, blobField, keyField, ctxField)
+	if e != nil {
+		return nil, nil, "", e
+	}
+	alg := algSymmetric
+	if k.KeySpec != specSymmetric {
+		alg = *algRef // encryptionAlgorithm refuses an RSA key without one
+	}
+	return k, pt, alg, nil
+}
+
+func (s *Service) openBlob(call Call, grantOp string, grantTokens []string, blob []byte, encCtx map[string]string, keyRef, algRef *string, blobField, keyField, ctxField string) (*fsm.Key, []byte, *awserr.Error) {
 	if e := firstErr(checkBlobLen(blobField, blob, 1, 6144), checkContext(encCtx)); e != nil {
 		return nil, nil, e
+	}
+	if keyRef != nil {
+		named, e := s.resolveKey(keyField, *keyRef)
+		if e != nil {
+			return nil, nil, e
+		}
+		if keySpecs[named.KeySpec].asymmetric {
+			return s.openRSA(call, grantOp, grantTokens, named, blob, encCtx, algRef, ctxField)
+		}
 	}
 	hdr, err := crypto.ParseHeader(blob)
 	if err != nil {
@@ -181,8 +226,16 @@ func (s *Service) open(call Call, grantOp string, grantTokens []string, blob []b
 	if e := s.authorizeAction(call, "kms:"+grantOp, grantOp, k, encCtx, grantTokens); e != nil {
 		return nil, nil, e
 	}
-	if e := firstErr(s.usable(k), s.symmetricOnly(k, call.Op)); e != nil {
+	if e := s.usable(k); e != nil {
 		return nil, nil, e
+	}
+	if _, e := s.encryptionAlgorithm(k, algRef, call.Op); e != nil {
+		return nil, nil, e
+	}
+	if k.KeySpec != specSymmetric {
+		// A keyraft blob is never made under an asymmetric key; one naming
+		// such a key is forged, and its material is no AES key.
+		return nil, nil, invalidCiphertext()
 	}
 	var plaintext []byte
 	e := s.withMaterial(k, hdr.KeyVersion, func(m []byte) *awserr.Error {
@@ -226,21 +279,28 @@ func (s *Service) ReEncrypt(ctx context.Context, call Call, req *reEncryptReques
 	if e := s.authorizeAction(call, "kms:ReEncryptTo", "ReEncryptTo", dst, req.DestinationEncryptionContext, req.GrantTokens); e != nil {
 		return nil, e
 	}
-	src, plaintext, e := s.open(call, "ReEncryptFrom", req.GrantTokens, req.CiphertextBlob, req.SourceEncryptionContext, req.SourceKeyId, "ciphertextBlob", "sourceKeyId")
+	src, plaintext, srcAlg, e := s.open(call, "ReEncryptFrom", req.GrantTokens, req.CiphertextBlob, req.SourceEncryptionContext, req.SourceKeyId, req.SourceEncryptionAlgorithm, "ciphertextBlob", "sourceKeyId", "sourceEncryptionContext")
 	if e != nil {
 		return nil, e
 	}
 	defer clear(plaintext)
-	if e := firstErr(s.usable(dst), s.symmetricOnly(dst, call.Op)); e != nil {
+	if e := s.usable(dst); e != nil {
 		return nil, e
 	}
-	blob, e := s.encryptUnder(dst, plaintext, req.DestinationEncryptionContext)
+	dstAlg, e := s.encryptionAlgorithm(dst, req.DestinationEncryptionAlgorithm, call.Op)
+	if e != nil {
+		return nil, e
+	}
+	if req.DryRun {
+		return nil, dryRunSucceeded()
+	}
+	blob, e := s.encryptWith(dst, dstAlg, plaintext, req.DestinationEncryptionContext, "destinationEncryptionContext")
 	if e != nil {
 		return nil, e
 	}
 	return map[string]any{
 		"CiphertextBlob": blob, "SourceKeyId": s.arn(src.KeyID), "KeyId": s.arn(dst.KeyID),
-		"SourceEncryptionAlgorithm": algSymmetric, "DestinationEncryptionAlgorithm": algSymmetric,
+		"SourceEncryptionAlgorithm": srcAlg, "DestinationEncryptionAlgorithm": dstAlg,
 	}, nil
 }
 

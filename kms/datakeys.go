@@ -66,6 +66,9 @@ func (s *Service) newDataKey(call Call, req *generateDataKeyRequest) (*fsm.Key, 
 	if e := firstErr(s.usable(k), s.symmetricOnly(k, call.Op)); e != nil {
 		return nil, nil, nil, e
 	}
+	if req.DryRun {
+		return nil, nil, nil, dryRunSucceeded()
+	}
 	plaintext := make([]byte, n)
 	if _, err := s.rand().Read(plaintext); err != nil {
 		return nil, nil, nil, Internal("could not generate a data key")
