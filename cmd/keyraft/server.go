@@ -127,7 +127,12 @@ func runDev(cfg config.Node) int {
 		return 1
 	}
 	if keys != nil {
-		if err := seedKeys(ctx, s, keys); err != nil {
+		// Its own deadline: a large seed is a few commits per key, more
+		// than the init's 30 s allow on a slow machine.
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err := seedKeys(sctx, s, keys)
+		scancel()
+		if err != nil {
 			res.Forget()
 			fmt.Fprintf(os.Stderr, "keyraft server -dev -seed %s: %v\n", cfg.Seed, err)
 			return 1
