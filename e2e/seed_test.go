@@ -190,3 +190,28 @@ func TestSeedRefusals(t *testing.T) {
 		t.Errorf("-seed without -dev: %v\n%s", err, out)
 	}
 }
+
+// TestSeedEarlierRun: a ciphertext made by a server of an earlier commit,
+// under the fixed material of testdata/seed/keys.yaml, decrypts under a
+// server seeded with that file today: what a test suite relies on when it
+// keeps ciphertexts next to its seed.
+func TestSeedEarlierRun(t *testing.T) {
+	b64, err := os.ReadFile("testdata/seed/ciphertext.b64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, _, _, _ := devNodeProc(t, "-seed", "testdata/seed/keys.yaml")
+	c := kmsClient(api, credsFor(api), 3)
+	dec, err := c.Decrypt(context.Background(), &kms.DecryptInput{CiphertextBlob: blob,
+		KeyId: aws.String("alias/earlier-run"), EncryptionContext: map[string]string{"run": "earlier"}})
+	if err != nil {
+		t.Fatalf("the earlier run's ciphertext: %v", err)
+	}
+	if string(dec.Plaintext) != "sealed by an earlier run" {
+		t.Fatalf("decrypted %q", dec.Plaintext)
+	}
+}
