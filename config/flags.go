@@ -25,6 +25,7 @@ func newFlags(fs *flag.FlagSet, n *Node) *flags {
 	f := &flags{fs: fs, node: n}
 	fs.StringVar(&f.file, "config", "", "JSON file of flag values (flag names as keys); flags given on the command line win")
 	fs.BoolVar(&n.Dev, "dev", n.Dev, "one node in a temporary data dir, initialised with one share and unsealed")
+	fs.StringVar(&n.Seed, "seed", n.Seed, "with -dev: create the keys, aliases, tags and policies of this YAML or JSON `file` before serving (docs/seed.md)")
 	fs.StringVar(&n.NodeID, "node-id", n.NodeID, "this server's unique id")
 	fs.StringVar(&n.DataDir, "data-dir", n.DataDir, "directory for the raft store and snapshots")
 	fs.StringVar(&n.APIAddr, "api-addr", n.APIAddr, "AWS KMS and operator API listener; give 0.0.0.0:8200 (or a host's address) for other hosts to reach it")

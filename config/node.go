@@ -83,7 +83,10 @@ type Node struct {
 
 	// The process around the node, which only cmd/keyraft reads: -dev
 	// mode, the pprof listener (loopback only) and memory protection.
-	Dev             bool
+	Dev bool
+	// Seed is a -dev process's seed file (YAML or JSON, package seed): keys
+	// with fixed ids and material created before the node serves.
+	Seed            string
 	PprofAddr       string
 	DisableMlock    bool
 	EnableCoreDumps bool

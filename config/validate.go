@@ -25,6 +25,11 @@ func (n *Node) Validate() error {
 			return fmt.Errorf("-pprof-addr: %w", err)
 		}
 	}
+	// Fixed key material and ids are for tests: a production cluster never
+	// takes them, whatever its config file says.
+	if n.Seed != "" && !n.Dev {
+		return errors.New("-seed is only for -dev servers")
+	}
 	// A -dev process makes a temporary data dir when none is given.
 	if n.NodeID == "" || (n.DataDir == "" && !n.Dev) {
 		return errors.New("-node-id and -data-dir are required (or use -dev)")

@@ -20,8 +20,10 @@ import (
 	"google.golang.org/grpc/grpclog"
 
 	"github.com/keyraft/keyraft/config"
+	"github.com/keyraft/keyraft/kms"
 	"github.com/keyraft/keyraft/node"
 	operatorapi "github.com/keyraft/keyraft/operator"
+	"github.com/keyraft/keyraft/seed"
 )
 
 func runServer(args []string) int {
@@ -89,6 +91,19 @@ func waitForSignal() {
 // directory, initialised with a single share and unsealed, and prints how
 // to point the AWS CLI at it.
 func runDev(cfg config.Node) int {
+	// The seed file is read before anything starts: a bad one refuses
+	// the start-up, naming the entry, with no node left half-seeded.
+	var keys *seed.File
+	if cfg.Seed != "" {
+		b, err := readSeed(cfg.Seed)
+		if err == nil {
+			keys, err = seed.Parse(b)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "keyraft server -dev -seed %s: %v\n", cfg.Seed, err)
+			return 2
+		}
+	}
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "keyraft-dev-")
 		if err != nil {
@@ -111,6 +126,18 @@ func runDev(cfg config.Node) int {
 		fmt.Fprintf(os.Stderr, "keyraft server -dev: %v\n", err)
 		return 1
 	}
+	if keys != nil {
+		// Its own deadline: a large seed is a few commits per key, more
+		// than the init's 30 s allow on a slow machine.
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err := seedKeys(sctx, s, keys)
+		scancel()
+		if err != nil {
+			res.Forget()
+			fmt.Fprintf(os.Stderr, "keyraft server -dev -seed %s: %v\n", cfg.Seed, err)
+			return 1
+		}
+	}
 	scheme := "http://"
 	if cfg.TLSCertFile != "" {
 		scheme = "https://"
@@ -122,6 +149,9 @@ func runDev(cfg config.Node) int {
 	fmt.Printf(`
 keyraft is running in -dev mode: one node, in-memory seal state, data in %s (removed on exit).
 `, cfg.DataDir)
+	if keys != nil {
+		fmt.Printf("Seeded %d keys from %s.\n", len(keys.Keys), cfg.Seed)
+	}
 	b := make([]byte, 0, 128) // room for either line: no copy left by growing
 	b = base64.StdEncoding.AppendEncode(append(b, "Unseal share (already applied): "...), res.Shares[0])
 	_, _ = os.Stdout.Write(b)
@@ -179,4 +209,32 @@ func dialable(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// readSeed reads at most seed.MaxSize+1 bytes, so that seed.Parse can
+// refuse a larger file without this process reading all of it.
+func readSeed(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, seed.MaxSize+1))
+}
+
+// seedKeys creates the file's keys in order, each through the replicated
+// commands and audited (node.Server.SeedKey); the first refusal stops the
+// start-up, naming the entry.
+func seedKeys(ctx context.Context, s *node.Server, f *seed.File) error {
+	for i, k := range f.Keys {
+		sk := kms.SeedKey{KeyID: k.KeyId, Description: k.Description, KeySpec: k.KeySpec, KeyUsage: k.KeyUsage,
+			Policy: k.Policy, Aliases: k.Aliases, Material: k.Material}
+		for _, t := range k.Tags {
+			sk.Tags = append(sk.Tags, [2]string{t.TagKey, t.TagValue})
+		}
+		if err := s.SeedKey(ctx, sk); err != nil {
+			return fmt.Errorf("%s: %w", seed.Name(i, k.KeyId), err)
+		}
+	}
+	return nil
 }
