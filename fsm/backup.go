@@ -139,7 +139,13 @@ type BackupReader struct {
 	sum  hash.Hash
 	left int64
 	done bool
+	// expect, when set, is the checksum the file must carry.
+	expect []byte
 }
+
+// Expect makes the reader refuse, at its end, a file whose checksum is not
+// sum: the one a restore request was signed over.
+func (b *BackupReader) Expect(sum []byte) { b.expect = sum }
 
 // ReadBackupHeader reads and checks a backup file's framing up to its
 // content, which the returned reader yields.
@@ -212,6 +218,9 @@ func (b *BackupReader) finish() error {
 	}
 	if subtle.ConstantTimeCompare(trailer[:], b.sum.Sum(nil)) != 1 {
 		return fmt.Errorf("%w: checksum does not match: the file is damaged", ErrBadBackup)
+	}
+	if b.expect != nil && subtle.ConstantTimeCompare(trailer[:], b.expect) != 1 {
+		return fmt.Errorf("%w: the file's checksum is not the one the request was signed over", ErrBadBackup)
 	}
 	var extra [1]byte
 	if n, _ := io.ReadFull(b.r, extra[:]); n > 0 {
