@@ -53,6 +53,9 @@ func TestBackupDrill(t *testing.T) {
 	if sum.Keys != 1 || sum.Header.ClusterID == "" || sum.AuditLast == 0 {
 		t.Fatalf("inspect: %+v; want 1 key, a cluster id, audit events", sum)
 	}
+	if evs := auditEvents(t, leader.api, "event_name=OperatorSnapshotSave"); len(evs) != 1 {
+		t.Fatalf("%d OperatorSnapshotSave events, want 1", len(evs))
+	}
 
 	for _, p := range old.nodes {
 		p.kill()
@@ -95,9 +98,16 @@ func TestBackupDrill(t *testing.T) {
 			return true, nil
 		})
 	}
-	evs := auditEvents(t, newLeader.api, "event_name=OperatorSnapshotSave")
-	if len(evs) != 1 {
-		t.Fatalf("%d OperatorSnapshotSave events in the restored log, want 1", len(evs))
+	// The save's event followed the snapshot it took, so it is in the old
+	// cluster's log only; the restore's is the restored log's next.
+	if evs := auditEvents(t, newLeader.api, "event_name=OperatorSnapshotSave"); len(evs) != 0 {
+		t.Fatalf("%d OperatorSnapshotSave events in the restored log, want 0", len(evs))
+	}
+	if evs := auditEvents(t, newLeader.api, "event_name=OperatorSnapshotRestore"); len(evs) != 1 {
+		t.Fatalf("%d OperatorSnapshotRestore events in the restored log, want 1", len(evs))
+	}
+	if evs := auditEvents(t, newLeader.api, "event_name=Encrypt"); len(evs) != 1 {
+		t.Fatalf("%d Encrypt events in the restored log, want the old cluster's 1", len(evs))
 	}
 
 	// Once initialised, the cluster refuses an unsigned restore.
