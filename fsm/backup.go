@@ -341,6 +341,7 @@ func (q Query) ForRestore(content io.Reader, size int64) (io.Reader, int64, erro
 	if hdr.FormatVersion != snapshotFormatVersion {
 		return nil, 0, fmt.Errorf("%w: snapshot format version %d (this version reads %d)", ErrBadBackup, hdr.FormatVersion, snapshotFormatVersion)
 	}
+	hdr.ReplacesAuditLog = true
 	var head, tail []*fsmpb.SnapshotRecord
 	for {
 		var rec fsmpb.SnapshotRecord

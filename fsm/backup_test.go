@@ -99,8 +99,17 @@ func TestForRestoreKeepsMembership(t *testing.T) {
 	applyAll(src, [][]byte{encode(t, CmdBindVoter, &fsmpb.Voter{NodeId: "n1", Identity: "old-identity"}, 1)}, 500)
 	_, file := backupOf(t, src)
 
+	// The restoring cluster is fresh: its own audit log, from before the
+	// restore, is another chain, which the backup's replaces.
 	dst := newFSM(t)
-	applyAll(dst, [][]byte{encode(t, CmdBindVoter, &fsmpb.Voter{NodeId: "n1", Identity: "new-identity"}, 1)}, 1)
+	applyAll(dst, [][]byte{
+		encode(t, CmdBindVoter, &fsmpb.Voter{NodeId: "n1", Identity: "new-identity"}, 1),
+	}, 1)
+	// Within the backup's chain's window (it starts past 4 of its 14
+	// events), so that only replacing it, not extending it, works.
+	for i := range 8 {
+		applyAll(dst, [][]byte{encode(t, CmdAuditBatch, &fsmpb.AuditBatch{Events: [][]byte{[]byte(`{"eventName":"Fresh"}`)}}, 1)}, uint64(2+i))
+	}
 	h, br, err := ReadBackupHeader(bytes.NewReader(file))
 	if err != nil {
 		t.Fatal(err)
@@ -126,9 +135,9 @@ func TestForRestoreKeepsMembership(t *testing.T) {
 	if len(dst.Query().KeyIDs()) != len(src.Query().KeyIDs()) || !dst.Query().Initialized() {
 		t.Fatal("the backup's keys or init were not restored")
 	}
-	sh, _ := src.Audit().Head()
-	dh, _ := dst.Audit().Head()
-	if sh != dh {
+	sh, shash := src.Audit().Head()
+	dh, dhash := dst.Audit().Head()
+	if sh != dh || shash != dhash {
 		t.Fatalf("audit head %d after restore, the backup's is %d", dh, sh)
 	}
 
