@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -40,12 +41,7 @@ const snapshotSaveTimeout = 30 * time.Second
 func (a *API) serveSnapshotSave(w http.ResponseWriter, r *http.Request, from gateway.Origin) {
 	akid, refused := a.checkOperator(r, from, nil, ActionSnapshot, a.clusterARN())
 	if refused != nil {
-		if akid == "" {
-			// Nobody authenticated: counted, never an event of its own.
-			a.AuthFailures.Count("OperatorSignature", gateway.SourceIP(r), gateway.ClaimedKey(r))
-		} else {
-			_ = a.recordOperatorEvent(r.Context(), r, akid, "OperatorSnapshotSave", nil, refused)
-		}
+		a.refuseSnapshotCall(r, akid, "OperatorSnapshotSave", refused)
 		writeErr(w, refused.status, refused.msg)
 		return
 	}
@@ -104,8 +100,15 @@ func (a *API) serveSnapshotSave(w http.ResponseWriter, r *http.Request, from gat
 }
 
 func (a *API) serveSnapshotRestore(w http.ResponseWriter, r *http.Request, from gateway.Origin) {
-	if !a.Node.IsLeader() {
-		writeErr(w, http.StatusServiceUnavailable, "snapshot restore runs on the leader ("+a.Node.LeaderID()+"); ask it")
+	// Only a leader that has applied every committed entry may judge
+	// whether the cluster is initialised: a new one that had not yet
+	// applied init would take an unsigned restore over a live cluster.
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	err := a.Node.WaitReady(ctx)
+	cancel()
+	if err != nil {
+		// Who leads is for principals to see, and this is before any check.
+		writeErr(w, http.StatusServiceUnavailable, "snapshot restore runs on the leader; ask it (operator raft list-peers)")
 		return
 	}
 	force := r.URL.Query().Get("force") == "true"
@@ -119,15 +122,12 @@ func (a *API) serveSnapshotRestore(w http.ResponseWriter, r *http.Request, from 
 			signedSum, refused = signedChecksum(r)
 		}
 		if refused != nil {
-			if akid == "" {
-				a.AuthFailures.Count("OperatorSignature", gateway.SourceIP(r), gateway.ClaimedKey(r))
-			} else {
-				_ = a.recordOperatorEvent(r.Context(), r, akid, "OperatorSnapshotRestore", nil, refused)
-			}
+			a.refuseSnapshotCall(r, akid, "OperatorSnapshotRestore", refused)
 			writeErr(w, refused.status, refused.msg)
 			return
 		}
-	} else {
+	}
+	if !initialized {
 		if !force {
 			writeErr(w, http.StatusBadRequest, "snapshot restore: this cluster is not initialised; a restore gives it the backup's state, keys and shares: repeat with force=true (-force) to do that")
 			return
@@ -142,7 +142,9 @@ func (a *API) serveSnapshotRestore(w http.ResponseWriter, r *http.Request, from 
 	defer a.restoring.Unlock()
 
 	body := &deadlineReader{r: r.Body, rc: http.NewResponseController(w), window: a.WriteTimeout}
-	h, br, err := fsm.ReadBackupHeader(body)
+	var h fsm.BackupHeader
+	var br *fsm.BackupReader
+	h, br, err = fsm.ReadBackupHeader(body)
 	if err == nil && h.ClusterID == "" {
 		err = errors.New("the backup is of a cluster that was not initialised: it holds nothing to restore")
 	}
@@ -182,6 +184,16 @@ func (a *API) serveSnapshotRestore(w http.ResponseWriter, r *http.Request, from 
 	}
 	a.Log.Info("restored a backup", "index", h.Index, "term", h.Term, "cluster_id", h.ClusterID)
 	writeJSON(w, http.StatusOK, map[string]any{"restored": true, "index": h.Index, "term": h.Term, "cluster_id": h.ClusterID})
+}
+
+// refuseSnapshotCall accounts for a refused save or restore: an event
+// when someone authenticated, a count when a signature failed, and nothing
+// for a node that could not check (sealed).
+func (a *API) refuseSnapshotCall(r *http.Request, akid, name string, refused *operatorRefusal) {
+	if a.unauthenticated(r, akid, refused) || akid == "" {
+		return
+	}
+	_ = a.recordOperatorEvent(r.Context(), r, akid, name, nil, refused)
 }
 
 // refuseRestore answers a file refused before raft took any of it. Only a
