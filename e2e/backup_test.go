@@ -63,6 +63,22 @@ func TestBackupDrill(t *testing.T) {
 	fresh := startCluster(t)
 	// Nobody is a principal before init, so nobody may ask who leads:
 	// the restore goes to each node until the leader takes it.
+	// Without -force, the leader refuses to give the fresh cluster a state.
+	waitFor(t, 30*time.Second, "the fresh leader to refuse a restore without -force", func() (bool, error) {
+		for _, p := range fresh.nodes {
+			err := operatorAs(t, p.api, initOutput{}, nil, "raft", "snapshot", "restore", file)
+			if err == nil {
+				t.Fatalf("%s took a restore without -force", p.id)
+			}
+			if strings.Contains(err.Error(), "force=true") {
+				return true, nil
+			}
+			if !strings.Contains(err.Error(), "runs on the leader") {
+				return false, err
+			}
+		}
+		return false, nil
+	})
 	var restoredVia *proc
 	waitFor(t, 30*time.Second, "a fresh leader to take the restore", func() (bool, error) {
 		for _, p := range fresh.nodes {
@@ -110,10 +126,25 @@ func TestBackupDrill(t *testing.T) {
 		t.Fatalf("%d Encrypt events in the restored log, want the old cluster's 1", len(evs))
 	}
 
-	// Once initialised, the cluster refuses an unsigned restore.
+	// Once initialised, the cluster refuses an unsigned restore, and it
+	// costs the log nothing.
 	err = operatorAs(t, newLeader.api, initOutput{}, nil, "raft", "snapshot", "restore", file, "-force")
 	if err == nil || !strings.Contains(err.Error(), "Signature Version 4") {
 		t.Fatalf("unsigned restore into an initialised cluster: %v", err)
+	}
+	// A principal not allowed keyraft:Snapshot is refused, and that is an
+	// event naming it.
+	nobody := newUserKey(t, fresh, old.creds, "nobody", "")
+	err = operatorAs(t, newLeader.api, nobody, nil, "raft", "snapshot", "save", filepath.Join(t.TempDir(), "x"))
+	if err == nil || !strings.Contains(err.Error(), "keyraft:Snapshot") {
+		t.Fatalf("save by a user without keyraft:Snapshot: %v", err)
+	}
+	if evs := auditEvents(t, newLeader.api, "event_name=OperatorSnapshotRestore"); len(evs) != 1 {
+		t.Fatalf("%d OperatorSnapshotRestore events after an unsigned restore, want still 1", len(evs))
+	}
+	denied := auditEvents(t, newLeader.api, "event_name=OperatorSnapshotSave")
+	if len(denied) != 1 || denied[0]["errorCode"] != "AccessDenied" {
+		t.Fatalf("save events after a denied save: %v", denied)
 	}
 }
 
