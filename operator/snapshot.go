@@ -35,6 +35,11 @@ import (
 // restore with -force, unseal with the backup's shares.
 const BackupChecksumHeader = "X-Keyraft-Backup-Sha256"
 
+// snapshotRestoreTimeout bounds the wait for raft to take a restore and
+// for a quorum to have installed it (the copy itself is bounded by the
+// client's pace, deadlineReader).
+const snapshotRestoreTimeout = 10 * time.Minute
+
 // snapshotSaveTimeout bounds the barrier and the snapshot raft takes.
 const snapshotSaveTimeout = 30 * time.Second
 
@@ -166,7 +171,7 @@ func (a *API) serveSnapshotRestore(w http.ResponseWriter, r *http.Request, from 
 	}
 	watched := &firstError{r: stream}
 	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: h.Index, Term: h.Term, Size: n}
-	err = a.Node.RestoreSnapshot(meta, watched, 0)
+	err = a.Node.RestoreSnapshot(meta, watched, snapshotRestoreTimeout)
 	a.extendWrite(w)
 	if watched.err != nil && !errors.Is(watched.err, io.EOF) {
 		a.refuseRestore(w, r, akid, params, watched.err)
