@@ -43,8 +43,18 @@ func TestBackupDrill(t *testing.T) {
 		t.Fatal(err)
 	}
 	file := filepath.Join(t.TempDir(), "cluster.backup")
-	if err := operator(t, leader.api, nil, "raft", "snapshot", "save", file); err != nil {
-		t.Fatal(err)
+	save := cli(leader.api, old.creds, "operator", "raft", "snapshot", "save", "-address", leader.api, file)
+	var stdout, stderr bytes.Buffer
+	save.Stdout, save.Stderr = &stdout, &stderr
+	if err := save.Run(); err != nil {
+		t.Fatalf("save: %v: %s", err, stderr.String())
+	}
+	// Progress is for a terminal: a pipe gets none.
+	if stderr.Len() != 0 || !strings.Contains(stdout.String(), "Saved "+file) {
+		t.Fatalf("save printed %q on stdout, %q on stderr", stdout.String(), stderr.String())
+	}
+	if leftovers, _ := filepath.Glob(file + ".*"); len(leftovers) != 0 {
+		t.Fatalf("save left %v beside the file", leftovers)
 	}
 	var sum backupSummary
 	if err := operator(t, leader.api, &sum, "raft", "snapshot", "inspect", file); err != nil {
