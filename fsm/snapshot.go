@@ -180,7 +180,10 @@ func extentFromProto(p *fsmpb.AuditLog) (audit.Extent, error) {
 // snapshot's chain, takes what follows it (a follower that fell further
 // behind than the leader's log reaches). Any other store is replaced by
 // the segments that follow in r.
-func restoreAudit(store *audit.Store, index uint64, e audit.Extent, r io.Reader) error {
+//
+// A backup being restored (replaces set) takes no shortcut past a store
+// that does not hold it: the store's own log may be another chain.
+func restoreAudit(store *audit.Store, index uint64, e audit.Extent, r io.Reader, replaces bool) error {
 	holds, err := store.Holds(e.Head.Seq, e.Head.Hash)
 	if err != nil {
 		return err
@@ -190,6 +193,9 @@ func restoreAudit(store *audit.Store, index uint64, e audit.Extent, r io.Reader)
 			return store.SetIndex(index)
 		}
 		return nil
+	}
+	if replaces {
+		return store.Restore(index, e, r)
 	}
 	if extended, err := store.Extend(index, e, r); extended || err != nil {
 		return err
@@ -236,7 +242,7 @@ func readSnapshot(r io.Reader, store *audit.Store) (*state, uint64, error) {
 				return nil, 0, err
 			}
 			if store != nil {
-				if err := restoreAudit(store, hdr.LastIndex, e, br); err != nil {
+				if err := restoreAudit(store, hdr.LastIndex, e, br, hdr.ReplacesAuditLog); err != nil {
 					return nil, 0, err
 				}
 			}

@@ -2,6 +2,7 @@ package operator
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -59,6 +60,10 @@ type API struct {
 	asyncAudits chan struct{}
 	// unsealLimit and unsealFails guard the unauthenticated unseal
 	// endpoint (unsealguard.go).
+	// restoring is held by the snapshot restore running, so that two
+	// (say, on a cluster not yet initialised) do not race.
+	restoring sync.Mutex
+
 	unsealLimit unsealLimiter
 	unsealFails unsealFailures
 }

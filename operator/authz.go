@@ -43,6 +43,11 @@ const (
 	// /v1/sys/status): Raft state, term and index, leader, alarms. Anyone
 	// may read the public part (GET /v1/sys/seal-status).
 	ActionReadStatus = "keyraft:ReadStatus"
+	// ActionSnapshot lets a principal save a backup of the cluster (GET
+	// /v1/sys/raft/snapshot: every sealed key, the users, the audit log)
+	// and restore one (POST), which replaces the whole state; resource
+	// the clusterARN.
+	ActionSnapshot = "keyraft:Snapshot"
 )
 
 // operatorRefusal says why an operator API request was not authorised,

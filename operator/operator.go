@@ -37,6 +37,10 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, from gateway.Origin)
 		a.serveAuditEvents(w, r, from)
 	case "GET /v1/sys/audit/verify":
 		a.serveAuditVerify(w, r, from)
+	case "GET /v1/sys/raft/snapshot":
+		a.serveSnapshotSave(w, r, from)
+	case "POST /v1/sys/raft/snapshot":
+		a.serveSnapshotRestore(w, r, from)
 	case "POST /v1/sys/raft/remove-peer":
 		a.onLeader(w, r, from, a.handleRemovePeer)
 	default:

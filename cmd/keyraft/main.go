@@ -27,6 +27,10 @@ Commands:
   operator raft list-peers     the raft configuration
   operator raft remove-peer ID remove a server from the raft configuration
                                (signed likewise; keyraft:RemovePeer)
+  operator raft snapshot save|restore [-force]|inspect FILE
+                               back up the cluster to FILE, restore it (on fresh servers: -force, then
+                               unseal with the backup's shares), check a file and print what it holds
+                               (save and restore signed likewise; keyraft:Snapshot)
   operator tls-gen -out DIR -nodes n1,n2,n3 [-hosts h1,h2]
                                a cluster CA and node certificates for mutual TLS (docs/tls.md)
   operator gossip-keygen [-out FILE]

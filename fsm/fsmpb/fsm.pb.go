@@ -2090,8 +2090,13 @@ type SnapshotHeader struct {
 	// commands applied up to last_index: the cluster clock never reads less
 	// (package clusterclock). Zero in snapshots written before it existed.
 	LastTimestamp int64 `protobuf:"varint,3,opt,name=last_timestamp,json=lastTimestamp,proto3" json:"last_timestamp,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// replaces_audit_log is set on a backup being restored (fsm.ForRestore):
+	// its audit log replaces any store that does not hold the log's head,
+	// even one whose chain differs, such as the log a fresh cluster wrote
+	// before the restore. Snapshots the FSM takes never set it.
+	ReplacesAuditLog bool `protobuf:"varint,4,opt,name=replaces_audit_log,json=replacesAuditLog,proto3" json:"replaces_audit_log,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *SnapshotHeader) Reset() {
@@ -2143,6 +2148,13 @@ func (x *SnapshotHeader) GetLastTimestamp() int64 {
 		return x.LastTimestamp
 	}
 	return 0
+}
+
+func (x *SnapshotHeader) GetReplacesAuditLog() bool {
+	if x != nil {
+		return x.ReplacesAuditLog
+	}
+	return false
 }
 
 // SnapshotRecord is one length-prefixed record of a snapshot stream.
@@ -2680,12 +2692,13 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x05grant\x18\x01 \x01(\v2\x15.keyraft.fsm.v1.GrantR\x05grant\"?\n" +
 	"\vRemoveGrant\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x19\n" +
-	"\bgrant_id\x18\x02 \x01(\tR\agrantId\"}\n" +
+	"\bgrant_id\x18\x02 \x01(\tR\agrantId\"\xab\x01\n" +
 	"\x0eSnapshotHeader\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x1d\n" +
 	"\n" +
 	"last_index\x18\x02 \x01(\x04R\tlastIndex\x12%\n" +
-	"\x0elast_timestamp\x18\x03 \x01(\x03R\rlastTimestamp\"\x8a\x05\n" +
+	"\x0elast_timestamp\x18\x03 \x01(\x03R\rlastTimestamp\x12,\n" +
+	"\x12replaces_audit_log\x18\x04 \x01(\bR\x10replacesAuditLog\"\x8a\x05\n" +
 	"\x0eSnapshotRecord\x12*\n" +
 	"\x04init\x18\x01 \x01(\v2\x14.keyraft.fsm.v1.InitH\x00R\x04init\x12'\n" +
 	"\x03key\x18\x02 \x01(\v2\x13.keyraft.fsm.v1.KeyH\x00R\x03key\x12?\n" +
