@@ -107,6 +107,17 @@ var encryptionActions = map[string]bool{
 	"kms:GenerateDataKeyPair": true, "kms:GenerateDataKeyPairWithoutPlaintext": true,
 }
 
+// encryptionAlg is the kms:EncryptionAlgorithm a request names, for an
+// asymmetric key (decideWith sets SYMMETRIC_DEFAULT for a symmetric one,
+// whatever the request says). A request that names none carries none, so a
+// policy that requires one refuses it, as AWS's does.
+func encryptionAlg(alg *string) policy.Algorithms {
+	if alg == nil {
+		return policy.Algorithms{}
+	}
+	return policy.Algorithms{Encryption: *alg}
+}
+
 // decide makes the decision of authorizeAction: the key policy and the
 // caller's identity policies, then, unless they deny explicitly, byGrant
 // (nil when no grant can allow the action).

@@ -66,4 +66,17 @@ func TestAlgorithmConditions(t *testing.T) {
 	ts.mustCall(t, "PutKeyPolicy", map[string]any{"KeyId": sym, "Policy": policyWith("kms:GenerateDataKey",
 		`{"StringEquals":{"kms:EncryptionAlgorithm":"RSAES_OAEP_SHA_256"}}`)})
 	denied("GenerateDataKey", map[string]any{"KeyId": sym, "KeySpec": "AES_256"})
+
+	// An RSA key's Encrypt and Decrypt carry the algorithm the request names.
+	rsaEnc, _ := ts.newSpecKey(t, "RSA_2048", "ENCRYPT_DECRYPT")
+	ts.mustCall(t, "PutKeyPolicy", map[string]any{"KeyId": rsaEnc, "Policy": policyWith("kms:*crypt",
+		`{"StringEquals":{"kms:EncryptionAlgorithm":"RSAES_OAEP_SHA_256"}}`)})
+	out, e := ts.callAs(t, alice, "Encrypt", map[string]any{"KeyId": rsaEnc, "Plaintext": []byte("m"), "EncryptionAlgorithm": "RSAES_OAEP_SHA_256"})
+	if e != nil {
+		t.Fatalf("Encrypt with the allowed algorithm: %v", e)
+	}
+	blob := out["CiphertextBlob"]
+	denied("Encrypt", map[string]any{"KeyId": rsaEnc, "Plaintext": []byte("m"), "EncryptionAlgorithm": "RSAES_OAEP_SHA_1"})
+	allowed("Decrypt", map[string]any{"KeyId": rsaEnc, "CiphertextBlob": blob, "EncryptionAlgorithm": "RSAES_OAEP_SHA_256"})
+	denied("Decrypt", map[string]any{"KeyId": rsaEnc, "CiphertextBlob": blob, "EncryptionAlgorithm": "RSAES_OAEP_SHA_1"})
 }

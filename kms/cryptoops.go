@@ -115,7 +115,7 @@ func (s *Service) Encrypt(ctx context.Context, call Call, req *encryptRequest) (
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorize(call, k, req.EncryptionContext, req.GrantTokens); e != nil {
+	if e := s.authorizeWith(call, k, req.EncryptionContext, req.GrantTokens, encryptionAlg(req.EncryptionAlgorithm)); e != nil {
 		return nil, e
 	}
 	if e := s.usable(k); e != nil {
@@ -276,7 +276,7 @@ func (s *Service) ReEncrypt(ctx context.Context, call Call, req *reEncryptReques
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorizeAction(call, "kms:ReEncryptTo", "ReEncryptTo", dst, req.DestinationEncryptionContext, req.GrantTokens); e != nil {
+	if e := s.authorizeActionWith(call, "kms:ReEncryptTo", "ReEncryptTo", dst, req.DestinationEncryptionContext, req.GrantTokens, encryptionAlg(req.DestinationEncryptionAlgorithm)); e != nil {
 		return nil, e
 	}
 	src, plaintext, srcAlg, e := s.open(call, "ReEncryptFrom", req.GrantTokens, req.CiphertextBlob, req.SourceEncryptionContext, req.SourceKeyId, req.SourceEncryptionAlgorithm, "ciphertextBlob", "sourceKeyId", "sourceEncryptionContext")

@@ -120,7 +120,7 @@ func (s *Service) rsaDecrypt(k *fsm.Key, alg string, ciphertext []byte) ([]byte,
 // openRSA is open for a caller-named asymmetric key: the blob is a raw
 // OAEP ciphertext.
 func (s *Service) openRSA(call Call, grantOp string, grantTokens []string, k *fsm.Key, blob []byte, encCtx map[string]string, algRef *string, ctxField string) (*fsm.Key, []byte, *awserr.Error) {
-	if e := s.authorizeAction(call, "kms:"+grantOp, grantOp, k, encCtx, grantTokens); e != nil {
+	if e := s.authorizeActionWith(call, "kms:"+grantOp, grantOp, k, encCtx, grantTokens, encryptionAlg(algRef)); e != nil {
 		return nil, nil, e
 	}
 	if e := s.usable(k); e != nil {
