@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -225,4 +228,70 @@ func TestBackupRefusesForeignAndDamaged(t *testing.T) {
 	if out, err := auditCLI(a.nodes[0].api, "verify").CombinedOutput(); err != nil {
 		t.Fatalf("audit verify after restore: %v %s", err, out)
 	}
+}
+
+// TestUnsignedRestoreCannotOutraceInit: an unsigned restore of an
+// uninitialised cluster (anybody's, as init is) holds off init while its
+// body arrives, so an operator's init is refused and seen, rather than
+// succeeding and then being replaced in silence when the attacker's
+// upload ends (found by a breaker: init, unseal and a new key were all
+// overwritten by a restore begun before them).
+func TestUnsignedRestoreCannotOutraceInit(t *testing.T) {
+	src := startOneNode(t, 1, 1, nil)
+	src.unsealEach()
+	file := filepath.Join(t.TempDir(), "src.backup")
+	waitFor(t, 20*time.Second, "a save", func() (bool, error) {
+		err := operator(t, src.nodes[0].api, nil, "raft", "snapshot", "save", file)
+		return err == nil, err
+	})
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One fresh node, started and not initialised: it leads alone.
+	fresh := &cluster{t: t}
+	leader := newProc(t, "n1", 1)
+	fresh.add(leader)
+	leader.start(nil)
+	fresh.waitUp(20 * time.Second)
+	u, err := url.Parse(leader.api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Once it leads, a restore without force is refused for want of it.
+	waitFor(t, 20*time.Second, "the fresh node to lead", func() (bool, error) {
+		req, _ := http.NewRequest(http.MethodPost, leader.api+"/v1/sys/raft/snapshot", nil)
+		code, text := send(t, leader.api, req)
+		return code == http.StatusBadRequest && strings.Contains(text, "force=true"), nil
+	})
+	// The header and a first part of the body, the rest held back. Before
+	// the node leads it answers at once ("runs on the leader"); once it
+	// reads the body, it answers nothing until the rest arrives.
+	var conn net.Conn
+	waitFor(t, 20*time.Second, "the fresh leader to start reading an unsigned restore", func() (bool, error) {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			return false, err
+		}
+		fmt.Fprintf(c, "POST /v1/sys/raft/snapshot?force=true HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n", u.Host, len(raw))
+		if _, err := c.Write(raw[:len(raw)/2]); err != nil {
+			c.Close()
+			return false, err
+		}
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			c.Close() // answered: refused before the body
+			return false, nil
+		}
+		conn = c
+		return true, nil
+	})
+	defer conn.Close()
+	waitFor(t, 20*time.Second, "init to be refused while the restore is open", func() (bool, error) {
+		err := operatorAs(t, leader.api, initOutput{}, nil, "init", "-key-shares", "1", "-key-threshold", "1")
+		if err == nil {
+			t.Fatal("init succeeded while an unsigned restore was open")
+		}
+		return strings.Contains(err.Error(), "restore is running"), nil
+	})
 }

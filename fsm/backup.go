@@ -327,7 +327,7 @@ const maxRestorePrefix = 512 << 20
 // cluster restored on fresh servers (new identities) would refuse its own
 // followers the log. Everything else passes through unchanged; the audit
 // log's bytes stream from content.
-func (q Query) ForRestore(content io.Reader, size int64) (io.Reader, int64, error) {
+func (q Query) ForRestore(content io.Reader, size int64, clusterID string) (io.Reader, int64, error) {
 	counted := &countingReader{r: content}
 	in := bufio.NewReader(counted)
 	magic := make([]byte, len(snapshotMagic))
@@ -343,6 +343,7 @@ func (q Query) ForRestore(content io.Reader, size int64) (io.Reader, int64, erro
 	}
 	hdr.ReplacesAuditLog = true
 	var head, tail []*fsmpb.SnapshotRecord
+	sawInit := false
 	for {
 		var rec fsmpb.SnapshotRecord
 		err := readRecord(in, &rec)
@@ -355,6 +356,16 @@ func (q Query) ForRestore(content io.Reader, size int64) (io.Reader, int64, erro
 		if counted.n > maxRestorePrefix {
 			return nil, 0, fmt.Errorf("%w: more than %d bytes of records", ErrBadBackup, maxRestorePrefix)
 		}
+		if in, ok := rec.Record.(*fsmpb.SnapshotRecord_Init); ok {
+			// The header's cluster id is the file's claim; the keyring
+			// the content holds is what the restore installs. A file
+			// whose header names this cluster over another's content
+			// (the checksum is unkeyed: anyone can recompute it) is refused.
+			if got := ClusterIdentity(in.Init.GetSealedKeyring()); got != clusterID {
+				return nil, 0, fmt.Errorf("%w: the content is of cluster %s, not the %s its header names", ErrBadBackup, got, clusterID)
+			}
+			sawInit = true
+		}
 		switch rec.Record.(type) {
 		case *fsmpb.SnapshotRecord_Init, *fsmpb.SnapshotRecord_Key:
 			head = append(head, &rec)
@@ -365,6 +376,9 @@ func (q Query) ForRestore(content io.Reader, size int64) (io.Reader, int64, erro
 		if _, ok := rec.Record.(*fsmpb.SnapshotRecord_AuditLog); ok {
 			break
 		}
+	}
+	if !sawInit {
+		return nil, 0, fmt.Errorf("%w: the content holds no init record", ErrBadBackup)
 	}
 	consumed := counted.n - int64(in.Buffered())
 	if consumed > size {

@@ -114,7 +114,7 @@ func TestForRestoreKeepsMembership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, n, err := dst.Query().ForRestore(br, h.Size)
+	r, n, err := dst.Query().ForRestore(br, h.Size, h.ClusterID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,12 +145,19 @@ func TestForRestoreKeepsMembership(t *testing.T) {
 	bad := bytes.Clone(file)
 	bad[len(bad)-40] ^= 1
 	h, br, _ = ReadBackupHeader(bytes.NewReader(bad))
-	r, _, err = dst.Query().ForRestore(br, h.Size)
+	r, _, err = dst.Query().ForRestore(br, h.Size, h.ClusterID)
 	if err == nil {
 		_, err = io.ReadAll(r)
 	}
 	if !errors.Is(err, ErrBadBackup) {
 		t.Fatalf("damaged file: %v", err)
+	}
+
+	// A header naming another cluster than the content's keyring (the
+	// checksum is unkeyed: anyone can recompute it) is refused.
+	h, br, _ = ReadBackupHeader(bytes.NewReader(file))
+	if _, _, err = dst.Query().ForRestore(br, h.Size, "another-cluster"); !errors.Is(err, ErrBadBackup) {
+		t.Fatalf("a header claiming another cluster's id: %v", err)
 	}
 }
 

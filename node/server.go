@@ -178,6 +178,7 @@ func Start(cfg Config) (*Server, error) {
 		Verifier: s.operatorVerifier, Batcher: s.batcher, AuditStore: store, Events: s.events,
 		AuthFailures: &s.authFailures, Now: s.clock.Now,
 		Seal: s.Seal, ScrubAfter: s.scrub.mark, Alarms: s.alarms, WriteTimeout: s.writeTimeout(),
+		ScratchDir: cfg.DataDir,
 	}
 	s.operator.Start(s.stop)
 

@@ -53,6 +53,9 @@ type API struct {
 	Alarms func() []cluster.Alarm
 	// WriteTimeout is the API listener's; a long answer extends it.
 	WriteTimeout time.Duration
+	// ScratchDir is where a restore stages and trial-restores a backup
+	// before raft takes it (inside the data dir: owner-only).
+	ScratchDir string
 
 	stop <-chan struct{}
 	// asyncAudits holds a slot per operator event still being offered to

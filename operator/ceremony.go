@@ -23,6 +23,7 @@ import (
 var (
 	ErrAlreadyInitialized = errors.New("keyraft is already initialized")
 	ErrNotInitialized     = errors.New("keyraft is not initialized yet (or this node has not caught up)")
+	ErrRestoreRunning     = errors.New("a snapshot restore is running on this cluster: init is refused until it ends (if you did not start it, someone else reached this uninitialised cluster first)")
 )
 
 // InitResult is what init shows exactly once. Its secrets are bytes so that
@@ -48,6 +49,12 @@ func (r *InitResult) Forget() {
 // init carries its own OperatorInit event (from r, when a request asked),
 // so neither commits without the other.
 func (a *API) Initialize(ctx context.Context, r *http.Request, shares, threshold int) (*InitResult, error) {
+	// Init and a restore exclude each other: an unsigned restore of an
+	// uninitialised cluster must not land after an init it raced.
+	if !a.restoring.TryLock() {
+		return nil, ErrRestoreRunning
+	}
+	defer a.restoring.Unlock()
 	if a.State.Initialized() {
 		return nil, ErrAlreadyInitialized
 	}

@@ -96,6 +96,9 @@ func (a *API) handleInit(w http.ResponseWriter, r *http.Request, _ gateway.Origi
 	case errors.Is(err, ErrAlreadyInitialized):
 		writeErr(w, http.StatusBadRequest, err.Error())
 		return
+	case errors.Is(err, ErrRestoreRunning):
+		writeErr(w, http.StatusConflict, err.Error())
+		return
 	case errors.Is(err, seal.ErrBadParameters):
 		writeErr(w, http.StatusBadRequest, "init: key shares and threshold must satisfy 1 <= threshold <= shares <= 255, and threshold >= 2 when shares >= 2")
 		return

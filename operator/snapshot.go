@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
 
+	"github.com/keyraft/keyraft/audit"
 	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/gateway"
@@ -164,19 +168,31 @@ func (a *API) serveSnapshotRestore(w http.ResponseWriter, r *http.Request, from 
 	if signedSum != nil {
 		br.Expect(signedSum)
 	}
-	stream, n, err := a.State.ForRestore(br, h.Size)
+	stream, n, err := a.State.ForRestore(br, h.Size, h.ClusterID)
 	if err != nil {
 		a.refuseRestore(w, r, akid, params, err)
 		return
 	}
-	watched := &firstError{r: stream}
-	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: h.Index, Term: h.Term, Size: n}
-	err = a.Node.RestoreSnapshot(meta, watched, snapshotRestoreTimeout)
-	a.extendWrite(w)
-	if watched.err != nil && !errors.Is(watched.err, io.EOF) {
-		a.refuseRestore(w, r, akid, params, watched.err)
+	// Stage the whole file and restore it into a scratch state machine
+	// first: raft panics a node whose state machine refuses a snapshot it
+	// has already stored, and the checksum (unkeyed) proves no content
+	// well-formed. Only a file that restores cleanly here goes to raft.
+	staged, err := a.stageRestore(stream)
+	if err != nil {
+		a.refuseRestore(w, r, akid, params, err)
 		return
 	}
+	defer staged.Close()
+	a.extendWrite(w)
+	if !initialized && a.State.Initialized() {
+		// Initialised while the body arrived (init waits for no restore
+		// that had not yet begun): the unsigned path is closed now.
+		a.refuseRestore(w, r, akid, params, errors.New("the cluster was initialised while the backup arrived: an unsigned restore is refused"))
+		return
+	}
+	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Index: h.Index, Term: h.Term, Size: n}
+	err = a.Node.RestoreSnapshot(meta, staged, snapshotRestoreTimeout)
+	a.extendWrite(w)
 	if err != nil {
 		_ = a.recordOperatorEvent(r.Context(), r, akid, "OperatorSnapshotRestore", params, err)
 		writeErr(w, http.StatusServiceUnavailable, "snapshot restore failed; nothing was restored if raft did not take the file: "+err.Error())
@@ -250,18 +266,61 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 	return d.r.Read(p)
 }
 
-// firstError keeps the first error its reader gave: raft's Restore reports
-// a failed copy as text, and the handler must tell a refused file (the
-// client's fault, nothing changed) from a failure of the cluster.
-type firstError struct {
-	r   io.Reader
-	err error
+
+// stageRestore copies the restore stream into a file in the scratch dir and
+// restores it into a scratch state machine with its own audit store,
+// returning the file rewound when both succeed. The file removes itself
+// when closed.
+func (a *API) stageRestore(stream io.Reader) (*stagedFile, error) {
+	dir, err := os.MkdirTemp(a.ScratchDir, "restore-")
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, "snapshot-")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	staged := &stagedFile{File: f, dir: dir}
+	if _, err := io.Copy(f, stream); err != nil {
+		staged.Close()
+		return nil, err
+	}
+	if err := trialRestore(f, filepath.Join(dir, "audit")); err != nil {
+		staged.Close()
+		// The detail names files in the data dir: the log's, not the caller's.
+		a.Log.Warn("snapshot restore refused: the backup does not restore", "error", err)
+		return nil, fmt.Errorf("%w: its content does not restore (the node's log says why)", fsm.ErrBadBackup)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		staged.Close()
+		return nil, err
+	}
+	return staged, nil
 }
 
-func (f *firstError) Read(p []byte) (int, error) {
-	n, err := f.r.Read(p)
-	if err != nil && f.err == nil {
-		f.err = err
+// trialRestore restores f's snapshot into a state machine that no raft
+// drives, over an empty audit store in auditDir.
+func trialRestore(f *os.File, auditDir string) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
 	}
-	return n, err
+	store, err := audit.Open(auditDir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return fsm.New(store).Restore(io.NopCloser(f))
+}
+
+// stagedFile is a staged backup that removes its directory when closed.
+type stagedFile struct {
+	*os.File
+	dir string
+}
+
+func (s *stagedFile) Close() error {
+	err := s.File.Close()
+	os.RemoveAll(s.dir)
+	return err
 }
