@@ -266,7 +266,6 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 	return d.r.Read(p)
 }
 
-
 // stageRestore copies the restore stream into a file in the scratch dir and
 // restores it into a scratch state machine with its own audit store,
 // returning the file rewound when both succeed. The file removes itself
