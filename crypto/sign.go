@@ -87,6 +87,10 @@ func ParseSigningKey(der []byte) (*SigningKey, error) {
 // Zero clears what of the key Go lets be reached (PrivateKey.Wipe).
 func (k *SigningKey) Zero() { k.pk.Wipe() }
 
+// Private is the parsed key itself, for the operations that are not
+// signing (RSA decryption, ECDH); it lives as long as k.
+func (k *SigningKey) Private() *PrivateKey { return k.pk }
+
 // PublicKeyDER is the key's public half as DER SubjectPublicKeyInfo.
 func (k *SigningKey) PublicKeyDER() ([]byte, error) { return k.pk.PublicKeyDER() }
 

@@ -52,18 +52,11 @@ func noContextForRSA(field string, encCtx map[string]string) *awserr.Error {
 	return nil
 }
 
-// withPrivateKey runs fn with the key's parsed private key, parsed from the
-// sealed PKCS#8 material for this call and wiped after it. Asymmetric keys
-// never rotate, so their material is the current version's.
+// withPrivateKey runs fn with the key's parsed private key, from the same
+// cache as signing keys (withSigningKey): parsed once, dropped and wiped on
+// seal, rather than parsed from the PKCS#8 on every call.
 func (s *Service) withPrivateKey(k *fsm.Key, fn func(pk *crypto.PrivateKey) *awserr.Error) *awserr.Error {
-	return s.withMaterial(k, k.CurrentVersion(), func(m []byte) *awserr.Error {
-		pk, err := crypto.ParsePrivateKey(m)
-		if err != nil {
-			return Internal("key material could not be parsed")
-		}
-		defer pk.Wipe()
-		return fn(pk)
-	})
+	return s.withSigningKey(k, func(sk *crypto.SigningKey) *awserr.Error { return fn(sk.Private()) })
 }
 
 func (s *Service) withRSAKey(k *fsm.Key, fn func(priv *rsa.PrivateKey) *awserr.Error) *awserr.Error {
