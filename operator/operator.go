@@ -41,6 +41,10 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, from gateway.Origin)
 		a.serveSnapshotSave(w, r, from)
 	case "POST /v1/sys/raft/snapshot":
 		a.serveSnapshotRestore(w, r, from)
+	case "GET /v1/sys/storage/raft/autopilot/state":
+		a.onLeader(w, r, from, a.serveAutopilotState)
+	case "GET /v1/sys/storage/raft/autopilot/configuration":
+		a.onLeader(w, r, from, a.serveAutopilotConfiguration)
 	case "POST /v1/sys/raft/remove-peer":
 		a.onLeader(w, r, from, a.handleRemovePeer)
 	default:
