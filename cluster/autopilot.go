@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	autopilot "github.com/hashicorp/raft-autopilot"
 	"github.com/hashicorp/raft"
+	autopilot "github.com/hashicorp/raft-autopilot"
 
 	"github.com/keyraft/keyraft/transport/clusterpb"
 )
@@ -79,9 +79,10 @@ func (d autopilotDelegate) NotifyState(s *autopilot.State) {
 
 // KnownServers is every server of the raft configuration (so that
 // autopilot never removes one behind remove-peer's back as "stale"). A
-// server is alive while gossip shows it with the identity bound to its id;
-// a process gossiping its id with another identity (a wiped data dir, or
-// a thief) does not count. With dead-server cleanup on, a dead server is
+// server is dead from the first round gossip does not show it with the
+// identity bound to its id (a process gossiping its id with another
+// identity, a wiped data dir or a thief, does not count) or it does not
+// answer the stats call, until it answers again (Vault's last contact). With dead-server cleanup on, a dead server is
 // reported alive (its health failing on its stats) until it has been dead
 // for the cleanup time, then failed, which is what autopilot removes.
 func (d autopilotDelegate) KnownServers() map[raft.ServerID]*autopilot.Server {
@@ -105,18 +106,19 @@ func (d autopilotDelegate) KnownServers() map[raft.ServerID]*autopilot.Server {
 			RaftVersion: raft.ProtocolVersionMax, IsLeader: id == n.cfg.NodeID, NodeType: autopilot.NodeVoter,
 		}
 		m, ok := members[id]
-		if ok && (id == n.cfg.NodeID || n.bound(m)) {
+		switch {
+		case id == n.cfg.NodeID:
 			delete(n.ap.downSince, id)
+		case ok && n.bound(m):
+			// Alive in gossip; FetchServerStats says whether it answers.
 			n.ap.lastBoot[id] = m.Boot
-		} else {
-			since, seen := n.ap.downSince[id]
-			if !seen {
-				since = now
+		default:
+			if _, seen := n.ap.downSince[id]; !seen {
 				n.ap.downSince[id] = now
 			}
-			if cleanup <= 0 || now.Sub(since) >= cleanup {
-				srv.NodeStatus = autopilot.NodeFailed
-			}
+		}
+		if since, down := n.ap.downSince[id]; down && (cleanup <= 0 || now.Sub(since) >= cleanup) {
+			srv.NodeStatus = autopilot.NodeFailed
 		}
 		out[s.ID] = srv
 	}
@@ -140,7 +142,28 @@ func (d autopilotDelegate) FetchServerStats(ctx context.Context, servers map[raf
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	out := map[raft.ServerID]*autopilot.ServerStats{}
+	// Every server of the configuration is asked, not only those
+	// autopilot passes (the ones it still counts alive): an answer is what
+	// stops a server's dead time, so one reported failed may recover.
+	ids := map[raft.ServerID]bool{}
 	for id := range servers {
+		ids[id] = true
+	}
+	if f := n.raft.GetConfiguration(); f.Error() == nil {
+		for _, s := range f.Configuration().Servers {
+			ids[s.ID] = true
+		}
+	}
+	answered := func(id raft.ServerID, ok bool) {
+		n.ap.mu.Lock()
+		defer n.ap.mu.Unlock()
+		if ok {
+			delete(n.ap.downSince, string(id))
+		} else if _, seen := n.ap.downSince[string(id)]; !seen {
+			n.ap.downSince[string(id)] = time.Now()
+		}
+	}
+	for id := range ids {
 		if string(id) == n.cfg.NodeID {
 			st := n.localAutopilotStats()
 			out[id] = &autopilot.ServerStats{LastContact: time.Duration(st.LastContactMs) * time.Millisecond, LastTerm: st.LastTerm, LastIndex: st.LastIndex}
@@ -149,20 +172,24 @@ func (d autopilotDelegate) FetchServerStats(ctx context.Context, servers map[raf
 		m, ok := members[string(id)]
 		if !ok || !n.bound(m) {
 			out[id] = &autopilot.ServerStats{LastContact: -1}
+			answered(id, false)
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			st := &autopilot.ServerStats{LastContact: -1}
+			ok := false
 			if c, err := n.client(string(id), m.Cluster); err == nil {
 				if r, err := c.AutopilotStats(ctx, &clusterpb.AutopilotStatsRequest{}); err == nil && r.NodeId == string(id) {
+					ok = true
 					st = &autopilot.ServerStats{LastTerm: r.LastTerm, LastIndex: r.LastIndex, LastContact: time.Duration(r.LastContactMs) * time.Millisecond}
 					if r.LastContactMs < 0 {
 						st.LastContact = -1
 					}
 				}
 			}
+			answered(id, ok)
 			mu.Lock()
 			out[id] = st
 			mu.Unlock()
@@ -203,6 +230,13 @@ func (d autopilotDelegate) RemoveFailedServer(srv *autopilot.Server) {
 		err := n.removePeer(ctx, id, boot)
 		if err != nil {
 			n.log.Warn("autopilot could not remove dead server", "node_id", id, "error", err)
+		} else {
+			// A server added again under this id (the wiped one) starts
+			// with no dead time.
+			n.ap.mu.Lock()
+			delete(n.ap.downSince, id)
+			delete(n.ap.lastBoot, id)
+			n.ap.mu.Unlock()
 		}
 		if f := n.removalAudit.Load(); f != nil {
 			(*f)(id, reason, err)
@@ -288,7 +322,8 @@ type AutopilotServer struct {
 	Healthy     bool      `json:"healthy"`
 	StableSince time.Time `json:"stable_since"`
 	NodeType    string    `json:"node_type"`
-	// Alive: gossip shows the server with the identity bound to its id.
+	// Alive: gossip shows the server with the identity bound to its id
+	// and it answered the leader's last stats call.
 	Alive bool `json:"alive"`
 	// DeadSince is when this leader first saw it dead, if it is.
 	DeadSince *time.Time `json:"dead_since,omitempty"`
