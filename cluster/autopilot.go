@@ -163,15 +163,20 @@ func (d autopilotDelegate) FetchServerStats(ctx context.Context, servers map[raf
 			n.ap.downSince[string(id)] = time.Now()
 		}
 	}
+	put := func(id raft.ServerID, st *autopilot.ServerStats) {
+		mu.Lock()
+		out[id] = st
+		mu.Unlock()
+	}
 	for id := range ids {
 		if string(id) == n.cfg.NodeID {
 			st := n.localAutopilotStats()
-			out[id] = &autopilot.ServerStats{LastContact: time.Duration(st.LastContactMs) * time.Millisecond, LastTerm: st.LastTerm, LastIndex: st.LastIndex}
+			put(id, &autopilot.ServerStats{LastContact: time.Duration(st.LastContactMs) * time.Millisecond, LastTerm: st.LastTerm, LastIndex: st.LastIndex})
 			continue
 		}
 		m, ok := members[string(id)]
 		if !ok || !n.bound(m) {
-			out[id] = &autopilot.ServerStats{LastContact: -1}
+			put(id, &autopilot.ServerStats{LastContact: -1})
 			answered(id, false)
 			continue
 		}
@@ -190,9 +195,7 @@ func (d autopilotDelegate) FetchServerStats(ctx context.Context, servers map[raf
 				}
 			}
 			answered(id, ok)
-			mu.Lock()
-			out[id] = st
-			mu.Unlock()
+			put(id, st)
 		}()
 	}
 	wg.Wait()
