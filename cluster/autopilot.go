@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"sync"
@@ -271,7 +272,7 @@ func (n *Node) localAutopilotStats() *clusterpb.AutopilotStatsResponse {
 // stops it as soon as it does not.
 func (n *Node) autopilotLoop() {
 	defer n.wg.Done()
-	ap := autopilot.New(n.raft, autopilotDelegate{n: n},
+	ap := autopilot.New(promotionGuard{n.raft}, autopilotDelegate{n: n},
 		autopilot.WithLogger(n.log.Named("autopilot")),
 		autopilot.WithUpdateInterval(autopilotUpdateInterval),
 		autopilot.WithReconcileInterval(autopilotReconcileInterval))
@@ -311,6 +312,34 @@ func (n *Node) autopilotLoop() {
 		}
 	}
 }
+
+// promotionGuard is raft as autopilot gets it, but for promotions: a
+// promotion is decided on a state up to a round old, and raft's AddVoter
+// adds a server that is not in the configuration, so a server removed
+// (remove-peer) since that state was computed would be added back. The
+// guard promotes only a server the current configuration holds as a
+// non-voter, at its address there, and passes the configuration's index
+// so that raft refuses the change if the configuration moved meanwhile.
+type promotionGuard struct{ *raft.Raft }
+
+func (g promotionGuard) AddVoter(id raft.ServerID, _ raft.ServerAddress, _ uint64, timeout time.Duration) raft.IndexFuture {
+	f := g.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return refusedFuture{err}
+	}
+	for _, s := range f.Configuration().Servers {
+		if s.ID == id && s.Suffrage == raft.Nonvoter {
+			return g.Raft.AddVoter(id, s.Address, f.Index(), timeout)
+		}
+	}
+	return refusedFuture{fmt.Errorf("not promoting %s: it is no longer a non-voter of the configuration", id)}
+}
+
+// refusedFuture is a change the guard did not make.
+type refusedFuture struct{ err error }
+
+func (f refusedFuture) Error() error  { return f.err }
+func (f refusedFuture) Index() uint64 { return 0 }
 
 // AutopilotServer is one server in AutopilotState (Vault's fields).
 type AutopilotServer struct {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"google.golang.org/grpc"
 
 	"github.com/keyraft/keyraft/audit"
@@ -127,6 +128,14 @@ func TestAutopilotRemovesADeadServer(t *testing.T) {
 	})
 	if time.Since(start) < time.Second {
 		t.Fatalf("removed after %s, before the cleanup time", time.Since(start))
+	}
+	// A promotion decided on a state from before the removal does not add
+	// the removed server back (raft's AddVoter would).
+	if err := (promotionGuard{leader.raft}).AddVoter(raft.ServerID(victim.ID()), "127.0.0.1:1", 0, time.Second).Error(); err == nil {
+		t.Fatal("the guard promoted a server no longer in the configuration")
+	}
+	if peers, err := leader.Peers(); err != nil || len(peers) != 2 {
+		t.Fatalf("after a refused promotion: %+v %v", peers, err)
 	}
 	waitUntil(t, 5*time.Second, "the removal to reach the audit hook", func() bool {
 		mu.Lock()
