@@ -35,7 +35,8 @@ func isVoter(t *testing.T, api, id string) (bool, error) {
 	return ok && p.Voter, err
 }
 
-// TestAutopilot, one cluster of three and a fourth server, with a dead-server
+// TestAutopilot, one cluster of three and a fourth server (mutual TLS and
+// a gossip key), with a dead-server
 // cleanup of 3 s and a stabilization time of 2 s: the fourth joins as a
 // non-voter and is promoted; wiped (killed, data dir removed, started again
 // with the same flags) it is refused under its new identity until autopilot
@@ -46,7 +47,10 @@ func isVoter(t *testing.T, api, id string) (bool, error) {
 func TestAutopilot(t *testing.T) {
 	const cleanup = 3 * time.Second
 	flags := []string{"-autopilot-dead-server-cleanup", cleanup.String(), "-autopilot-server-stabilization-time", "2s", "-autopilot-min-quorum", "3"}
-	c := startUnsealedCluster(t, flags...)
+	// Mutual TLS and a gossip key, as in production: the wiped server
+	// holds n4's certificate, and must still be refused until cleanup.
+	k, gk := tlsGen(t, "n1", "n2", "n3", "n4"), gossipKeygen(t)
+	c := startUnsealedClusterWith(t, func(p *proc) { p.secure(k, gk) }, flags...)
 	leader := c.waitLeader(15*time.Second, "")
 	waitFor(t, 15*time.Second, "autopilot to find three healthy voters", func() (bool, error) {
 		st, err := readAutopilot(t, c.nodes[1].api) // forwarded to the leader
@@ -64,6 +68,7 @@ func TestAutopilot(t *testing.T) {
 	// A new server joins as a non-voter and is promoted once stable.
 	n4 := newProc(t, "n4", 3)
 	n4.args = append(n4.args, flags...)
+	n4.secure(k, gk)
 	c.add(n4)
 	n4.start(c.seeds())
 	waitFor(t, 20*time.Second, "n4 to be added as a non-voter, then promoted", func() (bool, error) {
@@ -80,13 +85,17 @@ func TestAutopilot(t *testing.T) {
 
 	// Wiped: a new identity under n4's id and address. Refused until the
 	// dead n4 is cleaned up, then added afresh and promoted.
+	wiped := time.Now() // before the kill: no dead time can start earlier
 	n4.kill()
 	if err := os.RemoveAll(n4.dataDir); err != nil {
 		t.Fatal(err)
 	}
-	wiped := time.Now()
 	n4.start(c.seeds())
 	waitFor(t, 30*time.Second, "autopilot to remove the dead n4 (audited)", func() (bool, error) {
+		// Until then the new identity is given nothing, certificate or not.
+		if st, err := status(t, n4.api); err == nil && st.Initialized && time.Since(wiped) < cleanup {
+			t.Fatalf("the wiped n4 was given the log %s after the kill, before the cleanup time", time.Since(wiped))
+		}
 		evs, err := tryAuditEvents(leader.api, "event_name=OperatorRemovePeer")
 		for _, ev := range evs {
 			p, _ := ev["requestParameters"].(map[string]any)
@@ -97,14 +106,14 @@ func TestAutopilot(t *testing.T) {
 		return false, err
 	})
 	if time.Since(wiped) < cleanup {
-		t.Fatalf("the dead n4 was removed %s after the wiped one started, before the cleanup time %s", time.Since(wiped), cleanup)
+		t.Fatalf("the dead n4 was removed %s after the kill, before the cleanup time %s", time.Since(wiped), cleanup)
 	}
 	waitFor(t, 20*time.Second, "the wiped n4 to be a healthy voter again", func() (bool, error) {
 		v, err := isVoter(t, leader.api, "n4")
 		st, _ := readAutopilot(t, leader.api)
 		return v && st.Servers["n4"].Alive && st.Servers["n4"].Healthy, err
 	})
-	t.Logf("wiped n4 rejoined as a voter %s after its restart", time.Since(wiped).Round(100*time.Millisecond))
+	t.Logf("wiped n4 rejoined as a voter %s after the kill", time.Since(wiped).Round(100*time.Millisecond))
 	c.unseal(n4)
 	serves(t, n4.api, c.creds)
 
