@@ -29,7 +29,6 @@ const (
 // OriginExternal is the origin of a key for imported key material.
 const OriginExternal = "EXTERNAL"
 
-
 func (s KeyState) String() string { return string(s) }
 
 // RotationType says how a key's material version came to be.
