@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -132,9 +133,10 @@ func incorrectKeyMaterial(msg string) *awserr.Error {
 }
 
 // hmacImportSizes are the HMAC key lengths in bytes AWS accepts for imported
-// material, by key spec: from the hash's output size to its block size.
+// material, by key spec: at least the spec's length, at most 1024 bits
+// ("Requirements for imported key material").
 var hmacImportSizes = map[string][2]int{
-	"HMAC_224": {28, 64}, "HMAC_256": {32, 64}, "HMAC_384": {48, 128}, "HMAC_512": {64, 128},
+	"HMAC_224": {28, 128}, "HMAC_256": {32, 128}, "HMAC_384": {48, 128}, "HMAC_512": {64, 128},
 }
 
 // checkImportedMaterial validates material for a key of spec and makes its
@@ -160,6 +162,10 @@ func checkImportedMaterial(keyID, spec string, material []byte) (*importedMateri
 		pk, err := crypto.ParsePrivateKey(material)
 		if err != nil || string(pk.Spec) != spec {
 			return nil, incorrectKeyMaterial("The key material is not a PKCS#8 DER private key of key spec " + spec + ".")
+		}
+		if rk, ok := pk.Key.(*rsa.PrivateKey); ok && len(rk.Primes) != 2 {
+			pk.Wipe()
+			return nil, incorrectKeyMaterial("Multi-prime RSA keys are not supported.")
 		}
 		pub, err := pk.PublicKeyDER()
 		if err != nil {

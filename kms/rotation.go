@@ -107,9 +107,6 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRe
 			return nil, e
 		}
 		if k.Origin == fsm.OriginExternal {
-			if e := s.authorize(call, k, nil, nil); e != nil {
-				return nil, e
-			}
 			if e := s.usable(k); e != nil {
 				return nil, e
 			}
