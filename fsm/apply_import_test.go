@@ -1,0 +1,122 @@
+package fsm
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/keyraft/keyraft/fsm/fsmpb"
+)
+
+// TestImportCommands: the import commands' cases and refusals; a second
+// replica applying the same log, and one restored from a snapshot, end in
+// the same state.
+func TestImportCommands(t *testing.T) {
+	ts := int64(1_700_000_000_000_000_000)
+	f := newFSM(t)
+	var log [][]byte
+	apply := func(ct CommandType, p proto.Message, at int64) error {
+		t.Helper()
+		data := encode(t, ct, p, at)
+		log = append(log, data)
+		_, err := ResultOf(f.Apply(&raft.Log{Index: uint64(len(log)), Type: raft.LogCommand, Data: data}))
+		return err
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := func(err, want error) {
+		t.Helper()
+		var kse *KeyStateError
+		if !errors.Is(err, want) && !(want == nil && errors.As(err, &kse)) {
+			t.Fatalf("got %v, want %v", err, want)
+		}
+	}
+	state := func(id string) KeyState {
+		k, _ := f.Query().Key(id)
+		return k.KeyState
+	}
+	must(apply(CmdInit, &fsmpb.Init{Shares: 1, Threshold: 1, SealedKeyring: []byte("kr"), RootAccessKey: &fsmpb.AccessKey{AccessKeyId: "AK"}}, ts))
+	ext := &fsmpb.Key{KeyId: "ext", KeyUsage: "ENCRYPT_DECRYPT", KeySpec: "SYMMETRIC_DEFAULT", KeyState: string(StatePendingImport), Origin: OriginExternal}
+	must(apply(CmdCreateKey, &fsmpb.CreateKey{Key: ext}, ts))
+	// An EXTERNAL key with material, or a generated one without, is not a key.
+	bad := proto.Clone(ext).(*fsmpb.Key)
+	bad.KeyId, bad.Material = "bad", []*fsmpb.KeyMaterial{{Version: 1, Sealed: []byte("x")}}
+	refused(apply(CmdCreateKey, &fsmpb.CreateKey{Key: bad}, ts), ErrInvalidCommand)
+	must(apply(CmdCreateKey, &fsmpb.CreateKey{Key: testKey("native", ts)}, ts))
+
+	rec := func(id string, version uint32, validTo int64) *fsmpb.ImportMaterial {
+		r := &fsmpb.ImportMaterial{KeyMaterialId: id, Version: version, Imported: true, ExpirationModel: "KEY_MATERIAL_EXPIRES", ValidTo: validTo}
+		if version == 0 {
+			r.SealedPending = []byte("pending-" + id)
+		}
+		return r
+	}
+	imp := func(key string, r *fsmpb.ImportMaterial, sealed string, isNew bool) error {
+		c := &fsmpb.ImportKeyMaterial{KeyId: key, Record: r, NewMaterial: isNew}
+		if sealed != "" {
+			c.Sealed = []byte(sealed)
+		}
+		return apply(CmdImportKeyMaterial, c, ts)
+	}
+	refused(imp("native", rec("a", 1, 0), "s", false), ErrImportNotExternal)
+	refused(imp("ext", rec("a", 2, 0), "s", false), ErrInvalidCommand) // a first import is version 1
+	must(imp("ext", rec("a", 1, ts+int64(time.Hour)), "sealed-a", false))
+	if state("ext") != StateEnabled {
+		t.Fatalf("state %s after the first import", state("ext"))
+	}
+	refused(imp("ext", rec("b", 1, 0), "sealed-b", false), ErrIncorrectKeyMaterial)
+	must(imp("ext", rec("b", 0, 0), "", true)) // awaits rotation
+	refused(imp("ext", rec("c", 0, 0), "", true), ErrPendingRotation)
+
+	// Expiry only once due, by the command's timestamp.
+	expire := &fsmpb.ImportDeleteMaterial{KeyId: "ext", KeyMaterialId: "a", Expire: true}
+	refused(apply(CmdDeleteImportedKeyMaterial, expire, ts), ErrNotDue)
+	must(apply(CmdDeleteImportedKeyMaterial, expire, ts+int64(time.Hour)))
+	k, _ := f.Query().Key("ext")
+	if k.KeyState != StatePendingImport || len(k.Material) != 1 || len(k.Material[0].Sealed) != 0 {
+		t.Fatalf("after expiry: %+v", k)
+	}
+	refused(apply(CmdDeleteImportedKeyMaterial, &fsmpb.ImportDeleteMaterial{KeyId: "ext", KeyMaterialId: "a"}, ts), nil)
+	refused(apply(CmdRotateImportedKey, &fsmpb.ImportRotate{KeyId: "ext", KeyMaterialId: "b",
+		Material: &fsmpb.KeyMaterial{Version: 2, Sealed: []byte("b2"), RotationType: "ON_DEMAND"}}, ts), nil) // PendingImport
+	must(imp("ext", rec("a", 1, 0), "sealed-a-again", false))
+	rotate := &fsmpb.ImportRotate{KeyId: "ext", KeyMaterialId: "b", Material: &fsmpb.KeyMaterial{Version: 3, Sealed: []byte("b"), RotationType: "ON_DEMAND"}}
+	refused(apply(CmdRotateImportedKey, rotate, ts), ErrInvalidCommand) // stale version
+	rotate.Material.Version = 2
+	must(apply(CmdRotateImportedKey, rotate, ts))
+	refused(apply(CmdRotateImportedKey, rotate, ts), ErrPendingRotation)
+	refused(apply(CmdRotateKey, &fsmpb.RotateKey{KeyId: "ext", Material: &fsmpb.KeyMaterial{Version: 3, Sealed: []byte("g"), RotationType: "ON_DEMAND"}}, ts), ErrImportNotExternal)
+	k, _ = f.Query().Key("ext")
+	if cur, ok := k.CurrentImport(); !ok || cur.KeyMaterialID != "b" || k.CurrentVersion() != 2 || string(k.Material[0].Sealed) != "sealed-a-again" {
+		t.Fatalf("after rotation: %+v", k)
+	}
+	// Deleting while pending deletion keeps the state; cancelling then leads to PendingImport.
+	must(apply(CmdScheduleKeyDeletion, &fsmpb.ScheduleKeyDeletion{KeyId: "ext", DeletionDate: ts + 1, PendingWindowDays: 7}, ts))
+	must(apply(CmdDeleteImportedKeyMaterial, &fsmpb.ImportDeleteMaterial{KeyId: "ext", KeyMaterialId: "b"}, ts))
+	if state("ext") != StatePendingDeletion {
+		t.Fatalf("state %s", state("ext"))
+	}
+	must(apply(CmdCancelKeyDeletion, &fsmpb.KeyRef{KeyId: "ext"}, ts))
+	if state("ext") != StatePendingImport || f.Query().MaterialPresent("ext", 2) || !f.Query().MaterialPresent("ext", 1) {
+		t.Fatalf("after cancel: state %s", state("ext"))
+	}
+
+	other := newFSM(t)
+	applyAll(other, log, 1)
+	restored := newFSM(t)
+	if err := restored.Restore(io.NopCloser(bytes.NewReader(snapshotBytes(t, f)))); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(snapshotBytes(t, f), snapshotBytes(t, other)) || !bytes.Equal(snapshotBytes(t, f), snapshotBytes(t, restored)) {
+		t.Fatal("replicas differ")
+	}
+}
