@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/keyraft/keyraft/crypto"
+	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/seal"
@@ -126,6 +127,28 @@ func decodeImportToken(plain []byte) (*importToken, error) {
 type importedMaterial struct {
 	canonical []byte
 	id        string
+}
+
+// materialID is AWS's KeyMaterialId of a key's material version: the import
+// record's for EXTERNAL keys (which depends on the material, so that the
+// same material is recognised), else SHA-256 over a label, the key id and
+// the version (generated material has nothing to recognise, and its id
+// must reveal nothing of it). "" for a version without an id.
+func materialID(k *fsm.Key, version uint32) string {
+	if k.Origin == fsm.OriginExternal {
+		for _, r := range k.Imports {
+			if r.Version == version && version != 0 {
+				return r.KeyMaterialID
+			}
+		}
+		return ""
+	}
+	if version == 0 {
+		return ""
+	}
+	h := sha256.New()
+	h.Write([]byte("keyraft generated key material\x00" + k.KeyID + "\x00" + strconv.FormatUint(uint64(version), 10)))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func incorrectKeyMaterial(msg string) *awserr.Error {

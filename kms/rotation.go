@@ -233,7 +233,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, call Call, req *listKeyR
 	entries := make([]rotationEntry, 0, end-start)
 	for _, v := range versions[start:end] {
 		m := byVersion[v]
-		entry := rotationEntry{KeyId: id, RotationType: m.RotationType.String(), KeyMaterialState: "NON_CURRENT"}
+		entry := rotationEntry{KeyId: id, RotationType: m.RotationType.String(), KeyMaterialState: "NON_CURRENT", KeyMaterialId: materialID(k, v)}
 		if m.RotationType != "" {
 			entry.RotationDate = new(epochOf(m.CreateDate))
 		}
