@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/keyraft/keyraft/cluster"
 	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/gateway"
@@ -262,6 +263,14 @@ func (a *API) handleRekeyUpdate(w http.ResponseWriter, r *http.Request, from gat
 	params["complete"] = true
 	params["newShares"], params["newThreshold"] = rk.Shares, rk.Threshold
 	err = a.proposeOperator(r.Context(), r, akid, name, params, t, payload)
+	if err != nil && !rk.Verify && !fsm.Refused(err) && !cluster.NotAppended(err) {
+		// The switch may still commit (leadership was lost after the entry
+		// was appended): dropping the new shares now could leave a cluster
+		// no one can unseal. Hand them out, saying the switch is unsure.
+		a.Log.Warn("rekey commit's fate is unknown; the new shares were handed out", "error", err)
+		res.unsure = true
+		err = nil
+	}
 	if a.writeRekeyErr(w, err) {
 		return
 	}
@@ -284,6 +293,8 @@ type rekeyResult struct {
 	sealed            []byte
 	term              uint32
 	verificationNonce string
+	// unsure: the switch's commit may or may not have applied.
+	unsure bool
 }
 
 func (r *rekeyResult) forget() {
@@ -329,12 +340,17 @@ func (a *API) rekeyWith(root []byte, in fsm.InitRecord, rk fsm.RekeyConfig) (*re
 // rekeyAnswer is written by hand into one buffer (as initAnswer) so that
 // the new shares can be zeroed once sent.
 func rekeyAnswer(nonce string, res *rekeyResult) []byte {
-	n := 256 + len(nonce) + len(res.verificationNonce)
+	n := 512 + len(nonce) + len(res.verificationNonce)
 	for _, p := range res.shares {
 		n += base64.StdEncoding.EncodedLen(len(p)) + 3
 	}
 	b := make([]byte, 0, n)
-	b = append(b, `{"complete":true,"nonce":"`...)
+	if res.unsure {
+		b = append(b, `{"complete":false,"switch_unknown":true,"warning":"the switch to these shares may or may not have committed (leadership changed): `+
+			`if operator status shows the new threshold, use them; otherwise discard them and submit the current shares again","nonce":"`...)
+	} else {
+		b = append(b, `{"complete":true,"nonce":"`...)
+	}
 	b = append(b, nonce...)
 	b = append(b, `","keys_base64":[`...)
 	for i, p := range res.shares {

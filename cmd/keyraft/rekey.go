@@ -84,6 +84,10 @@ func opRekey(args []string) int {
 	}
 	if len(keys) > 0 {
 		fmt.Println()
+		if w, ok := out["warning"]; ok {
+			fmt.Printf("WARNING: %v\n", w)
+			return 1
+		}
 		if out["verification_required"] == true {
 			fmt.Printf("Verification nonce: %v\n\nThe rekey waits for verification: %v holders of the NEW shares must each run\n"+
 				"`keyraft operator rekey -verify NEW_SHARE`. Until then the current shares stay in force.\n", out["verification_nonce"], out["threshold"])
