@@ -120,3 +120,38 @@ func TestImportCommands(t *testing.T) {
 		t.Fatal("replicas differ")
 	}
 }
+
+// TestResealKeepsDeletedImportsDeleted: a re-seal batch built before
+// imported material was deleted (or expired) does not bring it back when
+// it applies after; material still present is re-sealed as before.
+func TestResealKeepsDeletedImportsDeleted(t *testing.T) {
+	ts := int64(1_700_000_000_000_000_000)
+	f := newFSM(t)
+	var index uint64
+	must := func(ct CommandType, p proto.Message) {
+		t.Helper()
+		index++
+		if _, err := ResultOf(f.Apply(&raft.Log{Index: index, Type: raft.LogCommand, Data: encode(t, ct, p, ts)})); err != nil {
+			t.Fatalf("%s: %v", ct, err)
+		}
+	}
+	underTerm := func(term byte, body string) []byte { return append([]byte{0, 0, 0, term, 1}, body...) }
+	must(CmdInit, &fsmpb.Init{Shares: 1, Threshold: 1, SealedKeyring: []byte("kr"), KeyringTerm: 2, RootAccessKey: &fsmpb.AccessKey{AccessKeyId: "AK"}})
+	for _, id := range []string{"gone", "kept"} {
+		must(CmdCreateKey, &fsmpb.CreateKey{Key: &fsmpb.Key{KeyId: id, KeyUsage: "ENCRYPT_DECRYPT", KeySpec: "SYMMETRIC_DEFAULT",
+			KeyState: string(StatePendingImport), Origin: OriginExternal}})
+		must(CmdImportKeyMaterial, &fsmpb.ImportKeyMaterial{KeyId: id, Sealed: underTerm(1, "old-"+id),
+			Record: &fsmpb.ImportMaterial{KeyMaterialId: "m-" + id, Version: 1, Imported: true, ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"}})
+	}
+	must(CmdDeleteImportedKeyMaterial, &fsmpb.ImportDeleteMaterial{KeyId: "gone", KeyMaterialId: "m-gone"})
+	must(CmdRotateReseal, &fsmpb.RotateReseal{Items: []*fsmpb.RotateResealItem{
+		{Kind: SealedKeyMaterial, Id: "gone", Version: 1, Sealed: underTerm(2, "new-gone")},
+		{Kind: SealedKeyMaterial, Id: "kept", Version: 1, Sealed: underTerm(2, "new-kept")},
+	}})
+	if f.Query().MaterialPresent("gone", 1) {
+		t.Fatal("a re-seal brought deleted imported material back")
+	}
+	if k, _ := f.Query().Key("kept"); !bytes.Equal(k.Material[0].Sealed, underTerm(2, "new-kept")) {
+		t.Fatal("material still present was not re-sealed")
+	}
+}

@@ -204,6 +204,10 @@ func (r *createKeyRequest) validate() (string, string, *awserr.Error) {
 	return spec, usage, checkTags(r.Tags)
 }
 
+// MaterialPath is the barrier path key material is sealed for (the re-seal
+// after a keyring rotation opens and seals it there again).
+func MaterialPath(keyID string, version uint32) string { return materialPath(keyID, version) }
+
 func materialPath(keyID string, version uint32) string {
 	return "key/" + keyID + "/" + strconv.FormatUint(uint64(version), 10)
 }
