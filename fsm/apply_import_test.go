@@ -155,3 +155,38 @@ func TestResealKeepsDeletedImportsDeleted(t *testing.T) {
 		t.Fatal("material still present was not re-sealed")
 	}
 }
+
+// TestResealPendingImport: material awaiting rotation is listed by
+// StaleSealed once the keyring moves on, and a re-seal replaces it.
+func TestResealPendingImport(t *testing.T) {
+	ts := int64(1_700_000_000_000_000_000)
+	f := newFSM(t)
+	var index uint64
+	must := func(ct CommandType, p proto.Message) {
+		t.Helper()
+		index++
+		if _, err := ResultOf(f.Apply(&raft.Log{Index: index, Type: raft.LogCommand, Data: encode(t, ct, p, ts)})); err != nil {
+			t.Fatalf("%s: %v", ct, err)
+		}
+	}
+	underTerm := func(term byte, body string) []byte { return append([]byte{0, 0, 0, term, 1}, body...) }
+	must(CmdInit, &fsmpb.Init{Shares: 1, Threshold: 1, SealedKeyring: []byte("kr"), KeyringTerm: 2, RootAccessKey: &fsmpb.AccessKey{AccessKeyId: "AK"}})
+	must(CmdCreateKey, &fsmpb.CreateKey{Key: &fsmpb.Key{KeyId: "k", KeyUsage: "ENCRYPT_DECRYPT", KeySpec: "SYMMETRIC_DEFAULT",
+		KeyState: string(StatePendingImport), Origin: OriginExternal}})
+	must(CmdImportKeyMaterial, &fsmpb.ImportKeyMaterial{KeyId: "k", Sealed: underTerm(2, "first"),
+		Record: &fsmpb.ImportMaterial{KeyMaterialId: "a", Version: 1, Imported: true, ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"}})
+	must(CmdImportKeyMaterial, &fsmpb.ImportKeyMaterial{KeyId: "k", NewMaterial: true,
+		Record: &fsmpb.ImportMaterial{KeyMaterialId: "b", SealedPending: underTerm(1, "next"), Imported: true, ExpirationModel: "KEY_MATERIAL_DOES_NOT_EXPIRE"}})
+	refs, total := f.Query().StaleSealed(10)
+	if total != 1 || refs[0].Kind != SealedPendingImport || refs[0].ID != PendingImportRef("k", "b") {
+		t.Fatalf("StaleSealed: %d %+v", total, refs)
+	}
+	must(CmdRotateReseal, &fsmpb.RotateReseal{Items: []*fsmpb.RotateResealItem{{Kind: SealedPendingImport, Id: refs[0].ID, Sealed: underTerm(2, "next")}}})
+	if _, total := f.Query().StaleSealed(10); total != 0 {
+		t.Fatalf("%d values still stale", total)
+	}
+	k, _ := f.Query().Key("k")
+	if r, _ := k.Import("b"); !bytes.Equal(r.SealedPending, underTerm(2, "next")) {
+		t.Fatal("pending material not re-sealed")
+	}
+}

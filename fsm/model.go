@@ -199,7 +199,7 @@ type RekeyConfig struct {
 }
 
 // SealedRef is one value sealed under the keyring, where it lives in the
-// state (fsm.SealedKeyMaterial or SealedAccessKey), for the re-seal after
+// state (fsm.SealedKeyMaterial, SealedAccessKey or SealedPendingImport), for the re-seal after
 // a rotation.
 type SealedRef struct {
 	Kind    uint32

@@ -244,6 +244,11 @@ func (q Query) StaleSealed(limit int) ([]SealedRef, int) {
 		for _, m := range q.f.st.keys[id].Material {
 			take(SealedRef{Kind: SealedKeyMaterial, ID: id, Version: m.Version, Sealed: m.Sealed})
 		}
+		for _, r := range q.f.st.keys[id].Imports {
+			if r.Version == 0 {
+				take(SealedRef{Kind: SealedPendingImport, ID: PendingImportRef(id, r.KeyMaterialId), Sealed: r.SealedPending})
+			}
+		}
 	}
 	for _, id := range sortedKeys(q.f.st.accessKeys) {
 		take(SealedRef{Kind: SealedAccessKey, ID: id, Sealed: q.f.st.accessKeys[id].SealedSecret})

@@ -37,7 +37,12 @@ const maxImportBlob = 6144
 
 func importTokenPath(keyID string) string { return "import-token/" + keyID }
 
-// pendingMaterialPath is where new material awaiting RotateKeyOnDemand is sealed.
+// PendingMaterialPath is where new material awaiting RotateKeyOnDemand is
+// sealed (the re-seal after a keyring rotation opens and seals it there).
+func PendingMaterialPath(keyID, materialID string) string {
+	return pendingMaterialPath(keyID, materialID)
+}
+
 func pendingMaterialPath(keyID, materialID string) string {
 	return "key/" + keyID + "/pending/" + materialID
 }
