@@ -379,3 +379,25 @@ func TestImportHMACLengths(t *testing.T) {
 		t.Fatal("the MAC is not HMAC-SHA-384 under the 128-byte imported key")
 	}
 }
+
+func TestImportOperationsOnMissingOrDeletingKeys(t *testing.T) {
+	ts := newTestService(t)
+	id := ts.newExternalKey(t, "SYMMETRIC_DEFAULT", "")
+	in := ts.importRequest(t, id, bytes.Repeat([]byte{9}, 32))
+	missing := map[string]any{"KeyId": missingKeyID, "ImportToken": in["ImportToken"], "EncryptedKeyMaterial": in["EncryptedKeyMaterial"],
+		"ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}
+	ts.refused(t, "ImportKeyMaterial", missing, "NotFoundException", "")
+	ts.refused(t, "DeleteImportedKeyMaterial", map[string]any{"KeyId": missingKeyID}, "NotFoundException", "")
+	ts.refused(t, "ImportKeyMaterial", map[string]any{"KeyId": "alias/x", "ImportToken": in["ImportToken"],
+		"EncryptedKeyMaterial": in["EncryptedKeyMaterial"], "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}, "NotFoundException", "")
+	ts.mustCall(t, "ScheduleKeyDeletion", map[string]any{"KeyId": id, "PendingWindowInDays": 7})
+	ts.refused(t, "ImportKeyMaterial", in, "KMSInvalidStateException", "")
+	// A disabled key takes its material and stays disabled.
+	other := ts.newExternalKey(t, "HMAC_256", "GENERATE_VERIFY_MAC")
+	ts.importMaterial(t, other, crypto.WrapOAEPSHA256, bytes.Repeat([]byte{9}, 32), nil)
+	ts.mustCall(t, "DisableKey", map[string]any{"KeyId": other})
+	ts.importMaterial(t, other, crypto.WrapOAEPSHA1, bytes.Repeat([]byte{9}, 32), nil)
+	if k, _ := ts.State.Key(other); k.KeyState != fsm.StateDisabled {
+		t.Fatalf("re-import into a disabled key: %s", k.KeyState)
+	}
+}
