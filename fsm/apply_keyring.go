@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/seal"
@@ -24,7 +25,13 @@ var (
 const (
 	SealedKeyMaterial uint32 = 1
 	SealedAccessKey   uint32 = 2
+	// SealedPendingImport is imported key material awaiting
+	// RotateKeyOnDemand; its Id is "<key id>/<key material id>".
+	SealedPendingImport uint32 = 3
 )
+
+// PendingImportRef is the re-seal id of a key's material awaiting rotation.
+func PendingImportRef(keyID, materialID string) string { return keyID + "/" + materialID }
 
 // SetKeyringObserver has fn told the init record's keyring upgrade records
 // (a copy) whenever a command or a restore may have changed them, so that an
@@ -190,7 +197,9 @@ func (f *FSM) applyRotateReseal(cmd *fsmpb.Command) error {
 	for _, it := range c.Items {
 		nt, _ := seal.ValueTerm(it.Sealed)
 		slot := f.sealedSlot(it)
-		if slot == nil {
+		// An empty slot is imported key material deleted or expired since
+		// the batch was built: re-sealing it would bring it back.
+		if slot == nil || len(*slot) == 0 {
 			continue
 		}
 		if ot, _ := seal.ValueTerm(*slot); ot < nt {
@@ -214,6 +223,13 @@ func (f *FSM) sealedSlot(it *fsmpb.RotateResealItem) *[]byte {
 	case SealedAccessKey:
 		if ak, ok := f.st.accessKeys[it.Id]; ok {
 			return &ak.SealedSecret
+		}
+	case SealedPendingImport:
+		keyID, materialID, _ := strings.Cut(it.Id, "/")
+		if k, ok := f.st.keys[keyID]; ok {
+			if i := importIndex(k, materialID); i >= 0 && k.Imports[i].Version == 0 {
+				return &k.Imports[i].SealedPending
+			}
 		}
 	}
 	return nil

@@ -48,6 +48,10 @@ const (
 	CmdDeleteUser       CommandType = 26
 	CmdDeleteUserPolicy CommandType = 27
 
+	CmdImportKeyMaterial         CommandType = 28
+	CmdDeleteImportedKeyMaterial CommandType = 29
+	CmdRotateImportedKey         CommandType = 30
+
 	CmdRekeyStart    CommandType = 34
 	CmdRekeyCancel   CommandType = 35
 	CmdRekeyIssue    CommandType = 36
@@ -67,7 +71,9 @@ var commandNames = map[CommandType]string{
 	CmdDeleteAccessKey: "DeleteAccessKey", CmdPutUserPolicy: "PutUserPolicy", CmdPutKeyPolicy: "PutKeyPolicy",
 	CmdCreateGrant: "CreateGrant", CmdRemoveGrant: "RemoveGrant", CmdBindVoter: "BindVoter",
 	CmdDeleteUser: "DeleteUser", CmdDeleteUserPolicy: "DeleteUserPolicy",
-	CmdRekeyStart: "RekeyStart", CmdRekeyCancel: "RekeyCancel", CmdRekeyIssue: "RekeyIssue",
+	CmdImportKeyMaterial: "ImportKeyMaterial", CmdDeleteImportedKeyMaterial: "DeleteImportedKeyMaterial",
+	CmdRotateImportedKey: "RotateImportedKey",
+	CmdRekeyStart:        "RekeyStart", CmdRekeyCancel: "RekeyCancel", CmdRekeyIssue: "RekeyIssue",
 	CmdRekeyCommit: "RekeyCommit", CmdRotateKeyring: "RotateKeyring", CmdRotateReseal: "RotateReseal",
 }
 

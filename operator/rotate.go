@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/keyraft/keyraft/fsm"
@@ -127,8 +128,12 @@ func (a *API) resealBatch(ctx context.Context, n int) error {
 	var items []*fsmpb.RotateResealItem
 	for _, ref := range refs {
 		path := iam.SecretPath(ref.ID)
-		if ref.Kind == fsm.SealedKeyMaterial {
+		switch ref.Kind {
+		case fsm.SealedKeyMaterial:
 			path = kms.MaterialPath(ref.ID, ref.Version)
+		case fsm.SealedPendingImport:
+			keyID, materialID, _ := strings.Cut(ref.ID, "/")
+			path = kms.PendingMaterialPath(keyID, materialID)
 		}
 		pt, err := kr.Open(path, ref.Sealed)
 		if err != nil {
