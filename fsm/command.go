@@ -47,6 +47,17 @@ const (
 
 	CmdDeleteUser       CommandType = 26
 	CmdDeleteUserPolicy CommandType = 27
+
+	CmdImportKeyMaterial         CommandType = 28
+	CmdDeleteImportedKeyMaterial CommandType = 29
+	CmdRotateImportedKey         CommandType = 30
+
+	CmdRekeyStart    CommandType = 34
+	CmdRekeyCancel   CommandType = 35
+	CmdRekeyIssue    CommandType = 36
+	CmdRekeyCommit   CommandType = 37
+	CmdRotateKeyring CommandType = 38
+	CmdRotateReseal  CommandType = 39
 )
 
 var commandNames = map[CommandType]string{
@@ -60,6 +71,10 @@ var commandNames = map[CommandType]string{
 	CmdDeleteAccessKey: "DeleteAccessKey", CmdPutUserPolicy: "PutUserPolicy", CmdPutKeyPolicy: "PutKeyPolicy",
 	CmdCreateGrant: "CreateGrant", CmdRemoveGrant: "RemoveGrant", CmdBindVoter: "BindVoter",
 	CmdDeleteUser: "DeleteUser", CmdDeleteUserPolicy: "DeleteUserPolicy",
+	CmdImportKeyMaterial: "ImportKeyMaterial", CmdDeleteImportedKeyMaterial: "DeleteImportedKeyMaterial",
+	CmdRotateImportedKey: "RotateImportedKey",
+	CmdRekeyStart:        "RekeyStart", CmdRekeyCancel: "RekeyCancel", CmdRekeyIssue: "RekeyIssue",
+	CmdRekeyCommit: "RekeyCommit", CmdRotateKeyring: "RotateKeyring", CmdRotateReseal: "RotateReseal",
 }
 
 func (t CommandType) String() string {

@@ -38,6 +38,15 @@ var (
 	ErrUserPolicyNotFound = errors.New("user policy not found")
 	ErrGrantNotFound      = errors.New("grant not found")
 	ErrGrantLimit         = errors.New("too many grants on the key")
+	// ErrIncorrectKeyMaterial: material other than the key's was imported
+	// where only its own may be (AWS's IncorrectKeyMaterialException).
+	ErrIncorrectKeyMaterial = errors.New("incorrect key material")
+	// ErrImportNotExternal: an import command for a key whose origin is not EXTERNAL.
+	ErrImportNotExternal = errors.New("key origin is not EXTERNAL")
+	// ErrMaterialNotFound: no import record has the command's key material id.
+	ErrMaterialNotFound = errors.New("key material not found")
+	// ErrPendingRotation: new material already awaits rotation, or none does.
+	ErrPendingRotation = errors.New("key material pending rotation")
 )
 
 // ErrVoterBound: a node id is bound to another server's identity until
@@ -73,6 +82,10 @@ type FSM struct {
 
 	// stall is set while Apply waits for disk space (nospace.go).
 	stall stall
+
+	// onKeyring, when set, is told the keyring upgrade records after
+	// every command or restore that may have changed them (apply_keyring.go).
+	onKeyring func(upgrades [][]byte)
 }
 
 // New returns an empty state machine appending audit events to store.
@@ -234,6 +247,24 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) error {
 		return f.applyRemoveGrant(cmd)
 	case CmdBindVoter:
 		return f.applyBindVoter(cmd)
+	case CmdImportKeyMaterial:
+		return f.applyImportKeyMaterial(cmd)
+	case CmdDeleteImportedKeyMaterial:
+		return f.applyDeleteImportedKeyMaterial(cmd)
+	case CmdRotateImportedKey:
+		return f.applyRotateImportedKey(cmd)
+	case CmdRekeyStart:
+		return f.applyRekeyStart(cmd)
+	case CmdRekeyCancel:
+		return f.applyRekeyCancel(cmd)
+	case CmdRekeyIssue:
+		return f.applyRekeyIssue(cmd)
+	case CmdRekeyCommit:
+		return f.applyRekeyCommit(cmd)
+	case CmdRotateKeyring:
+		return f.applyRotateKeyring(cmd)
+	case CmdRotateReseal:
+		return f.applyRotateReseal(cmd)
 	}
 	if cmd.Flags&FlagIgnoreUnknown != 0 {
 		return nil
@@ -308,6 +339,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	f.st, f.index = st, index
 	f.lastTime.Store(st.lastTime)
+	f.keyringChangedLocked()
 	f.mu.Unlock()
 	return nil
 }

@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,8 +15,9 @@ import (
 
 // Housekeeping makes the time-based transitions that Apply, which reads no
 // clock, cannot make by itself: it deletes every key whose deletion window
-// has ended (the FSM removes its aliases with it) and rotates every enabled
-// key whose automatic rotation is due. The server calls it periodically on
+// has ended (the FSM removes its aliases with it), rotates every enabled
+// key whose automatic rotation is due, and expires imported key material
+// whose ValidTo has passed. The server calls it periodically on
 // the leader.
 //
 // The FSM re-checks each transition against the command's timestamp, so a
@@ -32,12 +34,14 @@ func (s *Service) Housekeeping(ctx context.Context) error {
 			err = s.proposeRaw(ctx, fsm.CmdDeleteKey, &fsmpb.KeyRef{KeyId: k.KeyID}, now)
 		case k.KeyState == fsm.StateEnabled && k.RotationEnabled && !k.NextRotationDate.After(now):
 			err = s.rotateDue(ctx, &k, now)
+		case k.Origin == fsm.OriginExternal:
+			err = s.expireImported(ctx, &k, now)
 		}
 		if err != nil {
 			return fmt.Errorf("housekeeping of key %s: %w", k.KeyID, err)
 		}
 	}
-	s.dropDeletedMaterial()
+	s.DropStaleSecrets()
 	return nil
 }
 
@@ -78,16 +82,36 @@ func (s *Service) proposeRaw(ctx context.Context, t fsm.CommandType, payload pro
 	return err
 }
 
-// dropDeletedMaterial zeroes the cached material of keys that no longer
-// exist, so a deleted key's material does not outlive it in this process.
-func (s *Service) dropDeletedMaterial() {
+// DropStaleSecrets zeroes the cached material and parsed keys of every
+// key that no longer exists and of every material version the state no
+// longer holds (imported material deleted or expired), so none outlives
+// its deletion in this process. The leader's housekeeping calls it, and
+// the server on every node, since a former leader's caches stay filled.
+func (s *Service) DropStaleSecrets() { s.dropStale("") }
+
+// dropStale is DropStaleSecrets for the keys whose id starts with prefix.
+func (s *Service) dropStale(prefix string) {
+	stale := func(path string) bool {
+		rest, _ := strings.CutPrefix(path, "key/")
+		if !strings.HasPrefix(rest, prefix) {
+			return false
+		}
+		id, v, _ := strings.Cut(rest, "/")
+		version, err := strconv.ParseUint(v, 10, 32)
+		return err != nil || !s.State.MaterialPresent(id, uint32(version))
+	}
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
 	for path, m := range s.material {
-		id, _, _ := strings.Cut(strings.TrimPrefix(path, "key/"), "/")
-		if !s.State.KeyExists(id) {
+		if stale(path) {
 			clear(m)
 			delete(s.material, path)
+		}
+	}
+	for path, sk := range s.signers {
+		if stale(path) {
+			sk.Zero()
+			delete(s.signers, path)
 		}
 	}
 }

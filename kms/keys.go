@@ -40,6 +40,11 @@ type KeyMetadata struct {
 	KeyAgreementAlgorithms  []string `json:",omitempty"`
 	EncapsulationAlgorithms []string `json:",omitempty"`
 	MultiRegion             bool
+	// The current material's id (symmetric encryption keys), and for
+	// imported material (origin EXTERNAL) its expiration.
+	CurrentKeyMaterialId string   `json:",omitempty"`
+	ExpirationModel      string   `json:",omitempty"`
+	ValidTo              *float64 `json:",omitempty"`
 	// Only while the key is pending deletion, as AWS sends them.
 	DeletionDate                *float64 `json:",omitempty"`
 	PendingDeletionWindowInDays *int32   `json:",omitempty"`
@@ -76,6 +81,16 @@ func (s *Service) metadata(k *fsm.Key) KeyMetadata {
 		md.EncryptionAlgorithms = algs
 		if algs == nil {
 			md.EncryptionAlgorithms = []string{algSymmetric}
+		}
+	}
+	if k.KeySpec == specSymmetric {
+		// AWS names the current material of symmetric encryption keys only.
+		md.CurrentKeyMaterialId = materialID(k, k.CurrentVersion())
+	}
+	if cur, ok := k.CurrentImport(); ok {
+		md.ExpirationModel = cur.ExpirationModel
+		if cur.Imported && !cur.ValidTo.IsZero() {
+			md.ValidTo = new(epochOf(cur.ValidTo))
 		}
 	}
 	if k.KeyState == fsm.StatePendingDeletion {
@@ -115,7 +130,11 @@ func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyReques
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorizeAccountWith(call, policy.Request{KeySpec: spec, KeyUsage: usage, KeyOrigin: "AWS_KMS"}); e != nil {
+	origin := "AWS_KMS"
+	if req.Origin != nil {
+		origin = *req.Origin
+	}
+	if e := s.authorizeAccountWith(call, policy.Request{KeySpec: spec, KeyUsage: usage, KeyOrigin: origin}); e != nil {
 		return nil, e
 	}
 	// A key always carries its policy: AWS's default one when none is given.
@@ -132,14 +151,17 @@ func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyReques
 	}
 	id := uuid.New().String()
 	now := s.now()
-	sealed, e := s.newSpecMaterial(kr, id, spec)
-	if e != nil {
-		return nil, e
-	}
 	k := &fsm.Key{
 		KeyID: id, CreationDate: now, KeyUsage: usage,
-		KeySpec: spec, KeyState: fsm.StateEnabled, Origin: "AWS_KMS",
-		Material: []fsm.KeyMaterial{{Version: 1, Sealed: sealed, CreateDate: now}},
+		KeySpec: spec, KeyState: fsm.StatePendingImport, Origin: origin,
+	}
+	if origin != fsm.OriginExternal {
+		sealed, e := s.newSpecMaterial(kr, id, spec)
+		if e != nil {
+			return nil, e
+		}
+		k.KeyState = fsm.StateEnabled
+		k.Material = []fsm.KeyMaterial{{Version: 1, Sealed: sealed, CreateDate: now}}
 	}
 	if req.Description != nil {
 		k.Description = *req.Description
@@ -168,7 +190,11 @@ func (r *createKeyRequest) validate() (string, string, *awserr.Error) {
 		if e := checkEnum("origin", *r.Origin, "AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"); e != nil {
 			return "", "", e
 		}
-		if *r.Origin != "AWS_KMS" {
+		switch {
+		case *r.Origin == fsm.OriginExternal && !externalSpecs[spec]:
+			return "", "", awserr.New("UnsupportedOperationException", http.StatusBadRequest,
+				"KeySpec %s is not supported for keys with Origin EXTERNAL by this server.", spec)
+		case *r.Origin != "AWS_KMS" && *r.Origin != fsm.OriginExternal:
 			return "", "", awserr.New("UnsupportedOperationException", http.StatusBadRequest, "Origin %s is not supported by this server.", *r.Origin)
 		}
 	}
@@ -177,6 +203,10 @@ func (r *createKeyRequest) validate() (string, string, *awserr.Error) {
 	}
 	return spec, usage, checkTags(r.Tags)
 }
+
+// MaterialPath is the barrier path key material is sealed for (the re-seal
+// after a keyring rotation opens and seals it there again).
+func MaterialPath(keyID string, version uint32) string { return materialPath(keyID, version) }
 
 func materialPath(keyID string, version uint32) string {
 	return "key/" + keyID + "/" + strconv.FormatUint(uint64(version), 10)

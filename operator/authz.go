@@ -54,6 +54,14 @@ const (
 	// health, address and liveness, the same map of the cluster
 	// ListPeers gives.
 	ActionReadAutopilotState = "keyraft:ReadAutopilotState"
+	// ActionRekey lets a principal start, cancel, and submit shares to a
+	// rekey (/v1/sys/rekey/*; resource the clusterARN). The shares are
+	// their own proof as well: a rekey needs both a principal allowed this
+	// and a threshold of share holders.
+	ActionRekey = "keyraft:Rekey"
+	// ActionRotateKeyring lets a principal add a keyring term (POST
+	// /v1/sys/rotate; resource the clusterARN).
+	ActionRotateKeyring = "keyraft:RotateKeyring"
 )
 
 // operatorRefusal says why an operator API request was not authorised,
