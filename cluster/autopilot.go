@@ -34,11 +34,12 @@ var ErrNoAutopilotState = errors.New("autopilot has no state yet (it starts once
 
 // apTracker is what the leader's autopilot delegate remembers between
 // rounds: since when each server of the configuration has been dead (not
-// in gossip as the identity bound to its id, or not answering), and the
-// removals running.
+// in gossip as the identity bound to its id), the boot nonce it was last
+// seen alive with (for remove-peer's tombstone), and the removals running.
 type apTracker struct {
 	mu        sync.Mutex
 	downSince map[string]time.Time
+	lastBoot  map[string]string
 	removing  map[string]bool
 	state     *autopilot.State
 }
@@ -111,6 +112,7 @@ func (d autopilotDelegate) KnownServers() map[raft.ServerID]*autopilot.Server {
 			delete(n.ap.downSince, id)
 		case ok && n.bound(m):
 			// Alive in gossip; FetchServerStats says whether it answers.
+			n.ap.lastBoot[id] = m.Boot
 		default:
 			if _, seen := n.ap.downSince[id]; !seen {
 				n.ap.downSince[id] = now
@@ -124,6 +126,7 @@ func (d autopilotDelegate) KnownServers() map[raft.ServerID]*autopilot.Server {
 	for id := range n.ap.downSince {
 		if !inConfig[id] {
 			delete(n.ap.downSince, id)
+			delete(n.ap.lastBoot, id)
 		}
 	}
 	return out
@@ -202,12 +205,9 @@ func (d autopilotDelegate) FetchServerStats(ctx context.Context, servers map[raf
 
 // RemoveFailedServer removes a server dead for the cleanup time, in the
 // background (autopilot expects this to return at once), through
-// remove-peer, which drops the id's binding, so that a new process under
-// its id (a wiped data dir restarted) is admitted; the removal is
-// audited. It tombstones no process: the server was removed for being
-// unreachable, not by an operator's choice, so if the same process is
-// heard from again it is added back (a non-voter, promoted once stable)
-// rather than left out until someone restarts it.
+// remove-peer: the tombstone names the last process seen with the
+// server's identity, so that a new process under its id (a wiped data
+// dir restarted) is admitted once the id is free; the removal is audited.
 func (d autopilotDelegate) RemoveFailedServer(srv *autopilot.Server) {
 	n := d.n
 	id := string(srv.ID)
@@ -217,6 +217,7 @@ func (d autopilotDelegate) RemoveFailedServer(srv *autopilot.Server) {
 		return
 	}
 	n.ap.removing[id] = true
+	boot := n.ap.lastBoot[id]
 	n.ap.mu.Unlock()
 	n.wg.Add(1)
 	go func() {
@@ -230,7 +231,7 @@ func (d autopilotDelegate) RemoveFailedServer(srv *autopilot.Server) {
 		defer cancel()
 		reason := "autopilot: dead for " + n.cfg.AutopilotDeadServerCleanup.String() + " or more (dead-server cleanup)"
 		n.log.Info("autopilot removing dead server", "node_id", id, "reason", reason)
-		err := n.removePeer(ctx, id, "")
+		err := n.removePeer(ctx, id, boot)
 		if err != nil {
 			n.log.Warn("autopilot could not remove dead server", "node_id", id, "error", err)
 		} else {
@@ -238,6 +239,7 @@ func (d autopilotDelegate) RemoveFailedServer(srv *autopilot.Server) {
 			// with no dead time.
 			n.ap.mu.Lock()
 			delete(n.ap.downSince, id)
+			delete(n.ap.lastBoot, id)
 			n.ap.mu.Unlock()
 		}
 		if f := n.removalAudit.Load(); f != nil {

@@ -127,7 +127,7 @@ func Start(cfg Config) (*Node, error) {
 		admitted:  map[string]bool{},
 		refused:   map[string]time.Time{},
 		clocks:    &pingClock{wall: cfg.Wall},
-		ap:        apTracker{downSince: map[string]time.Time{}, removing: map[string]bool{}},
+		ap:        apTracker{downSince: map[string]time.Time{}, lastBoot: map[string]string{}, removing: map[string]bool{}},
 	}
 	n.disk.waiting.Store("")
 	n.disk.full.Store("")
