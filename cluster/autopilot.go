@@ -104,7 +104,13 @@ func (d autopilotDelegate) KnownServers() map[raft.ServerID]*autopilot.Server {
 		inConfig[id] = true
 		srv := &autopilot.Server{
 			ID: s.ID, Name: id, Address: s.Address, NodeStatus: autopilot.NodeAlive,
-			RaftVersion: raft.ProtocolVersionMax, IsLeader: id == n.cfg.NodeID, NodeType: autopilot.NodeVoter,
+			RaftVersion: raft.ProtocolVersionMax, IsLeader: id == n.cfg.NodeID,
+		}
+		// Only voters count towards the minimum quorum: a non-voter not
+		// yet promoted (perhaps never: a dead process still gossiping)
+		// must not let cleanup remove a voter it cannot stand in for.
+		if s.Suffrage == raft.Voter {
+			srv.NodeType = autopilot.NodeVoter
 		}
 		m, ok := members[id]
 		switch {
