@@ -201,6 +201,11 @@ func (d autopilotDelegate) FetchServerStats(ctx context.Context, servers map[raf
 					}
 				}
 			}
+			if !ok {
+				// gRPC backs off reconnecting up to two minutes; gossip
+				// shows the server alive, so the next round dials it at once.
+				n.resetBackoff(string(id), m.Cluster)
+			}
 			answered(id, ok)
 			put(id, st)
 		}()
@@ -252,6 +257,17 @@ func (d autopilotDelegate) RemoveFailedServer(srv *autopilot.Server) {
 			(*f)(id, reason, err)
 		}
 	}()
+}
+
+// resetBackoff makes the cached client of server id at addr, if any, dial
+// again at once instead of after its reconnect back-off.
+func (n *Node) resetBackoff(id, addr string) {
+	n.connMu.Lock()
+	c, ok := n.conns[id+"@"+addr]
+	n.connMu.Unlock()
+	if ok {
+		c.ResetConnectBackoff()
+	}
 }
 
 // LocalAutopilotStats is this server's answer to the leader's
