@@ -100,7 +100,7 @@ func grantIDOfToken(t string) (string, bool) {
 // the key alone (fsm.Query.AnyGrant), whatever the number of grants.
 func (s *Service) grantAllows(c Caller, keyID, operation string, encCtx map[string]string) bool {
 	return s.State.AnyGrant(keyID, c.PrincipalARN, func(g fsm.Grant) bool {
-		return slices.Contains(g.Operations, operation) && constraintsHold(g, encCtx)
+		return s.isGrantee(c, g) && slices.Contains(g.Operations, operation) && constraintsHold(g, encCtx)
 	})
 }
 
@@ -152,6 +152,15 @@ func (s *Service) CreateGrant(ctx context.Context, call Call, req *createGrantRe
 	if req.RetiringPrincipal != nil {
 		g.RetiringPrincipal = *req.RetiringPrincipal
 	}
+	var e2 *awserr.Error
+	if g.GranteePrincipalID, e2 = s.principalID("GranteePrincipal", g.GranteePrincipal); e2 != nil {
+		return nil, e2
+	}
+	if g.RetiringPrincipal != "" {
+		if g.RetiringPrincipalID, e2 = s.principalID("RetiringPrincipal", g.RetiringPrincipal); e2 != nil {
+			return nil, e2
+		}
+	}
 	if req.Name != nil {
 		g.Name = *req.Name
 		// AWS: the same parameters under the same name return the existing grant.
@@ -186,6 +195,7 @@ func sameGrant(o, g fsm.Grant, c *grantConstraints) bool {
 		eq, sub = c.EncryptionContextEquals, c.EncryptionContextSubset
 	}
 	return o.KeyID == g.KeyID && o.Name == g.Name && o.GranteePrincipal == g.GranteePrincipal &&
+		o.GranteePrincipalID == g.GranteePrincipalID && o.RetiringPrincipalID == g.RetiringPrincipalID &&
 		o.RetiringPrincipal == g.RetiringPrincipal && slices.Equal(o.Operations, g.Operations) &&
 		maps.Equal(o.ContextEquals, eq) && maps.Equal(o.ContextSubset, sub)
 }
@@ -373,8 +383,8 @@ func (s *Service) RetireGrant(ctx context.Context, call Call, req *retireGrantRe
 			return nil, notFound("Grant ID not found")
 		}
 	}
-	allowed := s.isRoot(call.Caller) || (g.RetiringPrincipal != "" && g.RetiringPrincipal == call.Caller.PrincipalARN) ||
-		(g.GranteePrincipal == call.Caller.PrincipalARN && slices.Contains(g.Operations, "RetireGrant"))
+	allowed := s.isRoot(call.Caller) || s.isRetiring(call.Caller, g) ||
+		(s.isGrantee(call.Caller, g) && slices.Contains(g.Operations, "RetireGrant"))
 	if !allowed {
 		return nil, accessDenied(call, "kms:RetireGrant", s.arn(g.KeyID), policy.Decision{})
 	}
