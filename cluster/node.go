@@ -60,6 +60,8 @@ type Node struct {
 
 	membersMu sync.Mutex        // guards members against event callbacks vs readers
 	members   map[string]Meta   // live peers by node name, from memberlist events
+	// reconnecting is set while a reconnect (rejoin.go) join runs.
+	reconnecting atomic.Bool
 	gossipAt  map[string]string // their gossip addresses (host:port), same keys
 
 	// peersKick wakes knownPeersLoop (rejoin.go) on a membership change.
