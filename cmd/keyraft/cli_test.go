@@ -39,3 +39,15 @@ func FuzzNodeURL(f *testing.F) {
 		}
 	})
 }
+
+func TestSnakeCase(t *testing.T) {
+	for in, want := range map[string]string{
+		"UserName": "user_name", "AccessKeyId": "access_key_id", "Arn": "arn", "ARN": "arn",
+		"IsTruncated": "is_truncated", "AccessKeyMetadata": "access_key_metadata", "PolicyNames": "policy_names",
+		"node_id": "node_id", "KeyARNValue": "key_arn_value", "Sha256Sum": "sha256_sum", "": "",
+	} {
+		if got := snakeCase(in); got != want {
+			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
