@@ -59,6 +59,8 @@ func TestGrantForMissingUserIsRefused(t *testing.T) {
 		in := map[string]any{"KeyId": id, "GranteePrincipal": testUser("alice").PrincipalARN, "Operations": []string{"Decrypt"}}
 		in[member] = "arn:aws:iam::111122223333:user/nobody"
 		ts.refused(t, "CreateGrant", in, "InvalidArnException", "")
+		in["DryRun"] = true
+		ts.refused(t, "CreateGrant", in, "InvalidArnException", "")
 	}
 	for _, p := range []string{"arn:aws:iam::111122223333:root", "arn:aws:iam::444455556666:user/nobody", "arn:aws:iam::111122223333:role/r"} {
 		ts.mustCall(t, "CreateGrant", map[string]any{"KeyId": id, "GranteePrincipal": p, "Operations": []string{"Decrypt"}})

@@ -141,6 +141,18 @@ func (s *Service) CreateGrant(ctx context.Context, call Call, req *createGrantRe
 	if e := s.authorizeCreateGrant(call, k, req, encCtx); e != nil {
 		return nil, e
 	}
+	// The principals are resolved to the users they name now, before a
+	// dry run answers: one naming no user fails a dry run too.
+	granteeID, e := s.principalID("GranteePrincipal", *req.GranteePrincipal)
+	if e != nil {
+		return nil, e
+	}
+	var retiringID string
+	if req.RetiringPrincipal != nil {
+		if retiringID, e = s.principalID("RetiringPrincipal", *req.RetiringPrincipal); e != nil {
+			return nil, e
+		}
+	}
 	if req.DryRun {
 		return nil, dryRunSucceeded()
 	}
@@ -152,15 +164,7 @@ func (s *Service) CreateGrant(ctx context.Context, call Call, req *createGrantRe
 	if req.RetiringPrincipal != nil {
 		g.RetiringPrincipal = *req.RetiringPrincipal
 	}
-	var e2 *awserr.Error
-	if g.GranteePrincipalID, e2 = s.principalID("GranteePrincipal", g.GranteePrincipal); e2 != nil {
-		return nil, e2
-	}
-	if g.RetiringPrincipal != "" {
-		if g.RetiringPrincipalID, e2 = s.principalID("RetiringPrincipal", g.RetiringPrincipal); e2 != nil {
-			return nil, e2
-		}
-	}
+	g.GranteePrincipalID, g.RetiringPrincipalID = granteeID, retiringID
 	if req.Name != nil {
 		g.Name = *req.Name
 		// AWS: the same parameters under the same name return the existing grant.
