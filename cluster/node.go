@@ -58,9 +58,11 @@ type Node struct {
 	metaMu sync.Mutex // guards meta against gossip reads and local updates
 	meta   Meta
 
-	membersMu sync.Mutex        // guards members against event callbacks vs readers
-	members   map[string]Meta   // live peers by node name, from memberlist events
-	gossipAt  map[string]string // their gossip addresses (host:port), same keys
+	membersMu sync.Mutex      // guards members against event callbacks vs readers
+	members   map[string]Meta // live peers by node name, from memberlist events
+	// reconnecting is set while a reconnect (rejoin.go) join runs.
+	reconnecting atomic.Bool
+	gossipAt     map[string]string // their gossip addresses (host:port), same keys
 
 	// peersKick wakes knownPeersLoop (rejoin.go) on a membership change.
 	peersKick chan struct{}

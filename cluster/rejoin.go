@@ -3,6 +3,8 @@ package cluster
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -31,19 +33,40 @@ type knownPeers struct {
 	Peers map[string]string `json:"peers"`
 }
 
-// loadKnownPeers reads the file; a missing file is an empty list, and a
-// corrupt one is logged and ignored (the -join seeds still apply).
+// maxKnownPeersFile bounds what loadKnownPeers reads: 64 entries of an id
+// and a host:port take far less.
+const maxKnownPeersFile = 64 << 10
+
+// loadKnownPeers reads the file; a missing file is an empty list. A
+// damaged one (unreadable, too large, not the JSON storeKnownPeers writes)
+// is logged, ignored and written anew, empty, so that the warning is not
+// repeated at every start: the -join seeds still apply, and the servers
+// this one knew reconnect to it (reconnect).
 func (n *Node) loadKnownPeers() map[string]string {
-	b, err := os.ReadFile(filepath.Join(n.cfg.DataDir, knownPeersFile))
+	path := filepath.Join(n.cfg.DataDir, knownPeersFile)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	var out map[string]string
 	if err == nil {
-		out, err = parseKnownPeers(b, n.cfg.NodeID)
+		var b []byte
+		b, err = io.ReadAll(io.LimitReader(f, maxKnownPeersFile+1))
+		f.Close()
+		switch {
+		case err != nil:
+		case len(b) > maxKnownPeersFile:
+			err = fmt.Errorf("larger than %d bytes", maxKnownPeersFile)
+		default:
+			out, err = parseKnownPeers(b, n.cfg.NodeID)
+		}
 	}
 	if err != nil {
-		n.log.Warn("ignoring the known gossip peers file", "file", knownPeersFile, "error", err)
+		n.log.Warn("ignoring the known gossip peers file: it is damaged; falling back to -join and to the peers that knew this server",
+			"file", path, "error", err)
+		if werr := n.storeKnownPeers(map[string]string{}); werr != nil {
+			n.log.Warn("could not rewrite the damaged known gossip peers file", "file", path, "error", werr)
+		}
 		return nil
 	}
 	return out
@@ -130,9 +153,14 @@ func (n *Node) gossipAddrs() map[string]string {
 // try when this server restarts), servers no longer in the raft
 // configuration are dropped, and the file is rewritten only if that
 // changed anything.
+//
+// Each round also asks the servers this one knows but does not see in
+// gossip to join again (reconnect): a server restarted with no usable
+// peers file and no -join (the seed every other one joined through, its
+// file damaged) cannot find anyone, but they still know its address.
 func (n *Node) knownPeersLoop(known map[string]string) {
 	defer n.wg.Done()
-	t := time.NewTicker(5 * time.Second)
+	t := time.NewTicker(reconnectEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -155,6 +183,7 @@ func (n *Node) knownPeersLoop(known map[string]string) {
 			inConf[string(s.ID)] = true
 		}
 		maps.DeleteFunc(next, func(id, _ string) bool { return !inConf[id] || id == n.cfg.NodeID })
+		n.reconnect(next)
 		if maps.Equal(next, known) || len(next) > maxKnownPeers {
 			continue
 		}
@@ -164,6 +193,38 @@ func (n *Node) knownPeersLoop(known map[string]string) {
 		}
 		known = next
 	}
+}
+
+// reconnectEvery is how often knownPeersLoop runs: how soon a restarted
+// server that could find no one is found by the others. A round costs a
+// read of the raft configuration and, while a known server is missing
+// from gossip, one join attempt (a refused connection while it is down).
+const reconnectEvery = time.Second
+
+// reconnect joins, in the background and one attempt at a time, the
+// servers of peers that are not live gossip members. memberlist forgets a
+// dead member for good; without this, a server that comes back unable to
+// join anyone stays cut off although its peers know where it is.
+func (n *Node) reconnect(peers map[string]string) {
+	n.membersMu.Lock()
+	var addrs []string
+	for _, id := range slices.Sorted(maps.Keys(peers)) {
+		if _, live := n.members[id]; !live {
+			addrs = append(addrs, peers[id])
+		}
+	}
+	n.membersMu.Unlock()
+	if len(addrs) == 0 || !n.reconnecting.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer n.reconnecting.Store(false)
+		if joined, err := n.ml.Join(addrs); joined > 0 {
+			n.log.Info("reconnected to gossip peers", "contacted", joined, "missing", len(addrs))
+		} else {
+			n.log.Debug("missing gossip peers not answering", "peers", addrs, "error", err)
+		}
+	}()
 }
 
 func (n *Node) peersChanged() {

@@ -1,11 +1,13 @@
 package cluster
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -107,4 +109,54 @@ func TestIsDialError(t *testing.T) {
 	if isDialError(errors.New("remote error: tls: bad certificate")) || isDialError(&net.OpError{Op: "read", Err: errors.New("reset")}) {
 		t.Fatal("a failure on a made connection counted as a dial error")
 	}
+}
+
+// TestDamagedKnownPeersFileIsIgnoredAndRewritten (F6): a torn, garbled or
+// oversized peers file is an empty list, a warning, and a file written
+// anew that the next start reads without one; a file that cannot be
+// rewritten (a directory in its place) is still only a warning.
+func TestDamagedKnownPeersFileIsIgnoredAndRewritten(t *testing.T) {
+	for name, content := range map[string][]byte{
+		"torn":     []byte(`{"peers":{"n2":"10.0.0.2:83`),
+		"garbage":  {0x00, 0xff, 0x7b, 0x13},
+		"empty":    {},
+		"oversize": append([]byte(`{"peers":{"n2":"10.0.0.2:8301"},"pad":"`), append(bytes.Repeat([]byte("x"), maxKnownPeersFile), `"}`...)...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			var logs bytes.Buffer
+			n := &Node{log: hclog.New(&hclog.LoggerOptions{Output: &logs})}
+			n.cfg.DataDir, n.cfg.NodeID = dir, "n1"
+			file := filepath.Join(dir, knownPeersFile)
+			if err := os.WriteFile(file, content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if got := n.loadKnownPeers(); len(got) != 0 {
+				t.Fatalf("a damaged file gave peers %v", got)
+			}
+			if !strings.Contains(logs.String(), "[WARN]") || !strings.Contains(logs.String(), "damaged") {
+				t.Fatalf("no warning logged: %q", logs.String())
+			}
+			b, err := os.ReadFile(file)
+			if err != nil || string(b) != `{"peers":{}}` {
+				t.Fatalf("file not rewritten: %q, %v", b, err)
+			}
+			logs.Reset()
+			if got := n.loadKnownPeers(); len(got) != 0 || logs.Len() != 0 {
+				t.Fatalf("the rewritten file: peers %v, logs %q", got, logs.String())
+			}
+		})
+	}
+	t.Run("directory", func(t *testing.T) {
+		dir := t.TempDir()
+		var logs bytes.Buffer
+		n := &Node{log: hclog.New(&hclog.LoggerOptions{Output: &logs})}
+		n.cfg.DataDir, n.cfg.NodeID = dir, "n1"
+		if err := os.Mkdir(filepath.Join(dir, knownPeersFile), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if got := n.loadKnownPeers(); len(got) != 0 || !strings.Contains(logs.String(), "could not rewrite") {
+			t.Fatalf("peers %v, logs %q", got, logs.String())
+		}
+	})
 }

@@ -137,6 +137,7 @@ func TestAccessControl(t *testing.T) {
 	t.Run("grant with EncryptionContextEquals until retired", func(t *testing.T) { testGrant(t, root, users) })
 	t.Run("policy validation and lockout", func(t *testing.T) { testPolicyValidation(t, root, users) })
 	t.Run("a grant cannot be widened by its holder", func(t *testing.T) { testGrantWidening(t, c, root) })
+	t.Run("a re-created user does not inherit grants", func(t *testing.T) { testRecreatedUser(t, c, root) })
 	t.Run("identity policies are evaluated against the resource", func(t *testing.T) { testResourcePolicies(t, c) })
 	t.Run("iam needs permission", func(t *testing.T) {
 		u := initOutput{}

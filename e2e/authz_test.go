@@ -65,7 +65,9 @@ func testResourcePolicies(t *testing.T, c *cluster) {
 	if err == nil || !strings.Contains(err.Error(), "AccessDenied") || !strings.Contains(err.Error(), "explicit deny") {
 		t.Fatalf("an admin denied iam:* on breakglass created its access key: %v", err)
 	}
-	var keys struct{ AccessKeyMetadata []any }
+	var keys struct {
+		AccessKeyMetadata []any `json:"access_key_metadata"`
+	}
 	if err := iamCmd(t, api, c.creds, &keys, "list-access-keys", "breakglass"); err != nil || len(keys.AccessKeyMetadata) != 0 {
 		t.Fatalf("breakglass's access keys after the refusal: %v %v", err, keys.AccessKeyMetadata)
 	}

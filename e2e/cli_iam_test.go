@@ -51,7 +51,7 @@ func TestCLIIAMDeleteUserAndPolicies(t *testing.T) {
 	mustOK(iam(root, nil, "put-user-policy", "-policy-name", "extra", "alice", policyFile("extra", self)))
 
 	var pols struct {
-		PolicyNames []string `json:"PolicyNames"`
+		PolicyNames []string `json:"policy_names"`
 	}
 	mustOK(iam(alice, &pols, "list-user-policies", "alice"))
 	if strings.Join(pols.PolicyNames, ",") != "extra,self" {
@@ -75,7 +75,7 @@ func TestCLIIAMDeleteUserAndPolicies(t *testing.T) {
 	mustOK(iam(root, nil, "delete-user", "alice"))
 	mustFail(iam(root, nil, "delete-user", "alice"), "NoSuchEntity")
 	var users struct {
-		Users []map[string]any `json:"Users"`
+		Users []map[string]any `json:"users"`
 	}
 	mustOK(iam(root, &users, "list-users"))
 	if len(users.Users) != 0 {

@@ -142,6 +142,102 @@ func (a *acked) check(t *testing.T, cl *kms.Client) {
 	}
 }
 
+// diskRig is what every full-disk test starts from: nodes whose data dirs
+// are each on a tmpfs of their own (mounts, by node id), initialised and
+// unsealed, a client of the leader, a key and the ciphertexts the cluster
+// acknowledged before any disk filled.
+type diskRig struct {
+	c      *cluster
+	mounts map[string]string
+	leader *proc
+	cl     *kms.Client
+	keyID  string
+	a      acked
+}
+
+// startDiskRig is the one setup of the full-disk tests: nodes (1 or 3)
+// with -min-free-disk minFree and setup (when not nil) applied, one share,
+// and acks ciphertexts acknowledged under a fresh key.
+func startDiskRig(t *testing.T, nodes int, minFree string, setup func(*proc), acks int) *diskRig {
+	t.Helper()
+	r := &diskRig{mounts: map[string]string{}}
+	withTmpfs := func(p *proc) {
+		onTmpfs(t, r.mounts, minFree)(p)
+		if setup != nil {
+			setup(p)
+		}
+	}
+	if nodes == 1 {
+		r.c = startOneNode(t, 1, 1, withTmpfs)
+		r.c.unseal(r.c.nodes[0])
+	} else {
+		r.c = startClusterWith(t, withTmpfs)
+		// Who leads is for principals to see: init first (it waits for a
+		// leader), then ask.
+		r.c.init("-key-shares", "1", "-key-threshold", "1")
+		r.c.unsealEach()
+	}
+	r.leader = r.c.waitLeader(15*time.Second, "")
+	r.cl = kmsClient(r.leader.api, r.c.creds, 1)
+	ck, err := r.cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.keyID = *ck.KeyMetadata.KeyId
+	for range acks {
+		if err := r.encrypt(t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+func (r *diskRig) encrypt(t *testing.T) error { t.Helper(); return r.a.encrypt(t, r.cl, r.keyID) }
+
+// freeSpace gives node's space back and checks the end every full-disk
+// test shares: the alarm clears everywhere, writes resume by themselves,
+// nothing acknowledged is lost (read through via) and every node's audit
+// chain verifies.
+func (r *diskRig) freeSpace(t *testing.T, node string, via *proc) {
+	t.Helper()
+	if err := os.Remove(filepath.Join(r.mounts[node], "fill")); err != nil {
+		t.Fatal(err)
+	}
+	waitAlarm(t, r.c.nodes, node, false)
+	waitFor(t, 30*time.Second, "writes to resume", func() (bool, error) {
+		err := r.encrypt(t)
+		return err == nil, err
+	})
+	r.a.check(t, kmsClient(via.api, r.c.creds, 3))
+}
+
+func (r *diskRig) verifyAudit(t *testing.T) {
+	t.Helper()
+	for _, p := range r.c.nodes {
+		if out, err := auditCLI(p.api, "verify").CombinedOutput(); err != nil {
+			t.Fatalf("audit verify on %s after the disk filled: %v %s", p.id, err, out)
+		}
+	}
+}
+
+// diskGauges checks p's scrape: keyraft_disk_full_alarm is 1 while its own
+// alarm is raised, else 0; keyraft_disk_alarms counts the alarms it knows.
+func diskGauges(t *testing.T, p *proc, own bool, alarms int) {
+	t.Helper()
+	want := 0.0
+	if own {
+		want = 1
+	}
+	waitFor(t, 15*time.Second, fmt.Sprintf("%s: disk_full_alarm %v, disk_alarms %d", p.id, want, alarms), func() (bool, error) {
+		s := scrapeNode(t, p.api)
+		if _, ok := s.families["keyraft_disk_full_alarm"]; !ok {
+			return false, errors.New("no keyraft_disk_full_alarm in the scrape")
+		}
+		full, n := s.value("keyraft_disk_full_alarm", nil), s.value("keyraft_disk_alarms", nil)
+		return full == want && n == float64(alarms), fmt.Errorf("disk_full_alarm %v, disk_alarms %v", full, n)
+	})
+}
+
 // TestFullDiskStopsWrites puts one node's data dir on a 64 MiB tmpfs. Below
 // -min-free-disk the node refuses writes with a 503 that names the cause,
 // shows a NOSPACE alarm, keeps serving its status and seal/unseal; with the
@@ -149,35 +245,22 @@ func (a *acked) check(t *testing.T, cl *kms.Client) {
 // resume by themselves, nothing acknowledged is lost and the audit chain
 // verifies.
 func TestFullDiskStopsWrites(t *testing.T) {
-	mounts := map[string]string{}
-	c := startOneNode(t, 1, 1, func(p *proc) {
-		onTmpfs(t, mounts, "16MiB")(p)
+	r := startDiskRig(t, 1, "16MiB", func(p *proc) {
 		// Retention by age, checked every 100 ms: trims free space, so they
 		// must go on under the alarm.
 		p.setArg("-audit-retain-age", "2s")
 		p.setArg("-test-day-length", "400ms")
-	})
-	p, mnt := c.nodes[0], mounts["n1"]
-	c.unseal(p)
-	cl := kmsClient(p.api, c.creds, 1)
-	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyID := *ck.KeyMetadata.KeyId
-	var a acked
-	for range 5 {
-		if err := a.encrypt(t, cl, keyID); err != nil {
-			t.Fatal(err)
-		}
-	}
+	}, 5)
+	c, p, mnt, cl := r.c, r.c.nodes[0], r.mounts["n1"], r.cl
+	diskGauges(t, p, false, 0)
 
 	// Below the headroom, not yet full: every write is refused, status and
 	// seal/unseal still answer.
 	filled := time.Now()
 	fillDisk(t, mnt, 8<<20)
 	waitAlarm(t, c.nodes, "n1", true)
-	refusedForSpace(t, "Encrypt", a.encrypt(t, cl, keyID))
+	diskGauges(t, p, true, 1)
+	refusedForSpace(t, "Encrypt", r.encrypt(t))
 	waitFor(t, 20*time.Second, "a retention trim under the alarm", func() (bool, error) {
 		evs, err := tryAuditEvents(p.api, "event_name=AuditTrim")
 		if err != nil {
@@ -190,7 +273,7 @@ func TestFullDiskStopsWrites(t *testing.T) {
 		}
 		return false, fmt.Errorf("%d trims, none since the disk filled", len(evs))
 	})
-	_, err = cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
+	_, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
 	refusedForSpace(t, "CreateKey", err)
 	var st nodeStatus
 	if err := operator(t, p.api, &st, "status"); err != nil || !strings.Contains(st.Alarms[0].Message, "no space left on the data dir") {
@@ -206,7 +289,7 @@ func TestFullDiskStopsWrites(t *testing.T) {
 
 	// Wholly full: the process stays up and answers, and it restarts.
 	fillDisk(t, mnt, 0)
-	refusedForSpace(t, "Encrypt", a.encrypt(t, cl, keyID))
+	refusedForSpace(t, "Encrypt", r.encrypt(t))
 	waitAlarm(t, c.nodes, "n1", true)
 	p.kill()
 	p.start(nil)
@@ -217,24 +300,16 @@ func TestFullDiskStopsWrites(t *testing.T) {
 	})
 	c.unseal(p)
 	c.waitLeader(15*time.Second, "")
-	refusedForSpace(t, "Encrypt after a restart on a full disk", a.encrypt(t, cl, keyID))
+	refusedForSpace(t, "Encrypt after a restart on a full disk", r.encrypt(t))
+	diskGauges(t, p, true, 1)
 
 	// Space returns: writes resume without anyone touching the node.
-	if err := os.Remove(filepath.Join(mnt, "fill")); err != nil {
-		t.Fatal(err)
-	}
-	waitAlarm(t, c.nodes, "n1", false)
-	waitFor(t, 30*time.Second, "writes to resume", func() (bool, error) {
-		err := a.encrypt(t, cl, keyID)
-		return err == nil, err
-	})
+	r.freeSpace(t, "n1", p)
+	diskGauges(t, p, false, 0)
 	if _, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{Description: aws.String("after")}); err != nil {
 		t.Fatal(err)
 	}
-	a.check(t, cl)
-	if out, err := auditCLI(p.api, "verify").CombinedOutput(); err != nil {
-		t.Fatalf("audit verify after the disk filled: %v %s", err, out)
-	}
+	r.verifyAudit(t)
 }
 
 // TestFullDiskOfAFollowerStopsWrites: three nodes, each with its data dir on
@@ -243,30 +318,16 @@ func TestFullDiskStopsWrites(t *testing.T) {
 // restarts on a wholly full disk, and once its space returns writes resume
 // and every node's audit chain verifies.
 func TestFullDiskOfAFollowerStopsWrites(t *testing.T) {
-	mounts := map[string]string{}
-	c := startClusterWith(t, onTmpfs(t, mounts, "16MiB"))
-	// Who leads is for principals to see: init first (it waits for a
-	// leader), then ask.
-	c.init("-key-shares", "1", "-key-threshold", "1")
-	c.unsealEach()
-	leader := c.waitLeader(15*time.Second, "")
+	r := startDiskRig(t, 3, "16MiB", nil, 5)
+	c, mounts, leader := r.c, r.mounts, r.leader
 	victim := c.follower(leader)
-	cl := kmsClient(leader.api, c.creds, 1)
-	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyID := *ck.KeyMetadata.KeyId
-	var a acked
-	for range 5 {
-		if err := a.encrypt(t, cl, keyID); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	fillDisk(t, mounts[victim.id], 8<<20)
 	waitAlarm(t, c.nodes, victim.id, true)
-	err = a.encrypt(t, cl, keyID)
+	// The victim's own alarm is 1 on it alone; every node counts it.
+	diskGauges(t, victim, true, 1)
+	diskGauges(t, leader, false, 1)
+	err := r.encrypt(t)
 	refusedForSpace(t, "Encrypt while a follower is low", err)
 	if !strings.Contains(err.Error(), "node "+victim.id) {
 		t.Fatalf("the refusal does not name %s: %v", victim.id, err)
@@ -296,22 +357,12 @@ func TestFullDiskOfAFollowerStopsWrites(t *testing.T) {
 		st, err := status(t, victim.api)
 		return err == nil && st.LeaderID != "", err
 	})
-	refusedForSpace(t, "Encrypt after the victim restarted", a.encrypt(t, cl, keyID))
+	refusedForSpace(t, "Encrypt after the victim restarted", r.encrypt(t))
 
-	if err := os.Remove(filepath.Join(mounts[victim.id], "fill")); err != nil {
-		t.Fatal(err)
-	}
-	waitAlarm(t, c.nodes, victim.id, false)
-	waitFor(t, 30*time.Second, "writes to resume", func() (bool, error) {
-		err := a.encrypt(t, cl, keyID)
-		return err == nil, err
-	})
-	a.check(t, kmsClient(victim.api, c.creds, 3))
-	for _, p := range c.nodes {
-		if out, err := auditCLI(p.api, "verify").CombinedOutput(); err != nil {
-			t.Fatalf("audit verify on %s: %v %s", p.id, err, out)
-		}
-	}
+	r.freeSpace(t, victim.id, victim)
+	diskGauges(t, victim, false, 0)
+	diskGauges(t, leader, false, 0)
+	r.verifyAudit(t)
 }
 
 // TestFullDiskWithoutHeadroom: with -min-free-disk 0 nothing refuses writes
@@ -320,26 +371,11 @@ func TestFullDiskOfAFollowerStopsWrites(t *testing.T) {
 // it answers 503 and its status (with the alarm) while full, and resumes
 // once space returns.
 func TestFullDiskWithoutHeadroom(t *testing.T) {
-	mounts := map[string]string{}
-	c := startOneNode(t, 1, 1, func(p *proc) {
-		onTmpfs(t, mounts, "0")(p)
+	r := startDiskRig(t, 1, "0", func(p *proc) {
 		p.setArg("-raft-snapshot-threshold", "4")
 		p.setArg("-raft-snapshot-interval", "200ms")
-	})
-	p, mnt := c.nodes[0], mounts["n1"]
-	c.unseal(p)
-	cl := kmsClient(p.api, c.creds, 1)
-	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyID := *ck.KeyMetadata.KeyId
-	var a acked
-	for range 10 {
-		if err := a.encrypt(t, cl, keyID); err != nil {
-			t.Fatal(err)
-		}
-	}
+	}, 10)
+	c, p, mnt := r.c, r.c.nodes[0], r.mounts["n1"]
 	// A snapshot, so that a restart restores one on the full disk.
 	waitFor(t, 30*time.Second, "a raft snapshot", func() (bool, error) {
 		m, err := filepath.Glob(filepath.Join(p.dataDir, "snapshots", "*", "meta.json"))
@@ -349,7 +385,7 @@ func TestFullDiskWithoutHeadroom(t *testing.T) {
 	fillDisk(t, mnt, 0)
 	refused := 0
 	for range 20 {
-		if err := a.encrypt(t, cl, keyID); err != nil {
+		if err := r.encrypt(t); err != nil {
 			refused++
 			var ae smithy.APIError
 			if !errors.As(err, &ae) || ae.ErrorCode() != "ServiceUnavailableException" && ae.ErrorCode() != "DependencyTimeoutException" {
@@ -375,18 +411,8 @@ func TestFullDiskWithoutHeadroom(t *testing.T) {
 	})
 	c.unseal(p)
 
-	if err := os.Remove(filepath.Join(mnt, "fill")); err != nil {
-		t.Fatal(err)
-	}
-	waitAlarm(t, c.nodes, "n1", false)
-	waitFor(t, 30*time.Second, "writes to resume", func() (bool, error) {
-		err := a.encrypt(t, cl, keyID)
-		return err == nil, err
-	})
-	a.check(t, cl)
-	if out, err := auditCLI(p.api, "verify").CombinedOutput(); err != nil {
-		t.Fatalf("audit verify after the disk filled: %v %s", err, out)
-	}
+	r.freeSpace(t, "n1", p)
+	r.verifyAudit(t)
 }
 
 // TestFullFollowerWithoutHeadroom: with -min-free-disk 0, a follower whose
@@ -395,30 +421,15 @@ func TestFullDiskWithoutHeadroom(t *testing.T) {
 // further, and once its space returns it catches up, writes resume and
 // every node's chain verifies.
 func TestFullFollowerWithoutHeadroom(t *testing.T) {
-	mounts := map[string]string{}
-	c := startClusterWith(t, onTmpfs(t, mounts, "0"))
-	// Who leads is for principals to see: init first (it waits for a
-	// leader), then ask.
-	c.init("-key-shares", "1", "-key-threshold", "1")
-	c.unsealEach()
-	leader := c.waitLeader(15*time.Second, "")
+	r := startDiskRig(t, 3, "0", nil, 1)
+	c, mounts, leader := r.c, r.mounts, r.leader
 	victim := c.follower(leader)
-	cl := kmsClient(leader.api, c.creds, 1)
-	ck, err := cl.CreateKey(ctx10(t), &kms.CreateKeyInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyID := *ck.KeyMetadata.KeyId
-	var a acked
-	if err := a.encrypt(t, cl, keyID); err != nil {
-		t.Fatal(err)
-	}
 
 	fillDisk(t, mounts[victim.id], 0)
 	// The other two still make a quorum: writes go on until the victim's
 	// alarm reaches the leader, then are refused naming it.
 	waitFor(t, 30*time.Second, "writes refused for "+victim.id, func() (bool, error) {
-		err := a.encrypt(t, cl, keyID)
+		err := r.encrypt(t)
 		if err == nil {
 			return false, errors.New("write accepted")
 		}
@@ -433,15 +444,7 @@ func TestFullFollowerWithoutHeadroom(t *testing.T) {
 		t.Fatalf("%s exited on a full disk: %v", victim.id, victim.cmd.ProcessState)
 	}
 
-	if err := os.Remove(filepath.Join(mounts[victim.id], "fill")); err != nil {
-		t.Fatal(err)
-	}
-	waitAlarm(t, c.nodes, victim.id, false)
-	waitFor(t, 30*time.Second, "writes to resume", func() (bool, error) {
-		err := a.encrypt(t, cl, keyID)
-		return err == nil, err
-	})
-	a.check(t, kmsClient(victim.api, c.creds, 3))
+	r.freeSpace(t, victim.id, victim)
 	waitFor(t, 30*time.Second, "every node to hold the same audit head", func() (bool, error) {
 		var heads []any
 		for _, p := range c.nodes {
@@ -453,9 +456,5 @@ func TestFullFollowerWithoutHeadroom(t *testing.T) {
 		}
 		return heads[0] == heads[1] && heads[1] == heads[2], fmt.Errorf("heads %v", heads)
 	})
-	for _, p := range c.nodes {
-		if out, err := auditCLI(p.api, "verify").CombinedOutput(); err != nil {
-			t.Fatalf("audit verify on %s: %v %s", p.id, err, out)
-		}
-	}
+	r.verifyAudit(t)
 }

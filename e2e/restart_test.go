@@ -164,6 +164,51 @@ func TestRestartedSeedRejoins(t *testing.T) {
 	seed.start(nil)
 	seed.waitUp(15 * time.Second)
 	unsealAndServe(t, c, seed, keyID)
+
+	// F6: a damaged file (a torn write, a disk error) must not keep a node
+	// from serving: it is ignored with a warning and written anew; a node
+	// with -join joins its seeds, and the seed, which has none, is found by
+	// the peers that knew it.
+	for _, tc := range []struct {
+		name string
+		p    *proc
+		join []string
+	}{{"the seed, without -join", seed, nil}, {"a node with -join", c.nodes[1], []string{seed.gossip}}} {
+		t.Run("a damaged known-peers file: "+tc.name, func(t *testing.T) {
+			p := tc.p
+			p.stop()
+			c.waitLeader(10*time.Second, p.id)
+			file := filepath.Join(p.dataDir, "gossip-peers.json")
+			if err := os.WriteFile(file, []byte("{\"peers\":{\"n1\":\"127.0.0.1:\x00\xff garbage"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p.start(tc.join)
+			p.waitUp(15 * time.Second)
+			if logCount(t, p, "ignoring the known gossip peers file") == 0 {
+				t.Fatalf("%s logged no warning about its damaged peers file", p.id)
+			}
+			unsealAndServe(t, c, p, keyID)
+			waitFor(t, 15*time.Second, "the damaged file to be written anew with the peers", func() (bool, error) {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return false, err
+				}
+				var f struct {
+					Peers map[string]string `json:"peers"`
+				}
+				if err := json.Unmarshal(b, &f); err != nil {
+					return false, fmt.Errorf("file holds %q: %v", b, err)
+				}
+				want := map[string]string{}
+				for _, o := range c.nodes {
+					if o != p {
+						want[o.id] = o.gossip
+					}
+				}
+				return fmt.Sprint(f.Peers) == fmt.Sprint(want), fmt.Errorf("file holds %s", b)
+			})
+		})
+	}
 }
 
 // TestRestartServesAfterDowntime: a follower down for 10 s, or for 2 min

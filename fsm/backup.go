@@ -98,6 +98,17 @@ type BackupWriter struct {
 	written int64
 }
 
+// BackupFileSize is the length of the file NewBackupWriter writes for h:
+// its framing, h.Size bytes of content and the checksum.
+func BackupFileSize(h BackupHeader) (int64, error) {
+	h.FormatVersion = BackupFormatVersion
+	hdr, err := json.Marshal(h)
+	if err != nil {
+		return 0, err
+	}
+	return int64(len(backupMagic)+4+len(hdr)) + h.Size + sha256.Size, nil
+}
+
 // NewBackupWriter writes h's framing to w and returns the writer of its
 // content.
 func NewBackupWriter(w io.Writer, h BackupHeader) (*BackupWriter, error) {

@@ -180,3 +180,23 @@ func FuzzReadBackup(f *testing.F) {
 		_, _ = InspectBackup(bytes.NewReader(b))
 	})
 }
+
+// TestBackupFileSize: the length announced before a save streams is the
+// length of the file written.
+func TestBackupFileSize(t *testing.T) {
+	h := BackupHeader{ClusterID: "c", Index: 7, Term: 2, Size: 5, Created: "2026-01-02T03:04:05Z", NodeID: "n1"}
+	var out bytes.Buffer
+	w, err := NewBackupWriter(&out, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("12345")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := BackupFileSize(h); err != nil || n != int64(out.Len()) {
+		t.Fatalf("BackupFileSize = %d, %v; the file has %d bytes", n, err, out.Len())
+	}
+}

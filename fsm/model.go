@@ -148,6 +148,12 @@ type Grant struct {
 	ContextEquals     map[string]string
 	ContextSubset     map[string]string
 	Token             string
+	// GranteePrincipalID and RetiringPrincipalID are the unique ids of the
+	// users the principals named at CreateGrant ("" for a principal that
+	// is not a user of this account); authorization compares them, not
+	// the ARNs alone, so a re-created user of the same name is not the
+	// grantee.
+	GranteePrincipalID, RetiringPrincipalID string
 }
 
 // User is an IAM user and its identity policies, sorted by name.
@@ -282,6 +288,7 @@ func grantView(g *fsmpb.Grant) Grant {
 		GranteePrincipal: g.GranteePrincipal, RetiringPrincipal: g.RetiringPrincipal,
 		IssuingAccount: g.IssuingAccount, Operations: g.Operations,
 		ContextEquals: g.ContextEquals, ContextSubset: g.ContextSubset, Token: g.Token,
+		GranteePrincipalID: g.GranteePrincipalId, RetiringPrincipalID: g.RetiringPrincipalId,
 	}
 }
 
@@ -300,6 +307,7 @@ func CreateGrantCommand(g Grant) *fsmpb.CreateGrant {
 		GranteePrincipal: g.GranteePrincipal, RetiringPrincipal: g.RetiringPrincipal,
 		IssuingAccount: g.IssuingAccount, Operations: g.Operations,
 		ContextEquals: g.ContextEquals, ContextSubset: g.ContextSubset, Token: g.Token,
+		GranteePrincipalId: g.GranteePrincipalID, RetiringPrincipalId: g.RetiringPrincipalID,
 	}}
 }
 

@@ -63,7 +63,15 @@ func CallerOf(q fsm.Query, accessKeyID string) (kms.Caller, bool) {
 	if !ok {
 		return kms.Caller{}, false
 	}
-	return kms.Caller{AccessKeyID: accessKeyID, PrincipalARN: ak.PrincipalARN, UserName: ak.UserName}, true
+	c := kms.Caller{AccessKeyID: accessKeyID, PrincipalARN: ak.PrincipalARN, UserName: ak.UserName}
+	if ak.UserName != "" {
+		u, ok := q.User(ak.UserName)
+		if !ok { // the user is being deleted; its keys go first, so this is a race lost
+			return kms.Caller{}, false
+		}
+		c.UserID = u.UserID
+	}
+	return c, true
 }
 
 // AuthError is the AWS error that answers a failed signature check.

@@ -15,6 +15,9 @@ type Caller struct {
 	AccessKeyID  string
 	PrincipalARN string // arn:aws:iam::ACCOUNT:root or arn:aws:iam::ACCOUNT:user/NAME
 	UserName     string // "" for the account's root principal
+	// UserID is the unique id (AIDA...) of the user UserName names now; a
+	// grant made for an earlier user of the same name holds another.
+	UserID string
 	// SecureTransport is aws:SecureTransport: the client reached keyraft
 	// over TLS (directly, or through a follower that forwarded the call).
 	SecureTransport bool

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/keyraft/keyraft/fsm"
@@ -15,9 +16,33 @@ import (
 )
 
 // testUser is an IAM user of the test account with no identity policy: the
-// default key policy gives it nothing, so only grants can.
+// default key policy gives it nothing, so only grants can. newTestService
+// creates the users of testUserNames, with the unique ids testUser gives.
 func testUser(name string) Caller {
-	return Caller{AccessKeyID: "AKIA" + name, PrincipalARN: "arn:aws:iam::111122223333:user/" + name, UserName: name}
+	return Caller{AccessKeyID: "AKIA" + name, PrincipalARN: "arn:aws:iam::111122223333:user/" + name, UserName: name,
+		UserID: testUserID(name)}
+}
+
+func testUserID(name string) string { return "AIDATEST" + strings.ToUpper(name) }
+
+// testUserNames are the users the tests call as or grant to.
+var testUserNames = []string{"a", "alice", "asym", "bob", "carol", "eq", "only", "retirer", "sub", "two"}
+
+// createTestUser commits user name as iam.CreateUser would.
+func (ts *testService) createTestUser(tb testing.TB, name string) {
+	tb.Helper()
+	u := fsm.User{Name: name, ARN: "arn:aws:iam::111122223333:user/" + name, UserID: testUserID(name), CreateDate: ts.now()}
+	if e := ts.commit(context.Background(), Call{}, fsm.CmdCreateUser, fsm.CreateUserCommand(u), ts.now()); e != nil {
+		tb.Fatal(e)
+	}
+}
+
+// deleteTestUser commits the deletion of user name.
+func (ts *testService) deleteTestUser(tb testing.TB, name string) {
+	tb.Helper()
+	if e := ts.commit(context.Background(), Call{}, fsm.CmdDeleteUser, &fsmpb.DeleteUser{UserName: name}, ts.now()); e != nil {
+		tb.Fatal(e)
+	}
 }
 
 // callAs is call for another principal than the root.

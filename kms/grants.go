@@ -100,7 +100,7 @@ func grantIDOfToken(t string) (string, bool) {
 // the key alone (fsm.Query.AnyGrant), whatever the number of grants.
 func (s *Service) grantAllows(c Caller, keyID, operation string, encCtx map[string]string) bool {
 	return s.State.AnyGrant(keyID, c.PrincipalARN, func(g fsm.Grant) bool {
-		return slices.Contains(g.Operations, operation) && constraintsHold(g, encCtx)
+		return s.isGrantee(c, g) && slices.Contains(g.Operations, operation) && constraintsHold(g, encCtx)
 	})
 }
 
@@ -141,6 +141,18 @@ func (s *Service) CreateGrant(ctx context.Context, call Call, req *createGrantRe
 	if e := s.authorizeCreateGrant(call, k, req, encCtx); e != nil {
 		return nil, e
 	}
+	// The principals are resolved to the users they name now, before a
+	// dry run answers: one naming no user fails a dry run too.
+	granteeID, e := s.principalID("GranteePrincipal", *req.GranteePrincipal)
+	if e != nil {
+		return nil, e
+	}
+	var retiringID string
+	if req.RetiringPrincipal != nil {
+		if retiringID, e = s.principalID("RetiringPrincipal", *req.RetiringPrincipal); e != nil {
+			return nil, e
+		}
+	}
 	if req.DryRun {
 		return nil, dryRunSucceeded()
 	}
@@ -152,6 +164,7 @@ func (s *Service) CreateGrant(ctx context.Context, call Call, req *createGrantRe
 	if req.RetiringPrincipal != nil {
 		g.RetiringPrincipal = *req.RetiringPrincipal
 	}
+	g.GranteePrincipalID, g.RetiringPrincipalID = granteeID, retiringID
 	if req.Name != nil {
 		g.Name = *req.Name
 		// AWS: the same parameters under the same name return the existing grant.
@@ -186,6 +199,7 @@ func sameGrant(o, g fsm.Grant, c *grantConstraints) bool {
 		eq, sub = c.EncryptionContextEquals, c.EncryptionContextSubset
 	}
 	return o.KeyID == g.KeyID && o.Name == g.Name && o.GranteePrincipal == g.GranteePrincipal &&
+		o.GranteePrincipalID == g.GranteePrincipalID && o.RetiringPrincipalID == g.RetiringPrincipalID &&
 		o.RetiringPrincipal == g.RetiringPrincipal && slices.Equal(o.Operations, g.Operations) &&
 		maps.Equal(o.ContextEquals, eq) && maps.Equal(o.ContextSubset, sub)
 }
@@ -373,8 +387,8 @@ func (s *Service) RetireGrant(ctx context.Context, call Call, req *retireGrantRe
 			return nil, notFound("Grant ID not found")
 		}
 	}
-	allowed := s.isRoot(call.Caller) || (g.RetiringPrincipal != "" && g.RetiringPrincipal == call.Caller.PrincipalARN) ||
-		(g.GranteePrincipal == call.Caller.PrincipalARN && slices.Contains(g.Operations, "RetireGrant"))
+	allowed := s.isRoot(call.Caller) || s.isRetiring(call.Caller, g) ||
+		(s.isGrantee(call.Caller, g) && slices.Contains(g.Operations, "RetireGrant"))
 	if !allowed {
 		return nil, accessDenied(call, "kms:RetireGrant", s.arn(g.KeyID), policy.Decision{})
 	}

@@ -61,6 +61,9 @@ func newTestService(tb testing.TB) *testService {
 	if _, err := ts.apply(context.Background(), cmd); err != nil {
 		tb.Fatalf("init: %v", err)
 	}
+	for _, name := range testUserNames {
+		ts.createTestUser(tb, name)
+	}
 	return ts
 }
 

@@ -77,6 +77,11 @@ func (a *API) serveSnapshotSave(w http.ResponseWriter, r *http.Request, from gat
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("X-Keyraft-Snapshot-Size", strconv.FormatInt(meta.Size, 10))
+	// The whole file's length, which the CLI's progress counts against
+	// (the snapshot's size leaves out the framing and the checksum).
+	if n, err := fsm.BackupFileSize(h); err == nil {
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+	}
 	w.WriteHeader(http.StatusOK)
 	bw, err := fsm.NewBackupWriter(w, h)
 	if err != nil {

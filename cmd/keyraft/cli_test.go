@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestNodeURL(t *testing.T) {
@@ -37,5 +40,64 @@ func FuzzNodeURL(f *testing.F) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.HasSuffix(got, "/") {
 			t.Fatalf("nodeURL(%q) = %q: %v", address, got, err)
 		}
+	})
+}
+
+func TestSnakeCase(t *testing.T) {
+	for in, want := range map[string]string{
+		"UserName": "user_name", "AccessKeyId": "access_key_id", "Arn": "arn", "ARN": "arn",
+		"IsTruncated": "is_truncated", "AccessKeyMetadata": "access_key_metadata", "PolicyNames": "policy_names",
+		"node_id": "node_id", "KeyARNValue": "key_arn_value", "Sha256Sum": "sha256_sum", "": "",
+	} {
+		if got := snakeCase(in); got != want {
+			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzSnakeKeys: whatever JSON a node answers, snakeKeys keeps its shape
+// and values and leaves only keys without capitals.
+func FuzzSnakeKeys(f *testing.F) {
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var v any
+		if json.Unmarshal(raw, &v) != nil {
+			return
+		}
+		out := snakeKeys(v)
+		var walk func(a, b any)
+		walk = func(a, b any) {
+			switch x := a.(type) {
+			case map[string]any:
+				y, ok := b.(map[string]any)
+				if !ok || len(y) > len(x) {
+					t.Fatalf("%v became %v", a, b)
+				}
+				for k, val := range x {
+					sk := snakeCase(k)
+					if strings.IndexFunc(sk, unicode.IsUpper) >= 0 {
+						t.Fatalf("key %q became %q", k, sk)
+					}
+					if _, ok := y[sk]; !ok {
+						t.Fatalf("key %q lost", k)
+					}
+					if len(y) == len(x) {
+						walk(val, y[sk])
+					}
+				}
+			case []any:
+				y, ok := b.([]any)
+				if !ok || len(y) != len(x) {
+					t.Fatalf("%v became %v", a, b)
+				}
+				for i := range x {
+					walk(x[i], y[i])
+				}
+			default:
+				if fmt.Sprint(a) != fmt.Sprint(b) {
+					t.Fatalf("value %v became %v", a, b)
+				}
+			}
+		}
+		walk(v, out)
 	})
 }

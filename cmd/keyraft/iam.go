@@ -127,7 +127,7 @@ func runIAM(args []string) int {
 			printJSON(map[string]any{"user_name": ak["UserName"], "access_key_id": ak["AccessKeyId"], "secret_access_key": ak["SecretAccessKey"]})
 			return 0
 		}
-		printJSON(out)
+		printJSON(snakeKeys(map[string]any(out)))
 		return 0
 	}
 	printIAMTable(op, in, out)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyraft/keyraft/fsm"
 	operatorapi "github.com/keyraft/keyraft/operator"
+	"golang.org/x/sys/unix"
 )
 
 // opSnapshot runs `operator raft snapshot save|restore|inspect FILE`.
@@ -92,7 +93,11 @@ func saveBackup(of *operatorFlags, path string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // after the rename, nothing
-	size, _ := strconv.ParseInt(resp.Header.Get("X-Keyraft-Snapshot-Size"), 10, 64)
+	// The whole file's length; an older node sends only its content's.
+	size := resp.ContentLength
+	if size <= 0 {
+		size, _ = strconv.ParseInt(resp.Header.Get("X-Keyraft-Snapshot-Size"), 10, 64)
+	}
 	p := newProgress("saving", size)
 	_, err = io.Copy(tmp, p.reader(resp.Body))
 	p.done()
@@ -114,6 +119,10 @@ func saveBackup(of *operatorFlags, path string) error {
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
+	}
+	if of.format == "json" {
+		printJSON(backupDone{File: path, BackupSummary: s})
+		return nil
 	}
 	fmt.Printf("Saved %s: index %d, term %d, %d keys, audit events %d-%d.\n", path, s.Header.Index, s.Header.Term, s.Keys, s.AuditFirst, s.AuditLast)
 	return nil
@@ -190,8 +199,19 @@ func restoreBackup(of *operatorFlags, path string, force bool) error {
 	if err != nil {
 		return err
 	}
+	if of.format == "json" {
+		printJSON(backupDone{File: path, BackupSummary: s})
+		return nil
+	}
 	fmt.Printf("Restored %s: index %d, %d keys, audit events %d-%d.\n", path, s.Header.Index, s.Keys, s.AuditFirst, s.AuditLast)
 	return nil
+}
+
+// backupDone is what save and restore print with -format json: the file
+// and what it holds, as inspect prints it.
+type backupDone struct {
+	File string `json:"file"`
+	fsm.BackupSummary
 }
 
 func snapInspect(args []string) int {
@@ -254,8 +274,15 @@ type progress struct {
 }
 
 func newProgress(verb string, total int64) *progress {
-	fi, err := os.Stderr.Stat()
-	return &progress{verb: verb, total: total, tty: err == nil && fi.Mode()&os.ModeCharDevice != 0}
+	return &progress{verb: verb, total: total, tty: isTerminal(os.Stderr)}
+}
+
+// isTerminal reports whether f is a terminal: a character device that
+// answers a terminal's ioctl (/dev/null is a character device too, and
+// gets no progress).
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 func (p *progress) reader(r io.Reader) io.Reader {

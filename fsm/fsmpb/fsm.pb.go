@@ -2760,9 +2760,16 @@ type Grant struct {
 	ContextEquals map[string]string `protobuf:"bytes,9,rep,name=context_equals,json=contextEquals,proto3" json:"context_equals,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	ContextSubset map[string]string `protobuf:"bytes,10,rep,name=context_subset,json=contextSubset,proto3" json:"context_subset,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// token is the grant token CreateGrant returned.
-	Token         string `protobuf:"bytes,11,opt,name=token,proto3" json:"token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Token string `protobuf:"bytes,11,opt,name=token,proto3" json:"token,omitempty"`
+	// grantee_principal_id and retiring_principal_id are the unique ids
+	// (AIDA...) of the IAM users the principals named when the grant was
+	// made; empty for a principal that is not a user of this account. A
+	// user deleted and re-created under the same name has a new id, so it
+	// does not inherit the grant, as with AWS.
+	GranteePrincipalId  string `protobuf:"bytes,30,opt,name=grantee_principal_id,json=granteePrincipalId,proto3" json:"grantee_principal_id,omitempty"`
+	RetiringPrincipalId string `protobuf:"bytes,31,opt,name=retiring_principal_id,json=retiringPrincipalId,proto3" json:"retiring_principal_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Grant) Reset() {
@@ -2868,6 +2875,20 @@ func (x *Grant) GetContextSubset() map[string]string {
 func (x *Grant) GetToken() string {
 	if x != nil {
 		return x.Token
+	}
+	return ""
+}
+
+func (x *Grant) GetGranteePrincipalId() string {
+	if x != nil {
+		return x.GranteePrincipalId
+	}
+	return ""
+}
+
+func (x *Grant) GetRetiringPrincipalId() string {
+	if x != nil {
+		return x.RetiringPrincipalId
 	}
 	return ""
 }
@@ -3617,7 +3638,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"policyName\"=\n" +
 	"\fPutKeyPolicy\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x16\n" +
-	"\x06policy\x18\x02 \x01(\tR\x06policy\"\xd3\x04\n" +
+	"\x06policy\x18\x02 \x01(\tR\x06policy\"\xb9\x05\n" +
 	"\x05Grant\x12\x19\n" +
 	"\bgrant_id\x18\x01 \x01(\tR\agrantId\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x12\n" +
@@ -3632,7 +3653,9 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x0econtext_equals\x18\t \x03(\v2(.keyraft.fsm.v1.Grant.ContextEqualsEntryR\rcontextEquals\x12O\n" +
 	"\x0econtext_subset\x18\n" +
 	" \x03(\v2(.keyraft.fsm.v1.Grant.ContextSubsetEntryR\rcontextSubset\x12\x14\n" +
-	"\x05token\x18\v \x01(\tR\x05token\x1a@\n" +
+	"\x05token\x18\v \x01(\tR\x05token\x120\n" +
+	"\x14grantee_principal_id\x18\x1e \x01(\tR\x12granteePrincipalId\x122\n" +
+	"\x15retiring_principal_id\x18\x1f \x01(\tR\x13retiringPrincipalId\x1a@\n" +
 	"\x12ContextEqualsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a@\n" +
