@@ -52,6 +52,8 @@ type Config struct {
 	// Metrics, when set, times commits and applies and counts leader
 	// changes.
 	Metrics *metrics.Raft
+	// AutopilotMetrics, when set, reports the leader's autopilot verdict.
+	AutopilotMetrics *metrics.Autopilot
 }
 
 // setDefaults fills what the caller left unset: Raft's tuning from the

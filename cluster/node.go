@@ -91,6 +91,11 @@ type Node struct {
 	clocks *pingClock
 
 	disk diskWatch // free space and writes waiting for it (disk.go)
+
+	// ap is the leader's autopilot bookkeeping, removalAudit the
+	// operator API's record of autopilot's removals (autopilot.go).
+	ap           apTracker
+	removalAudit atomic.Pointer[RemovalAudit]
 }
 
 // Start opens the stores in DataDir, starts Raft and memberlist, and begins
@@ -124,6 +129,7 @@ func Start(cfg Config) (*Node, error) {
 		admitted:  map[string]bool{},
 		refused:   map[string]time.Time{},
 		clocks:    &pingClock{wall: cfg.Wall},
+		ap:        apTracker{downSince: map[string]time.Time{}, lastBoot: map[string]string{}, removing: map[string]bool{}},
 	}
 	n.disk.waiting.Store("")
 	n.disk.full.Store("")
@@ -148,7 +154,8 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	known := n.loadKnownPeers()
-	n.wg.Add(6)
+	n.wg.Add(7)
+	go n.autopilotLoop()
 	go n.diskLoop()
 	go n.watchLeadership()
 	go n.joinLoop(known)
@@ -514,6 +521,16 @@ func (n *Node) RemovePeer(ctx context.Context, id string) error {
 	boot := ""
 	if m, ok := n.aliveMembers()[id]; ok {
 		boot = m.Boot
+	}
+	return n.removePeer(ctx, id, boot)
+}
+
+// removePeer removes server id and tombstones the process whose boot
+// nonce is boot ("" tombstones none: the id's binding is dropped all the
+// same, so a new process may claim it).
+func (n *Node) removePeer(ctx context.Context, id, boot string) error {
+	if !n.IsLeader() {
+		return ErrNotLeader
 	}
 	cmd, err := fsm.NewCommand(fsm.CmdRemovePeer, &fsmpb.RemovePeer{NodeId: id, BootNonce: boot}, n.cfg.Now())
 	if err != nil {

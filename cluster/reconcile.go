@@ -125,8 +125,8 @@ func (n *Node) leaderLoop() {
 	}
 }
 
-// reconcileVoters adds every live server that is not a voter at its
-// gossiped address, unless it is the very process an operator removed,
+// reconcileVoters adds every live server that is not in the configuration
+// at its gossiped address (as a non-voter, which autopilot promotes), unless it is the very process an operator removed,
 // its node id is bound to another server's identity, or (with cluster TLS)
 // its certificate is not admitted. Before it adds a server, it binds the
 // server's identity to its id; voters that formed the cluster are bound the
@@ -150,7 +150,8 @@ func (n *Node) reconcileVoters() {
 			continue
 		}
 		_, isBound := n.cfg.FSM.Query().VoterIdentity(id)
-		if s, ok := current[id]; ok && s.Suffrage == raft.Voter && string(s.Address) == m.Raft {
+		s, inConfig := current[id]
+		if inConfig && string(s.Address) == m.Raft {
 			if !isBound && m.Identity != "" {
 				if err := n.bindVoter(m); err != nil {
 					n.log.Warn("bind voter identity", "node_id", id, "error", err)
@@ -170,9 +171,20 @@ func (n *Node) reconcileVoters() {
 				continue
 			}
 		}
-		n.log.Info("adding voter", "node_id", id, "address", m.Raft)
-		if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(m.Raft), 0, 5*time.Second).Error(); err != nil {
-			n.log.Warn("add voter", "node_id", id, "error", err)
+		if inConfig && s.Suffrage == raft.Voter {
+			// A voter back on a new address keeps its vote.
+			n.log.Info("updating voter's address", "node_id", id, "address", m.Raft)
+			if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(m.Raft), 0, 5*time.Second).Error(); err != nil {
+				n.log.Warn("add voter", "node_id", id, "error", err)
+			}
+			continue
+		}
+		// A new server joins without a vote, so that one that never
+		// catches up cannot raise the quorum: autopilot promotes it once
+		// it has been healthy for the stabilization time (autopilot.go).
+		n.log.Info("adding server as a non-voter; autopilot makes it a voter once stable", "node_id", id, "address", m.Raft)
+		if err := n.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(m.Raft), 0, 5*time.Second).Error(); err != nil {
+			n.log.Warn("add non-voter", "node_id", id, "error", err)
 		}
 	}
 }

@@ -28,6 +28,12 @@ func Default() Node {
 			SnapshotThreshold: 8192,
 			TrailingLogs:      10240,
 			SnapshotInterval:  2 * time.Minute,
+			// Vault's autopilot defaults (min_quorum has none in Vault, which
+			// requires it with cleanup; 3 is the least it accepts).
+			AutopilotMinQuorum:            3,
+			AutopilotLastContactThreshold: 10 * time.Second,
+			AutopilotMaxTrailingLogs:      1000,
+			AutopilotServerStabilization:  10 * time.Second,
 		},
 		// The API binds loopback unless told otherwise, as Vault's dev
 		// listener does: a node reachable from other hosts is a choice
@@ -76,6 +82,12 @@ func (c *Cluster) Complete() {
 	ifZero(&c.SnapshotInterval, d.SnapshotInterval)
 	ifZero(&c.SnapshotThreshold, d.SnapshotThreshold)
 	ifZero(&c.TrailingLogs, d.TrailingLogs)
+	ifZero(&c.AutopilotLastContactThreshold, d.AutopilotLastContactThreshold)
+	ifZero(&c.AutopilotMaxTrailingLogs, d.AutopilotMaxTrailingLogs)
+	ifZero(&c.AutopilotServerStabilization, d.AutopilotServerStabilization)
+	if c.AutopilotMinQuorum == 0 {
+		c.AutopilotMinQuorum = d.AutopilotMinQuorum
+	}
 }
 
 // orDefault sets *d to def when it is not positive: an http.Server takes a

@@ -56,6 +56,7 @@ func newFlags(fs *flag.FlagSet, n *Node) *flags {
 	fs.Uint64Var(&n.SnapshotThreshold, "raft-snapshot-threshold", n.SnapshotThreshold, "take a Raft snapshot once this many entries follow the last one")
 	fs.Uint64Var(&n.TrailingLogs, "raft-trailing-logs", n.TrailingLogs, "Raft entries kept after a snapshot, for followers that fall briefly behind")
 	fs.DurationVar(&n.SnapshotInterval, "raft-snapshot-interval", n.SnapshotInterval, "how often Raft checks -raft-snapshot-threshold (it adds up to this much jitter)")
+	autopilotFlags(fs, n)
 	fs.Var(sizeFlag{&n.MinFreeDisk}, "min-free-disk", "refuse writes (503, NOSPACE alarm in status) while any voter's data dir has less free space than this, e.g. 256MiB, 1GiB; 0 turns the check off")
 	fs.BoolVar(&n.DisableMlock, "disable-mlock", n.DisableMlock, "do not lock memory (mlockall); unsealed keys may then be swapped to disk. Without it the server refuses to start when it cannot lock")
 	fs.BoolVar(&n.EnableCoreDumps, "enable-core-dumps", n.EnableCoreDumps, "allow core dumps, which would hold unsealed keys (off by default)")
@@ -80,6 +81,20 @@ func limitFlags(fs *flag.FlagSet, n *Node) {
 		"how long an idle keep-alive connection is kept open")
 	fs.BoolVar(&n.DisableMetrics, "disable-metrics", n.DisableMetrics,
 		"do not serve GET /metrics on the API listener; it is unauthenticated (Prometheus format: request counts and latencies by operation, seal, raft and disk state; no key ids, principals or addresses)")
+}
+
+// autopilotFlags are the leader's autopilot settings (Vault's names, as flags).
+func autopilotFlags(fs *flag.FlagSet, n *Node) {
+	fs.DurationVar(&n.AutopilotDeadServerCleanup, "autopilot-dead-server-cleanup", n.AutopilotDeadServerCleanup,
+		"remove a server from the raft configuration once it has been dead this long, e.g. 24h (Vault's dead_server_last_contact_threshold), never leaving fewer than -autopilot-min-quorum voters; 0 never removes one (Vault's cleanup_dead_servers=false)")
+	fs.UintVar(&n.AutopilotMinQuorum, "autopilot-min-quorum", n.AutopilotMinQuorum,
+		"dead-server cleanup never leaves fewer voters than this")
+	fs.DurationVar(&n.AutopilotLastContactThreshold, "autopilot-last-contact-threshold", n.AutopilotLastContactThreshold,
+		"a server that has not heard from the leader for this long is unhealthy")
+	fs.Uint64Var(&n.AutopilotMaxTrailingLogs, "autopilot-max-trailing-logs", n.AutopilotMaxTrailingLogs,
+		"a server whose log trails the leader's by more entries than this is unhealthy")
+	fs.DurationVar(&n.AutopilotServerStabilization, "autopilot-server-stabilization-time", n.AutopilotServerStabilization,
+		"a new server joins as a non-voter and is made a voter once it has been healthy this long")
 }
 
 // given is the set of flags the command line or the file set.

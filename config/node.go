@@ -142,4 +142,20 @@ type Cluster struct {
 	SnapshotThreshold uint64
 	TrailingLogs      uint64
 	SnapshotInterval  time.Duration
+
+	// Autopilot (hashicorp/raft-autopilot, run by the leader; Vault's
+	// autopilot settings and defaults). DeadServerCleanup, when above zero,
+	// removes a server that has been out of gossip (or replaced by a
+	// process of another identity) for that long, never leaving fewer than
+	// MinQuorum voters nor removing a majority; zero (the default, as
+	// Vault's cleanup_dead_servers=false) never removes one. A server is
+	// healthy while it heard from the leader within LastContactThreshold
+	// and trails its log by at most MaxTrailingLogs entries; a new server
+	// joins as a non-voter and is promoted once healthy for
+	// ServerStabilizationTime.
+	AutopilotDeadServerCleanup    time.Duration
+	AutopilotMinQuorum            uint
+	AutopilotLastContactThreshold time.Duration
+	AutopilotMaxTrailingLogs      uint64
+	AutopilotServerStabilization  time.Duration
 }

@@ -36,7 +36,7 @@ func TestCLIHelp(t *testing.T) {
 		args []string
 		want []string // in the usage
 	}{
-		{[]string{"server", "-h"}, []string{"Usage: keyraft server", "-log-format", "-api-addr", `(default "127.0.0.1:8200")`}},
+		{[]string{"server", "-h"}, []string{"Usage: keyraft server", "-log-format", "-api-addr", `(default "127.0.0.1:8200")`, "-autopilot-dead-server-cleanup", "-autopilot-min-quorum"}},
 		{[]string{"operator", "init", "-h"}, []string{"Usage: keyraft operator init", "-key-shares"}},
 		{[]string{"operator", "unseal", "-h"}, []string{"Usage: keyraft operator unseal [flags] SHARE", "-reset", "-all"}},
 		{[]string{"operator", "seal", "-h"}, []string{"Usage: keyraft operator seal"}},
@@ -44,6 +44,9 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"operator", "health", "-h"}, []string{"Usage: keyraft operator health", "-standbyok", "-sealedcode", "(default 503)"}},
 		{[]string{"operator", "raft", "list-peers", "-h"}, []string{"Usage: keyraft operator raft list-peers"}},
 		{[]string{"operator", "raft", "remove-peer", "-help"}, []string{"Usage: keyraft operator raft remove-peer [flags] NODE_ID"}},
+		{[]string{"operator", "raft", "autopilot", "-h"}, []string{"Usage: keyraft operator raft autopilot state|get-config", "keyraft:ReadAutopilotState"}},
+		{[]string{"operator", "raft", "autopilot", "state", "-h"}, []string{"Usage: keyraft operator raft autopilot state", "keyraft:ReadAutopilotState"}},
+		{[]string{"operator", "raft", "autopilot", "get-config", "-h"}, []string{"Usage: keyraft operator raft autopilot get-config"}},
 		{[]string{"operator", "raft", "snapshot", "save", "-h"}, []string{"Usage: keyraft operator raft snapshot save [flags] FILE", "keyraft:Snapshot"}},
 		{[]string{"operator", "raft", "snapshot", "restore", "-h"}, []string{"Usage: keyraft operator raft snapshot restore [flags] FILE", "-force"}},
 		{[]string{"operator", "raft", "snapshot", "inspect", "-h"}, []string{"Usage: keyraft operator raft snapshot inspect [flags] FILE"}},
@@ -86,7 +89,7 @@ func TestCLIHelp(t *testing.T) {
 		}
 	}
 	// A refused command line is still exit 2, with the usage on stderr.
-	for _, args := range [][]string{{"operator", "unseal", "-nope"}, {"server", "-nope"}, {"iam", "create-user", "-nope", "x"}, {"nope"}} {
+	for _, args := range [][]string{{"operator", "unseal", "-nope"}, {"server", "-nope"}, {"iam", "create-user", "-nope", "x"}, {"nope"}, {"operator", "raft", "autopilot", "nope"}} {
 		exit, _, stderr := runCLI(t, args...)
 		if exit != 2 || !strings.Contains(stderr, "Usage: keyraft") {
 			t.Errorf("keyraft %s: exit %d, want 2 with usage on stderr:\n%s", strings.Join(args, " "), exit, stderr)

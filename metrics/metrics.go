@@ -23,6 +23,8 @@ type Metrics struct {
 	Raft    *Raft
 	Audit   *Audit
 	Node    *Node
+	// Autopilot is the leader's autopilot verdict (cluster).
+	Autopilot *Autopilot
 }
 
 // New builds a registry holding every keyraft metric, plus the Go runtime's
@@ -36,6 +38,7 @@ func New() *Metrics {
 		Audit:   newAudit(reg),
 		Node:    newNode(reg),
 	}
+	m.Autopilot = newAutopilot(reg)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,

@@ -66,6 +66,9 @@ func TestNilRecordsNothing(t *testing.T) {
 	var r *Raft
 	var a *Audit
 	var n *Node
+	var ap *Autopilot
+	ap.State(true, 1)
+	ap.Stopped()
 	g.Operations([]string{"x"})
 	g.Request("x", "", 0)
 	g.Forwarded(ForwardAnswered)

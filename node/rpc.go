@@ -29,3 +29,8 @@ func (rs *rpcService) Unseal(_ context.Context, in *clusterpb.UnsealRequest) (*c
 func (rs *rpcService) Audit(ctx context.Context, in *clusterpb.AuditRequest) (*clusterpb.AuditResponse, error) {
 	return rs.s.operator.CommitPeerEvent(ctx, in), nil
 }
+
+// AutopilotStats reports this node's raft progress to the leader's autopilot.
+func (rs *rpcService) AutopilotStats(context.Context, *clusterpb.AutopilotStatsRequest) (*clusterpb.AutopilotStatsResponse, error) {
+	return rs.s.node.LocalAutopilotStats(), nil
+}

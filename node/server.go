@@ -161,7 +161,7 @@ func Start(cfg Config) (*Server, error) {
 		Sealed:      func() bool { return s.barrier.Status(0).Sealed },
 		Initialized: s.fsm.Query().Initialized,
 		Wall:        cfg.Wall, Now: s.clock.Now,
-		Reserve: reserve, Metrics: s.metrics.Raft,
+		Reserve: reserve, Metrics: s.metrics.Raft, AutopilotMetrics: s.metrics.Autopilot,
 	})
 	if err != nil {
 		s.apiLn.Close()
@@ -187,6 +187,7 @@ func Start(cfg Config) (*Server, error) {
 		ScratchDir: cfg.DataDir,
 	}
 	s.operator.Start(s.stop)
+	s.node.OnAutopilotRemoval(s.operator.AutopilotRemoved)
 	resealBatch, resealEvery := cfg.ResealBatch, cfg.ResealInterval
 	if resealBatch <= 0 {
 		resealBatch = 64

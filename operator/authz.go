@@ -48,6 +48,12 @@ const (
 	// and restore one (POST), which replaces the whole state; resource
 	// the clusterARN.
 	ActionSnapshot = "keyraft:Snapshot"
+	// ActionReadAutopilotState lets a principal read the leader's
+	// autopilot state and settings (GET /v1/sys/storage/raft/autopilot/state
+	// and .../configuration; resource the clusterARN): each server's
+	// health, address and liveness, the same map of the cluster
+	// ListPeers gives.
+	ActionReadAutopilotState = "keyraft:ReadAutopilotState"
 	// ActionRekey lets a principal start, cancel, and submit shares to a
 	// rekey (/v1/sys/rekey/*; resource the clusterARN). The shares are
 	// their own proof as well: a rekey needs both a principal allowed this

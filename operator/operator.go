@@ -41,6 +41,10 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, from gateway.Origin)
 		a.serveSnapshotSave(w, r, from)
 	case "POST /v1/sys/raft/snapshot":
 		a.serveSnapshotRestore(w, r, from)
+	case "GET /v1/sys/storage/raft/autopilot/state":
+		a.onLeader(w, r, from, a.serveAutopilotState)
+	case "GET /v1/sys/storage/raft/autopilot/configuration":
+		a.onLeader(w, r, from, a.serveAutopilotConfiguration)
 	case "GET /v1/sys/rekey/init", "GET /v1/sys/rekey/verify":
 		a.onLeader(w, r, from, func(w http.ResponseWriter, _ *http.Request, _ gateway.Origin, _ []byte) {
 			writeJSON(w, http.StatusOK, a.rekeyStatus())

@@ -33,6 +33,9 @@ Commands:
   operator raft list-peers     the raft configuration
   operator raft remove-peer ID remove a server from the raft configuration
                                (signed likewise; keyraft:RemovePeer)
+  operator raft autopilot state|get-config
+                               the leader's autopilot: each server's health, failure
+                               tolerance; its settings (signed; keyraft:ReadAutopilotState)
   operator raft snapshot save|restore [-force]|inspect FILE
                                back up the cluster to FILE, restore it (on fresh servers: -force, then
                                unseal with the backup's shares), check a file and print what it holds

@@ -104,6 +104,9 @@ func runOperator(args []string) int {
 		if len(args) > 1 && args[1] == "list-peers" {
 			return opListPeers(args[2:])
 		}
+		if len(args) > 1 && args[1] == "autopilot" {
+			return opAutopilot(args[2:])
+		}
 		if len(args) > 1 && args[1] == "snapshot" {
 			return opSnapshot(args[2:])
 		}

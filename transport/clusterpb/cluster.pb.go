@@ -23,6 +23,112 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type AutopilotStatsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutopilotStatsRequest) Reset() {
+	*x = AutopilotStatsRequest{}
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutopilotStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutopilotStatsRequest) ProtoMessage() {}
+
+func (x *AutopilotStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutopilotStatsRequest.ProtoReflect.Descriptor instead.
+func (*AutopilotStatsRequest) Descriptor() ([]byte, []int) {
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{0}
+}
+
+type AutopilotStatsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// last_contact_ms: milliseconds since this node last heard from a
+	// leader; 0 on the leader itself; -1 if it never has.
+	LastContactMs int64  `protobuf:"varint,1,opt,name=last_contact_ms,json=lastContactMs,proto3" json:"last_contact_ms,omitempty"`
+	LastTerm      uint64 `protobuf:"varint,2,opt,name=last_term,json=lastTerm,proto3" json:"last_term,omitempty"`
+	LastIndex     uint64 `protobuf:"varint,3,opt,name=last_index,json=lastIndex,proto3" json:"last_index,omitempty"`
+	NodeId        string `protobuf:"bytes,4,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutopilotStatsResponse) Reset() {
+	*x = AutopilotStatsResponse{}
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutopilotStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutopilotStatsResponse) ProtoMessage() {}
+
+func (x *AutopilotStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutopilotStatsResponse.ProtoReflect.Descriptor instead.
+func (*AutopilotStatsResponse) Descriptor() ([]byte, []int) {
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AutopilotStatsResponse) GetLastContactMs() int64 {
+	if x != nil {
+		return x.LastContactMs
+	}
+	return 0
+}
+
+func (x *AutopilotStatsResponse) GetLastTerm() uint64 {
+	if x != nil {
+		return x.LastTerm
+	}
+	return 0
+}
+
+func (x *AutopilotStatsResponse) GetLastIndex() uint64 {
+	if x != nil {
+		return x.LastIndex
+	}
+	return 0
+}
+
+func (x *AutopilotStatsResponse) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
 type AuditRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Event         []byte                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
@@ -32,7 +138,7 @@ type AuditRequest struct {
 
 func (x *AuditRequest) Reset() {
 	*x = AuditRequest{}
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[0]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -44,7 +150,7 @@ func (x *AuditRequest) String() string {
 func (*AuditRequest) ProtoMessage() {}
 
 func (x *AuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[0]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -57,7 +163,7 @@ func (x *AuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
 func (*AuditRequest) Descriptor() ([]byte, []int) {
-	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{0}
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *AuditRequest) GetEvent() []byte {
@@ -76,7 +182,7 @@ type AuditResponse struct {
 
 func (x *AuditResponse) Reset() {
 	*x = AuditResponse{}
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[1]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -88,7 +194,7 @@ func (x *AuditResponse) String() string {
 func (*AuditResponse) ProtoMessage() {}
 
 func (x *AuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[1]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -101,7 +207,7 @@ func (x *AuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
 func (*AuditResponse) Descriptor() ([]byte, []int) {
-	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{1}
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AuditResponse) GetError() string {
@@ -121,7 +227,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[2]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -133,7 +239,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[2]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -146,7 +252,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{2}
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Header) GetName() string {
@@ -182,7 +288,7 @@ type HTTPRequest struct {
 
 func (x *HTTPRequest) Reset() {
 	*x = HTTPRequest{}
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[3]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -194,7 +300,7 @@ func (x *HTTPRequest) String() string {
 func (*HTTPRequest) ProtoMessage() {}
 
 func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[3]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -207,7 +313,7 @@ func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPRequest.ProtoReflect.Descriptor instead.
 func (*HTTPRequest) Descriptor() ([]byte, []int) {
-	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{3}
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HTTPRequest) GetMethod() string {
@@ -277,7 +383,7 @@ type HTTPResponse struct {
 
 func (x *HTTPResponse) Reset() {
 	*x = HTTPResponse{}
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[4]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -289,7 +395,7 @@ func (x *HTTPResponse) String() string {
 func (*HTTPResponse) ProtoMessage() {}
 
 func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[4]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -302,7 +408,7 @@ func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPResponse.ProtoReflect.Descriptor instead.
 func (*HTTPResponse) Descriptor() ([]byte, []int) {
-	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{4}
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HTTPResponse) GetStatus() int32 {
@@ -336,7 +442,7 @@ type UnsealRequest struct {
 
 func (x *UnsealRequest) Reset() {
 	*x = UnsealRequest{}
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[5]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -348,7 +454,7 @@ func (x *UnsealRequest) String() string {
 func (*UnsealRequest) ProtoMessage() {}
 
 func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[5]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -361,7 +467,7 @@ func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsealRequest.ProtoReflect.Descriptor instead.
 func (*UnsealRequest) Descriptor() ([]byte, []int) {
-	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{5}
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UnsealRequest) GetShare() []byte {
@@ -391,7 +497,7 @@ type UnsealResponse struct {
 
 func (x *UnsealResponse) Reset() {
 	*x = UnsealResponse{}
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[6]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -403,7 +509,7 @@ func (x *UnsealResponse) String() string {
 func (*UnsealResponse) ProtoMessage() {}
 
 func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_clusterpb_cluster_proto_msgTypes[6]
+	mi := &file_transport_clusterpb_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -416,7 +522,7 @@ func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsealResponse.ProtoReflect.Descriptor instead.
 func (*UnsealResponse) Descriptor() ([]byte, []int) {
-	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{6}
+	return file_transport_clusterpb_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UnsealResponse) GetSealed() bool {
@@ -458,7 +564,14 @@ var File_transport_clusterpb_cluster_proto protoreflect.FileDescriptor
 
 const file_transport_clusterpb_cluster_proto_rawDesc = "" +
 	"\n" +
-	"!transport/clusterpb/cluster.proto\x12\x12keyraft.cluster.v1\"$\n" +
+	"!transport/clusterpb/cluster.proto\x12\x12keyraft.cluster.v1\"\x17\n" +
+	"\x15AutopilotStatsRequest\"\x95\x01\n" +
+	"\x16AutopilotStatsResponse\x12&\n" +
+	"\x0flast_contact_ms\x18\x01 \x01(\x03R\rlastContactMs\x12\x1b\n" +
+	"\tlast_term\x18\x02 \x01(\x04R\blastTerm\x12\x1d\n" +
+	"\n" +
+	"last_index\x18\x03 \x01(\x04R\tlastIndex\x12\x17\n" +
+	"\anode_id\x18\x04 \x01(\tR\x06nodeId\"$\n" +
 	"\fAuditRequest\x12\x14\n" +
 	"\x05event\x18\x01 \x01(\fR\x05event\"%\n" +
 	"\rAuditResponse\x12\x14\n" +
@@ -489,11 +602,12 @@ const file_transport_clusterpb_cluster_proto_rawDesc = "" +
 	"\bprogress\x18\x02 \x01(\rR\bprogress\x12\x1c\n" +
 	"\tthreshold\x18\x03 \x01(\rR\tthreshold\x12\x17\n" +
 	"\anode_id\x18\x04 \x01(\tR\x06nodeId\x12\x14\n" +
-	"\x05error\x18\x05 \x01(\tR\x05error2\xf6\x01\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error2\xdf\x02\n" +
 	"\aCluster\x12L\n" +
 	"\aForward\x12\x1f.keyraft.cluster.v1.HTTPRequest\x1a .keyraft.cluster.v1.HTTPResponse\x12O\n" +
 	"\x06Unseal\x12!.keyraft.cluster.v1.UnsealRequest\x1a\".keyraft.cluster.v1.UnsealResponse\x12L\n" +
-	"\x05Audit\x12 .keyraft.cluster.v1.AuditRequest\x1a!.keyraft.cluster.v1.AuditResponseB0Z.github.com/keyraft/keyraft/transport/clusterpbb\x06proto3"
+	"\x05Audit\x12 .keyraft.cluster.v1.AuditRequest\x1a!.keyraft.cluster.v1.AuditResponse\x12g\n" +
+	"\x0eAutopilotStats\x12).keyraft.cluster.v1.AutopilotStatsRequest\x1a*.keyraft.cluster.v1.AutopilotStatsResponseB0Z.github.com/keyraft/keyraft/transport/clusterpbb\x06proto3"
 
 var (
 	file_transport_clusterpb_cluster_proto_rawDescOnce sync.Once
@@ -507,27 +621,31 @@ func file_transport_clusterpb_cluster_proto_rawDescGZIP() []byte {
 	return file_transport_clusterpb_cluster_proto_rawDescData
 }
 
-var file_transport_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_transport_clusterpb_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_transport_clusterpb_cluster_proto_goTypes = []any{
-	(*AuditRequest)(nil),   // 0: keyraft.cluster.v1.AuditRequest
-	(*AuditResponse)(nil),  // 1: keyraft.cluster.v1.AuditResponse
-	(*Header)(nil),         // 2: keyraft.cluster.v1.Header
-	(*HTTPRequest)(nil),    // 3: keyraft.cluster.v1.HTTPRequest
-	(*HTTPResponse)(nil),   // 4: keyraft.cluster.v1.HTTPResponse
-	(*UnsealRequest)(nil),  // 5: keyraft.cluster.v1.UnsealRequest
-	(*UnsealResponse)(nil), // 6: keyraft.cluster.v1.UnsealResponse
+	(*AutopilotStatsRequest)(nil),  // 0: keyraft.cluster.v1.AutopilotStatsRequest
+	(*AutopilotStatsResponse)(nil), // 1: keyraft.cluster.v1.AutopilotStatsResponse
+	(*AuditRequest)(nil),           // 2: keyraft.cluster.v1.AuditRequest
+	(*AuditResponse)(nil),          // 3: keyraft.cluster.v1.AuditResponse
+	(*Header)(nil),                 // 4: keyraft.cluster.v1.Header
+	(*HTTPRequest)(nil),            // 5: keyraft.cluster.v1.HTTPRequest
+	(*HTTPResponse)(nil),           // 6: keyraft.cluster.v1.HTTPResponse
+	(*UnsealRequest)(nil),          // 7: keyraft.cluster.v1.UnsealRequest
+	(*UnsealResponse)(nil),         // 8: keyraft.cluster.v1.UnsealResponse
 }
 var file_transport_clusterpb_cluster_proto_depIdxs = []int32{
-	2, // 0: keyraft.cluster.v1.HTTPRequest.headers:type_name -> keyraft.cluster.v1.Header
-	2, // 1: keyraft.cluster.v1.HTTPResponse.headers:type_name -> keyraft.cluster.v1.Header
-	3, // 2: keyraft.cluster.v1.Cluster.Forward:input_type -> keyraft.cluster.v1.HTTPRequest
-	5, // 3: keyraft.cluster.v1.Cluster.Unseal:input_type -> keyraft.cluster.v1.UnsealRequest
-	0, // 4: keyraft.cluster.v1.Cluster.Audit:input_type -> keyraft.cluster.v1.AuditRequest
-	4, // 5: keyraft.cluster.v1.Cluster.Forward:output_type -> keyraft.cluster.v1.HTTPResponse
-	6, // 6: keyraft.cluster.v1.Cluster.Unseal:output_type -> keyraft.cluster.v1.UnsealResponse
-	1, // 7: keyraft.cluster.v1.Cluster.Audit:output_type -> keyraft.cluster.v1.AuditResponse
-	5, // [5:8] is the sub-list for method output_type
-	2, // [2:5] is the sub-list for method input_type
+	4, // 0: keyraft.cluster.v1.HTTPRequest.headers:type_name -> keyraft.cluster.v1.Header
+	4, // 1: keyraft.cluster.v1.HTTPResponse.headers:type_name -> keyraft.cluster.v1.Header
+	5, // 2: keyraft.cluster.v1.Cluster.Forward:input_type -> keyraft.cluster.v1.HTTPRequest
+	7, // 3: keyraft.cluster.v1.Cluster.Unseal:input_type -> keyraft.cluster.v1.UnsealRequest
+	2, // 4: keyraft.cluster.v1.Cluster.Audit:input_type -> keyraft.cluster.v1.AuditRequest
+	0, // 5: keyraft.cluster.v1.Cluster.AutopilotStats:input_type -> keyraft.cluster.v1.AutopilotStatsRequest
+	6, // 6: keyraft.cluster.v1.Cluster.Forward:output_type -> keyraft.cluster.v1.HTTPResponse
+	8, // 7: keyraft.cluster.v1.Cluster.Unseal:output_type -> keyraft.cluster.v1.UnsealResponse
+	3, // 8: keyraft.cluster.v1.Cluster.Audit:output_type -> keyraft.cluster.v1.AuditResponse
+	1, // 9: keyraft.cluster.v1.Cluster.AutopilotStats:output_type -> keyraft.cluster.v1.AutopilotStatsResponse
+	6, // [6:10] is the sub-list for method output_type
+	2, // [2:6] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
 	2, // [2:2] is the sub-list for extension extendee
 	0, // [0:2] is the sub-list for field type_name
@@ -544,7 +662,7 @@ func file_transport_clusterpb_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_clusterpb_cluster_proto_rawDesc), len(file_transport_clusterpb_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

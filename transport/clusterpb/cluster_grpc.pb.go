@@ -21,9 +21,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Cluster_Forward_FullMethodName = "/keyraft.cluster.v1.Cluster/Forward"
-	Cluster_Unseal_FullMethodName  = "/keyraft.cluster.v1.Cluster/Unseal"
-	Cluster_Audit_FullMethodName   = "/keyraft.cluster.v1.Cluster/Audit"
+	Cluster_Forward_FullMethodName        = "/keyraft.cluster.v1.Cluster/Forward"
+	Cluster_Unseal_FullMethodName         = "/keyraft.cluster.v1.Cluster/Unseal"
+	Cluster_Audit_FullMethodName          = "/keyraft.cluster.v1.Cluster/Audit"
+	Cluster_AutopilotStats_FullMethodName = "/keyraft.cluster.v1.Cluster/AutopilotStats"
 )
 
 // ClusterClient is the client API for Cluster service.
@@ -37,6 +38,10 @@ type ClusterClient interface {
 	Unseal(ctx context.Context, in *UnsealRequest, opts ...grpc.CallOption) (*UnsealResponse, error)
 	// Audit commits one event (a follower's operator action) on the leader.
 	Audit(ctx context.Context, in *AuditRequest, opts ...grpc.CallOption) (*AuditResponse, error)
+	// AutopilotStats reports the receiving node's raft progress to the
+	// leader's autopilot: when it last heard from a leader, its last term
+	// and index. Nothing secret; nothing changes.
+	AutopilotStats(ctx context.Context, in *AutopilotStatsRequest, opts ...grpc.CallOption) (*AutopilotStatsResponse, error)
 }
 
 type clusterClient struct {
@@ -77,6 +82,16 @@ func (c *clusterClient) Audit(ctx context.Context, in *AuditRequest, opts ...grp
 	return out, nil
 }
 
+func (c *clusterClient) AutopilotStats(ctx context.Context, in *AutopilotStatsRequest, opts ...grpc.CallOption) (*AutopilotStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AutopilotStatsResponse)
+	err := c.cc.Invoke(ctx, Cluster_AutopilotStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServer is the server API for Cluster service.
 // All implementations must embed UnimplementedClusterServer
 // for forward compatibility.
@@ -88,6 +103,10 @@ type ClusterServer interface {
 	Unseal(context.Context, *UnsealRequest) (*UnsealResponse, error)
 	// Audit commits one event (a follower's operator action) on the leader.
 	Audit(context.Context, *AuditRequest) (*AuditResponse, error)
+	// AutopilotStats reports the receiving node's raft progress to the
+	// leader's autopilot: when it last heard from a leader, its last term
+	// and index. Nothing secret; nothing changes.
+	AutopilotStats(context.Context, *AutopilotStatsRequest) (*AutopilotStatsResponse, error)
 	mustEmbedUnimplementedClusterServer()
 }
 
@@ -106,6 +125,9 @@ func (UnimplementedClusterServer) Unseal(context.Context, *UnsealRequest) (*Unse
 }
 func (UnimplementedClusterServer) Audit(context.Context, *AuditRequest) (*AuditResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Audit not implemented")
+}
+func (UnimplementedClusterServer) AutopilotStats(context.Context, *AutopilotStatsRequest) (*AutopilotStatsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AutopilotStats not implemented")
 }
 func (UnimplementedClusterServer) mustEmbedUnimplementedClusterServer() {}
 func (UnimplementedClusterServer) testEmbeddedByValue()                 {}
@@ -182,6 +204,24 @@ func _Cluster_Audit_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Cluster_AutopilotStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AutopilotStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServer).AutopilotStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Cluster_AutopilotStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServer).AutopilotStats(ctx, req.(*AutopilotStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Cluster_ServiceDesc is the grpc.ServiceDesc for Cluster service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -200,6 +240,10 @@ var Cluster_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Audit",
 			Handler:    _Cluster_Audit_Handler,
+		},
+		{
+			MethodName: "AutopilotStats",
+			Handler:    _Cluster_AutopilotStats_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
