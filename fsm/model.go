@@ -55,6 +55,20 @@ type Key struct {
 	RotationEnabled    bool
 	RotationPeriodDays int32
 	NextRotationDate   time.Time // zero unless automatic rotation is on
+	// LastUsage is the key's last successful cryptographic use, noted from
+	// the audit log (usage.go); zero until used. UsageTrackedSince is when
+	// noting began for this key; zero for a key created before it was
+	// noted and not used since.
+	LastUsage         KeyUsage
+	UsageTrackedSince time.Time
+}
+
+// KeyUsage is one cryptographic use of a key, as its audit event has it.
+type KeyUsage struct {
+	Date      time.Time
+	Operation string
+	EventID   string
+	RequestID string
 }
 
 // KeyMaterial is one version of a key's material, sealed under the keyring.
@@ -153,6 +167,9 @@ func keyOf(k *fsmpb.Key) Key {
 		Policy: k.Policy, DeletionDate: timeOf(k.DeletionDate), PendingWindowDays: k.PendingWindowDays,
 		RotationEnabled: k.RotationEnabled, RotationPeriodDays: k.RotationPeriodDays,
 		NextRotationDate: timeOf(k.NextRotationDate),
+		LastUsage: KeyUsage{Date: timeOf(k.LastUsedDate), Operation: k.LastUsedOperation,
+			EventID: k.LastUsedEventId, RequestID: k.LastUsedRequestId},
+		UsageTrackedSince: timeOf(k.UsageTrackedSince),
 	}
 	for _, m := range k.Material {
 		out.Material = append(out.Material, KeyMaterial{
