@@ -2,7 +2,6 @@ package fsm
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 	"time"
 )
@@ -33,7 +32,8 @@ func init() {
 // UUIDs (36 bytes); anything longer is not one of its events.
 const maxUsageID = 64
 
-// usageEvent is the part of an audit event usage is read from.
+// usageEvent is the part of an audit event usage is read from
+// (scanUsageEvent), as encoding/json would decode it.
 type usageEvent struct {
 	EventSource string `json:"eventSource"`
 	EventTime   string `json:"eventTime"`
@@ -41,9 +41,7 @@ type usageEvent struct {
 	ErrorCode   string `json:"errorCode"`
 	RequestID   string `json:"requestID"`
 	EventID     string `json:"eventID"`
-	Resources   []struct {
-		ARN string `json:"ARN"`
-	} `json:"resources"`
+	Resources   []usageResource `json:"resources"`
 }
 
 var eventNameField = []byte(`"eventName":"`)
@@ -77,8 +75,8 @@ func (f *FSM) noteUsage(events [][]byte) {
 		if !trackedName(b) {
 			continue
 		}
-		var ev usageEvent
-		if json.Unmarshal(b, &ev) != nil || ev.ErrorCode != "" || ev.EventSource != "kms.amazonaws.com" {
+		ev, ok := scanUsageEvent(b)
+		if !ok || ev.ErrorCode != "" || ev.EventSource != "kms.amazonaws.com" {
 			continue
 		}
 		op, ok := usageOperations[ev.EventName]

@@ -144,11 +144,8 @@ func TestCreateKeyStartsUsageClean(t *testing.T) {
 	}
 }
 
-// BenchmarkNoteUsage is the cost usage noting adds to applying an audit
-// batch, per event, for a typical Encrypt event.
-func BenchmarkNoteUsage(b *testing.B) {
-	f := newFSM(b)
-	f.st.keys["a"] = &fsmpb.Key{KeyId: "a"}
+// benchEvent is a typical Encrypt event as the gateway writes it.
+func benchEvent() []byte {
 	ev := usageEventJSON("Encrypt", "2023-11-14T22:13:20.123456789Z", "", "8d3f0e53-2b54-4b0c-9f07-0a5a8f6c1e11", "a")
 	var m map[string]any
 	_ = json.Unmarshal(ev, &m)
@@ -158,10 +155,112 @@ func BenchmarkNoteUsage(b *testing.B) {
 	m["userIdentity"] = map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/bench", "accessKeyId": "AKIAEXAMPLE"}
 	m["userAgent"] = "aws-sdk-go-v2/1.41.0 ua/2.1 os/linux lang/go#1.26.8 md/GOOS#linux api/kms#1.62.4 m/E"
 	ev, _ = json.Marshal(m)
-	events := [][]byte{ev}
-	b.SetBytes(int64(len(ev)))
+	return ev
+}
+
+// BenchmarkNoteUsage is the cost usage noting adds to applying an audit
+// batch, per event, for a typical Encrypt event.
+func BenchmarkNoteUsage(b *testing.B) {
+	f := newFSM(b)
+	f.st.keys["a"] = &fsmpb.Key{KeyId: "a"}
+	events := [][]byte{benchEvent()}
+	b.SetBytes(int64(len(events[0])))
 	b.ReportAllocs()
 	for b.Loop() {
 		f.noteUsage(events)
+	}
+}
+
+// referenceUsageEvent reads an event with encoding/json and exact member
+// names (the last of duplicates wins), the reading scanUsageEvent keeps.
+func referenceUsageEvent(b []byte) (usageEvent, bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil || m == nil {
+		return usageEvent{}, false
+	}
+	var ev usageEvent
+	for name, dst := range map[string]*string{"eventSource": &ev.EventSource, "eventTime": &ev.EventTime,
+		"eventName": &ev.EventName, "errorCode": &ev.ErrorCode, "requestID": &ev.RequestID, "eventID": &ev.EventID} {
+		if raw, ok := m[name]; ok && json.Unmarshal(raw, dst) != nil {
+			return usageEvent{}, false
+		}
+	}
+	if raw, ok := m["resources"]; ok {
+		var rs []map[string]json.RawMessage
+		if json.Unmarshal(raw, &rs) != nil {
+			return usageEvent{}, false
+		}
+		if rs != nil {
+			ev.Resources = []usageResource{}
+		}
+		for _, r := range rs {
+			var out usageResource
+			if raw, ok := r["ARN"]; ok && json.Unmarshal(raw, &out.ARN) != nil {
+				return usageEvent{}, false
+			}
+			ev.Resources = append(ev.Resources, out)
+		}
+	}
+	return ev, true
+}
+
+// FuzzScanUsageEvent: whatever valid JSON scanUsageEvent accepts, it reads
+// as encoding/json does; it never panics on anything.
+func FuzzScanUsageEvent(f *testing.F) {
+	f.Add(usageEventJSON("Encrypt", "2023-11-14T22:13:20Z", "", "e1", "a"))
+	f.Add(usageEventJSON("ReEncrypt", "2023-11-14T22:13:20Z", "AccessDeniedException", "e1", "a", "b"))
+	f.Add([]byte(`{"eventName":"Sign","eventName":"Verify","resources":[{"ARN":"x","ARN":"y","t":[1,{"a":"\"}"}]}],"resources":null}`))
+	f.Add([]byte(`{"eventName":"Sign","requestParameters":{"eventName":"Encrypt","x":[true,false,null,-1.5e3]},"eventID":"e"}`))
+	f.Add([]byte(` { "eventID" : "\u0041" } `))
+	f.Add([]byte(`{"resources":[{}],"eventTime":"é"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := scanUsageEvent(b)
+		if !ok || !json.Valid(b) {
+			return
+		}
+		want, wok := referenceUsageEvent(b)
+		if !wok {
+			t.Fatalf("scanned %q, which encoding/json does not read as an event: %+v", b, got)
+		}
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		if string(g) != string(w) {
+			t.Fatalf("%q:\nscanned  %s\nencoding/json %s", b, g, w)
+		}
+	})
+}
+
+// TestScanReadsGatewayEvents: every event the gateway writes for a
+// tracked operation is read (the scanner's refusals are for other shapes).
+func TestScanReadsGatewayEvents(t *testing.T) {
+	ev := audit.Event{EventVersion: audit.EventVersion, EventTime: "2026-12-03T17:00:00.123456789Z", EventSource: audit.EventSource,
+		EventName: "Encrypt", EventType: "AwsApiCall", AWSRegion: "us-east-1", SourceIPAddress: "127.0.0.1",
+		UserAgent:         "aws-sdk-go-v2/1.41.0 \"quoted\" \\ ua/2.1 \u2028 é",
+		UserIdentity:      &audit.UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/a", AccessKeyID: "AKIA"},
+		RequestParameters: map[string]any{"keyId": "k", "encryptionContext": map[string]any{"<&>": "\"]}", "n": []any{1.5, nil, true}}},
+		ResponseElements:  map[string]any{"keyId": usageKeyARN + "a"}, RequestID: "r", EventID: "e", ReadOnly: true,
+		Resources: []audit.Resource{{ARN: usageKeyARN + "a", AccountID: "111122223333", Type: "AWS::KMS::Key"}}, NodeID: "n1"}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := scanUsageEvent(b)
+	want, _ := referenceUsageEvent(b)
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if !ok || string(g) != string(w) || got.EventName != "Encrypt" || len(got.Resources) != 1 {
+		t.Fatalf("gateway event %s: scanned %v %s, want %s", b, ok, g, w)
+	}
+}
+
+// BenchmarkDecodeUsageEvent is what noting usage cost per event with
+// json.Unmarshal, for comparison with BenchmarkNoteUsage.
+func BenchmarkDecodeUsageEvent(b *testing.B) {
+	ev := benchEvent()
+	b.SetBytes(int64(len(ev)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var u usageEvent
+		_ = json.Unmarshal(ev, &u)
 	}
 }
