@@ -266,7 +266,7 @@ func TestSnapshotRoundTripKeepsReads(t *testing.T) {
 		t.Fatalf("index %d != %d", r.AppliedIndex(), f.AppliedIndex())
 	}
 	// The trimmed audit log travels with its anchor and still verifies.
-	if n, viol, err := r.Audit().Verify(); err != nil || viol != nil || n != 11 || r.Audit().First() != 4 {
+	if n, viol, err := r.Audit().Verify(); err != nil || viol != nil || n != 14 || r.Audit().First() != 4 {
 		t.Fatalf("restored audit log: %d events from %d, %v %v", n, r.Audit().First(), viol, err)
 	}
 	if _, ok := r.Query().AccessKey("AKIAROOT"); !ok {

@@ -35,12 +35,12 @@ const maxUsageID = 64
 // usageEvent is the part of an audit event usage is read from
 // (scanUsageEvent), as encoding/json would decode it.
 type usageEvent struct {
-	EventSource string `json:"eventSource"`
-	EventTime   string `json:"eventTime"`
-	EventName   string `json:"eventName"`
-	ErrorCode   string `json:"errorCode"`
-	RequestID   string `json:"requestID"`
-	EventID     string `json:"eventID"`
+	EventSource string          `json:"eventSource"`
+	EventTime   string          `json:"eventTime"`
+	EventName   string          `json:"eventName"`
+	ErrorCode   string          `json:"errorCode"`
+	RequestID   string          `json:"requestID"`
+	EventID     string          `json:"eventID"`
 	Resources   []usageResource `json:"resources"`
 }
 

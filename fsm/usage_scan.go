@@ -233,7 +233,7 @@ func (s *scanner) skipValue(depth int) bool {
 		for {
 			s.ws()
 			if closing == '}' {
-				if !s.skipValue(depth+1) { // the member's name
+				if !s.skipValue(depth + 1) { // the member's name
 					return false
 				}
 				s.ws()
