@@ -3,20 +3,28 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
 // Op is the KMS operation a worker issues.
 type Op string
 
-// The operations Run can drive. OpMixed issues the other three in turn, one
-// third each.
+// The operations Run can drive. OpMixed issues encrypt, decrypt and
+// generate-data-key in turn, one third each.
 const (
 	OpEncrypt         Op = "encrypt"
 	OpDecrypt         Op = "decrypt"
 	OpGenerateDataKey Op = "generate-data-key"
 	OpMixed           Op = "mixed"
+	OpSign            Op = "sign"
+	OpVerify          Op = "verify"
+	OpGenerateMac     Op = "generate-mac"
+	OpVerifyMac       Op = "verify-mac"
 )
+
+// Ops lists every operation, for -h.
+var Ops = []Op{OpEncrypt, OpDecrypt, OpGenerateDataKey, OpMixed, OpSign, OpVerify, OpGenerateMac, OpVerifyMac}
 
 // MaxSize is the largest plaintext KMS Encrypt accepts.
 const MaxSize = 4096
@@ -32,8 +40,13 @@ type Config struct {
 
 	// Op is the operation to drive. Default OpEncrypt.
 	Op Op
-	// Size is the plaintext size in bytes for encrypt and decrypt,
-	// 1..MaxSize. Default 4096.
+	// KeySpec is the spec of the keys created: "" is the op's default
+	// (SYMMETRIC_DEFAULT, ECC_NIST_P256 for sign and verify, HMAC_256 for
+	// the MAC operations); SpecsFor lists what each op takes.
+	KeySpec string
+	// Size is the plaintext size in bytes for encrypt and decrypt, the
+	// message size for sign, verify and the MAC operations: 1..MaxSize,
+	// and at most the OAEP limit with an RSA key. Default 4096.
 	Size int
 	// Clients is the number of concurrent workers. Default 16.
 	Clients int
@@ -90,10 +103,15 @@ func (c Config) withDefaults() Config {
 }
 
 func (c Config) validate() error {
-	switch c.Op {
-	case OpEncrypt, OpDecrypt, OpGenerateDataKey, OpMixed:
-	default:
-		return fmt.Errorf("%w: op %q: want encrypt, decrypt, generate-data-key or mixed", ErrConfig, c.Op)
+	if !slices.Contains(Ops, c.Op) {
+		return fmt.Errorf("%w: op %q: want encrypt, decrypt, generate-data-key, mixed, sign, verify, generate-mac or verify-mac", ErrConfig, c.Op)
+	}
+	plan, err := planFor(c.Op, c.KeySpec)
+	if err != nil {
+		return err
+	}
+	if c.Size > plan.maxSize && c.Size <= MaxSize {
+		return fmt.Errorf("%w: size %d: %s with RSAES_OAEP_SHA_256 takes at most %d bytes (set -size)", ErrConfig, c.Size, plan.spec, plan.maxSize)
 	}
 	switch {
 	case len(c.Endpoints) == 0:

@@ -148,6 +148,53 @@ func TestRunAgainstDevServer(t *testing.T) {
 	}
 }
 
+// TestRunKeySpecs drives the asymmetric, MAC and RSA operations against
+// one dev server: every request answers, and what the workers check
+// (signatures and MACs valid, plaintexts equal) holds.
+func TestRunKeySpecs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a keyraft server")
+	}
+	srv := startDevServer(t)
+	for _, c := range []struct {
+		op   Op
+		spec string
+		size int
+	}{
+		{OpSign, "", 32},
+		{OpSign, "ECC_NIST_EDWARDS25519", 32},
+		{OpVerify, "RSA_2048", 32},
+		{OpGenerateMac, "", 256},
+		{OpVerifyMac, "HMAC_384", 256},
+		{OpDecrypt, "RSA_2048", 190},
+	} {
+		t.Run(string(c.op)+"/"+c.spec, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			res, err := Run(ctx, Config{
+				Endpoints:   []string{srv.endpoint},
+				AccessKeyID: srv.access, SecretAccessKey: srv.secret,
+				Op: c.op, KeySpec: c.spec, Size: c.size, Clients: 4, Keys: 2,
+				Duration: time.Second, Warmup: 100 * time.Millisecond,
+				ServerPIDs: []int{srv.pid},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s %s: %d ops, %.0f ops/s, p99 %s, server %s/op", c.op, res.KeySpec, res.Ops, res.OpsPerSec, res.P99, res.ServerCPUPerOp)
+			if want, _ := planFor(c.op, c.spec); res.KeySpec != string(want.spec) {
+				t.Errorf("key spec %q, want %q", res.KeySpec, want.spec)
+			}
+			if res.Ops == 0 || res.Errors != 0 {
+				t.Errorf("%d ops, %d errors: %v", res.Ops, res.Errors, res.ErrorSamples)
+			}
+			if !res.ServerCPUMeasured || res.ServerCPUPerOp <= 0 {
+				t.Errorf("server CPU per op %s (measured %v)", res.ServerCPUPerOp, res.ServerCPUMeasured)
+			}
+		})
+	}
+}
+
 // TestOpenLoopKeepsItsSchedule: with a rate, the workers send that many
 // requests per second in all, whatever the answers do, and latency counts
 // from when each request was due.

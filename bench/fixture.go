@@ -8,42 +8,72 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
 
-// fixture is what the workers share read-only: the keys, a plaintext of
-// Config.Size bytes and, for decrypt, one ciphertext of it per key.
+// fixture is what the workers share read-only: the keys, a plaintext (or
+// message) of Config.Size bytes and, for the operations that check
+// something, one ciphertext, signature or MAC of it per key.
 type fixture struct {
+	plan        keyPlan
 	keyIDs      []string
 	plaintext   []byte
 	ciphertexts [][]byte // indexed like keyIDs; nil unless decrypt is driven
+	signatures  [][]byte // indexed like keyIDs; nil unless verify is driven
+	macs        [][]byte // indexed like keyIDs; nil unless verify-mac is driven
 }
 
-// prepare creates cfg.Keys keys and, when the run decrypts, encrypts the
-// plaintext once under each. Keys are created up to cfg.Clients at a time.
+// prepare creates cfg.Keys keys of the run's spec and usage and, when the
+// run checks something, makes what it checks once under each. Keys are
+// created up to cfg.Clients at a time.
 func prepare(ctx context.Context, client *kms.Client, cfg Config) (*fixture, error) {
-	fx := &fixture{keyIDs: make([]string, cfg.Keys), plaintext: make([]byte, cfg.Size)}
+	plan, err := planFor(cfg.Op, cfg.KeySpec)
+	if err != nil {
+		return nil, err
+	}
+	fx := &fixture{plan: plan, keyIDs: make([]string, cfg.Keys), plaintext: make([]byte, cfg.Size)}
 	if _, err := rand.Read(fx.plaintext); err != nil {
 		return nil, err
 	}
-	needCiphertext := cfg.Op == OpDecrypt || cfg.Op == OpMixed
-	if needCiphertext {
+	switch cfg.Op {
+	case OpDecrypt, OpMixed:
 		fx.ciphertexts = make([][]byte, cfg.Keys)
+	case OpVerify:
+		fx.signatures = make([][]byte, cfg.Keys)
+	case OpVerifyMac:
+		fx.macs = make([][]byte, cfg.Keys)
 	}
-	desc := aws.String("keyraft bench")
-	err := parallel(ctx, cfg.Keys, cfg.Clients, func(ctx context.Context, i int) error {
-		out, err := client.CreateKey(ctx, &kms.CreateKeyInput{Description: desc})
+	in := &kms.CreateKeyInput{Description: aws.String("keyraft bench")}
+	if plan.spec != types.KeySpecSymmetricDefault {
+		in.KeySpec, in.KeyUsage = plan.spec, plan.usage
+	}
+	err = parallel(ctx, cfg.Keys, cfg.Clients, func(ctx context.Context, i int) error {
+		out, err := client.CreateKey(ctx, in)
 		if err != nil {
-			return fmt.Errorf("create key: %w", err)
+			return fmt.Errorf("create %s key: %w", plan.spec, err)
 		}
-		fx.keyIDs[i] = aws.ToString(out.KeyMetadata.KeyId)
-		if !needCiphertext {
-			return nil
+		id := out.KeyMetadata.KeyId
+		fx.keyIDs[i] = aws.ToString(id)
+		switch {
+		case fx.ciphertexts != nil:
+			enc, err := client.Encrypt(ctx, &kms.EncryptInput{KeyId: id, Plaintext: fx.plaintext, EncryptionAlgorithm: plan.encAlg})
+			if err != nil {
+				return fmt.Errorf("encrypt under new key %s: %w", fx.keyIDs[i], err)
+			}
+			fx.ciphertexts[i] = enc.CiphertextBlob
+		case fx.signatures != nil:
+			sig, err := client.Sign(ctx, &kms.SignInput{KeyId: id, Message: fx.plaintext, MessageType: types.MessageTypeRaw, SigningAlgorithm: plan.signAlg})
+			if err != nil {
+				return fmt.Errorf("sign with new key %s: %w", fx.keyIDs[i], err)
+			}
+			fx.signatures[i] = sig.Signature
+		case fx.macs != nil:
+			mac, err := client.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: id, Message: fx.plaintext, MacAlgorithm: plan.macAlg})
+			if err != nil {
+				return fmt.Errorf("generate a MAC with new key %s: %w", fx.keyIDs[i], err)
+			}
+			fx.macs[i] = mac.Mac
 		}
-		enc, err := client.Encrypt(ctx, &kms.EncryptInput{KeyId: out.KeyMetadata.KeyId, Plaintext: fx.plaintext})
-		if err != nil {
-			return fmt.Errorf("encrypt under new key %s: %w", fx.keyIDs[i], err)
-		}
-		fx.ciphertexts[i] = enc.CiphertextBlob
 		return nil
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 // phase only; latencies are of successful operations.
 type Result struct {
 	Op        Op
+	KeySpec   string // the spec of the keys driven
 	Clients   int
 	Rate      float64 // requests per second sent open-loop; 0: closed loop
 	Size      int     // plaintext bytes for encrypt and decrypt

@@ -78,6 +78,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	finish()
 
 	res := summarize(cfg, workers, elapsed)
+	res.KeySpec = string(fx.plan.spec)
 	res.ErrorSamples = errs.snapshot()
 	if selfErr == nil && selfErr1 == nil {
 		res.ClientCPUMeasured = true

@@ -88,10 +88,10 @@ func (w *worker) do(ctx context.Context, i int) error {
 	keyID := &w.fx.keyIDs[k]
 	switch op {
 	case OpEncrypt:
-		_, err := w.client.Encrypt(ctx, &kms.EncryptInput{KeyId: keyID, Plaintext: w.fx.plaintext})
+		_, err := w.client.Encrypt(ctx, &kms.EncryptInput{KeyId: keyID, Plaintext: w.fx.plaintext, EncryptionAlgorithm: w.fx.plan.encAlg})
 		return err
 	case OpDecrypt:
-		out, err := w.client.Decrypt(ctx, &kms.DecryptInput{KeyId: keyID, CiphertextBlob: w.fx.ciphertexts[k]})
+		out, err := w.client.Decrypt(ctx, &kms.DecryptInput{KeyId: keyID, CiphertextBlob: w.fx.ciphertexts[k], EncryptionAlgorithm: w.fx.plan.encAlg})
 		if err != nil {
 			return err
 		}
@@ -106,6 +106,43 @@ func (w *worker) do(ctx context.Context, i int) error {
 		}
 		if len(out.Plaintext) != 32 || len(out.CiphertextBlob) == 0 {
 			return fmt.Errorf("%w: generate-data-key returned a %d-byte key and a %d-byte blob", ErrBadResponse, len(out.Plaintext), len(out.CiphertextBlob))
+		}
+		return nil
+	case OpSign:
+		out, err := w.client.Sign(ctx, &kms.SignInput{KeyId: keyID, Message: w.fx.plaintext, MessageType: types.MessageTypeRaw, SigningAlgorithm: w.fx.plan.signAlg})
+		if err != nil {
+			return err
+		}
+		if len(out.Signature) == 0 {
+			return fmt.Errorf("%w: sign returned no signature", ErrBadResponse)
+		}
+		return nil
+	case OpVerify:
+		out, err := w.client.Verify(ctx, &kms.VerifyInput{KeyId: keyID, Message: w.fx.plaintext, MessageType: types.MessageTypeRaw,
+			Signature: w.fx.signatures[k], SigningAlgorithm: w.fx.plan.signAlg})
+		if err != nil {
+			return err
+		}
+		if !out.SignatureValid {
+			return fmt.Errorf("%w: verify found a valid signature invalid", ErrBadResponse)
+		}
+		return nil
+	case OpGenerateMac:
+		out, err := w.client.GenerateMac(ctx, &kms.GenerateMacInput{KeyId: keyID, Message: w.fx.plaintext, MacAlgorithm: w.fx.plan.macAlg})
+		if err != nil {
+			return err
+		}
+		if len(out.Mac) == 0 {
+			return fmt.Errorf("%w: generate-mac returned no MAC", ErrBadResponse)
+		}
+		return nil
+	case OpVerifyMac:
+		out, err := w.client.VerifyMac(ctx, &kms.VerifyMacInput{KeyId: keyID, Message: w.fx.plaintext, Mac: w.fx.macs[k], MacAlgorithm: w.fx.plan.macAlg})
+		if err != nil {
+			return err
+		}
+		if !out.MacValid {
+			return fmt.Errorf("%w: verify-mac found a valid MAC invalid", ErrBadResponse)
 		}
 		return nil
 	}

@@ -64,7 +64,7 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"audit", "tail", "-h"}, []string{"Usage: keyraft audit tail", "-n", "-f"}},
 		{[]string{"audit", "export", "-h"}, []string{"Usage: keyraft audit export", "-since"}},
 		{[]string{"audit", "verify", "-h"}, []string{"Usage: keyraft audit verify", "-data-dir"}},
-		{[]string{"bench", "-h"}, []string{"Usage: keyraft bench", "-endpoint"}},
+		{[]string{"bench", "-h"}, []string{"Usage: keyraft bench", "-endpoint", "sign, verify, generate-mac or verify-mac", "-key-spec", "ECC_NIST_EDWARDS25519", "HMAC_384"}},
 		{[]string{"-h"}, []string{"Usage: keyraft <command>", "operator health", "version"}},
 		{[]string{"operator", "-h"}, []string{"operator init"}},
 		{[]string{"iam", "-h"}, []string{"delete-user NAME", "list-user-policies NAME"}},

@@ -302,5 +302,8 @@ func TestKMSAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("KeyLastUsage", func(t *testing.T) { testKeyLastUsage(t, c, newKey) })
+	t.Run("ModelOperations", func(t *testing.T) { testModelOperations(t, c) })
+
 	t.Run("ProtocolErrors", func(t *testing.T) { testProtocolErrors(t, c) })
 }

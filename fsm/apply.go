@@ -34,6 +34,10 @@ func (f *FSM) applyCreateKey(cmd *fsmpb.Command) error {
 	if _, ok := f.st.keys[k.KeyId]; ok {
 		return ErrKeyExists
 	}
+	// Usage is noted from the audit events alone (usage.go), and tracked
+	// from the key's creation.
+	k.LastUsedDate, k.LastUsedOperation, k.LastUsedEventId, k.LastUsedRequestId = 0, "", "", ""
+	k.UsageTrackedSince = k.CreationDate
 	f.st.keys[k.KeyId] = k
 	return nil
 }

@@ -17,6 +17,7 @@ func (f *FSM) applyAuditBatch(cmd *fsmpb.Command, index uint64) uint64 {
 		first, err = f.audit.Append(index, c.Events)
 		return err
 	})
+	f.noteUsage(c.Events)
 	return first
 }
 

@@ -140,6 +140,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if f.audit != nil {
 			if events, ok := auditBatchEvents(l.Data); ok {
 				f.index = l.Index
+				f.noteUsage(events)
 				run = append(run, audit.Batch{Index: l.Index, Events: events})
 				runAt = append(runAt, i)
 				continue
@@ -153,6 +154,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if CommandType(cmd.Type) == CmdAuditBatch && f.audit != nil {
 			var c fsmpb.AuditBatch
 			decodePayload(cmd, &c)
+			f.noteUsage(c.Events)
 			run = append(run, audit.Batch{Index: l.Index, Events: c.Events})
 			runAt = append(runAt, i)
 			continue

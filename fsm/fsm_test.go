@@ -81,6 +81,12 @@ func commandLog(t *testing.T) [][]byte {
 		log = append(log, encode(t, CmdAuditBatch, &fsmpb.AuditBatch{Events: [][]byte{
 			[]byte(fmt.Sprintf(`{"eventName":"Encrypt","n":%d}`, i)), []byte(`{"eventName":"Decrypt"}`)}}, ts))
 	}
+	// Usage noted from the events (usage.go): the snapshot carries it.
+	log = append(log, encode(t, CmdAuditBatch, &fsmpb.AuditBatch{Events: [][]byte{
+		usageEventJSON("Sign", "2023-11-14T22:13:30.5Z", "", "e1", "key-001"),
+		usageEventJSON("ReEncrypt", "2023-11-14T22:13:31Z", "", "e2", "key-002", "key-003"),
+		usageEventJSON("Decrypt", "2023-11-14T22:13:32Z", "AccessDeniedException", "e3", "key-002"),
+	}}, ts))
 	for i := range 3 {
 		b, err := NewAuditBatchCommand([][]byte{[]byte(fmt.Sprintf(`{"eventName":"GenerateDataKey","n":%d}`, i))}, time.Unix(0, ts))
 		if err != nil {
@@ -210,16 +216,21 @@ func TestDeterminism(t *testing.T) {
 	if !bytes.Equal(sa, sr) {
 		t.Fatal("FSM restored from a midway snapshot diverged")
 	}
-	if seq, _ := a.Audit().Head(); seq != 14 || a.Audit().First() != 4 {
-		t.Fatalf("audit head %d first %d, want 14 and 4 (10 plain events, 3 deflated, 3 trimmed, the trim's own)", seq, a.Audit().First())
+	if seq, _ := a.Audit().Head(); seq != 17 || a.Audit().First() != 4 {
+		t.Fatalf("audit head %d first %d, want 17 and 4 (13 plain events, 3 deflated, 3 trimmed, the trim's own)", seq, a.Audit().First())
 	}
 	for _, f := range []*FSM{a, b, restored} {
-		if n, viol, err := f.Audit().Verify(); err != nil || viol != nil || n != 11 {
+		if n, viol, err := f.Audit().Verify(); err != nil || viol != nil || n != 14 {
 			t.Fatalf("audit verify: %d events, %v %v", n, viol, err)
 		}
 	}
 	if got := len(a.Query().KeyIDs()); got != 39 {
 		t.Fatalf("keys = %d, want 39 (40 created, one deleted)", got)
+	}
+	for _, f := range []*FSM{a, restored, batched} {
+		if k, _ := f.Query().Key("key-003"); k.LastUsage.Operation != "ReEncrypt" || k.LastUsage.EventID != "e2" {
+			t.Fatalf("key-003's last usage: %+v", k.LastUsage)
+		}
 	}
 	if _, ok := a.Query().Alias("alias/gone"); ok {
 		t.Fatal("deleting a key left its alias behind")
@@ -255,7 +266,7 @@ func TestSnapshotRoundTripKeepsReads(t *testing.T) {
 		t.Fatalf("index %d != %d", r.AppliedIndex(), f.AppliedIndex())
 	}
 	// The trimmed audit log travels with its anchor and still verifies.
-	if n, viol, err := r.Audit().Verify(); err != nil || viol != nil || n != 11 || r.Audit().First() != 4 {
+	if n, viol, err := r.Audit().Verify(); err != nil || viol != nil || n != 14 || r.Audit().First() != 4 {
 		t.Fatalf("restored audit log: %d events from %d, %v %v", n, r.Audit().First(), viol, err)
 	}
 	if _, ok := r.Query().AccessKey("AKIAROOT"); !ok {

@@ -62,6 +62,12 @@ type Key struct {
 	NextRotationDate   time.Time // zero unless automatic rotation is on
 	// Imports are an EXTERNAL key's import records, in import order.
 	Imports []ImportRecord
+	// LastUsage is the key's last successful cryptographic use, noted from
+	// the audit log (usage.go); zero until used. UsageTrackedSince is when
+	// noting began for this key; zero for a key created before it was
+	// noted and not used since.
+	LastUsage         KeyUsage
+	UsageTrackedSince time.Time
 }
 
 // ImportRecord is one imported key material of an EXTERNAL key.
@@ -104,6 +110,14 @@ func (k *Key) Import(id string) (ImportRecord, bool) {
 		}
 	}
 	return ImportRecord{}, false
+}
+
+// KeyUsage is one cryptographic use of a key, as its audit event has it.
+type KeyUsage struct {
+	Date      time.Time
+	Operation string
+	EventID   string
+	RequestID string
 }
 
 // KeyMaterial is one version of a key's material, sealed under the keyring.
@@ -237,6 +251,9 @@ func keyOf(k *fsmpb.Key) Key {
 		Policy: k.Policy, DeletionDate: timeOf(k.DeletionDate), PendingWindowDays: k.PendingWindowDays,
 		RotationEnabled: k.RotationEnabled, RotationPeriodDays: k.RotationPeriodDays,
 		NextRotationDate: timeOf(k.NextRotationDate),
+		LastUsage: KeyUsage{Date: timeOf(k.LastUsedDate), Operation: k.LastUsedOperation,
+			EventID: k.LastUsedEventId, RequestID: k.LastUsedRequestId},
+		UsageTrackedSince: timeOf(k.UsageTrackedSince),
 	}
 	for _, r := range k.Imports {
 		out.Imports = append(out.Imports, ImportRecord{

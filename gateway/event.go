@@ -56,6 +56,12 @@ func (e *Events) request(r *http.Request, op *Op, api API, name, requestID, even
 		if arn := e.keyARN(ev); arn != "" {
 			ev.Resources = []audit.Resource{{ARN: arn, AccountID: e.Account, Type: "AWS::KMS::Key"}}
 		}
+		// ReEncrypt used two keys; CloudTrail lists both, and both keys'
+		// last usage (fsm/usage.go) is read from this list.
+		if src, ok := ev.ResponseElements["sourceKeyId"].(string); ok && len(ev.Resources) == 1 &&
+			src != ev.Resources[0].ARN && strings.HasPrefix(src, arn.Key(e.Region, e.Account, "")) {
+			ev.Resources = append(ev.Resources, audit.Resource{ARN: src, AccountID: e.Account, Type: "AWS::KMS::Key"})
+		}
 	}
 	return ev
 }

@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"net/http"
+
 	"github.com/keyraft/keyraft/iam"
+	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/kms"
 )
 
@@ -61,6 +64,7 @@ var operations = []*Op{
 
 	kmsOp("EnableKeyRotation", false, Key, (*kms.Service).EnableKeyRotation, "KeyId", "RotationPeriodInDays"),
 	kmsOp("DisableKeyRotation", false, Key, (*kms.Service).DisableKeyRotation, "KeyId"),
+	kmsOp("GetKeyLastUsage", true, Key, (*kms.Service).GetKeyLastUsage, "KeyId"),
 	kmsOp("GetKeyRotationStatus", true, Key, (*kms.Service).GetKeyRotationStatus, "KeyId"),
 	kmsOp("RotateKeyOnDemand", false, Key, (*kms.Service).RotateKeyOnDemand, "KeyId"),
 	kmsOp("ListKeyRotations", true, Key, (*kms.Service).ListKeyRotations, "KeyId", "Limit", "Marker"),
@@ -92,4 +96,38 @@ var operations = []*Op{
 	iamOp("DeleteUser", false, (*iam.Service).DeleteUser, "UserName"),
 	iamOp("ListUserPolicies", true, (*iam.Service).ListUserPolicies, "UserName"),
 	iamOp("DeleteUserPolicy", false, (*iam.Service).DeleteUserPolicy, "UserName", "PolicyName"),
+}
+
+// unsupported are the operations of AWS KMS's service model
+// (aws-sdk-go-v2 service/kms v1.62.4) that keyraft does not serve, with
+// the reason each answer gives. They answer UnsupportedOperationException,
+// as AWS does for what a key store cannot do, never
+// UnknownOperationException, which is for names AWS does not have: a
+// client can tell "not here" from a typo. TestEveryModelOperation walks
+// the model's operations.
+var unsupported = map[string]string{
+	"ReplicateKey":        multiRegion,
+	"UpdatePrimaryRegion": multiRegion,
+
+	"CreateCustomKeyStore":     customKeyStores,
+	"ConnectCustomKeyStore":    customKeyStores,
+	"DeleteCustomKeyStore":     customKeyStores,
+	"DescribeCustomKeyStores":  customKeyStores,
+	"DisconnectCustomKeyStore": customKeyStores,
+	"UpdateCustomKeyStore":     customKeyStores,
+}
+
+const (
+	multiRegion     = "Multi-Region keys are not supported by this server."
+	customKeyStores = "Custom key stores are not supported by this server."
+)
+
+// unsupportedOperation is the answer to a KMS operation keyraft knows of
+// and does not serve, or nil.
+func unsupportedOperation(name string) *awserr.Error {
+	msg, ok := unsupported[name]
+	if !ok {
+		return nil
+	}
+	return awserr.New("UnsupportedOperationException", http.StatusBadRequest, "%s", name+": "+msg)
 }

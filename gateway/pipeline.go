@@ -168,6 +168,8 @@ func (g *Gateway) serveLocal(w http.ResponseWriter, r *http.Request, from Origin
 	switch {
 	case op == nil && api == IAM:
 		kerr = awserr.UnknownOperation(fmt.Sprintf("Unknown IAM operation %q", eventName(name)))
+	case op == nil && api == KMS && unsupportedOperation(name) != nil:
+		kerr = unsupportedOperation(name)
 	case op == nil:
 		kerr = awserr.UnknownOperation("")
 	default:

@@ -44,8 +44,11 @@ func runBench(args []string) int {
 		format, cpuProfile  string
 	)
 	fs.StringVar(&endpoints, "endpoint", defaultEndpoint, "comma-separated KMS endpoint URLs; clients are spread round-robin over them (also $AWS_ENDPOINT_URL)")
-	fs.StringVar(&op, "op", string(bench.OpEncrypt), "encrypt, decrypt, generate-data-key or mixed (a third of each)")
-	fs.IntVar(&cfg.Size, "size", 4096, fmt.Sprintf("plaintext bytes for encrypt and decrypt, 1..%d", bench.MaxSize))
+	fs.StringVar(&op, "op", string(bench.OpEncrypt), "encrypt, decrypt, generate-data-key, mixed (a third of each of the first three), sign, verify, generate-mac or verify-mac")
+	fs.StringVar(&cfg.KeySpec, "key-spec", "", "spec of the keys created, the op's default if empty; encrypt, decrypt: "+bench.SpecsFor(bench.OpEncrypt)+
+		"; sign, verify: "+bench.SpecsFor(bench.OpSign)+"; generate-mac, verify-mac: "+bench.SpecsFor(bench.OpGenerateMac)+
+		"; generate-data-key, mixed: "+bench.SpecsFor(bench.OpGenerateDataKey))
+	fs.IntVar(&cfg.Size, "size", 4096, fmt.Sprintf("plaintext bytes for encrypt and decrypt (RSA keys: at most the OAEP-SHA-256 limit, 190 for RSA_2048), message bytes for sign, verify and the MAC ops; 1..%d", bench.MaxSize))
 	fs.IntVar(&cfg.Clients, "c", 16, "concurrent clients")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: send this many requests per second in all, on schedule whatever the answers (latency counts from when each was due); 0: closed loop")
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "length of the timed phase")
@@ -153,6 +156,7 @@ func splitList(s string) []string {
 // benchJSON is the -format json object; fields are never renamed.
 type benchJSON struct {
 	Op               string   `json:"op"`
+	KeySpec          string   `json:"key_spec"`
 	Clients          int      `json:"clients"`
 	Rate             float64  `json:"rate,omitempty"`
 	Size             int      `json:"size"`
@@ -180,7 +184,7 @@ func round3(f float64) float64 {
 
 func printBenchJSON(w io.Writer, r bench.Result) {
 	out := benchJSON{
-		Op: string(r.Op), Clients: r.Clients, Rate: r.Rate, Size: r.Size, Keys: r.Keys, Endpoints: r.Endpoints,
+		Op: string(r.Op), KeySpec: r.KeySpec, Clients: r.Clients, Rate: r.Rate, Size: r.Size, Keys: r.Keys, Endpoints: r.Endpoints,
 		DurationS: round3(r.Duration.Seconds()), Ops: r.Ops, Errors: r.Errors, OpsPerSec: round3(r.OpsPerSec),
 		P50ms: ms(r.P50), P99ms: ms(r.P99), P999ms: ms(r.P999), MaxMs: ms(r.Max),
 	}
@@ -201,8 +205,8 @@ func printBenchTable(w io.Writer, r bench.Result) {
 	if r.Rate > 0 {
 		loop = fmt.Sprintf("open-loop at %g/s", r.Rate)
 	}
-	fmt.Fprintf(w, "op=%s size=%d clients=%d (%s) keys=%d endpoints=%s duration=%.2fs\n",
-		r.Op, r.Size, r.Clients, loop, r.Keys, strings.Join(r.Endpoints, ","), r.Duration.Seconds())
+	fmt.Fprintf(w, "op=%s key-spec=%s size=%d clients=%d (%s) keys=%d endpoints=%s duration=%.2fs\n",
+		r.Op, r.KeySpec, r.Size, r.Clients, loop, r.Keys, strings.Join(r.Endpoints, ","), r.Duration.Seconds())
 	cpu := func(ok bool, d time.Duration) string {
 		if !ok {
 			return "-"

@@ -900,9 +900,20 @@ type Key struct {
 	NextRotationDate int64 `protobuf:"varint,15,opt,name=next_rotation_date,json=nextRotationDate,proto3" json:"next_rotation_date,omitempty"`
 	// imports are the import records of an EXTERNAL key's materials (fields
 	// 20-29 are imported key material's).
-	Imports       []*ImportMaterial `protobuf:"bytes,20,rep,name=imports,proto3" json:"imports,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Imports []*ImportMaterial `protobuf:"bytes,20,rep,name=imports,proto3" json:"imports,omitempty"`
+	// The last successful cryptographic use of the key (GetKeyLastUsage),
+	// noted by Apply from the committed audit events, never by a command of
+	// its own: last_used_date in Unix ns (the event's time), the operation,
+	// the event's eventID and requestID. Zero/empty until first used.
+	LastUsedDate      int64  `protobuf:"varint,30,opt,name=last_used_date,json=lastUsedDate,proto3" json:"last_used_date,omitempty"`
+	LastUsedOperation string `protobuf:"bytes,31,opt,name=last_used_operation,json=lastUsedOperation,proto3" json:"last_used_operation,omitempty"`
+	LastUsedEventId   string `protobuf:"bytes,32,opt,name=last_used_event_id,json=lastUsedEventId,proto3" json:"last_used_event_id,omitempty"`
+	LastUsedRequestId string `protobuf:"bytes,33,opt,name=last_used_request_id,json=lastUsedRequestId,proto3" json:"last_used_request_id,omitempty"`
+	// usage_tracked_since (Unix ns) is when usage began to be noted: the
+	// creation date of keys created since, the first noted use of older keys.
+	UsageTrackedSince int64 `protobuf:"varint,34,opt,name=usage_tracked_since,json=usageTrackedSince,proto3" json:"usage_tracked_since,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Key) Reset() {
@@ -1045,6 +1056,41 @@ func (x *Key) GetImports() []*ImportMaterial {
 		return x.Imports
 	}
 	return nil
+}
+
+func (x *Key) GetLastUsedDate() int64 {
+	if x != nil {
+		return x.LastUsedDate
+	}
+	return 0
+}
+
+func (x *Key) GetLastUsedOperation() string {
+	if x != nil {
+		return x.LastUsedOperation
+	}
+	return ""
+}
+
+func (x *Key) GetLastUsedEventId() string {
+	if x != nil {
+		return x.LastUsedEventId
+	}
+	return ""
+}
+
+func (x *Key) GetLastUsedRequestId() string {
+	if x != nil {
+		return x.LastUsedRequestId
+	}
+	return ""
+}
+
+func (x *Key) GetUsageTrackedSince() int64 {
+	if x != nil {
+		return x.UsageTrackedSince
+	}
+	return 0
 }
 
 // ImportMaterial is what keyraft knows of one imported key material: its
@@ -3504,7 +3550,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\rrotation_type\x18\x04 \x01(\tR\frotationType\"-\n" +
 	"\x03Tag\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xe4\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xc8\x06\n" +
 	"\x03Key\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12#\n" +
 	"\rcreation_date\x18\x02 \x01(\x03R\fcreationDate\x12 \n" +
@@ -3522,7 +3568,12 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x10rotation_enabled\x18\r \x01(\bR\x0frotationEnabled\x120\n" +
 	"\x14rotation_period_days\x18\x0e \x01(\x05R\x12rotationPeriodDays\x12,\n" +
 	"\x12next_rotation_date\x18\x0f \x01(\x03R\x10nextRotationDate\x128\n" +
-	"\aimports\x18\x14 \x03(\v2\x1e.keyraft.fsm.v1.ImportMaterialR\aimports\"\xfd\x01\n" +
+	"\aimports\x18\x14 \x03(\v2\x1e.keyraft.fsm.v1.ImportMaterialR\aimports\x12$\n" +
+	"\x0elast_used_date\x18\x1e \x01(\x03R\flastUsedDate\x12.\n" +
+	"\x13last_used_operation\x18\x1f \x01(\tR\x11lastUsedOperation\x12+\n" +
+	"\x12last_used_event_id\x18  \x01(\tR\x0flastUsedEventId\x12/\n" +
+	"\x14last_used_request_id\x18! \x01(\tR\x11lastUsedRequestId\x12.\n" +
+	"\x13usage_tracked_since\x18\" \x01(\x03R\x11usageTrackedSince\"\xfd\x01\n" +
 	"\x0eImportMaterial\x12&\n" +
 	"\x0fkey_material_id\x18\x01 \x01(\tR\rkeyMaterialId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12%\n" +
