@@ -107,7 +107,12 @@ func (s *Service) GetParametersForImport(ctx context.Context, call Call, req *ge
 	if e != nil {
 		return nil, e
 	}
+	release, e := s.acquireRSAKeygen(ctx, spec)
+	if e != nil {
+		return nil, e
+	}
 	priv, err := crypto.GenerateWrappingKey(wrappingBits[spec])
+	release()
 	if err != nil {
 		return nil, Internal("could not generate the wrapping key")
 	}

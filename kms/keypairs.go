@@ -28,14 +28,14 @@ type generateDataKeyPairRequest struct {
 }
 
 func (s *Service) GenerateDataKeyPair(ctx context.Context, call Call, req *generateDataKeyPairRequest) (any, *awserr.Error) {
-	return s.dataKeyPair(call, req, true)
+	return s.dataKeyPair(ctx, call, req, true)
 }
 
 func (s *Service) GenerateDataKeyPairWithoutPlaintext(ctx context.Context, call Call, req *generateDataKeyPairRequest) (any, *awserr.Error) {
-	return s.dataKeyPair(call, req, false)
+	return s.dataKeyPair(ctx, call, req, false)
 }
 
-func (s *Service) dataKeyPair(call Call, req *generateDataKeyPairRequest, withPlaintext bool) (any, *awserr.Error) {
+func (s *Service) dataKeyPair(ctx context.Context, call Call, req *generateDataKeyPairRequest, withPlaintext bool) (any, *awserr.Error) {
 	if req.KeyPairSpec == nil {
 		return nil, validation("keyPairSpec", "Member must not be null")
 	}
@@ -66,7 +66,12 @@ func (s *Service) dataKeyPair(call Call, req *generateDataKeyPairRequest, withPl
 	if req.DryRun {
 		return nil, dryRunSucceeded()
 	}
+	release, e := s.acquireRSAKeygen(ctx, *req.KeyPairSpec)
+	if e != nil {
+		return nil, e
+	}
 	priv, pub, err := crypto.GenerateDataKeyPair(crypto.KeySpec(*req.KeyPairSpec), s.rand())
+	release()
 	if err != nil {
 		return nil, Internal("could not generate a key pair")
 	}

@@ -156,7 +156,12 @@ func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyReques
 		KeySpec: spec, KeyState: fsm.StatePendingImport, Origin: origin,
 	}
 	if origin != fsm.OriginExternal {
+		release, e := s.acquireRSAKeygen(ctx, spec)
+		if e != nil {
+			return nil, e
+		}
 		sealed, e := s.newSpecMaterial(kr, id, spec)
+		release()
 		if e != nil {
 			return nil, e
 		}

@@ -47,6 +47,8 @@ type Service struct {
 	signers map[string]*crypto.SigningKey
 
 	policies policy.Cache
+	// keygen bounds concurrent RSA key generation (keygen.go).
+	keygen rsaKeygen
 }
 
 func (s *Service) now() time.Time {
