@@ -2,6 +2,7 @@ package kms
 
 import (
 	"encoding/json"
+	"regexp"
 	"strconv"
 	"unicode/utf8"
 
@@ -16,6 +17,30 @@ func checkLen(field, s string, minLen, maxLen int) *awserr.Error {
 	}
 	if n > maxLen {
 		return validation(field, "Member must have length less than or equal to "+strconv.Itoa(maxLen))
+	}
+	return nil
+}
+
+// memberPattern is a string member's pattern from the service model, which
+// AWS quotes in its ValidationException.
+type memberPattern struct {
+	re     *regexp.Regexp
+	source string
+}
+
+func newMemberPattern(source string) memberPattern {
+	return memberPattern{re: regexp.MustCompile(source), source: source}
+}
+
+var (
+	keyMaterialIDPattern          = newMemberPattern(`^[a-f0-9]+$`)
+	keyMaterialDescriptionPattern = newMemberPattern(`^[a-zA-Z0-9:/_\s.-]+$`)
+)
+
+// checkPattern validates a string member against the model's pattern.
+func checkPattern(field, s string, p memberPattern) *awserr.Error {
+	if !p.re.MatchString(s) {
+		return validation(field, "Member must satisfy regular expression pattern: "+p.source)
 	}
 	return nil
 }

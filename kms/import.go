@@ -198,12 +198,14 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, call Call, req *importK
 		}
 	}
 	if req.KeyMaterialDescription != nil {
-		if e := checkLen("keyMaterialDescription", *req.KeyMaterialDescription, 0, 256); e != nil {
+		if e := firstErr(checkLen("keyMaterialDescription", *req.KeyMaterialDescription, 0, 256),
+			checkPattern("keyMaterialDescription", *req.KeyMaterialDescription, keyMaterialDescriptionPattern)); e != nil {
 			return nil, e
 		}
 	}
 	if req.KeyMaterialId != nil {
-		if e := checkLen("keyMaterialId", *req.KeyMaterialId, 64, 64); e != nil {
+		if e := firstErr(checkLen("keyMaterialId", *req.KeyMaterialId, 64, 64),
+			checkPattern("keyMaterialId", *req.KeyMaterialId, keyMaterialIDPattern)); e != nil {
 			return nil, e
 		}
 	}
@@ -320,7 +322,8 @@ type deleteImportedKeyMaterialRequest struct {
 
 func (s *Service) DeleteImportedKeyMaterial(ctx context.Context, call Call, req *deleteImportedKeyMaterialRequest) (any, *awserr.Error) {
 	if req.KeyMaterialId != nil {
-		if e := checkLen("keyMaterialId", *req.KeyMaterialId, 64, 64); e != nil {
+		if e := firstErr(checkLen("keyMaterialId", *req.KeyMaterialId, 64, 64),
+			checkPattern("keyMaterialId", *req.KeyMaterialId, keyMaterialIDPattern)); e != nil {
 			return nil, e
 		}
 	}

@@ -401,3 +401,38 @@ func TestImportOperationsOnMissingOrDeletingKeys(t *testing.T) {
 		t.Fatalf("re-import into a disabled key: %s", k.KeyState)
 	}
 }
+
+// TestImportMemberPatterns: KeyMaterialId and KeyMaterialDescription follow
+// the service model's patterns (ValidationException, nothing imported); a
+// description the pattern allows is kept.
+func TestImportMemberPatterns(t *testing.T) {
+	ts := newTestService(t)
+	id := ts.newExternalKey(t, "SYMMETRIC_DEFAULT", "")
+	material := bytes.Repeat([]byte{7}, 32)
+	for _, tc := range []struct{ field, value string }{
+		{"KeyMaterialDescription", "<script>\"\n"},
+		{"KeyMaterialDescription", "ünïcode"},
+		{"KeyMaterialId", strings.Repeat("G", 64)},
+		{"KeyMaterialId", strings.Repeat("A", 64)},
+	} {
+		in := ts.importRequest(t, id, material)
+		in[tc.field] = tc.value
+		patternRefused(t, ts, "ImportKeyMaterial", in)
+	}
+	patternRefused(t, ts, "DeleteImportedKeyMaterial", map[string]any{"KeyId": id, "KeyMaterialId": strings.Repeat("Z", 64)})
+	md := ts.mustCall(t, "DescribeKey", map[string]any{"KeyId": id})["KeyMetadata"].(map[string]any)
+	if md["KeyState"] != "PendingImport" {
+		t.Fatalf("a refused import changed the key: %v", md["KeyState"])
+	}
+	in := ts.importRequest(t, id, material)
+	in["KeyMaterialDescription"] = "hsm export 2026/12 batch_7 - primary"
+	ts.mustCall(t, "ImportKeyMaterial", in)
+}
+
+func patternRefused(t *testing.T, ts *testService, op string, in map[string]any) {
+	t.Helper()
+	_, e := ts.call(t, op, in)
+	if e == nil || e.Type != "ValidationException" || !strings.Contains(e.Message, "regular expression pattern") {
+		t.Fatalf("%s: got %v, want a ValidationException naming the pattern", op, e)
+	}
+}
