@@ -19,7 +19,7 @@ const algSymmetric = "SYMMETRIC_DEFAULT"
 // racing a request can fail it, never make it encrypt under a zeroed key.
 func (s *Service) withMaterial(k *fsm.Key, version uint32, fn func(m []byte) *awserr.Error) *awserr.Error {
 	path := materialPath(k.KeyID, version)
-	if !materialPresent(k, version) {
+	if !s.materialPresent(k, version) {
 		// Imported material deleted or expired: whatever this node cached
 		// of it goes too, and nothing is done with it.
 		s.dropImportedMaterial(k.KeyID)
@@ -74,13 +74,27 @@ func (s *Service) withMaterial(k *fsm.Key, version uint32, fn func(m []byte) *aw
 }
 
 // materialPresent reports whether the state holds the key's material of version.
-func materialPresent(k *fsm.Key, version uint32) bool {
+// materialPresent says whether a version of the key's material may be used
+// now: held in state and, if imported with an expiry, not past its ValidTo.
+// The leader's sweep deletes expired material every few seconds; checking
+// here too means material is never used after its ValidTo, even between
+// sweeps or while a new leader has not yet swept.
+func (s *Service) materialPresent(k *fsm.Key, version uint32) bool {
+	held := false
 	for _, km := range k.Material {
 		if km.Version == version {
-			return len(km.Sealed) != 0
+			held = len(km.Sealed) != 0
 		}
 	}
-	return false
+	if !held {
+		return false
+	}
+	for _, r := range k.Imports {
+		if r.Version == version && !r.ValidTo.IsZero() && !s.now().Before(r.ValidTo) {
+			return false
+		}
+	}
+	return true
 }
 
 func checkContext(ctx map[string]string) *awserr.Error {

@@ -240,6 +240,9 @@ func TestImportedMaterialLifecycle(t *testing.T) {
 	}
 	ts.mustCall(t, "Encrypt", map[string]any{"KeyId": id, "Plaintext": b64("x")})
 	ts.advance(time.Hour)
+	// Due but not yet swept: the material is refused all the same.
+	ts.refused(t, "Encrypt", map[string]any{"KeyId": id, "Plaintext": b64("x")}, "KMSInvalidStateException", "")
+	ts.refused(t, "Decrypt", map[string]any{"CiphertextBlob": enc["CiphertextBlob"]}, "KMSInvalidStateException", "")
 	if err := ts.Housekeeping(ctx); err != nil {
 		t.Fatal(err)
 	}
