@@ -104,7 +104,9 @@ func TestSigstoreAWSKMSSigner(t *testing.T) {
 			if err != nil {
 				t.Fatalf("second sigstore CreateKey %s: %v", spec, err)
 			}
-			if !pub.(interface{ Equal(stdcrypto.PublicKey) bool }).Equal(pub2) {
+			if !pub.(interface {
+				Equal(stdcrypto.PublicKey) bool
+			}).Equal(pub2) {
 				t.Fatalf("second CreateKey on %s gave another public key", alias)
 			}
 			sigstoreRoundTrip(t, again, sdk, *md.KeyId, payload, tampered)
@@ -206,7 +208,9 @@ func sigstoreRoundTrip(t *testing.T, sv *sigaws.SignerVerifier, sdk *kms.Client,
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !pub.(interface{ Equal(stdcrypto.PublicKey) bool }).Equal(svPub) {
+	if !pub.(interface {
+		Equal(stdcrypto.PublicKey) bool
+	}).Equal(svPub) {
 		t.Fatal("sigstore's PublicKey differs from GetPublicKey's")
 	}
 	// sigstore signs with the key's first algorithm, over a digest of its hash.
