@@ -104,9 +104,7 @@ func TestSigstoreAWSKMSSigner(t *testing.T) {
 			if err != nil {
 				t.Fatalf("second sigstore CreateKey %s: %v", spec, err)
 			}
-			if !pub.(interface {
-				Equal(stdcrypto.PublicKey) bool
-			}).Equal(pub2) {
+			if !pub.(comparableKey).Equal(pub2) {
 				t.Fatalf("second CreateKey on %s gave another public key", alias)
 			}
 			sigstoreRoundTrip(t, again, sdk, *md.KeyId, payload, tampered)
@@ -208,9 +206,7 @@ func sigstoreRoundTrip(t *testing.T, sv *sigaws.SignerVerifier, sdk *kms.Client,
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !pub.(interface {
-		Equal(stdcrypto.PublicKey) bool
-	}).Equal(svPub) {
+	if !pub.(comparableKey).Equal(svPub) {
 		t.Fatal("sigstore's PublicKey differs from GetPublicKey's")
 	}
 	// sigstore signs with the key's first algorithm, over a digest of its hash.
@@ -223,6 +219,9 @@ func sigstoreRoundTrip(t *testing.T, sv *sigaws.SignerVerifier, sdk *kms.Client,
 		t.Fatalf("%s signature verifies with Go's crypto over a tampered payload", alg)
 	}
 }
+
+// comparableKey is what every public key of the standard library is.
+type comparableKey interface{ Equal(stdcrypto.PublicKey) bool }
 
 // stdVerifies checks a signature over msg with the standard library alone,
 // for the RSA and ECDSA keys sigstore's AWS signer supports.
