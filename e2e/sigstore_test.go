@@ -221,7 +221,9 @@ func sigstoreRoundTrip(t *testing.T, sv *sigaws.SignerVerifier, sdk *kms.Client,
 }
 
 // comparableKey is what every public key of the standard library is.
-type comparableKey interface{ Equal(stdcrypto.PublicKey) bool }
+type comparableKey interface {
+	Equal(stdcrypto.PublicKey) bool
+}
 
 // stdVerifies checks a signature over msg with the standard library alone,
 // for the RSA and ECDSA keys sigstore's AWS signer supports.
