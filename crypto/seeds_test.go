@@ -21,6 +21,7 @@ func TestWriteSeeds(t *testing.T) {
 	for i, p := range contextSeeds {
 		writeSeed(t, "FuzzCanonicalContext", fmt.Sprintf("seed-%02d", i), p[0], p[1])
 	}
+	writeImportWrapSeeds(t)
 }
 
 // writeSeed writes one corpus file in Go's "go test fuzz v1" format.

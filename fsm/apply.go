@@ -26,7 +26,9 @@ func (f *FSM) applyCreateKey(cmd *fsmpb.Command) error {
 		return ErrNotInitialized
 	}
 	k := ck.GetKey()
-	if k.GetKeyId() == "" || len(k.GetMaterial()) == 0 {
+	// A key for imported material (origin EXTERNAL) begins without any.
+	external := k.GetOrigin() == OriginExternal && k.GetKeyState() == string(StatePendingImport)
+	if k.GetKeyId() == "" || (len(k.GetMaterial()) == 0 && !external) || (external && len(k.GetMaterial()) != 0) {
 		return fmt.Errorf("%w: key record incomplete", ErrInvalidCommand)
 	}
 	if _, ok := f.st.keys[k.KeyId]; ok {

@@ -10,7 +10,7 @@ func (f *FSM) applyCreateAlias(cmd *fsmpb.Command) error {
 	if _, ok := f.st.aliases[c.AliasName]; ok {
 		return ErrAliasExists
 	}
-	if _, err := f.key(c.TargetKeyId, StateEnabled, StateDisabled); err != nil {
+	if _, err := f.key(c.TargetKeyId, StateEnabled, StateDisabled, StatePendingImport); err != nil {
 		return err
 	}
 	f.st.aliases[c.AliasName] = &fsmpb.Alias{
@@ -28,7 +28,7 @@ func (f *FSM) applyUpdateAlias(cmd *fsmpb.Command) error {
 	if !ok {
 		return ErrAliasNotFound
 	}
-	if _, err := f.key(c.TargetKeyId, StateEnabled, StateDisabled); err != nil {
+	if _, err := f.key(c.TargetKeyId, StateEnabled, StateDisabled, StatePendingImport); err != nil {
 		return err
 	}
 	a.TargetKeyId, a.LastUpdatedDate = c.TargetKeyId, cmd.Timestamp

@@ -11,7 +11,7 @@ import (
 func (f *FSM) applyPutKeyPolicy(cmd *fsmpb.Command) error {
 	var c fsmpb.PutKeyPolicy
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingDeletion)
+	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingDeletion, StatePendingImport)
 	if err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func (f *FSM) applyCreateGrant(cmd *fsmpb.Command) error {
 	if g.GetGrantId() == "" || g.GetGranteePrincipal() == "" || len(g.GetOperations()) == 0 {
 		return fmt.Errorf("%w: grant record incomplete", ErrInvalidCommand)
 	}
-	if _, err := f.key(g.KeyId, StateEnabled, StateDisabled); err != nil {
+	if _, err := f.key(g.KeyId, StateEnabled, StateDisabled, StatePendingImport); err != nil {
 		return err
 	}
 	if _, ok := f.st.grants.byID[g.GrantId]; ok {

@@ -30,7 +30,7 @@ func (f *FSM) key(id string, allowed ...KeyState) (*fsmpb.Key, error) {
 func (f *FSM) applyUpdateKeyDescription(cmd *fsmpb.Command) error {
 	var c fsmpb.UpdateKeyDescription
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
+	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingImport)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func (f *FSM) applySetKeyEnabled(cmd *fsmpb.Command) error {
 func (f *FSM) applyScheduleKeyDeletion(cmd *fsmpb.Command) error {
 	var c fsmpb.ScheduleKeyDeletion
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
+	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingImport)
 	if err != nil {
 		return err
 	}
@@ -72,6 +72,10 @@ func (f *FSM) applyCancelKeyDeletion(cmd *fsmpb.Command) error {
 		return err
 	}
 	k.KeyState, k.DeletionDate, k.PendingWindowDays = string(StateDisabled), 0, 0
+	if k.Origin == OriginExternal && !allImported(k) {
+		// Its material was deleted or expired meanwhile: nothing to disable.
+		k.KeyState = string(StatePendingImport)
+	}
 	return nil
 }
 
@@ -100,7 +104,7 @@ func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) error {
 func (f *FSM) applyTagResource(cmd *fsmpb.Command) error {
 	var c fsmpb.TagResource
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
+	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingImport)
 	if err != nil {
 		return err
 	}
@@ -123,7 +127,7 @@ func (f *FSM) applyTagResource(cmd *fsmpb.Command) error {
 func (f *FSM) applyUntagResource(cmd *fsmpb.Command) error {
 	var c fsmpb.UntagResource
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
+	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingImport)
 	if err != nil {
 		return err
 	}
@@ -159,6 +163,10 @@ func (f *FSM) applyRotateKey(cmd *fsmpb.Command) error {
 	m := c.GetMaterial()
 	if m == nil || len(m.Sealed) == 0 {
 		return fmt.Errorf("%w: rotation without material", ErrInvalidCommand)
+	}
+	if k.Origin == OriginExternal {
+		// Only imported material may become an EXTERNAL key's (CmdRotateImportedKey).
+		return ErrImportNotExternal
 	}
 	var current uint32
 	onDemand := 0

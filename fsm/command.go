@@ -47,6 +47,10 @@ const (
 
 	CmdDeleteUser       CommandType = 26
 	CmdDeleteUserPolicy CommandType = 27
+
+	CmdImportKeyMaterial         CommandType = 28
+	CmdDeleteImportedKeyMaterial CommandType = 29
+	CmdRotateImportedKey         CommandType = 30
 )
 
 var commandNames = map[CommandType]string{
@@ -60,6 +64,8 @@ var commandNames = map[CommandType]string{
 	CmdDeleteAccessKey: "DeleteAccessKey", CmdPutUserPolicy: "PutUserPolicy", CmdPutKeyPolicy: "PutKeyPolicy",
 	CmdCreateGrant: "CreateGrant", CmdRemoveGrant: "RemoveGrant", CmdBindVoter: "BindVoter",
 	CmdDeleteUser: "DeleteUser", CmdDeleteUserPolicy: "DeleteUserPolicy",
+	CmdImportKeyMaterial: "ImportKeyMaterial", CmdDeleteImportedKeyMaterial: "DeleteImportedKeyMaterial",
+	CmdRotateImportedKey: "RotateImportedKey",
 }
 
 func (t CommandType) String() string {

@@ -38,6 +38,15 @@ var (
 	ErrUserPolicyNotFound = errors.New("user policy not found")
 	ErrGrantNotFound      = errors.New("grant not found")
 	ErrGrantLimit         = errors.New("too many grants on the key")
+	// ErrIncorrectKeyMaterial: material other than the key's was imported
+	// where only its own may be (AWS's IncorrectKeyMaterialException).
+	ErrIncorrectKeyMaterial = errors.New("incorrect key material")
+	// ErrImportNotExternal: an import command for a key whose origin is not EXTERNAL.
+	ErrImportNotExternal = errors.New("key origin is not EXTERNAL")
+	// ErrMaterialNotFound: no import record has the command's key material id.
+	ErrMaterialNotFound = errors.New("key material not found")
+	// ErrPendingRotation: new material already awaits rotation, or none does.
+	ErrPendingRotation = errors.New("key material pending rotation")
 )
 
 // ErrVoterBound: a node id is bound to another server's identity until
@@ -234,6 +243,12 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) error {
 		return f.applyRemoveGrant(cmd)
 	case CmdBindVoter:
 		return f.applyBindVoter(cmd)
+	case CmdImportKeyMaterial:
+		return f.applyImportKeyMaterial(cmd)
+	case CmdDeleteImportedKeyMaterial:
+		return f.applyDeleteImportedKeyMaterial(cmd)
+	case CmdRotateImportedKey:
+		return f.applyRotateImportedKey(cmd)
 	}
 	if cmd.Flags&FlagIgnoreUnknown != 0 {
 		return nil

@@ -22,7 +22,12 @@ const (
 	StateEnabled         KeyState = "Enabled"
 	StateDisabled        KeyState = "Disabled"
 	StatePendingDeletion KeyState = "PendingDeletion"
+	// StatePendingImport: an EXTERNAL key without (all of) its material.
+	StatePendingImport KeyState = "PendingImport"
 )
+
+// OriginExternal is the origin of a key for imported key material.
+const OriginExternal = "EXTERNAL"
 
 func (s KeyState) String() string { return string(s) }
 
@@ -55,6 +60,50 @@ type Key struct {
 	RotationEnabled    bool
 	RotationPeriodDays int32
 	NextRotationDate   time.Time // zero unless automatic rotation is on
+	// Imports are an EXTERNAL key's import records, in import order.
+	Imports []ImportRecord
+}
+
+// ImportRecord is one imported key material of an EXTERNAL key.
+type ImportRecord struct {
+	KeyMaterialID string
+	// Version is the KeyMaterial version it is; 0 while it awaits
+	// RotateKeyOnDemand (then SealedPending holds it).
+	Version         uint32
+	SealedPending   []byte
+	Imported        bool // false once deleted or expired
+	ExpirationModel string
+	ValidTo         time.Time // zero: never expires
+	Description     string
+}
+
+// ImportRecordCommand is the wire form of an import record, for CmdImportKeyMaterial.
+func ImportRecordCommand(r ImportRecord) *fsmpb.ImportMaterial {
+	return &fsmpb.ImportMaterial{
+		KeyMaterialId: r.KeyMaterialID, Version: r.Version, SealedPending: r.SealedPending, Imported: r.Imported,
+		ExpirationModel: r.ExpirationModel, ValidTo: nanosOf(r.ValidTo), Description: r.Description,
+	}
+}
+
+// CurrentImport is the import record of the key's current material, if the key is EXTERNAL.
+func (k *Key) CurrentImport() (ImportRecord, bool) {
+	v := k.CurrentVersion()
+	for _, r := range k.Imports {
+		if r.Version == v && v != 0 {
+			return r, true
+		}
+	}
+	return ImportRecord{}, false
+}
+
+// Import finds the import record of a key material id.
+func (k *Key) Import(id string) (ImportRecord, bool) {
+	for _, r := range k.Imports {
+		if r.KeyMaterialID == id {
+			return r, true
+		}
+	}
+	return ImportRecord{}, false
 }
 
 // KeyMaterial is one version of a key's material, sealed under the keyring.
@@ -153,6 +202,12 @@ func keyOf(k *fsmpb.Key) Key {
 		Policy: k.Policy, DeletionDate: timeOf(k.DeletionDate), PendingWindowDays: k.PendingWindowDays,
 		RotationEnabled: k.RotationEnabled, RotationPeriodDays: k.RotationPeriodDays,
 		NextRotationDate: timeOf(k.NextRotationDate),
+	}
+	for _, r := range k.Imports {
+		out.Imports = append(out.Imports, ImportRecord{
+			KeyMaterialID: r.KeyMaterialId, Version: r.Version, SealedPending: bytes.Clone(r.SealedPending), Imported: r.Imported,
+			ExpirationModel: r.ExpirationModel, ValidTo: timeOf(r.ValidTo), Description: r.Description,
+		})
 	}
 	for _, m := range k.Material {
 		out.Material = append(out.Material, KeyMaterial{

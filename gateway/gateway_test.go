@@ -20,7 +20,7 @@ var neverAudited = map[string]bool{
 }
 
 func TestTable(t *testing.T) {
-	if len(Operations()) != 37+5+2+10 { // 37 KMS, 5 signing/MAC, 2 ML-KEM, 10 IAM
+	if len(Operations()) != 37+5+2+3+10 { // 37 KMS, 5 signing/MAC, 2 ML-KEM, 3 key import, 10 IAM
 		t.Fatalf("%d operations", len(Operations()))
 	}
 	for _, op := range Operations() {

@@ -64,6 +64,12 @@ var operations = []*Op{
 	kmsOp("GetKeyRotationStatus", true, Key, (*kms.Service).GetKeyRotationStatus, "KeyId"),
 	kmsOp("RotateKeyOnDemand", false, Key, (*kms.Service).RotateKeyOnDemand, "KeyId"),
 	kmsOp("ListKeyRotations", true, Key, (*kms.Service).ListKeyRotations, "KeyId", "Limit", "Marker"),
+	// Imported key material: never the import token, the wrapping public
+	// key or the encrypted key material.
+	kmsOp("GetParametersForImport", true, Key, (*kms.Service).GetParametersForImport, "KeyId", "WrappingAlgorithm", "WrappingKeySpec"),
+	kmsOp("ImportKeyMaterial", false, Key, (*kms.Service).ImportKeyMaterial,
+		"KeyId", "ValidTo", "ExpirationModel", "ImportType", "KeyMaterialDescription", "KeyMaterialId"),
+	kmsOp("DeleteImportedKeyMaterial", false, Key, (*kms.Service).DeleteImportedKeyMaterial, "KeyId", "KeyMaterialId"),
 
 	kmsOp("PutKeyPolicy", false, Key, (*kms.Service).PutKeyPolicy, "KeyId", "PolicyName", "Policy", "BypassPolicyLockoutSafetyCheck"),
 	kmsOp("GetKeyPolicy", true, Key, (*kms.Service).GetKeyPolicy, "KeyId", "PolicyName"),

@@ -42,6 +42,21 @@ func (s *Service) refusal(t fsm.CommandType, payload any, err error) *awserr.Err
 			"Cannot exceed quota for GrantsPerKey: %d on key %s", fsm.MaxGrantsPerKey, s.arn(keyIDIn(payload)))
 	case errors.Is(err, fsm.ErrGrantNotFound):
 		return notFound("Grant ID not found")
+	case errors.Is(err, fsm.ErrIncorrectKeyMaterial):
+		return awserr.New("IncorrectKeyMaterialException", http.StatusBadRequest,
+			"The key material is not the key material previously imported into %s.", s.arn(keyIDIn(payload)))
+	case errors.Is(err, fsm.ErrImportNotExternal):
+		return awserr.New("UnsupportedOperationException", http.StatusBadRequest,
+			"%s origin is not EXTERNAL; this operation is only valid for keys with imported key material.", s.arn(keyIDIn(payload)))
+	case errors.Is(err, fsm.ErrMaterialNotFound):
+		return notFound("The key material is not associated with %s.", s.arn(keyIDIn(payload)))
+	case errors.Is(err, fsm.ErrPendingRotation) && t == fsm.CmdImportKeyMaterial:
+		return awserr.New("KMSInvalidStateException", http.StatusConflict,
+			"%s already has key material pending rotation; rotate to it or delete it first.", s.arn(keyIDIn(payload)))
+	case errors.Is(err, fsm.ErrPendingRotation):
+		return awserr.New("KMSInvalidStateException", http.StatusConflict, "%s has no key material pending rotation.", s.arn(keyIDIn(payload)))
+	case errors.Is(err, fsm.ErrInvalidCommand) && (t == fsm.CmdImportKeyMaterial || t == fsm.CmdRotateImportedKey):
+		return awserr.New("ConflictException", http.StatusConflict, "%s changed concurrently; retry.", s.arn(keyIDIn(payload)))
 	case errors.Is(err, fsm.ErrNotDue):
 		return awserr.New("KMSInvalidStateException", http.StatusConflict, "%s is not due for this operation.", s.arn(keyIDIn(payload)))
 	default:

@@ -19,6 +19,15 @@ const algSymmetric = "SYMMETRIC_DEFAULT"
 // racing a request can fail it, never make it encrypt under a zeroed key.
 func (s *Service) withMaterial(k *fsm.Key, version uint32, fn func(m []byte) *awserr.Error) *awserr.Error {
 	path := materialPath(k.KeyID, version)
+	if !materialPresent(k, version) {
+		// Imported material deleted or expired: whatever this node cached
+		// of it goes too, and nothing is done with it.
+		s.dropImportedMaterial(k.KeyID)
+		if k.Origin == fsm.OriginExternal && k.KeyState != fsm.StatePendingDeletion {
+			return s.stateError(fsm.CmdUnknown, &fsm.KeyStateError{KeyID: k.KeyID, State: fsm.StatePendingImport})
+		}
+		return invalidCiphertext()
+	}
 	s.cacheMu.RLock()
 	if m, ok := s.material[path]; ok {
 		defer s.cacheMu.RUnlock()
@@ -62,6 +71,16 @@ func (s *Service) withMaterial(k *fsm.Key, version uint32, fn func(m []byte) *aw
 	s.cacheMu.Unlock()
 	// Use the cached copy under the read lock, like every later request.
 	return s.withMaterial(k, version, fn)
+}
+
+// materialPresent reports whether the state holds the key's material of version.
+func materialPresent(k *fsm.Key, version uint32) bool {
+	for _, km := range k.Material {
+		if km.Version == version {
+			return len(km.Sealed) != 0
+		}
+	}
+	return false
 }
 
 func checkContext(ctx map[string]string) *awserr.Error {

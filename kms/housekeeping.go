@@ -14,8 +14,9 @@ import (
 
 // Housekeeping makes the time-based transitions that Apply, which reads no
 // clock, cannot make by itself: it deletes every key whose deletion window
-// has ended (the FSM removes its aliases with it) and rotates every enabled
-// key whose automatic rotation is due. The server calls it periodically on
+// has ended (the FSM removes its aliases with it), rotates every enabled
+// key whose automatic rotation is due, and expires imported key material
+// whose ValidTo has passed. The server calls it periodically on
 // the leader.
 //
 // The FSM re-checks each transition against the command's timestamp, so a
@@ -32,6 +33,8 @@ func (s *Service) Housekeeping(ctx context.Context) error {
 			err = s.proposeRaw(ctx, fsm.CmdDeleteKey, &fsmpb.KeyRef{KeyId: k.KeyID}, now)
 		case k.KeyState == fsm.StateEnabled && k.RotationEnabled && !k.NextRotationDate.After(now):
 			err = s.rotateDue(ctx, &k, now)
+		case k.Origin == fsm.OriginExternal:
+			err = s.expireImported(ctx, &k, now)
 		}
 		if err != nil {
 			return fmt.Errorf("housekeeping of key %s: %w", k.KeyID, err)

@@ -40,6 +40,11 @@ type KeyMetadata struct {
 	KeyAgreementAlgorithms  []string `json:",omitempty"`
 	EncapsulationAlgorithms []string `json:",omitempty"`
 	MultiRegion             bool
+	// Imported key material (origin EXTERNAL): the current material's id,
+	// and its expiration once imported.
+	CurrentKeyMaterialId string   `json:",omitempty"`
+	ExpirationModel      string   `json:",omitempty"`
+	ValidTo              *float64 `json:",omitempty"`
 	// Only while the key is pending deletion, as AWS sends them.
 	DeletionDate                *float64 `json:",omitempty"`
 	PendingDeletionWindowInDays *int32   `json:",omitempty"`
@@ -76,6 +81,15 @@ func (s *Service) metadata(k *fsm.Key) KeyMetadata {
 		md.EncryptionAlgorithms = algs
 		if algs == nil {
 			md.EncryptionAlgorithms = []string{algSymmetric}
+		}
+	}
+	if cur, ok := k.CurrentImport(); ok {
+		md.CurrentKeyMaterialId = cur.KeyMaterialID
+		if cur.Imported {
+			md.ExpirationModel = cur.ExpirationModel
+			if !cur.ValidTo.IsZero() {
+				md.ValidTo = new(epochOf(cur.ValidTo))
+			}
 		}
 	}
 	if k.KeyState == fsm.StatePendingDeletion {
@@ -115,7 +129,11 @@ func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyReques
 	if e != nil {
 		return nil, e
 	}
-	if e := s.authorizeAccountWith(call, policy.Request{KeySpec: spec, KeyUsage: usage, KeyOrigin: "AWS_KMS"}); e != nil {
+	origin := "AWS_KMS"
+	if req.Origin != nil {
+		origin = *req.Origin
+	}
+	if e := s.authorizeAccountWith(call, policy.Request{KeySpec: spec, KeyUsage: usage, KeyOrigin: origin}); e != nil {
 		return nil, e
 	}
 	// A key always carries its policy: AWS's default one when none is given.
@@ -132,14 +150,17 @@ func (s *Service) CreateKey(ctx context.Context, call Call, req *createKeyReques
 	}
 	id := uuid.New().String()
 	now := s.now()
-	sealed, e := s.newSpecMaterial(kr, id, spec)
-	if e != nil {
-		return nil, e
-	}
 	k := &fsm.Key{
 		KeyID: id, CreationDate: now, KeyUsage: usage,
-		KeySpec: spec, KeyState: fsm.StateEnabled, Origin: "AWS_KMS",
-		Material: []fsm.KeyMaterial{{Version: 1, Sealed: sealed, CreateDate: now}},
+		KeySpec: spec, KeyState: fsm.StatePendingImport, Origin: origin,
+	}
+	if origin != fsm.OriginExternal {
+		sealed, e := s.newSpecMaterial(kr, id, spec)
+		if e != nil {
+			return nil, e
+		}
+		k.KeyState = fsm.StateEnabled
+		k.Material = []fsm.KeyMaterial{{Version: 1, Sealed: sealed, CreateDate: now}}
 	}
 	if req.Description != nil {
 		k.Description = *req.Description
@@ -168,7 +189,11 @@ func (r *createKeyRequest) validate() (string, string, *awserr.Error) {
 		if e := checkEnum("origin", *r.Origin, "AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"); e != nil {
 			return "", "", e
 		}
-		if *r.Origin != "AWS_KMS" {
+		switch {
+		case *r.Origin == fsm.OriginExternal && !externalSpecs[spec]:
+			return "", "", awserr.New("UnsupportedOperationException", http.StatusBadRequest,
+				"KeySpec %s is not supported for keys with Origin EXTERNAL by this server.", spec)
+		case *r.Origin != "AWS_KMS" && *r.Origin != fsm.OriginExternal:
 			return "", "", awserr.New("UnsupportedOperationException", http.StatusBadRequest, "Origin %s is not supported by this server.", *r.Origin)
 		}
 	}

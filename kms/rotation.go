@@ -35,6 +35,10 @@ func (s *Service) EnableKeyRotation(ctx context.Context, call Call, req *enableK
 		if e := s.rotatable(k); e != nil {
 			return nil, e
 		}
+		if k.Origin == fsm.OriginExternal {
+			return nil, awserr.New("UnsupportedOperationException", http.StatusBadRequest,
+				"Automatic rotation is not supported for keys with imported key material: %s. Use RotateKeyOnDemand.", s.arn(id))
+		}
 	}
 	period := int32(defaultRotationPeriodDays)
 	if req.RotationPeriodInDays != nil {
@@ -102,7 +106,17 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRe
 		if e := s.rotatable(k); e != nil {
 			return nil, e
 		}
-		e = s.rotate(ctx, call, kr, k, fsm.RotationTypeOnDemand, 0)
+		if k.Origin == fsm.OriginExternal {
+			if e := s.authorize(call, k, nil, nil); e != nil {
+				return nil, e
+			}
+			if e := s.usable(k); e != nil {
+				return nil, e
+			}
+			e = s.rotateImported(ctx, call, k)
+		} else {
+			e = s.rotate(ctx, call, kr, k, fsm.RotationTypeOnDemand, 0)
+		}
 		if e == nil {
 			return map[string]any{"KeyId": s.arn(id)}, nil
 		}
@@ -151,6 +165,24 @@ type rotationEntry struct {
 	RotationDate     *float64 `json:",omitempty"`
 	RotationType     string   `json:",omitempty"`
 	KeyMaterialState string
+	// Imported key material (origin EXTERNAL) only.
+	KeyMaterialId          string   `json:",omitempty"`
+	ImportState            string   `json:",omitempty"`
+	ExpirationModel        string   `json:",omitempty"`
+	ValidTo                *float64 `json:",omitempty"`
+	KeyMaterialDescription string   `json:",omitempty"`
+}
+
+// withImport adds an imported material's import record to its entry.
+func (e rotationEntry) withImport(r fsm.ImportRecord) rotationEntry {
+	e.KeyMaterialId, e.ImportState, e.KeyMaterialDescription = r.KeyMaterialID, "PENDING_IMPORT", r.Description
+	if r.Imported {
+		e.ImportState, e.ExpirationModel = "IMPORTED", r.ExpirationModel
+		if !r.ValidTo.IsZero() {
+			e.ValidTo = new(epochOf(r.ValidTo))
+		}
+	}
+	return e
 }
 
 // listKeyRotations lists material versions oldest first. The first
@@ -211,7 +243,21 @@ func (s *Service) ListKeyRotations(ctx context.Context, call Call, req *listKeyR
 		if v == current {
 			entry.KeyMaterialState = "CURRENT"
 		}
+		for _, r := range k.Imports {
+			if r.Version == v {
+				entry = entry.withImport(r)
+			}
+		}
 		entries = append(entries, entry)
+	}
+	// Material imported for the next on-demand rotation is listed after
+	// the versions, as AWS lists it, on the last page.
+	if end == len(versions) {
+		for _, r := range k.Imports {
+			if r.Version == 0 {
+				entries = append(entries, rotationEntry{KeyId: id, KeyMaterialState: "PENDING_ROTATION"}.withImport(r))
+			}
+		}
 	}
 	out := map[string]any{"Rotations": entries, "Truncated": end < len(versions)}
 	if end < len(versions) {

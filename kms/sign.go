@@ -24,6 +24,9 @@ import (
 func (s *Service) withSigningKey(k *fsm.Key, fn func(sk *crypto.SigningKey) *awserr.Error) *awserr.Error {
 	v := k.CurrentVersion()
 	path := materialPath(k.KeyID, v)
+	if !materialPresent(k, v) {
+		return s.withMaterial(k, v, nil) // refuses it, and drops what was cached
+	}
 	s.cacheMu.RLock()
 	if sk, ok := s.signers[path]; ok {
 		defer s.cacheMu.RUnlock()

@@ -92,6 +92,10 @@ const (
 	keyMessageType
 	keyMacAlgorithm
 	keyEncryptionAlgorithm
+	keyWrappingAlgorithm
+	keyWrappingKeySpec
+	keyExpirationModel
+	keyValidTo
 )
 
 // condKeys are the supported keys, by lower-cased name: IAM condition key
@@ -109,6 +113,10 @@ var condKeys = map[string]keyKind{
 	"kms:messagetype":           keyMessageType,
 	"kms:macalgorithm":          keyMacAlgorithm,
 	"kms:encryptionalgorithm":   keyEncryptionAlgorithm,
+	"kms:wrappingalgorithm":     keyWrappingAlgorithm,
+	"kms:wrappingkeyspec":       keyWrappingKeySpec,
+	"kms:expirationmodel":       keyExpirationModel,
+	"kms:validto":               keyValidTo,
 }
 
 const ecPrefix = "kms:encryptioncontext:"
@@ -159,7 +167,7 @@ func (pp parser) conditions(n *node, part string) ([]condition, error) {
 			} else {
 				return nil, malformed(reasonConditionKey, kat, "supported: kms:EncryptionContext:<key>, kms:EncryptionContextKeys, "+
 					"kms:CallerAccount, kms:KeySpec, kms:KeyUsage, kms:KeyOrigin, kms:SigningAlgorithm, kms:MessageType, kms:MacAlgorithm, "+
-					"kms:EncryptionAlgorithm, aws:PrincipalAccount, aws:PrincipalArn, aws:SecureTransport")
+					"kms:EncryptionAlgorithm, kms:WrappingAlgorithm, kms:WrappingKeySpec, kms:ExpirationModel, kms:ValidTo, aws:PrincipalAccount, aws:PrincipalArn, aws:SecureTransport")
 			}
 			vals, err := pp.conditionValues(km.val, kat, o)
 			if err != nil {
@@ -256,6 +264,14 @@ func (c *condition) lookup(req *Request) []string {
 		return one(req.Mac)
 	case keyEncryptionAlgorithm:
 		return one(req.Encryption)
+	case keyWrappingAlgorithm:
+		return one(req.WrappingAlgorithm)
+	case keyWrappingKeySpec:
+		return one(req.WrappingKeySpec)
+	case keyExpirationModel:
+		return one(req.ExpirationModel)
+	case keyValidTo:
+		return one(req.ValidTo)
 	}
 	return nil
 }

@@ -62,6 +62,11 @@ type Request struct {
 // operations).
 type Algorithms struct {
 	Signing, MessageType, Mac, Encryption string
+	// The import condition keys: kms:WrappingAlgorithm and
+	// kms:WrappingKeySpec by GetParametersForImport, kms:ExpirationModel
+	// and kms:ValidTo (Unix seconds, compared as a string: the policy
+	// language has no numeric operators yet) by ImportKeyMaterial.
+	WrappingAlgorithm, WrappingKeySpec, ExpirationModel, ValidTo string
 }
 
 func principalAccount(req *Request) string {

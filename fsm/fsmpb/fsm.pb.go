@@ -406,8 +406,11 @@ type Key struct {
 	RotationPeriodDays int32 `protobuf:"varint,14,opt,name=rotation_period_days,json=rotationPeriodDays,proto3" json:"rotation_period_days,omitempty"`
 	// next_rotation_date (Unix ns) is when the leader rotates an enabled schedule.
 	NextRotationDate int64 `protobuf:"varint,15,opt,name=next_rotation_date,json=nextRotationDate,proto3" json:"next_rotation_date,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// imports are the import records of an EXTERNAL key's materials (fields
+	// 20-29 are imported key material's).
+	Imports       []*ImportMaterial `protobuf:"bytes,20,rep,name=imports,proto3" json:"imports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Key) Reset() {
@@ -545,6 +548,398 @@ func (x *Key) GetNextRotationDate() int64 {
 	return 0
 }
 
+func (x *Key) GetImports() []*ImportMaterial {
+	if x != nil {
+		return x.Imports
+	}
+	return nil
+}
+
+// ImportMaterial is what keyraft knows of one imported key material: its
+// id, whether it is present, and when it expires. The material itself is
+// the key's KeyMaterial of the same version (cleared while not imported),
+// or sealed_pending while it awaits RotateKeyOnDemand.
+type ImportMaterial struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// key_material_id is AWS's KeyMaterialId: SHA-256 over the key id and the
+	// material (an asymmetric key's public key), hex.
+	KeyMaterialId string `protobuf:"bytes,1,opt,name=key_material_id,json=keyMaterialId,proto3" json:"key_material_id,omitempty"`
+	// version is the KeyMaterial version this material is; 0 while it awaits
+	// RotateKeyOnDemand (KeyMaterialState PENDING_ROTATION).
+	Version uint32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// sealed_pending is the material sealed at "key/<id>/pending/<material id>"
+	// while version is 0.
+	SealedPending []byte `protobuf:"bytes,3,opt,name=sealed_pending,json=sealedPending,proto3" json:"sealed_pending,omitempty"`
+	// imported is false once the material was deleted or expired (PENDING_IMPORT).
+	Imported        bool   `protobuf:"varint,4,opt,name=imported,proto3" json:"imported,omitempty"`
+	ExpirationModel string `protobuf:"bytes,5,opt,name=expiration_model,json=expirationModel,proto3" json:"expiration_model,omitempty"`
+	// valid_to (Unix ns) is when the leader expires the material; 0 never.
+	ValidTo       int64  `protobuf:"varint,6,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	Description   string `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportMaterial) Reset() {
+	*x = ImportMaterial{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportMaterial) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportMaterial) ProtoMessage() {}
+
+func (x *ImportMaterial) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportMaterial.ProtoReflect.Descriptor instead.
+func (*ImportMaterial) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ImportMaterial) GetKeyMaterialId() string {
+	if x != nil {
+		return x.KeyMaterialId
+	}
+	return ""
+}
+
+func (x *ImportMaterial) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ImportMaterial) GetSealedPending() []byte {
+	if x != nil {
+		return x.SealedPending
+	}
+	return nil
+}
+
+func (x *ImportMaterial) GetImported() bool {
+	if x != nil {
+		return x.Imported
+	}
+	return false
+}
+
+func (x *ImportMaterial) GetExpirationModel() string {
+	if x != nil {
+		return x.ExpirationModel
+	}
+	return ""
+}
+
+func (x *ImportMaterial) GetValidTo() int64 {
+	if x != nil {
+		return x.ValidTo
+	}
+	return 0
+}
+
+func (x *ImportMaterial) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// ImportKeyMaterial (CmdImportKeyMaterial) imports or re-imports one material.
+type ImportKeyMaterial struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	KeyId string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// record is the material's import record; its version says which case the
+	// leader saw: the record's own version (re-import), 1 (first import) or 0
+	// (new material awaiting rotation). Apply refuses a case state no longer fits.
+	Record *ImportMaterial `protobuf:"bytes,2,opt,name=record,proto3" json:"record,omitempty"`
+	// sealed is the material sealed at the version's path (version > 0).
+	Sealed []byte `protobuf:"bytes,3,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	// new_material: the request asked for NEW_KEY_MATERIAL.
+	NewMaterial   bool `protobuf:"varint,4,opt,name=new_material,json=newMaterial,proto3" json:"new_material,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportKeyMaterial) Reset() {
+	*x = ImportKeyMaterial{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportKeyMaterial) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportKeyMaterial) ProtoMessage() {}
+
+func (x *ImportKeyMaterial) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportKeyMaterial.ProtoReflect.Descriptor instead.
+func (*ImportKeyMaterial) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ImportKeyMaterial) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ImportKeyMaterial) GetRecord() *ImportMaterial {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *ImportKeyMaterial) GetSealed() []byte {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
+func (x *ImportKeyMaterial) GetNewMaterial() bool {
+	if x != nil {
+		return x.NewMaterial
+	}
+	return false
+}
+
+// ImportDeleteMaterial (CmdDeleteImportedKeyMaterial) drops one material.
+type ImportDeleteMaterial struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	KeyMaterialId string                 `protobuf:"bytes,2,opt,name=key_material_id,json=keyMaterialId,proto3" json:"key_material_id,omitempty"`
+	// expire: the leader's expiry pass; applies only once valid_to has passed
+	// by the command's timestamp.
+	Expire        bool `protobuf:"varint,3,opt,name=expire,proto3" json:"expire,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportDeleteMaterial) Reset() {
+	*x = ImportDeleteMaterial{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportDeleteMaterial) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportDeleteMaterial) ProtoMessage() {}
+
+func (x *ImportDeleteMaterial) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportDeleteMaterial.ProtoReflect.Descriptor instead.
+func (*ImportDeleteMaterial) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ImportDeleteMaterial) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ImportDeleteMaterial) GetKeyMaterialId() string {
+	if x != nil {
+		return x.KeyMaterialId
+	}
+	return ""
+}
+
+func (x *ImportDeleteMaterial) GetExpire() bool {
+	if x != nil {
+		return x.Expire
+	}
+	return false
+}
+
+// ImportRotate (CmdRotateImportedKey) makes the material that awaits
+// rotation the key's current one.
+type ImportRotate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	KeyId         string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	KeyMaterialId string                 `protobuf:"bytes,2,opt,name=key_material_id,json=keyMaterialId,proto3" json:"key_material_id,omitempty"`
+	// material is it resealed at its new version's path.
+	Material      *KeyMaterial `protobuf:"bytes,3,opt,name=material,proto3" json:"material,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportRotate) Reset() {
+	*x = ImportRotate{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportRotate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportRotate) ProtoMessage() {}
+
+func (x *ImportRotate) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportRotate.ProtoReflect.Descriptor instead.
+func (*ImportRotate) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ImportRotate) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ImportRotate) GetKeyMaterialId() string {
+	if x != nil {
+		return x.KeyMaterialId
+	}
+	return ""
+}
+
+func (x *ImportRotate) GetMaterial() *KeyMaterial {
+	if x != nil {
+		return x.Material
+	}
+	return nil
+}
+
+// ImportToken is the plaintext of a GetParametersForImport token, which is
+// sealed under the keyring for the key and never replicated: the token
+// carries its own wrapping private key, so any leader can open it.
+type ImportToken struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	KeyId             string                 `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	WrappingKeySpec   string                 `protobuf:"bytes,2,opt,name=wrapping_key_spec,json=wrappingKeySpec,proto3" json:"wrapping_key_spec,omitempty"`
+	WrappingAlgorithm string                 `protobuf:"bytes,3,opt,name=wrapping_algorithm,json=wrappingAlgorithm,proto3" json:"wrapping_algorithm,omitempty"`
+	// valid_to (Unix ns) is ParametersValidTo.
+	ValidTo int64 `protobuf:"varint,4,opt,name=valid_to,json=validTo,proto3" json:"valid_to,omitempty"`
+	// wrapping_key is the RSA wrapping private key, PKCS#8 DER.
+	WrappingKey   []byte `protobuf:"bytes,5,opt,name=wrapping_key,json=wrappingKey,proto3" json:"wrapping_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportToken) Reset() {
+	*x = ImportToken{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportToken) ProtoMessage() {}
+
+func (x *ImportToken) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportToken.ProtoReflect.Descriptor instead.
+func (*ImportToken) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ImportToken) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ImportToken) GetWrappingKeySpec() string {
+	if x != nil {
+		return x.WrappingKeySpec
+	}
+	return ""
+}
+
+func (x *ImportToken) GetWrappingAlgorithm() string {
+	if x != nil {
+		return x.WrappingAlgorithm
+	}
+	return ""
+}
+
+func (x *ImportToken) GetValidTo() int64 {
+	if x != nil {
+		return x.ValidTo
+	}
+	return 0
+}
+
+func (x *ImportToken) GetWrappingKey() []byte {
+	if x != nil {
+		return x.WrappingKey
+	}
+	return nil
+}
+
 type Alias struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	AliasName       string                 `protobuf:"bytes,1,opt,name=alias_name,json=aliasName,proto3" json:"alias_name,omitempty"`
@@ -557,7 +952,7 @@ type Alias struct {
 
 func (x *Alias) Reset() {
 	*x = Alias{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +964,7 @@ func (x *Alias) String() string {
 func (*Alias) ProtoMessage() {}
 
 func (x *Alias) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +977,7 @@ func (x *Alias) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alias.ProtoReflect.Descriptor instead.
 func (*Alias) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Alias) GetAliasName() string {
@@ -622,7 +1017,7 @@ type KeyRef struct {
 
 func (x *KeyRef) Reset() {
 	*x = KeyRef{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +1029,7 @@ func (x *KeyRef) String() string {
 func (*KeyRef) ProtoMessage() {}
 
 func (x *KeyRef) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +1042,7 @@ func (x *KeyRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyRef.ProtoReflect.Descriptor instead.
 func (*KeyRef) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *KeyRef) GetKeyId() string {
@@ -667,7 +1062,7 @@ type UpdateKeyDescription struct {
 
 func (x *UpdateKeyDescription) Reset() {
 	*x = UpdateKeyDescription{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +1074,7 @@ func (x *UpdateKeyDescription) String() string {
 func (*UpdateKeyDescription) ProtoMessage() {}
 
 func (x *UpdateKeyDescription) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +1087,7 @@ func (x *UpdateKeyDescription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateKeyDescription.ProtoReflect.Descriptor instead.
 func (*UpdateKeyDescription) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateKeyDescription) GetKeyId() string {
@@ -719,7 +1114,7 @@ type SetKeyEnabled struct {
 
 func (x *SetKeyEnabled) Reset() {
 	*x = SetKeyEnabled{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +1126,7 @@ func (x *SetKeyEnabled) String() string {
 func (*SetKeyEnabled) ProtoMessage() {}
 
 func (x *SetKeyEnabled) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +1139,7 @@ func (x *SetKeyEnabled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetKeyEnabled.ProtoReflect.Descriptor instead.
 func (*SetKeyEnabled) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SetKeyEnabled) GetKeyId() string {
@@ -772,7 +1167,7 @@ type ScheduleKeyDeletion struct {
 
 func (x *ScheduleKeyDeletion) Reset() {
 	*x = ScheduleKeyDeletion{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +1179,7 @@ func (x *ScheduleKeyDeletion) String() string {
 func (*ScheduleKeyDeletion) ProtoMessage() {}
 
 func (x *ScheduleKeyDeletion) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +1192,7 @@ func (x *ScheduleKeyDeletion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleKeyDeletion.ProtoReflect.Descriptor instead.
 func (*ScheduleKeyDeletion) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ScheduleKeyDeletion) GetKeyId() string {
@@ -832,7 +1227,7 @@ type AliasChange struct {
 
 func (x *AliasChange) Reset() {
 	*x = AliasChange{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -844,7 +1239,7 @@ func (x *AliasChange) String() string {
 func (*AliasChange) ProtoMessage() {}
 
 func (x *AliasChange) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -857,7 +1252,7 @@ func (x *AliasChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AliasChange.ProtoReflect.Descriptor instead.
 func (*AliasChange) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AliasChange) GetAliasName() string {
@@ -884,7 +1279,7 @@ type TagResource struct {
 
 func (x *TagResource) Reset() {
 	*x = TagResource{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +1291,7 @@ func (x *TagResource) String() string {
 func (*TagResource) ProtoMessage() {}
 
 func (x *TagResource) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +1304,7 @@ func (x *TagResource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResource.ProtoReflect.Descriptor instead.
 func (*TagResource) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TagResource) GetKeyId() string {
@@ -936,7 +1331,7 @@ type UntagResource struct {
 
 func (x *UntagResource) Reset() {
 	*x = UntagResource{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1343,7 @@ func (x *UntagResource) String() string {
 func (*UntagResource) ProtoMessage() {}
 
 func (x *UntagResource) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1356,7 @@ func (x *UntagResource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResource.ProtoReflect.Descriptor instead.
 func (*UntagResource) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UntagResource) GetKeyId() string {
@@ -990,7 +1385,7 @@ type SetKeyRotation struct {
 
 func (x *SetKeyRotation) Reset() {
 	*x = SetKeyRotation{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1397,7 @@ func (x *SetKeyRotation) String() string {
 func (*SetKeyRotation) ProtoMessage() {}
 
 func (x *SetKeyRotation) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1410,7 @@ func (x *SetKeyRotation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetKeyRotation.ProtoReflect.Descriptor instead.
 func (*SetKeyRotation) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SetKeyRotation) GetKeyId() string {
@@ -1059,7 +1454,7 @@ type RotateKey struct {
 
 func (x *RotateKey) Reset() {
 	*x = RotateKey{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1466,7 @@ func (x *RotateKey) String() string {
 func (*RotateKey) ProtoMessage() {}
 
 func (x *RotateKey) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1479,7 @@ func (x *RotateKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKey.ProtoReflect.Descriptor instead.
 func (*RotateKey) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RotateKey) GetKeyId() string {
@@ -1117,7 +1512,7 @@ type CreateKey struct {
 
 func (x *CreateKey) Reset() {
 	*x = CreateKey{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1524,7 @@ func (x *CreateKey) String() string {
 func (*CreateKey) ProtoMessage() {}
 
 func (x *CreateKey) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1537,7 @@ func (x *CreateKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKey.ProtoReflect.Descriptor instead.
 func (*CreateKey) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateKey) GetKey() *Key {
@@ -1164,7 +1559,7 @@ type RemovePeer struct {
 
 func (x *RemovePeer) Reset() {
 	*x = RemovePeer{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1571,7 @@ func (x *RemovePeer) String() string {
 func (*RemovePeer) ProtoMessage() {}
 
 func (x *RemovePeer) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1584,7 @@ func (x *RemovePeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemovePeer.ProtoReflect.Descriptor instead.
 func (*RemovePeer) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RemovePeer) GetNodeId() string {
@@ -1219,7 +1614,7 @@ type Voter struct {
 
 func (x *Voter) Reset() {
 	*x = Voter{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1626,7 @@ func (x *Voter) String() string {
 func (*Voter) ProtoMessage() {}
 
 func (x *Voter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1639,7 @@ func (x *Voter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Voter.ProtoReflect.Descriptor instead.
 func (*Voter) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Voter) GetNodeId() string {
@@ -1272,7 +1667,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1284,7 +1679,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1297,7 +1692,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AuditBatch) GetEvents() [][]byte {
@@ -1319,7 +1714,7 @@ type AuditTrim struct {
 
 func (x *AuditTrim) Reset() {
 	*x = AuditTrim{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1331,7 +1726,7 @@ func (x *AuditTrim) String() string {
 func (*AuditTrim) ProtoMessage() {}
 
 func (x *AuditTrim) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1344,7 +1739,7 @@ func (x *AuditTrim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditTrim.ProtoReflect.Descriptor instead.
 func (*AuditTrim) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AuditTrim) GetBeforeSeq() uint64 {
@@ -1374,7 +1769,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1386,7 +1781,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1399,7 +1794,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -1445,7 +1840,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1457,7 +1852,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1470,7 +1865,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *User) GetName() string {
@@ -1518,7 +1913,7 @@ type UserPolicy struct {
 
 func (x *UserPolicy) Reset() {
 	*x = UserPolicy{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1925,7 @@ func (x *UserPolicy) String() string {
 func (*UserPolicy) ProtoMessage() {}
 
 func (x *UserPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1938,7 @@ func (x *UserPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserPolicy.ProtoReflect.Descriptor instead.
 func (*UserPolicy) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UserPolicy) GetName() string {
@@ -1569,7 +1964,7 @@ type CreateUser struct {
 
 func (x *CreateUser) Reset() {
 	*x = CreateUser{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1581,7 +1976,7 @@ func (x *CreateUser) String() string {
 func (*CreateUser) ProtoMessage() {}
 
 func (x *CreateUser) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,7 +1989,7 @@ func (x *CreateUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUser.ProtoReflect.Descriptor instead.
 func (*CreateUser) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateUser) GetUser() *User {
@@ -1614,7 +2009,7 @@ type DeleteAccessKey struct {
 
 func (x *DeleteAccessKey) Reset() {
 	*x = DeleteAccessKey{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +2021,7 @@ func (x *DeleteAccessKey) String() string {
 func (*DeleteAccessKey) ProtoMessage() {}
 
 func (x *DeleteAccessKey) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +2034,7 @@ func (x *DeleteAccessKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessKey.ProtoReflect.Descriptor instead.
 func (*DeleteAccessKey) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeleteAccessKey) GetAccessKeyId() string {
@@ -1666,7 +2061,7 @@ type PutUserPolicy struct {
 
 func (x *PutUserPolicy) Reset() {
 	*x = PutUserPolicy{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +2073,7 @@ func (x *PutUserPolicy) String() string {
 func (*PutUserPolicy) ProtoMessage() {}
 
 func (x *PutUserPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +2086,7 @@ func (x *PutUserPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutUserPolicy.ProtoReflect.Descriptor instead.
 func (*PutUserPolicy) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PutUserPolicy) GetUserName() string {
@@ -1718,7 +2113,7 @@ type DeleteUser struct {
 
 func (x *DeleteUser) Reset() {
 	*x = DeleteUser{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1730,7 +2125,7 @@ func (x *DeleteUser) String() string {
 func (*DeleteUser) ProtoMessage() {}
 
 func (x *DeleteUser) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1743,7 +2138,7 @@ func (x *DeleteUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUser.ProtoReflect.Descriptor instead.
 func (*DeleteUser) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DeleteUser) GetUserName() string {
@@ -1764,7 +2159,7 @@ type DeleteUserPolicy struct {
 
 func (x *DeleteUserPolicy) Reset() {
 	*x = DeleteUserPolicy{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1776,7 +2171,7 @@ func (x *DeleteUserPolicy) String() string {
 func (*DeleteUserPolicy) ProtoMessage() {}
 
 func (x *DeleteUserPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1789,7 +2184,7 @@ func (x *DeleteUserPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUserPolicy.ProtoReflect.Descriptor instead.
 func (*DeleteUserPolicy) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeleteUserPolicy) GetUserName() string {
@@ -1816,7 +2211,7 @@ type PutKeyPolicy struct {
 
 func (x *PutKeyPolicy) Reset() {
 	*x = PutKeyPolicy{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +2223,7 @@ func (x *PutKeyPolicy) String() string {
 func (*PutKeyPolicy) ProtoMessage() {}
 
 func (x *PutKeyPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +2236,7 @@ func (x *PutKeyPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutKeyPolicy.ProtoReflect.Descriptor instead.
 func (*PutKeyPolicy) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutKeyPolicy) GetKeyId() string {
@@ -1880,7 +2275,7 @@ type Grant struct {
 
 func (x *Grant) Reset() {
 	*x = Grant{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1892,7 +2287,7 @@ func (x *Grant) String() string {
 func (*Grant) ProtoMessage() {}
 
 func (x *Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1905,7 +2300,7 @@ func (x *Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Grant.ProtoReflect.Descriptor instead.
 func (*Grant) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Grant) GetGrantId() string {
@@ -1994,7 +2389,7 @@ type CreateGrant struct {
 
 func (x *CreateGrant) Reset() {
 	*x = CreateGrant{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2006,7 +2401,7 @@ func (x *CreateGrant) String() string {
 func (*CreateGrant) ProtoMessage() {}
 
 func (x *CreateGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2019,7 +2414,7 @@ func (x *CreateGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGrant.ProtoReflect.Descriptor instead.
 func (*CreateGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CreateGrant) GetGrant() *Grant {
@@ -2040,7 +2435,7 @@ type RemoveGrant struct {
 
 func (x *RemoveGrant) Reset() {
 	*x = RemoveGrant{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2052,7 +2447,7 @@ func (x *RemoveGrant) String() string {
 func (*RemoveGrant) ProtoMessage() {}
 
 func (x *RemoveGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2065,7 +2460,7 @@ func (x *RemoveGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveGrant.ProtoReflect.Descriptor instead.
 func (*RemoveGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RemoveGrant) GetKeyId() string {
@@ -2101,7 +2496,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2508,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2521,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SnapshotHeader) GetFormatVersion() uint32 {
@@ -2180,7 +2575,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2192,7 +2587,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2205,7 +2600,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{34}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SnapshotRecord) GetRecord() isSnapshotRecord_Record {
@@ -2405,7 +2800,7 @@ type AuditLog struct {
 
 func (x *AuditLog) Reset() {
 	*x = AuditLog{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2812,7 @@ func (x *AuditLog) String() string {
 func (*AuditLog) ProtoMessage() {}
 
 func (x *AuditLog) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2825,7 @@ func (x *AuditLog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditLog.ProtoReflect.Descriptor instead.
 func (*AuditLog) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{35}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AuditLog) GetFirst() uint64 {
@@ -2485,7 +2880,7 @@ type AuditSegment struct {
 
 func (x *AuditSegment) Reset() {
 	*x = AuditSegment{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2497,7 +2892,7 @@ func (x *AuditSegment) String() string {
 func (*AuditSegment) ProtoMessage() {}
 
 func (x *AuditSegment) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2510,7 +2905,7 @@ func (x *AuditSegment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditSegment.ProtoReflect.Descriptor instead.
 func (*AuditSegment) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{36}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AuditSegment) GetFirst() uint64 {
@@ -2560,7 +2955,7 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\rrotation_type\x18\x04 \x01(\tR\frotationType\"-\n" +
 	"\x03Tag\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xaa\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xe4\x04\n" +
 	"\x03Key\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12#\n" +
 	"\rcreation_date\x18\x02 \x01(\x03R\fcreationDate\x12 \n" +
@@ -2577,7 +2972,35 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\x13pending_window_days\x18\f \x01(\x05R\x11pendingWindowDays\x12)\n" +
 	"\x10rotation_enabled\x18\r \x01(\bR\x0frotationEnabled\x120\n" +
 	"\x14rotation_period_days\x18\x0e \x01(\x05R\x12rotationPeriodDays\x12,\n" +
-	"\x12next_rotation_date\x18\x0f \x01(\x03R\x10nextRotationDate\"\x9b\x01\n" +
+	"\x12next_rotation_date\x18\x0f \x01(\x03R\x10nextRotationDate\x128\n" +
+	"\aimports\x18\x14 \x03(\v2\x1e.keyraft.fsm.v1.ImportMaterialR\aimports\"\xfd\x01\n" +
+	"\x0eImportMaterial\x12&\n" +
+	"\x0fkey_material_id\x18\x01 \x01(\tR\rkeyMaterialId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\x12%\n" +
+	"\x0esealed_pending\x18\x03 \x01(\fR\rsealedPending\x12\x1a\n" +
+	"\bimported\x18\x04 \x01(\bR\bimported\x12)\n" +
+	"\x10expiration_model\x18\x05 \x01(\tR\x0fexpirationModel\x12\x19\n" +
+	"\bvalid_to\x18\x06 \x01(\x03R\avalidTo\x12 \n" +
+	"\vdescription\x18\a \x01(\tR\vdescription\"\x9d\x01\n" +
+	"\x11ImportKeyMaterial\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x126\n" +
+	"\x06record\x18\x02 \x01(\v2\x1e.keyraft.fsm.v1.ImportMaterialR\x06record\x12\x16\n" +
+	"\x06sealed\x18\x03 \x01(\fR\x06sealed\x12!\n" +
+	"\fnew_material\x18\x04 \x01(\bR\vnewMaterial\"m\n" +
+	"\x14ImportDeleteMaterial\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12&\n" +
+	"\x0fkey_material_id\x18\x02 \x01(\tR\rkeyMaterialId\x12\x16\n" +
+	"\x06expire\x18\x03 \x01(\bR\x06expire\"\x86\x01\n" +
+	"\fImportRotate\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12&\n" +
+	"\x0fkey_material_id\x18\x02 \x01(\tR\rkeyMaterialId\x127\n" +
+	"\bmaterial\x18\x03 \x01(\v2\x1b.keyraft.fsm.v1.KeyMaterialR\bmaterial\"\xbd\x01\n" +
+	"\vImportToken\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12*\n" +
+	"\x11wrapping_key_spec\x18\x02 \x01(\tR\x0fwrappingKeySpec\x12-\n" +
+	"\x12wrapping_algorithm\x18\x03 \x01(\tR\x11wrappingAlgorithm\x12\x19\n" +
+	"\bvalid_to\x18\x04 \x01(\x03R\avalidTo\x12!\n" +
+	"\fwrapping_key\x18\x05 \x01(\fR\vwrappingKey\"\x9b\x01\n" +
 	"\x05Alias\x12\x1d\n" +
 	"\n" +
 	"alias_name\x18\x01 \x01(\tR\taliasName\x12\"\n" +
@@ -2739,7 +3162,7 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 	return file_fsm_fsmpb_fsm_proto_rawDescData
 }
 
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*Command)(nil),              // 0: keyraft.fsm.v1.Command
 	(*Init)(nil),                 // 1: keyraft.fsm.v1.Init
@@ -2747,70 +3170,78 @@ var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*KeyMaterial)(nil),          // 3: keyraft.fsm.v1.KeyMaterial
 	(*Tag)(nil),                  // 4: keyraft.fsm.v1.Tag
 	(*Key)(nil),                  // 5: keyraft.fsm.v1.Key
-	(*Alias)(nil),                // 6: keyraft.fsm.v1.Alias
-	(*KeyRef)(nil),               // 7: keyraft.fsm.v1.KeyRef
-	(*UpdateKeyDescription)(nil), // 8: keyraft.fsm.v1.UpdateKeyDescription
-	(*SetKeyEnabled)(nil),        // 9: keyraft.fsm.v1.SetKeyEnabled
-	(*ScheduleKeyDeletion)(nil),  // 10: keyraft.fsm.v1.ScheduleKeyDeletion
-	(*AliasChange)(nil),          // 11: keyraft.fsm.v1.AliasChange
-	(*TagResource)(nil),          // 12: keyraft.fsm.v1.TagResource
-	(*UntagResource)(nil),        // 13: keyraft.fsm.v1.UntagResource
-	(*SetKeyRotation)(nil),       // 14: keyraft.fsm.v1.SetKeyRotation
-	(*RotateKey)(nil),            // 15: keyraft.fsm.v1.RotateKey
-	(*CreateKey)(nil),            // 16: keyraft.fsm.v1.CreateKey
-	(*RemovePeer)(nil),           // 17: keyraft.fsm.v1.RemovePeer
-	(*Voter)(nil),                // 18: keyraft.fsm.v1.Voter
-	(*AuditBatch)(nil),           // 19: keyraft.fsm.v1.AuditBatch
-	(*AuditTrim)(nil),            // 20: keyraft.fsm.v1.AuditTrim
-	(*AuditRecord)(nil),          // 21: keyraft.fsm.v1.AuditRecord
-	(*User)(nil),                 // 22: keyraft.fsm.v1.User
-	(*UserPolicy)(nil),           // 23: keyraft.fsm.v1.UserPolicy
-	(*CreateUser)(nil),           // 24: keyraft.fsm.v1.CreateUser
-	(*DeleteAccessKey)(nil),      // 25: keyraft.fsm.v1.DeleteAccessKey
-	(*PutUserPolicy)(nil),        // 26: keyraft.fsm.v1.PutUserPolicy
-	(*DeleteUser)(nil),           // 27: keyraft.fsm.v1.DeleteUser
-	(*DeleteUserPolicy)(nil),     // 28: keyraft.fsm.v1.DeleteUserPolicy
-	(*PutKeyPolicy)(nil),         // 29: keyraft.fsm.v1.PutKeyPolicy
-	(*Grant)(nil),                // 30: keyraft.fsm.v1.Grant
-	(*CreateGrant)(nil),          // 31: keyraft.fsm.v1.CreateGrant
-	(*RemoveGrant)(nil),          // 32: keyraft.fsm.v1.RemoveGrant
-	(*SnapshotHeader)(nil),       // 33: keyraft.fsm.v1.SnapshotHeader
-	(*SnapshotRecord)(nil),       // 34: keyraft.fsm.v1.SnapshotRecord
-	(*AuditLog)(nil),             // 35: keyraft.fsm.v1.AuditLog
-	(*AuditSegment)(nil),         // 36: keyraft.fsm.v1.AuditSegment
-	nil,                          // 37: keyraft.fsm.v1.Grant.ContextEqualsEntry
-	nil,                          // 38: keyraft.fsm.v1.Grant.ContextSubsetEntry
+	(*ImportMaterial)(nil),       // 6: keyraft.fsm.v1.ImportMaterial
+	(*ImportKeyMaterial)(nil),    // 7: keyraft.fsm.v1.ImportKeyMaterial
+	(*ImportDeleteMaterial)(nil), // 8: keyraft.fsm.v1.ImportDeleteMaterial
+	(*ImportRotate)(nil),         // 9: keyraft.fsm.v1.ImportRotate
+	(*ImportToken)(nil),          // 10: keyraft.fsm.v1.ImportToken
+	(*Alias)(nil),                // 11: keyraft.fsm.v1.Alias
+	(*KeyRef)(nil),               // 12: keyraft.fsm.v1.KeyRef
+	(*UpdateKeyDescription)(nil), // 13: keyraft.fsm.v1.UpdateKeyDescription
+	(*SetKeyEnabled)(nil),        // 14: keyraft.fsm.v1.SetKeyEnabled
+	(*ScheduleKeyDeletion)(nil),  // 15: keyraft.fsm.v1.ScheduleKeyDeletion
+	(*AliasChange)(nil),          // 16: keyraft.fsm.v1.AliasChange
+	(*TagResource)(nil),          // 17: keyraft.fsm.v1.TagResource
+	(*UntagResource)(nil),        // 18: keyraft.fsm.v1.UntagResource
+	(*SetKeyRotation)(nil),       // 19: keyraft.fsm.v1.SetKeyRotation
+	(*RotateKey)(nil),            // 20: keyraft.fsm.v1.RotateKey
+	(*CreateKey)(nil),            // 21: keyraft.fsm.v1.CreateKey
+	(*RemovePeer)(nil),           // 22: keyraft.fsm.v1.RemovePeer
+	(*Voter)(nil),                // 23: keyraft.fsm.v1.Voter
+	(*AuditBatch)(nil),           // 24: keyraft.fsm.v1.AuditBatch
+	(*AuditTrim)(nil),            // 25: keyraft.fsm.v1.AuditTrim
+	(*AuditRecord)(nil),          // 26: keyraft.fsm.v1.AuditRecord
+	(*User)(nil),                 // 27: keyraft.fsm.v1.User
+	(*UserPolicy)(nil),           // 28: keyraft.fsm.v1.UserPolicy
+	(*CreateUser)(nil),           // 29: keyraft.fsm.v1.CreateUser
+	(*DeleteAccessKey)(nil),      // 30: keyraft.fsm.v1.DeleteAccessKey
+	(*PutUserPolicy)(nil),        // 31: keyraft.fsm.v1.PutUserPolicy
+	(*DeleteUser)(nil),           // 32: keyraft.fsm.v1.DeleteUser
+	(*DeleteUserPolicy)(nil),     // 33: keyraft.fsm.v1.DeleteUserPolicy
+	(*PutKeyPolicy)(nil),         // 34: keyraft.fsm.v1.PutKeyPolicy
+	(*Grant)(nil),                // 35: keyraft.fsm.v1.Grant
+	(*CreateGrant)(nil),          // 36: keyraft.fsm.v1.CreateGrant
+	(*RemoveGrant)(nil),          // 37: keyraft.fsm.v1.RemoveGrant
+	(*SnapshotHeader)(nil),       // 38: keyraft.fsm.v1.SnapshotHeader
+	(*SnapshotRecord)(nil),       // 39: keyraft.fsm.v1.SnapshotRecord
+	(*AuditLog)(nil),             // 40: keyraft.fsm.v1.AuditLog
+	(*AuditSegment)(nil),         // 41: keyraft.fsm.v1.AuditSegment
+	nil,                          // 42: keyraft.fsm.v1.Grant.ContextEqualsEntry
+	nil,                          // 43: keyraft.fsm.v1.Grant.ContextSubsetEntry
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
 	2,  // 0: keyraft.fsm.v1.Init.root_access_key:type_name -> keyraft.fsm.v1.AccessKey
 	3,  // 1: keyraft.fsm.v1.Key.material:type_name -> keyraft.fsm.v1.KeyMaterial
 	4,  // 2: keyraft.fsm.v1.Key.tags:type_name -> keyraft.fsm.v1.Tag
-	4,  // 3: keyraft.fsm.v1.TagResource.tags:type_name -> keyraft.fsm.v1.Tag
-	3,  // 4: keyraft.fsm.v1.RotateKey.material:type_name -> keyraft.fsm.v1.KeyMaterial
-	5,  // 5: keyraft.fsm.v1.CreateKey.key:type_name -> keyraft.fsm.v1.Key
-	23, // 6: keyraft.fsm.v1.User.policies:type_name -> keyraft.fsm.v1.UserPolicy
-	22, // 7: keyraft.fsm.v1.CreateUser.user:type_name -> keyraft.fsm.v1.User
-	23, // 8: keyraft.fsm.v1.PutUserPolicy.policy:type_name -> keyraft.fsm.v1.UserPolicy
-	37, // 9: keyraft.fsm.v1.Grant.context_equals:type_name -> keyraft.fsm.v1.Grant.ContextEqualsEntry
-	38, // 10: keyraft.fsm.v1.Grant.context_subset:type_name -> keyraft.fsm.v1.Grant.ContextSubsetEntry
-	30, // 11: keyraft.fsm.v1.CreateGrant.grant:type_name -> keyraft.fsm.v1.Grant
-	1,  // 12: keyraft.fsm.v1.SnapshotRecord.init:type_name -> keyraft.fsm.v1.Init
-	5,  // 13: keyraft.fsm.v1.SnapshotRecord.key:type_name -> keyraft.fsm.v1.Key
-	17, // 14: keyraft.fsm.v1.SnapshotRecord.removed_peer:type_name -> keyraft.fsm.v1.RemovePeer
-	6,  // 15: keyraft.fsm.v1.SnapshotRecord.alias:type_name -> keyraft.fsm.v1.Alias
-	21, // 16: keyraft.fsm.v1.SnapshotRecord.audit_event_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
-	21, // 17: keyraft.fsm.v1.SnapshotRecord.audit_anchor_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
-	22, // 18: keyraft.fsm.v1.SnapshotRecord.user:type_name -> keyraft.fsm.v1.User
-	2,  // 19: keyraft.fsm.v1.SnapshotRecord.access_key:type_name -> keyraft.fsm.v1.AccessKey
-	30, // 20: keyraft.fsm.v1.SnapshotRecord.grant:type_name -> keyraft.fsm.v1.Grant
-	35, // 21: keyraft.fsm.v1.SnapshotRecord.audit_log:type_name -> keyraft.fsm.v1.AuditLog
-	18, // 22: keyraft.fsm.v1.SnapshotRecord.voter:type_name -> keyraft.fsm.v1.Voter
-	36, // 23: keyraft.fsm.v1.AuditLog.segments:type_name -> keyraft.fsm.v1.AuditSegment
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	6,  // 3: keyraft.fsm.v1.Key.imports:type_name -> keyraft.fsm.v1.ImportMaterial
+	6,  // 4: keyraft.fsm.v1.ImportKeyMaterial.record:type_name -> keyraft.fsm.v1.ImportMaterial
+	3,  // 5: keyraft.fsm.v1.ImportRotate.material:type_name -> keyraft.fsm.v1.KeyMaterial
+	4,  // 6: keyraft.fsm.v1.TagResource.tags:type_name -> keyraft.fsm.v1.Tag
+	3,  // 7: keyraft.fsm.v1.RotateKey.material:type_name -> keyraft.fsm.v1.KeyMaterial
+	5,  // 8: keyraft.fsm.v1.CreateKey.key:type_name -> keyraft.fsm.v1.Key
+	28, // 9: keyraft.fsm.v1.User.policies:type_name -> keyraft.fsm.v1.UserPolicy
+	27, // 10: keyraft.fsm.v1.CreateUser.user:type_name -> keyraft.fsm.v1.User
+	28, // 11: keyraft.fsm.v1.PutUserPolicy.policy:type_name -> keyraft.fsm.v1.UserPolicy
+	42, // 12: keyraft.fsm.v1.Grant.context_equals:type_name -> keyraft.fsm.v1.Grant.ContextEqualsEntry
+	43, // 13: keyraft.fsm.v1.Grant.context_subset:type_name -> keyraft.fsm.v1.Grant.ContextSubsetEntry
+	35, // 14: keyraft.fsm.v1.CreateGrant.grant:type_name -> keyraft.fsm.v1.Grant
+	1,  // 15: keyraft.fsm.v1.SnapshotRecord.init:type_name -> keyraft.fsm.v1.Init
+	5,  // 16: keyraft.fsm.v1.SnapshotRecord.key:type_name -> keyraft.fsm.v1.Key
+	22, // 17: keyraft.fsm.v1.SnapshotRecord.removed_peer:type_name -> keyraft.fsm.v1.RemovePeer
+	11, // 18: keyraft.fsm.v1.SnapshotRecord.alias:type_name -> keyraft.fsm.v1.Alias
+	26, // 19: keyraft.fsm.v1.SnapshotRecord.audit_event_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
+	26, // 20: keyraft.fsm.v1.SnapshotRecord.audit_anchor_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
+	27, // 21: keyraft.fsm.v1.SnapshotRecord.user:type_name -> keyraft.fsm.v1.User
+	2,  // 22: keyraft.fsm.v1.SnapshotRecord.access_key:type_name -> keyraft.fsm.v1.AccessKey
+	35, // 23: keyraft.fsm.v1.SnapshotRecord.grant:type_name -> keyraft.fsm.v1.Grant
+	40, // 24: keyraft.fsm.v1.SnapshotRecord.audit_log:type_name -> keyraft.fsm.v1.AuditLog
+	23, // 25: keyraft.fsm.v1.SnapshotRecord.voter:type_name -> keyraft.fsm.v1.Voter
+	41, // 26: keyraft.fsm.v1.AuditLog.segments:type_name -> keyraft.fsm.v1.AuditSegment
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
@@ -2818,7 +3249,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 	if File_fsm_fsmpb_fsm_proto != nil {
 		return
 	}
-	file_fsm_fsmpb_fsm_proto_msgTypes[34].OneofWrappers = []any{
+	file_fsm_fsmpb_fsm_proto_msgTypes[39].OneofWrappers = []any{
 		(*SnapshotRecord_Init)(nil),
 		(*SnapshotRecord_Key)(nil),
 		(*SnapshotRecord_RemovedPeer)(nil),
@@ -2837,7 +3268,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   39,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
