@@ -5,10 +5,13 @@ import (
 	"context"
 	stdcrypto "crypto"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"strings"
 	"testing"
@@ -40,7 +43,8 @@ var sigstoreSpecs = []types.KeySpec{
 // through the SDK and named by id or by alias: SignMessage (DescribeKey's
 // first algorithm, a DIGEST Sign), then VerifySignature with sigstore's
 // local verifier and remotely (Verify), and with Go's crypto on the
-// x509-parsed GetPublicKey; a tampered payload fails all three. Then
+// x509-parsed GetPublicKey; a tampered payload fails all three; its
+// crypto.Signer signs an X.509 certificate that Go checks. Then
 // sigstore's CreateKey makes a key by alias (CustomerMasterKeySpec,
 // CreateAlias), finds it again on a second call, and signs with it.
 // Finally a reference without a host reaches keyraft through
@@ -171,7 +175,7 @@ func loadSigstore(t *testing.T, ref string, opts ...func(*config.LoadOptions) er
 // sigstoreRoundTrip signs payload with sv and checks the signature every
 // way there is: sigstore's local and remote verification, and Go's crypto
 // over the public key GetPublicKey gives through sdk; tampered must fail
-// each of them.
+// each of them. Then it signs a certificate through sv's crypto.Signer.
 func sigstoreRoundTrip(t *testing.T, sv *sigaws.SignerVerifier, sdk *kms.Client, keyID string, payload, tampered []byte) {
 	t.Helper()
 	ctx := options.WithContext(ctx10(t))
@@ -217,6 +221,32 @@ func sigstoreRoundTrip(t *testing.T, sv *sigaws.SignerVerifier, sdk *kms.Client,
 	}
 	if stdVerifies(pub, alg, h, tampered, sig) {
 		t.Fatalf("%s signature verifies with Go's crypto over a tampered payload", alg)
+	}
+
+	// sigstore's crypto.Signer, which cosign hands to Go's x509 (a CSR, a
+	// self-signed certificate): Go signs a certificate through it, checks
+	// the signature itself, and the parsed certificate checks again.
+	cs, _, err := sv.CryptoSigner(ctx10(t), func(err error) { t.Errorf("sigstore's crypto.Signer: %v", err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "keyraft sigstore interop"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, cs.Public(), cs)
+	if err != nil {
+		t.Fatalf("x509.CreateCertificate through sigstore's crypto.Signer: %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
+		t.Fatalf("certificate signed through keyraft (%s): %v", cert.SignatureAlgorithm, err)
+	}
+	tbs := bytes.Clone(cert.RawTBSCertificate)
+	tbs[len(tbs)-1] ^= 1
+	if cert.CheckSignature(cert.SignatureAlgorithm, tbs, cert.Signature) == nil {
+		t.Fatal("certificate signature verifies over an altered certificate")
 	}
 }
 
