@@ -11,7 +11,9 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"hash"
 	"os/exec"
 	"testing"
@@ -200,4 +202,22 @@ func TestImportedKeyMaterial(t *testing.T) {
 	}
 	_, err = survivor.GenerateMac(ctx10(t), &kms.GenerateMacInput{KeyId: mac, Message: msg, MacAlgorithm: types.MacAlgorithmSpecHmacSha256})
 	wantCode(t, "GenerateMac after DeleteImportedKeyMaterial", err, "KMSInvalidStateException")
+
+	// Each operation and the expiry are audited; no event holds a token, a
+	// wrapping key or material.
+	for _, name := range []string{"GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial", "DeleteExpiredKeyMaterial"} {
+		evs := auditEvents(t, newLeader.api, "event_name="+name)
+		if len(evs) == 0 {
+			t.Fatalf("no %s event", name)
+		}
+		for _, ev := range evs {
+			b, _ := json.Marshal(ev)
+			for _, bad := range []string{"importToken", "encryptedKeyMaterial", "publicKey", base64.StdEncoding.EncodeToString(symMaterial),
+				base64.StdEncoding.EncodeToString(macMaterial), hex.EncodeToString(symMaterial)} {
+				if bytes.Contains(b, []byte(bad)) {
+					t.Fatalf("%s event holds %q: %s", name, bad, b)
+				}
+			}
+		}
+	}
 }

@@ -59,6 +59,20 @@ func (q Query) KeyExists(id string) bool {
 	return ok
 }
 
+// MaterialPresent reports whether key id exists and holds the sealed
+// material of version (imported material that was deleted or expired is
+// gone), without copying the key.
+func (q Query) MaterialPresent(id string, version uint32) bool {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	k, ok := q.f.st.keys[id]
+	if !ok {
+		return false
+	}
+	m := materialOf(k, version)
+	return m != nil && len(m.Sealed) != 0
+}
+
 // KeyIDs returns every key id in sorted order.
 func (q Query) KeyIDs() []string {
 	q.f.mu.RLock()

@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,7 +41,7 @@ func (s *Service) Housekeeping(ctx context.Context) error {
 			return fmt.Errorf("housekeeping of key %s: %w", k.KeyID, err)
 		}
 	}
-	s.dropDeletedMaterial()
+	s.DropStaleSecrets()
 	return nil
 }
 
@@ -81,16 +82,36 @@ func (s *Service) proposeRaw(ctx context.Context, t fsm.CommandType, payload pro
 	return err
 }
 
-// dropDeletedMaterial zeroes the cached material of keys that no longer
-// exist, so a deleted key's material does not outlive it in this process.
-func (s *Service) dropDeletedMaterial() {
+// DropStaleSecrets zeroes the cached material and parsed keys of every
+// key that no longer exists and of every material version the state no
+// longer holds (imported material deleted or expired), so none outlives
+// its deletion in this process. The leader's housekeeping calls it, and
+// the server on every node, since a former leader's caches stay filled.
+func (s *Service) DropStaleSecrets() { s.dropStale("") }
+
+// dropStale is DropStaleSecrets for the keys whose id starts with prefix.
+func (s *Service) dropStale(prefix string) {
+	stale := func(path string) bool {
+		rest, _ := strings.CutPrefix(path, "key/")
+		if !strings.HasPrefix(rest, prefix) {
+			return false
+		}
+		id, v, _ := strings.Cut(rest, "/")
+		version, err := strconv.ParseUint(v, 10, 32)
+		return err != nil || !s.State.MaterialPresent(id, uint32(version))
+	}
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
 	for path, m := range s.material {
-		id, _, _ := strings.Cut(strings.TrimPrefix(path, "key/"), "/")
-		if !s.State.KeyExists(id) {
+		if stale(path) {
 			clear(m)
 			delete(s.material, path)
+		}
+	}
+	for path, sk := range s.signers {
+		if stale(path) {
+			sk.Zero()
+			delete(s.signers, path)
 		}
 	}
 }

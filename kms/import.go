@@ -412,35 +412,9 @@ func (s *Service) expireImported(ctx context.Context, k *fsm.Key, now time.Time)
 	return nil
 }
 
-// dropImportedMaterial zeroes the cached material of every version of the
-// key that the state no longer holds, so deleted or expired material does
-// not outlive its deletion in this process.
-func (s *Service) dropImportedMaterial(keyID string) {
-	k, ok := s.State.Key(keyID)
-	present := map[string]bool{}
-	if ok {
-		for _, m := range k.Material {
-			if len(m.Sealed) != 0 {
-				present[materialPath(keyID, m.Version)] = true
-			}
-		}
-	}
-	prefix := "key/" + keyID + "/"
-	s.cacheMu.Lock()
-	defer s.cacheMu.Unlock()
-	for path, m := range s.material {
-		if len(path) > len(prefix) && path[:len(prefix)] == prefix && !present[path] {
-			clear(m)
-			delete(s.material, path)
-		}
-	}
-	for path, sk := range s.signers {
-		if len(path) > len(prefix) && path[:len(prefix)] == prefix && !present[path] {
-			sk.Zero()
-			delete(s.signers, path)
-		}
-	}
-}
+// dropImportedMaterial zeroes what this node cached of the key's material
+// versions that the state no longer holds.
+func (s *Service) dropImportedMaterial(keyID string) { s.dropStale(keyID + "/") }
 
 // proposeAudited is proposeRaw for a change the service makes by itself
 // (no request): the command carries a CloudTrail AwsServiceEvent, as AWS

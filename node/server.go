@@ -238,6 +238,9 @@ func (s *Server) housekeeping() {
 		case <-t.C:
 		}
 		clockOK := s.checkClock()
+		// On every node: a former leader's caches may hold material that
+		// has since been deleted or has expired.
+		s.kms.DropStaleSecrets()
 		if !s.node.IsLeader() {
 			continue
 		}
