@@ -65,6 +65,14 @@ type Node struct {
 	// periods; zero is 24h. Tests shorten it; it is never an API parameter.
 	DayLength time.Duration
 
+	// ResealBatch and ResealInterval pace the leader's re-seal after a
+	// keyring rotation (operator rotate): at most ResealBatch values a Raft
+	// entry, one entry every ResealInterval. Zero takes 64 and 100 ms. Only
+	// test builds set them (to slow a re-seal down enough to kill its leader
+	// mid-way).
+	ResealBatch    int
+	ResealInterval time.Duration
+
 	// MaxConnections and MaxConnectionsPerIP cap the connections the API
 	// listener holds open, in total and from one source IP; zero means no
 	// cap. Connections beyond a cap are closed at once.

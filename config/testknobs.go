@@ -20,6 +20,8 @@ const TestKnobsBuilt = true
 func registerTestKnobs(fs *flag.FlagSet, cfg *Node) {
 	fs.Int64Var(&cfg.AuditSegmentSize, "test-audit-segment-size", 0, "TESTING ONLY: bytes at which audit segments roll, the same on every node (default 64 MiB)")
 	fs.DurationVar(&cfg.DayLength, "test-day-length", 0, "TESTING ONLY: the length of a 'day' in deletion windows and rotation periods (default 24h)")
+	fs.IntVar(&cfg.ResealBatch, "test-reseal-batch", 0, "TESTING ONLY: values re-sealed per Raft entry after a keyring rotation (default 64)")
+	fs.DurationVar(&cfg.ResealInterval, "test-reseal-interval", 0, "TESTING ONLY: pause between re-seal entries after a keyring rotation (default 100ms)")
 	fs.Func("test-clock-offset-file", "TESTING ONLY: a file holding a duration (e.g. 1440h) added to this server's wall clock while the file says so, to jump it", func(path string) error {
 		o := &offsetFile{path: path}
 		cfg.Wall = o.now

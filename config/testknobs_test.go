@@ -9,7 +9,7 @@ import (
 )
 
 // testKnobs are the flags only a -tags keyraft_testknobs build knows.
-var testKnobs = []string{"test-audit-segment-size", "test-clock-offset-file", "test-day-length"} // as VisitAll sorts them
+var testKnobs = []string{"test-audit-segment-size", "test-clock-offset-file", "test-day-length", "test-reseal-batch", "test-reseal-interval"} // as VisitAll sorts them
 
 // TestTestKnobsFollowTheBuildTag: this build has the -test-* flags exactly
 // when it was built with the tag, and no others by that prefix.

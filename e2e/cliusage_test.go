@@ -47,6 +47,8 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"operator", "raft", "snapshot", "save", "-h"}, []string{"Usage: keyraft operator raft snapshot save [flags] FILE", "keyraft:Snapshot"}},
 		{[]string{"operator", "raft", "snapshot", "restore", "-h"}, []string{"Usage: keyraft operator raft snapshot restore [flags] FILE", "-force"}},
 		{[]string{"operator", "raft", "snapshot", "inspect", "-h"}, []string{"Usage: keyraft operator raft snapshot inspect [flags] FILE"}},
+		{[]string{"operator", "rekey", "-h"}, []string{"Usage: keyraft operator rekey -init -key-shares N -key-threshold T [-verify]", "[-nonce NONCE] [flags] SHARE", "-cancel", "-status", "keyraft:Rekey"}},
+		{[]string{"operator", "rotate", "-h"}, []string{"Usage: keyraft operator rotate", "keyraft:RotateKeyring", "reseal_remaining"}},
 		{[]string{"operator", "tls-gen", "-h"}, []string{"Usage: keyraft operator tls-gen", "-nodes"}},
 		{[]string{"operator", "gossip-keygen", "-h"}, []string{"Usage: keyraft operator gossip-keygen", "-out"}},
 		{[]string{"iam", "create-user", "-h"}, []string{"Usage: keyraft iam create-user [flags] NAME"}},

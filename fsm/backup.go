@@ -66,12 +66,25 @@ func ClusterIdentity(sealedKeyring []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// initIdentity is the identity an init record names: the one the first
+// rekey recorded, or else the hash of its sealed keyring. (A rekey replaces
+// the sealed keyring; the cluster, and its backups, stay the same.)
+func initIdentity(in *fsmpb.Init) string {
+	if in.GetClusterId() != "" {
+		return in.GetClusterId()
+	}
+	return ClusterIdentity(in.GetSealedKeyring())
+}
+
 // ClusterID is ClusterIdentity of this replica's init record; false
 // before init.
 func (q Query) ClusterID() (string, bool) {
 	in, ok := q.Init()
 	if !ok {
 		return "", false
+	}
+	if in.ClusterID != "" {
+		return in.ClusterID, true
 	}
 	return ClusterIdentity(in.SealedKeyring), true
 }
@@ -361,7 +374,7 @@ func (q Query) ForRestore(content io.Reader, size int64, clusterID string) (io.R
 			// the content holds is what the restore installs. A file
 			// whose header names this cluster over another's content
 			// (the checksum is unkeyed: anyone can recompute it) is refused.
-			if got := ClusterIdentity(in.Init.GetSealedKeyring()); got != clusterID {
+			if got := initIdentity(in.Init); got != clusterID {
 				return nil, 0, fmt.Errorf("%w: the content is of cluster %s, not the %s its header names", ErrBadBackup, got, clusterID)
 			}
 			sawInit = true

@@ -51,6 +51,13 @@ const (
 	CmdImportKeyMaterial         CommandType = 28
 	CmdDeleteImportedKeyMaterial CommandType = 29
 	CmdRotateImportedKey         CommandType = 30
+
+	CmdRekeyStart    CommandType = 34
+	CmdRekeyCancel   CommandType = 35
+	CmdRekeyIssue    CommandType = 36
+	CmdRekeyCommit   CommandType = 37
+	CmdRotateKeyring CommandType = 38
+	CmdRotateReseal  CommandType = 39
 )
 
 var commandNames = map[CommandType]string{
@@ -66,6 +73,8 @@ var commandNames = map[CommandType]string{
 	CmdDeleteUser: "DeleteUser", CmdDeleteUserPolicy: "DeleteUserPolicy",
 	CmdImportKeyMaterial: "ImportKeyMaterial", CmdDeleteImportedKeyMaterial: "DeleteImportedKeyMaterial",
 	CmdRotateImportedKey: "RotateImportedKey",
+	CmdRekeyStart:        "RekeyStart", CmdRekeyCancel: "RekeyCancel", CmdRekeyIssue: "RekeyIssue",
+	CmdRekeyCommit: "RekeyCommit", CmdRotateKeyring: "RotateKeyring", CmdRotateReseal: "RotateReseal",
 }
 
 func (t CommandType) String() string {

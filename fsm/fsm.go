@@ -82,6 +82,10 @@ type FSM struct {
 
 	// stall is set while Apply waits for disk space (nospace.go).
 	stall stall
+
+	// onKeyring, when set, is told the keyring upgrade records after
+	// every command or restore that may have changed them (apply_keyring.go).
+	onKeyring func(upgrades [][]byte)
 }
 
 // New returns an empty state machine appending audit events to store.
@@ -249,6 +253,18 @@ func (f *FSM) dispatch(cmd *fsmpb.Command, index uint64) error {
 		return f.applyDeleteImportedKeyMaterial(cmd)
 	case CmdRotateImportedKey:
 		return f.applyRotateImportedKey(cmd)
+	case CmdRekeyStart:
+		return f.applyRekeyStart(cmd)
+	case CmdRekeyCancel:
+		return f.applyRekeyCancel(cmd)
+	case CmdRekeyIssue:
+		return f.applyRekeyIssue(cmd)
+	case CmdRekeyCommit:
+		return f.applyRekeyCommit(cmd)
+	case CmdRotateKeyring:
+		return f.applyRotateKeyring(cmd)
+	case CmdRotateReseal:
+		return f.applyRotateReseal(cmd)
 	}
 	if cmd.Flags&FlagIgnoreUnknown != 0 {
 		return nil
@@ -323,6 +339,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	f.st, f.index = st, index
 	f.lastTime.Store(st.lastTime)
+	f.keyringChangedLocked()
 	f.mu.Unlock()
 	return nil
 }

@@ -177,6 +177,35 @@ type InitRecord struct {
 	Shares, Threshold int
 	SealedKeyring     []byte
 	RootAccessKey     AccessKey
+	// KeyringUpgrades are the terms rotation added after those
+	// SealedKeyring holds (seal.Keyring.Upgrade); KeyringTerm is the newest.
+	KeyringUpgrades [][]byte
+	KeyringTerm     uint32
+	// ClusterID is set by the first rekey: the cluster's identity from
+	// then on (Query.ClusterID).
+	ClusterID string
+}
+
+// RekeyConfig is the rekey in progress (operator rekey), as replicated.
+type RekeyConfig struct {
+	Nonce             string
+	Shares, Threshold int
+	Verify            bool
+	Started           time.Time
+	// Set once the current shares authorised a rekey needing verification.
+	PendingSealedKeyring []byte
+	PendingKeyringTerm   uint32
+	VerificationNonce    string
+}
+
+// SealedRef is one value sealed under the keyring, where it lives in the
+// state (fsm.SealedKeyMaterial, SealedAccessKey or SealedPendingImport), for the re-seal after
+// a rotation.
+type SealedRef struct {
+	Kind    uint32
+	ID      string
+	Version uint32
+	Sealed  []byte
 }
 
 // timeOf reads a Unix-nanosecond field; 0 (unset) is the zero time.

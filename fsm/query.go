@@ -1,6 +1,10 @@
 package fsm
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/keyraft/keyraft/seal"
+)
 
 // Query reads the replicated state as this replica has applied it. Every
 // read takes the FSM's read lock for itself alone and returns copies in the
@@ -32,7 +36,11 @@ func (q Query) Init() (InitRecord, bool) {
 	if in == nil {
 		return InitRecord{}, false
 	}
-	out := InitRecord{Shares: int(in.Shares), Threshold: int(in.Threshold), SealedKeyring: bytes.Clone(in.SealedKeyring)}
+	out := InitRecord{Shares: int(in.Shares), Threshold: int(in.Threshold), SealedKeyring: bytes.Clone(in.SealedKeyring),
+		KeyringTerm: keyringTerm(in), ClusterID: in.ClusterId}
+	for _, u := range in.KeyringUpgrades {
+		out.KeyringUpgrades = append(out.KeyringUpgrades, bytes.Clone(u))
+	}
 	if ak := in.RootAccessKey; ak != nil {
 		out.RootAccessKey = accessKeyOf(ak)
 	}
@@ -190,4 +198,60 @@ func (q Query) RemovedBootNonce(nodeID string) (string, bool) {
 	defer q.f.mu.RUnlock()
 	r, ok := q.f.st.removed[nodeID]
 	return r.GetBootNonce(), ok
+}
+
+// Rekey returns the rekey in progress, if any.
+func (q Query) Rekey() (RekeyConfig, bool) {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	if q.f.st.init == nil || q.f.st.init.Rekey == nil {
+		return RekeyConfig{}, false
+	}
+	rk := q.f.st.init.Rekey
+	return RekeyConfig{
+		Nonce: rk.Nonce, Shares: int(rk.Shares), Threshold: int(rk.Threshold), Verify: rk.Verify,
+		Started: timeOf(rk.Started), PendingSealedKeyring: bytes.Clone(rk.PendingSealedKeyring),
+		PendingKeyringTerm: rk.PendingKeyringTerm, VerificationNonce: rk.VerificationNonce,
+	}, true
+}
+
+// StaleSealed returns up to limit values sealed under a keyring term older
+// than the newest, in a stable order (key material by key id and version,
+// then access keys by id), and how many there are in all. The re-seal after
+// a rotation works through them; none left means it is done, so its
+// progress is derived from the state and survives a leader change.
+func (q Query) StaleSealed(limit int) ([]SealedRef, int) {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	in := q.f.st.init
+	if in == nil {
+		return nil, 0
+	}
+	newest := keyringTerm(in)
+	var out []SealedRef
+	total := 0
+	take := func(r SealedRef) {
+		if t, ok := seal.ValueTerm(r.Sealed); !ok || t >= newest {
+			return
+		}
+		total++
+		if len(out) < limit {
+			r.Sealed = bytes.Clone(r.Sealed)
+			out = append(out, r)
+		}
+	}
+	for _, id := range q.f.st.sortedKeyIDs() {
+		for _, m := range q.f.st.keys[id].Material {
+			take(SealedRef{Kind: SealedKeyMaterial, ID: id, Version: m.Version, Sealed: m.Sealed})
+		}
+		for _, r := range q.f.st.keys[id].Imports {
+			if r.Version == 0 {
+				take(SealedRef{Kind: SealedPendingImport, ID: PendingImportRef(id, r.KeyMaterialId), Sealed: r.SealedPending})
+			}
+		}
+	}
+	for _, id := range sortedKeys(q.f.st.accessKeys) {
+		take(SealedRef{Kind: SealedAccessKey, ID: id, Sealed: q.f.st.accessKeys[id].SealedSecret})
+	}
+	return out, total
 }

@@ -425,6 +425,7 @@ func (s *Service) proposeAudited(ctx context.Context, t fsm.CommandType, payload
 		EventVersion: audit.EventVersion, EventTime: now.UTC().Format(time.RFC3339Nano),
 		EventSource: audit.EventSource, EventName: "DeleteExpiredKeyMaterial", EventType: "AwsServiceEvent",
 		AWSRegion: s.Region, UserIdentity: &audit.UserIdentity{Type: "AWSService", AccountID: s.Account},
+		SourceIPAddress: "AWS Internal", UserAgent: "AWS Internal",
 		RequestParameters: map[string]any{}, ResponseElements: map[string]any{"keyId": s.arn(keyID)},
 		RequestID: uuid.NewString(), EventID: uuid.NewString(), RecipientAccountID: s.Account,
 		Resources: []audit.Resource{{ARN: s.arn(keyID), AccountID: s.Account, Type: "AWS::KMS::Key"}},

@@ -205,7 +205,7 @@ func TestImportKeyMaterialErrors(t *testing.T) {
 	m := req("ImportToken", t16)
 	m["EncryptedKeyMaterial"] = w16
 	ts.refused(t, "ImportKeyMaterial", m, "IncorrectKeyMaterialException", "")
-	tm, wm := ts.wrapFor(t, mac, crypto.WrapOAEPSHA1, "RSA_2048", bytes.Repeat([]byte{2}, 47)) // HMAC_384 needs 48..128
+	tm, wm := ts.wrapFor(t, mac, crypto.WrapOAEPSHA1, "RSA_2048", bytes.Repeat([]byte{2}, 129)) // HMAC_384 takes 48..128
 	ts.refused(t, "ImportKeyMaterial", map[string]any{"KeyId": mac, "ImportToken": tm, "EncryptedKeyMaterial": wm,
 		"ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}, "IncorrectKeyMaterialException", "")
 	ts.refused(t, "ImportKeyMaterial", map[string]any{"KeyId": mac, "ImportToken": tm, "EncryptedKeyMaterial": wm,
@@ -324,5 +324,80 @@ func TestRotateImportedKeyOnDemand(t *testing.T) {
 	ts.mustCall(t, "ImportKeyMaterial", m)
 	if dec := ts.mustCall(t, "Decrypt", map[string]any{"CiphertextBlob": old["CiphertextBlob"]}); dec["Plaintext"] != b64("v1") {
 		t.Fatalf("Decrypt v1 after re-import: %v", dec)
+	}
+}
+
+// TestImportConditions: kms:WrappingAlgorithm, kms:WrappingKeySpec,
+// kms:ExpirationModel and kms:KeyOrigin reach the key policy; grants never
+// allow the import operations.
+func TestImportConditions(t *testing.T) {
+	ts := newTestService(t)
+	alice := testUser("alice")
+	id := ts.newExternalKey(t, "SYMMETRIC_DEFAULT", "")
+	policy := `{"Version":"2012-10-17","Statement":[` +
+		`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},` +
+		`{"Effect":"Allow","Principal":{"AWS":"` + alice.PrincipalARN + `"},"Action":"kms:GetParametersForImport","Resource":"*",` +
+		`"Condition":{"StringEquals":{"kms:WrappingAlgorithm":"RSA_AES_KEY_WRAP_SHA_256","kms:WrappingKeySpec":"RSA_3072","kms:KeyOrigin":"EXTERNAL"}}},` +
+		`{"Effect":"Allow","Principal":{"AWS":"` + alice.PrincipalARN + `"},"Action":"kms:ImportKeyMaterial","Resource":"*",` +
+		`"Condition":{"StringEquals":{"kms:ExpirationModel":"KEY_MATERIAL_EXPIRES"}}}]}`
+	ts.mustCall(t, "PutKeyPolicy", map[string]any{"KeyId": id, "Policy": policy})
+	params := func(alg, spec string) map[string]any {
+		return map[string]any{"KeyId": id, "WrappingAlgorithm": alg, "WrappingKeySpec": spec}
+	}
+	if _, e := ts.callAs(t, alice, "GetParametersForImport", params("RSA_AES_KEY_WRAP_SHA_256", "RSA_3072")); e != nil {
+		t.Fatalf("the allowed wrapping: %v", e)
+	}
+	for _, p := range []map[string]any{params("RSAES_OAEP_SHA_256", "RSA_3072"), params("RSA_AES_KEY_WRAP_SHA_256", "RSA_2048")} {
+		if _, e := ts.callAs(t, alice, "GetParametersForImport", p); e == nil || e.Type != "AccessDeniedException" {
+			t.Fatalf("%v: %v, want AccessDeniedException", p, e)
+		}
+	}
+	in := ts.importRequest(t, id, bytes.Repeat([]byte{8}, 32))
+	if _, e := ts.callAs(t, alice, "ImportKeyMaterial", in); e == nil || e.Type != "AccessDeniedException" {
+		t.Fatalf("KEY_MATERIAL_DOES_NOT_EXPIRE against a policy that requires expiry: %v", e)
+	}
+	in["ExpirationModel"], in["ValidTo"] = "KEY_MATERIAL_EXPIRES", float64(ts.now().Add(time.Hour).Unix())
+	if _, e := ts.callAs(t, alice, "ImportKeyMaterial", in); e != nil {
+		t.Fatalf("an import the policy allows: %v", e)
+	}
+	if _, e := ts.callAs(t, alice, "DeleteImportedKeyMaterial", map[string]any{"KeyId": id}); e == nil || e.Type != "AccessDeniedException" {
+		t.Fatalf("DeleteImportedKeyMaterial without kms:DeleteImportedKeyMaterial: %v", e)
+	}
+	if _, e := ts.call(t, "CreateGrant", map[string]any{"KeyId": id, "GranteePrincipal": alice.PrincipalARN,
+		"Operations": []string{"ImportKeyMaterial"}}); e == nil || e.Type != "ValidationException" {
+		t.Fatalf("a grant for ImportKeyMaterial: %v", e)
+	}
+}
+
+func TestImportHMACLengths(t *testing.T) {
+	ts := newTestService(t)
+	id := ts.newExternalKey(t, "HMAC_384", "GENERATE_VERIFY_MAC")
+	ts.refused(t, "ImportKeyMaterial", ts.importRequest(t, id, bytes.Repeat([]byte{1}, 47)), "IncorrectKeyMaterialException", "")
+	ts.importMaterial(t, id, crypto.WrapOAEPSHA256, bytes.Repeat([]byte{1}, 128), nil)
+	out := ts.mustCall(t, "GenerateMac", map[string]any{"KeyId": id, "MacAlgorithm": "HMAC_SHA_384", "Message": b64("m")})
+	if !bytes.Equal(unb64(t, out["Mac"]), crypto.Mac(stdcrypto.SHA384, bytes.Repeat([]byte{1}, 128), []byte("m"))) {
+		t.Fatal("the MAC is not HMAC-SHA-384 under the 128-byte imported key")
+	}
+}
+
+func TestImportOperationsOnMissingOrDeletingKeys(t *testing.T) {
+	ts := newTestService(t)
+	id := ts.newExternalKey(t, "SYMMETRIC_DEFAULT", "")
+	in := ts.importRequest(t, id, bytes.Repeat([]byte{9}, 32))
+	missing := map[string]any{"KeyId": missingKeyID, "ImportToken": in["ImportToken"], "EncryptedKeyMaterial": in["EncryptedKeyMaterial"],
+		"ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}
+	ts.refused(t, "ImportKeyMaterial", missing, "NotFoundException", "")
+	ts.refused(t, "DeleteImportedKeyMaterial", map[string]any{"KeyId": missingKeyID}, "NotFoundException", "")
+	ts.refused(t, "ImportKeyMaterial", map[string]any{"KeyId": "alias/x", "ImportToken": in["ImportToken"],
+		"EncryptedKeyMaterial": in["EncryptedKeyMaterial"], "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}, "NotFoundException", "")
+	ts.mustCall(t, "ScheduleKeyDeletion", map[string]any{"KeyId": id, "PendingWindowInDays": 7})
+	ts.refused(t, "ImportKeyMaterial", in, "KMSInvalidStateException", "")
+	// A disabled key takes its material and stays disabled.
+	other := ts.newExternalKey(t, "HMAC_256", "GENERATE_VERIFY_MAC")
+	ts.importMaterial(t, other, crypto.WrapOAEPSHA256, bytes.Repeat([]byte{9}, 32), nil)
+	ts.mustCall(t, "DisableKey", map[string]any{"KeyId": other})
+	ts.importMaterial(t, other, crypto.WrapOAEPSHA1, bytes.Repeat([]byte{9}, 32), nil)
+	if k, _ := ts.State.Key(other); k.KeyState != fsm.StateDisabled {
+		t.Fatalf("re-import into a disabled key: %s", k.KeyState)
 	}
 }

@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/keyraft/keyraft/crypto"
+	"github.com/keyraft/keyraft/fsm"
 	"github.com/keyraft/keyraft/fsm/fsmpb"
 	"github.com/keyraft/keyraft/internal/awserr"
 	"github.com/keyraft/keyraft/seal"
@@ -35,7 +37,12 @@ const maxImportBlob = 6144
 
 func importTokenPath(keyID string) string { return "import-token/" + keyID }
 
-// pendingMaterialPath is where new material awaiting RotateKeyOnDemand is sealed.
+// PendingMaterialPath is where new material awaiting RotateKeyOnDemand is
+// sealed (the re-seal after a keyring rotation opens and seals it there).
+func PendingMaterialPath(keyID, materialID string) string {
+	return pendingMaterialPath(keyID, materialID)
+}
+
 func pendingMaterialPath(keyID, materialID string) string {
 	return "key/" + keyID + "/pending/" + materialID
 }
@@ -127,14 +134,37 @@ type importedMaterial struct {
 	id        string
 }
 
+// materialID is AWS's KeyMaterialId of a key's material version: the import
+// record's for EXTERNAL keys (which depends on the material, so that the
+// same material is recognised), else SHA-256 over a label, the key id and
+// the version (generated material has nothing to recognise, and its id
+// must reveal nothing of it). "" for a version without an id.
+func materialID(k *fsm.Key, version uint32) string {
+	if k.Origin == fsm.OriginExternal {
+		for _, r := range k.Imports {
+			if r.Version == version && version != 0 {
+				return r.KeyMaterialID
+			}
+		}
+		return ""
+	}
+	if version == 0 {
+		return ""
+	}
+	h := sha256.New()
+	h.Write([]byte("keyraft generated key material\x00" + k.KeyID + "\x00" + strconv.FormatUint(uint64(version), 10)))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 func incorrectKeyMaterial(msg string) *awserr.Error {
 	return awserr.New("IncorrectKeyMaterialException", http.StatusBadRequest, "%s", msg)
 }
 
 // hmacImportSizes are the HMAC key lengths in bytes AWS accepts for imported
-// material, by key spec: from the hash's output size to its block size.
+// material, by key spec: at least the spec's length, at most 1024 bits
+// ("Requirements for imported key material").
 var hmacImportSizes = map[string][2]int{
-	"HMAC_224": {28, 64}, "HMAC_256": {32, 64}, "HMAC_384": {48, 128}, "HMAC_512": {64, 128},
+	"HMAC_224": {28, 128}, "HMAC_256": {32, 128}, "HMAC_384": {48, 128}, "HMAC_512": {64, 128},
 }
 
 // checkImportedMaterial validates material for a key of spec and makes its
@@ -160,6 +190,10 @@ func checkImportedMaterial(keyID, spec string, material []byte) (*importedMateri
 		pk, err := crypto.ParsePrivateKey(material)
 		if err != nil || string(pk.Spec) != spec {
 			return nil, incorrectKeyMaterial("The key material is not a PKCS#8 DER private key of key spec " + spec + ".")
+		}
+		if rk, ok := pk.Key.(*rsa.PrivateKey); ok && len(rk.Primes) != 2 {
+			pk.Wipe()
+			return nil, incorrectKeyMaterial("Multi-prime RSA keys are not supported.")
 		}
 		pub, err := pk.PublicKeyDER()
 		if err != nil {

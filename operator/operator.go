@@ -41,6 +41,20 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, from gateway.Origin)
 		a.serveSnapshotSave(w, r, from)
 	case "POST /v1/sys/raft/snapshot":
 		a.serveSnapshotRestore(w, r, from)
+	case "GET /v1/sys/rekey/init", "GET /v1/sys/rekey/verify":
+		a.onLeader(w, r, from, func(w http.ResponseWriter, _ *http.Request, _ gateway.Origin, _ []byte) {
+			writeJSON(w, http.StatusOK, a.rekeyStatus())
+		})
+	case "POST /v1/sys/rekey/init":
+		a.onLeader(w, r, from, a.handleRekeyInit)
+	case "DELETE /v1/sys/rekey/init":
+		a.onLeader(w, r, from, a.handleRekeyCancel)
+	case "POST /v1/sys/rekey/update":
+		a.onLeaderSecret(w, r, from, a.handleRekeyUpdate)
+	case "POST /v1/sys/rekey/verify":
+		a.onLeaderSecret(w, r, from, a.handleRekeyVerify)
+	case "POST /v1/sys/rotate":
+		a.onLeader(w, r, from, a.handleRotate)
 	case "POST /v1/sys/raft/remove-peer":
 		a.onLeader(w, r, from, a.handleRemovePeer)
 	default:
@@ -52,6 +66,31 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, from gateway.Origin)
 // request to the leader.
 func (a *API) onLeader(w http.ResponseWriter, r *http.Request, from gateway.Origin, h func(http.ResponseWriter, *http.Request, gateway.Origin, []byte)) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "could not read the request body")
+		return
+	}
+	if !a.Node.IsLeader() {
+		served, err := gateway.Forward(a.Node, w, r, from, body)
+		switch {
+		case errors.Is(err, gateway.ErrLeadershipMoved):
+			writeErr(w, http.StatusServiceUnavailable, "leadership moved while forwarding; retry")
+			return
+		case err != nil:
+			writeErr(w, http.StatusServiceUnavailable, "no leader is available yet; retry: "+err.Error())
+			return
+		case served:
+			return
+		}
+	}
+	h(w, r, from, body)
+}
+
+// onLeaderSecret is onLeader for a body that carries a share: it is read
+// into a buffer that is zeroed once the call is answered.
+func (a *API) onLeaderSecret(w http.ResponseWriter, r *http.Request, from gateway.Origin, h func(http.ResponseWriter, *http.Request, gateway.Origin, []byte)) {
+	body, err := readZeroable(r.Body, 1<<16)
+	defer clear(body)
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, "could not read the request body")
 		return

@@ -187,3 +187,16 @@ func (b *Barrier) statusLocked(threshold int) Status {
 		Nonce:     b.nonce,
 	}
 }
+
+// Upgrade adds to the open keyring the terms of the init record's upgrade
+// records (Keyring.Upgrade) that it lacks. A sealed barrier has nothing to
+// upgrade: its next unseal opens the record as it is then.
+func (b *Barrier) Upgrade(records [][]byte) error {
+	b.mu.Lock()
+	kr := b.keyring
+	b.mu.Unlock()
+	if kr == nil {
+		return nil
+	}
+	return kr.Upgrade(records)
+}

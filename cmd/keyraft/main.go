@@ -24,6 +24,12 @@ Commands:
                                exit 0 when the node is healthy (the unsealed leader, by default), 1 otherwise;
                                Vault's /v1/sys/health status-code overrides (for HEALTHCHECK and load balancers)
   operator status              seal status of a node (and, signed, its raft status and alarms)
+  operator rekey -init -key-shares N -key-threshold T [-verify]
+  operator rekey [-verify] [-nonce N] SHARE | -cancel | -status
+                               new root key and shares, authorised by a threshold of the current shares
+                               (signed likewise; keyraft:Rekey)
+  operator rotate              a new keyring term; older values re-sealed in the background
+                               (signed likewise; keyraft:RotateKeyring)
   operator raft list-peers     the raft configuration
   operator raft remove-peer ID remove a server from the raft configuration
                                (signed likewise; keyraft:RemovePeer)

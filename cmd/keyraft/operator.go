@@ -88,6 +88,10 @@ func runOperator(args []string) int {
 		return opSimple("seal", "Seal the node: drop every unsealed secret from its memory. Signed with\n$AWS_ACCESS_KEY_ID (the root, or a user allowed keyraft:Seal).", http.MethodPost, "/v1/sys/seal", args[1:])
 	case "status":
 		return opStatus(args[1:])
+	case "rekey":
+		return opRekey(args[1:])
+	case "rotate":
+		return opRotate(args[1:])
 	case "tls-gen":
 		return opTLSGen(args[1:])
 	case "gossip-keygen":
@@ -219,7 +223,7 @@ func printTable(v map[string]any, order []string) {
 	tw.Flush()
 }
 
-var statusOrder = []string{"node_id", "initialized", "sealed", "ready", "not_ready", "progress", "threshold", "shares", "leader_id", "raft_state", "raft_index", "term", "insecure", "version"}
+var statusOrder = []string{"node_id", "initialized", "sealed", "ready", "not_ready", "progress", "threshold", "shares", "leader_id", "raft_state", "raft_index", "term", "keyring_term", "reseal_remaining", "insecure", "version"}
 
 func opSimple(name, help, method, path string, args []string) int {
 	fs, of := newOperatorFlags(name, "operator "+name+" [flags]", help)

@@ -125,6 +125,18 @@ type Init struct {
 	// sealed_keyring is the barrier keyring sealed under the root key.
 	SealedKeyring []byte     `protobuf:"bytes,3,opt,name=sealed_keyring,json=sealedKeyring,proto3" json:"sealed_keyring,omitempty"`
 	RootAccessKey *AccessKey `protobuf:"bytes,4,opt,name=root_access_key,json=rootAccessKey,proto3" json:"root_access_key,omitempty"`
+	// rekey is the rekey in progress, if any (operator rekey); the shares
+	// given towards it stay in the leader's memory, never here.
+	Rekey *RekeyConfig `protobuf:"bytes,5,opt,name=rekey,proto3" json:"rekey,omitempty"`
+	// keyring_upgrades are the keyring terms added by operator rotate after
+	// the term sealed_keyring ends with, each sealed under the term before
+	// (seal.Keyring.Upgrade), in ascending order.
+	KeyringUpgrades [][]byte `protobuf:"bytes,6,rep,name=keyring_upgrades,json=keyringUpgrades,proto3" json:"keyring_upgrades,omitempty"`
+	// keyring_term is the newest keyring term; 0 means 1.
+	KeyringTerm uint32 `protobuf:"varint,7,opt,name=keyring_term,json=keyringTerm,proto3" json:"keyring_term,omitempty"`
+	// cluster_id, once set (by the first rekey), names the cluster instead
+	// of the hash of sealed_keyring, which a rekey replaces.
+	ClusterId     string `protobuf:"bytes,8,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -187,6 +199,486 @@ func (x *Init) GetRootAccessKey() *AccessKey {
 	return nil
 }
 
+func (x *Init) GetRekey() *RekeyConfig {
+	if x != nil {
+		return x.Rekey
+	}
+	return nil
+}
+
+func (x *Init) GetKeyringUpgrades() [][]byte {
+	if x != nil {
+		return x.KeyringUpgrades
+	}
+	return nil
+}
+
+func (x *Init) GetKeyringTerm() uint32 {
+	if x != nil {
+		return x.KeyringTerm
+	}
+	return 0
+}
+
+func (x *Init) GetClusterId() string {
+	if x != nil {
+		return x.ClusterId
+	}
+	return ""
+}
+
+// RekeyConfig is a rekey in progress: CmdRekeyStart's payload. The pending_
+// fields are set (CmdRekeyIssue) once a threshold of the current shares
+// authorised a rekey that needs verification: the keyring sealed under the
+// new root key, waiting for a threshold of the new shares.
+type RekeyConfig struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	Nonce                string                 `protobuf:"bytes,1,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	Shares               uint32                 `protobuf:"varint,2,opt,name=shares,proto3" json:"shares,omitempty"`
+	Threshold            uint32                 `protobuf:"varint,3,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Verify               bool                   `protobuf:"varint,4,opt,name=verify,proto3" json:"verify,omitempty"`
+	Started              int64                  `protobuf:"varint,5,opt,name=started,proto3" json:"started,omitempty"`
+	PendingSealedKeyring []byte                 `protobuf:"bytes,6,opt,name=pending_sealed_keyring,json=pendingSealedKeyring,proto3" json:"pending_sealed_keyring,omitempty"`
+	PendingKeyringTerm   uint32                 `protobuf:"varint,7,opt,name=pending_keyring_term,json=pendingKeyringTerm,proto3" json:"pending_keyring_term,omitempty"`
+	VerificationNonce    string                 `protobuf:"bytes,8,opt,name=verification_nonce,json=verificationNonce,proto3" json:"verification_nonce,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *RekeyConfig) Reset() {
+	*x = RekeyConfig{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RekeyConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RekeyConfig) ProtoMessage() {}
+
+func (x *RekeyConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RekeyConfig.ProtoReflect.Descriptor instead.
+func (*RekeyConfig) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RekeyConfig) GetNonce() string {
+	if x != nil {
+		return x.Nonce
+	}
+	return ""
+}
+
+func (x *RekeyConfig) GetShares() uint32 {
+	if x != nil {
+		return x.Shares
+	}
+	return 0
+}
+
+func (x *RekeyConfig) GetThreshold() uint32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *RekeyConfig) GetVerify() bool {
+	if x != nil {
+		return x.Verify
+	}
+	return false
+}
+
+func (x *RekeyConfig) GetStarted() int64 {
+	if x != nil {
+		return x.Started
+	}
+	return 0
+}
+
+func (x *RekeyConfig) GetPendingSealedKeyring() []byte {
+	if x != nil {
+		return x.PendingSealedKeyring
+	}
+	return nil
+}
+
+func (x *RekeyConfig) GetPendingKeyringTerm() uint32 {
+	if x != nil {
+		return x.PendingKeyringTerm
+	}
+	return 0
+}
+
+func (x *RekeyConfig) GetVerificationNonce() string {
+	if x != nil {
+		return x.VerificationNonce
+	}
+	return ""
+}
+
+// RekeyCancel drops the rekey named by nonce.
+type RekeyCancel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nonce         string                 `protobuf:"bytes,1,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RekeyCancel) Reset() {
+	*x = RekeyCancel{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RekeyCancel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RekeyCancel) ProtoMessage() {}
+
+func (x *RekeyCancel) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RekeyCancel.ProtoReflect.Descriptor instead.
+func (*RekeyCancel) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RekeyCancel) GetNonce() string {
+	if x != nil {
+		return x.Nonce
+	}
+	return ""
+}
+
+// RekeyIssue records the pending keyring of a rekey with verification.
+type RekeyIssue struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Nonce             string                 `protobuf:"bytes,1,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	SealedKeyring     []byte                 `protobuf:"bytes,2,opt,name=sealed_keyring,json=sealedKeyring,proto3" json:"sealed_keyring,omitempty"`
+	KeyringTerm       uint32                 `protobuf:"varint,3,opt,name=keyring_term,json=keyringTerm,proto3" json:"keyring_term,omitempty"`
+	VerificationNonce string                 `protobuf:"bytes,4,opt,name=verification_nonce,json=verificationNonce,proto3" json:"verification_nonce,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *RekeyIssue) Reset() {
+	*x = RekeyIssue{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RekeyIssue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RekeyIssue) ProtoMessage() {}
+
+func (x *RekeyIssue) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RekeyIssue.ProtoReflect.Descriptor instead.
+func (*RekeyIssue) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RekeyIssue) GetNonce() string {
+	if x != nil {
+		return x.Nonce
+	}
+	return ""
+}
+
+func (x *RekeyIssue) GetSealedKeyring() []byte {
+	if x != nil {
+		return x.SealedKeyring
+	}
+	return nil
+}
+
+func (x *RekeyIssue) GetKeyringTerm() uint32 {
+	if x != nil {
+		return x.KeyringTerm
+	}
+	return 0
+}
+
+func (x *RekeyIssue) GetVerificationNonce() string {
+	if x != nil {
+		return x.VerificationNonce
+	}
+	return ""
+}
+
+// RekeyCommit switches the init record to the new root key: sealed_keyring
+// (sealed under it, holding every term up to keyring_term) and the rekey's
+// shares and threshold. Empty for a verified rekey, which commits the
+// pending keyring.
+type RekeyCommit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nonce         string                 `protobuf:"bytes,1,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	SealedKeyring []byte                 `protobuf:"bytes,2,opt,name=sealed_keyring,json=sealedKeyring,proto3" json:"sealed_keyring,omitempty"`
+	KeyringTerm   uint32                 `protobuf:"varint,3,opt,name=keyring_term,json=keyringTerm,proto3" json:"keyring_term,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RekeyCommit) Reset() {
+	*x = RekeyCommit{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RekeyCommit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RekeyCommit) ProtoMessage() {}
+
+func (x *RekeyCommit) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RekeyCommit.ProtoReflect.Descriptor instead.
+func (*RekeyCommit) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RekeyCommit) GetNonce() string {
+	if x != nil {
+		return x.Nonce
+	}
+	return ""
+}
+
+func (x *RekeyCommit) GetSealedKeyring() []byte {
+	if x != nil {
+		return x.SealedKeyring
+	}
+	return nil
+}
+
+func (x *RekeyCommit) GetKeyringTerm() uint32 {
+	if x != nil {
+		return x.KeyringTerm
+	}
+	return 0
+}
+
+// RotateKeyring adds keyring term `term` (the next one); upgrade is its
+// key sealed under the term before.
+type RotateKeyring struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Term          uint32                 `protobuf:"varint,1,opt,name=term,proto3" json:"term,omitempty"`
+	Upgrade       []byte                 `protobuf:"bytes,2,opt,name=upgrade,proto3" json:"upgrade,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateKeyring) Reset() {
+	*x = RotateKeyring{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateKeyring) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateKeyring) ProtoMessage() {}
+
+func (x *RotateKeyring) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateKeyring.ProtoReflect.Descriptor instead.
+func (*RotateKeyring) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RotateKeyring) GetTerm() uint32 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+func (x *RotateKeyring) GetUpgrade() []byte {
+	if x != nil {
+		return x.Upgrade
+	}
+	return nil
+}
+
+// RotateReseal replaces sealed values with the same plaintexts sealed
+// under a newer keyring term: the background re-seal after a rotation.
+type RotateReseal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*RotateResealItem    `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateReseal) Reset() {
+	*x = RotateReseal{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateReseal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateReseal) ProtoMessage() {}
+
+func (x *RotateReseal) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateReseal.ProtoReflect.Descriptor instead.
+func (*RotateReseal) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RotateReseal) GetItems() []*RotateResealItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+type RotateResealItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind: 1 key material (id = key id, version), 2 access key secret (id =
+	// access key id).
+	Kind          uint32 `protobuf:"varint,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Id            string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Version       uint32 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Sealed        []byte `protobuf:"bytes,4,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateResealItem) Reset() {
+	*x = RotateResealItem{}
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateResealItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateResealItem) ProtoMessage() {}
+
+func (x *RotateResealItem) ProtoReflect() protoreflect.Message {
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateResealItem.ProtoReflect.Descriptor instead.
+func (*RotateResealItem) Descriptor() ([]byte, []int) {
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RotateResealItem) GetKind() uint32 {
+	if x != nil {
+		return x.Kind
+	}
+	return 0
+}
+
+func (x *RotateResealItem) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RotateResealItem) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *RotateResealItem) GetSealed() []byte {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
 type AccessKey struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	AccessKeyId string                 `protobuf:"bytes,1,opt,name=access_key_id,json=accessKeyId,proto3" json:"access_key_id,omitempty"`
@@ -202,7 +694,7 @@ type AccessKey struct {
 
 func (x *AccessKey) Reset() {
 	*x = AccessKey{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[2]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -214,7 +706,7 @@ func (x *AccessKey) String() string {
 func (*AccessKey) ProtoMessage() {}
 
 func (x *AccessKey) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[2]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -227,7 +719,7 @@ func (x *AccessKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessKey.ProtoReflect.Descriptor instead.
 func (*AccessKey) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{2}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AccessKey) GetAccessKeyId() string {
@@ -279,7 +771,7 @@ type KeyMaterial struct {
 
 func (x *KeyMaterial) Reset() {
 	*x = KeyMaterial{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[3]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +783,7 @@ func (x *KeyMaterial) String() string {
 func (*KeyMaterial) ProtoMessage() {}
 
 func (x *KeyMaterial) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[3]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +796,7 @@ func (x *KeyMaterial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyMaterial.ProtoReflect.Descriptor instead.
 func (*KeyMaterial) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{3}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *KeyMaterial) GetVersion() uint32 {
@@ -345,7 +837,7 @@ type Tag struct {
 
 func (x *Tag) Reset() {
 	*x = Tag{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +849,7 @@ func (x *Tag) String() string {
 func (*Tag) ProtoMessage() {}
 
 func (x *Tag) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[4]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +862,7 @@ func (x *Tag) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tag.ProtoReflect.Descriptor instead.
 func (*Tag) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{4}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Tag) GetKey() string {
@@ -415,7 +907,7 @@ type Key struct {
 
 func (x *Key) Reset() {
 	*x = Key{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -427,7 +919,7 @@ func (x *Key) String() string {
 func (*Key) ProtoMessage() {}
 
 func (x *Key) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[5]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -440,7 +932,7 @@ func (x *Key) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Key.ProtoReflect.Descriptor instead.
 func (*Key) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{5}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Key) GetKeyId() string {
@@ -582,7 +1074,7 @@ type ImportMaterial struct {
 
 func (x *ImportMaterial) Reset() {
 	*x = ImportMaterial{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +1086,7 @@ func (x *ImportMaterial) String() string {
 func (*ImportMaterial) ProtoMessage() {}
 
 func (x *ImportMaterial) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[6]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +1099,7 @@ func (x *ImportMaterial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportMaterial.ProtoReflect.Descriptor instead.
 func (*ImportMaterial) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{6}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ImportMaterial) GetKeyMaterialId() string {
@@ -677,7 +1169,7 @@ type ImportKeyMaterial struct {
 
 func (x *ImportKeyMaterial) Reset() {
 	*x = ImportKeyMaterial{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +1181,7 @@ func (x *ImportKeyMaterial) String() string {
 func (*ImportKeyMaterial) ProtoMessage() {}
 
 func (x *ImportKeyMaterial) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[7]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +1194,7 @@ func (x *ImportKeyMaterial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportKeyMaterial.ProtoReflect.Descriptor instead.
 func (*ImportKeyMaterial) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{7}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ImportKeyMaterial) GetKeyId() string {
@@ -747,7 +1239,7 @@ type ImportDeleteMaterial struct {
 
 func (x *ImportDeleteMaterial) Reset() {
 	*x = ImportDeleteMaterial{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +1251,7 @@ func (x *ImportDeleteMaterial) String() string {
 func (*ImportDeleteMaterial) ProtoMessage() {}
 
 func (x *ImportDeleteMaterial) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[8]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +1264,7 @@ func (x *ImportDeleteMaterial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportDeleteMaterial.ProtoReflect.Descriptor instead.
 func (*ImportDeleteMaterial) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{8}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ImportDeleteMaterial) GetKeyId() string {
@@ -810,7 +1302,7 @@ type ImportRotate struct {
 
 func (x *ImportRotate) Reset() {
 	*x = ImportRotate{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -822,7 +1314,7 @@ func (x *ImportRotate) String() string {
 func (*ImportRotate) ProtoMessage() {}
 
 func (x *ImportRotate) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[9]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -835,7 +1327,7 @@ func (x *ImportRotate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportRotate.ProtoReflect.Descriptor instead.
 func (*ImportRotate) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{9}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ImportRotate) GetKeyId() string {
@@ -877,7 +1369,7 @@ type ImportToken struct {
 
 func (x *ImportToken) Reset() {
 	*x = ImportToken{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -889,7 +1381,7 @@ func (x *ImportToken) String() string {
 func (*ImportToken) ProtoMessage() {}
 
 func (x *ImportToken) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[10]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -902,7 +1394,7 @@ func (x *ImportToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportToken.ProtoReflect.Descriptor instead.
 func (*ImportToken) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{10}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ImportToken) GetKeyId() string {
@@ -952,7 +1444,7 @@ type Alias struct {
 
 func (x *Alias) Reset() {
 	*x = Alias{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1456,7 @@ func (x *Alias) String() string {
 func (*Alias) ProtoMessage() {}
 
 func (x *Alias) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[11]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1469,7 @@ func (x *Alias) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alias.ProtoReflect.Descriptor instead.
 func (*Alias) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{11}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Alias) GetAliasName() string {
@@ -1017,7 +1509,7 @@ type KeyRef struct {
 
 func (x *KeyRef) Reset() {
 	*x = KeyRef{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1521,7 @@ func (x *KeyRef) String() string {
 func (*KeyRef) ProtoMessage() {}
 
 func (x *KeyRef) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[12]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1534,7 @@ func (x *KeyRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyRef.ProtoReflect.Descriptor instead.
 func (*KeyRef) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{12}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *KeyRef) GetKeyId() string {
@@ -1062,7 +1554,7 @@ type UpdateKeyDescription struct {
 
 func (x *UpdateKeyDescription) Reset() {
 	*x = UpdateKeyDescription{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1566,7 @@ func (x *UpdateKeyDescription) String() string {
 func (*UpdateKeyDescription) ProtoMessage() {}
 
 func (x *UpdateKeyDescription) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[13]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1579,7 @@ func (x *UpdateKeyDescription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateKeyDescription.ProtoReflect.Descriptor instead.
 func (*UpdateKeyDescription) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{13}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateKeyDescription) GetKeyId() string {
@@ -1114,7 +1606,7 @@ type SetKeyEnabled struct {
 
 func (x *SetKeyEnabled) Reset() {
 	*x = SetKeyEnabled{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1618,7 @@ func (x *SetKeyEnabled) String() string {
 func (*SetKeyEnabled) ProtoMessage() {}
 
 func (x *SetKeyEnabled) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[14]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1631,7 @@ func (x *SetKeyEnabled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetKeyEnabled.ProtoReflect.Descriptor instead.
 func (*SetKeyEnabled) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{14}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SetKeyEnabled) GetKeyId() string {
@@ -1167,7 +1659,7 @@ type ScheduleKeyDeletion struct {
 
 func (x *ScheduleKeyDeletion) Reset() {
 	*x = ScheduleKeyDeletion{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1671,7 @@ func (x *ScheduleKeyDeletion) String() string {
 func (*ScheduleKeyDeletion) ProtoMessage() {}
 
 func (x *ScheduleKeyDeletion) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[15]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1684,7 @@ func (x *ScheduleKeyDeletion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleKeyDeletion.ProtoReflect.Descriptor instead.
 func (*ScheduleKeyDeletion) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{15}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ScheduleKeyDeletion) GetKeyId() string {
@@ -1227,7 +1719,7 @@ type AliasChange struct {
 
 func (x *AliasChange) Reset() {
 	*x = AliasChange{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1731,7 @@ func (x *AliasChange) String() string {
 func (*AliasChange) ProtoMessage() {}
 
 func (x *AliasChange) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[16]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1744,7 @@ func (x *AliasChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AliasChange.ProtoReflect.Descriptor instead.
 func (*AliasChange) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{16}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AliasChange) GetAliasName() string {
@@ -1279,7 +1771,7 @@ type TagResource struct {
 
 func (x *TagResource) Reset() {
 	*x = TagResource{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1783,7 @@ func (x *TagResource) String() string {
 func (*TagResource) ProtoMessage() {}
 
 func (x *TagResource) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[17]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1796,7 @@ func (x *TagResource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResource.ProtoReflect.Descriptor instead.
 func (*TagResource) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{17}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TagResource) GetKeyId() string {
@@ -1331,7 +1823,7 @@ type UntagResource struct {
 
 func (x *UntagResource) Reset() {
 	*x = UntagResource{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1835,7 @@ func (x *UntagResource) String() string {
 func (*UntagResource) ProtoMessage() {}
 
 func (x *UntagResource) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[18]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1848,7 @@ func (x *UntagResource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResource.ProtoReflect.Descriptor instead.
 func (*UntagResource) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{18}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UntagResource) GetKeyId() string {
@@ -1385,7 +1877,7 @@ type SetKeyRotation struct {
 
 func (x *SetKeyRotation) Reset() {
 	*x = SetKeyRotation{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1889,7 @@ func (x *SetKeyRotation) String() string {
 func (*SetKeyRotation) ProtoMessage() {}
 
 func (x *SetKeyRotation) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[19]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1902,7 @@ func (x *SetKeyRotation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetKeyRotation.ProtoReflect.Descriptor instead.
 func (*SetKeyRotation) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{19}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SetKeyRotation) GetKeyId() string {
@@ -1454,7 +1946,7 @@ type RotateKey struct {
 
 func (x *RotateKey) Reset() {
 	*x = RotateKey{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1466,7 +1958,7 @@ func (x *RotateKey) String() string {
 func (*RotateKey) ProtoMessage() {}
 
 func (x *RotateKey) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[20]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1479,7 +1971,7 @@ func (x *RotateKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateKey.ProtoReflect.Descriptor instead.
 func (*RotateKey) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{20}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RotateKey) GetKeyId() string {
@@ -1512,7 +2004,7 @@ type CreateKey struct {
 
 func (x *CreateKey) Reset() {
 	*x = CreateKey{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +2016,7 @@ func (x *CreateKey) String() string {
 func (*CreateKey) ProtoMessage() {}
 
 func (x *CreateKey) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[21]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +2029,7 @@ func (x *CreateKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKey.ProtoReflect.Descriptor instead.
 func (*CreateKey) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{21}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateKey) GetKey() *Key {
@@ -1559,7 +2051,7 @@ type RemovePeer struct {
 
 func (x *RemovePeer) Reset() {
 	*x = RemovePeer{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1571,7 +2063,7 @@ func (x *RemovePeer) String() string {
 func (*RemovePeer) ProtoMessage() {}
 
 func (x *RemovePeer) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[22]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1584,7 +2076,7 @@ func (x *RemovePeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemovePeer.ProtoReflect.Descriptor instead.
 func (*RemovePeer) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{22}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RemovePeer) GetNodeId() string {
@@ -1614,7 +2106,7 @@ type Voter struct {
 
 func (x *Voter) Reset() {
 	*x = Voter{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +2118,7 @@ func (x *Voter) String() string {
 func (*Voter) ProtoMessage() {}
 
 func (x *Voter) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[23]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +2131,7 @@ func (x *Voter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Voter.ProtoReflect.Descriptor instead.
 func (*Voter) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{23}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Voter) GetNodeId() string {
@@ -1667,7 +2159,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +2171,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[24]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +2184,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{24}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AuditBatch) GetEvents() [][]byte {
@@ -1714,7 +2206,7 @@ type AuditTrim struct {
 
 func (x *AuditTrim) Reset() {
 	*x = AuditTrim{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +2218,7 @@ func (x *AuditTrim) String() string {
 func (*AuditTrim) ProtoMessage() {}
 
 func (x *AuditTrim) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[25]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +2231,7 @@ func (x *AuditTrim) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditTrim.ProtoReflect.Descriptor instead.
 func (*AuditTrim) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{25}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AuditTrim) GetBeforeSeq() uint64 {
@@ -1769,7 +2261,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1781,7 +2273,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[26]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1794,7 +2286,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{26}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AuditRecord) GetSeq() uint64 {
@@ -1840,7 +2332,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +2344,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[27]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +2357,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{27}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *User) GetName() string {
@@ -1913,7 +2405,7 @@ type UserPolicy struct {
 
 func (x *UserPolicy) Reset() {
 	*x = UserPolicy{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1925,7 +2417,7 @@ func (x *UserPolicy) String() string {
 func (*UserPolicy) ProtoMessage() {}
 
 func (x *UserPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[28]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1938,7 +2430,7 @@ func (x *UserPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserPolicy.ProtoReflect.Descriptor instead.
 func (*UserPolicy) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{28}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *UserPolicy) GetName() string {
@@ -1964,7 +2456,7 @@ type CreateUser struct {
 
 func (x *CreateUser) Reset() {
 	*x = CreateUser{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1976,7 +2468,7 @@ func (x *CreateUser) String() string {
 func (*CreateUser) ProtoMessage() {}
 
 func (x *CreateUser) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[29]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1989,7 +2481,7 @@ func (x *CreateUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateUser.ProtoReflect.Descriptor instead.
 func (*CreateUser) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{29}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CreateUser) GetUser() *User {
@@ -2009,7 +2501,7 @@ type DeleteAccessKey struct {
 
 func (x *DeleteAccessKey) Reset() {
 	*x = DeleteAccessKey{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2021,7 +2513,7 @@ func (x *DeleteAccessKey) String() string {
 func (*DeleteAccessKey) ProtoMessage() {}
 
 func (x *DeleteAccessKey) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[30]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2034,7 +2526,7 @@ func (x *DeleteAccessKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAccessKey.ProtoReflect.Descriptor instead.
 func (*DeleteAccessKey) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{30}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeleteAccessKey) GetAccessKeyId() string {
@@ -2061,7 +2553,7 @@ type PutUserPolicy struct {
 
 func (x *PutUserPolicy) Reset() {
 	*x = PutUserPolicy{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2073,7 +2565,7 @@ func (x *PutUserPolicy) String() string {
 func (*PutUserPolicy) ProtoMessage() {}
 
 func (x *PutUserPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[31]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2086,7 +2578,7 @@ func (x *PutUserPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutUserPolicy.ProtoReflect.Descriptor instead.
 func (*PutUserPolicy) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{31}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PutUserPolicy) GetUserName() string {
@@ -2113,7 +2605,7 @@ type DeleteUser struct {
 
 func (x *DeleteUser) Reset() {
 	*x = DeleteUser{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2617,7 @@ func (x *DeleteUser) String() string {
 func (*DeleteUser) ProtoMessage() {}
 
 func (x *DeleteUser) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[32]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2630,7 @@ func (x *DeleteUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUser.ProtoReflect.Descriptor instead.
 func (*DeleteUser) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{32}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeleteUser) GetUserName() string {
@@ -2159,7 +2651,7 @@ type DeleteUserPolicy struct {
 
 func (x *DeleteUserPolicy) Reset() {
 	*x = DeleteUserPolicy{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2171,7 +2663,7 @@ func (x *DeleteUserPolicy) String() string {
 func (*DeleteUserPolicy) ProtoMessage() {}
 
 func (x *DeleteUserPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[33]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2184,7 +2676,7 @@ func (x *DeleteUserPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUserPolicy.ProtoReflect.Descriptor instead.
 func (*DeleteUserPolicy) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{33}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeleteUserPolicy) GetUserName() string {
@@ -2211,7 +2703,7 @@ type PutKeyPolicy struct {
 
 func (x *PutKeyPolicy) Reset() {
 	*x = PutKeyPolicy{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2223,7 +2715,7 @@ func (x *PutKeyPolicy) String() string {
 func (*PutKeyPolicy) ProtoMessage() {}
 
 func (x *PutKeyPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[34]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2236,7 +2728,7 @@ func (x *PutKeyPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutKeyPolicy.ProtoReflect.Descriptor instead.
 func (*PutKeyPolicy) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{34}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PutKeyPolicy) GetKeyId() string {
@@ -2275,7 +2767,7 @@ type Grant struct {
 
 func (x *Grant) Reset() {
 	*x = Grant{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2287,7 +2779,7 @@ func (x *Grant) String() string {
 func (*Grant) ProtoMessage() {}
 
 func (x *Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[35]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2300,7 +2792,7 @@ func (x *Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Grant.ProtoReflect.Descriptor instead.
 func (*Grant) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{35}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Grant) GetGrantId() string {
@@ -2389,7 +2881,7 @@ type CreateGrant struct {
 
 func (x *CreateGrant) Reset() {
 	*x = CreateGrant{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2401,7 +2893,7 @@ func (x *CreateGrant) String() string {
 func (*CreateGrant) ProtoMessage() {}
 
 func (x *CreateGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[36]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2414,7 +2906,7 @@ func (x *CreateGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGrant.ProtoReflect.Descriptor instead.
 func (*CreateGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{36}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CreateGrant) GetGrant() *Grant {
@@ -2435,7 +2927,7 @@ type RemoveGrant struct {
 
 func (x *RemoveGrant) Reset() {
 	*x = RemoveGrant{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[37]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2447,7 +2939,7 @@ func (x *RemoveGrant) String() string {
 func (*RemoveGrant) ProtoMessage() {}
 
 func (x *RemoveGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[37]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2460,7 +2952,7 @@ func (x *RemoveGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveGrant.ProtoReflect.Descriptor instead.
 func (*RemoveGrant) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{37}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RemoveGrant) GetKeyId() string {
@@ -2496,7 +2988,7 @@ type SnapshotHeader struct {
 
 func (x *SnapshotHeader) Reset() {
 	*x = SnapshotHeader{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[38]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2508,7 +3000,7 @@ func (x *SnapshotHeader) String() string {
 func (*SnapshotHeader) ProtoMessage() {}
 
 func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[38]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2521,7 +3013,7 @@ func (x *SnapshotHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotHeader.ProtoReflect.Descriptor instead.
 func (*SnapshotHeader) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{38}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SnapshotHeader) GetFormatVersion() uint32 {
@@ -2575,7 +3067,7 @@ type SnapshotRecord struct {
 
 func (x *SnapshotRecord) Reset() {
 	*x = SnapshotRecord{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[39]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2587,7 +3079,7 @@ func (x *SnapshotRecord) String() string {
 func (*SnapshotRecord) ProtoMessage() {}
 
 func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[39]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2600,7 +3092,7 @@ func (x *SnapshotRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SnapshotRecord.ProtoReflect.Descriptor instead.
 func (*SnapshotRecord) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{39}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SnapshotRecord) GetRecord() isSnapshotRecord_Record {
@@ -2800,7 +3292,7 @@ type AuditLog struct {
 
 func (x *AuditLog) Reset() {
 	*x = AuditLog{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[40]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2812,7 +3304,7 @@ func (x *AuditLog) String() string {
 func (*AuditLog) ProtoMessage() {}
 
 func (x *AuditLog) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[40]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2825,7 +3317,7 @@ func (x *AuditLog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditLog.ProtoReflect.Descriptor instead.
 func (*AuditLog) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{40}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AuditLog) GetFirst() uint64 {
@@ -2880,7 +3372,7 @@ type AuditSegment struct {
 
 func (x *AuditSegment) Reset() {
 	*x = AuditSegment{}
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[41]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2892,7 +3384,7 @@ func (x *AuditSegment) String() string {
 func (*AuditSegment) ProtoMessage() {}
 
 func (x *AuditSegment) ProtoReflect() protoreflect.Message {
-	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[41]
+	mi := &file_fsm_fsmpb_fsm_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2905,7 +3397,7 @@ func (x *AuditSegment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditSegment.ProtoReflect.Descriptor instead.
 func (*AuditSegment) Descriptor() ([]byte, []int) {
-	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{41}
+	return file_fsm_fsmpb_fsm_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *AuditSegment) GetFirst() uint64 {
@@ -2934,12 +3426,48 @@ const file_fsm_fsmpb_fsm_proto_rawDesc = "" +
 	"\ttimestamp\x18\x04 \x01(\x03R\ttimestamp\x12\x18\n" +
 	"\apayload\x18\x05 \x01(\fR\apayload\x12\x1f\n" +
 	"\vaudit_event\x18\x06 \x01(\fR\n" +
-	"auditEvent\"\xa6\x01\n" +
+	"auditEvent\"\xc6\x02\n" +
 	"\x04Init\x12\x16\n" +
 	"\x06shares\x18\x01 \x01(\rR\x06shares\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x01(\rR\tthreshold\x12%\n" +
 	"\x0esealed_keyring\x18\x03 \x01(\fR\rsealedKeyring\x12A\n" +
-	"\x0froot_access_key\x18\x04 \x01(\v2\x19.keyraft.fsm.v1.AccessKeyR\rrootAccessKey\"\xb7\x01\n" +
+	"\x0froot_access_key\x18\x04 \x01(\v2\x19.keyraft.fsm.v1.AccessKeyR\rrootAccessKey\x121\n" +
+	"\x05rekey\x18\x05 \x01(\v2\x1b.keyraft.fsm.v1.RekeyConfigR\x05rekey\x12)\n" +
+	"\x10keyring_upgrades\x18\x06 \x03(\fR\x0fkeyringUpgrades\x12!\n" +
+	"\fkeyring_term\x18\a \x01(\rR\vkeyringTerm\x12\x1d\n" +
+	"\n" +
+	"cluster_id\x18\b \x01(\tR\tclusterId\"\xa2\x02\n" +
+	"\vRekeyConfig\x12\x14\n" +
+	"\x05nonce\x18\x01 \x01(\tR\x05nonce\x12\x16\n" +
+	"\x06shares\x18\x02 \x01(\rR\x06shares\x12\x1c\n" +
+	"\tthreshold\x18\x03 \x01(\rR\tthreshold\x12\x16\n" +
+	"\x06verify\x18\x04 \x01(\bR\x06verify\x12\x18\n" +
+	"\astarted\x18\x05 \x01(\x03R\astarted\x124\n" +
+	"\x16pending_sealed_keyring\x18\x06 \x01(\fR\x14pendingSealedKeyring\x120\n" +
+	"\x14pending_keyring_term\x18\a \x01(\rR\x12pendingKeyringTerm\x12-\n" +
+	"\x12verification_nonce\x18\b \x01(\tR\x11verificationNonce\"#\n" +
+	"\vRekeyCancel\x12\x14\n" +
+	"\x05nonce\x18\x01 \x01(\tR\x05nonce\"\x9b\x01\n" +
+	"\n" +
+	"RekeyIssue\x12\x14\n" +
+	"\x05nonce\x18\x01 \x01(\tR\x05nonce\x12%\n" +
+	"\x0esealed_keyring\x18\x02 \x01(\fR\rsealedKeyring\x12!\n" +
+	"\fkeyring_term\x18\x03 \x01(\rR\vkeyringTerm\x12-\n" +
+	"\x12verification_nonce\x18\x04 \x01(\tR\x11verificationNonce\"m\n" +
+	"\vRekeyCommit\x12\x14\n" +
+	"\x05nonce\x18\x01 \x01(\tR\x05nonce\x12%\n" +
+	"\x0esealed_keyring\x18\x02 \x01(\fR\rsealedKeyring\x12!\n" +
+	"\fkeyring_term\x18\x03 \x01(\rR\vkeyringTerm\"=\n" +
+	"\rRotateKeyring\x12\x12\n" +
+	"\x04term\x18\x01 \x01(\rR\x04term\x12\x18\n" +
+	"\aupgrade\x18\x02 \x01(\fR\aupgrade\"F\n" +
+	"\fRotateReseal\x126\n" +
+	"\x05items\x18\x01 \x03(\v2 .keyraft.fsm.v1.RotateResealItemR\x05items\"h\n" +
+	"\x10RotateResealItem\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\rR\x04kind\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\rR\aversion\x12\x16\n" +
+	"\x06sealed\x18\x04 \x01(\fR\x06sealed\"\xb7\x01\n" +
 	"\tAccessKey\x12\"\n" +
 	"\raccess_key_id\x18\x01 \x01(\tR\vaccessKeyId\x12#\n" +
 	"\rsealed_secret\x18\x02 \x01(\fR\fsealedSecret\x12#\n" +
@@ -3162,86 +3690,95 @@ func file_fsm_fsmpb_fsm_proto_rawDescGZIP() []byte {
 	return file_fsm_fsmpb_fsm_proto_rawDescData
 }
 
-var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_fsm_fsmpb_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_fsm_fsmpb_fsm_proto_goTypes = []any{
 	(*Command)(nil),              // 0: keyraft.fsm.v1.Command
 	(*Init)(nil),                 // 1: keyraft.fsm.v1.Init
-	(*AccessKey)(nil),            // 2: keyraft.fsm.v1.AccessKey
-	(*KeyMaterial)(nil),          // 3: keyraft.fsm.v1.KeyMaterial
-	(*Tag)(nil),                  // 4: keyraft.fsm.v1.Tag
-	(*Key)(nil),                  // 5: keyraft.fsm.v1.Key
-	(*ImportMaterial)(nil),       // 6: keyraft.fsm.v1.ImportMaterial
-	(*ImportKeyMaterial)(nil),    // 7: keyraft.fsm.v1.ImportKeyMaterial
-	(*ImportDeleteMaterial)(nil), // 8: keyraft.fsm.v1.ImportDeleteMaterial
-	(*ImportRotate)(nil),         // 9: keyraft.fsm.v1.ImportRotate
-	(*ImportToken)(nil),          // 10: keyraft.fsm.v1.ImportToken
-	(*Alias)(nil),                // 11: keyraft.fsm.v1.Alias
-	(*KeyRef)(nil),               // 12: keyraft.fsm.v1.KeyRef
-	(*UpdateKeyDescription)(nil), // 13: keyraft.fsm.v1.UpdateKeyDescription
-	(*SetKeyEnabled)(nil),        // 14: keyraft.fsm.v1.SetKeyEnabled
-	(*ScheduleKeyDeletion)(nil),  // 15: keyraft.fsm.v1.ScheduleKeyDeletion
-	(*AliasChange)(nil),          // 16: keyraft.fsm.v1.AliasChange
-	(*TagResource)(nil),          // 17: keyraft.fsm.v1.TagResource
-	(*UntagResource)(nil),        // 18: keyraft.fsm.v1.UntagResource
-	(*SetKeyRotation)(nil),       // 19: keyraft.fsm.v1.SetKeyRotation
-	(*RotateKey)(nil),            // 20: keyraft.fsm.v1.RotateKey
-	(*CreateKey)(nil),            // 21: keyraft.fsm.v1.CreateKey
-	(*RemovePeer)(nil),           // 22: keyraft.fsm.v1.RemovePeer
-	(*Voter)(nil),                // 23: keyraft.fsm.v1.Voter
-	(*AuditBatch)(nil),           // 24: keyraft.fsm.v1.AuditBatch
-	(*AuditTrim)(nil),            // 25: keyraft.fsm.v1.AuditTrim
-	(*AuditRecord)(nil),          // 26: keyraft.fsm.v1.AuditRecord
-	(*User)(nil),                 // 27: keyraft.fsm.v1.User
-	(*UserPolicy)(nil),           // 28: keyraft.fsm.v1.UserPolicy
-	(*CreateUser)(nil),           // 29: keyraft.fsm.v1.CreateUser
-	(*DeleteAccessKey)(nil),      // 30: keyraft.fsm.v1.DeleteAccessKey
-	(*PutUserPolicy)(nil),        // 31: keyraft.fsm.v1.PutUserPolicy
-	(*DeleteUser)(nil),           // 32: keyraft.fsm.v1.DeleteUser
-	(*DeleteUserPolicy)(nil),     // 33: keyraft.fsm.v1.DeleteUserPolicy
-	(*PutKeyPolicy)(nil),         // 34: keyraft.fsm.v1.PutKeyPolicy
-	(*Grant)(nil),                // 35: keyraft.fsm.v1.Grant
-	(*CreateGrant)(nil),          // 36: keyraft.fsm.v1.CreateGrant
-	(*RemoveGrant)(nil),          // 37: keyraft.fsm.v1.RemoveGrant
-	(*SnapshotHeader)(nil),       // 38: keyraft.fsm.v1.SnapshotHeader
-	(*SnapshotRecord)(nil),       // 39: keyraft.fsm.v1.SnapshotRecord
-	(*AuditLog)(nil),             // 40: keyraft.fsm.v1.AuditLog
-	(*AuditSegment)(nil),         // 41: keyraft.fsm.v1.AuditSegment
-	nil,                          // 42: keyraft.fsm.v1.Grant.ContextEqualsEntry
-	nil,                          // 43: keyraft.fsm.v1.Grant.ContextSubsetEntry
+	(*RekeyConfig)(nil),          // 2: keyraft.fsm.v1.RekeyConfig
+	(*RekeyCancel)(nil),          // 3: keyraft.fsm.v1.RekeyCancel
+	(*RekeyIssue)(nil),           // 4: keyraft.fsm.v1.RekeyIssue
+	(*RekeyCommit)(nil),          // 5: keyraft.fsm.v1.RekeyCommit
+	(*RotateKeyring)(nil),        // 6: keyraft.fsm.v1.RotateKeyring
+	(*RotateReseal)(nil),         // 7: keyraft.fsm.v1.RotateReseal
+	(*RotateResealItem)(nil),     // 8: keyraft.fsm.v1.RotateResealItem
+	(*AccessKey)(nil),            // 9: keyraft.fsm.v1.AccessKey
+	(*KeyMaterial)(nil),          // 10: keyraft.fsm.v1.KeyMaterial
+	(*Tag)(nil),                  // 11: keyraft.fsm.v1.Tag
+	(*Key)(nil),                  // 12: keyraft.fsm.v1.Key
+	(*ImportMaterial)(nil),       // 13: keyraft.fsm.v1.ImportMaterial
+	(*ImportKeyMaterial)(nil),    // 14: keyraft.fsm.v1.ImportKeyMaterial
+	(*ImportDeleteMaterial)(nil), // 15: keyraft.fsm.v1.ImportDeleteMaterial
+	(*ImportRotate)(nil),         // 16: keyraft.fsm.v1.ImportRotate
+	(*ImportToken)(nil),          // 17: keyraft.fsm.v1.ImportToken
+	(*Alias)(nil),                // 18: keyraft.fsm.v1.Alias
+	(*KeyRef)(nil),               // 19: keyraft.fsm.v1.KeyRef
+	(*UpdateKeyDescription)(nil), // 20: keyraft.fsm.v1.UpdateKeyDescription
+	(*SetKeyEnabled)(nil),        // 21: keyraft.fsm.v1.SetKeyEnabled
+	(*ScheduleKeyDeletion)(nil),  // 22: keyraft.fsm.v1.ScheduleKeyDeletion
+	(*AliasChange)(nil),          // 23: keyraft.fsm.v1.AliasChange
+	(*TagResource)(nil),          // 24: keyraft.fsm.v1.TagResource
+	(*UntagResource)(nil),        // 25: keyraft.fsm.v1.UntagResource
+	(*SetKeyRotation)(nil),       // 26: keyraft.fsm.v1.SetKeyRotation
+	(*RotateKey)(nil),            // 27: keyraft.fsm.v1.RotateKey
+	(*CreateKey)(nil),            // 28: keyraft.fsm.v1.CreateKey
+	(*RemovePeer)(nil),           // 29: keyraft.fsm.v1.RemovePeer
+	(*Voter)(nil),                // 30: keyraft.fsm.v1.Voter
+	(*AuditBatch)(nil),           // 31: keyraft.fsm.v1.AuditBatch
+	(*AuditTrim)(nil),            // 32: keyraft.fsm.v1.AuditTrim
+	(*AuditRecord)(nil),          // 33: keyraft.fsm.v1.AuditRecord
+	(*User)(nil),                 // 34: keyraft.fsm.v1.User
+	(*UserPolicy)(nil),           // 35: keyraft.fsm.v1.UserPolicy
+	(*CreateUser)(nil),           // 36: keyraft.fsm.v1.CreateUser
+	(*DeleteAccessKey)(nil),      // 37: keyraft.fsm.v1.DeleteAccessKey
+	(*PutUserPolicy)(nil),        // 38: keyraft.fsm.v1.PutUserPolicy
+	(*DeleteUser)(nil),           // 39: keyraft.fsm.v1.DeleteUser
+	(*DeleteUserPolicy)(nil),     // 40: keyraft.fsm.v1.DeleteUserPolicy
+	(*PutKeyPolicy)(nil),         // 41: keyraft.fsm.v1.PutKeyPolicy
+	(*Grant)(nil),                // 42: keyraft.fsm.v1.Grant
+	(*CreateGrant)(nil),          // 43: keyraft.fsm.v1.CreateGrant
+	(*RemoveGrant)(nil),          // 44: keyraft.fsm.v1.RemoveGrant
+	(*SnapshotHeader)(nil),       // 45: keyraft.fsm.v1.SnapshotHeader
+	(*SnapshotRecord)(nil),       // 46: keyraft.fsm.v1.SnapshotRecord
+	(*AuditLog)(nil),             // 47: keyraft.fsm.v1.AuditLog
+	(*AuditSegment)(nil),         // 48: keyraft.fsm.v1.AuditSegment
+	nil,                          // 49: keyraft.fsm.v1.Grant.ContextEqualsEntry
+	nil,                          // 50: keyraft.fsm.v1.Grant.ContextSubsetEntry
 }
 var file_fsm_fsmpb_fsm_proto_depIdxs = []int32{
-	2,  // 0: keyraft.fsm.v1.Init.root_access_key:type_name -> keyraft.fsm.v1.AccessKey
-	3,  // 1: keyraft.fsm.v1.Key.material:type_name -> keyraft.fsm.v1.KeyMaterial
-	4,  // 2: keyraft.fsm.v1.Key.tags:type_name -> keyraft.fsm.v1.Tag
-	6,  // 3: keyraft.fsm.v1.Key.imports:type_name -> keyraft.fsm.v1.ImportMaterial
-	6,  // 4: keyraft.fsm.v1.ImportKeyMaterial.record:type_name -> keyraft.fsm.v1.ImportMaterial
-	3,  // 5: keyraft.fsm.v1.ImportRotate.material:type_name -> keyraft.fsm.v1.KeyMaterial
-	4,  // 6: keyraft.fsm.v1.TagResource.tags:type_name -> keyraft.fsm.v1.Tag
-	3,  // 7: keyraft.fsm.v1.RotateKey.material:type_name -> keyraft.fsm.v1.KeyMaterial
-	5,  // 8: keyraft.fsm.v1.CreateKey.key:type_name -> keyraft.fsm.v1.Key
-	28, // 9: keyraft.fsm.v1.User.policies:type_name -> keyraft.fsm.v1.UserPolicy
-	27, // 10: keyraft.fsm.v1.CreateUser.user:type_name -> keyraft.fsm.v1.User
-	28, // 11: keyraft.fsm.v1.PutUserPolicy.policy:type_name -> keyraft.fsm.v1.UserPolicy
-	42, // 12: keyraft.fsm.v1.Grant.context_equals:type_name -> keyraft.fsm.v1.Grant.ContextEqualsEntry
-	43, // 13: keyraft.fsm.v1.Grant.context_subset:type_name -> keyraft.fsm.v1.Grant.ContextSubsetEntry
-	35, // 14: keyraft.fsm.v1.CreateGrant.grant:type_name -> keyraft.fsm.v1.Grant
-	1,  // 15: keyraft.fsm.v1.SnapshotRecord.init:type_name -> keyraft.fsm.v1.Init
-	5,  // 16: keyraft.fsm.v1.SnapshotRecord.key:type_name -> keyraft.fsm.v1.Key
-	22, // 17: keyraft.fsm.v1.SnapshotRecord.removed_peer:type_name -> keyraft.fsm.v1.RemovePeer
-	11, // 18: keyraft.fsm.v1.SnapshotRecord.alias:type_name -> keyraft.fsm.v1.Alias
-	26, // 19: keyraft.fsm.v1.SnapshotRecord.audit_event_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
-	26, // 20: keyraft.fsm.v1.SnapshotRecord.audit_anchor_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
-	27, // 21: keyraft.fsm.v1.SnapshotRecord.user:type_name -> keyraft.fsm.v1.User
-	2,  // 22: keyraft.fsm.v1.SnapshotRecord.access_key:type_name -> keyraft.fsm.v1.AccessKey
-	35, // 23: keyraft.fsm.v1.SnapshotRecord.grant:type_name -> keyraft.fsm.v1.Grant
-	40, // 24: keyraft.fsm.v1.SnapshotRecord.audit_log:type_name -> keyraft.fsm.v1.AuditLog
-	23, // 25: keyraft.fsm.v1.SnapshotRecord.voter:type_name -> keyraft.fsm.v1.Voter
-	41, // 26: keyraft.fsm.v1.AuditLog.segments:type_name -> keyraft.fsm.v1.AuditSegment
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	9,  // 0: keyraft.fsm.v1.Init.root_access_key:type_name -> keyraft.fsm.v1.AccessKey
+	2,  // 1: keyraft.fsm.v1.Init.rekey:type_name -> keyraft.fsm.v1.RekeyConfig
+	8,  // 2: keyraft.fsm.v1.RotateReseal.items:type_name -> keyraft.fsm.v1.RotateResealItem
+	10, // 3: keyraft.fsm.v1.Key.material:type_name -> keyraft.fsm.v1.KeyMaterial
+	11, // 4: keyraft.fsm.v1.Key.tags:type_name -> keyraft.fsm.v1.Tag
+	13, // 5: keyraft.fsm.v1.Key.imports:type_name -> keyraft.fsm.v1.ImportMaterial
+	13, // 6: keyraft.fsm.v1.ImportKeyMaterial.record:type_name -> keyraft.fsm.v1.ImportMaterial
+	10, // 7: keyraft.fsm.v1.ImportRotate.material:type_name -> keyraft.fsm.v1.KeyMaterial
+	11, // 8: keyraft.fsm.v1.TagResource.tags:type_name -> keyraft.fsm.v1.Tag
+	10, // 9: keyraft.fsm.v1.RotateKey.material:type_name -> keyraft.fsm.v1.KeyMaterial
+	12, // 10: keyraft.fsm.v1.CreateKey.key:type_name -> keyraft.fsm.v1.Key
+	35, // 11: keyraft.fsm.v1.User.policies:type_name -> keyraft.fsm.v1.UserPolicy
+	34, // 12: keyraft.fsm.v1.CreateUser.user:type_name -> keyraft.fsm.v1.User
+	35, // 13: keyraft.fsm.v1.PutUserPolicy.policy:type_name -> keyraft.fsm.v1.UserPolicy
+	49, // 14: keyraft.fsm.v1.Grant.context_equals:type_name -> keyraft.fsm.v1.Grant.ContextEqualsEntry
+	50, // 15: keyraft.fsm.v1.Grant.context_subset:type_name -> keyraft.fsm.v1.Grant.ContextSubsetEntry
+	42, // 16: keyraft.fsm.v1.CreateGrant.grant:type_name -> keyraft.fsm.v1.Grant
+	1,  // 17: keyraft.fsm.v1.SnapshotRecord.init:type_name -> keyraft.fsm.v1.Init
+	12, // 18: keyraft.fsm.v1.SnapshotRecord.key:type_name -> keyraft.fsm.v1.Key
+	29, // 19: keyraft.fsm.v1.SnapshotRecord.removed_peer:type_name -> keyraft.fsm.v1.RemovePeer
+	18, // 20: keyraft.fsm.v1.SnapshotRecord.alias:type_name -> keyraft.fsm.v1.Alias
+	33, // 21: keyraft.fsm.v1.SnapshotRecord.audit_event_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
+	33, // 22: keyraft.fsm.v1.SnapshotRecord.audit_anchor_deprecated:type_name -> keyraft.fsm.v1.AuditRecord
+	34, // 23: keyraft.fsm.v1.SnapshotRecord.user:type_name -> keyraft.fsm.v1.User
+	9,  // 24: keyraft.fsm.v1.SnapshotRecord.access_key:type_name -> keyraft.fsm.v1.AccessKey
+	42, // 25: keyraft.fsm.v1.SnapshotRecord.grant:type_name -> keyraft.fsm.v1.Grant
+	47, // 26: keyraft.fsm.v1.SnapshotRecord.audit_log:type_name -> keyraft.fsm.v1.AuditLog
+	30, // 27: keyraft.fsm.v1.SnapshotRecord.voter:type_name -> keyraft.fsm.v1.Voter
+	48, // 28: keyraft.fsm.v1.AuditLog.segments:type_name -> keyraft.fsm.v1.AuditSegment
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_fsm_fsmpb_fsm_proto_init() }
@@ -3249,7 +3786,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 	if File_fsm_fsmpb_fsm_proto != nil {
 		return
 	}
-	file_fsm_fsmpb_fsm_proto_msgTypes[39].OneofWrappers = []any{
+	file_fsm_fsmpb_fsm_proto_msgTypes[46].OneofWrappers = []any{
 		(*SnapshotRecord_Init)(nil),
 		(*SnapshotRecord_Key)(nil),
 		(*SnapshotRecord_RemovedPeer)(nil),
@@ -3268,7 +3805,7 @@ func file_fsm_fsmpb_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fsm_fsmpb_fsm_proto_rawDesc), len(file_fsm_fsmpb_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   44,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
