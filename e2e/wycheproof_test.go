@@ -469,10 +469,10 @@ var hmacFiles = []struct {
 	spec     types.KeySpec
 	alg      types.MacAlgorithmSpec
 	tagBits  int
-	min, max int // AWS's sizes in bytes of imported HMAC key material
+	min, max int // AWS's sizes in bytes of imported HMAC key material: the spec's length to 1024 bits
 }{
-	{"hmac_sha224_test.json", types.KeySpecHmac224, types.MacAlgorithmSpecHmacSha224, 224, 28, 64},
-	{"hmac_sha256_test.json", types.KeySpecHmac256, types.MacAlgorithmSpecHmacSha256, 256, 32, 64},
+	{"hmac_sha224_test.json", types.KeySpecHmac224, types.MacAlgorithmSpecHmacSha224, 224, 28, 128},
+	{"hmac_sha256_test.json", types.KeySpecHmac256, types.MacAlgorithmSpecHmacSha256, 256, 32, 128},
 	{"hmac_sha384_test.json", types.KeySpecHmac384, types.MacAlgorithmSpecHmacSha384, 384, 48, 128},
 	{"hmac_sha512_test.json", types.KeySpecHmac512, types.MacAlgorithmSpecHmacSha512, 512, 64, 128},
 }
