@@ -189,6 +189,12 @@ func (a *API) serveSnapshotRestore(w http.ResponseWriter, r *http.Request, from 
 	}
 	defer staged.Close()
 	a.extendWrite(w)
+	if initialized {
+		if err := sealConfigOf(a.State).restorableOver(staged.seal); err != nil {
+			a.refuseRestore(w, r, akid, params, err)
+			return
+		}
+	}
 	if !initialized && a.State.Initialized() {
 		// Initialised while the body arrived (init waits for no restore
 		// that had not yet begun): the unsigned path is closed now.
@@ -290,7 +296,7 @@ func (a *API) stageRestore(stream io.Reader) (*stagedFile, error) {
 		staged.Close()
 		return nil, err
 	}
-	if err := trialRestore(f, filepath.Join(dir, "audit")); err != nil {
+	if staged.seal, err = trialRestore(f, filepath.Join(dir, "audit")); err != nil {
 		staged.Close()
 		// The detail names files in the data dir: the log's, not the caller's.
 		a.Log.Warn("snapshot restore refused: the backup does not restore", "error", err)
@@ -305,22 +311,28 @@ func (a *API) stageRestore(stream io.Reader) (*stagedFile, error) {
 
 // trialRestore restores f's snapshot into a state machine that no raft
 // drives, over an empty audit store in auditDir.
-func trialRestore(f *os.File, auditDir string) error {
+func trialRestore(f *os.File, auditDir string) (sealConfig, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
+		return sealConfig{}, err
 	}
 	store, err := audit.Open(auditDir)
 	if err != nil {
-		return err
+		return sealConfig{}, err
 	}
 	defer store.Close()
-	return fsm.New(store).Restore(io.NopCloser(f))
+	scratch := fsm.New(store)
+	if err := scratch.Restore(io.NopCloser(f)); err != nil {
+		return sealConfig{}, err
+	}
+	return sealConfigOf(scratch.Query()), nil
 }
 
 // stagedFile is a staged backup that removes its directory when closed.
 type stagedFile struct {
 	*os.File
 	dir string
+	// seal is the backup's seal configuration, read from the trial restore.
+	seal sealConfig
 }
 
 func (s *stagedFile) Close() error {
