@@ -305,6 +305,12 @@ func TestRotateImportedKeyOnDemand(t *testing.T) {
 		rot[0].(map[string]any)["ImportState"] != "IMPORTED" || rot[1].(map[string]any)["KeyMaterialDescription"] != "next" {
 		t.Fatalf("ListKeyRotations before rotating: %v", rot)
 	}
+	// Neither the first material nor the one pending rotation is a rotation.
+	for _, in := range []map[string]any{{"KeyId": id}, {"KeyId": id, "IncludeKeyMaterial": "ROTATIONS_ONLY"}} {
+		if rot := ts.mustCall(t, "ListKeyRotations", in)["Rotations"].([]any); len(rot) != 0 {
+			t.Fatalf("ListKeyRotations %v lists material that is no rotation: %v", in, rot)
+		}
+	}
 	ts.mustCall(t, "RotateKeyOnDemand", map[string]any{"KeyId": id})
 	md := ts.mustCall(t, "DescribeKey", map[string]any{"KeyId": id})["KeyMetadata"].(map[string]any)
 	if md["CurrentKeyMaterialId"] != second || md["CurrentKeyMaterialId"] == first {

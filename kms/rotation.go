@@ -248,8 +248,10 @@ func (s *Service) ListKeyRotations(ctx context.Context, call Call, req *listKeyR
 		entries = append(entries, entry)
 	}
 	// Material imported for the next on-demand rotation is listed after
-	// the versions, as AWS lists it, on the last page.
-	if end == len(versions) {
+	// the versions, on the last page, and only for ALL_KEY_MATERIAL: it is
+	// not a rotation yet (AWS: "KMS adds the first key material and any
+	// imported key material pending rotation" for that value alone).
+	if all && end == len(versions) {
 		for _, r := range k.Imports {
 			if r.Version == 0 {
 				entries = append(entries, rotationEntry{KeyId: id, KeyMaterialState: "PENDING_ROTATION"}.withImport(r))
