@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -348,7 +349,8 @@ func TestImportConditions(t *testing.T) {
 		`{"Effect":"Allow","Principal":{"AWS":"` + alice.PrincipalARN + `"},"Action":"kms:GetParametersForImport","Resource":"*",` +
 		`"Condition":{"StringEquals":{"kms:WrappingAlgorithm":"RSA_AES_KEY_WRAP_SHA_256","kms:WrappingKeySpec":"RSA_3072","kms:KeyOrigin":"EXTERNAL"}}},` +
 		`{"Effect":"Allow","Principal":{"AWS":"` + alice.PrincipalARN + `"},"Action":"kms:ImportKeyMaterial","Resource":"*",` +
-		`"Condition":{"StringEquals":{"kms:ExpirationModel":"KEY_MATERIAL_EXPIRES"}}}]}`
+		`"Condition":{"StringEquals":{"kms:ExpirationModel":"KEY_MATERIAL_EXPIRES"},` +
+		`"NumericLessThanEquals":{"kms:ValidTo":` + strconv.FormatInt(ts.now().Add(2*time.Hour).Unix(), 10) + `}}}]}`
 	ts.mustCall(t, "PutKeyPolicy", map[string]any{"KeyId": id, "Policy": policy})
 	params := func(alg, spec string) map[string]any {
 		return map[string]any{"KeyId": id, "WrappingAlgorithm": alg, "WrappingKeySpec": spec}
@@ -365,7 +367,11 @@ func TestImportConditions(t *testing.T) {
 	if _, e := ts.callAs(t, alice, "ImportKeyMaterial", in); e == nil || e.Type != "AccessDeniedException" {
 		t.Fatalf("KEY_MATERIAL_DOES_NOT_EXPIRE against a policy that requires expiry: %v", e)
 	}
-	in["ExpirationModel"], in["ValidTo"] = "KEY_MATERIAL_EXPIRES", float64(ts.now().Add(time.Hour).Unix())
+	in["ExpirationModel"], in["ValidTo"] = "KEY_MATERIAL_EXPIRES", float64(ts.now().Add(3*time.Hour).Unix())
+	if _, e := ts.callAs(t, alice, "ImportKeyMaterial", in); e == nil || e.Type != "AccessDeniedException" {
+		t.Fatalf("a ValidTo past the policy's NumericLessThanEquals: %v", e)
+	}
+	in["ValidTo"] = float64(ts.now().Add(time.Hour).Unix())
 	if _, e := ts.callAs(t, alice, "ImportKeyMaterial", in); e != nil {
 		t.Fatalf("an import the policy allows: %v", e)
 	}

@@ -2,7 +2,9 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -22,6 +24,12 @@ const (
 	opArnNotLike
 	opBool
 	opNull
+	opNumericEquals
+	opNumericNotEquals
+	opNumericLessThan
+	opNumericLessThanEquals
+	opNumericGreaterThan
+	opNumericGreaterThanEquals
 )
 
 var operators = map[string]op{
@@ -37,6 +45,14 @@ var operators = map[string]op{
 	"ArnNotLike":                opArnNotLike,
 	"Bool":                      opBool,
 	"Null":                      opNull,
+	// Numeric operators serve kms:ValidTo (Unix seconds), as AWS's
+	// examples use NumericLessThanEquals on it.
+	"NumericEquals":            opNumericEquals,
+	"NumericNotEquals":         opNumericNotEquals,
+	"NumericLessThan":          opNumericLessThan,
+	"NumericLessThanEquals":    opNumericLessThanEquals,
+	"NumericGreaterThan":       opNumericGreaterThan,
+	"NumericGreaterThanEquals": opNumericGreaterThanEquals,
 }
 
 // negated operators are true where their positive twin is false, including
@@ -64,6 +80,32 @@ func (o op) matches(pv, rv string) bool {
 		return arnLike(pv, rv)
 	case opBool:
 		return strings.EqualFold(pv, rv)
+	case opNumericEquals, opNumericNotEquals, opNumericLessThan, opNumericLessThanEquals, opNumericGreaterThan, opNumericGreaterThanEquals:
+		return o.compares(pv, rv)
+	}
+	return false
+}
+
+// compares is a numeric operator's positive sense: the request's value
+// against the policy's. A value that is not a number matches nothing, so
+// a positive operator denies it and NumericNotEquals allows it, as IAM.
+func (o op) compares(pv, rv string) bool {
+	p, perr := strconv.ParseFloat(pv, 64)
+	r, rerr := strconv.ParseFloat(rv, 64)
+	if perr != nil || rerr != nil || math.IsNaN(p) || math.IsNaN(r) {
+		return false
+	}
+	switch o {
+	case opNumericEquals, opNumericNotEquals:
+		return r == p
+	case opNumericLessThan:
+		return r < p
+	case opNumericLessThanEquals:
+		return r <= p
+	case opNumericGreaterThan:
+		return r > p
+	case opNumericGreaterThanEquals:
+		return r >= p
 	}
 	return false
 }
@@ -147,7 +189,8 @@ func (pp parser) conditions(n *node, part string) ([]condition, error) {
 		o, ok := operators[base]
 		if !ok || (o == opNull && (ifExists || set != setNone)) {
 			return nil, malformed(reasonOperator, at, "supported: StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, "+
-				"StringLike, StringNotLike, ArnEquals, ArnNotEquals, ArnLike, ArnNotLike, Bool (each with an optional ForAllValues:/ForAnyValue: "+
+				"StringLike, StringNotLike, ArnEquals, ArnNotEquals, ArnLike, ArnNotLike, Bool, NumericEquals, NumericNotEquals, "+
+				"NumericLessThan, NumericLessThanEquals, NumericGreaterThan, NumericGreaterThanEquals (each with an optional ForAllValues:/ForAnyValue: "+
 				"prefix and IfExists suffix) and Null")
 		}
 		if m.val.kind != kindObject {

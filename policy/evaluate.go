@@ -64,8 +64,8 @@ type Algorithms struct {
 	Signing, MessageType, Mac, Encryption string
 	// The import condition keys: kms:WrappingAlgorithm and
 	// kms:WrappingKeySpec by GetParametersForImport, kms:ExpirationModel
-	// and kms:ValidTo (Unix seconds, compared as a string: the policy
-	// language has no numeric operators yet) by ImportKeyMaterial.
+	// and kms:ValidTo (Unix seconds, for the Numeric operators) by
+	// ImportKeyMaterial.
 	WrappingAlgorithm, WrappingKeySpec, ExpirationModel, ValidTo string
 }
 

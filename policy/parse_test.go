@@ -38,7 +38,7 @@ var parseCases = []policyCase{
 	{name: "parse/empty principal list", key: doc(`{"Effect":"Allow","Principal":{"AWS":[]},"Action":"kms:*","Resource":"*"}`), wantReason: reasonPrincipals},
 	{name: "parse/identity policy with principal", identity: []string{doc(allowTo(alice, `"kms:*"`))}, wantReason: reasonNoPrincipal},
 	{name: "parse/unknown operator", key: doc(withCond(alice, `"kms:*"`, `{"StringEqual":{"kms:CallerAccount":"111122223333"}}`)), wantReason: reasonOperator, wantPart: `"StringEqual"`},
-	{name: "parse/unsupported operator", key: doc(withCond(alice, `"kms:*"`, `{"NumericLessThan":{"kms:CallerAccount":"1"}}`)), wantReason: reasonOperator},
+	{name: "parse/unsupported operator", key: doc(withCond(alice, `"kms:*"`, `{"DateLessThan":{"kms:CallerAccount":"1"}}`)), wantReason: reasonOperator},
 	{name: "parse/unknown condition key", key: doc(withCond(alice, `"kms:*"`, `{"StringEquals":{"kms:ViaService":"ec2.us-east-1.amazonaws.com"}}`)), wantReason: reasonConditionKey, wantPart: `"kms:ViaService"`},
 	{name: "parse/empty context key", key: doc(withCond(alice, `"kms:*"`, `{"StringEquals":{"kms:EncryptionContext:":"x"}}`)), wantReason: reasonConditionKey},
 	{name: "parse/Null with IfExists", key: doc(withCond(alice, `"kms:*"`, `{"NullIfExists":{"kms:EncryptionContextKeys":"true"}}`)), wantReason: reasonOperator},
