@@ -1,4 +1,8 @@
 GO ?= go
+# go.mod names go 1.27.3; the installed go runs that toolchain (fetched once
+# from the module proxy) only when GOTOOLCHAIN says so. A shell that already
+# exports it keeps its own value.
+export GOTOOLCHAIN ?= go1.27.3
 BIN := bin/keyraft
 IMAGE ?= keyraft:dev
 # VERSION=0.3.0 make build stamps a release's version into the binary

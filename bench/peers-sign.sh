@@ -22,6 +22,8 @@
 # Everything it starts is stopped by PID on exit; its files go to a
 # temporary directory that is removed (KEEP=1 keeps it, with the logs).
 set -euo pipefail
+# go.mod names go 1.27.3, which the installed go runs only when told to.
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 LOCAL_KMS="${LOCAL_KMS:?set LOCAL_KMS to a local-kms binary (see the comment at the top)}"

@@ -12,6 +12,9 @@ import (
 	"github.com/cloudflare/circl/kem/mlkem/mlkem512"
 	"github.com/cloudflare/circl/kem/mlkem/mlkem768"
 	"github.com/cloudflare/circl/sign"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa44"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa65"
+	"github.com/cloudflare/circl/sign/mldsa/mldsa87"
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	"github.com/keyraft/keyraft/internal/wipe"
 )
@@ -152,17 +155,11 @@ func (k *PrivateKey) Wipe() bool {
 
 // expandPQ returns the expanded private key (FIPS 204 / FIPS 203 encoding)
 // of a seed, to check the "both" form of a PKCS#8 key against its seed.
-// ML-KEM goes through circl for all three sets because crypto/mlkem does
-// not expose the expanded form.
+// Both go through circl because crypto/mlkem and crypto/mldsa do not
+// expose the expanded form.
 func expandPQ(spec KeySpec, seed []byte) ([]byte, error) {
 	if isMLDSA(spec) {
-		var out []byte
-		err := withMLDSAKey(spec, seed, func(_ mldsaParams, _ sign.PublicKey, sk sign.PrivateKey) error {
-			var err error
-			out, err = sk.MarshalBinary()
-			return err
-		})
-		return out, err
+		return mldsaExpanded(spec, seed)
 	}
 	var s kem.Scheme
 	switch spec {
@@ -179,6 +176,28 @@ func expandPQ(spec KeySpec, seed []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s seed", ErrMalformedKey, spec)
 	}
 	_, sk := s.DeriveKeyPair(seed)
+	defer wipe.Deep(sk)
+	return sk.MarshalBinary()
+}
+
+// mldsaExpanded is circl's FIPS 204 encoding of the expanded private key of
+// seed; the expanded key is wiped once encoded.
+func mldsaExpanded(spec KeySpec, seed []byte) ([]byte, error) {
+	var s sign.Scheme
+	switch spec {
+	case SpecMLDSA44:
+		s = mldsa44.Scheme()
+	case SpecMLDSA65:
+		s = mldsa65.Scheme()
+	case SpecMLDSA87:
+		s = mldsa87.Scheme()
+	default:
+		return nil, fmt.Errorf("%w: %s is not ML-DSA", ErrUnsupportedKeySpec, spec)
+	}
+	if len(seed) != s.SeedSize() {
+		return nil, fmt.Errorf("%w: ML-DSA seed must be %d bytes", ErrMalformedKey, s.SeedSize())
+	}
+	_, sk := s.DeriveKey(seed)
 	defer wipe.Deep(sk)
 	return sk.MarshalBinary()
 }

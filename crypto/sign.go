@@ -139,13 +139,24 @@ func (k *SigningKey) Sign(alg SigAlg, msg []byte, isDigest bool, rand io.Reader)
 			return p.Sign(nil, h, &ed25519.Options{Hash: stdcrypto.SHA512})
 		}
 	case []byte:
-		// ML-DSA draws its hedging randomness from crypto/rand (circl
-		// takes no reader); kms refuses DIGEST for it, so isDigest is false.
+		// ML-DSA draws its hedging randomness from crypto/rand
+		// (crypto/mldsa ignores a reader); kms refuses DIGEST for it, so
+		// isDigest is false.
 		if alg.Scheme == SchemeMLDSA && isMLDSA(k.pk.Spec) && !isDigest {
 			return MLDSASign(k.pk.Spec, p, msg, MessageRaw)
 		}
 	}
 	return nil, errKeyKind
+}
+
+// SignExternalMu signs μ, a 64-byte ML-DSA message representative the
+// caller computed (AWS's MessageType EXTERNAL_MU), with an ML-DSA key.
+func (k *SigningKey) SignExternalMu(mu []byte) ([]byte, error) {
+	seed, ok := k.priv.([]byte)
+	if !ok || !isMLDSA(k.pk.Spec) {
+		return nil, errKeyKind
+	}
+	return MLDSASign(k.pk.Spec, seed, mu, MessageExternalMu)
 }
 
 // Verify checks sig over msg (or its hash) with the key's public half. Every

@@ -83,8 +83,8 @@ var (
 	// ErrInvalidMessage: a message whose length the message type forbids
 	// (EXTERNAL_MU must be 64 bytes).
 	ErrInvalidMessage = errors.New("crypto: invalid message for the message type")
-	// ErrExternalMuUnsupported: ML-DSA signing or verifying a caller-supplied
-	// μ, which the vetted ML-DSA implementation does not expose (DESIGN.md).
+	// ErrExternalMuUnsupported: ML-DSA verifying a caller-supplied μ, which
+	// crypto/mldsa does not expose (it signs one; DESIGN.md).
 	ErrExternalMuUnsupported = errors.New("crypto: ML-DSA EXTERNAL_MU is not supported")
 	// ErrInvalidSignature: a signature that does not verify.
 	ErrInvalidSignature = errors.New("crypto: invalid signature")

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"crypto/mlkem"
+	"crypto/sha3"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
@@ -41,12 +42,15 @@ func spkiOf(t *testing.T, der []byte, oid asn1.ObjectIdentifier) []byte {
 
 // TestPostQuantumKeys: through three nodes, requests spread over followers
 // and the leader, every ML-DSA set signs and verifies (and the signature
-// verifies with circl from GetPublicKey's SPKI), and every ML-KEM set
+// verifies with circl from GetPublicKey's SPKI), signs a μ computed from
+// that key through a follower (EXTERNAL_MU), and every ML-KEM set
 // encapsulates and decapsulates, through keyraft and offline with the
 // public key.
 func TestPostQuantumKeys(t *testing.T) {
 	c := startUnsealedCluster(t)
 	s := newSpread(c)
+	leader := c.waitLeader(15*time.Second, "")
+	viaFollower := kmsClient(c.follower(leader).api, c.creds, 3)
 	msg := []byte("keyraft signs this after quantum computers")
 	for _, sp := range []struct {
 		spec   types.KeySpec
@@ -101,8 +105,26 @@ func TestPostQuantumKeys(t *testing.T) {
 		bad[0] ^= 1
 		_, err = s.next().Verify(ctx10(t), &kms.VerifyInput{KeyId: id, Message: msg, SigningAlgorithm: algs[0], Signature: bad})
 		wantCode(t, "Verify of an altered ML-DSA signature", err, "KMSInvalidSignatureException")
-		_, err = s.next().Sign(ctx10(t), &kms.SignInput{KeyId: id, Message: make([]byte, 64), MessageType: types.MessageTypeExternalMu, SigningAlgorithm: algs[0]})
-		wantCode(t, "Sign with EXTERNAL_MU", err, "UnsupportedOperationException")
+		// EXTERNAL_MU through a follower: μ computed here from
+		// GetPublicKey's key (RFC 9881: SHAKE256(tr ‖ 0 ‖ 0 ‖ msg), tr =
+		// SHAKE256(pk)); the signature is a RAW one over msg, for circl and
+		// for keyraft's Verify. Verifying a μ is not offered.
+		tr := sha3.SumSHAKE256(raw, 64)
+		mu := sha3.SumSHAKE256(append(append(tr[:], 0, 0), msg...), 64)
+		muOut, err := viaFollower.Sign(ctx10(t), &kms.SignInput{KeyId: id, Message: mu[:], MessageType: types.MessageTypeExternalMu, SigningAlgorithm: algs[0]})
+		if err != nil {
+			t.Fatalf("Sign %s with EXTERNAL_MU via a follower: %v", sp.spec, err)
+		}
+		if !sp.verify(raw, msg, muOut.Signature) || sp.verify(raw, append(bytes.Clone(msg), '!'), muOut.Signature) {
+			t.Fatalf("%s signature over μ is not circl's RAW signature of its message", sp.spec)
+		}
+		if v, err := s.next().Verify(ctx10(t), &kms.VerifyInput{KeyId: id, Message: msg, MessageType: types.MessageTypeRaw, SigningAlgorithm: algs[0], Signature: muOut.Signature}); err != nil || !v.SignatureValid {
+			t.Fatalf("Verify RAW %s of a signature over μ: %v", sp.spec, err)
+		}
+		_, err = viaFollower.Verify(ctx10(t), &kms.VerifyInput{KeyId: id, Message: mu[:], MessageType: types.MessageTypeExternalMu, SigningAlgorithm: algs[0], Signature: muOut.Signature})
+		wantCode(t, "Verify with EXTERNAL_MU", err, "UnsupportedOperationException")
+		_, err = s.next().Sign(ctx10(t), &kms.SignInput{KeyId: id, Message: mu[:63], MessageType: types.MessageTypeExternalMu, SigningAlgorithm: algs[0]})
+		wantCode(t, "Sign with a 63-byte EXTERNAL_MU", err, "ValidationException")
 		_, err = s.next().Sign(ctx10(t), &kms.SignInput{KeyId: id, Message: make([]byte, 32), MessageType: types.MessageTypeDigest, SigningAlgorithm: algs[0]})
 		wantCode(t, "Sign ML-DSA with DIGEST", err, "ValidationException")
 	}
@@ -181,7 +203,7 @@ func TestPostQuantumKeys(t *testing.T) {
 	}
 
 	// The audit log names the key and algorithm, never a secret or its ciphertext.
-	leader := c.waitLeader(10*time.Second, "")
+	leader = c.waitLeader(10*time.Second, "")
 	for _, name := range []string{"Encapsulate", "Decapsulate"} {
 		evs := auditEvents(t, leader.api, "event_name="+name)
 		if len(evs) < 3 {

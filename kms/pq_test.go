@@ -3,6 +3,7 @@ package kms
 import (
 	"bytes"
 	"crypto/mlkem"
+	"crypto/sha3"
 	"slices"
 	"testing"
 
@@ -57,6 +58,20 @@ func TestMLDSASignVerify(t *testing.T) {
 			if tc.verify(raw, []byte("other"), sig) {
 				t.Fatal("signature verifies another message")
 			}
+			// EXTERNAL_MU: μ computed here from the public key alone;
+			// the signature is a RAW one over msg, for circl and the API.
+			tr := sha3.SumSHAKE256(raw, 64)
+			mu := sha3.SumSHAKE256(append(append(tr[:], 0, 0), msg...), 64)
+			out = ts.mustCall(t, "Sign", map[string]any{"KeyId": id, "Message": mu[:], "MessageType": "EXTERNAL_MU", "SigningAlgorithm": "ML_DSA_SHAKE_256"})
+			muSig := unb64(t, out["Signature"])
+			if out["SigningAlgorithm"] != "ML_DSA_SHAKE_256" || !tc.verify(raw, msg, muSig) {
+				t.Fatal("signature over μ does not verify over its message with circl")
+			}
+			if v := ts.mustCall(t, "Verify", map[string]any{"KeyId": id, "Message": msg, "Signature": muSig,
+				"SigningAlgorithm": "ML_DSA_SHAKE_256", "MessageType": "RAW"}); v["SignatureValid"] != true {
+				t.Fatalf("Verify RAW of a signature over μ: %v", v)
+			}
+			ts.refused(t, "Verify", map[string]any{"KeyId": id, "Message": []byte("other"), "Signature": muSig, "SigningAlgorithm": "ML_DSA_SHAKE_256"}, "KMSInvalidSignatureException", "")
 			v := ts.mustCall(t, "Verify", map[string]any{"KeyId": id, "Message": msg, "Signature": sig,
 				"SigningAlgorithm": "ML_DSA_SHAKE_256", "MessageType": "RAW"})
 			if v["SignatureValid"] != true {
@@ -79,10 +94,13 @@ func TestMLDSAMessageTypes(t *testing.T) {
 	}
 	ts.refused(t, "Sign", sign(bytes.Repeat([]byte{1}, 32), "DIGEST"), "ValidationException", "The ML_DSA_SHAKE_256 signing algorithm requires MessageType RAW or EXTERNAL_MU.")
 	ts.refused(t, "Sign", sign(mu[:63], "EXTERNAL_MU"), "ValidationException", "Digest is invalid length for algorithm ML_DSA_SHAKE_256.")
-	ts.refused(t, "Sign", sign(mu, "EXTERNAL_MU"), "UnsupportedOperationException", "")
+	// Any 64 bytes sign as a μ; verifying a μ is not offered.
+	if out := ts.mustCall(t, "Sign", sign(mu, "EXTERNAL_MU")); len(unb64(t, out["Signature"])) != crypto.MLDSASignatureSize(crypto.SpecMLDSA65) {
+		t.Fatalf("Sign EXTERNAL_MU %v", out)
+	}
 	vr := sign(mu, "EXTERNAL_MU")
 	vr["Signature"] = bytes.Repeat([]byte{1}, 3309)
-	ts.refused(t, "Verify", vr, "UnsupportedOperationException", "")
+	ts.refused(t, "Verify", vr, "UnsupportedOperationException", "Verify with MessageType EXTERNAL_MU is not supported by this server; verify the message with MessageType RAW, or offline with the public key.")
 	ts.refused(t, "Sign", map[string]any{"KeyId": id, "Message": mu, "SigningAlgorithm": "ECDSA_SHA_256"}, "InvalidKeyUsageException", "Algorithm ECDSA_SHA_256 is incompatible with key spec ML_DSA_65.")
 	ts.refused(t, "Sign", sign(bytes.Repeat([]byte{1}, 4097), "RAW"), "ValidationException", "")
 	// A 4096-byte message, AWS's largest, signs.

@@ -135,6 +135,8 @@ type signingCall struct {
 	alg      crypto.SigAlg
 	algName  string
 	isDigest bool
+	// externalMu: the message is an ML-DSA μ (64 bytes, checked).
+	externalMu bool
 }
 
 func (s *Service) prepareSigning(call Call, keyID string, msg []byte, msgType, algName *string, grantTokens []string) (*signingCall, *awserr.Error) {
@@ -178,12 +180,7 @@ func (s *Service) prepareSigning(call Call, keyID string, msg []byte, msgType, a
 	case alg.Scheme == crypto.SchemeMLDSA && mt == "EXTERNAL_MU" && len(msg) != crypto.MLDSAMuSize:
 		return nil, awserr.New("ValidationException", http.StatusBadRequest,
 			"Digest is invalid length for algorithm %s.", *algName)
-	case alg.Scheme == crypto.SchemeMLDSA && mt == "EXTERNAL_MU":
-		// circl cannot sign or verify a given mu (crypto/DESIGN.md): AWS's
-		// answer to a feature it does not offer.
-		return nil, awserr.New("UnsupportedOperationException", http.StatusBadRequest,
-			"MessageType EXTERNAL_MU is not supported by this server; sign the message with MessageType RAW.")
-	case mt == "EXTERNAL_MU":
+	case mt == "EXTERNAL_MU" && alg.Scheme != crypto.SchemeMLDSA:
 		return nil, awserr.New("ValidationException", http.StatusBadRequest,
 			"MessageType EXTERNAL_MU is valid only with the ML_DSA_SHAKE_256 signing algorithm.")
 	case alg.Scheme == crypto.SchemeEd25519 && mt != "RAW":
@@ -199,7 +196,7 @@ func (s *Service) prepareSigning(call Call, keyID string, msg []byte, msgType, a
 	// Ed25519ph hashes the caller's digest as its message (crypto.Sign), so
 	// only the other schemes skip their hash for a digest.
 	isDigest := mt == "DIGEST" && alg.Scheme != crypto.SchemeEd25519ph
-	return &signingCall{key: k, alg: alg, algName: *algName, isDigest: isDigest}, nil
+	return &signingCall{key: k, alg: alg, algName: *algName, isDigest: isDigest, externalMu: mt == "EXTERNAL_MU"}, nil
 }
 
 func (s *Service) Sign(ctx context.Context, call Call, req *signRequest) (any, *awserr.Error) {
@@ -213,7 +210,12 @@ func (s *Service) Sign(ctx context.Context, call Call, req *signRequest) (any, *
 	var sig []byte
 	e = s.withSigningKey(sc.key, func(sk *crypto.SigningKey) *awserr.Error {
 		var err error
-		if sig, err = sk.Sign(sc.alg, req.Message, sc.isDigest, s.rand()); err != nil {
+		if sc.externalMu {
+			sig, err = sk.SignExternalMu(req.Message)
+		} else {
+			sig, err = sk.Sign(sc.alg, req.Message, sc.isDigest, s.rand())
+		}
+		if err != nil {
 			return Internal("signing failed")
 		}
 		return nil
@@ -231,6 +233,13 @@ func (s *Service) Verify(ctx context.Context, call Call, req *verifyRequest) (an
 	sc, e := s.prepareSigning(call, req.KeyId, req.Message, req.MessageType, req.SigningAlgorithm, req.GrantTokens)
 	if e != nil {
 		return nil, e
+	}
+	if sc.externalMu {
+		// crypto/mldsa signs a given μ but verifies only a message
+		// (crypto/DESIGN.md): AWS's answer to a feature it does not offer.
+		// A signature over μ verifies as RAW over the message μ came from.
+		return nil, awserr.New("UnsupportedOperationException", http.StatusBadRequest,
+			"Verify with MessageType EXTERNAL_MU is not supported by this server; verify the message with MessageType RAW, or offline with the public key.")
 	}
 	if req.DryRun {
 		return nil, dryRunSucceeded()
