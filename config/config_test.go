@@ -165,6 +165,17 @@ func TestRefusals(t *testing.T) {
 		{"both gossip key flags", []string{"-gossip-key", "a", "-gossip-key-file", "b"}, "not both"},
 		{"an API certificate without its key", []string{"-tls-cert-file", "c.pem"}, "both a certificate and a key"},
 		{"two of the three cluster files", []string{"-cluster-ca-file", "ca.pem", "-cluster-cert-file", "c.pem"}, "all three"},
+		{"a dead-server cleanup of 1ns", []string{"-autopilot-dead-server-cleanup", "1ns"}, "-autopilot-dead-server-cleanup 1ns: want 0 (never remove a server) or at least"},
+		{"a dead-server cleanup under a second", []string{"-autopilot-dead-server-cleanup", "999ms"}, "want 0 (never remove a server) or at least"},
+		{"a negative dead-server cleanup", []string{"-autopilot-dead-server-cleanup", "-5s"}, "-autopilot-dead-server-cleanup -5s: want 0"},
+		{"a min quorum of 2", []string{"-autopilot-min-quorum", "2"}, "-autopilot-min-quorum 2: want at least 3"},
+		{"a min quorum of 0", []string{"-autopilot-min-quorum", "0"}, "-autopilot-min-quorum 0: want at least 3"},
+		{"a zero last-contact threshold", []string{"-autopilot-last-contact-threshold", "0s"}, "-autopilot-last-contact-threshold 0s: want a duration above zero"},
+		{"a negative last-contact threshold", []string{"-autopilot-last-contact-threshold", "-1s"}, "want a duration above zero"},
+		{"a zero stabilization time", []string{"-autopilot-server-stabilization-time", "0s"}, "-autopilot-server-stabilization-time 0s: want a duration above zero"},
+		{"a negative stabilization time", []string{"-autopilot-server-stabilization-time", "-2s"}, "want a duration above zero"},
+		{"zero max trailing logs", []string{"-autopilot-max-trailing-logs", "0"}, "-autopilot-max-trailing-logs 0: want at least 1"},
+		{"a min quorum of 1 in the file", []string{"-config", writeFile(t, `{"autopilot-min-quorum": 1}`)}, "-autopilot-min-quorum 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadArgs(t, append(append([]string{}, required...), tc.args...)...)

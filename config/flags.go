@@ -86,9 +86,9 @@ func limitFlags(fs *flag.FlagSet, n *Node) {
 // autopilotFlags are the leader's autopilot settings (Vault's names, as flags).
 func autopilotFlags(fs *flag.FlagSet, n *Node) {
 	fs.DurationVar(&n.AutopilotDeadServerCleanup, "autopilot-dead-server-cleanup", n.AutopilotDeadServerCleanup,
-		"remove a server from the raft configuration once it has been dead this long, e.g. 24h (Vault's dead_server_last_contact_threshold), never leaving fewer than -autopilot-min-quorum voters; 0 never removes one (Vault's cleanup_dead_servers=false)")
+		"remove a server from the raft configuration once it has been dead this long, e.g. 24h, at least 1m (Vault's dead_server_last_contact_threshold), never leaving fewer than -autopilot-min-quorum voters; 0 never removes one (Vault's cleanup_dead_servers=false)")
 	fs.UintVar(&n.AutopilotMinQuorum, "autopilot-min-quorum", n.AutopilotMinQuorum,
-		"dead-server cleanup never leaves fewer voters than this")
+		"dead-server cleanup never leaves fewer voters than this; at least 3")
 	fs.DurationVar(&n.AutopilotLastContactThreshold, "autopilot-last-contact-threshold", n.AutopilotLastContactThreshold,
 		"a server that has not heard from the leader for this long is unhealthy")
 	fs.Uint64Var(&n.AutopilotMaxTrailingLogs, "autopilot-max-trailing-logs", n.AutopilotMaxTrailingLogs,

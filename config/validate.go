@@ -20,6 +20,9 @@ func (n *Node) Validate() error {
 	if n.LogFormat != "" && n.LogFormat != "standard" && n.LogFormat != "json" {
 		return fmt.Errorf("-log-format %q: want standard or json", n.LogFormat)
 	}
+	if err := n.validateAutopilot(); err != nil {
+		return err
+	}
 	if n.PprofAddr != "" {
 		if err := checkLoopback(n.PprofAddr); err != nil {
 			return fmt.Errorf("-pprof-addr: %w", err)
@@ -45,6 +48,56 @@ func (n *Node) Validate() error {
 	}
 	if given != 0 && given != 3 {
 		return errors.New("cluster TLS needs all three of the CA, certificate and key files")
+	}
+	return nil
+}
+
+// Dead-server cleanup floors. Vault refuses a dead_server_last_contact_threshold
+// under a minute (hashicorp/vault#22040): a shorter one removes a server
+// that is only restarting, or cut off for a moment, and a removed server
+// must be re-joined by hand. Only a -dev server or a test build (tag
+// keyraft_testknobs, which the e2e harness builds) may go down to a second,
+// so that tests of cleanup take seconds; never below, as a nanosecond is
+// no threshold at all.
+const (
+	minDeadServerCleanup     = time.Minute
+	minTestDeadServerCleanup = time.Second
+	// minAutopilotQuorum is Vault's floor for min_quorum: cleanup that may
+	// shrink a cluster below three voters leaves it no failure tolerance.
+	minAutopilotQuorum = 3
+)
+
+// deadServerCleanupFloor is the shortest -autopilot-dead-server-cleanup
+// above zero that a node takes.
+func deadServerCleanupFloor(dev, testBuild bool) time.Duration {
+	if dev || testBuild {
+		return minTestDeadServerCleanup
+	}
+	return minDeadServerCleanup
+}
+
+// validateAutopilot refuses autopilot settings that make no sense (a
+// negative or zero duration where zero does not mean "off", a quorum below
+// Vault's) or that would let autopilot remove healthy servers.
+func (n *Node) validateAutopilot() error {
+	c := n.Cluster
+	if d := c.AutopilotDeadServerCleanup; d != 0 {
+		floor := deadServerCleanupFloor(n.Dev, TestKnobsBuilt)
+		if d < floor {
+			return fmt.Errorf("-autopilot-dead-server-cleanup %s: want 0 (never remove a server) or at least %s", d, floor)
+		}
+	}
+	if c.AutopilotMinQuorum < minAutopilotQuorum {
+		return fmt.Errorf("-autopilot-min-quorum %d: want at least %d", c.AutopilotMinQuorum, minAutopilotQuorum)
+	}
+	if c.AutopilotLastContactThreshold <= 0 {
+		return fmt.Errorf("-autopilot-last-contact-threshold %s: want a duration above zero", c.AutopilotLastContactThreshold)
+	}
+	if c.AutopilotServerStabilization <= 0 {
+		return fmt.Errorf("-autopilot-server-stabilization-time %s: want a duration above zero", c.AutopilotServerStabilization)
+	}
+	if c.AutopilotMaxTrailingLogs == 0 {
+		return errors.New("-autopilot-max-trailing-logs 0: want at least 1")
 	}
 	return nil
 }

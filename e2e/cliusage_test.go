@@ -171,3 +171,59 @@ func TestCLIAddressAndSchemeErrors(t *testing.T) {
 		t.Errorf("status -address ftp://: exit %d\n%s", exit, stderr)
 	}
 }
+
+// TestCLIRekeyRotateRefusals: `operator rekey` with two steps at once or
+// an argument its step would drop, and `operator rotate` with arguments,
+// exit 2 with the usage and send nothing: no rekey starts, no keyring
+// term is added (read back from the node).
+func TestCLIRekeyRotateRefusals(t *testing.T) {
+	api, env, _ := devNode(t)
+	run := func(args ...string) (int, string, string) {
+		cmd := exec.Command(binary, append(args, "-address", api)...)
+		cmd.Env = append(os.Environ(), env...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), stdout.String(), stderr.String()
+		} else if err != nil {
+			t.Fatalf("keyraft %v: %v", args, err)
+		}
+		return 0, stdout.String(), stderr.String()
+	}
+	state := func() (term any, started any) {
+		var st, rk map[string]any
+		for _, c := range []struct {
+			args []string
+			out  *map[string]any
+		}{{[]string{"operator", "status", "-format", "json"}, &st}, {[]string{"operator", "rekey", "-status", "-format", "json"}, &rk}} {
+			exit, stdout, stderr := run(c.args...)
+			if exit != 0 || json.Unmarshal([]byte(stdout), c.out) != nil {
+				t.Fatalf("keyraft %v: exit %d\n%s%s", c.args, exit, stdout, stderr)
+			}
+		}
+		return st["keyring_term"], rk["started"]
+	}
+	term, started := state()
+	if term == nil || started != false {
+		t.Fatalf("before: keyring_term %v, rekey started %v", term, started)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"operator", "rekey", "-status", "-init"}, "-init and -status are exclusive"},
+		{[]string{"operator", "rekey", "-cancel", "-init"}, "-init and -cancel are exclusive"},
+		{[]string{"operator", "rekey", "-status", "-cancel"}, "-cancel and -status are exclusive"},
+		{[]string{"operator", "rekey", "-init", "-key-shares", "3", "-key-threshold", "2", "SHARE"}, "-init takes no argument"},
+		{[]string{"operator", "rotate", "now", "please"}, "takes no argument, got 2"},
+	} {
+		exit, _, stderr := run(c.args...)
+		if exit != 2 || !strings.Contains(stderr, c.want) || !strings.Contains(stderr, "Usage: keyraft "+c.args[0]+" "+c.args[1]) {
+			t.Errorf("keyraft %s: exit %d, want 2 saying %q with the usage:\n%s", strings.Join(c.args, " "), exit, c.want, stderr)
+		}
+	}
+	if term2, started2 := state(); term2 != term || started2 != false {
+		t.Fatalf("after the refused commands: keyring_term %v (was %v), rekey started %v", term2, term, started2)
+	}
+}

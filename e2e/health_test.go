@@ -69,8 +69,11 @@ func wantHealth(t *testing.T, what, api string, cases map[string]int) {
 		var flags []string
 		if query != "" {
 			for _, kv := range strings.Split(query, "&") {
-				k, v, _ := strings.Cut(kv, "=")
-				flags = append(flags, "-"+k+"="+v)
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					flags = append(flags, "-"+k+"="+v)
+				} else {
+					flags = append(flags, "-"+k) // a bare boolean
+				}
 			}
 		}
 		exit, out := healthCLI(t, api, flags...)
@@ -119,6 +122,8 @@ func TestHealthCodes(t *testing.T) {
 	})
 	wantHealth(t, "follower", follower.api, map[string]int{
 		"": 429, "standbyok=true": 200, "standbycode=250": 250, "activecode=201&standbyok=true": 201,
+		// A bare boolean is on.
+		"standbyok": 200, "activecode=202&standbyok": 202, "standbyok=false": 429,
 		// Vault's parameters for states keyraft has not change nothing.
 		"perfstandbyok=true": 429, "performancestandbycode=200&drsecondarycode=200": 429,
 	})
@@ -151,8 +156,12 @@ func TestHealthCodes(t *testing.T) {
 			t.Errorf("?%s: %d, want 400", q, got.code)
 		}
 	}
-	if exit, out := healthCLI(t, leader.api, "-activecode", "42"); exit != 1 || !strings.Contains(out, "activecode") {
-		t.Errorf("operator health -activecode 42: exit %d\n%s", exit, out)
+	// ... and the CLI says why plainly, the node's message as text.
+	for flag, v := range map[string]string{"activecode": "42", "sealedcode": "99999"} {
+		want := "keyraft operator health: " + flag + ` must be an HTTP status code from 200 to 599, not "` + v + `" (HTTP 400)`
+		if exit, out := healthCLI(t, leader.api, "-"+flag, v); exit != 1 || !strings.Contains(out, want) || strings.Contains(out, "[") {
+			t.Errorf("operator health -%s %s: exit %d, want 1 saying %q\n%s", flag, v, exit, want, out)
+		}
 	}
 
 	// host:port means http://host:port.

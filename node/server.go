@@ -88,10 +88,13 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "keyraft", Level: hclog.Info})
 	}
+	// Settings left at zero take their default first: Validate refuses a
+	// zero where it means nothing (an autopilot threshold), which a caller
+	// that leaves the field unset does not mean.
+	cfg.Complete()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg.Complete()
 	adv := map[string]string{}
 	for name, bind := range map[string]string{"api": cfg.APIAddr, "cluster": cfg.ClusterAddr, "raft": cfg.RaftAddr, "gossip": cfg.GossipAddr} {
 		a, err := advertised(bind, cfg.Advertise)

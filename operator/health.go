@@ -41,8 +41,9 @@ var defaultHealthCodes = healthCodes{active: 200, standby: 429, haUnhealthy: 474
 // activecode, standbycode, haunhealthycode, sealedcode, uninitcode. Vault's
 // perfstandbyok, performancestandbycode, drsecondarycode and removedcode
 // are checked and accepted but change nothing: keyraft has no performance
-// standbys, DR secondaries or removed-node state of that kind. Other
-// parameters are ignored, as Vault does.
+// standbys, DR secondaries or removed-node state of that kind. A boolean
+// given without a value is true. Other parameters are ignored, as Vault
+// does.
 func parseHealthQuery(q url.Values) (healthCodes, error) {
 	c := defaultHealthCodes
 	codes := map[string]*int{"activecode": &c.active, "standbycode": &c.standby, "haunhealthycode": &c.haUnhealthy,
@@ -57,18 +58,26 @@ func parseHealthQuery(q url.Values) (healthCodes, error) {
 		// A code outside 200-599 would make net/http write an
 		// informational answer (or panic), not a health check's.
 		if err != nil || n < 200 || n > 599 {
-			return c, fmt.Errorf("health: %s must be an HTTP status code from 200 to 599, not %q", name, v)
+			return c, fmt.Errorf("%s must be an HTTP status code from 200 to 599, not %q", name, v)
 		}
 		*p = n
 	}
 	for name, p := range map[string]*bool{"standbyok": &c.standbyOK, "perfstandbyok": new(bool)} {
-		v := q.Get(name)
+		vs, given := q[name]
+		if !given {
+			continue
+		}
+		// A bare `?standbyok` (no value, or `standbyok=`) is a switch
+		// turned on: what the one writing it means, and what Vault did
+		// before 1.3 (Vault 1.3 and later weak-decode it to false).
+		v := vs[0]
 		if v == "" {
+			*p = true
 			continue
 		}
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return c, fmt.Errorf("health: %s must be true or false, not %q", name, v)
+			return c, fmt.Errorf("%s must be true or false, not %q", name, v)
 		}
 		*p = b
 	}

@@ -13,6 +13,14 @@ func TestParseHealthQuery(t *testing.T) {
 	}{
 		{"", defaultHealthCodes, false},
 		{"standbyok=true", healthCodes{active: 200, standby: 429, haUnhealthy: 474, sealed: 503, uninit: 501, standbyOK: true}, false},
+		// A boolean without a value is on, whatever follows it.
+		{"standbyok", healthCodes{active: 200, standby: 429, haUnhealthy: 474, sealed: 503, uninit: 501, standbyOK: true}, false},
+		{"standbyok=", healthCodes{active: 200, standby: 429, haUnhealthy: 474, sealed: 503, uninit: 501, standbyOK: true}, false},
+		{"sealedcode=500&standbyok&activecode=204", healthCodes{active: 204, standby: 429, haUnhealthy: 474, sealed: 500, uninit: 501, standbyOK: true}, false},
+		{"standbyok&standbyok=false", healthCodes{active: 200, standby: 429, haUnhealthy: 474, sealed: 503, uninit: 501, standbyOK: true}, false},
+		{"standbyok=false", defaultHealthCodes, false},
+		{"perfstandbyok", defaultHealthCodes, false},
+		{"perfstandbyok&standbyok=maybe", healthCodes{}, true},
 		{"sealedcode=200&uninitcode=299&activecode=204&standbycode=503&haunhealthycode=500",
 			healthCodes{active: 204, standby: 503, haUnhealthy: 500, sealed: 200, uninit: 299}, false},
 		// Vault's parameters for states keyraft has not are accepted and change nothing.
@@ -58,6 +66,10 @@ func FuzzParseHealthQuery(f *testing.F) {
 			if code < 200 || code > 599 {
 				t.Fatalf("%q gave status code %d", raw, code)
 			}
+		}
+		// A standbyok given bare is on, as the first value is what counts.
+		if vs, ok := q["standbyok"]; ok && vs[0] == "" && !c.standbyOK {
+			t.Fatalf("%q: a bare standbyok left standbyOK off", raw)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -97,13 +98,30 @@ func getHealth(of *operatorFlags, q url.Values) (int, map[string]any, error) {
 	if httpToHTTPS(resp.StatusCode, raw) {
 		return 0, nil, wrongSchemeHTTP(base)
 	}
+	body, err := healthAnswer(resp.StatusCode, raw)
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode, body, nil
+}
+
+// healthAnswer decodes the body of a health answer with status code
+// status. A refused query (400) is the error the node gave, said as
+// plain text: its {"errors": [...]} joined, not a printed Go slice.
+func healthAnswer(status int, raw []byte) (map[string]any, error) {
 	body := map[string]any{}
 	// A 204 (-activecode 204) has no body.
 	if err := json.Unmarshal(raw, &body); err != nil && len(raw) > 0 {
-		return 0, nil, fmt.Errorf("HTTP %d: not a health answer: %.200q", resp.StatusCode, raw)
+		return nil, fmt.Errorf("HTTP %d: not a health answer: %.200q", status, raw)
 	}
-	if errs, ok := body["errors"]; ok && resp.StatusCode == http.StatusBadRequest {
-		return 0, nil, fmt.Errorf("%v (HTTP 400)", errs)
+	if _, ok := body["errors"]; ok && status == http.StatusBadRequest {
+		var e struct {
+			Errors []string `json:"errors"`
+		}
+		if err := json.Unmarshal(raw, &e); err != nil || len(e.Errors) == 0 {
+			return nil, fmt.Errorf("HTTP 400: %.200q", raw)
+		}
+		return nil, fmt.Errorf("%s (HTTP 400)", strings.Join(e.Errors, "; "))
 	}
-	return resp.StatusCode, body, nil
+	return body, nil
 }
