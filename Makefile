@@ -19,8 +19,9 @@ build:
 
 # The jepsen module's own tests (its checkers against doctored histories)
 # run here too; its fault-injection runs are the jepsen targets below.
+# e2e (multi-process, on 2 cores) takes 11-14 minutes of the package timeout.
 test:
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 25m ./...
 	cd jepsen && $(GO) test -count=1 -timeout 5m ./...
 
 proto: # needs protoc (apt-get install protobuf-compiler) and the two plugins:
