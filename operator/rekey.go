@@ -97,9 +97,21 @@ func (a *API) rekeyAuthorized(w http.ResponseWriter, r *http.Request, from gatew
 	return akid, true
 }
 
+// errRestoreRunningNow refuses a rekey or rotate step while a snapshot
+// restore runs; the message tells the caller to retry.
+var errRestoreRunningNow = errors.New("a snapshot restore is running; retry when it has finished")
+
 // proposeOperator commits a command carrying the event of the operator
 // call that asked for it: the change and its event are one entry.
+//
+// Every such command changes the seal configuration (rekey, rotate), which
+// a snapshot restore checks before it hands the file to raft: the two
+// exclude each other, so nothing changes between that check and the restore.
 func (a *API) proposeOperator(ctx context.Context, r *http.Request, akid, name string, params map[string]any, t fsm.CommandType, payload proto.Message) error {
+	if !a.restoring.TryLock() {
+		return errRestoreRunningNow
+	}
+	defer a.restoring.Unlock()
 	event, err := a.operatorEvent(r, akid, name, params, nil)
 	if err != nil {
 		return err

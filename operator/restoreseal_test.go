@@ -1,8 +1,12 @@
 package operator
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/fsm/fsmpb"
 )
 
 // TestRestoreKeepsTheSealConfiguration: a backup replaces a live cluster's
@@ -29,5 +33,17 @@ func TestRestoreKeepsTheSealConfiguration(t *testing.T) {
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%s: got %v, want an error naming %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestSealChangesWaitForARestore: while a restore runs (it holds the lock
+// between its seal check and raft's restore), a rekey or rotate step is
+// refused before anything is proposed.
+func TestSealChangesWaitForARestore(t *testing.T) {
+	a := &API{}
+	a.restoring.Lock()
+	err := a.proposeOperator(t.Context(), nil, "", "OperatorRotate", nil, fsm.CmdRotateKeyring, &fsmpb.RotateKeyring{Term: 2})
+	if !errors.Is(err, errRestoreRunningNow) {
+		t.Fatalf("rotate during a restore: %v", err)
 	}
 }

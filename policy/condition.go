@@ -2,7 +2,7 @@ package policy
 
 import (
 	"fmt"
-	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,7 +61,7 @@ var operators = map[string]op{
 // the condition is true").
 func (o op) negated() bool {
 	switch o {
-	case opStringNotEquals, opStringNotEqualsIgnoreCase, opStringNotLike, opArnNotEquals, opArnNotLike:
+	case opStringNotEquals, opStringNotEqualsIgnoreCase, opStringNotLike, opArnNotEquals, opArnNotLike, opNumericNotEquals:
 		return true
 	}
 	return false
@@ -86,13 +86,24 @@ func (o op) matches(pv, rv string) bool {
 	return false
 }
 
+// numeric reports whether o is one of the Numeric operators.
+func (o op) numeric() bool { return o >= opNumericEquals && o <= opNumericGreaterThanEquals }
+
+// decimal is the only number form a Numeric condition takes: an optional
+// sign, digits, an optional fraction. strconv.ParseFloat alone would also
+// read "Inf", "NaN", "0x1p40" and "1_000", which IAM does not.
+var decimal = regexp.MustCompile(`^[-+]?[0-9]{1,30}(\.[0-9]{1,30})?$`)
+
 // compares is a numeric operator's positive sense: the request's value
-// against the policy's. A value that is not a number matches nothing, so
-// a positive operator denies it and NumericNotEquals allows it, as IAM.
+// against the policy's. A request value that is not a decimal matches
+// nothing, so a positive operator denies it and NumericNotEquals allows it.
 func (o op) compares(pv, rv string) bool {
+	if !decimal.MatchString(pv) || !decimal.MatchString(rv) {
+		return false
+	}
 	p, perr := strconv.ParseFloat(pv, 64)
 	r, rerr := strconv.ParseFloat(rv, 64)
-	if perr != nil || rerr != nil || math.IsNaN(p) || math.IsNaN(r) {
+	if perr != nil || rerr != nil {
 		return false
 	}
 	switch o {
@@ -247,6 +258,9 @@ func (pp parser) conditionValues(n *node, part string, o op) ([]string, error) {
 		}
 		if (o == opBool || o == opNull) && !strings.EqualFold(s, "true") && !strings.EqualFold(s, "false") {
 			return nil, malformed(reasonConditionValue, part, fmt.Sprintf(`%q is not "true" or "false"`, s))
+		}
+		if o.numeric() && !decimal.MatchString(s) {
+			return nil, malformed(reasonConditionValue, part, fmt.Sprintf("%q is not a decimal number", s))
 		}
 		if pp.variables && strings.Contains(s, "${") {
 			return nil, malformed(reasonVariables, part, fmt.Sprintf("%q", s))

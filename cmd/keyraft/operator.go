@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,10 +45,25 @@ func newOperatorFlags(name, synopsis, help string) (*flag.FlagSet, *operatorFlag
 		def = "http://127.0.0.1:8200"
 	}
 	fs.StringVar(&of.address, "address", def, "the node's API: http://host:port, https://host:port, or host:port for http (also $KEYRAFT_ADDR)")
-	fs.StringVar(&of.format, "format", "table", "output format: json or table")
+	of.format = "table"
+	fs.Var((*outputFormat)(&of.format), "format", "output `format`: json or table")
 	fs.StringVar(&of.region, "region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")), "region of the SigV4 credential scope of signed requests (also $AWS_REGION, $AWS_DEFAULT_REGION)")
 	fs.StringVar(&of.caFile, "ca-file", os.Getenv("KEYRAFT_CACERT"), "PEM CA certificate(s) that sign an https:// node's API certificate (also $KEYRAFT_CACERT; without it, the system roots)")
 	return fs, of
+}
+
+// outputFormat is -format: a typo is a usage error (exit 2) before anything
+// is sent, not a silent table after a command has already changed state.
+type outputFormat string
+
+func (f *outputFormat) String() string { return string(*f) }
+
+func (f *outputFormat) Set(v string) error {
+	if v != "json" && v != "table" {
+		return errors.New(`must be "json" or "table"`)
+	}
+	*f = outputFormat(v)
+	return nil
 }
 
 // httpClient is the client for the node's API: it trusts -ca-file when

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 )
@@ -56,5 +57,20 @@ func TestParseRotate(t *testing.T) {
 	}
 	if of, err := parseRotate([]string{"-format", "json"}); err != nil || of == nil || of.format != "json" {
 		t.Errorf("rotate -format json: %v", err)
+	}
+}
+
+// TestFormatIsChecked: an unknown -format is a usage error before anything
+// is sent (a breaker's `operator rotate -format=garbage` rotated).
+func TestFormatIsChecked(t *testing.T) {
+	fs, of := newOperatorFlags("operator rotate", "operator rotate [flags]", "")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse([]string{"-format=garbage"}); err == nil {
+		t.Fatal("-format=garbage parsed")
+	}
+	for _, f := range []string{"json", "table"} {
+		if err := fs.Parse([]string{"-format=" + f}); err != nil || of.format != f {
+			t.Fatalf("-format=%s: %v, format %q", f, err, of.format)
+		}
 	}
 }

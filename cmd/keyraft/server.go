@@ -104,7 +104,9 @@ func runDev(cfg config.Node) int {
 			return 2
 		}
 	}
+	dataFate := "kept on exit: -data-dir was given"
 	if cfg.DataDir == "" {
+		dataFate = "removed on exit"
 		dir, err := os.MkdirTemp("", "keyraft-dev-")
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "keyraft server -dev: %v\n", err)
@@ -147,8 +149,8 @@ func runDev(cfg config.Node) int {
 	// afterwards, not through fmt (whose pooled buffers would keep them),
 	// so that `operator seal` leaves no copy in this process.
 	fmt.Printf(`
-keyraft is running in -dev mode: one node, in-memory seal state, data in %s (removed on exit).
-`, cfg.DataDir)
+keyraft is running in -dev mode: one node, in-memory seal state, data in %s (%s).
+`, cfg.DataDir, dataFate)
 	if keys != nil {
 		fmt.Printf("Seeded %d keys from %s.\n", len(keys.Keys), cfg.Seed)
 	}
