@@ -74,20 +74,7 @@ func (a *API) onLeader(w http.ResponseWriter, r *http.Request, from gateway.Orig
 		writeErr(w, http.StatusBadRequest, "could not read the request body")
 		return
 	}
-	if !a.Node.IsLeader() {
-		served, err := gateway.Forward(a.Node, w, r, from, body)
-		switch {
-		case errors.Is(err, gateway.ErrLeadershipMoved):
-			writeErr(w, http.StatusServiceUnavailable, "leadership moved while forwarding; retry")
-			return
-		case err != nil:
-			writeErr(w, http.StatusServiceUnavailable, "no leader is available yet; retry: "+err.Error())
-			return
-		case served:
-			return
-		}
-	}
-	h(w, r, from, body)
+	a.leaderRuns(w, r, from, body, h)
 }
 
 // onLeaderSecret is onLeader for a body that carries a share: it is read
@@ -99,6 +86,12 @@ func (a *API) onLeaderSecret(w http.ResponseWriter, r *http.Request, from gatewa
 		writeErr(w, http.StatusBadRequest, "could not read the request body")
 		return
 	}
+	a.leaderRuns(w, r, from, body, h)
+}
+
+// leaderRuns runs h with the body read here when this node leads, and
+// otherwise forwards the request and its body to the leader.
+func (a *API) leaderRuns(w http.ResponseWriter, r *http.Request, from gateway.Origin, body []byte, h func(http.ResponseWriter, *http.Request, gateway.Origin, []byte)) {
 	if !a.Node.IsLeader() {
 		served, err := gateway.Forward(a.Node, w, r, from, body)
 		switch {
