@@ -8,14 +8,11 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"hash"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -23,10 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
 
-// importVia wraps material as a client does and imports it: RSAES_OAEP_*
-// with Go's rsa.EncryptOAEP; RSA_AES_KEY_WRAP_* with `openssl enc
-// -id-aes256-wrap-pad` (RFC 5649) under a fresh AES-256 key, that key
-// OAEP-encrypted in front, as AWS's developer guide does it with openssl.
+// importVia wraps material as a client does (wrapForImport) and imports it.
 func importVia(t *testing.T, cl *kms.Client, id *string, alg types.AlgorithmSpec, material []byte, validTo *time.Time) error {
 	t.Helper()
 	p, err := cl.GetParametersForImport(ctx10(t), &kms.GetParametersForImportInput{
@@ -38,35 +32,9 @@ func importVia(t *testing.T, cl *kms.Client, id *string, alg types.AlgorithmSpec
 	if p.ParametersValidTo == nil || time.Until(*p.ParametersValidTo) < 23*time.Hour {
 		t.Fatalf("ParametersValidTo %v is not 24 h ahead", p.ParametersValidTo)
 	}
-	parsed, err := x509.ParsePKIXPublicKey(p.PublicKey)
+	wrapped, err := wrapForImport(p.PublicKey, alg, material)
 	if err != nil {
 		t.Fatal(err)
-	}
-	pub := parsed.(*rsa.PublicKey)
-	var h hash.Hash = sha256.New()
-	if alg == types.AlgorithmSpecRsaesOaepSha1 || alg == types.AlgorithmSpecRsaAesKeyWrapSha1 {
-		h = sha1.New()
-	}
-	var wrapped []byte
-	switch alg {
-	case types.AlgorithmSpecRsaesOaepSha1, types.AlgorithmSpecRsaesOaepSha256:
-		if wrapped, err = rsa.EncryptOAEP(h, rand.Reader, pub, material, nil); err != nil {
-			t.Fatal(err)
-		}
-	default:
-		aesKey := make([]byte, 32)
-		rand.Read(aesKey)
-		head, err := rsa.EncryptOAEP(h, rand.Reader, pub, aesKey, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command("openssl", "enc", "-id-aes256-wrap-pad", "-K", hex.EncodeToString(aesKey), "-iv", "A65959A6")
-		cmd.Stdin = bytes.NewReader(material)
-		tail, err := cmd.Output()
-		if err != nil || len(tail) < len(material) {
-			t.Fatalf("openssl enc -id-aes256-wrap-pad: %v", err)
-		}
-		wrapped = append(head, tail...)
 	}
 	in := &kms.ImportKeyMaterialInput{KeyId: id, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped,
 		ExpirationModel: types.ExpirationModelTypeKeyMaterialDoesNotExpire}

@@ -6,12 +6,14 @@ import (
 	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -229,10 +231,11 @@ func wpImportOK(ctx context.Context, c *kms.Client, spec types.KeySpec, usage ty
 }
 
 // wrapForImport encrypts material under the wrapping public key (DER SPKI)
-// with alg, as AWS's import documentation has clients do: RSAES_OAEP_SHA_256
-// directly; RSA_AES_KEY_WRAP_SHA_256 as an OAEP-wrapped fresh AES-256 key
-// followed by the material under it with AES Key Wrap with Padding
-// (RFC 5649, openssl's id-aes256-wrap-pad: Go's standard library has none).
+// with alg, as AWS's import documentation has clients do: RSAES_OAEP_*
+// directly with Go's rsa.EncryptOAEP; RSA_AES_KEY_WRAP_* as an
+// OAEP-wrapped fresh AES-256 key followed by the material under it with
+// AES Key Wrap with Padding (RFC 5649, openssl's id-aes256-wrap-pad: Go's
+// standard library has none).
 func wrapForImport(spki []byte, alg types.AlgorithmSpec, material []byte) ([]byte, error) {
 	pub, err := x509.ParsePKIXPublicKey(spki)
 	if err != nil {
@@ -242,14 +245,18 @@ func wrapForImport(spki []byte, alg types.AlgorithmSpec, material []byte) ([]byt
 	if !ok {
 		return nil, fmt.Errorf("wrapping public key is %T", pub)
 	}
-	if alg == types.AlgorithmSpecRsaesOaepSha256 {
-		return rsa.EncryptOAEP(sha256.New(), rand.Reader, rpub, material, nil)
+	var h hash.Hash = sha256.New()
+	if alg == types.AlgorithmSpecRsaesOaepSha1 || alg == types.AlgorithmSpecRsaAesKeyWrapSha1 {
+		h = sha1.New()
+	}
+	if alg == types.AlgorithmSpecRsaesOaepSha1 || alg == types.AlgorithmSpecRsaesOaepSha256 {
+		return rsa.EncryptOAEP(h, rand.Reader, rpub, material, nil)
 	}
 	aesKey := make([]byte, 32)
 	if _, err := rand.Read(aesKey); err != nil {
 		return nil, err
 	}
-	head, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, rpub, aesKey, nil)
+	head, err := rsa.EncryptOAEP(h, rand.Reader, rpub, aesKey, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -260,6 +267,9 @@ func wrapForImport(spki []byte, alg types.AlgorithmSpec, material []byte) ([]byt
 	tail, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("openssl id-aes256-wrap-pad: %v: %s", err, stderr.Bytes())
+	}
+	if len(tail) < len(material) {
+		return nil, fmt.Errorf("openssl id-aes256-wrap-pad: %d bytes out for %d in", len(tail), len(material))
 	}
 	return append(head, tail...), nil
 }
