@@ -44,16 +44,25 @@ func newGCM(key []byte) (cipher.AEAD, func(), error) {
 // Random nonces bound the safe use of one key to about 2^32 messages; the
 // barrier keyring's term lets callers rotate well before that.
 func SealAEAD(key, plaintext, aad []byte, rand io.Reader) ([]byte, error) {
+	return appendSealAEAD(make([]byte, 0, nonceSize+len(plaintext)+tagSize), key, plaintext, aad, rand)
+}
+
+// appendSealAEAD appends SealAEAD's output to dst, in place when dst has
+// the room (a blob is built in one allocation: header, nonce, ciphertext).
+// aad may alias dst's existing bytes, which are not written.
+func appendSealAEAD(dst, key, plaintext, aad []byte, rand io.Reader) ([]byte, error) {
 	gcm, done, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	out := make([]byte, nonceSize, nonceSize+len(plaintext)+tagSize)
-	if _, err := io.ReadFull(randOrDefault(rand), out); err != nil {
+	start := len(dst)
+	dst = append(dst, make([]byte, nonceSize)...)
+	nonce := dst[start:]
+	if _, err := io.ReadFull(randOrDefault(rand), nonce); err != nil {
 		return nil, fmt.Errorf("crypto: reading random nonce: %w", err)
 	}
-	return gcm.Seal(out, out[:nonceSize], plaintext, aad), nil
+	return gcm.Seal(dst, nonce, plaintext, aad), nil
 }
 
 // OpenAEAD reverses SealAEAD. Every failure (a key of the wrong size, a short

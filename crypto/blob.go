@@ -50,12 +50,8 @@ func EncryptBlob(key []byte, h Header, plaintext []byte, encCtx map[string]strin
 	if headerLen+nonceSize+len(plaintext)+tagSize > maxBlobSize {
 		return nil, errBlobLarge
 	}
-	header := appendHeader(make([]byte, 0, headerLen), h)
-	sealed, err := SealAEAD(key, plaintext, blobAAD(header, encCtx), rand)
-	if err != nil {
-		return nil, err
-	}
-	return append(header, sealed...), nil
+	blob := appendHeader(make([]byte, 0, headerLen+nonceSize+len(plaintext)+tagSize), h)
+	return appendSealAEAD(blob, key, plaintext, blobAAD(blob, encCtx), rand)
 }
 
 // ParseHeader reads the header of blob without a key. It checks the blob's

@@ -81,13 +81,13 @@ func TestInflateBounded(t *testing.T) {
 	w, _ := flate.NewWriter(&buf, flate.BestCompression)
 	_, _ = w.Write([]byte(strings.Repeat("a", 1<<20)))
 	_ = w.Close()
-	if _, err := inflate(buf.Bytes(), 1<<19); !errors.Is(err, errTooLarge) {
+	if _, _, err := inflate(buf.Bytes(), 1<<19); !errors.Is(err, errTooLarge) {
 		t.Fatalf("a 1 MiB payload under a 512 KiB limit: %v", err)
 	}
-	if out, err := inflate(buf.Bytes(), 1<<20); err != nil || len(out) != 1<<20 {
+	if out, _, err := inflate(buf.Bytes(), 1<<20); err != nil || len(out) != 1<<20 {
 		t.Fatalf("a 1 MiB payload under a 1 MiB limit: %d bytes, %v", len(out), err)
 	}
-	if _, err := inflate([]byte("not deflate"), 1<<20); err == nil {
+	if _, _, err := inflate([]byte("not deflate"), 1<<20); err == nil {
 		t.Fatal("garbage inflated")
 	}
 }

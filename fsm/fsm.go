@@ -282,9 +282,11 @@ func decodePayload(cmd *fsmpb.Command, m proto.Message) {
 	case cmd.Version == commandVersion:
 	case cmd.Version == auditBatchDeflated && CommandType(cmd.Type) == CmdAuditBatch:
 		var err error
-		if payload, err = inflate(payload, maxInflatedBatch); err != nil {
+		var release func()
+		if payload, release, err = inflate(payload, maxInflatedBatch); err != nil {
 			panic(fmt.Sprintf("fsm: %s: %v", CommandType(cmd.Type), err))
 		}
+		defer release() // proto.Unmarshal copies what it keeps
 	default:
 		panic(fmt.Sprintf("fsm: %s: unsupported payload version %d", CommandType(cmd.Type), cmd.Version))
 	}

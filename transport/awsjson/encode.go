@@ -22,6 +22,29 @@ func Marshal(v any) ([]byte, error) {
 	return appendValue(make([]byte, 0, 256), v)
 }
 
+// sizeHint is about the length Marshal(v) will have, so that the answer
+// is written in one buffer: exact for the members answers carry (names,
+// plain strings, blobs, secrets, booleans), a guess for anything else.
+func sizeHint(v any) int {
+	switch v := v.(type) {
+	case map[string]any:
+		n := 2 // the braces; each member "k":v and a comma but the last
+		for k, m := range v {
+			n += len(k) + 4 + sizeHint(m)
+		}
+		return n - min(len(v), 1)
+	case string:
+		return len(v) + 2
+	case []byte:
+		return base64.StdEncoding.EncodedLen(len(v)) + 2
+	case sensitive.Bytes:
+		return base64.StdEncoding.EncodedLen(len(v)) + 2
+	case sensitive.String:
+		return v.MaxJSONLen()
+	}
+	return 64
+}
+
 // reserve returns b with room for n more bytes. When that takes a new
 // buffer, the old one is zeroed: it may hold a secret already written.
 func reserve(b []byte, n int) []byte {
@@ -94,6 +117,13 @@ func appendBytes(b, v []byte) []byte {
 	b = base64.StdEncoding.AppendEncode(b, v)
 	return append(b, '"')
 }
+
+// AppendValue appends v as json.Marshal writes it: answers' and audit
+// events' maps of members through the fast paths above.
+func AppendValue(b []byte, v any) ([]byte, error) { return appendValue(b, v) }
+
+// AppendString appends s quoted as json.Marshal quotes it.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }
 
 // appendString quotes s. Printable ASCII that json.Marshal writes as is
 // (it escapes quotes, backslashes and, for HTML, <, > and &) is copied;

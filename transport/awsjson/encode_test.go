@@ -66,3 +66,42 @@ func TestWriteResultForgets(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeHintCoversAnswers: the hint is at least the encoded length of the
+// answers the operations give (else each would grow, and copy, its buffer),
+// and exact for plain ASCII members.
+func TestSizeHintCoversAnswers(t *testing.T) {
+	encrypt := map[string]any{"CiphertextBlob": make([]byte, 4096+90), "KeyId": "arn:aws:kms:us-east-1:111122223333:key/0b6a9c9e-7f2e-4a3c-9d0e-1f2a3b4c5d6e", "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
+	dataKey := map[string]any{"Plaintext": sensitive.Bytes(make([]byte, 32)), "CiphertextBlob": make([]byte, 150), "KeyId": "k", "KeyMaterialId": "abc"}
+	nested := map[string]any{"KeyMetadata": map[string]any{"Arn": "arn", "Enabled": true, "KeyState": "Enabled"}, "Secret": sensitive.String("wJalr/K7")}
+	for _, v := range []map[string]any{encrypt, dataKey, nested} {
+		b, err := Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := sizeHint(v); h < len(b) {
+			t.Errorf("sizeHint = %d, encoded %d bytes: %s", h, len(b), b)
+		}
+	}
+	for _, v := range []map[string]any{encrypt, dataKey} {
+		b, _ := Marshal(v)
+		if h := sizeHint(v); h != len(b) {
+			t.Errorf("sizeHint = %d, encoded %d bytes", h, len(b))
+		}
+	}
+}
+
+// TestWriteResultReusesNothingWritten: answers written one after the other
+// through the pooled buffer are each exactly json.Marshal's, whatever the
+// size of the one before.
+func TestWriteResultReusesNothingWritten(t *testing.T) {
+	for _, n := range []int{4096, 10, 2000, 0, 4096} {
+		v := map[string]any{"CiphertextBlob": bytes.Repeat([]byte{byte(n)}, n), "KeyId": "k"}
+		want, _ := json.Marshal(v)
+		rec := httptest.NewRecorder()
+		WriteResult(rec, v)
+		if !bytes.Equal(rec.Body.Bytes(), want) {
+			t.Fatalf("answer of %d bytes: wrote %s, want %s", n, rec.Body.Bytes(), want)
+		}
+	}
+}
