@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -159,7 +158,7 @@ func (g *Gateway) serveLocal(w http.ResponseWriter, r *http.Request, from Origin
 		return g.Events.request(r, op, api, name, requestID, eventID, caller.AccessKeyID, req, res, kerr)
 	}
 	rec := &audit.Recorder{Event: func(answer any) []byte {
-		b, err := json.Marshal(eventFor(answer, nil))
+		b, err := appendEvent(make([]byte, 0, 1024), eventFor(answer, nil))
 		if err != nil {
 			return nil // the command then goes without it, and Outcome says so
 		}
