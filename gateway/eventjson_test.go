@@ -70,3 +70,35 @@ func FuzzAppendEvent(f *testing.F) {
 		checkAppendEvent(t, ev)
 	})
 }
+
+// BenchmarkEncodeEvent: an Encrypt request's event, as the leader writes it
+// for every request, by appendEvent and by encoding/json.
+func BenchmarkEncodeEvent(b *testing.B) {
+	ev := &audit.Event{
+		EventVersion: audit.EventVersion, EventTime: "2026-12-03T21:50:00.123456789Z", EventSource: audit.EventSource,
+		EventName: "Encrypt", EventType: "AwsApiCall", AWSRegion: "us-east-1", SourceIPAddress: "127.0.0.1",
+		UserAgent:         "aws-sdk-go-v2/1.41.0 ua/2.1 os/linux lang/go#1.27.3 md/GOOS#linux md/GOARCH#amd64 api/kms#1.49.0",
+		UserIdentity:      &audit.UserIdentity{Type: "Root", PrincipalID: "111122223333", ARN: "arn:aws:iam::111122223333:root", AccountID: "111122223333", AccessKeyID: "AKIAIOSFODNN7EXAMPLE"},
+		RequestParameters: map[string]any{"keyId": "alias/bench", "encryptionContext": map[string]any{"purpose": "bench"}},
+		ResponseElements:  map[string]any{"keyId": "arn:aws:kms:us-east-1:111122223333:key/0b6a9c9e-7f2e-4a3c-9d0e-1f2a3b4c5d6e", "encryptionAlgorithm": "SYMMETRIC_DEFAULT"},
+		RequestID:         "6f1e0c4e-9a7d-4b52-8f43-2c1d0e9b8a71", EventID: "0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f",
+		Resources:          []audit.Resource{{ARN: "arn:aws:kms:us-east-1:111122223333:key/0b6a9c9e-7f2e-4a3c-9d0e-1f2a3b4c5d6e", AccountID: "111122223333", Type: "AWS::KMS::Key"}},
+		RecipientAccountID: "111122223333", NodeID: "n1",
+	}
+	b.Run("appendEvent", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := appendEvent(make([]byte, 0, 1024), ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
