@@ -28,17 +28,30 @@ func FuzzAuditBatchEvents(f *testing.F) {
 	odd = protowire.AppendBytes(odd, []byte{0x0a, 0x02, '{', '}', 0x10, 0x05})
 	f.Add(odd)
 	f.Add([]byte{0x08, 0x80, 0x02}) // type 256
+	deflated, _ := NewAuditBatchCommand([][]byte{[]byte(`{"eventName":"Encrypt"}`), []byte(`{}`)}, time.Unix(1, 0))
+	f.Add(deflated)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		events, ok := auditBatchEvents(data)
+		events, release, ok := auditBatchEvents(data)
 		if !ok {
 			return
 		}
+		if release != nil {
+			defer release()
+		}
 		cmd, err := DecodeCommand(data)
-		if err != nil || CommandType(cmd.Type) != CmdAuditBatch || cmd.Version != commandVersion {
+		if err != nil || CommandType(cmd.Type) != CmdAuditBatch || (cmd.Version != commandVersion && cmd.Version != auditBatchDeflated) {
 			t.Fatalf("fast path took what the general path reads as %v, %v", cmd, err)
 		}
+		payload := cmd.Payload
+		if cmd.Version == auditBatchDeflated {
+			var rel func()
+			if payload, rel, err = inflate(payload, maxInflatedBatch); err != nil {
+				t.Fatalf("fast path took a payload that does not inflate: %v", err)
+			}
+			defer rel()
+		}
 		var c fsmpb.AuditBatch
-		if err := proto.Unmarshal(cmd.Payload, &c); err != nil {
+		if err := proto.Unmarshal(payload, &c); err != nil {
 			t.Fatalf("fast path took a payload proto.Unmarshal refuses: %v", err)
 		}
 		if len(c.Events) != len(events) {

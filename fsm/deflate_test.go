@@ -55,6 +55,22 @@ func TestDeflatedBatchStoresTheSameEvents(t *testing.T) {
 			t.Errorf("%s: the deflated batch stored other events than the plain one", name)
 		}
 	}
+	// Entries in one run each keep their own inflated buffer until the
+	// store has copied the run: different batches, stored as sent.
+	second := make([][]byte, len(events))
+	for i, e := range events {
+		second[i] = bytes.ReplaceAll(e, []byte("Encrypt"), []byte("Decrypt"))
+	}
+	plain2, _ := NewCommand(CmdAuditBatch, &fsmpb.AuditBatch{Events: second}, now)
+	deflated2, _ := NewAuditBatchCommand(second, now)
+	run := func(a, b []byte) func(f *FSM) {
+		return func(f *FSM) {
+			f.ApplyBatch([]*raft.Log{{Index: 1, Type: raft.LogCommand, Data: a}, {Index: 2, Type: raft.LogCommand, Data: b}})
+		}
+	}
+	if got, want := exportAll(t, run(deflated, deflated2)), exportAll(t, run(plain, plain2)); !bytes.Equal(got, want) {
+		t.Errorf("two deflated batches in one run stored\n%s\nnot\n%s", got, want)
+	}
 }
 
 func exportAll(t *testing.T, apply func(*FSM)) []byte {

@@ -119,6 +119,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	defer f.mu.Unlock()
 	var run []audit.Batch
 	var runAt []int
+	var releases []func()
 	flush := func() {
 		if len(run) == 0 {
 			return
@@ -132,13 +133,20 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			out[at] = firsts[i]
 		}
 		run, runAt = run[:0], runAt[:0]
+		for _, release := range releases {
+			release() // the store has copied the events
+		}
+		releases = releases[:0]
 	}
 	for i, l := range logs {
 		if l.Type != raft.LogCommand {
 			continue
 		}
 		if f.audit != nil {
-			if events, ok := auditBatchEvents(l.Data); ok {
+			if events, release, ok := auditBatchEvents(l.Data); ok {
+				if release != nil {
+					releases = append(releases, release)
+				}
 				f.index = l.Index
 				f.noteUsage(events)
 				run = append(run, audit.Batch{Index: l.Index, Events: events})
