@@ -32,7 +32,7 @@
 #   LOCAL_KMS, BAO  the peers' binaries (each required if its system runs)
 #   SYSTEMS ["keyraft local-kms openbao"]  which to run
 #   ROUNDS [3]  DURATION [10s]  CLIENTS ["16 64"]  SIZE [4096]
-#   BASE_PORT   first of the loopback ports used, BASE_PORT..+82 [19400]
+#   BASE_PORT   first of the loopback ports used, BASE_PORT..BASE_PORT+81 [19400]
 # Needs python3 and curl. Everything it starts is stopped by PID on exit;
 # its files go to a temporary directory that is removed (KEEP=1 keeps it:
 # each node's log, OpenBao's audit log, every run's JSON and stderr).
