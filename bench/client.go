@@ -22,7 +22,19 @@ const readBufferSize = 16 << 10
 // transport sized so that every worker keeps its connection alive. The SDK
 // client is safe for concurrent use, so workers on an endpoint share it.
 func newClients(cfg Config) ([]*kms.Client, *http.Transport) {
-	tr := &http.Transport{
+	tr := newTransport(cfg)
+	hc := &http.Client{Transport: tr, Timeout: cfg.RequestTimeout}
+	clients := make([]*kms.Client, len(cfg.Endpoints))
+	for i, ep := range cfg.Endpoints {
+		clients[i] = kms.New(clientOptions(cfg, ep, hc))
+	}
+	return clients, tr
+}
+
+// newTransport is the HTTP/1.1 transport every client of a run shares,
+// whatever its target.
+func newTransport(cfg Config) *http.Transport {
+	return &http.Transport{
 		Proxy:               nil, // a benchmark measures the endpoint, not a proxy
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        2 * cfg.Clients,
@@ -31,12 +43,6 @@ func newClients(cfg Config) ([]*kms.Client, *http.Transport) {
 		ForceAttemptHTTP2:   false,
 		ReadBufferSize:      readBufferSize,
 	}
-	hc := &http.Client{Transport: tr, Timeout: cfg.RequestTimeout}
-	clients := make([]*kms.Client, len(cfg.Endpoints))
-	for i, ep := range cfg.Endpoints {
-		clients[i] = kms.New(clientOptions(cfg, ep, hc))
-	}
-	return clients, tr
 }
 
 // clientOptions are the options of the client for endpoint. The SDK's

@@ -29,14 +29,31 @@ var Ops = []Op{OpEncrypt, OpDecrypt, OpGenerateDataKey, OpMixed, OpSign, OpVerif
 // MaxSize is the largest plaintext KMS Encrypt accepts.
 const MaxSize = 4096
 
+// Target is the API a run speaks.
+type Target string
+
+// The targets Run can drive.
+const (
+	// TargetKMS is the AWS KMS API (keyraft, local-kms, AWS), through the
+	// aws-sdk-go-v2 client.
+	TargetKMS Target = "kms"
+	// TargetOpenBao is the transit secrets engine of OpenBao (or Vault)
+	// mounted at transit/, over HTTP with a token (transit.go).
+	TargetOpenBao Target = "openbao"
+)
+
 // Config describes one benchmark run. Zero values take the defaults noted.
 type Config struct {
+	// Target is the API the endpoints speak. Default TargetKMS.
+	Target Target
 	// Endpoints are the base URLs; workers are spread round-robin over them.
 	Endpoints []string
 	// Region signs requests (SigV4 credential scope). Default us-east-1.
 	Region string
 	// AccessKeyID, SecretAccessKey and SessionToken are static credentials.
 	AccessKeyID, SecretAccessKey, SessionToken string
+	// Token is the X-Vault-Token of TargetOpenBao's requests.
+	Token string
 
 	// Op is the operation to drive. Default OpEncrypt.
 	Op Op
@@ -73,6 +90,9 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
+	if c.Target == "" {
+		c.Target = TargetKMS
+	}
 	if c.Region == "" {
 		c.Region = "us-east-1"
 	}
@@ -110,14 +130,24 @@ func (c Config) validate() error {
 	if err != nil {
 		return err
 	}
+	switch c.Target {
+	case TargetKMS:
+		if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+			return fmt.Errorf("%w: access key id and secret access key are required", ErrConfig)
+		}
+	case TargetOpenBao:
+		if err := c.validateTransit(plan); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%w: target %q: want kms or openbao", ErrConfig, c.Target)
+	}
 	if c.Size > plan.maxSize && c.Size <= MaxSize {
 		return fmt.Errorf("%w: size %d: %s with RSAES_OAEP_SHA_256 takes at most %d bytes (set -size)", ErrConfig, c.Size, plan.spec, plan.maxSize)
 	}
 	switch {
 	case len(c.Endpoints) == 0:
 		return fmt.Errorf("%w: no endpoint", ErrConfig)
-	case c.AccessKeyID == "" || c.SecretAccessKey == "":
-		return fmt.Errorf("%w: access key id and secret access key are required", ErrConfig)
 	case c.Size < 1 || c.Size > MaxSize:
 		return fmt.Errorf("%w: size %d: want 1..%d", ErrConfig, c.Size, MaxSize)
 	case c.Clients < 1:

@@ -88,15 +88,15 @@ func auxvClockTicks() uint64 {
 	return 0
 }
 
-// cpuSum is the total CPU time of the given processes.
-func cpuSum(pids []int) (time.Duration, error) {
-	var total time.Duration
-	for _, p := range pids {
+// cpuEach is the CPU time of each of the given processes, in their order.
+func cpuEach(pids []int) ([]time.Duration, error) {
+	each := make([]time.Duration, len(pids))
+	for i, p := range pids {
 		d, err := procCPU(p)
 		if err != nil {
-			return 0, fmt.Errorf("pid %d: %w", p, err)
+			return nil, fmt.Errorf("pid %d: %w", p, err)
 		}
-		total += d
+		each[i] = d
 	}
-	return total, nil
+	return each, nil
 }

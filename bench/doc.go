@@ -2,7 +2,9 @@
 // endpoint), closed-loop (each worker sends when answered) or open-loop
 // (Config.Rate: on schedule, whatever the answers do). It drives the real
 // aws-sdk-go-v2 KMS client, so every request is signed with SigV4 and
-// parsed exactly as an application would.
+// parsed exactly as an application would. With Config.Target openbao it
+// drives OpenBao's (or Vault's) transit engine over its HTTP API instead,
+// with the same workers and accounting, to measure keyraft beside it.
 //
 // Run creates the keys it needs, runs Config.Clients workers for a warm-up
 // and then a timed phase, and reports throughput, latency percentiles and CPU

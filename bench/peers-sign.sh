@@ -21,6 +21,7 @@
 #   BASE_PORT   first of the loopback ports used [19400]
 # Everything it starts is stopped by PID on exit; its files go to a
 # temporary directory that is removed (KEEP=1 keeps it, with the logs).
+# The starting and stopping is bench/peers-lib.sh's, shared with peers.sh.
 set -euo pipefail
 # go.mod names go 1.27.3, which the installed go runs only when told to.
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
@@ -34,89 +35,22 @@ CLIENTS="${CLIENTS:-16}"
 SIZE="${SIZE:-32}"
 BASE_PORT="${BASE_PORT:-19400}"
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-log() { printf 'peers-sign %(%T)T: %s\n' -1 "$*" >&2; }
+PEERS_NAME=peers-sign
+# shellcheck source=bench/peers-lib.sh
+source bench/peers-lib.sh
+need_binary LOCAL_KMS "$LOCAL_KMS"
+need_free_ports $((BASE_PORT + 50))
 
-log "building keyraft"
-go build -o "$work/keyraft" ./cmd/keyraft
-kr="$work/keyraft"
+build_keyraft
+start_keyraft "$BASE_PORT"
+start_local_kms $((BASE_PORT + 50))
 
-# wait_for WHAT SECONDS CMD...: run CMD every 200 ms until it succeeds.
-wait_for() {
-	local what="$1" deadline=$((SECONDS + $2))
-	shift 2
-	until "$@" >/dev/null 2>&1; do
-		((SECONDS < deadline)) || { log "gave up waiting for $what"; exit 1; }
-		sleep 0.2
-	done
-}
-
-api=() gossip=()
-for i in 0 1 2; do
-	p=$((BASE_PORT + 10 * i))
-	api+=("http://127.0.0.1:$p")
-	gossip+=("127.0.0.1:$((p + 3))")
-done
-join="$(IFS=,; echo "${gossip[*]}")"
-for i in 0 1 2; do
-	p=$((BASE_PORT + 10 * i))
-	"$kr" server -node-id "n$((i + 1))" -data-dir "$work/n$((i + 1))" -insecure -log-level warn \
-		-api-addr "127.0.0.1:$p" -cluster-addr "127.0.0.1:$((p + 1))" -raft-addr "127.0.0.1:$((p + 2))" \
-		-gossip-addr "${gossip[$i]}" -bootstrap-expect 3 -join "$join" >"$work/n$((i + 1)).log" 2>&1 &
-	pids+=($!)
-done
-kr_pids="$(IFS=,; echo "${pids[*]}")"
-for a in "${api[@]}"; do wait_for "$a" 30 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$kr" operator status -address "$a"; done
-
-log "initialising (1 share) and unsealing"
-init_json() { "$kr" operator init -key-shares 1 -key-threshold 1 -format json -address "${api[0]}" >"$work/init.json"; }
-wait_for "init" 30 init_json
-read -r share access secret < <(python3 -c '
-import json, sys
-c = json.load(open(sys.argv[1]))
-print(c["unseal_keys_b64"][0], c["access_key_id"], c["secret_access_key"])' "$work/init.json")
-for a in "${api[@]}"; do
-	wait_for "$a to take its share" 30 "$kr" operator unseal -address "$a" "$share"
-done
-export AWS_ACCESS_KEY_ID="$access" AWS_SECRET_ACCESS_KEY="$secret" AWS_REGION=us-east-1
-leader=""
-is_leader() {
-	local a
-	for a in "${api[@]}"; do
-		if "$kr" operator status -format json -address "$a" 2>/dev/null | grep -q '"raft_state": *"Leader"'; then
-			leader="$a"
-			return 0
-		fi
-	done
-	return 1
-}
-wait_for "a leader" 30 is_leader
-is_leader
-log "keyraft leader: $leader (pids $kr_pids)"
-
-lk_port=$((BASE_PORT + 50))
-mkdir -p "$work/local-kms"
-PORT="$lk_port" KMS_DATA_PATH="$work/local-kms" KMS_SEED_PATH="$work/no-seed.yaml" KMS_REGION=us-east-1 \
-	"$LOCAL_KMS" >"$work/local-kms.log" 2>&1 &
-lk_pid=$!
-pids+=("$lk_pid")
-wait_for "local-kms" 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$lk_port"
-log "local-kms: http://127.0.0.1:$lk_port (pid $lk_pid)"
-
-log "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) before the runs; $(nproc) cores"
+log "load: $(load_avg) (1/5/15 min) before the runs; $(nproc) cores"
 
 # run SYSTEM SPEC: one bench run, its JSON line appended to results.
 run() {
 	local system="$1" spec="$2" endpoint pids out rc=0
-	if [[ "$system" == keyraft ]]; then endpoint="$leader" pids="$kr_pids"; else endpoint="http://127.0.0.1:$lk_port" pids="$lk_pid"; fi
+	if [[ "$system" == keyraft ]]; then endpoint="$leader" pids="$kr_pids"; else endpoint="$lk_url" pids="$lk_pid"; fi
 	out="$("$kr" bench -endpoint "$endpoint" -op sign -key-spec "$spec" -size "$SIZE" -c "$CLIENTS" -d "$DURATION" \
 		-server-pids "$pids" -format json 2>"$work/bench.err")" || rc=$?
 	if [[ -z "$out" ]]; then
@@ -131,7 +65,7 @@ for spec in $SPECS; do
 		if ((r % 2)); then run keyraft "$spec"; run local-kms "$spec"; else run local-kms "$spec"; run keyraft "$spec"; fi
 	done
 done
-log "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) after the runs"
+log "load: $(load_avg) (1/5/15 min) after the runs"
 
 python3 - "$work/results" "$CLIENTS" <<'EOF'
 import json, sys

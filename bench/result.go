@@ -14,6 +14,7 @@ import (
 // Result is the outcome of one Run. Counts and latencies cover the timed
 // phase only; latencies are of successful operations.
 type Result struct {
+	Target    Target
 	Op        Op
 	KeySpec   string // the spec of the keys driven
 	Clients   int
@@ -34,6 +35,10 @@ type Result struct {
 	// ServerCPUMeasured, which needs ServerPIDs.
 	ServerCPUPerOp    time.Duration
 	ServerCPUMeasured bool
+	// ServerCPUPerOpEach is the same for each of ServerPIDs (Config's), in
+	// their order, so that one node's share (a leader's) can be told apart.
+	ServerCPUPerOpEach []time.Duration
+	ServerPIDs         []int
 	// ClientCPUPerOp is the bench process's own CPU time across the timed
 	// phase divided by Ops. Valid only if ClientCPUMeasured (needs /proc).
 	ClientCPUPerOp    time.Duration

@@ -3,9 +3,12 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
 // Run creates the keys cfg asks for, drives the endpoints with cfg.Clients
@@ -18,12 +21,25 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.validate(); err != nil {
 		return Result{}, fmt.Errorf("bench: %w", err)
 	}
-	if _, err := cpuSum(cfg.ServerPIDs); err != nil {
+	if _, err := cpuEach(cfg.ServerPIDs); err != nil {
 		return Result{}, fmt.Errorf("bench: server pids: %w", err)
 	}
-	clients, tr := newClients(cfg)
-	defer tr.CloseIdleConnections()
-	fx, err := prepare(ctx, clients[0], cfg)
+	var (
+		clients  []*kms.Client
+		transits []*transitClient
+		tr       *http.Transport
+		fx       *fixture
+		err      error
+	)
+	if cfg.Target == TargetOpenBao {
+		transits, tr = newTransitClients(cfg)
+		defer tr.CloseIdleConnections()
+		fx, err = prepareTransit(ctx, transits[0], cfg)
+	} else {
+		clients, tr = newClients(cfg)
+		defer tr.CloseIdleConnections()
+		fx, err = prepare(ctx, clients[0], cfg)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("bench: prepare: %w", err)
 	}
@@ -33,7 +49,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	workers := make([]*worker, cfg.Clients)
 	now := time.Now()
 	for i := range workers {
-		workers[i] = &worker{id: i, op: cfg.Op, client: clients[i%len(clients)], fx: fx, phase: &phase, errs: errs}
+		workers[i] = &worker{id: i, op: cfg.Op, fx: fx, phase: &phase, errs: errs}
+		if transits != nil {
+			workers[i].transit = transits[i%len(transits)]
+		} else {
+			workers[i].client = clients[i%len(clients)]
+		}
 		if cfg.Rate > 0 {
 			// Worker i sends the (k*Clients+i)-th request of the whole
 			// schedule: together, one every 1/Rate.
@@ -65,7 +86,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		finish()
 		return Result{}, fmt.Errorf("bench: interrupted during warm-up: %w", context.Cause(ctx))
 	}
-	srv0, srvErr := cpuSum(cfg.ServerPIDs)
+	srv0, srvErr := cpuEach(cfg.ServerPIDs)
 	self0, selfErr := procCPU(0)
 	t0 := time.Now()
 	timedStart.Store(t0.UnixNano())
@@ -73,7 +94,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	completed := sleep(ctx, cfg.Duration)
 	phase.Store(phaseDone)
 	elapsed := time.Since(t0)
-	srv1, srvErr1 := cpuSum(cfg.ServerPIDs)
+	srv1, srvErr1 := cpuEach(cfg.ServerPIDs)
 	self1, selfErr1 := procCPU(0)
 	finish()
 
@@ -89,7 +110,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	if len(cfg.ServerPIDs) > 0 && srvErr == nil {
 		res.ServerCPUMeasured = true
-		res.ServerCPUPerOp = perOp(srv1-srv0, res.Ops)
+		res.ServerCPUPerOpEach = make([]time.Duration, len(srv0))
+		var total time.Duration
+		for i := range srv0 {
+			total += srv1[i] - srv0[i]
+			res.ServerCPUPerOpEach[i] = perOp(srv1[i]-srv0[i], res.Ops)
+		}
+		res.ServerCPUPerOp = perOp(total, res.Ops)
 	}
 	switch {
 	case !completed:
@@ -103,7 +130,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // summarize merges the workers' counts and histograms.
 func summarize(cfg Config, workers []*worker, elapsed time.Duration) Result {
 	var h histogram
-	res := Result{Op: cfg.Op, Clients: cfg.Clients, Rate: cfg.Rate, Size: cfg.Size, Keys: cfg.Keys, Endpoints: cfg.Endpoints, Duration: elapsed}
+	res := Result{Target: cfg.Target, Op: cfg.Op, Clients: cfg.Clients, Rate: cfg.Rate, Size: cfg.Size, Keys: cfg.Keys, Endpoints: cfg.Endpoints,
+		ServerPIDs: cfg.ServerPIDs, Duration: elapsed}
 	for _, w := range workers {
 		h.merge(&w.hist)
 		res.Ops += w.ok

@@ -23,12 +23,13 @@ const (
 // period from first on, late ones at once. Its fields are written only by
 // its own goroutine; the progress reporter reads the atomic counters.
 type worker struct {
-	id     int
-	op     Op
-	client *kms.Client
-	fx     *fixture
-	phase  *atomic.Int32 // written by Run, read after every op
-	errs   *errorLog
+	id      int
+	op      Op
+	client  *kms.Client    // the target's client: KMS,
+	transit *transitClient // or transit (TargetOpenBao)
+	fx      *fixture
+	phase   *atomic.Int32 // written by Run, read after every op
+	errs    *errorLog
 
 	first  time.Time
 	period time.Duration
@@ -85,6 +86,9 @@ func (w *worker) do(ctx context.Context, i int) error {
 		op = mixedOps[i%len(mixedOps)]
 	}
 	k := (w.id + i) % len(w.fx.keyIDs)
+	if w.transit != nil {
+		return w.transit.do(ctx, op, w.fx, k)
+	}
 	keyID := &w.fx.keyIDs[k]
 	switch op {
 	case OpEncrypt:

@@ -42,7 +42,10 @@ func runBench(args []string) int {
 		cfg                 bench.Config
 		endpoints, op, pids string
 		format, cpuProfile  string
+		target              string
 	)
+	fs.StringVar(&target, "target", string(bench.TargetKMS), "kms (the AWS KMS API, signed with SigV4) or openbao (OpenBao's or Vault's transit engine at transit/, with -token)")
+	fs.StringVar(&cfg.Token, "token", "", "-target openbao: the X-Vault-Token (default $BAO_TOKEN, else $VAULT_TOKEN)")
 	fs.StringVar(&endpoints, "endpoint", defaultEndpoint, "comma-separated KMS endpoint URLs; clients are spread round-robin over them (also $AWS_ENDPOINT_URL)")
 	fs.StringVar(&op, "op", string(bench.OpEncrypt), "encrypt, decrypt, generate-data-key, mixed (a third of each of the first three), sign, verify, generate-mac or verify-mac")
 	fs.StringVar(&cfg.KeySpec, "key-spec", "", "spec of the keys created, the op's default if empty; encrypt, decrypt: "+bench.SpecsFor(bench.OpEncrypt)+
@@ -86,14 +89,28 @@ func runBench(args []string) int {
 		}
 		cfg.ServerPIDs = append(cfg.ServerPIDs, pid)
 	}
-	cfg.AccessKeyID, cfg.SecretAccessKey = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	cfg.SessionToken = os.Getenv("AWS_SESSION_TOKEN")
-	if cfg.Region = os.Getenv("AWS_REGION"); cfg.Region == "" {
-		cfg.Region = os.Getenv("AWS_DEFAULT_REGION")
-	}
-	if cfg.AccessKeyID == "" || cfg.SecretAccessKey == "" {
-		fmt.Fprintln(os.Stderr, "keyraft bench: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (keyraft server -dev prints them)")
-		return 2
+	cfg.Target = bench.Target(target)
+	switch cfg.Target {
+	case bench.TargetKMS:
+		cfg.AccessKeyID, cfg.SecretAccessKey = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+		cfg.SessionToken = os.Getenv("AWS_SESSION_TOKEN")
+		if cfg.Region = os.Getenv("AWS_REGION"); cfg.Region == "" {
+			cfg.Region = os.Getenv("AWS_DEFAULT_REGION")
+		}
+		if cfg.AccessKeyID == "" || cfg.SecretAccessKey == "" {
+			fmt.Fprintln(os.Stderr, "keyraft bench: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (keyraft server -dev prints them)")
+			return 2
+		}
+	case bench.TargetOpenBao:
+		for _, env := range []string{"BAO_TOKEN", "VAULT_TOKEN"} {
+			if cfg.Token == "" {
+				cfg.Token = os.Getenv(env)
+			}
+		}
+		if cfg.Token == "" {
+			fmt.Fprintln(os.Stderr, "keyraft bench: -target openbao: set -token, $BAO_TOKEN or $VAULT_TOKEN")
+			return 2
+		}
 	}
 	cfg.Progress = os.Stderr
 	if os.Getenv("GOGC") == "" {
@@ -155,6 +172,7 @@ func splitList(s string) []string {
 
 // benchJSON is the -format json object; fields are never renamed.
 type benchJSON struct {
+	Target           string   `json:"target"`
 	Op               string   `json:"op"`
 	KeySpec          string   `json:"key_spec"`
 	Clients          int      `json:"clients"`
@@ -171,7 +189,10 @@ type benchJSON struct {
 	P999ms           float64  `json:"p999_ms"`
 	MaxMs            float64  `json:"max_ms"`
 	ServerCPUusPerOp *float64 `json:"server_cpu_us_per_op"`
-	ClientCPUusPerOp *float64 `json:"client_cpu_us_per_op"`
+	// ServerCPUusPerOpByPID splits server_cpu_us_per_op by process (keys
+	// are the -server-pids), so a leader's own share can be read.
+	ServerCPUusPerOpByPID map[string]float64 `json:"server_cpu_us_per_op_by_pid,omitempty"`
+	ClientCPUusPerOp      *float64           `json:"client_cpu_us_per_op"`
 }
 
 func ms(d time.Duration) float64 { return round3(float64(d) / float64(time.Millisecond)) }
@@ -184,13 +205,17 @@ func round3(f float64) float64 {
 
 func printBenchJSON(w io.Writer, r bench.Result) {
 	out := benchJSON{
-		Op: string(r.Op), KeySpec: r.KeySpec, Clients: r.Clients, Rate: r.Rate, Size: r.Size, Keys: r.Keys, Endpoints: r.Endpoints,
+		Target: string(r.Target), Op: string(r.Op), KeySpec: r.KeySpec, Clients: r.Clients, Rate: r.Rate, Size: r.Size, Keys: r.Keys, Endpoints: r.Endpoints,
 		DurationS: round3(r.Duration.Seconds()), Ops: r.Ops, Errors: r.Errors, OpsPerSec: round3(r.OpsPerSec),
 		P50ms: ms(r.P50), P99ms: ms(r.P99), P999ms: ms(r.P999), MaxMs: ms(r.Max),
 	}
 	if r.ServerCPUMeasured {
 		v := us(r.ServerCPUPerOp)
 		out.ServerCPUusPerOp = &v
+		out.ServerCPUusPerOpByPID = make(map[string]float64, len(r.ServerPIDs))
+		for i, pid := range r.ServerPIDs {
+			out.ServerCPUusPerOpByPID[strconv.Itoa(pid)] = us(r.ServerCPUPerOpEach[i])
+		}
 	}
 	if r.ClientCPUMeasured {
 		v := us(r.ClientCPUPerOp)
@@ -205,8 +230,8 @@ func printBenchTable(w io.Writer, r bench.Result) {
 	if r.Rate > 0 {
 		loop = fmt.Sprintf("open-loop at %g/s", r.Rate)
 	}
-	fmt.Fprintf(w, "op=%s key-spec=%s size=%d clients=%d (%s) keys=%d endpoints=%s duration=%.2fs\n",
-		r.Op, r.KeySpec, r.Size, r.Clients, loop, r.Keys, strings.Join(r.Endpoints, ","), r.Duration.Seconds())
+	fmt.Fprintf(w, "target=%s op=%s key-spec=%s size=%d clients=%d (%s) keys=%d endpoints=%s duration=%.2fs\n",
+		r.Target, r.Op, r.KeySpec, r.Size, r.Clients, loop, r.Keys, strings.Join(r.Endpoints, ","), r.Duration.Seconds())
 	cpu := func(ok bool, d time.Duration) string {
 		if !ok {
 			return "-"
@@ -218,4 +243,11 @@ func printBenchTable(w io.Writer, r bench.Result) {
 	fmt.Fprintf(w, "%10d %10.1f %8.3f %8.3f %9.3f %8.3f %7d %15s %15s\n",
 		r.Ops, r.OpsPerSec, ms(r.P50), ms(r.P99), ms(r.P999), ms(r.Max), r.Errors,
 		cpu(r.ServerCPUMeasured, r.ServerCPUPerOp), cpu(r.ClientCPUMeasured, r.ClientCPUPerOp))
+	if r.ServerCPUMeasured && len(r.ServerPIDs) > 1 {
+		each := make([]string, len(r.ServerPIDs))
+		for i, pid := range r.ServerPIDs {
+			each[i] = fmt.Sprintf("%d=%s", pid, cpu(true, r.ServerCPUPerOpEach[i]))
+		}
+		fmt.Fprintf(w, "server_us/op by pid: %s\n", strings.Join(each, " "))
+	}
 }
