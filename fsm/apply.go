@@ -38,7 +38,7 @@ func (f *FSM) applyCreateKey(cmd *fsmpb.Command) error {
 	// from the key's creation.
 	k.LastUsedDate, k.LastUsedOperation, k.LastUsedEventId, k.LastUsedRequestId = 0, "", "", ""
 	k.UsageTrackedSince = k.CreationDate
-	f.st.keys[k.KeyId] = k
+	f.st.putKey(k)
 	return nil
 }
 

@@ -11,7 +11,7 @@ import (
 func (f *FSM) applyPutKeyPolicy(cmd *fsmpb.Command) error {
 	var c fsmpb.PutKeyPolicy
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingDeletion, StatePendingImport)
+	k, err := f.keyToChange(c.KeyId, StateEnabled, StateDisabled, StatePendingDeletion, StatePendingImport)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,7 @@ func (f *FSM) applyCreateAccessKey(cmd *fsmpb.Command) error {
 		return ErrAccessKeyLimit
 	}
 	f.st.accessKeys[ak.AccessKeyId] = &ak
+	f.st.index.addAccessKey(&ak)
 	return nil
 }
 
@@ -66,6 +67,7 @@ func (f *FSM) applyDeleteAccessKey(cmd *fsmpb.Command) error {
 		return ErrAccessKeyNotFound
 	}
 	delete(f.st.accessKeys, c.AccessKeyId)
+	f.st.index.removeAccessKey(ak)
 	return nil
 }
 

@@ -46,7 +46,7 @@ func (f *FSM) applyImportKeyMaterial(cmd *fsmpb.Command) error {
 	if (r.Version == 0) != (len(r.SealedPending) != 0) || (r.Version != 0) != (len(c.Sealed) != 0) {
 		return fmt.Errorf("%w: import without material", ErrInvalidCommand)
 	}
-	k, err := f.key(c.KeyId, StatePendingImport, StateEnabled, StateDisabled)
+	k, err := f.keyToChange(c.KeyId, StatePendingImport, StateEnabled, StateDisabled)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (f *FSM) applyImportKeyMaterial(cmd *fsmpb.Command) error {
 func (f *FSM) applyDeleteImportedKeyMaterial(cmd *fsmpb.Command) error {
 	var c fsmpb.ImportDeleteMaterial
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StatePendingImport, StateEnabled, StateDisabled, StatePendingDeletion)
+	k, err := f.keyToChange(c.KeyId, StatePendingImport, StateEnabled, StateDisabled, StatePendingDeletion)
 	if err != nil {
 		return err
 	}
@@ -118,6 +118,7 @@ func (f *FSM) applyDeleteImportedKeyMaterial(cmd *fsmpb.Command) error {
 	}
 	if r.Version == 0 {
 		k.Imports = slices.Delete(k.Imports, i, i+1)
+		f.drops.Add(1)
 		return nil
 	}
 	if !r.Imported {
@@ -127,6 +128,7 @@ func (f *FSM) applyDeleteImportedKeyMaterial(cmd *fsmpb.Command) error {
 	if m := materialOf(k, r.Version); m != nil {
 		m.Sealed = nil
 	}
+	f.drops.Add(1)
 	if k.KeyState != string(StatePendingDeletion) {
 		k.KeyState = string(StatePendingImport)
 	}
@@ -138,7 +140,7 @@ func (f *FSM) applyDeleteImportedKeyMaterial(cmd *fsmpb.Command) error {
 func (f *FSM) applyRotateImportedKey(cmd *fsmpb.Command) error {
 	var c fsmpb.ImportRotate
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled)
+	k, err := f.keyToChange(c.KeyId, StateEnabled)
 	if err != nil {
 		return err
 	}

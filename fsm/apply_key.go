@@ -30,7 +30,7 @@ func (f *FSM) key(id string, allowed ...KeyState) (*fsmpb.Key, error) {
 func (f *FSM) applyUpdateKeyDescription(cmd *fsmpb.Command) error {
 	var c fsmpb.UpdateKeyDescription
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingImport)
+	k, err := f.keyToChange(c.KeyId, StateEnabled, StateDisabled, StatePendingImport)
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (f *FSM) applyUpdateKeyDescription(cmd *fsmpb.Command) error {
 func (f *FSM) applySetKeyEnabled(cmd *fsmpb.Command) error {
 	var c fsmpb.SetKeyEnabled
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled, StateDisabled)
+	k, err := f.keyToChange(c.KeyId, StateEnabled, StateDisabled)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func (f *FSM) applySetKeyEnabled(cmd *fsmpb.Command) error {
 func (f *FSM) applyScheduleKeyDeletion(cmd *fsmpb.Command) error {
 	var c fsmpb.ScheduleKeyDeletion
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingImport)
+	k, err := f.keyToChange(c.KeyId, StateEnabled, StateDisabled, StatePendingImport)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (f *FSM) applyScheduleKeyDeletion(cmd *fsmpb.Command) error {
 func (f *FSM) applyCancelKeyDeletion(cmd *fsmpb.Command) error {
 	var c fsmpb.KeyRef
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StatePendingDeletion)
+	k, err := f.keyToChange(c.KeyId, StatePendingDeletion)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func (f *FSM) applyCancelKeyDeletion(cmd *fsmpb.Command) error {
 func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) error {
 	var c fsmpb.KeyRef
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StatePendingDeletion)
+	k, err := f.keyToChange(c.KeyId, StatePendingDeletion)
 	if err != nil {
 		return err
 	}
@@ -92,6 +92,7 @@ func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) error {
 		return ErrNotDue
 	}
 	delete(f.st.keys, c.KeyId)
+	f.drops.Add(1)
 	for name, a := range f.st.aliases {
 		if a.TargetKeyId == c.KeyId {
 			delete(f.st.aliases, name)
@@ -104,7 +105,7 @@ func (f *FSM) applyDeleteKey(cmd *fsmpb.Command) error {
 func (f *FSM) applyTagResource(cmd *fsmpb.Command) error {
 	var c fsmpb.TagResource
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingImport)
+	k, err := f.keyToChange(c.KeyId, StateEnabled, StateDisabled, StatePendingImport)
 	if err != nil {
 		return err
 	}
@@ -127,7 +128,7 @@ func (f *FSM) applyTagResource(cmd *fsmpb.Command) error {
 func (f *FSM) applyUntagResource(cmd *fsmpb.Command) error {
 	var c fsmpb.UntagResource
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled, StateDisabled, StatePendingImport)
+	k, err := f.keyToChange(c.KeyId, StateEnabled, StateDisabled, StatePendingImport)
 	if err != nil {
 		return err
 	}
@@ -138,7 +139,7 @@ func (f *FSM) applyUntagResource(cmd *fsmpb.Command) error {
 func (f *FSM) applySetKeyRotation(cmd *fsmpb.Command) error {
 	var c fsmpb.SetKeyRotation
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled)
+	k, err := f.keyToChange(c.KeyId, StateEnabled)
 	if err != nil {
 		return err
 	}
@@ -156,7 +157,7 @@ func (f *FSM) applySetKeyRotation(cmd *fsmpb.Command) error {
 func (f *FSM) applyRotateKey(cmd *fsmpb.Command) error {
 	var c fsmpb.RotateKey
 	decodePayload(cmd, &c)
-	k, err := f.key(c.KeyId, StateEnabled)
+	k, err := f.keyToChange(c.KeyId, StateEnabled)
 	if err != nil {
 		return err
 	}

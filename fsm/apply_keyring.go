@@ -202,8 +202,18 @@ func (f *FSM) applyRotateReseal(cmd *fsmpb.Command) error {
 		if slot == nil || len(*slot) == 0 {
 			continue
 		}
-		if ot, _ := seal.ValueTerm(*slot); ot < nt {
-			*slot = it.Sealed
+		ot, ok := seal.ValueTerm(*slot)
+		if ot >= nt {
+			continue
+		}
+		*slot = it.Sealed
+		if it.Kind == SealedAccessKey {
+			// A key's values are reindexed with the key (keyToChange).
+			e := sealedEntry{kind: SealedAccessKey, id: it.Id}
+			if ok {
+				f.st.index.removeSealed(ot, e)
+			}
+			f.st.index.addSealed(nt, e)
 		}
 	}
 	return nil
@@ -213,7 +223,7 @@ func (f *FSM) applyRotateReseal(cmd *fsmpb.Command) error {
 func (f *FSM) sealedSlot(it *fsmpb.RotateResealItem) *[]byte {
 	switch it.Kind {
 	case SealedKeyMaterial:
-		if k, ok := f.st.keys[it.Id]; ok {
+		if k, err := f.keyToChange(it.Id); err == nil {
 			for _, m := range k.Material {
 				if m.Version == it.Version {
 					return &m.Sealed
@@ -226,7 +236,7 @@ func (f *FSM) sealedSlot(it *fsmpb.RotateResealItem) *[]byte {
 		}
 	case SealedPendingImport:
 		keyID, materialID, _ := strings.Cut(it.Id, "/")
-		if k, ok := f.st.keys[keyID]; ok {
+		if k, err := f.keyToChange(keyID); err == nil {
 			if i := importIndex(k, materialID); i >= 0 && k.Imports[i].Version == 0 {
 				return &k.Imports[i].SealedPending
 			}

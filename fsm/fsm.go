@@ -83,6 +83,18 @@ type FSM struct {
 	// stall is set while Apply waits for disk space (nospace.go).
 	stall stall
 
+	// changed are the keys the command being applied took out of the
+	// key index to change (keyToChange); reindexChanged puts them back.
+	changed []string
+
+	// drops counts the commands that removed key material from the
+	// state (a key deleted, imported material deleted or expired) and the
+	// restores, which may have: what a node caches of material is
+	// checked against the state again only when it moves
+	// (kms.Service.DropStaleSecrets). It is this process's, not
+	// replicated.
+	drops atomic.Uint64
+
 	// onKeyring, when set, is told the keyring upgrade records after
 	// every command or restore that may have changed them (apply_keyring.go).
 	onKeyring func(upgrades [][]byte)
@@ -189,7 +201,9 @@ func (f *FSM) apply(cmd *fsmpb.Command, index uint64) any {
 	case CmdAuditTrim:
 		res = f.applyAuditTrim(cmd, index)
 	default:
-		if err := f.dispatch(cmd, index); err != nil {
+		err := f.dispatch(cmd, index)
+		f.reindexChanged()
+		if err != nil {
 			return err
 		}
 	}
@@ -350,6 +364,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.stall.clear()
 	f.mu.Lock()
 	f.st, f.index = st, index
+	f.drops.Add(1)
 	f.lastTime.Store(st.lastTime)
 	f.keyringChangedLocked()
 	f.mu.Unlock()

@@ -2,8 +2,7 @@ package fsm
 
 import (
 	"bytes"
-
-	"github.com/keyraft/keyraft/seal"
+	"time"
 )
 
 // Query reads the replicated state as this replica has applied it. Every
@@ -88,16 +87,56 @@ func (q Query) KeyIDs() []string {
 	return q.f.st.sortedKeyIDs()
 }
 
-// Keys returns every key, sorted by id.
-func (q Query) Keys() []Key {
+// KeyIDPage returns, in order, at most limit key ids that follow after
+// ("" for the first page), and whether more follow: one ListKeys page,
+// read from the ordered index (key_index.go) in O(limit + log keys).
+// Continuing from an id rather than an offset keeps paging right while
+// keys come and go.
+func (q Query) KeyIDPage(after string, limit int) ([]string, bool) {
 	q.f.mu.RLock()
 	defer q.f.mu.RUnlock()
-	out := make([]Key, 0, len(q.f.st.keys))
-	for _, id := range q.f.st.sortedKeyIDs() {
-		out = append(out, keyOf(q.f.st.keys[id]))
-	}
-	return out
+	ids := make([]string, 0, min(max(limit, 0), q.f.st.index.ids.Len()))
+	more := false
+	q.f.st.index.ids.AscendGreaterOrEqual(after, func(id string) bool {
+		if id == after {
+			return true
+		}
+		if len(ids) == limit {
+			more = true
+			return false
+		}
+		ids = append(ids, id)
+		return true
+	})
+	return ids, more
 }
+
+// DueKeys returns the keys with a time-based transition due at at (its
+// time not after at): a deletion window ended, an automatic rotation
+// due, imported material expired; earliest first. next is the time of
+// the earliest transition still ahead (zero if none). It visits the keys
+// it returns and no other, so the leader's housekeeping costs nothing
+// more with more keys until some are due.
+func (q Query) DueKeys(at time.Time) (due []string, next time.Time) {
+	q.f.mu.RLock()
+	defer q.f.mu.RUnlock()
+	limit := at.UnixNano()
+	q.f.st.index.due.Ascend(func(e dueEntry) bool {
+		if e.at > limit {
+			next = timeOf(e.at)
+			return false
+		}
+		due = append(due, e.keyID)
+		return true
+	})
+	return due, next
+}
+
+// MaterialDrops changes whenever key material may have left the state
+// (a key deleted, imported material deleted or expired, a snapshot
+// restored); a cache of unsealed material needs checking only then. It
+// counts for this process alone and means nothing across processes.
+func (q Query) MaterialDrops() uint64 { return q.f.drops.Load() }
 
 // Alias returns an alias.
 func (q Query) Alias(name string) (Alias, bool) {
@@ -219,7 +258,9 @@ func (q Query) Rekey() (RekeyConfig, bool) {
 // than the newest, in a stable order (key material by key id and version,
 // then access keys by id), and how many there are in all. The re-seal after
 // a rotation works through them; none left means it is done, so its
-// progress is derived from the state and survives a leader change.
+// progress is derived from the state and survives a leader change. It
+// reads the index of sealed values by term (key_index.go): its cost is
+// that of what it returns, whatever the number of keys.
 func (q Query) StaleSealed(limit int) ([]SealedRef, int) {
 	q.f.mu.RLock()
 	defer q.f.mu.RUnlock()
@@ -227,31 +268,21 @@ func (q Query) StaleSealed(limit int) ([]SealedRef, int) {
 	if in == nil {
 		return nil, 0
 	}
-	newest := keyringTerm(in)
-	var out []SealedRef
-	total := 0
-	take := func(r SealedRef) {
-		if t, ok := seal.ValueTerm(r.Sealed); !ok || t >= newest {
-			return
+	entries, total := q.f.st.index.stale(keyringTerm(in), limit)
+	out := make([]SealedRef, 0, len(entries))
+	for _, e := range entries {
+		r := SealedRef{Kind: e.kind, ID: e.id, Version: e.version}
+		switch e.kind {
+		case SealedKeyMaterial:
+			r.Sealed = materialOf(q.f.st.keys[e.id], e.version).Sealed
+		case SealedPendingImport:
+			k := q.f.st.keys[e.id]
+			r.ID, r.Sealed = PendingImportRef(e.id, e.materialID), k.Imports[importIndex(k, e.materialID)].SealedPending
+		case SealedAccessKey:
+			r.Sealed = q.f.st.accessKeys[e.id].SealedSecret
 		}
-		total++
-		if len(out) < limit {
-			r.Sealed = bytes.Clone(r.Sealed)
-			out = append(out, r)
-		}
-	}
-	for _, id := range q.f.st.sortedKeyIDs() {
-		for _, m := range q.f.st.keys[id].Material {
-			take(SealedRef{Kind: SealedKeyMaterial, ID: id, Version: m.Version, Sealed: m.Sealed})
-		}
-		for _, r := range q.f.st.keys[id].Imports {
-			if r.Version == 0 {
-				take(SealedRef{Kind: SealedPendingImport, ID: PendingImportRef(id, r.KeyMaterialId), Sealed: r.SealedPending})
-			}
-		}
-	}
-	for _, id := range sortedKeys(q.f.st.accessKeys) {
-		take(SealedRef{Kind: SealedAccessKey, ID: id, Sealed: q.f.st.accessKeys[id].SealedSecret})
+		r.Sealed = bytes.Clone(r.Sealed)
+		out = append(out, r)
 	}
 	return out, total
 }

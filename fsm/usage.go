@@ -93,10 +93,11 @@ func (f *FSM) noteUsage(events [][]byte) {
 			if i < 0 {
 				continue
 			}
-			k, ok := f.st.keys[r.ARN[i+len(":key/"):]]
-			if !ok {
+			id := r.ARN[i+len(":key/"):]
+			if _, ok := f.st.keys[id]; !ok {
 				continue
 			}
+			k := f.st.ownKey(id)
 			k.LastUsedDate, k.LastUsedOperation = at, op
 			k.LastUsedEventId, k.LastUsedRequestId = ev.EventID, ev.RequestID
 			if k.UsageTrackedSince == 0 {

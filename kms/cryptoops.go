@@ -67,6 +67,7 @@ func (s *Service) withMaterial(k *fsm.Key, version uint32, fn func(m []byte) *aw
 		clear(m) // another request cached it first
 	} else {
 		s.material[path] = m
+		s.cachedSince = append(s.cachedSince, path)
 	}
 	s.cacheMu.Unlock()
 	// Use the cached copy under the read lock, like every later request.

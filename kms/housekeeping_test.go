@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyraft/keyraft/fsm"
+	"github.com/keyraft/keyraft/internal/awserr"
 )
 
 const day = 24 * time.Hour
@@ -70,6 +71,37 @@ func TestHousekeepingDeletesDueKeys(t *testing.T) {
 	housekeep(t, ts)
 	if !bytes.Equal(before, ts.snapshot(t)) {
 		t.Fatal("a second pass changed the state")
+	}
+}
+
+// TestDropStaleSecretsCatchesALateCache: a request that read a key before
+// its deletion may cache its material after the pass that followed the
+// deletion; the next pass drops it, though nothing was deleted since.
+func TestDropStaleSecretsCatchesALateCache(t *testing.T) {
+	ts := newTestService(t)
+	ts.advance(0)
+	doomed, _ := ts.newKey(t)
+	kept, _ := ts.newKey(t)
+	ts.mustCall(t, "Encrypt", map[string]any{"KeyId": kept, "Plaintext": b64("x")})
+	early, _ := ts.State.Key(doomed) // what a slow request read
+	ts.mustCall(t, "ScheduleKeyDeletion", map[string]any{"KeyId": doomed, "PendingWindowInDays": 7})
+	ts.advance(7 * day)
+	housekeep(t, ts)
+	if ts.State.KeyExists(doomed) {
+		t.Fatal("not deleted")
+	}
+	if e := ts.withMaterial(early, 1, func([]byte) *awserr.Error { return nil }); e != nil {
+		t.Fatal(e)
+	}
+	if cachedMaterial(ts, doomed) != 1 {
+		t.Fatal("the late request cached nothing")
+	}
+	ts.DropStaleSecrets()
+	if n := cachedMaterial(ts, doomed); n != 0 {
+		t.Fatalf("%d cached material versions of a deleted key after the next pass", n)
+	}
+	if cachedMaterial(ts, kept) != 1 {
+		t.Fatal("the pass dropped the material of a key that exists")
 	}
 }
 

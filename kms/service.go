@@ -45,6 +45,10 @@ type Service struct {
 	// signers holds the parsed private keys of asymmetric material, by the
 	// same path: parsing costs as much as an ECDSA or Ed25519 signature.
 	signers map[string]*crypto.SigningKey
+	// cachedSince are the paths cached since DropStaleSecrets last ran,
+	// and dropsSeen the state's MaterialDrops then (housekeeping.go).
+	cachedSince []string
+	dropsSeen   uint64
 
 	policies policy.Cache
 	// keygen bounds concurrent RSA key generation (keygen.go).
@@ -86,6 +90,7 @@ func (s *Service) DropSecrets() {
 		sk.Zero()
 		delete(s.signers, k)
 	}
+	s.cachedSince = s.cachedSince[:0]
 }
 
 const sealedMsg = "This keyraft node is sealed: unseal it with `keyraft operator unseal`, then retry."

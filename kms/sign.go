@@ -59,6 +59,7 @@ func (s *Service) withSigningKey(k *fsm.Key, fn func(sk *crypto.SigningKey) *aws
 		sk.Zero() // another request cached it first
 	} else {
 		s.signers[path] = sk
+		s.cachedSince = append(s.cachedSince, path)
 	}
 	s.cacheMu.Unlock()
 	return s.withSigningKey(k, fn)
