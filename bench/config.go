@@ -80,6 +80,9 @@ type Config struct {
 	Warmup time.Duration
 	// Keys is the number of KMS keys created and spread over. Default 1.
 	Keys int
+	// KeyIDs, if not empty, are existing keys to spread over instead of
+	// creating any (they must suit Op and KeySpec); Keys is their number.
+	KeyIDs []string
 	// ServerPIDs are local server processes whose CPU time is measured.
 	ServerPIDs []int
 
@@ -112,6 +115,9 @@ func (c Config) withDefaults() Config {
 		c.Warmup = time.Second
 	} else if c.Warmup < 0 {
 		c.Warmup = 0
+	}
+	if len(c.KeyIDs) > 0 {
+		c.Keys = len(c.KeyIDs)
 	}
 	if c.Keys == 0 {
 		c.Keys = 1

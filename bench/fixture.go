@@ -23,9 +23,9 @@ type fixture struct {
 	macs        [][]byte // indexed like keyIDs; nil unless verify-mac is driven
 }
 
-// prepare creates cfg.Keys keys of the run's spec and usage and, when the
-// run checks something, makes what it checks once under each. Keys are
-// created up to cfg.Clients at a time.
+// prepare creates cfg.Keys keys of the run's spec and usage (or takes
+// cfg.KeyIDs) and, when the run checks something, makes what it checks
+// once under each. Keys are created up to cfg.Clients at a time.
 func prepare(ctx context.Context, client *kms.Client, cfg Config) (*fixture, error) {
 	plan, err := planFor(cfg.Op, cfg.KeySpec)
 	if err != nil {
@@ -48,11 +48,16 @@ func prepare(ctx context.Context, client *kms.Client, cfg Config) (*fixture, err
 		in.KeySpec, in.KeyUsage = plan.spec, plan.usage
 	}
 	err = parallel(ctx, cfg.Keys, cfg.Clients, func(ctx context.Context, i int) error {
-		out, err := client.CreateKey(ctx, in)
-		if err != nil {
-			return fmt.Errorf("create %s key: %w", plan.spec, err)
+		var id *string
+		if len(cfg.KeyIDs) > 0 {
+			id = aws.String(cfg.KeyIDs[i])
+		} else {
+			out, err := client.CreateKey(ctx, in)
+			if err != nil {
+				return fmt.Errorf("create %s key: %w", plan.spec, err)
+			}
+			id = out.KeyMetadata.KeyId
 		}
-		id := out.KeyMetadata.KeyId
 		fx.keyIDs[i] = aws.ToString(id)
 		switch {
 		case fx.ciphertexts != nil:

@@ -32,8 +32,14 @@ const benchGCPercent = 1000
 
 // runBench is `keyraft bench`: flag parsing and output around bench.Run.
 func runBench(args []string) int {
+	if len(args) > 0 {
+		if sub, ok := benchCommands[args[0]]; ok {
+			return sub(args[1:])
+		}
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	describe(fs, "bench [flags]", "Load-test a KMS endpoint through the AWS SDK and report ops/s, latency and CPU per op.\nSigned with $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY; region from $AWS_REGION.")
+	describe(fs, "bench [flags]", "Load-test a KMS endpoint through the AWS SDK and report ops/s, latency and CPU per op.\nSigned with $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY; region from $AWS_REGION.\n"+
+		"Also `bench populate` and `bench list-keys` (-h for each): the scale measurements of bench/scale.sh.")
 	defaultEndpoint := os.Getenv("AWS_ENDPOINT_URL")
 	if defaultEndpoint == "" {
 		defaultEndpoint = "http://127.0.0.1:8200"
@@ -41,6 +47,7 @@ func runBench(args []string) int {
 	var (
 		cfg                 bench.Config
 		endpoints, op, pids string
+		keyIDs              string
 		format, cpuProfile  string
 		target              string
 	)
@@ -57,6 +64,7 @@ func runBench(args []string) int {
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "length of the timed phase")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "warm-up before the timed phase, not counted")
 	fs.IntVar(&cfg.Keys, "keys", 1, "number of keys to create and spread the load over")
+	fs.StringVar(&keyIDs, "key-id", "", "comma-separated ids of existing keys to spread the load over instead of creating -keys keys")
 	fs.StringVar(&pids, "server-pids", "", "comma-separated pids of local server processes whose CPU time per op to report")
 	fs.StringVar(&format, "format", "table", "table or json")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file (go tool pprof)")
@@ -81,6 +89,7 @@ func runBench(args []string) int {
 	}
 	cfg.Op = bench.Op(op)
 	cfg.Endpoints = splitList(endpoints)
+	cfg.KeyIDs = splitList(keyIDs)
 	for _, p := range splitList(pids) {
 		pid, err := strconv.Atoi(p)
 		if err != nil {
