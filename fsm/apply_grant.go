@@ -18,7 +18,7 @@ func (f *FSM) applyPutKeyPolicy(cmd *fsmpb.Command) error {
 	if c.Policy == "" {
 		return fmt.Errorf("%w: policy is empty", ErrInvalidCommand)
 	}
-	k.Policy = c.Policy
+	k.Policy = intern(c.Policy)
 	return nil
 }
 

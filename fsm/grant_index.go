@@ -35,6 +35,7 @@ func newGrantIndex() grantIndex {
 }
 
 func (x *grantIndex) add(g *fsmpb.Grant) {
+	internGrant(g)
 	if old, ok := x.byID[g.GrantId]; ok {
 		x.remove(old)
 	}

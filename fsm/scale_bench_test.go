@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"runtime"
 	"testing"
 	"time"
 
@@ -196,4 +197,37 @@ func BenchmarkScaleCapture(b *testing.B) {
 		}
 		s.Release()
 	}
+}
+
+// BenchmarkScaleMemory is the Go heap a replica holds for issue 18's
+// scale, restored from a snapshot as a restarting node does.
+func BenchmarkScaleMemory(b *testing.B) {
+	src, _ := scaleFSM(b, 100_000, 50_000, 10_000)
+	var buf bytes.Buffer
+	s, err := src.Snapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.(*fsmSnapshot).write(&buf); err != nil {
+		b.Fatal(err)
+	}
+	s.Release()
+	src = nil
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	var held uint64
+	for range b.N {
+		before := heap()
+		f := New(nil)
+		if err := f.Restore(io.NopCloser(bytes.NewReader(buf.Bytes()))); err != nil {
+			b.Fatal(err)
+		}
+		held = heap() - before
+		runtime.KeepAlive(f)
+	}
+	b.ReportMetric(float64(held)/(1<<20), "heap-MiB")
 }

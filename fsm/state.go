@@ -74,6 +74,7 @@ func (s *state) putKey(k *fsmpb.Key) {
 	if gen := s.captures.Load(); gen != s.ownedGen {
 		s.owned, s.ownedGen = map[*fsmpb.Key]struct{}{}, gen
 	}
+	internKey(k)
 	s.keys[k.KeyId] = k
 	s.owned[k] = struct{}{}
 	s.index.addKey(k)
