@@ -27,6 +27,8 @@
 #   KEYS [100000]  USERS [10000]  GRANTS [50000]  POP_CLIENTS [64]
 #   ROUNDS [3]  DURATION [10s]  CLIENTS [16]  SIZE [4096]
 #   BASE_PORT   first of the loopback ports used [19600]
+#   SERVER_FLAGS  more `keyraft server` flags for every node, e.g.
+#               "-disable-mlock" or "-raft-snapshot-interval 10s" []
 # Everything it starts is stopped by PID on exit; its files go to a
 # temporary directory that is removed (KEEP=1 keeps it, with the logs).
 set -euo pipefail
@@ -43,6 +45,7 @@ DURATION="${DURATION:-10s}"
 CLIENTS="${CLIENTS:-16}"
 SIZE="${SIZE:-4096}"
 BASE_PORT="${BASE_PORT:-19600}"
+read -r -a server_flags <<<"${SERVER_FLAGS:-}"
 
 work="$(mktemp -d)"
 declare -A pid_of=()
@@ -85,7 +88,7 @@ start() {
 	"$kr" server -node-id "n$((i + 1))" -data-dir "$work/n$((i + 1))" -insecure -log-level info -log-format json \
 		-api-addr "127.0.0.1:$p" -cluster-addr "127.0.0.1:$((p + 1))" -raft-addr "127.0.0.1:$((p + 2))" \
 		-gossip-addr "${gossip[$i]}" -bootstrap-expect 3 -join "$join" -pprof-addr "127.0.0.1:$((p + 5))" \
-		>>"$work/n$((i + 1)).log" 2>&1 &
+		"${server_flags[@]}" >>"$work/n$((i + 1)).log" 2>&1 &
 	pid_of[$i]=$!
 }
 pids() { local IFS=,; echo "${pid_of[*]}"; }
@@ -158,9 +161,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	if ((r % 2)); then run_bench "${pol[@]}"; run_bench "${gr[@]}"; else run_bench "${gr[@]}"; run_bench "${pol[@]}"; fi
 done
 
-# rss N: node N's VmRSS, RssAnon and RssFile in MiB.
+# rss N: node N's VmRSS, RssAnon and RssFile, its Go heap in use and
+# held (from its pprof endpoint), and its raft.db, in MiB.
 rss() {
 	awk '/^VmRSS:|^RssAnon:|^RssFile:/ {printf "%s %.0f ", $1, $2 / 1024}' "/proc/${pid_of[$1]}/status"
+	curl -s "http://127.0.0.1:$((BASE_PORT + 10 * $1 + 5))/debug/pprof/heap?debug=1" |
+		awk '/^# HeapInuse =|^# HeapSys =/ {printf "%s %.0f ", $2, $4 / 1048576}'
+	printf 'raft.db %.0f' "$(($(stat -c %s "$work/n$(($1 + 1))/raft.db") / 1048576))"
 }
 for i in 0 1 2; do
 	role=follower
@@ -232,13 +239,13 @@ done
 log "load: $(load) (1/5/15 min) at the end; $(nproc) cores"
 cp "$work/results" "${RESULTS:-/dev/null}" 2>/dev/null || true
 
-python3 - "$work/results" "$KEYS" "$GRANTS" "$USERS" "$CLIENTS" "$SIZE" <<'EOF'
+python3 - "$work/results" "$KEYS" "$GRANTS" "$USERS" "$CLIENTS" "$SIZE" "${SERVER_FLAGS:-}" <<'EOF'
 import json, sys
 rows = {}
 for line in open(sys.argv[1]):
     label, js = line.rstrip("\n").split("\t", 1)
     rows.setdefault(label, []).append(json.loads(js))
-keys, grants, users, clients, size = sys.argv[2:]
+keys, grants, users, clients, size = sys.argv[2:7]
 def ok(label):
     return [r for r in rows.get(label, []) if "failed" not in r]
 def mean(label, key):
@@ -249,7 +256,7 @@ def runs(label, key="ops_per_sec"):
     s = " / ".join(f"{r[key]:,.0f}" for r in ok(label))
     errs = sum(r.get("errors", 0) for r in ok(label))
     return s + (f" (failed: {bad[0]})" if bad else "") + (f", {errs} errors" if errs else "")
-print(f"\nScale: {int(keys):,} keys, {int(grants):,} grants on one key, {int(users):,} users; 3 nodes, "
+print(f"\nScale{' (' + sys.argv[7] + ')' if sys.argv[7] else ''}: {int(keys):,} keys, {int(grants):,} grants on one key, {int(users):,} users; 3 nodes, "
       f"{clients} clients, {size}-byte plaintexts")
 print("| measure | figures | result | target |")
 print("| --- | --- | --- | --- |")
@@ -265,7 +272,8 @@ for r in rows.get("rss", []):
     v = dict(zip(r["mib"].split()[0::2], r["mib"].split()[1::2]))
     target = "≤ 512 MiB" if r["role"] == "leader" else ""
     res = f"**{v.get('VmRSS:')} MiB**" if r["role"] == "leader" else f"{v.get('VmRSS:')} MiB"
-    print(f"| resident memory, {r['role']} {r['node']} | anon {v.get('RssAnon:')} MiB + file {v.get('RssFile:')} MiB | {res} | {target} |")
+    print(f"| resident memory, {r['role']} {r['node']} | anon {v.get('RssAnon:')} + file {v.get('RssFile:')} MiB; "
+          f"Go heap {v.get('HeapInuse')} in use, {v.get('HeapSys')} held; raft.db {v.get('raft.db')} MiB | {res} | {target} |")
 snaps = rows.get("raft-snapshot", [])
 if snaps:
     print(f"| Raft snapshots on the leader (create → complete), s | {' / '.join(str(s['seconds']) for s in snaps)} | "
