@@ -31,10 +31,15 @@
 #               "-disable-mlock" or "-raft-snapshot-interval 10s" []
 # Everything it starts is stopped by PID on exit; its files go to a
 # temporary directory that is removed (KEEP=1 keeps it, with the logs).
+# Starting, waiting and stopping are bench/peers-lib.sh's; the nodes are
+# started here, one by one, since two of them are restarted.
 set -euo pipefail
 # go.mod names go 1.27.3, which the installed go runs only when told to.
 export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PEERS_NAME=scale
+# shellcheck source=bench/peers-lib.sh
+source bench/peers-lib.sh
 
 KEYS="${KEYS:-100000}"
 USERS="${USERS:-10000}"
@@ -47,37 +52,26 @@ SIZE="${SIZE:-4096}"
 BASE_PORT="${BASE_PORT:-19600}"
 read -r -a server_flags <<<"${SERVER_FLAGS:-}"
 
-work="$(mktemp -d)"
-declare -A pid_of=()
-cleanup() {
-	local p
-	for p in "${pid_of[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pid_of[@]}"; do wait "$p" 2>/dev/null || true; done
-	if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-log() { printf 'scale %(%T)T: %s\n' -1 "$*" >&2; }
+pid_of=() # the nodes' pids, by node index
 now() { date +%s.%N; }
 since() { python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.2f}")' "$1" "$(now)"; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-
-log "building keyraft"
-go build -o "$work/keyraft" ./cmd/keyraft
-kr="$work/keyraft"
-
-# wait_for WHAT SECONDS CMD...: run CMD every 100 ms until it succeeds.
-wait_for() {
-	local what="$1" deadline=$((SECONDS + $2))
+load() { load_avg; }
+# poll WHAT SECONDS CMD...: wait_for, trying every 50 ms, for the timed waits.
+poll() {
+	local what="$1" secs="$2" deadline=$((SECONDS + $2))
 	shift 2
 	until "$@" >/dev/null 2>&1; do
-		((SECONDS < deadline)) || { log "gave up waiting for $what"; exit 1; }
-		sleep 0.1
+		((SECONDS < deadline)) || die "gave up after ${secs}s waiting for $what (KEEP=1 keeps the logs)"
+		sleep 0.05
 	done
 }
+
+build_keyraft
 
 api=() gossip=()
 for i in 0 1 2; do
 	p=$((BASE_PORT + 10 * i))
+	need_free_ports "$p" $((p + 1)) $((p + 2)) $((p + 3)) $((p + 5))
 	api+=("http://127.0.0.1:$p")
 	gossip+=("127.0.0.1:$((p + 3))")
 done
@@ -89,7 +83,8 @@ start() {
 		-api-addr "127.0.0.1:$p" -cluster-addr "127.0.0.1:$((p + 1))" -raft-addr "127.0.0.1:$((p + 2))" \
 		-gossip-addr "${gossip[$i]}" -bootstrap-expect 3 -join "$join" -pprof-addr "127.0.0.1:$((p + 5))" \
 		"${server_flags[@]}" >>"$work/n$((i + 1)).log" 2>&1 &
-	pid_of[$i]=$!
+	pid_of[i]=$!
+	started+=($!)
 }
 pids() { local IFS=,; echo "${pid_of[*]}"; }
 for i in 0 1 2; do start "$i"; done
@@ -218,10 +213,10 @@ restart() {
 	wait "${pid_of[$i]}" 2>/dev/null || true
 	t0="$(now)"
 	start "$i"
-	wait_for "n$((i + 1)) to answer" 60 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$kr" operator status -address "${api[$i]}"
+	poll "n$((i + 1)) to answer" 60 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$kr" operator status -address "${api[$i]}"
 	up="$(since "$t0")"
-	wait_for "n$((i + 1)) to take its share" 60 "$kr" operator unseal -address "${api[$i]}" "$share"
-	wait_for "n$((i + 1)) to serve" 120 served "$i"
+	poll "n$((i + 1)) to take its share" 60 "$kr" operator unseal -address "${api[$i]}" "$share"
+	poll "n$((i + 1)) to serve" 120 served "$i"
 	healthy="$(since "$t0")"
 	printf 'restart\t{"node": "n%d", "role": "%s", "answering_s": %s, "serving_s": %s}\n' $((i + 1)) "$role" "$up" "$healthy" >>"$work/results"
 }

@@ -149,3 +149,26 @@ func BenchmarkDecryptAuthorisedBy(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkListKeysPage is one ListKeys page of 1,000 keys from the middle
+// of 1,000 to 100,000 keys: a client paging through all of them asks for
+// keys/1000 such pages.
+//
+//	go test ./kms -run NONE -bench ListKeysPage -benchtime 20x
+func BenchmarkListKeysPage(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			ts := newTestService(b)
+			ts.scaleKeys(b, n)
+			ids := ts.State.KeyIDs()
+			body, _ := json.Marshal(map[string]any{"Limit": 1000, "Marker": ids[n/2-1]})
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, e := ts.Handle(context.Background(), testRoot, "ListKeys", body); e != nil {
+					b.Fatal(e)
+				}
+			}
+		})
+	}
+}
