@@ -190,9 +190,15 @@ for line in open(sys.argv[1]):
         continue
     t = datetime.fromisoformat(ts.replace("Z", "+00:00"))
     if msg == "starting snapshot up to":
-        start = (t, r.get("index"))
+        start, compact = (t, r.get("index")), None
+    elif msg == "compacting logs" and start:
+        compact = (t, r.get("to", 0) - r.get("from", 0) + 1)
     elif msg == "snapshot complete up to" and start:
-        print("raft-snapshot\t" + json.dumps({"index": start[1], "seconds": round((t - start[0]).total_seconds(), 3)}))
+        s = {"index": start[1], "seconds": round((t - start[0]).total_seconds(), 3)}
+        if compact:
+            s["written_s"] = round((compact[0] - start[0]).total_seconds(), 3)
+            s["compacted_entries"] = compact[1]
+        print("raft-snapshot\t" + json.dumps(s))
         start = None
 EOF
 
@@ -270,8 +276,11 @@ for r in rows.get("rss", []):
     print(f"| resident memory, {r['role']} {r['node']} | anon {v.get('RssAnon:')} + file {v.get('RssFile:')} MiB; "
           f"Go heap {v.get('HeapInuse')} in use, {v.get('HeapSys')} held; raft.db {v.get('raft.db')} MiB | {res} | {target} |")
 snaps = rows.get("raft-snapshot", [])
+def snap(s):
+    written = s.get("written_s", s["seconds"])
+    return f"{written} + {s['seconds'] - written:.3f} ({s.get('compacted_entries', 0):,})"
 if snaps:
-    print(f"| Raft snapshots on the leader (create → complete), s | {' / '.join(str(s['seconds']) for s in snaps)} | "
+    print(f"| Raft snapshots on the leader: written + log compacted (entries), s | {' / '.join(snap(s) for s in snaps)} | "
           f"**{max(s['seconds'] for s in snaps):.2f} s** max | ≤ 2 s |")
 for s in rows.get("snapshot-save", []):
     print(f"| `operator raft snapshot save`, end to end | {s['bytes'] / 2**20:,.0f} MiB file | {s['seconds']} s | |")
