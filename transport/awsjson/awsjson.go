@@ -71,6 +71,8 @@ func WriteResult(w http.ResponseWriter, v any) {
 	}
 	b, err := appendValue(b[:0], v)
 	if err != nil {
+		clear((*bp)[:cap(*bp)]) // a secret may have been written before the failure
+		ForgetSecrets(v)
 		WriteError(w, &awserr.Error{Type: "KMSInternalException", Message: "could not encode the response", Status: http.StatusInternalServerError})
 		return
 	}
