@@ -36,14 +36,15 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# wait_for WHAT SECONDS CMD...: run CMD every 200 ms until it succeeds;
-# give up with an error naming WHAT (and the logs to read) after SECONDS.
+# wait_for WHAT SECONDS CMD...: run CMD every WAIT_INTERVAL seconds (0.2)
+# until it succeeds; give up with an error naming WHAT (and the logs to
+# read) after SECONDS.
 wait_for() {
 	local what="$1" secs="$2" deadline=$((SECONDS + $2))
 	shift 2
 	until "$@" >/dev/null 2>&1; do
 		((SECONDS < deadline)) || die "gave up after ${secs}s waiting for $what (KEEP=1 keeps the logs)"
-		sleep 0.2
+		sleep "${WAIT_INTERVAL:-0.2}"
 	done
 }
 

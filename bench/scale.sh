@@ -57,14 +57,7 @@ now() { date +%s.%N; }
 since() { python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.2f}")' "$1" "$(now)"; }
 load() { load_avg; }
 # poll WHAT SECONDS CMD...: wait_for, trying every 50 ms, for the timed waits.
-poll() {
-	local what="$1" secs="$2" deadline=$((SECONDS + $2))
-	shift 2
-	until "$@" >/dev/null 2>&1; do
-		((SECONDS < deadline)) || die "gave up after ${secs}s waiting for $what (KEEP=1 keeps the logs)"
-		sleep 0.05
-	done
-}
+poll() { WAIT_INTERVAL=0.05 wait_for "$@"; }
 
 build_keyraft
 
