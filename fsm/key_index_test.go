@@ -105,20 +105,28 @@ func TestKeyIndexFollowsEveryCommand(t *testing.T) {
 	}
 }
 
+// initWithKeys is an initialised FSM whose root access key and keys (in
+// the order given) are all sealed under keyring term 1.
+func initWithKeys(t *testing.T, t0 time.Time, ids ...string) *indexedFSM {
+	t.Helper()
+	x := &indexedFSM{t: t, f: newFSM(t)}
+	x.must(CmdInit, &fsmpb.Init{Shares: 1, Threshold: 1, SealedKeyring: []byte("kr"),
+		RootAccessKey: &fsmpb.AccessKey{AccessKeyId: "AKIAROOT", SealedSecret: sealedUnder(1, 40)}}, t0)
+	for _, id := range ids {
+		k := testKey(id, t0.UnixNano())
+		k.Material[0].Sealed = sealedUnder(1, 60)
+		x.must(CmdCreateKey, &fsmpb.CreateKey{Key: k}, t0)
+	}
+	return x
+}
+
 // TestDueKeys: deletion, cancellation, rotation on and off, enabling and
 // disabling, imports, re-imports and expiry move a key in and out of
 // DueKeys at the right time, and a restored replica's index is the same.
 func TestDueKeys(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0).UTC()
 	day := 24 * time.Hour
-	x := &indexedFSM{t: t, f: newFSM(t)}
-	x.must(CmdInit, &fsmpb.Init{Shares: 1, Threshold: 1, SealedKeyring: []byte("kr"),
-		RootAccessKey: &fsmpb.AccessKey{AccessKeyId: "AKIAROOT", SealedSecret: sealedUnder(1, 40)}}, t0)
-	for _, id := range []string{"a", "b", "c"} {
-		k := testKey(id, t0.UnixNano())
-		k.Material[0].Sealed = sealedUnder(1, 60)
-		x.must(CmdCreateKey, &fsmpb.CreateKey{Key: k}, t0)
-	}
+	x := initWithKeys(t, t0, "a", "b", "c")
 	want := func(at time.Time, ids []string, next time.Time) {
 		t.Helper()
 		got, gotNext := x.due(at)
@@ -214,14 +222,7 @@ func TestDueKeys(t *testing.T) {
 // count as they should.
 func TestStaleSealedFromTheIndex(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0).UTC()
-	x := &indexedFSM{t: t, f: newFSM(t)}
-	x.must(CmdInit, &fsmpb.Init{Shares: 1, Threshold: 1, SealedKeyring: []byte("kr"),
-		RootAccessKey: &fsmpb.AccessKey{AccessKeyId: "AKIAROOT", SealedSecret: sealedUnder(1, 40)}}, t0)
-	for _, id := range []string{"k2", "k1", "k3"} {
-		k := testKey(id, t0.UnixNano())
-		k.Material[0].Sealed = sealedUnder(1, 60)
-		x.must(CmdCreateKey, &fsmpb.CreateKey{Key: k}, t0)
-	}
+	x := initWithKeys(t, t0, "k2", "k1", "k3")
 	x.must(CmdRotateKey, &fsmpb.RotateKey{KeyId: "k1",
 		Material: &fsmpb.KeyMaterial{Version: 2, Sealed: sealedUnder(1, 60), RotationType: string(RotationTypeOnDemand)}}, t0)
 	x.must(CmdCreateUser, &fsmpb.CreateUser{User: &fsmpb.User{Name: "u", Arn: "arn:aws:iam::1:user/u"}}, t0)
