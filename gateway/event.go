@@ -137,7 +137,7 @@ func (e *Events) keyARN(ev *audit.Event) string {
 // address and port) through the leader's group commit and waits for it.
 // Only a leader can; others get cluster.ErrNotLeader.
 func (g *Gateway) commitEvent(ctx context.Context, origin string, ev *audit.Event) error {
-	b, err := appendEvent(make([]byte, 0, 1536), ev)
+	b, err := encodeEvent(ev)
 	if err != nil {
 		return err
 	}

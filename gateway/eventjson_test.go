@@ -88,7 +88,7 @@ func BenchmarkEncodeEvent(b *testing.B) {
 	b.Run("appendEvent", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := appendEvent(make([]byte, 0, 1024), ev); err != nil {
+			if _, err := encodeEvent(ev); err != nil {
 				b.Fatal(err)
 			}
 		}

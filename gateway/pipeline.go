@@ -158,7 +158,7 @@ func (g *Gateway) serveLocal(w http.ResponseWriter, r *http.Request, from Origin
 		return g.Events.request(r, op, api, name, requestID, eventID, caller.AccessKeyID, req, res, kerr)
 	}
 	rec := &audit.Recorder{Event: func(answer any) []byte {
-		b, err := appendEvent(make([]byte, 0, 1536), eventFor(answer, nil))
+		b, err := encodeEvent(eventFor(answer, nil))
 		if err != nil {
 			return nil // the command then goes without it, and Outcome says so
 		}
